@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/milter"
+	"github.com/postseal/postseal/store"
+)
+
+func cmdCheckConfig(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs, cfgPath := newFlags("check-config", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	p, err := loadPolicy(*cfgPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# postseal effective configuration (from %s)\n", configName(p.Config))
+	return toml.NewEncoder(stdout).Encode(p.Config)
+}
+
+// messageArgs are the options of explain and seal.
+type messageArgs struct {
+	cfgPath string
+	from    string
+	to      listFlag
+	rest    []string
+}
+
+func parseMessageArgs(name string, args []string, stderr io.Writer) (*messageArgs, error) {
+	fs, cfgPath := newFlags(name, stderr)
+	m := &messageArgs{}
+	fs.StringVar(&m.from, "from", "", "envelope sender")
+	fs.Var(&m.to, "to", "envelope recipient(s), repeatable or comma-separated")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if len(m.to) == 0 {
+		return nil, usagef("--to is required")
+	}
+	m.cfgPath, m.rest = *cfgPath, fs.Args()
+	return m, nil
+}
+
+// readMessage reads a whole message and its Subject fields.
+func readMessage(r io.Reader) ([]byte, []string, envelope.Display, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, envelope.Display{}, err
+	}
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(data)))
+	if err != nil {
+		return nil, nil, envelope.Display{}, fmt.Errorf("not an RFC 5322 message: %w", err)
+	}
+	var subjects []string
+	for f := h.FieldsByKey("Subject"); f.Next(); {
+		raw, _ := f.Raw()
+		if _, v, ok := bytes.Cut(raw, []byte(":")); ok {
+			subjects = append(subjects, strings.TrimRight(string(v), "\r\n"))
+		}
+	}
+	mh := mail.Header{Header: message.Header{Header: h}}
+	text := func(k string) string {
+		v, err := mh.Text(k)
+		if err != nil {
+			return h.Get(k)
+		}
+		return v
+	}
+	d := envelope.Display{From: text("From"), To: text("To"), Cc: text("Cc"), Date: text("Date")}
+	return data, subjects, d, nil
+}
+
+func cmdExplain(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	m, err := parseMessageArgs("explain", args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(m.rest) != 1 {
+		return usagef("explain needs exactly one MESSAGE.eml (use - for standard input)")
+	}
+	p, err := loadPolicy(m.cfgPath)
+	if err != nil {
+		return err
+	}
+	in := stdin
+	if m.rest[0] != "-" {
+		f, err := os.Open(m.rest[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	data, subjects, _, err := readMessage(in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", m.rest[0], err)
+	}
+	plan := p.Plan(subjects, m.to, int64(len(data)))
+	out := struct {
+		From string   `json:"from"`
+		To   []string `json:"to"`
+		Size int      `json:"size"`
+		milter.Plan
+		Findings []any `json:"findings"`
+	}{m.from, m.to, len(data), plan, []any{}}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func cmdSeal(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	m, err := parseMessageArgs("seal", args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(m.rest) != 0 {
+		return usagef("seal reads the message from standard input")
+	}
+	p, err := loadPolicy(m.cfgPath)
+	if err != nil {
+		return err
+	}
+	data, subjects, display, err := readMessage(stdin)
+	if err != nil {
+		return fmt.Errorf("standard input: %w", err)
+	}
+	plan := p.Plan(subjects, m.to, int64(len(data)))
+	switch plan.Action {
+	case "pass":
+		fmt.Fprintf(stderr, "postseal seal: not sealed: %s; the message is written unchanged\n", plan.Why)
+		_, err := stdout.Write(data)
+		return err
+	case "reject":
+		return errors.New(plan.Why)
+	}
+	st, err := openStore(ctx, p.Config, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	msg := milter.Message{
+		Sender: m.from, Display: display,
+		Original: func() (io.Reader, error) { return bytes.NewReader(data), nil },
+	}
+	copies, err := p.Seal(ctx, plan, msg, st, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, c := range copies {
+		if c.Sealed == nil {
+			fmt.Fprintf(stderr, "postseal seal: %s get the original (internal); not written\n", strings.Join(c.Group.Recipients, ", "))
+			continue
+		}
+		fmt.Fprintf(stderr, "postseal seal: envelope %s for %s\n", c.EnvelopeID, strings.Join(c.Group.Recipients, ", "))
+	}
+	for _, c := range copies {
+		if c.Sealed != nil {
+			// One message on standard output: the first sealed copy. Other
+			// sealed copies (partner domains) are recorded but not written.
+			return envelope.WriteMessage(stdout, bytes.NewReader(data), plan.Subject, c.Sealed)
+		}
+	}
+	return nil
+}
+
+func cmdEnvelope(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("envelope needs a subcommand: list, show ID, key ID")
+	}
+	sub := args[0]
+	fs, cfgPath := newFlags("envelope "+sub, stderr)
+	limit := fs.Int("n", 50, "list: how many envelopes (newest first)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	needID := sub == "show" || sub == "key"
+	switch {
+	case sub != "list" && !needID:
+		return usagef("unknown envelope subcommand %q (list, show ID, key ID)", sub)
+	case needID && fs.NArg() != 1:
+		return usagef("envelope %s needs exactly one envelope ID", sub)
+	case !needID && fs.NArg() != 0:
+		return usagef("envelope list takes no arguments")
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch sub {
+	case "list":
+		envs, err := st.Envelopes(ctx, *limit)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tKIND\tSENDER\tRECIPIENTS")
+		for _, e := range envs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Created.Format(time.RFC3339), e.Expires.Format(time.RFC3339), e.Kind, e.Sender, strings.Join(e.Recipients, ","))
+		}
+		return tw.Flush()
+	case "show":
+		e, err := st.Envelope(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(e)
+	default:
+		key, err := st.EnvelopeKey(ctx, fs.Arg(0))
+		if errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		// The disclosure is logged where admins' actions are logged.
+		newLogger(stderr).Warn("message key disclosed", "envelope_id", fs.Arg(0), "by_uid", os.Getuid())
+		fmt.Fprintln(stdout, envelope.Passphrase(key))
+		return nil
+	}
+}

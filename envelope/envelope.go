@@ -1,0 +1,85 @@
+// Package envelope seals a message: the exact original bytes become one
+// OpenPGP message (ZLIB, ASCII armour), carried in a self-contained
+// securedoc HTML page, attached to a notification that replaces the message
+// for external recipients. It also holds the subject codec (RFC 2047 in and
+// out, folded) because a rewritten subject is part of the sealed copy.
+//
+// envelope knows nothing of milters, stores or configuration files: callers
+// pass Options and a Request, and get the parts of the new message back.
+package envelope
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+)
+
+// Options are the per-organisation settings of sealing.
+type Options struct {
+	// Profile is "rfc4880" (SKESK v4 + SEIPD v1, AES-256; GnuPG reads it) or
+	// "rfc9580" (SKESK v6 + SEIPD v2 AES-256-GCM, Argon2 S2K for passwords).
+	Profile string
+	// OrgName, HelpURL and Support brand the notification and the page.
+	OrgName string
+	HelpURL string
+	Support string
+	// PublicURL is the key service's base URL (no trailing slash), used for
+	// the Open Online form and the registration link.
+	PublicURL string
+	// AttachmentName is a file name pattern; "{time}" is replaced by the
+	// sealing time as YYYYMMDDTHHMMSS (UTC).
+	AttachmentName string
+	// RecoveryKey, when non-empty, is an extra recipient of every envelope.
+	RecoveryKey openpgp.EntityList
+}
+
+// Display is what the page and notification show of the original message.
+// The values are decoded (UTF-8) header values.
+type Display struct {
+	From    string
+	To      string
+	Cc      string
+	Subject string // the subject as the recipient sees it (rewritten)
+	Date    string
+}
+
+// Request is one message to seal.
+type Request struct {
+	// ID is the envelope id (see NewID).
+	ID string
+	// Original is the message exactly as received (RFC 5322 header + body).
+	Original io.Reader
+	Display  Display
+	// Recipients are the envelope recipients who may open this envelope.
+	Recipients []string
+	// Password, when set, is a partner's shared password: the envelope is
+	// encrypted with it (S2K) instead of with a fresh message key.
+	Password []byte
+	// Now is the sealing time (attachment name, page).
+	Now time.Time
+}
+
+// Sealed is the new message for the recipients of one Request.
+type Sealed struct {
+	// Key is the fresh 32-byte message key; nil when Request.Password was used.
+	Key []byte
+	// AttachmentName is the securedoc's file name.
+	AttachmentName string
+	// Header holds the new top-level MIME fields, in order: MIME-Version,
+	// Content-Type (multipart/mixed with its boundary) and
+	// X-Postseal-Envelope. Values are unfolded and carry no leading space.
+	Header []Field
+	// Body is the notification body that goes after the header.
+	Body []byte
+}
+
+// Field is one header field.
+type Field struct {
+	Name  string
+	Value string
+}
+
+// ErrNotImplemented is returned by the stub until sealing lands.
+var ErrNotImplemented = errors.New("envelope: not implemented")

@@ -1,0 +1,105 @@
+// Package mailer sends the mail postseal writes itself (re-injected sealed
+// copies now; activation mails, receipts and notices later) by SMTP to the
+// local MTA. It never goes through the milter: the MTA listener it talks to
+// is one without milters, so postseal can never filter its own output.
+package mailer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/smtp"
+	"net/textproto"
+	"time"
+)
+
+// SMTP submits messages to one MTA address.
+type SMTP struct {
+	// Addr is HOST:PORT of the MTA listener.
+	Addr string
+	// Helo is the name given in EHLO ("localhost" when empty).
+	Helo string
+	// Timeout bounds one whole submission (default 2 minutes).
+	Timeout time.Duration
+}
+
+// Error is an SMTP refusal; Temporary reports a 4xx answer.
+type Error struct {
+	Code int
+	Msg  string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("smtp %d %s", e.Code, e.Msg) }
+
+// Temporary reports whether the MTA asked to try again later.
+func (e *Error) Temporary() bool { return e.Code >= 400 && e.Code < 500 }
+
+// Send submits msg (CRLF lines) from the envelope sender to the recipients.
+// It returns nil only once the MTA has accepted the message (250 after
+// DATA), i.e. the MTA has taken responsibility for it.
+func (s *SMTP) Send(ctx context.Context, from string, to []string, msg io.Reader) (err error) {
+	if len(to) == 0 {
+		return errors.New("smtp send: no recipients")
+	}
+	timeout := s.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("smtp send to %s: %w", s.Addr, err)
+	}
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	// Closing the connection is what interrupts a blocked read when the
+	// caller gives up early.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	host, _, _ := net.SplitHostPort(s.Addr)
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("smtp send to %s: %w", s.Addr, wrapSMTP(err))
+	}
+	defer c.Close()
+	helo := s.Helo
+	if helo == "" {
+		helo = "localhost"
+	}
+	if err := c.Hello(helo); err != nil {
+		return fmt.Errorf("smtp send to %s: EHLO: %w", s.Addr, wrapSMTP(err))
+	}
+	if err := c.Mail(from); err != nil {
+		return fmt.Errorf("smtp send to %s: MAIL FROM: %w", s.Addr, wrapSMTP(err))
+	}
+	for _, r := range to {
+		if err := c.Rcpt(r); err != nil {
+			return fmt.Errorf("smtp send to %s: RCPT TO %s: %w", s.Addr, r, wrapSMTP(err))
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return fmt.Errorf("smtp send to %s: DATA: %w", s.Addr, wrapSMTP(err))
+	}
+	if _, err := io.Copy(w, msg); err != nil {
+		return fmt.Errorf("smtp send to %s: writing message: %w", s.Addr, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("smtp send to %s: end of data: %w", s.Addr, wrapSMTP(err))
+	}
+	_ = c.Quit()
+	return nil
+}
+
+func wrapSMTP(err error) error {
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return &Error{Code: te.Code, Msg: te.Msg}
+	}
+	return err
+}

@@ -1,0 +1,241 @@
+package milter
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/store"
+)
+
+// Policy is a checked rules file together with the files it names (the
+// recovery key, the partners' shared passwords), loaded once so that a
+// missing file is a start-up or reload error, never a per-message surprise.
+type Policy struct {
+	Config    *rules.Config
+	Envelope  envelope.Options
+	passwords map[string][]byte // partner domain → shared password
+}
+
+// LoadPolicy reads the files a configuration refers to.
+func LoadPolicy(cfg *rules.Config) (*Policy, error) {
+	p := &Policy{
+		Config: cfg,
+		Envelope: envelope.Options{
+			Profile:        cfg.Envelope.Profile,
+			OrgName:        cfg.Organization.Name,
+			HelpURL:        cfg.Organization.HelpURL,
+			Support:        cfg.Organization.Support,
+			PublicURL:      strings.TrimRight(cfg.Keyserver.PublicURL, "/"),
+			AttachmentName: cfg.Envelope.AttachmentName,
+		},
+		passwords: map[string][]byte{},
+	}
+	if f := cfg.Envelope.RecoveryKey; f != "" {
+		keys, err := readPublicKeys(f)
+		if err != nil {
+			return nil, fmt.Errorf("envelope.recovery_key %s: %w", f, err)
+		}
+		p.Envelope.RecoveryKey = keys
+	}
+	for _, d := range cfg.Domains {
+		pw, err := os.ReadFile(d.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("domain %s: password_file: %w", d.Name, err)
+		}
+		pw = bytes.TrimRight(pw, "\r\n")
+		if len(pw) < 8 {
+			return nil, fmt.Errorf("domain %s: password_file %s: the shared password must have at least 8 characters", d.Name, d.PasswordFile)
+		}
+		p.passwords[strings.ToLower(strings.TrimSpace(d.Name))] = pw
+	}
+	return p, nil
+}
+
+func readPublicKeys(path string) (openpgp.EntityList, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
+	if err != nil {
+		keys, err = openpgp.ReadKeyRing(bytes.NewReader(data))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("not an OpenPGP public key: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("no key in file")
+	}
+	return keys, nil
+}
+
+// Plan is the decision for one message, taken before anything is sealed.
+// It is what `postseal explain` prints.
+type Plan struct {
+	// Action is "pass" (deliver as received), "seal" or "reject".
+	Action string `json:"action"`
+	// Why says in words why the action was chosen.
+	Why string `json:"why"`
+	// Trigger is the name of the trigger that fired ("" for none).
+	Trigger string `json:"trigger"`
+	// Reason is "tag" or "marker" (see rules.SubjectDecision).
+	Reason string `json:"reason,omitempty"`
+	// Subject is the subject the sealed copies carry.
+	Subject string `json:"subject"`
+	// OriginalSubject is the decoded subject as received.
+	OriginalSubject string `json:"original_subject"`
+	// Groups lists the copies to make and who gets each.
+	Groups []rules.Group `json:"treatment"`
+}
+
+// Plan decides what to do with a message from its raw Subject header
+// values (all of them: a second Subject must not hide a tag), its envelope
+// recipients and its size in bytes.
+func (p *Policy) Plan(subjects []string, rcpts []string, size int64) Plan {
+	plan := Plan{Action: "pass", Why: "no trigger in the subject"}
+	if len(subjects) > 0 {
+		plan.OriginalSubject, _ = envelope.DecodeSubject(subjects[0])
+		plan.Subject = plan.OriginalSubject
+	}
+	var d rules.SubjectDecision
+	for _, raw := range subjects {
+		decoded, err := envelope.DecodeSubject(raw)
+		d = p.Config.DecideSubject(decoded)
+		if d.Trigger == nil && err != nil {
+			// An undecodable subject may still carry the tag in its raw
+			// form; the rewritten subject is then built from that form.
+			d = p.Config.DecideSubject(strings.TrimSpace(unfold(raw)))
+		}
+		if d.Trigger != nil {
+			break
+		}
+	}
+	groups := p.Config.Groups(rcpts)
+	plan.Groups = groups
+	if d.Trigger == nil {
+		for i := range plan.Groups {
+			plan.Groups[i].Treatment = rules.Clear
+		}
+		plan.Groups = mergeClear(plan.Groups)
+		return plan
+	}
+	plan.Trigger, plan.Reason, plan.Subject = d.Trigger.Name, d.Reason, d.Subject
+	sealed := 0
+	for _, g := range groups {
+		if g.Treatment != rules.Clear {
+			sealed++
+		}
+	}
+	switch {
+	case sealed == 0:
+		plan.Why = "triggered, but every recipient is internal"
+	case size > int64(p.Config.Milter.MaxSecureSize):
+		plan.Action = "reject"
+		plan.Why = fmt.Sprintf("triggered, but the message (%s) is larger than the secure limit (%s)", humanSize(size), humanSize(int64(p.Config.Milter.MaxSecureSize)))
+	default:
+		plan.Action = "seal"
+		plan.Why = fmt.Sprintf("trigger %q found the %s in the subject", d.Trigger.Name, d.Reason)
+	}
+	return plan
+}
+
+func mergeClear(groups []rules.Group) []rules.Group {
+	if len(groups) < 2 {
+		return groups
+	}
+	all := rules.Group{Treatment: rules.Clear}
+	for _, g := range groups {
+		all.Recipients = append(all.Recipients, g.Recipients...)
+	}
+	return []rules.Group{all}
+}
+
+func unfold(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "")
+	return strings.ReplaceAll(s, "\n", "")
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// EnvelopeStore is what sealing needs of the store.
+type EnvelopeStore interface {
+	PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error
+}
+
+// Message is what sealing needs of a message.
+type Message struct {
+	QueueID string
+	// Sender is the envelope sender (MAIL FROM).
+	Sender  string
+	Display envelope.Display
+	// Original returns a reader of the exact original bytes; it is called
+	// once per sealed copy.
+	Original func() (io.Reader, error)
+}
+
+// Copy is one copy of a message for one group of recipients.
+type Copy struct {
+	Group      rules.Group
+	EnvelopeID string           // "" for a clear copy
+	Sealed     *envelope.Sealed // nil for a clear copy
+}
+
+// Seal makes the copies a plan asks for: every sealed group is encrypted
+// and its envelope recorded durably before Seal returns. Clear groups come
+// back with a nil Sealed. Any error means no copy may be delivered.
+func (p *Policy) Seal(ctx context.Context, plan Plan, msg Message, st EnvelopeStore, now time.Time) ([]Copy, error) {
+	copies := make([]Copy, 0, len(plan.Groups))
+	display := msg.Display
+	display.Subject = plan.Subject
+	for _, g := range plan.Groups {
+		if g.Treatment == rules.Clear {
+			copies = append(copies, Copy{Group: g})
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		id := envelope.NewID()
+		orig, err := msg.Original()
+		if err != nil {
+			return nil, fmt.Errorf("seal %s: read message: %w", id, err)
+		}
+		req := envelope.Request{ID: id, Original: orig, Display: display, Recipients: g.Recipients, Now: now}
+		if g.Treatment == rules.SharedPassword {
+			req.Password = p.passwords[g.Domain]
+			if req.Password == nil {
+				return nil, fmt.Errorf("seal %s: no shared password loaded for %s", id, g.Domain)
+			}
+		}
+		sealed, err := envelope.Seal(req, p.Envelope)
+		if err != nil {
+			return nil, fmt.Errorf("seal %s: %w", id, err)
+		}
+		rec := store.Envelope{
+			ID: id, QueueID: msg.QueueID, Sender: msg.Sender, Recipients: g.Recipients,
+			Kind: string(g.Treatment), Domain: g.Domain, Trigger: plan.Trigger,
+			Created: now, Expires: now.Add(time.Duration(p.Config.Envelope.ExpireAfter)),
+		}
+		if err := st.PutEnvelope(ctx, rec, sealed.Key); err != nil {
+			return nil, fmt.Errorf("seal %s: %w", id, err)
+		}
+		copies = append(copies, Copy{Group: g, EnvelopeID: id, Sealed: sealed})
+	}
+	return copies, nil
+}

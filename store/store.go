@@ -1,0 +1,51 @@
+// Package store persists what postseal must remember about envelopes: their
+// id, sender, recipients, times and the message key, wrapped with a master
+// key kept in a separate file. The database never holds message content, so
+// a stolen database alone opens nothing.
+//
+// One interface, several databases: SQLite (embedded, pure Go, the default)
+// and later PostgreSQL for several mail servers sharing one key service.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when an envelope does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Envelope is the record of one sealed copy of a message.
+type Envelope struct {
+	ID      string `json:"id"`
+	QueueID string `json:"queue_id,omitempty"`
+	Sender  string `json:"sender"`
+	// Recipients are the addresses that may open the envelope.
+	Recipients []string `json:"recipients"`
+	// Kind is "keyservice" (a message key released by the key service) or
+	// "shared-password" (opened offline with a partner's password; no key kept).
+	Kind    string    `json:"kind"`
+	Domain  string    `json:"domain,omitempty"`
+	Trigger string    `json:"trigger,omitempty"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
+	Locked  bool      `json:"locked"`
+	HasKey  bool      `json:"has_key"`
+}
+
+// Store is the persistence used by the milter, the key service and the CLI.
+type Store interface {
+	// PutEnvelope records an envelope and its message key (nil for
+	// shared-password envelopes). It returns only once the record is durable.
+	PutEnvelope(ctx context.Context, e Envelope, key []byte) error
+	// Envelope returns one envelope, or ErrNotFound.
+	Envelope(ctx context.Context, id string) (Envelope, error)
+	// Envelopes lists the newest envelopes first, at most limit.
+	Envelopes(ctx context.Context, limit int) ([]Envelope, error)
+	// EnvelopeKey returns the unwrapped message key, or ErrNotFound.
+	EnvelopeKey(ctx context.Context, id string) ([]byte, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
