@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -232,6 +233,14 @@ func Parse(name string, data []byte) (*Config, error) {
 		if errors.As(err, &perr) {
 			return nil, &Error{File: name, Line: perr.Position.Line, Msg: perr.Message}
 		}
+		var pperr *toml.ParseError
+		if errors.As(err, &pperr) {
+			return nil, &Error{File: name, Line: pperr.Position.Line, Msg: pperr.Message}
+		}
+		if m := typeErrRe.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, &Error{File: name, Line: line, Key: m[2], Msg: m[3]}
+		}
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
 	loc := newLocator(data)
@@ -256,6 +265,10 @@ func Parse(name string, data []byte) (*Config, error) {
 	cfg.resolvePaths(filepath.Dir(name))
 	return cfg, nil
 }
+
+// typeErrRe picks the place out of the decoder's type errors, which are
+// plain strings ("toml: line 2 (last key "milter.listen"): incompatible …").
+var typeErrRe = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
 // Error is a configuration error with its place.
 type Error struct {

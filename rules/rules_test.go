@@ -1,0 +1,259 @@
+package rules
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecideSubjectDefaults(t *testing.T) {
+	cfg := Default()
+	tests := []struct {
+		in, want, trigger, reason string
+	}{
+		{"*secure* Palliative care consult", "Palliative care consult [-Encrypted-]", "secure-tag", "tag"},
+		{"Palliative *secure* care consult", "Palliative care consult [-Encrypted-]", "secure-tag", "tag"},
+		{"Palliative care consult *secure*", "Palliative care consult [-Encrypted-]", "secure-tag", "tag"},
+		{"*SECURE* lab", "lab [-Encrypted-]", "secure-tag", "tag"},
+		{"*Secure*lab", "lab [-Encrypted-]", "secure-tag", "tag"},
+		{"a *secure* b *secure* c", "a b c [-Encrypted-]", "secure-tag", "tag"},
+		{"*secure*", "[-Encrypted-]", "secure-tag", "tag"},
+		{"   *secure*   ", "[-Encrypted-]", "secure-tag", "tag"},
+		{"Re: Lab results [-Encrypted-]", "Re: Lab results [-Encrypted-]", "secure-tag", "marker"},
+		{"Re: *secure* Lab results [-Encrypted-]", "Re: Lab results [-Encrypted-]", "secure-tag", "tag"},
+		{"RE: lab [-encrypted-]", "RE: lab [-encrypted-]", "secure-tag", "marker"},
+		{"++ Lab results", "[SECURE MESSAGE] Lab results", "plus-prefix", "tag"},
+		{"++Lab results", "[SECURE MESSAGE] Lab results", "plus-prefix", "tag"},
+		{"  ++ Lab results", "[SECURE MESSAGE] Lab results", "plus-prefix", "tag"},
+		{"++", "[SECURE MESSAGE]", "plus-prefix", "tag"},
+		{"++ [SECURE MESSAGE] Lab", "[SECURE MESSAGE] Lab", "plus-prefix", "tag"},
+		{"[SECURE MESSAGE] Lab results", "[SECURE MESSAGE] Lab results", "plus-prefix", "marker"},
+		{"Re: [SECURE MESSAGE] Lab results", "Re: [SECURE MESSAGE] Lab results", "plus-prefix", "marker"},
+		{"Café ++ menu", "Café ++ menu", "", ""},
+		{"C++ meeting", "C++ meeting", "", ""},
+		{"secure payment", "secure payment", "", ""},
+		{"*secure", "*secure", "", ""},
+		{"", "", "", ""},
+		{"Zoë *secure* Müller", "Zoë Müller [-Encrypted-]", "secure-tag", "tag"},
+		{"日本語 *secure* 件名", "日本語 件名 [-Encrypted-]", "secure-tag", "tag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			d := cfg.DecideSubject(tt.in)
+			name := ""
+			if d.Trigger != nil {
+				name = d.Trigger.Name
+			}
+			if name != tt.trigger || d.Reason != tt.reason || d.Subject != tt.want {
+				t.Errorf("DecideSubject(%q) = trigger %q reason %q subject %q; want %q %q %q", tt.in, name, d.Reason, d.Subject, tt.trigger, tt.reason, tt.want)
+			}
+		})
+	}
+}
+
+func TestIndexFoldOffsets(t *testing.T) {
+	// Folding must never yield an offset that splits a rune or runs past
+	// the end (K and the Kelvin sign fold together but differ in length).
+	for _, s := range []string{"\u212a*secure*", "ß*SECURE*", "*ſecure*", "é"} {
+		i := indexFold(s, "*secure*")
+		if i > len(s) {
+			t.Fatalf("indexFold(%q) = %d beyond the string", s, i)
+		}
+		_ = Default().DecideSubject(s)
+	}
+}
+
+func TestGroups(t *testing.T) {
+	cfg := Default()
+	cfg.Domains = []Domain{{Name: "partner.example", PasswordFile: "x"}}
+	tests := []struct {
+		name  string
+		mixed string
+		rcpts []string
+		want  []Group
+	}{
+		{"external only", "split", []string{"a@ext.example"},
+			[]Group{{Treatment: KeyService, Recipients: []string{"a@ext.example"}}}},
+		{"internal only", "split", []string{"a@example.org", "b@lab.example.org", "root"},
+			[]Group{{Treatment: Clear, Recipients: []string{"a@example.org", "b@lab.example.org", "root"}}}},
+		{"wildcard does not match the parent's lookalike", "split", []string{"a@badexample.org"},
+			[]Group{{Treatment: KeyService, Recipients: []string{"a@badexample.org"}}}},
+		{"case and trailing dot", "split", []string{"A@EXAMPLE.ORG."},
+			[]Group{{Treatment: Clear, Recipients: []string{"A@EXAMPLE.ORG."}}}},
+		{"mixed split", "split", []string{"a@example.org", "b@ext.example", "c@partner.example"},
+			[]Group{
+				{Treatment: Clear, Recipients: []string{"a@example.org"}},
+				{Treatment: KeyService, Recipients: []string{"b@ext.example"}},
+				{Treatment: SharedPassword, Domain: "partner.example", Recipients: []string{"c@partner.example"}},
+			}},
+		{"mixed encrypt-all", "encrypt-all", []string{"a@example.org", "b@ext.example"},
+			[]Group{{Treatment: KeyService, Recipients: []string{"a@example.org", "b@ext.example"}}}},
+		{"encrypt-all internal only stays clear", "encrypt-all", []string{"a@example.org"},
+			[]Group{{Treatment: Clear, Recipients: []string{"a@example.org"}}}},
+		{"partner only under encrypt-all seals internals for the key service", "encrypt-all", []string{"a@example.org", "c@partner.example"},
+			[]Group{
+				{Treatment: KeyService, Recipients: []string{"a@example.org"}},
+				{Treatment: SharedPassword, Domain: "partner.example", Recipients: []string{"c@partner.example"}},
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg.Milter.MixedRecipients = tt.mixed
+			got := cfg.Groups(tt.rcpts)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Groups(%v) = %+v; want %+v", tt.rcpts, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMatchDomain(t *testing.T) {
+	pats := []string{"example.org", "*.hospital.example"}
+	for d, want := range map[string]bool{
+		"example.org": true, "EXAMPLE.org": true, "mail.example.org": false,
+		"hospital.example": false, "a.hospital.example": true, "a.b.hospital.example": true,
+		"evilhospital.example": false, "example.org.evil": false,
+	} {
+		if got := MatchDomain(pats, d); got != want {
+			t.Errorf("MatchDomain(%q) = %v; want %v", d, got, want)
+		}
+	}
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "postseal.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadValid(t *testing.T) {
+	p := writeConfig(t, `
+[milter]
+max_secure_size = "25MB"
+mixed_recipients = "encrypt-all"
+
+[organization]
+name = "St. Example Hospital"
+internal_domains = ["hospital.example", "*.hospital.example"]
+
+[[trigger]]
+name = "confidential"
+match = "[confidential]"
+position = "anywhere"
+marker = "(encrypted)"
+marker_position = "append"
+
+[envelope]
+expire_after = "30d"
+profile = "rfc9580"
+
+[[domain]]
+name = "partner.example"
+password_file = "partner.pw"
+`)
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Milter.MaxSecureSize != 25_000_000 || cfg.Milter.MixedRecipients != "encrypt-all" {
+		t.Errorf("milter = %+v", cfg.Milter)
+	}
+	if len(cfg.Triggers) != 1 || cfg.Triggers[0].Name != "confidential" {
+		t.Errorf("[[trigger]] should replace the defaults, got %+v", cfg.Triggers)
+	}
+	if time.Duration(cfg.Envelope.ExpireAfter) != 30*24*time.Hour {
+		t.Errorf("expire_after = %v", cfg.Envelope.ExpireAfter)
+	}
+	if want := filepath.Join(filepath.Dir(p), "partner.pw"); cfg.Domains[0].PasswordFile != want {
+		t.Errorf("password_file = %q; want %q (relative to the rules file)", cfg.Domains[0].PasswordFile, want)
+	}
+	if cfg.Milter.Reinject != "127.0.0.1:10026" {
+		t.Errorf("unset keys keep their defaults; reinject = %q", cfg.Milter.Reinject)
+	}
+	d := cfg.DecideSubject("Budget [CONFIDENTIAL] draft")
+	if d.Trigger == nil || d.Subject != "Budget draft (encrypted)" {
+		t.Errorf("custom trigger: %+v", d)
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	cfg, err := Load(writeConfig(t, "# nothing\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg.Triggers, DefaultTriggers()) {
+		t.Errorf("triggers = %+v", cfg.Triggers)
+	}
+	if cfg.Milter.MaxSecureSize != 10_000_000 {
+		t.Errorf("max_secure_size = %d", cfg.Milter.MaxSecureSize)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, body string
+		line       int
+		contains   string
+	}{
+		{"unknown key", "[milter]\nlisten = \"inet:127.0.0.1:10025\"\nlisn = 1\n", 3, "milter.lisn: unknown key"},
+		{"unknown table", "\n[miltr]\nlisten = \"x\"\n", 2, "unknown key"},
+		{"unknown key in trigger", "[[trigger]]\nname = \"a\"\nmatch = \"x\"\nposition = \"anywhere\"\nmarker = \"m\"\nmarker_position = \"append\"\ncolour = \"red\"\n", 7, "trigger.colour: unknown key"},
+		{"bad mixed", "[milter]\nmixed_recipients = \"sometimes\"\n", 2, "mixed_recipients"},
+		{"bad size", "[milter]\n\nmax_secure_size = \"ten\"\n", 3, "size"},
+		{"bad type", "[milter]\nlisten = 10025\n", 2, ""},
+		{"syntax", "[milter\nlisten = 1\n", 2, ""},
+		{"bad listen", "[milter]\nlisten = \"tcp:1\"\n", 2, "milter.listen"},
+		{"bad second trigger position", "[[trigger]]\nname = \"a\"\nmatch = \"x\"\nposition = \"anywhere\"\nmarker = \"m\"\nmarker_position = \"append\"\n[[trigger]]\nname = \"b\"\nmatch = \"y\"\nposition = \"middle\"\nmarker = \"m\"\nmarker_position = \"append\"\n", 10, "trigger[1].position"},
+		{"duplicate trigger", "[[trigger]]\nname = \"a\"\nmatch = \"x\"\nposition = \"anywhere\"\nmarker = \"m\"\nmarker_position = \"append\"\n[[trigger]]\nname = \"a\"\nmatch = \"y\"\nposition = \"anywhere\"\nmarker = \"m\"\nmarker_position = \"append\"\n", 8, "duplicate"},
+		{"bad domain pattern", "[organization]\ninternal_domains = [\"example.org\", \"exa mple\"]\n", 2, "internal_domains[1]"},
+		{"partner is internal", "[[domain]]\nname = \"example.org\"\npassword_file = \"x\"\n", 2, "internal domain"},
+		{"scanner not yet", "[scanner]\nenabled = true\n", 2, "scanner.enabled"},
+		{"bad profile", "[envelope]\nprofile = \"ocb\"\n", 2, "envelope.profile"},
+		{"bad attachment name", "[envelope]\nattachment_name = \"../x.html\"\n", 2, "attachment_name"},
+		{"bad public url", "[keyserver]\npublic_url = \"ftp://x\"\n", 2, "keyserver.public_url"},
+		{"empty triggers", "trigger = []\n", 1, "at least one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeConfig(t, tt.body)
+			_, err := Load(p)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v is not a *rules.Error", err)
+			}
+			if ce.File != p || ce.Line != tt.line {
+				t.Errorf("error %q at %s:%d; want line %d", err, ce.File, ce.Line, tt.line)
+			}
+			if !strings.HasPrefix(err.Error(), p+":") {
+				t.Errorf("error %q does not start with the file name", err)
+			}
+			if tt.contains != "" && !strings.Contains(err.Error(), tt.contains) {
+				t.Errorf("error %q does not mention %q", err, tt.contains)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"10MB": 10_000_000, "10 MB": 10_000_000, "512KiB": 524288, "1GiB": 1 << 30, "42": 42, "3kB": 3000} {
+		got, err := ParseSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MB", "-1MB", "1.5MB", "10 parsecs"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) accepted", in)
+		}
+	}
+}
