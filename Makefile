@@ -1,0 +1,50 @@
+# postseal — see README.md. `make run` and `make test` are the two commands
+# that matter; both work on a fresh Debian machine as root.
+
+GO            ?= go
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS       := -s -w -X main.version=$(VERSION)
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.6.1
+GOBIN         := $(shell $(GO) env GOPATH)/bin
+# Debian packages the tests drive for real (private instances, nothing of
+# the system configuration is touched).
+TEST_DEBS     := postfix swaks miltertest gnupg sendmail-cf m4 sqlite3
+TEST_TIMEOUT  ?= 15m
+
+.PHONY: all build run test test-deps lint bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o postseal ./cmd/postseal
+
+# The main job on embedded defaults: milter on inet:127.0.0.1:10025, key
+# service on http://127.0.0.1:8025, SQLite and master key under ./var/.
+run: build
+	./postseal serve
+
+# Installs what the real-component tests need, when missing. Postfix is
+# installed without configuration (the tests run private instances).
+test-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	bash test/e2e/install-sendmail.sh >/dev/null
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	@test -x $(GOBIN)/staticcheck || $(GO) install $(STATICCHECK)
+	$(GOBIN)/staticcheck ./...
+
+test: test-deps lint
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+bench: test-deps
+	$(GO) run ./bench
+
+clean:
+	rm -rf postseal dist bench.json

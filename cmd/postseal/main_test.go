@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"explain"}, {"envelope"}, {"envelope", "show"}, {"serve", "-x"}} {
+		if code, _, _ := runCLI(t, "", args...); code != exitUsage {
+			t.Errorf("postseal %v exited %d; want %d", args, code, exitUsage)
+		}
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.toml", "[organization]\nname = \"Clinic\"\n")
+	code, out, errs := runCLI(t, "", "check-config", "-c", good)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, `name = "Clinic"`) || !strings.Contains(out, `match = "*secure*"`) {
+		t.Errorf("effective configuration not printed:\n%s", out)
+	}
+	bad := writeFile(t, dir, "bad.toml", "[organization]\nname = \"Clinic\"\ncolour = \"blue\"\n")
+	code, _, errs = runCLI(t, "", "check-config", "-c", bad)
+	if code != exitUsage || !strings.Contains(errs, bad+":3: organization.colour: unknown key") {
+		t.Errorf("exit %d, stderr %q; want 2 and file:line", code, errs)
+	}
+	missingPW := writeFile(t, dir, "pw.toml", "[[domain]]\nname = \"partner.example\"\npassword_file = \"nope.pw\"\n")
+	code, _, errs = runCLI(t, "", "check-config", "-c", missingPW)
+	if code != exitUsage || !strings.Contains(errs, "nope.pw") {
+		t.Errorf("exit %d, stderr %q; want 2 naming the missing password file", code, errs)
+	}
+}
+
+func TestExplain(t *testing.T) {
+	dir := t.TempDir()
+	msg := writeFile(t, dir, "m.eml", "From: doc@example.org\r\nTo: pat@ext.example\r\nSubject: ++ Lab results\r\n\r\nHello\r\n")
+	code, out, errs := runCLI(t, "", "explain", "--from", "doc@example.org", "--to", "pat@ext.example,nurse@example.org", msg)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var got struct {
+		Action, Trigger, Subject string
+		Treatment                []struct {
+			Treatment  string
+			Recipients []string
+		}
+		Findings []any
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got.Action != "seal" || got.Trigger != "plus-prefix" || got.Subject != "[SECURE MESSAGE] Lab results" {
+		t.Errorf("explain = %+v", got)
+	}
+	if len(got.Treatment) != 2 || got.Treatment[0].Treatment != "clear" || got.Treatment[1].Treatment != "keyservice" || got.Treatment[1].Recipients[0] != "pat@ext.example" {
+		t.Errorf("treatment = %+v", got.Treatment)
+	}
+	if got.Findings == nil {
+		t.Error("findings must be an (empty) list")
+	}
+}
+
+// seal stores the envelope and writes a message whose payload opens with
+// the key that `envelope key` prints.
+func TestSealAndEnvelopeCommands(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "postseal.toml", "[store]\ndsn = \"state/p.db\"\nmaster_key = \"state/master.key\"\n")
+	in := "From: doc@example.org\r\nTo: pat@ext.example\r\nSubject: *secure* consult\r\nContent-Type: text/plain\r\n\r\nSecret body\r\n"
+	code, out, errs := runCLI(t, in, "seal", "-c", cfg, "--from", "doc@example.org", "--to", "pat@ext.example")
+	if code != exitOK {
+		t.Fatalf("seal exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "Subject: consult [-Encrypted-]\r\n") || strings.Contains(out, "Secret body") {
+		t.Errorf("sealed output:\n%.500s", out)
+	}
+	code, list, errs := runCLI(t, "", "envelope", "list", "-c", cfg)
+	if code != exitOK || !strings.Contains(list, "pat@ext.example") {
+		t.Fatalf("envelope list exit %d: %s%s", code, list, errs)
+	}
+	id := strings.Fields(strings.Split(list, "\n")[1])[0]
+	if !strings.Contains(out, "X-Postseal-Envelope: "+id) {
+		t.Errorf("sealed output does not carry envelope %s", id)
+	}
+	code, key, errs := runCLI(t, "", "envelope", "key", "-c", cfg, id)
+	if code != exitOK || len(strings.TrimSpace(key)) != 43 {
+		t.Fatalf("envelope key exit %d, key %q: %s", code, key, errs)
+	}
+	if !strings.Contains(errs, "message key disclosed") {
+		t.Error("key disclosure is not logged")
+	}
+	if code, _, _ := runCLI(t, "", "envelope", "show", "-c", cfg, "doesnotexist"); code != exitRuntime {
+		t.Errorf("show of a missing envelope exited %d", code)
+	}
+	// Untriggered mail comes out byte for byte.
+	plain := "From: a@example.org\r\nSubject: lunch\r\n\r\nbody\r\n"
+	code, out, _ = runCLI(t, plain, "seal", "-c", cfg, "--to", "pat@ext.example")
+	if code != exitOK || out != plain {
+		t.Errorf("untriggered seal: exit %d, output %q", code, out)
+	}
+}
