@@ -181,13 +181,18 @@ func cmdSeal(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 }
 
 func cmdEnvelope(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	fs, cfgPath := newFlags("envelope", stderr)
+	limit := fs.Int("n", 50, "list: how many envelopes (newest first)")
+	// Options may stand before or after the subcommand:
+	// "envelope -c FILE show ID" and "envelope show -c FILE ID".
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
 		return usagef("envelope needs a subcommand: list, show ID, key ID")
 	}
-	sub := args[0]
-	fs, cfgPath := newFlags("envelope "+sub, stderr)
-	limit := fs.Int("n", 50, "list: how many envelopes (newest first)")
-	if err := parseFlags(fs, args[1:]); err != nil {
+	sub := fs.Arg(0)
+	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
 		return err
 	}
 	needID := sub == "show" || sub == "key"

@@ -123,3 +123,17 @@ func TestSealAndEnvelopeCommands(t *testing.T) {
 		t.Errorf("untriggered seal: exit %d, output %q", code, out)
 	}
 }
+
+func TestEnvelopeOptionsEitherSide(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "postseal.toml", "[store]\ndsn = \"p.db\"\nmaster_key = \"master.key\"\n")
+	in := "From: doc@example.org\r\nSubject: *secure* x\r\n\r\nbody\r\n"
+	if code, _, errs := runCLI(t, in, "seal", "-c", cfg, "--to", "pat@ext.example"); code != exitOK {
+		t.Fatal(errs)
+	}
+	for _, args := range [][]string{{"envelope", "-c", cfg, "list"}, {"envelope", "list", "-c", cfg}} {
+		if code, out, errs := runCLI(t, "", args...); code != exitOK || !strings.Contains(out, "pat@ext.example") {
+			t.Errorf("%v: exit %d %s%s", args, code, out, errs)
+		}
+	}
+}
