@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -389,5 +391,57 @@ func TestEncodedSubjectTriggers(t *testing.T) {
 	got, err := envelope.DecodeSubject(subject)
 	if err != nil || got != "Überweisung [-Encrypted-]" {
 		t.Errorf("subject %q decodes to %q, %v", subject, got, err)
+	}
+}
+
+// A message to a key-service recipient and a partner with a shared
+// password makes two envelopes: one kept in place, one re-injected, each
+// opening only with its own secret.
+func TestSharedPasswordDomain(t *testing.T) {
+	cfg := rules.Default()
+	pw := filepath.Join(t.TempDir(), "partner.pw")
+	if err := os.WriteFile(pw, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Domains = []rules.Domain{{Name: "partner.example", PasswordFile: pw}}
+	p, err := LoadPolicy(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, s := newMemStore(), &fakeSender{}
+	f := New(p, st, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	trx := newTrx("*secure* results", "pat@ext.example", "lab@partner.example")
+	original, _ := io.ReadAll(trx.Data())
+	if d := decide(t, f, trx); d != mailfilter.Accept {
+		t.Fatalf("decision %v", d)
+	}
+	_, body, _, del := modsOf(trx)
+	if strings.Join(del, ",") != "lab@partner.example" || len(s.sent) != 1 || strings.Join(s.sent[0].to, ",") != "lab@partner.example" {
+		t.Fatalf("partner copy not re-injected separately: deleted %v, sent %d", del, len(s.sent))
+	}
+	var keyID string
+	for id, e := range st.envs {
+		if e.Kind == "keyservice" {
+			keyID = id
+		} else if e.Kind != "shared-password" || e.Domain != "partner.example" || st.keys[id] != nil {
+			t.Errorf("partner envelope record %+v (key stored: %v)", e, st.keys[id] != nil)
+		}
+	}
+	if len(st.envs) != 2 || keyID == "" {
+		t.Fatalf("envelopes %+v", st.envs)
+	}
+	if got := openPayload(t, body, envelope.Passphrase(st.keys[keyID])); !bytes.Equal(got, original) {
+		t.Error("key-service copy does not open with its key")
+	}
+	if got := openPayload(t, s.sent[0].data, "correct horse battery staple"); !bytes.Equal(got, original) {
+		t.Error("partner copy does not open with the shared password")
+	}
+}
+
+func TestMissingPasswordFileIsLoadError(t *testing.T) {
+	cfg := rules.Default()
+	cfg.Domains = []rules.Domain{{Name: "partner.example", PasswordFile: "/nonexistent/pw"}}
+	if _, err := LoadPolicy(cfg); err == nil || !strings.Contains(err.Error(), "/nonexistent/pw") {
+		t.Errorf("LoadPolicy = %v; want an error naming the file", err)
 	}
 }

@@ -53,6 +53,11 @@ func OpenSQLite(ctx context.Context, dsn string, key *MasterKey) (*SQLite, error
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// Recipient addresses and wrapped keys are nobody else's business;
+	// SQLite gives its -wal and -shm files the database file's mode.
+	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 	if params == "" {
 		// busy_timeout: a locked database is waited for briefly, then the
 		// message is temp-failed; FULL sync: a reported write survives a crash.

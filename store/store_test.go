@@ -131,6 +131,9 @@ func TestDatabaseHoldsNoKeyInClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+	if st, err := os.Stat(filepath.Join(dir, "state", "postseal.db")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("database file mode: %v %v; want 0600", st.Mode(), err)
+	}
 	for _, f := range []string{"postseal.db", "postseal.db-wal"} {
 		data, _ := os.ReadFile(filepath.Join(dir, "state", f))
 		if bytes.Contains(data, key) {
