@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
@@ -17,6 +18,11 @@ import (
 type SQLite struct {
 	db  *sql.DB
 	key *MasterKey
+	// writeMu serialises this process's writes. SQLite admits one writer at
+	// a time; left to its busy handler, twenty sealing sessions at once
+	// starve each other past the busy timeout and mail gets temp-failed.
+	// The busy timeout then only covers other processes (the admin CLI).
+	writeMu sync.Mutex
 }
 
 var _ Store = (*SQLite)(nil)
@@ -61,7 +67,7 @@ func OpenSQLite(ctx context.Context, dsn string, key *MasterKey) (*SQLite, error
 	if params == "" {
 		// busy_timeout: a locked database is waited for briefly, then the
 		// message is temp-failed; FULL sync: a reported write survives a crash.
-		params = "_pragma=busy_timeout(2000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
+		params = "_txlock=immediate&_pragma=busy_timeout(2000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+params)
 	if err != nil {
@@ -133,6 +139,8 @@ func (s *SQLite) PutEnvelope(ctx context.Context, e Envelope, key []byte) error 
 			return fmt.Errorf("put envelope %s: %w", e.ID, err)
 		}
 	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("put envelope %s: %w", e.ID, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,5 +186,27 @@ func TestLockedDatabaseFails(t *testing.T) {
 	conn.ExecContext(context.Background(), "ROLLBACK")
 	if err := s.PutEnvelope(context.Background(), Envelope{ID: "e", Sender: "a@b", Kind: "keyservice", Created: time.Now(), Expires: time.Now()}, make([]byte, 32)); err != nil {
 		t.Fatalf("after the lock is released: %v", err)
+	}
+}
+
+// Many sealing sessions at once must all be recorded, none refused as busy.
+func TestConcurrentPuts(t *testing.T) {
+	s, _ := openTemp(t)
+	const n = 200
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			id := fmt.Sprintf("env%03d", i)
+			errs <- s.PutEnvelope(context.Background(), Envelope{ID: id, Sender: "a@example.org", Recipients: []string{"b@ext.example"}, Kind: "keyservice", Created: time.Now(), Expires: time.Now()}, make([]byte, 32))
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := s.Envelopes(context.Background(), 1000)
+	if err != nil || len(list) != n {
+		t.Fatalf("%d envelopes, %v; want %d", len(list), err, n)
 	}
 }

@@ -1,0 +1,636 @@
+// Package mta runs a private Postfix instance on loopback for the end-to-end
+// tests (test/e2e) and the benchmarks (bench/). It touches no system
+// configuration: the instance has its own configuration directory, queue,
+// data directory and log file under one temporary folder, listens only on
+// 127.0.0.1, and delivers every recipient into one Maildir ("the sink") with
+// the virtual(8) delivery agent, which records the recipient of each copy in
+// a Delivered-To: header.
+//
+// Postfix must be installed (Debian: postfix) and the caller must be root.
+package mta
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Listener is one smtpd service of the instance.
+type Listener struct {
+	// Name identifies the listener (Postfix's syslog_name becomes
+	// postfix-NAME, so the maillog tells listeners apart).
+	Name string
+	// Port is the loopback TCP port; 0 picks a free one.
+	Port int
+	// Milter is the smtpd_milters value for this listener ("" = none),
+	// e.g. "inet:127.0.0.1:10025".
+	Milter string
+}
+
+// Options configure StartPostfix. Zero values get defaults.
+type Options struct {
+	// Dir is the instance's folder; "" creates a fresh temporary folder
+	// that Stop removes (unless Keep).
+	Dir string
+	// Keep leaves Dir in place after Stop (for post-mortems).
+	Keep bool
+	// SMTPPort is the main smtpd's port; 0 picks a free one.
+	SMTPPort int
+	// Milter is the milter of the main smtpd and of locally submitted mail
+	// (non_smtpd_milters); "" runs without milters.
+	Milter string
+	// ReinjectPort is the port of a second smtpd without milters (postseal
+	// re-injects sealed copies there); 0 picks a free one.
+	ReinjectPort int
+	// Listeners are more smtpd services, each with its own milter.
+	Listeners []Listener
+	// MessageSizeLimit is Postfix's message_size_limit (default 30,000,000
+	// so that a sealed message near the 10 MB secure limit fits).
+	MessageSizeLimit int
+	// Hostname is myhostname (default mta.example.net).
+	Hostname string
+	// Postconf are more main.cf settings ("name=value").
+	Postconf []string
+}
+
+// Postfix is one running private instance.
+type Postfix struct {
+	Dir         string // the instance's folder
+	ConfigDir   string // main.cf and master.cf (postfix -c ConfigDir)
+	QueueDir    string
+	DataDir     string
+	MailBase    string // virtual_mailbox_base
+	SinkDir     string // the Maildir every recipient is delivered to
+	MaillogPath string // maillog_file
+
+	// Ports of the smtpd listeners by name: "smtp" (main), "reinject" and
+	// the names of Options.Listeners.
+	Ports map[string]int
+
+	keep     bool
+	stopOnce sync.Once
+	stopErr  error
+
+	mu    sync.Mutex
+	cache map[string]*Delivery // parsed sink files by name
+}
+
+// Delivery is one delivered copy of a message (one file in the sink).
+type Delivery struct {
+	Path      string
+	Recipient string // from Delivered-To:, lower case
+	Data      []byte // the file as delivered (LF line ends)
+}
+
+// Names of the built-in listeners.
+const (
+	SMTP     = "smtp"
+	Reinject = "reinject"
+)
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// StartPostfix configures and starts a private Postfix instance and returns
+// once every listener accepts connections. On error nothing is left running.
+func StartPostfix(o Options) (*Postfix, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("mta: Postfix needs root")
+	}
+	for _, bin := range []string{"postfix", "postconf"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			if _, err2 := os.Stat("/usr/sbin/" + bin); err2 != nil {
+				return nil, fmt.Errorf("mta: %s not installed (apt-get install postfix): %v", bin, err)
+			}
+		}
+	}
+	dir := o.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "postseal-postfix-")
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	// virtual(8) runs as nobody and must traverse down to the sink.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, err
+	}
+	p := &Postfix{
+		Dir:         dir,
+		ConfigDir:   filepath.Join(dir, "etc"),
+		QueueDir:    filepath.Join(dir, "queue"),
+		DataDir:     filepath.Join(dir, "data"), // Postfix creates it; must not exist
+		MailBase:    filepath.Join(dir, "mail"),
+		MaillogPath: filepath.Join(dir, "maillog"),
+		Ports:       map[string]int{},
+		keep:        o.Keep,
+		cache:       map[string]*Delivery{},
+	}
+	p.SinkDir = filepath.Join(p.MailBase, "sink")
+	ok := false
+	defer func() {
+		if !ok && !o.Keep {
+			os.RemoveAll(dir)
+		}
+	}()
+	for _, d := range []string{p.ConfigDir, p.QueueDir, p.MailBase} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.Chown(p.MailBase, 65534, 65534); err != nil {
+		return nil, err
+	}
+	master, err := os.ReadFile("/etc/postfix/master.cf")
+	if err != nil {
+		return nil, fmt.Errorf("mta: %v (is postfix installed?)", err)
+	}
+	if err := os.WriteFile(filepath.Join(p.ConfigDir, "master.cf"), master, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(p.ConfigDir, "main.cf"), nil, 0o644); err != nil {
+		return nil, err
+	}
+	if o.Hostname == "" {
+		o.Hostname = "mta.example.net"
+	}
+	if o.MessageSizeLimit == 0 {
+		o.MessageSizeLimit = 30000000
+	}
+	main := []string{
+		"compatibility_level=3.6",
+		"queue_directory=" + p.QueueDir,
+		"data_directory=" + p.DataDir,
+		"inet_interfaces=127.0.0.1",
+		"inet_protocols=ipv4",
+		"myhostname=" + o.Hostname,
+		"mydomain=example.net",
+		"myorigin=$myhostname",
+		"mynetworks=127.0.0.0/8",
+		"maillog_file=" + p.MaillogPath,
+		"maillog_file_prefixes=" + dir,
+		"smtp_dns_support_level=disabled",
+		"mydestination=",
+		"local_recipient_maps=",
+		"relay_domains=",
+		"virtual_mailbox_domains=static:all",
+		"virtual_mailbox_maps=static:sink/",
+		"virtual_mailbox_base=" + p.MailBase,
+		"virtual_uid_maps=static:65534",
+		"virtual_gid_maps=static:65534",
+		"virtual_mailbox_limit=0",
+		"message_size_limit=" + strconv.Itoa(o.MessageSizeLimit),
+		"smtpd_milters=",
+		"non_smtpd_milters=" + o.Milter,
+		"milter_protocol=6",
+		"milter_default_action=tempfail",
+		"smtpd_recipient_restrictions=permit_mynetworks,reject",
+		"smtpd_relay_restrictions=permit_mynetworks,reject",
+		"biff=no",
+		"delay_warning_time=0",
+		// The tests want results in seconds, not after queue backoff.
+		"queue_run_delay=1s",
+		"minimal_backoff_time=1s",
+		"maximal_backoff_time=2s",
+		"smtpd_error_sleep_time=0",
+		"in_flow_delay=0",
+	}
+	main = append(main, o.Postconf...)
+	if err := p.postconf(append([]string{"-e"}, main...)...); err != nil {
+		return nil, err
+	}
+	if err := p.postconf("-F", "*/*/chroot = n"); err != nil {
+		return nil, err
+	}
+	if err := p.postconf("-M#", "smtp/inet"); err != nil {
+		return nil, err
+	}
+	listeners := append([]Listener{
+		{Name: SMTP, Port: o.SMTPPort, Milter: o.Milter},
+		{Name: Reinject, Port: o.ReinjectPort},
+	}, o.Listeners...)
+	for _, l := range listeners {
+		if l.Name == "" || strings.ContainsAny(l.Name, " \t/=") {
+			return nil, fmt.Errorf("mta: bad listener name %q", l.Name)
+		}
+		if _, dup := p.Ports[l.Name]; dup {
+			return nil, fmt.Errorf("mta: listener %q twice", l.Name)
+		}
+		if l.Port == 0 {
+			if l.Port, err = FreePort(); err != nil {
+				return nil, err
+			}
+		}
+		p.Ports[l.Name] = l.Port
+		svc := fmt.Sprintf("127.0.0.1:%d/inet = 127.0.0.1:%d inet n - n - - smtpd -o syslog_name=postfix-%s -o smtpd_milters=%s",
+			l.Port, l.Port, l.Name, l.Milter)
+		if l.Milter == "" {
+			svc += " -o non_smtpd_milters= -o receive_override_options=no_milters"
+		}
+		if err := p.postconf("-Me", svc); err != nil {
+			return nil, err
+		}
+	}
+	if out, err := exec.Command("postfix", "-c", p.ConfigDir, "start").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("mta: postfix start: %v\n%s\n%s", err, out, p.MaillogTail(30))
+	}
+	stopOnErr := func() {
+		exec.Command("postfix", "-c", p.ConfigDir, "abort").Run()
+		p.waitMasterGone(10 * time.Second)
+	}
+	// `postfix start` runs master -w: it returns once the master has
+	// opened its listening sockets. Check that with the listener that has
+	// no milter: a connection to the others would make their smtpd contact
+	// a milter that may not run yet, and log about it.
+	if _, err := p.WaitMaillog(0, 15*time.Second, "daemon started"); err != nil {
+		stopOnErr()
+		return nil, err
+	}
+	c, err := net.DialTimeout("tcp", p.ReinjectAddr(), 5*time.Second)
+	if err != nil {
+		stopOnErr()
+		return nil, fmt.Errorf("mta: reinject listener %s: %v\n%s", p.ReinjectAddr(), err, p.MaillogTail(30))
+	}
+	// Say goodbye properly so the maillog shows no "lost connection".
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := readReply(bufio.NewReader(c)); err == nil {
+		c.Write([]byte("QUIT\r\n"))
+		io.Copy(io.Discard, c)
+	}
+	c.Close()
+	ok = true
+	return p, nil
+}
+
+func (p *Postfix) postconf(args ...string) error {
+	cmd := exec.Command("postconf", append([]string{"-c", p.ConfigDir}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("mta: postconf %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	if len(bytes.TrimSpace(out)) > 0 && bytes.Contains(out, []byte("warning")) {
+		return fmt.Errorf("mta: postconf %s: %s", strings.Join(args, " "), out)
+	}
+	return nil
+}
+
+// Postconf changes main.cf settings ("name=value") and reloads Postfix.
+func (p *Postfix) Postconf(settings ...string) error {
+	if err := p.postconf(append([]string{"-e"}, settings...)...); err != nil {
+		return err
+	}
+	return p.Reload()
+}
+
+// Reload makes Postfix re-read its configuration.
+func (p *Postfix) Reload() error {
+	out, err := exec.Command("postfix", "-c", p.ConfigDir, "reload").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("mta: postfix reload: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// Addr is the host:port of the named listener ("smtp", "reinject", ...).
+func (p *Postfix) Addr(name string) string {
+	port, ok := p.Ports[name]
+	if !ok {
+		panic("mta: no listener " + name)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
+}
+
+// SMTPAddr is the main smtpd's address (with the milter).
+func (p *Postfix) SMTPAddr() string { return p.Addr(SMTP) }
+
+// ReinjectAddr is the address of the smtpd without milters.
+func (p *Postfix) ReinjectAddr() string { return p.Addr(Reinject) }
+
+func (p *Postfix) masterPID() int {
+	b, err := os.ReadFile(filepath.Join(p.DataDir, "master.lock"))
+	if err != nil {
+		b, err = os.ReadFile(filepath.Join(p.QueueDir, "pid", "master.pid"))
+		if err != nil {
+			return 0
+		}
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+func (p *Postfix) waitMasterGone(d time.Duration) bool {
+	pid := p.masterPID()
+	if pid <= 0 {
+		return true
+	}
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if err := syscall.Kill(pid, 0); err != nil {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval
+	}
+	return false
+}
+
+// Stop stops Postfix (postfix stop, then abort if the master lingers) and
+// removes the instance's folder unless Options.Keep. Safe to call twice.
+func (p *Postfix) Stop() error {
+	p.stopOnce.Do(func() {
+		pid := p.masterPID()
+		out, err := exec.Command("postfix", "-c", p.ConfigDir, "stop").CombinedOutput()
+		if err != nil {
+			p.stopErr = fmt.Errorf("mta: postfix stop: %v\n%s", err, out)
+		}
+		if !p.waitMasterGone(10 * time.Second) {
+			exec.Command("postfix", "-c", p.ConfigDir, "abort").Run()
+			if pid > 0 {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			p.waitMasterGone(5 * time.Second)
+		}
+		if !p.keep {
+			os.RemoveAll(p.Dir)
+		}
+	})
+	return p.stopErr
+}
+
+// Maillog returns the whole maillog so far.
+func (p *Postfix) Maillog() string {
+	b, _ := os.ReadFile(p.MaillogPath)
+	return string(b)
+}
+
+// MaillogTail returns the last n lines of the maillog.
+func (p *Postfix) MaillogTail(n int) string {
+	lines := strings.Split(strings.TrimRight(p.Maillog(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// LogMark is the current size of the maillog: pass it to the *Since
+// functions to look only at what is logged afterwards.
+func (p *Postfix) LogMark() int64 {
+	fi, err := os.Stat(p.MaillogPath)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// MaillogSince returns the maillog from a LogMark on (whole lines).
+func (p *Postfix) MaillogSince(mark int64) string {
+	b, _ := os.ReadFile(p.MaillogPath)
+	if mark > int64(len(b)) {
+		return ""
+	}
+	return string(b[mark:])
+}
+
+// MaillogGrep returns the maillog lines that contain every one of subs.
+func (p *Postfix) MaillogGrep(subs ...string) []string { return p.MaillogGrepSince(0, subs...) }
+
+// MaillogGrepSince is MaillogGrep over the lines logged after mark.
+func (p *Postfix) MaillogGrepSince(mark int64, subs ...string) []string {
+	var out []string
+	for _, l := range strings.Split(p.MaillogSince(mark), "\n") {
+		all := true
+		for _, s := range subs {
+			if !strings.Contains(l, s) {
+				all = false
+				break
+			}
+		}
+		if all && l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// WaitMaillog polls the maillog until a line logged after mark contains
+// every one of subs, and returns it.
+func (p *Postfix) WaitMaillog(mark int64, timeout time.Duration, subs ...string) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if ls := p.MaillogGrepSince(mark, subs...); len(ls) > 0 {
+			return ls[0], nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("mta: no maillog line with %q after %v; maillog tail:\n%s", subs, timeout, p.MaillogTail(40))
+		}
+		time.Sleep(25 * time.Millisecond) // poll interval
+	}
+}
+
+// Count is the number of files in the sink (cheap; for benchmarks).
+func (p *Postfix) Count() int {
+	f, err := os.Open(filepath.Join(p.SinkDir, "new"))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	for {
+		names, err := f.Readdirnames(4096)
+		n += len(names)
+		if err != nil {
+			return n
+		}
+	}
+}
+
+// WaitCount polls until the sink holds at least n files.
+func (p *Postfix) WaitCount(n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for range t.C {
+		c := p.Count()
+		if c >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("mta: %d of %d messages delivered after %v; maillog tail:\n%s", c, n, timeout, p.MaillogTail(20))
+		}
+	}
+	return nil
+}
+
+// ClearSink removes every delivered file.
+func (p *Postfix) ClearSink() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cache = map[string]*Delivery{}
+	for _, sub := range []string{"new", "cur"} {
+		d := filepath.Join(p.SinkDir, sub)
+		names, err := os.ReadDir(d)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		for _, n := range names {
+			if err := os.Remove(filepath.Join(d, n.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Deliveries returns every delivered copy, oldest file name first.
+func (p *Postfix) Deliveries() ([]*Delivery, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d := filepath.Join(p.SinkDir, "new")
+	ents, err := os.ReadDir(d)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var out []*Delivery
+	for _, e := range ents {
+		if dv, ok := p.cache[e.Name()]; ok {
+			out = append(out, dv)
+			continue
+		}
+		path := filepath.Join(d, e.Name())
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		dv := &Delivery{Path: path, Recipient: deliveredTo(data), Data: data}
+		p.cache[e.Name()] = dv
+		out = append(out, dv)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// deliveredTo reads the first Delivered-To: header (virtual(8) prepends it).
+func deliveredTo(data []byte) string {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			break
+		}
+		if name, val, ok := strings.Cut(line, ":"); ok && strings.EqualFold(name, "Delivered-To") {
+			return strings.ToLower(strings.TrimSpace(val))
+		}
+	}
+	return ""
+}
+
+// DeliveredTo returns the copies delivered to rcpt so far.
+func (p *Postfix) DeliveredTo(rcpt string) ([]*Delivery, error) {
+	all, err := p.Deliveries()
+	if err != nil {
+		return nil, err
+	}
+	rcpt = strings.ToLower(rcpt)
+	var out []*Delivery
+	for _, d := range all {
+		if d.Recipient == rcpt {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// WaitDelivered polls the sink until n copies for rcpt have arrived and
+// returns them. It fails on timeout, and when more than n arrived.
+func (p *Postfix) WaitDelivered(rcpt string, n int, timeout time.Duration) ([]*Delivery, error) {
+	deadline := time.Now().Add(timeout)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		got, err := p.DeliveredTo(rcpt)
+		if err != nil {
+			return nil, err
+		}
+		if len(got) > n {
+			return got, fmt.Errorf("mta: %d copies delivered to %s, want %d", len(got), rcpt, n)
+		}
+		if len(got) == n {
+			return got, nil
+		}
+		if time.Now().After(deadline) {
+			return got, fmt.Errorf("mta: %d of %d copies delivered to %s after %v; maillog lines for it:\n%s\nmaillog tail:\n%s",
+				len(got), n, rcpt, timeout, strings.Join(p.MaillogGrep("<"+rcpt+">"), "\n"), p.MaillogTail(25))
+		}
+		<-t.C
+	}
+}
+
+// QueuedFor returns the queue ids of messages still in the queue (any
+// queue) with rcpt among their recipients, from postqueue -j.
+func (p *Postfix) QueuedFor(rcpt string) ([]string, error) {
+	out, err := exec.Command("postqueue", "-c", p.ConfigDir, "-j").Output()
+	if err != nil {
+		return nil, fmt.Errorf("mta: postqueue -j: %v", err)
+	}
+	var ids []string
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var q struct {
+			QueueID    string `json:"queue_id"`
+			Recipients []struct {
+				Address string `json:"address"`
+			} `json:"recipients"`
+		}
+		if err := json.Unmarshal(line, &q); err != nil {
+			return nil, fmt.Errorf("mta: postqueue -j: %v: %s", err, line)
+		}
+		for _, r := range q.Recipients {
+			if strings.EqualFold(r.Address, rcpt) {
+				ids = append(ids, q.QueueID)
+			}
+		}
+	}
+	return ids, nil
+}
+
+// Sendmail submits msg with Postfix's sendmail(1) (postdrop → pickup →
+// cleanup, so non_smtpd_milters apply).
+func (p *Postfix) Sendmail(from string, rcpts []string, msg []byte) error {
+	args := append([]string{"-C", p.ConfigDir, "-f", from, "--"}, rcpts...)
+	cmd := exec.Command("/usr/sbin/sendmail", args...)
+	cmd.Stdin = bytes.NewReader(msg)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("mta: sendmail %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
