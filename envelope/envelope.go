@@ -9,7 +9,6 @@
 package envelope
 
 import (
-	"errors"
 	"io"
 	"time"
 
@@ -80,6 +79,3 @@ type Field struct {
 	Name  string
 	Value string
 }
-
-// ErrNotImplemented is returned by the stub until sealing lands.
-var ErrNotImplemented = errors.New("envelope: not implemented")

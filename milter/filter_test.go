@@ -445,3 +445,11 @@ func TestMissingPasswordFileIsLoadError(t *testing.T) {
 		t.Errorf("LoadPolicy = %v; want an error naming the file", err)
 	}
 }
+
+func TestVisibleRecipientsHideBcc(t *testing.T) {
+	d := envelope.Display{To: "Pat <Pat@Ext.example>", Cc: "sam@other.example"}
+	got := visible([]string{"pat@ext.example", "sam@other.example", "hidden@bcc.example"}, d)
+	if strings.Join(got, ",") != "pat@ext.example,sam@other.example" {
+		t.Errorf("visible = %v; a Bcc'd address must not be listed", got)
+	}
+}

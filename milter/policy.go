@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"strings"
 	"time"
@@ -173,6 +174,31 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// visible returns the recipients the page may list: those named in To or
+// Cc. Listing a Bcc'd address would show it to every other recipient; a
+// Bcc'd recipient picks "my address is not listed" instead.
+func visible(rcpts []string, d envelope.Display) []string {
+	named := map[string]bool{}
+	for _, h := range []string{d.To, d.Cc} {
+		list, err := mail.ParseAddressList(h)
+		if err != nil {
+			// Unparseable header: fall back to plain substring matching below.
+			continue
+		}
+		for _, a := range list {
+			named[strings.ToLower(a.Address)] = true
+		}
+	}
+	var out []string
+	for _, r := range rcpts {
+		lr := strings.ToLower(r)
+		if named[lr] || (len(named) == 0 && strings.Contains(strings.ToLower(d.To+","+d.Cc), lr)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // EnvelopeStore is what sealing needs of the store.
 type EnvelopeStore interface {
 	PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error
@@ -216,7 +242,7 @@ func (p *Policy) Seal(ctx context.Context, plan Plan, msg Message, st EnvelopeSt
 		if err != nil {
 			return nil, fmt.Errorf("seal %s: read message: %w", id, err)
 		}
-		req := envelope.Request{ID: id, Original: orig, Display: display, Recipients: g.Recipients, Now: now}
+		req := envelope.Request{ID: id, Original: orig, Display: display, Recipients: visible(g.Recipients, display), Now: now}
 		if g.Treatment == rules.SharedPassword {
 			req.Password = p.passwords[g.Domain]
 			if req.Password == nil {

@@ -1,0 +1,187 @@
+package envelope
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"time"
+)
+
+// KeySize is the length of a message key in bytes.
+const KeySize = 32
+
+// Profile names accepted in Options.Profile ("" means ProfileRFC4880).
+const (
+	ProfileRFC4880 = "rfc4880"
+	ProfileRFC9580 = "rfc9580"
+)
+
+// maxIDLen bounds envelope ids: they travel in a header field, an HTML
+// attribute and a URL path, so they are kept short and to a safe alphabet.
+const maxIDLen = 128
+
+// Seal encrypts req.Original into an OpenPGP message (see Options.Profile),
+// wraps it in the securedoc page and returns the notification that replaces
+// the message. The original is streamed; the result holds the only full-size
+// buffer (the body, about 1.4 times the message at worst).
+//
+// req.ID must be 1 to 128 characters of [A-Za-z0-9._-] (NewID gives one):
+// it goes into a header field and the page unescaped by the MIME layer.
+// A zero req.Now means time.Now().
+func Seal(req Request, opt Options) (*Sealed, error) {
+	if err := validateID(req.ID); err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	s, err := seal(req, opt)
+	if err != nil {
+		return nil, fmt.Errorf("seal %s: %w", req.ID, err)
+	}
+	return s, nil
+}
+
+func seal(req Request, opt Options) (*Sealed, error) {
+	if req.Original == nil {
+		return nil, fmt.Errorf("no original message")
+	}
+	if req.Now.IsZero() {
+		req.Now = time.Now()
+	}
+	prof, err := profileOf(opt.Profile)
+	if err != nil {
+		return nil, err
+	}
+
+	var key []byte
+	passphrase := req.Password
+	if passphrase == nil {
+		key = make([]byte, KeySize)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("message key: %w", err)
+		}
+		passphrase = []byte(Passphrase(key))
+	}
+
+	name := attachmentName(opt.AttachmentName, req.Now)
+	page, err := newPage(req, opt, prof)
+	if err != nil {
+		return nil, err
+	}
+	n, err := newNotification(req, opt, name)
+	if err != nil {
+		return nil, err
+	}
+
+	var body bytes.Buffer
+	body.Grow(estimateBody(req.Original))
+	payload := func(w io.Writer) error {
+		return encrypt(w, req.Original, encryptParams{
+			profile:    prof,
+			passphrase: passphrase,
+			human:      req.Password != nil,
+			recovery:   opt.RecoveryKey,
+			now:        req.Now,
+		})
+	}
+	if err := n.write(&body, func(w io.Writer) error { return page.write(w, payload) }); err != nil {
+		return nil, err
+	}
+
+	return &Sealed{
+		Key:            key,
+		AttachmentName: name,
+		Header: []Field{
+			{Name: "MIME-Version", Value: "1.0"},
+			{Name: "Content-Type", Value: `multipart/mixed; boundary="` + n.outer + `"`},
+			{Name: "X-Postseal-Envelope", Value: req.ID},
+		},
+		Body: body.Bytes(),
+	}, nil
+}
+
+// Passphrase is the OpenPGP passphrase of a message key: its base64url form
+// without padding. It is what `gpg --decrypt` asks for.
+func Passphrase(key []byte) string {
+	return base64.RawURLEncoding.EncodeToString(key)
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// NewID returns a fresh random envelope id: 16 random bytes as 26 characters
+// of lowercase base32, safe in headers, URLs, file names and HTML.
+func NewID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		// crypto/rand never fails on supported platforms (Go ≥ 1.24 it
+		// crashes the program itself); an id without entropy must not exist.
+		panic("envelope: crypto/rand: " + err.Error())
+	}
+	return strings.ToLower(idEncoding.EncodeToString(b))
+}
+
+func validateID(id string) error {
+	if id == "" || len(id) > maxIDLen {
+		return fmt.Errorf("envelope id must be 1 to %d characters", maxIDLen)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return fmt.Errorf("envelope id %q: character %q not allowed", id, c)
+		}
+	}
+	return nil
+}
+
+// attachmentName expands the "{time}" placeholder and keeps the result a
+// plain file name: recipients save it to disk, so no directories or control
+// characters survive.
+func attachmentName(pattern string, now time.Time) string {
+	if pattern == "" {
+		pattern = "securedoc_{time}.html"
+	}
+	name := strings.ReplaceAll(pattern, "{time}", now.UTC().Format("20060102T150405"))
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r == '/' || r == '\\' || r == '"':
+			return '_'
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(name, ". ")
+	if name == "" {
+		name = "securedoc_" + now.UTC().Format("20060102T150405") + ".html"
+	}
+	return name
+}
+
+// estimateBody guesses the final body size from the original's size when the
+// reader tells it, so the body buffer is allocated once instead of doubling
+// (each doubling briefly holds old and new copies). Armour costs 4/3 plus a
+// CRLF per 64 characters; compression only makes it smaller.
+func estimateBody(r io.Reader) int {
+	var n int64
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		n = int64(v.Len())
+	case interface{ Size() int64 }:
+		n = v.Size()
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			n = fi.Size()
+		}
+	}
+	const overhead = 32 << 10 // page, notification, packet headers
+	const maxHint = 1 << 30
+	if n <= 0 || n > maxHint {
+		return overhead
+	}
+	armoured := n*4/3 + 4
+	return int(armoured + armoured/64*2 + overhead)
+}
