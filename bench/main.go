@@ -313,7 +313,7 @@ func waitQueueEmpty(pf *mta.Postfix, timeout time.Duration) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("Postfix queue not empty after %v", timeout)
+			return fmt.Errorf("the Postfix queue is not empty after %v", timeout)
 		}
 		time.Sleep(50 * time.Millisecond) // poll interval
 	}
