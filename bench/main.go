@@ -210,6 +210,9 @@ func pipelineRows(c config, root string) []Row {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fail(fmt.Sprintf("postseal does not build: %v: %s", err, firstLine(string(out))))
 	}
+	if alt := os.Getenv("POSTSEAL_BENCH_BIN"); alt != "" {
+		bin = alt // compare another build (or a stand-in milter) in the same harness
+	}
 	ps, err := startPostseal(bin, filepath.Join(work, "state"))
 	if err != nil {
 		return fail(err.Error())

@@ -36,17 +36,18 @@ type Sender interface {
 
 // Filter is the milter's decision logic. It is safe for concurrent use.
 type Filter struct {
-	policy   atomic.Pointer[Policy]
-	store    EnvelopeStore
-	reinject Sender
-	log      *slog.Logger
-	now      func() time.Time
+	policy     atomic.Pointer[Policy]
+	store      EnvelopeStore
+	reinject   Sender
+	log        *slog.Logger
+	now        func() time.Time
+	maxHeaders uint32
 }
 
 // New returns a Filter. reinject may be nil only if no message ever needs
 // more than one copy (tests); such a message is then temp-failed.
 func New(p *Policy, st EnvelopeStore, reinject Sender, log *slog.Logger) *Filter {
-	f := &Filter{store: st, reinject: reinject, log: log, now: time.Now}
+	f := &Filter{store: st, reinject: reinject, log: log, now: time.Now, maxHeaders: MaxHeaders}
 	f.policy.Store(p)
 	return f
 }
@@ -66,20 +67,28 @@ func replyTooLarge(size, limit int64) mailfilter.Decision {
 	return mailfilter.CustomErrorResponse(552, fmt.Sprintf("5.3.4 This message is too large to be sent securely (%s; the limit is %s). Send large files another way or split the message.", humanSize(size), humanSize(limit)))
 }
 
-// MaxHeaders is the number of header fields collected; a message with more
-// is refused rather than filtered on a truncated header (a Subject beyond
-// the limit would otherwise go unseen).
+// MaxHeaders is the number of header fields collected. A message with
+// that many is refused in Decide rather than filtered on a truncated header
+// (a Subject beyond the limit would otherwise go unseen).
 const MaxHeaders = 10000
+
+var replyTooManyHeaders = mailfilter.CustomErrorResponse(552, "5.3.4 This message has too many header fields to be checked.")
 
 // Options are the mailfilter options the Filter needs. Bodies larger than
 // memMax spill to a temporary file (TMPDIR, which serve points at the
-// private spool folder); bodies are never truncated.
-func Options(memMax int, bodyMax int64) []mailfilter.Option {
+// private spool folder); bodies are never truncated: one over bodyMax is
+// refused.
+//
+// Header fields are collected with TruncateWhenTooBig and the cap is
+// enforced in Decide: go-milter's RejectMessageWhenTooBig for headers makes
+// the MTA wait for a reply after every header line, which cost a quarter of
+// Postfix's throughput on untouched mail.
+func (f *Filter) Options(memMax int, bodyMax int64) []mailfilter.Option {
 	return []mailfilter.Option{
 		mailfilter.WithDecisionAt(mailfilter.DecisionAtEndOfMessage),
 		mailfilter.WithErrorHandling(mailfilter.TempFailWhenError),
 		mailfilter.WithBody(memMax, bodyMax, mailfilter.RejectMessageWhenTooBig),
-		mailfilter.WithHeader(MaxHeaders, mailfilter.RejectMessageWhenTooBig),
+		mailfilter.WithHeader(f.maxHeaders, mailfilter.TruncateWhenTooBig),
 	}
 }
 
@@ -96,6 +105,10 @@ func (f *Filter) Decide(ctx context.Context, trx mailfilter.Trx) (decision mailf
 	}()
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.Config.Milter.Timeout))
 	defer cancel()
+	if trx.Headers().Fields().Len() >= int(f.maxHeaders) {
+		log.Info("message refused: too many header fields", "limit", f.maxHeaders)
+		return replyTooManyHeaders, nil
+	}
 
 	rcpts := make([]string, 0, len(trx.RcptTos()))
 	for _, r := range trx.RcptTos() {

@@ -63,7 +63,7 @@ var protoHeaders = [][2]string{
 func TestProtocolSeal(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
-	mods, act := session(t, f, Options(1024, 1<<30), "doc@example.org", []string{"pat@ext.example"}, protoHeaders, []byte(testBody))
+	mods, act := session(t, f, f.Options(1024, 1<<30), "doc@example.org", []string{"pat@ext.example"}, protoHeaders, []byte(testBody))
 	if act.Type != milter.ActionAccept && act.Type != milter.ActionContinue {
 		t.Fatalf("final action %+v; want accept", act)
 	}
@@ -94,7 +94,7 @@ func TestProtocolPassIsUntouched(t *testing.T) {
 	f := newFilter(t, newMemStore(), &fakeSender{})
 	h := append([][2]string{}, protoHeaders...)
 	h[2][1] = "Lunch"
-	mods, act := session(t, f, Options(1024, 1<<30), "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
+	mods, act := session(t, f, f.Options(1024, 1<<30), "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
 	if act.Type != milter.ActionAccept && act.Type != milter.ActionContinue {
 		t.Fatalf("final action %+v", act)
 	}
@@ -107,11 +107,32 @@ func TestProtocolPassIsUntouched(t *testing.T) {
 func TestProtocolBodyOverLimitRefused(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
-	_, act := session(t, f, Options(1024, 4096), "doc@example.org", []string{"pat@ext.example"}, protoHeaders, bytes.Repeat([]byte("x"), 10000))
+	_, act := session(t, f, f.Options(1024, 4096), "doc@example.org", []string{"pat@ext.example"}, protoHeaders, bytes.Repeat([]byte("x"), 10000))
 	if act.Type != milter.ActionRejectWithCode || !strings.HasPrefix(act.SMTPReply, "552") {
 		t.Fatalf("action %+v; want a 552 rejection", act)
 	}
 	if len(st.envs) != 0 {
 		t.Error("a truncated body was sealed")
+	}
+}
+
+// The header cap is enforced without per-header replies: a message that
+// reaches it is refused, never filtered on a truncated header.
+func TestProtocolTooManyHeadersRefused(t *testing.T) {
+	st := newMemStore()
+	f := newFilter(t, st, &fakeSender{})
+	f.maxHeaders = 5
+	h := append([][2]string{{"X-A", "1"}, {"X-B", "2"}}, protoHeaders...) // Subject is the 5th field
+	_, act := session(t, f, f.Options(1024, 1<<30), "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
+	if act.Type != milter.ActionRejectWithCode || !strings.HasPrefix(act.SMTPReply, "552 5.3.4") {
+		t.Fatalf("action %+v; want 552 5.3.4", act)
+	}
+	f.maxHeaders = 7
+	_, act = session(t, f, f.Options(1024, 1<<30), "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
+	if act.Type != milter.ActionAccept && act.Type != milter.ActionContinue {
+		t.Fatalf("under the cap: %+v", act)
+	}
+	if len(st.envs) != 1 {
+		t.Errorf("under the cap the message must be sealed (%d envelopes)", len(st.envs))
 	}
 }

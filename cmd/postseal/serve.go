@@ -58,7 +58,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	mf, err := mailfilter.New(network, address, filter.Decide, milter.Options(bodyInMemory, bodyLimit)...)
+	mf, err := mailfilter.New(network, address, filter.Decide, filter.Options(bodyInMemory, bodyLimit)...)
 	if err != nil {
 		return fmt.Errorf("milter listen %s: %w", cfg.Milter.Listen, err)
 	}

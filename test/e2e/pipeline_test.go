@@ -29,6 +29,18 @@ func TestPostfix(t *testing.T) {
 	needRoot(t)
 	env := startPostfixEnv(t)
 	pf, ps := env.pf, env.ps
+	// Runs after every subtest: bodies spilled to disk while filtered are
+	// plaintext mail, so the spool must be private and left empty.
+	t.Cleanup(func() {
+		spool := filepath.Join(ps.Dir, "spool")
+		st, err := os.Stat(spool)
+		if err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("spool %s: %v, mode %v; want a 0700 folder", spool, err, st.Mode())
+		}
+		if left, _ := os.ReadDir(spool); len(left) != 0 {
+			t.Errorf("spool %s holds %d files after the messages were handled", spool, len(left))
+		}
+	})
 
 	t.Run("SecureExternalAttachment", func(t *testing.T) {
 		t.Parallel()
@@ -163,6 +175,22 @@ func TestPostfix(t *testing.T) {
 			t.Fatal(err)
 		}
 		postfixNothingDelivered(t, pf, rcpt)
+	})
+
+	t.Run("SecureLarge5MB", func(t *testing.T) {
+		// Above the in-memory limit: the body spills to the spool while
+		// filtered, and the sealed copy (≈1.1× larger) still fits Postfix.
+		t.Parallel()
+		rcpt := "large@partner.example.net"
+		sent := postfixLargeMessage(5_000_000)
+		mark := postfixMustAccept(t, pf, mta.SMTP, postfixSender, []string{rcpt}, sent)
+		d := postfixWait(t, pf, mark, rcpt, 1)[0]
+		s := postfixOpenSealed(t, ps, d)
+		if s.Subject != "Imaging report (large) [-Encrypted-]" {
+			t.Errorf("subject %q", s.Subject)
+		}
+		postfixCheckPayload(t, s, sent, "Subject: *secure* Imaging report (large)")
+		postfixCheckHidden(t, d, "lorem ipsum dolor sit amet")
 	})
 
 	t.Run("ConcurrentSeal", func(t *testing.T) {
