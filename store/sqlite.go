@@ -18,12 +18,26 @@ import (
 type SQLite struct {
 	db  *sql.DB
 	key *MasterKey
-	// writeMu serialises this process's writes. SQLite admits one writer at
-	// a time; left to its busy handler, twenty sealing sessions at once
-	// starve each other past the busy timeout and mail gets temp-failed.
-	// The busy timeout then only covers other processes (the admin CLI).
-	writeMu sync.Mutex
+	// puts feeds the one goroutine that writes envelopes. SQLite admits
+	// one writer at a time: left to its busy handler, twenty sealing
+	// sessions starve each other past the busy timeout and mail is
+	// temp-failed. The writer commits whatever is waiting in one
+	// transaction (group commit), so one fsync makes many envelopes
+	// durable; the busy timeout only covers other processes (the CLI).
+	puts    chan putRequest
+	closing chan struct{}
+	stopped sync.WaitGroup
+	once    sync.Once
 }
+
+type putRequest struct {
+	e       Envelope
+	wrapped []byte
+	done    chan error
+}
+
+// maxBatch bounds one group commit.
+const maxBatch = 128
 
 var _ Store = (*SQLite)(nil)
 
@@ -73,7 +87,7 @@ func OpenSQLite(ctx context.Context, dsn string, key *MasterKey) (*SQLite, error
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &SQLite{db: db, key: key}
+	s := &SQLite{db: db, key: key, puts: make(chan putRequest), closing: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -82,6 +96,8 @@ func OpenSQLite(ctx context.Context, dsn string, key *MasterKey) (*SQLite, error
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	s.stopped.Add(1)
+	go s.writer()
 	return s, nil
 }
 
@@ -130,36 +146,91 @@ func (s *SQLite) checkKey(ctx context.Context) error {
 	return nil
 }
 
-// PutEnvelope implements Store.
+// PutEnvelope implements Store. It returns once the envelope is committed
+// (or when ctx ends first: the record may then still be written, which is
+// harmless — an envelope nobody received).
 func (s *SQLite) PutEnvelope(ctx context.Context, e Envelope, key []byte) error {
-	var wrapped []byte
+	req := putRequest{e: e, done: make(chan error, 1)}
 	if key != nil {
 		var err error
-		if wrapped, err = s.key.Wrap(e.ID, key); err != nil {
+		if req.wrapped, err = s.key.Wrap(e.ID, key); err != nil {
 			return fmt.Errorf("put envelope %s: %w", e.ID, err)
 		}
 	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	select {
+	case s.puts <- req:
+	case <-s.closing:
+		return fmt.Errorf("put envelope %s: store closed", e.ID)
+	case <-ctx.Done():
+		return fmt.Errorf("put envelope %s: %w", e.ID, ctx.Err())
+	}
+	select {
+	case err := <-req.done:
+		if err != nil {
+			return fmt.Errorf("put envelope %s: %w", e.ID, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("put envelope %s: %w", e.ID, ctx.Err())
+	}
+}
+
+func (s *SQLite) writer() {
+	defer s.stopped.Done()
+	for {
+		var first putRequest
+		select {
+		case first = <-s.puts:
+		case <-s.closing:
+			return
+		}
+		batch := []putRequest{first}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.puts:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		err := s.insert(batch)
+		if err != nil && len(batch) > 1 {
+			// One bad record (a duplicate id) must not fail the others.
+			for _, r := range batch {
+				r.done <- s.insert([]putRequest{r})
+			}
+			continue
+		}
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// insert writes envelopes in one transaction.
+func (s *SQLite) insert(batch []putRequest) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("put envelope %s: %w", e.ID, err)
+		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, wrapped, e.Created.UnixMilli(), e.Expires.UnixMilli(), e.Locked); err != nil {
-		return fmt.Errorf("put envelope %s: %w", e.ID, err)
-	}
-	for _, r := range e.Recipients {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO envelope_recipients (envelope_id, address) VALUES (?, ?)`, e.ID, strings.ToLower(r)); err != nil {
-			return fmt.Errorf("put envelope %s: %w", e.ID, err)
+	for _, r := range batch {
+		e := r.e
+		if _, err := tx.ExecContext(ctx, `INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), e.Expires.UnixMilli(), e.Locked); err != nil {
+			return err
+		}
+		for _, rc := range e.Recipients {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO envelope_recipients (envelope_id, address) VALUES (?, ?)`, e.ID, strings.ToLower(rc)); err != nil {
+				return err
+			}
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("put envelope %s: %w", e.ID, err)
-	}
-	return nil
+	return tx.Commit()
 }
 
 const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked`
@@ -250,5 +321,10 @@ func (s *SQLite) EnvelopeKey(ctx context.Context, id string) ([]byte, error) {
 // Ping implements Store.
 func (s *SQLite) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// Close implements Store.
-func (s *SQLite) Close() error { return s.db.Close() }
+// Close implements Store: the writer finishes the batch it holds, then
+// the database is closed.
+func (s *SQLite) Close() error {
+	s.once.Do(func() { close(s.closing) })
+	s.stopped.Wait()
+	return s.db.Close()
+}
