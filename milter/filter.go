@@ -1,14 +1,18 @@
-// Package milter is postseal's mail filter: it collects one SMTP transaction
-// through go-milter's mailfilter, asks the rules what the message needs,
-// has it sealed, and applies the result to the MTA's copy (new subject,
-// headers and body; recipients removed and re-injected when one message
-// needs several copies).
+// Package milter is postseal's mail filter. It speaks the milter protocol
+// (go-milter) to Postfix or Sendmail, asks the rules what each message
+// needs, has it sealed, and tells the MTA what to change: a new subject,
+// header and body for the sealed copy kept in the MTA's transaction, and
+// recipients removed when other copies were re-injected.
 //
-// The one rule that shapes this package: a message that should be sealed is
-// never passed in the clear. Every error, panic or timeout between the end
-// of data and the final answer becomes a temporary failure (451) so that the
-// MTA keeps the message and tries again; modifications are only sent with
-// the final accept, so a failure leaves nothing half-applied.
+// Two rules shape this package:
+//   - A message that should be sealed is never passed in the clear. Every
+//     error, panic or timeout between the end of data and the final answer
+//     becomes a temporary failure (451): the MTA keeps the message and
+//     retries. Changes are sent only with the final accept, so a failure
+//     leaves nothing half-applied.
+//   - Mail that needs nothing costs next to nothing: the decision for it is
+//     taken at the end of the header, and the MTA then skips sending the
+//     body. Only messages that are sealed are buffered.
 package milter
 
 import (
@@ -18,13 +22,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/textproto"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/d--j/go-milter/mailfilter"
-	"github.com/d--j/go-milter/mailfilter/header"
+	"github.com/emersion/go-message/mail"
 	"github.com/postseal/postseal/envelope"
 )
 
@@ -36,18 +40,41 @@ type Sender interface {
 
 // Filter is the milter's decision logic. It is safe for concurrent use.
 type Filter struct {
-	policy     atomic.Pointer[Policy]
-	store      EnvelopeStore
-	reinject   Sender
-	log        *slog.Logger
-	now        func() time.Time
-	maxHeaders uint32
+	policy   atomic.Pointer[Policy]
+	store    EnvelopeStore
+	reinject Sender
+	log      *slog.Logger
+	now      func() time.Time
+	// Spool is the private folder for bodies too large for memory.
+	spool      string
+	memMax     int
+	maxHeaders int
 }
+
+// Config holds the Filter's fixed settings.
+type Config struct {
+	// SpoolDir receives bodies larger than MemMax while they are sealed.
+	SpoolDir string
+	// MemMax is how much of a body is kept in memory (default 2 MiB).
+	MemMax int
+	// MaxHeaders is the most header fields a message may have (default
+	// MaxHeaders); one with more is refused, never filtered on a part.
+	MaxHeaders int
+}
+
+// MaxHeaders is the default cap on header fields.
+const MaxHeaders = 10000
 
 // New returns a Filter. reinject may be nil only if no message ever needs
 // more than one copy (tests); such a message is then temp-failed.
-func New(p *Policy, st EnvelopeStore, reinject Sender, log *slog.Logger) *Filter {
-	f := &Filter{store: st, reinject: reinject, log: log, now: time.Now, maxHeaders: MaxHeaders}
+func New(p *Policy, st EnvelopeStore, reinject Sender, log *slog.Logger, cfg Config) *Filter {
+	if cfg.MemMax <= 0 {
+		cfg.MemMax = 2 << 20
+	}
+	if cfg.MaxHeaders <= 0 {
+		cfg.MaxHeaders = MaxHeaders
+	}
+	f := &Filter{store: st, reinject: reinject, log: log, now: time.Now, spool: cfg.SpoolDir, memMax: cfg.MemMax, maxHeaders: cfg.MaxHeaders}
 	f.policy.Store(p)
 	return f
 }
@@ -58,110 +85,207 @@ func (f *Filter) SetPolicy(p *Policy) { f.policy.Store(p) }
 // Policy returns the rules in force.
 func (f *Filter) Policy() *Policy { return f.policy.Load() }
 
+// Field is one header field as the MTA passed it. Value is everything after
+// the colon (leading space and folds included), so that Name + ":" + Value
+// is the line as received.
+type Field struct {
+	Name  string
+	Value string
+}
+
+// Transaction is one message as collected from the MTA.
+type Transaction struct {
+	QueueID string
+	// Sender is the envelope sender, without angle brackets.
+	Sender string
+	// Rcpts are the envelope recipients, without angle brackets.
+	Rcpts  []string
+	Fields []Field
+	// Body is the message body from its start (nil for none).
+	Body io.ReadSeeker
+	// BodySize is the body's length in bytes.
+	BodySize int64
+}
+
+// headerSize is the size of the header as received (fields plus the blank line).
+func (t *Transaction) headerSize() int64 {
+	n := int64(2)
+	for _, f := range t.Fields {
+		n += int64(len(f.Name)+1+len(f.Value)) + 2
+	}
+	return n
+}
+
+// subjects returns the raw values of all Subject fields.
+func (t *Transaction) subjects() []string {
+	var out []string
+	for _, f := range t.Fields {
+		if strings.EqualFold(f.Name, "Subject") {
+			out = append(out, f.Value)
+		}
+	}
+	return out
+}
+
+// Original returns the message as received: header fields with CRLF line
+// ends, a blank line, the body.
+func (t *Transaction) Original() (io.Reader, error) {
+	var h bytes.Buffer
+	for _, f := range t.Fields {
+		h.WriteString(f.Name)
+		h.WriteByte(':')
+		h.WriteString(crlf(f.Value))
+		h.WriteString("\r\n")
+	}
+	h.WriteString("\r\n")
+	if t.Body == nil {
+		return &h, nil
+	}
+	if _, err := t.Body.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return io.MultiReader(&h, t.Body), nil
+}
+
+// crlf turns the bare LFs an MTA uses inside folded header values back
+// into the CRLFs the message had on the wire.
+func crlf(s string) string {
+	if !strings.Contains(s, "\n") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
+}
+
+func (t *Transaction) display() envelope.Display {
+	h := mail.HeaderFromMap(nil)
+	for _, f := range t.Fields {
+		h.Add(f.Name, strings.TrimSpace(unfold(f.Value)))
+	}
+	text := func(k string) string {
+		v, err := h.Text(k)
+		if err != nil {
+			return h.Get(k)
+		}
+		return strings.TrimSpace(v)
+	}
+	return envelope.Display{From: text("From"), To: text("To"), Cc: text("Cc"), Date: text("Date")}
+}
+
+// Outcome is the answer for one message.
+type Outcome struct {
+	// Code is 0 to accept, else the SMTP reply code for Text.
+	Code int
+	Text string
+	// Changes are made to the MTA's copy before it is accepted.
+	Changes *Changes
+	// EnvelopeIDs are the envelopes made for the message.
+	EnvelopeIDs []string
+}
+
+// Accepted reports whether the MTA may deliver the message.
+func (o Outcome) Accepted() bool { return o.Code == 0 }
+
+// Changes are the modifications to the MTA's copy of a message.
+type Changes struct {
+	// Subject, when non-nil, replaces the first Subject field (encoded,
+	// folded with CRLF, no leading space); other Subject fields are removed.
+	Subject *string
+	// Remove names fields (by a predicate over the name) that are removed
+	// in every occurrence: the original's MIME fields and any forged
+	// X-Postseal-Envelope.
+	Remove func(name string) bool
+	// Add are fields appended to the header.
+	Add []envelope.Field
+	// Body replaces the body when non-nil.
+	Body []byte
+	// DelRcpts are recipients removed (their copy was re-injected).
+	DelRcpts []string
+}
+
 // Replies the sender's MTA gets. The texts are meant for people.
 var (
-	replyTempFail = mailfilter.CustomErrorResponse(451, "4.3.0 postseal could not secure this message right now; it will be retried")
+	outcomeAccept       = Outcome{}
+	outcomeTempFail     = Outcome{Code: 451, Text: "4.3.0 postseal could not secure this message right now; it will be retried"}
+	outcomeManyHeaders = Outcome{Code: 552, Text: "5.3.4 This message has too many header fields to be checked."}
 )
 
-func replyTooLarge(size, limit int64) mailfilter.Decision {
-	return mailfilter.CustomErrorResponse(552, fmt.Sprintf("5.3.4 This message is too large to be sent securely (%s; the limit is %s). Send large files another way or split the message.", humanSize(size), humanSize(limit)))
+func outcomeTooLarge(size, limit int64) Outcome {
+	return Outcome{Code: 552, Text: fmt.Sprintf("5.3.4 This message is too large to be sent securely (%s; the limit is %s). Send large files another way or split the message.", humanSize(size), humanSize(limit))}
 }
 
-// MaxHeaders is the number of header fields collected. A message with
-// that many is refused in Decide rather than filtered on a truncated header
-// (a Subject beyond the limit would otherwise go unseen).
-const MaxHeaders = 10000
-
-var replyTooManyHeaders = mailfilter.CustomErrorResponse(552, "5.3.4 This message has too many header fields to be checked.")
-
-// Options are the mailfilter options the Filter needs. Bodies larger than
-// memMax spill to a temporary file (TMPDIR, which serve points at the
-// private spool folder); bodies are never truncated: one over bodyMax is
-// refused.
-//
-// Header fields are collected with TruncateWhenTooBig and the cap is
-// enforced in Decide: go-milter's RejectMessageWhenTooBig for headers makes
-// the MTA wait for a reply after every header line, which cost a quarter of
-// Postfix's throughput on untouched mail.
-func (f *Filter) Options(memMax int, bodyMax int64) []mailfilter.Option {
-	return []mailfilter.Option{
-		mailfilter.WithDecisionAt(mailfilter.DecisionAtEndOfMessage),
-		mailfilter.WithErrorHandling(mailfilter.TempFailWhenError),
-		mailfilter.WithBody(memMax, bodyMax, mailfilter.RejectMessageWhenTooBig),
-		mailfilter.WithHeader(f.maxHeaders, mailfilter.TruncateWhenTooBig),
+// Triage is the decision at the end of the header: whether the message
+// needs its body at all. A plan that passes ends the filtering of that
+// message there; for the others the body is collected and Process decides.
+func (f *Filter) Triage(p *Policy, t *Transaction) (Plan, Outcome, bool) {
+	if len(t.Fields) >= f.maxHeaders {
+		return Plan{Action: "reject", Why: "too many header fields"}, outcomeManyHeaders, true
 	}
+	plan := p.Plan(t.subjects(), t.Rcpts, t.headerSize())
+	switch plan.Action {
+	case "pass":
+		return plan, outcomeAccept, true
+	case "reject":
+		return plan, outcomeTooLarge(t.headerSize(), int64(p.Config.Milter.MaxSecureSize)), true
+	}
+	return plan, Outcome{}, false
 }
 
-// Decide is the mailfilter decision function.
-func (f *Filter) Decide(ctx context.Context, trx mailfilter.Trx) (decision mailfilter.Decision, err error) {
+// Process decides and seals one whole message. It never returns an error:
+// every failure becomes a temporary failure of the message.
+func (f *Filter) Process(ctx context.Context, p *Policy, t *Transaction) (out Outcome) {
 	start := f.now()
-	p := f.policy.Load()
-	log := f.log.With("queue_id", trx.QueueId())
+	log := f.log.With("queue_id", t.QueueID)
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error("panic while filtering; message temp-failed", "panic", r, "stack", string(debug.Stack()))
-			decision, err = replyTempFail, nil
+			out = outcomeTempFail
 		}
 	}()
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.Config.Milter.Timeout))
 	defer cancel()
-	if trx.Headers().Fields().Len() >= int(f.maxHeaders) {
-		log.Info("message refused: too many header fields", "limit", f.maxHeaders)
-		return replyTooManyHeaders, nil
-	}
 
-	rcpts := make([]string, 0, len(trx.RcptTos()))
-	for _, r := range trx.RcptTos() {
-		rcpts = append(rcpts, r.Addr)
+	if plan, early, done := f.Triage(p, t); done {
+		f.logPlan(log, plan, t, early, start)
+		return early
 	}
-	var subjects []string
-	for fields := trx.Headers().Fields(); fields.Next(); {
-		if fields.CanonicalKey() == "Subject" {
-			subjects = append(subjects, fields.Value())
+	size := t.headerSize() + t.BodySize
+	plan := p.Plan(t.subjects(), t.Rcpts, size)
+	if plan.Action != "seal" {
+		out = outcomeAccept
+		if plan.Action == "reject" {
+			out = outcomeTooLarge(size, int64(p.Config.Milter.MaxSecureSize))
 		}
+		f.logPlan(log, plan, t, out, start)
+		return out
 	}
-	size, err := messageSize(trx)
-	if err != nil {
-		log.Error("cannot measure message; temp-failed", "err", err)
-		return replyTempFail, nil
-	}
-	plan := p.Plan(subjects, rcpts, size)
-	attrs := []any{"action", plan.Action, "trigger", plan.Trigger, "recipients", len(rcpts), "size", size}
-	switch plan.Action {
-	case "pass":
-		log.Info("message passed", append(attrs, "why", plan.Why, "duration", time.Since(start))...)
-		return mailfilter.Accept, nil
-	case "reject":
-		log.Info("message refused", append(attrs, "why", plan.Why)...)
-		return replyTooLarge(size, int64(p.Config.Milter.MaxSecureSize)), nil
-	}
-
-	ids, err := f.seal(ctx, p, plan, trx)
+	changes, ids, err := f.seal(ctx, p, plan, t)
 	if err == nil {
 		err = ctx.Err()
 	}
+	attrs := []any{"trigger", plan.Trigger, "recipients", len(t.Rcpts), "size", size, "duration", time.Since(start)}
 	if err != nil {
-		log.Error("message not sealed; temp-failed", append(attrs, "err", err, "duration", time.Since(start))...)
-		return replyTempFail, nil
+		log.Error("message not sealed; temp-failed", append(attrs, "err", err)...)
+		return outcomeTempFail
 	}
-	log.Info("message sealed", append(attrs, "envelope_ids", ids, "copies", len(plan.Groups), "duration", time.Since(start))...)
-	return mailfilter.Accept, nil
+	log.Info("message sealed", append(attrs, "envelope_ids", ids, "copies", len(plan.Groups))...)
+	return Outcome{Changes: changes, EnvelopeIDs: ids}
 }
 
-// seal makes the copies, re-injects all but the one kept in place, and
-// changes the MTA's copy. Nothing reaches the MTA unless every step worked:
-// the changes to trx are sent only with the final accept.
-func (f *Filter) seal(ctx context.Context, p *Policy, plan Plan, trx mailfilter.Trx) ([]string, error) {
-	h := trx.Headers()
-	msg := Message{
-		QueueID:  trx.QueueId(),
-		Sender:   trx.MailFrom().Addr,
-		Display:  display(h),
-		Original: func() (io.Reader, error) { return trx.Data(), nil },
+func (f *Filter) logPlan(log *slog.Logger, plan Plan, t *Transaction, out Outcome, start time.Time) {
+	msg := "message passed"
+	if !out.Accepted() {
+		msg = "message refused"
 	}
+	log.Info(msg, "action", plan.Action, "why", plan.Why, "trigger", plan.Trigger, "recipients", len(t.Rcpts), "duration", time.Since(start))
+}
+
+// seal makes the copies and re-injects all but the one kept in place. It
+// returns the changes for the MTA's copy; nothing is sent to the MTA here.
+func (f *Filter) seal(ctx context.Context, p *Policy, plan Plan, t *Transaction) (*Changes, []string, error) {
+	msg := Message{QueueID: t.QueueID, Sender: t.Sender, Display: t.display(), Original: t.Original}
 	copies, err := p.Seal(ctx, plan, msg, f.store, f.now())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var ids []string
 	for _, c := range copies {
@@ -169,108 +293,57 @@ func (f *Filter) seal(ctx context.Context, p *Policy, plan Plan, trx mailfilter.
 			ids = append(ids, c.EnvelopeID)
 		}
 	}
+	changes := &Changes{}
 	// The first copy stays in the MTA's transaction (a clear copy for the
 	// internal recipients under split, else the first sealed one); the
 	// others go out through the re-injection listener.
 	for _, c := range copies[1:] {
-		if err := f.reinjectCopy(ctx, trx, plan, c); err != nil {
-			return nil, err
+		if err := f.reinjectCopy(ctx, plan, t, c); err != nil {
+			return nil, nil, err
 		}
-		for _, r := range c.Group.Recipients {
-			trx.DelRcptTo(r)
-		}
+		changes.DelRcpts = append(changes.DelRcpts, c.Group.Recipients...)
 	}
 	if kept := copies[0]; kept.Sealed != nil {
-		if err := applySealed(h, plan, kept.Sealed); err != nil {
-			return nil, err
+		subject := envelope.EncodeSubject(plan.Subject)
+		for _, line := range strings.Split(subject, "\r\n") {
+			if len(line) > 998-len("Subject: ") {
+				return nil, nil, fmt.Errorf("encoded subject line too long (%d octets)", len(line))
+			}
 		}
-		trx.ReplaceBody(bytes.NewReader(kept.Sealed.Body))
+		if plan.Subject != plan.OriginalSubject || len(t.subjects()) != 1 {
+			changes.Subject = &subject
+		}
+		changes.Remove = isSealedAway
+		changes.Add = kept.Sealed.Header
+		changes.Body = kept.Sealed.Body
 	}
-	return ids, nil
+	return changes, ids, nil
 }
 
-func (f *Filter) reinjectCopy(ctx context.Context, trx mailfilter.Trx, plan Plan, c Copy) error {
+// isSealedAway names the fields that describe the original body or claim
+// an envelope: they must not stay on the sealed copy.
+func isSealedAway(name string) bool {
+	switch k := textproto.CanonicalMIMEHeaderKey(name); {
+	case k == "Mime-Version", k == "X-Postseal-Envelope", strings.HasPrefix(k, "Content-"):
+		return true
+	}
+	return false
+}
+
+func (f *Filter) reinjectCopy(ctx context.Context, plan Plan, t *Transaction, c Copy) error {
 	if f.reinject == nil {
 		return errors.New("re-injection is not configured")
 	}
-	var buf bytes.Buffer
-	if err := envelope.WriteMessage(&buf, trx.Data(), plan.Subject, c.Sealed); err != nil {
-		return fmt.Errorf("reinject %s: %w", c.EnvelopeID, err)
-	}
-	if err := f.reinject.Send(ctx, trx.MailFrom().Addr, c.Group.Recipients, &buf); err != nil {
-		return fmt.Errorf("reinject %s: %w", c.EnvelopeID, err)
-	}
-	return nil
-}
-
-// applySealed rewrites the MTA's header: the subject, the top-level MIME
-// fields of the notification, and the envelope id. Fields describing the
-// original body (Content-*) must go, or they would describe the wrong body.
-func applySealed(h header.Header, plan Plan, s *envelope.Sealed) error {
-	subject := envelope.EncodeSubject(plan.Subject)
-	for _, line := range strings.Split(subject, "\r\n") {
-		if len(line) > 998-len("Subject: ") {
-			return fmt.Errorf("encoded subject line too long (%d octets)", len(line))
-		}
-	}
-	// Postfix and Sendmail expect LF inside milter header values.
-	subject = strings.ReplaceAll(subject, "\r\n", "\n")
-	seenSubject := false
-	for fields := h.Fields(); fields.Next(); {
-		key := fields.CanonicalKey()
-		switch {
-		case key == "Subject":
-			if plan.Subject == plan.OriginalSubject && !seenSubject {
-				seenSubject = true
-				continue // unchanged (a reply that already has the marker)
-			}
-			if seenSubject {
-				fields.Del()
-				continue
-			}
-			seenSubject = true
-			fields.Set(subject)
-		case key == "Mime-Version", strings.HasPrefix(key, "Content-"), key == "X-Postseal-Envelope":
-			fields.Del()
-		}
-	}
-	if !seenSubject && plan.Subject != "" {
-		h.Add("Subject", subject)
-	}
-	for _, fld := range s.Header {
-		h.Add(fld.Name, fld.Value)
-	}
-	return nil
-}
-
-func display(h header.Header) envelope.Display {
-	text := func(k string) string {
-		v, err := h.Text(k)
-		if err != nil {
-			return strings.TrimSpace(h.UnfoldedValue(k))
-		}
-		return strings.TrimSpace(v)
-	}
-	return envelope.Display{From: text("From"), To: text("To"), Cc: text("Cc"), Date: text("Date")}
-}
-
-// messageSize is the size of the message as the MTA passed it (header
-// fields as received plus body).
-func messageSize(trx mailfilter.Trx) (int64, error) {
-	var n int64
-	for fields := trx.Headers().Fields(); fields.Next(); {
-		n += int64(len(fields.Raw())) + 2
-	}
-	body := trx.Body()
-	if body == nil {
-		return n, nil
-	}
-	end, err := body.Seek(0, io.SeekEnd)
+	orig, err := t.Original()
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("reinject %s: %w", c.EnvelopeID, err)
 	}
-	if _, err := body.Seek(0, io.SeekStart); err != nil {
-		return 0, err
+	var buf bytes.Buffer
+	if err := envelope.WriteMessage(&buf, orig, plan.Subject, c.Sealed); err != nil {
+		return fmt.Errorf("reinject %s: %w", c.EnvelopeID, err)
 	}
-	return n + 2 + end, nil
+	if err := f.reinject.Send(ctx, t.Sender, c.Group.Recipients, &buf); err != nil {
+		return fmt.Errorf("reinject %s: %w", c.EnvelopeID, err)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -16,9 +17,6 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/d--j/go-milter/mailfilter"
-	"github.com/d--j/go-milter/mailfilter/addr"
-	"github.com/d--j/go-milter/mailfilter/testtrx"
 	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/rules"
 	"github.com/postseal/postseal/store"
@@ -96,28 +94,47 @@ func testPolicy(t *testing.T) *Policy {
 
 const testBody = "Dear colleague,\r\n\r\nPatient Jane Roe, MRN 12345678, is ready for discharge.\r\n"
 
-func newTrx(subject string, rcpts ...string) *testtrx.Trx {
-	hdr := "Received: from client by mx.example.org\r\nFrom: Dr Who <doc@example.org>\r\nTo: pat@ext.example\r\n" +
-		"Subject: " + subject + "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-	return (&testtrx.Trx{}).
-		SetQueueId("4XQ1").
-		SetMailFrom(addr.NewMailFrom("doc@example.org", "", "smtp", "", "")).
-		SetRcptTosList(rcpts...).
-		SetHeadersRaw([]byte(hdr)).
-		SetBodyBytes([]byte(testBody))
+// newTrx is a message as an MTA hands it over: header values with their
+// leading space.
+func newTrx(subject string, rcpts ...string) *Transaction {
+	return &Transaction{
+		QueueID: "4XQ1",
+		Sender:  "doc@example.org",
+		Rcpts:   rcpts,
+		Fields: []Field{
+			{"Received", " from client by mx.example.org"},
+			{"From", " Dr Who <doc@example.org>"},
+			{"To", " pat@ext.example"},
+			{"Subject", " " + subject},
+			{"MIME-Version", " 1.0"},
+			{"Content-Type", " text/plain; charset=utf-8"},
+			{"Content-Transfer-Encoding", " 8bit"},
+		},
+		Body:     strings.NewReader(testBody),
+		BodySize: int64(len(testBody)),
+	}
 }
 
-func decide(t *testing.T, f *Filter, trx *testtrx.Trx) mailfilter.Decision {
+func originalOf(t *testing.T, trx *Transaction) []byte {
 	t.Helper()
-	d, err := f.Decide(context.Background(), trx)
+	r, err := trx.Original()
 	if err != nil {
-		t.Fatalf("Decide returned an error (the mailfilter would act on it): %v", err)
+		t.Fatal(err)
 	}
-	return d
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func decide(t *testing.T, f *Filter, trx *Transaction) Outcome {
+	t.Helper()
+	return f.Process(context.Background(), f.Policy(), trx)
 }
 
 func newFilter(t *testing.T, st EnvelopeStore, s Sender) *Filter {
-	return New(testPolicy(t), st, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return New(testPolicy(t), st, s, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{SpoolDir: t.TempDir()})
 }
 
 func TestPassUntouched(t *testing.T) {
@@ -133,11 +150,15 @@ func TestPassUntouched(t *testing.T) {
 			st := newMemStore()
 			f := newFilter(t, st, &fakeSender{})
 			trx := newTrx(tc.subject, tc.rcpts...)
-			if d := decide(t, f, trx); d != mailfilter.Accept {
-				t.Fatalf("decision %v; want accept", d)
+			out := decide(t, f, trx)
+			if !out.Accepted() {
+				t.Fatalf("outcome %+v; want accept", out)
 			}
-			if mods := trx.Modifications(); len(mods) != 0 {
-				t.Errorf("untouched mail was modified: %v", mods)
+			if out.Changes != nil {
+				t.Errorf("untouched mail was modified: %+v", out.Changes)
+			}
+			if _, _, early := f.Triage(f.Policy(), trx); !early {
+				t.Error("mail that passes must be decided at the end of the header")
 			}
 			if len(st.envs) != 0 {
 				t.Errorf("an envelope was stored for a message that passes")
@@ -146,26 +167,26 @@ func TestPassUntouched(t *testing.T) {
 	}
 }
 
-// modsOf sorts the modifications the filter would send to the MTA.
-func modsOf(trx *testtrx.Trx) (subject string, body []byte, headers map[string][]string, delRcpts []string) {
-	headers = map[string][]string{}
-	for _, m := range trx.Modifications() {
-		switch m.Kind {
-		case testtrx.ReplaceBody:
-			body = m.Body
-		case testtrx.ChangeHeader, testtrx.InsertHeader:
-			if m.Kind == testtrx.ChangeHeader && m.Value == "" {
-				continue // a deletion
+// headers returns the header the MTA's copy has after the changes.
+func headers(trx *Transaction, c *Changes) map[string][]string {
+	out := map[string][]string{}
+	firstSubject := true
+	for _, f := range trx.Fields {
+		switch {
+		case f.Name == "Subject" && c.Subject != nil:
+			if firstSubject {
+				out["Subject"] = append(out["Subject"], *c.Subject)
 			}
-			headers[m.Name] = append(headers[m.Name], m.Value)
-			if m.Name == "Subject" {
-				subject = m.Value
-			}
-		case testtrx.DelRcptTo:
-			delRcpts = append(delRcpts, m.Addr)
+			firstSubject = false
+		case c.Remove != nil && c.Remove(f.Name):
+		default:
+			out[f.Name] = append(out[f.Name], strings.TrimSpace(f.Value))
 		}
 	}
-	return
+	for _, f := range c.Add {
+		out[f.Name] = append(out[f.Name], f.Value)
+	}
+	return out
 }
 
 var armorRe = regexp.MustCompile(`(?s)-----BEGIN PGP MESSAGE-----.*?-----END PGP MESSAGE-----`)
@@ -198,17 +219,23 @@ func TestSealExternal(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
 	trx := newTrx("*secure* Palliative care consult", "pat@ext.example", "sam@other.example")
-	original, _ := io.ReadAll(trx.Data())
-	if d := decide(t, f, trx); d != mailfilter.Accept {
-		t.Fatalf("decision %v", d)
+	original := originalOf(t, trx)
+	if _, _, early := f.Triage(f.Policy(), trx); early {
+		t.Fatal("a tagged message was decided before its body")
 	}
-	subject, body, headers, del := modsOf(trx)
-	if strings.TrimSpace(subject) != "Palliative care consult [-Encrypted-]" {
-		t.Errorf("subject = %q", subject)
+	out := decide(t, f, trx)
+	if !out.Accepted() || out.Changes == nil {
+		t.Fatalf("outcome %+v", out)
 	}
-	if len(del) != 0 {
-		t.Errorf("recipients removed: %v", del)
+	c := out.Changes
+	h := headers(trx, c)
+	if got := h["Subject"]; len(got) != 1 || got[0] != "Palliative care consult [-Encrypted-]" {
+		t.Errorf("subject = %q", got)
 	}
+	if len(c.DelRcpts) != 0 {
+		t.Errorf("recipients removed: %v", c.DelRcpts)
+	}
+	body := c.Body
 	if len(st.envs) != 1 {
 		t.Fatalf("%d envelopes stored; want 1", len(st.envs))
 	}
@@ -219,15 +246,17 @@ func TestSealExternal(t *testing.T) {
 			t.Errorf("stored envelope = %+v", e)
 		}
 	}
-	if got := headers["X-Postseal-Envelope"]; len(got) != 1 || strings.TrimSpace(got[0]) != id {
+	if got := h["X-Postseal-Envelope"]; len(got) != 1 || got[0] != id {
 		t.Errorf("X-Postseal-Envelope = %v; want %s", got, id)
 	}
-	if ct := headers["Content-Type"]; len(ct) != 1 || !strings.Contains(ct[0], "multipart/mixed") {
+	if ct := h["Content-Type"]; len(ct) != 1 || !strings.Contains(ct[0], "multipart/mixed") {
 		t.Errorf("Content-Type = %v", ct)
 	}
-	data, _ := io.ReadAll(trx.Data())
-	if bytes.Contains(data, []byte("Content-Transfer-Encoding: 8bit")) {
-		t.Error("the original Content-Transfer-Encoding survived")
+	if len(h["Content-Transfer-Encoding"]) != 0 || len(h["MIME-Version"]) != 1 {
+		t.Errorf("the original MIME fields survived: %v", h)
+	}
+	if !reflect.DeepEqual(out.EnvelopeIDs, []string{id}) {
+		t.Errorf("outcome envelope ids %v", out.EnvelopeIDs)
 	}
 	if bytes.Contains(body, []byte("Jane Roe")) {
 		t.Error("the original body text is visible in the sealed message")
@@ -241,14 +270,14 @@ func TestSealReplyKeepsSingleMarker(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
 	trx := newTrx("Re: Palliative care consult [-Encrypted-]", "pat@ext.example")
-	if d := decide(t, f, trx); d != mailfilter.Accept {
-		t.Fatalf("decision %v", d)
+	out := decide(t, f, trx)
+	if !out.Accepted() || out.Changes == nil {
+		t.Fatalf("outcome %+v", out)
 	}
-	subject, body, _, _ := modsOf(trx)
-	if subject != "" {
-		t.Errorf("subject changed to %q; it already carries the marker", subject)
+	if out.Changes.Subject != nil {
+		t.Errorf("subject changed to %q; it already carries the marker", *out.Changes.Subject)
 	}
-	if body == nil || len(st.envs) != 1 {
+	if out.Changes.Body == nil || len(st.envs) != 1 {
 		t.Error("a reply carrying the marker must be sealed")
 	}
 }
@@ -257,14 +286,13 @@ func TestSecondSubjectCannotHideTag(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
 	trx := newTrx("Lunch", "pat@ext.example")
-	trx.Headers().Add("Subject", "*secure* hidden")
-	decide(t, f, trx)
-	if len(st.envs) != 1 {
+	trx.Fields = append(trx.Fields, Field{"Subject", " *secure* hidden"})
+	out := decide(t, f, trx)
+	if len(st.envs) != 1 || out.Changes == nil {
 		t.Fatal("a tag in a second Subject header must still seal the message")
 	}
-	data, _ := io.ReadAll(trx.Data())
-	if n := bytes.Count(data, []byte("\nSubject:")); n != 1 {
-		t.Errorf("%d Subject fields after sealing; want 1\n%s", n, data)
+	if got := headers(trx, out.Changes)["Subject"]; len(got) != 1 {
+		t.Errorf("Subject fields after sealing: %q; want one", got)
 	}
 }
 
@@ -272,11 +300,10 @@ func TestForgedEnvelopeHeaderReplaced(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
 	trx := newTrx("*secure* x", "pat@ext.example")
-	trx.Headers().Add("X-Postseal-Envelope", "forged")
-	decide(t, f, trx)
-	data, _ := io.ReadAll(trx.Data())
-	if bytes.Contains(data, []byte("forged")) {
-		t.Error("an incoming X-Postseal-Envelope survived")
+	trx.Fields = append(trx.Fields, Field{"x-postseal-envelope", " forged"})
+	out := decide(t, f, trx)
+	for _, v := range headers(trx, out.Changes)["x-postseal-envelope"] {
+		t.Errorf("an incoming X-Postseal-Envelope survived: %q", v)
 	}
 }
 
@@ -285,15 +312,15 @@ func TestSplitMixedRecipients(t *testing.T) {
 	s := &fakeSender{}
 	f := newFilter(t, st, s)
 	trx := newTrx("*secure* Palliative care consult", "nurse@example.org", "pat@ext.example")
-	if d := decide(t, f, trx); d != mailfilter.Accept {
-		t.Fatalf("decision %v", d)
+	out := decide(t, f, trx)
+	if !out.Accepted() || out.Changes == nil {
+		t.Fatalf("outcome %+v", out)
 	}
-	subject, body, _, del := modsOf(trx)
-	if subject != "" || body != nil {
+	if out.Changes.Subject != nil || out.Changes.Body != nil || out.Changes.Remove != nil || len(out.Changes.Add) != 0 {
 		t.Error("the internal copy must stay the original")
 	}
-	if strings.Join(del, ",") != "pat@ext.example" {
-		t.Errorf("deleted recipients %v; want the external one", del)
+	if strings.Join(out.Changes.DelRcpts, ",") != "pat@ext.example" {
+		t.Errorf("deleted recipients %v; want the external one", out.Changes.DelRcpts)
 	}
 	if len(s.sent) != 1 {
 		t.Fatalf("%d messages re-injected; want 1", len(s.sent))
@@ -314,14 +341,11 @@ func TestEncryptAllMixed(t *testing.T) {
 	p := testPolicy(t)
 	p.Config.Milter.MixedRecipients = "encrypt-all"
 	st := newMemStore()
-	f := New(p, st, &fakeSender{err: errors.New("must not be used")}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := New(p, st, &fakeSender{err: errors.New("must not be used")}, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
 	trx := newTrx("*secure* x", "nurse@example.org", "pat@ext.example")
-	if d := decide(t, f, trx); d != mailfilter.Accept {
-		t.Fatalf("decision %v", d)
-	}
-	_, body, _, del := modsOf(trx)
-	if body == nil || len(del) != 0 {
-		t.Errorf("encrypt-all must seal in place for everyone (body replaced %v, deleted %v)", body != nil, del)
+	out := decide(t, f, trx)
+	if !out.Accepted() || out.Changes == nil || out.Changes.Body == nil || len(out.Changes.DelRcpts) != 0 {
+		t.Errorf("encrypt-all must seal in place for everyone: %+v", out)
 	}
 }
 
@@ -339,9 +363,9 @@ func TestFailuresTempFail(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFilter(t, tc.st, tc.sender)
 			trx := newTrx("*secure* x", tc.rcpts...)
-			d := decide(t, f, trx)
-			if !strings.HasPrefix(d.String(), "451 4.3.0") {
-				t.Fatalf("decision %q; want 451 4.3.0", d)
+			out := decide(t, f, trx)
+			if out.Code != 451 || !strings.HasPrefix(out.Text, "4.3.0") || out.Changes != nil {
+				t.Fatalf("outcome %+v; want 451 4.3.0 and no changes", out)
 			}
 		})
 	}
@@ -350,11 +374,11 @@ func TestFailuresTempFail(t *testing.T) {
 func TestTimeoutTempFails(t *testing.T) {
 	p := testPolicy(t)
 	p.Config.Milter.Timeout = rules.Duration(200 * time.Millisecond)
-	f := New(p, &memStore{hang: true}, &fakeSender{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := New(p, &memStore{hang: true}, &fakeSender{}, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
 	start := time.Now()
-	d := decide(t, f, newTrx("*secure* x", "pat@ext.example"))
-	if !strings.HasPrefix(d.String(), "451 4.3.0") {
-		t.Fatalf("decision %q; want 451", d)
+	out := decide(t, f, newTrx("*secure* x", "pat@ext.example"))
+	if out.Code != 451 {
+		t.Fatalf("outcome %+v; want 451", out)
 	}
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("a hanging store held the message %v", el)
@@ -365,19 +389,22 @@ func TestTooLarge(t *testing.T) {
 	p := testPolicy(t)
 	p.Config.Milter.MaxSecureSize = 1000
 	st := newMemStore()
-	f := New(p, st, &fakeSender{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	trx := newTrx("*secure* x", "pat@ext.example").SetBodyBytes(bytes.Repeat([]byte("a\r\n"), 1000))
-	d := decide(t, f, trx)
-	if !strings.HasPrefix(d.String(), "552 5.3.4") || !strings.Contains(d.String(), "too large to be sent securely") {
-		t.Fatalf("decision %q; want 552 5.3.4 with a reason", d)
+	f := New(p, st, &fakeSender{}, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
+	big := bytes.Repeat([]byte("a\r\n"), 1000)
+	trx := newTrx("*secure* x", "pat@ext.example")
+	trx.Body, trx.BodySize = bytes.NewReader(big), int64(len(big))
+	out := decide(t, f, trx)
+	if out.Code != 552 || !strings.HasPrefix(out.Text, "5.3.4") || !strings.Contains(out.Text, "too large to be sent securely") {
+		t.Fatalf("outcome %+v; want 552 5.3.4 with a reason", out)
 	}
 	if len(st.envs) != 0 {
 		t.Error("an envelope was stored for a refused message")
 	}
 	// The same size untriggered passes: the limit is for sealing only.
-	trx = newTrx("Lunch", "pat@ext.example").SetBodyBytes(bytes.Repeat([]byte("a\r\n"), 1000))
-	if d := decide(t, f, trx); d != mailfilter.Accept {
-		t.Errorf("untriggered large message: %v", d)
+	trx = newTrx("Lunch", "pat@ext.example")
+	trx.Body, trx.BodySize = bytes.NewReader(big), int64(len(big))
+	if out := decide(t, f, trx); !out.Accepted() {
+		t.Errorf("untriggered large message: %+v", out)
 	}
 }
 
@@ -386,11 +413,13 @@ func TestEncodedSubjectTriggers(t *testing.T) {
 	f := newFilter(t, st, &fakeSender{})
 	// "*secure* Überweisung" in UTF-8 base64.
 	trx := newTrx("=?UTF-8?B?KnNlY3VyZSogw5xiZXJ3ZWlzdW5n?=", "pat@ext.example")
-	decide(t, f, trx)
-	subject, _, _, _ := modsOf(trx)
-	got, err := envelope.DecodeSubject(subject)
+	out := decide(t, f, trx)
+	if out.Changes == nil || out.Changes.Subject == nil {
+		t.Fatalf("outcome %+v", out)
+	}
+	got, err := envelope.DecodeSubject(*out.Changes.Subject)
 	if err != nil || got != "Überweisung [-Encrypted-]" {
-		t.Errorf("subject %q decodes to %q, %v", subject, got, err)
+		t.Errorf("subject %q decodes to %q, %v", *out.Changes.Subject, got, err)
 	}
 }
 
@@ -409,13 +438,14 @@ func TestSharedPasswordDomain(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, s := newMemStore(), &fakeSender{}
-	f := New(p, st, s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := New(p, st, s, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
 	trx := newTrx("*secure* results", "pat@ext.example", "lab@partner.example")
-	original, _ := io.ReadAll(trx.Data())
-	if d := decide(t, f, trx); d != mailfilter.Accept {
-		t.Fatalf("decision %v", d)
+	original := originalOf(t, trx)
+	out := decide(t, f, trx)
+	if !out.Accepted() || out.Changes == nil {
+		t.Fatalf("outcome %+v", out)
 	}
-	_, body, _, del := modsOf(trx)
+	body, del := out.Changes.Body, out.Changes.DelRcpts
 	if strings.Join(del, ",") != "lab@partner.example" || len(s.sent) != 1 || strings.Join(s.sent[0].to, ",") != "lab@partner.example" {
 		t.Fatalf("partner copy not re-injected separately: deleted %v, sent %d", del, len(s.sent))
 	}
@@ -453,3 +483,5 @@ func TestVisibleRecipientsHideBcc(t *testing.T) {
 		t.Errorf("visible = %v; a Bcc'd address must not be listed", got)
 	}
 }
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -2,23 +2,35 @@ package milter
 
 import (
 	"bytes"
+	"net"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/d--j/go-milter"
-	"github.com/d--j/go-milter/mailfilter"
+	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/rules"
 )
 
-// session runs one message through a real mailfilter server with
+// result is what the MTA side saw of one message.
+type result struct {
+	mods     []milter.ModifyAction
+	final    *milter.Action
+	atHeader bool // the answer came at the end of the header
+}
+
+// runSession sends one message through the filter's milter server with
 // go-milter's own protocol client, as an MTA would.
-func session(t *testing.T, f *Filter, opts []mailfilter.Option, from string, rcpts []string, headers [][2]string, body []byte) ([]milter.ModifyAction, *milter.Action) {
+func runSession(t *testing.T, f *Filter, from string, rcpts []string, headers [][2]string, body []byte) result {
 	t.Helper()
-	mf, err := mailfilter.New("tcp", "127.0.0.1:0", f.Decide, opts...)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(mf.Close)
-	client := milter.NewClient("tcp", mf.Addr().String())
+	srv := f.NewServer()
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	client := milter.NewClient("tcp", l.Addr().String())
 	s, err := client.Session(milter.NewMacroBag())
 	if err != nil {
 		t.Fatal(err)
@@ -44,13 +56,19 @@ func session(t *testing.T, f *Filter, opts []mailfilter.Option, from string, rcp
 		// The client does not add the leading space an MTA sends.
 		step(s.HeaderField(h[0], " "+h[1], nil))
 	}
-	step(s.HeaderEnd())
+	act, err := s.HeaderEnd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if act.StopProcessing() || act.Type == milter.ActionAccept {
+		return result{final: act, atHeader: true}
+	}
 	// BodyReadFrom sends the body and the end of message.
 	mods, act, err := s.BodyReadFrom(bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mods, act
+	return result{mods: mods, final: act}
 }
 
 var protoHeaders = [][2]string{
@@ -63,24 +81,35 @@ var protoHeaders = [][2]string{
 func TestProtocolSeal(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
-	mods, act := session(t, f, f.Options(1024, 1<<30), "doc@example.org", []string{"pat@ext.example"}, protoHeaders, []byte(testBody))
-	if act.Type != milter.ActionAccept && act.Type != milter.ActionContinue {
-		t.Fatalf("final action %+v; want accept", act)
+	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, protoHeaders, []byte(testBody))
+	if r.atHeader || r.final.Type != milter.ActionAccept {
+		t.Fatalf("final action %+v (at header: %v); want accept after the body", r.final, r.atHeader)
 	}
 	var subject string
 	var body []byte
-	for _, m := range mods {
+	var deleted, inserted []string
+	for _, m := range r.mods {
 		switch m.Type {
-		case milter.ActionChangeHeader, milter.ActionInsertHeader:
-			if m.HeaderName == "Subject" {
+		case milter.ActionChangeHeader:
+			if m.HeaderValue == "" {
+				deleted = append(deleted, m.HeaderName)
+			} else if m.HeaderName == "Subject" {
 				subject = m.HeaderValue
 			}
+		case milter.ActionInsertHeader:
+			inserted = append(inserted, m.HeaderName)
 		case milter.ActionReplaceBody:
 			body = append(body, m.Body...)
 		}
 	}
 	if subject != " Palliative care consult [-Encrypted-]" {
 		t.Errorf("Subject change %q", subject)
+	}
+	if strings.Join(deleted, ",") != "Content-Type" {
+		t.Errorf("deleted fields %v; want the original Content-Type", deleted)
+	}
+	if strings.Join(inserted, ",") != "MIME-Version,Content-Type,X-Postseal-Envelope" {
+		t.Errorf("inserted fields %v", inserted)
 	}
 	if !bytes.Contains(body, []byte("BEGIN PGP MESSAGE")) || bytes.Contains(body, []byte("Jane Roe")) {
 		t.Errorf("replacement body is not the sealed notification")
@@ -90,29 +119,70 @@ func TestProtocolSeal(t *testing.T) {
 	}
 }
 
-func TestProtocolPassIsUntouched(t *testing.T) {
+// Mail that needs nothing is answered at the end of its header: the MTA
+// does not send the body, and nothing is changed.
+func TestProtocolPassAtHeader(t *testing.T) {
 	f := newFilter(t, newMemStore(), &fakeSender{})
 	h := append([][2]string{}, protoHeaders...)
 	h[2][1] = "Lunch"
-	mods, act := session(t, f, f.Options(1024, 1<<30), "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
-	if act.Type != milter.ActionAccept && act.Type != milter.ActionContinue {
-		t.Fatalf("final action %+v", act)
+	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
+	if !r.atHeader || r.final.Type != milter.ActionAccept || len(r.mods) != 0 {
+		t.Fatalf("untriggered message: %+v at header %v, %d changes; want accept at the header", r.final, r.atHeader, len(r.mods))
 	}
-	if len(mods) != 0 {
-		t.Errorf("untriggered message modified: %+v", mods)
+	// Internal recipients only: the same, tag or not.
+	r = runSession(t, f, "doc@example.org", []string{"nurse@example.org"}, protoHeaders, []byte(testBody))
+	if !r.atHeader || r.final.Type != milter.ActionAccept {
+		t.Fatalf("internal message: %+v at header %v", r.final, r.atHeader)
 	}
 }
 
-// A body over the collection limit is refused, never truncated and sealed.
+// A triggered body over the secure limit is refused; it is counted, never
+// kept whole, and never sealed truncated.
 func TestProtocolBodyOverLimitRefused(t *testing.T) {
+	p := testPolicy(t)
+	p.Config.Milter.MaxSecureSize = rules.Size(4096)
 	st := newMemStore()
-	f := newFilter(t, st, &fakeSender{})
-	_, act := session(t, f, f.Options(1024, 4096), "doc@example.org", []string{"pat@ext.example"}, protoHeaders, bytes.Repeat([]byte("x"), 10000))
-	if act.Type != milter.ActionRejectWithCode || !strings.HasPrefix(act.SMTPReply, "552") {
-		t.Fatalf("action %+v; want a 552 rejection", act)
+	spool := t.TempDir()
+	f := New(p, st, &fakeSender{}, discardLog(), Config{SpoolDir: spool, MemMax: 1024})
+	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, protoHeaders, bytes.Repeat([]byte("x"), 10000))
+	if r.final.Type != milter.ActionRejectWithCode || !strings.HasPrefix(r.final.SMTPReply, "552 5.3.4") {
+		t.Fatalf("action %+v; want a 552 rejection", r.final)
 	}
 	if len(st.envs) != 0 {
 		t.Error("a truncated body was sealed")
+	}
+	if left, _ := os.ReadDir(spool); len(left) != 0 {
+		t.Errorf("%d spool files left", len(left))
+	}
+}
+
+// A body larger than memory goes through the spool and is sealed whole;
+// the spool is empty afterwards.
+func TestProtocolSpilledBodySealed(t *testing.T) {
+	st := newMemStore()
+	spool := t.TempDir()
+	f := New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: spool, MemMax: 1024})
+	body := bytes.Repeat([]byte("spilled line of text\r\n"), 5000)
+	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, protoHeaders, body)
+	if r.final.Type != milter.ActionAccept || len(st.envs) != 1 {
+		t.Fatalf("final %+v, %d envelopes", r.final, len(st.envs))
+	}
+	var sealed []byte
+	for _, m := range r.mods {
+		if m.Type == milter.ActionReplaceBody {
+			sealed = append(sealed, m.Body...)
+		}
+	}
+	var key []byte
+	for id := range st.envs {
+		key = st.keys[id]
+	}
+	got := openPayload(t, sealed, envelope.Passphrase(key))
+	if !bytes.HasSuffix(got, body) {
+		t.Errorf("payload does not end with the whole body (%d bytes)", len(got))
+	}
+	if left, _ := os.ReadDir(spool); len(left) != 0 {
+		t.Errorf("%d spool files left", len(left))
 	}
 }
 
@@ -120,19 +190,24 @@ func TestProtocolBodyOverLimitRefused(t *testing.T) {
 // reaches it is refused, never filtered on a truncated header.
 func TestProtocolTooManyHeadersRefused(t *testing.T) {
 	st := newMemStore()
-	f := newFilter(t, st, &fakeSender{})
-	f.maxHeaders = 5
+	f := New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir(), MaxHeaders: 5})
 	h := append([][2]string{{"X-A", "1"}, {"X-B", "2"}}, protoHeaders...) // Subject is the 5th field
-	_, act := session(t, f, f.Options(1024, 1<<30), "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
-	if act.Type != milter.ActionRejectWithCode || !strings.HasPrefix(act.SMTPReply, "552 5.3.4") {
-		t.Fatalf("action %+v; want 552 5.3.4", act)
+	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
+	if r.final.Type != milter.ActionRejectWithCode || !strings.HasPrefix(r.final.SMTPReply, "552 5.3.4") {
+		t.Fatalf("action %+v; want 552 5.3.4", r.final)
 	}
-	f.maxHeaders = 7
-	_, act = session(t, f, f.Options(1024, 1<<30), "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
-	if act.Type != milter.ActionAccept && act.Type != milter.ActionContinue {
-		t.Fatalf("under the cap: %+v", act)
+	f = New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir(), MaxHeaders: 7})
+	r = runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
+	if r.final.Type != milter.ActionAccept || len(st.envs) != 1 {
+		t.Fatalf("under the cap: %+v, %d envelopes; want sealed", r.final, len(st.envs))
 	}
-	if len(st.envs) != 1 {
-		t.Errorf("under the cap the message must be sealed (%d envelopes)", len(st.envs))
+}
+
+// A store failure during a real session is a 451 with no changes sent.
+func TestProtocolStoreFailureTempFails(t *testing.T) {
+	f := newFilter(t, &memStore{err: os.ErrPermission}, &fakeSender{})
+	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, protoHeaders, []byte(testBody))
+	if r.final.Type != milter.ActionRejectWithCode || !strings.HasPrefix(r.final.SMTPReply, "451 4.3.0") || len(r.mods) != 0 {
+		t.Fatalf("action %+v with %d changes; want 451 4.3.0 and none", r.final, len(r.mods))
 	}
 }

@@ -11,24 +11,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/d--j/go-milter/mailfilter"
 	"github.com/postseal/postseal/mailer"
 	"github.com/postseal/postseal/milter"
 	"github.com/postseal/postseal/store"
 )
-
-// bodyInMemory is how much of a message body is kept in memory; larger
-// bodies spill to the private spool folder.
-const bodyInMemory = 2 << 20
-
-// bodyLimit is the largest body collected. The MTA's own size limit is the
-// real bound; this one only keeps a runaway client from filling the disk.
-const bodyLimit = 1 << 34
 
 // drainTimeout bounds how long SIGTERM waits for messages in flight.
 const drainTimeout = 60 * time.Second
@@ -44,7 +34,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		return err
 	}
 	cfg := policy.Config
-	if err := prepareSpool(cfg.Milter.SpoolDir); err != nil {
+	if err := milter.PrepareSpool(cfg.Milter.SpoolDir); err != nil {
 		return err
 	}
 	st, err := openStore(ctx, cfg, true)
@@ -53,15 +43,21 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}
 	defer st.Close()
 
-	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log)
+	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir})
 	network, address, err := splitListen(cfg.Milter.Listen)
 	if err != nil {
 		return err
 	}
-	mf, err := mailfilter.New(network, address, filter.Decide, filter.Options(bodyInMemory, bodyLimit)...)
+	l, err := net.Listen(network, address)
 	if err != nil {
 		return fmt.Errorf("milter listen %s: %w", cfg.Milter.Listen, err)
 	}
+	mf := filter.NewServer()
+	go func() {
+		if err := mf.Serve(l); err != nil {
+			log.Error("milter stopped", "err", err)
+		}
+	}()
 	httpSrv, err := serveHTTP(cfg.Keyserver.Listen, st, log)
 	if err != nil {
 		mf.Close()
@@ -107,33 +103,6 @@ func reload(path string, filter *milter.Filter, log *slog.Logger) {
 	}
 	filter.SetPolicy(p)
 	log.Info("rules reloaded", "config", configName(p.Config))
-}
-
-// prepareSpool creates the private folder where go-milter spills large
-// bodies (plaintext mail: 0700), removes what a crash left there (those
-// messages were never answered, so the MTA still has them) and points
-// TMPDIR at it, which is where go-milter creates its spill files.
-func prepareSpool(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("spool %s: %w", dir, err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("spool %s: %w", dir, err)
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("spool %s: %w", dir, err)
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return fmt.Errorf("spool %s: %w", dir, err)
-		}
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	return os.Setenv("TMPDIR", abs)
 }
 
 func splitListen(v string) (network, address string, err error) {
