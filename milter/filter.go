@@ -204,8 +204,8 @@ type Changes struct {
 
 // Replies the sender's MTA gets. The texts are meant for people.
 var (
-	outcomeAccept       = Outcome{}
-	outcomeTempFail     = Outcome{Code: 451, Text: "4.3.0 postseal could not secure this message right now; it will be retried"}
+	outcomeAccept      = Outcome{}
+	outcomeTempFail    = Outcome{Code: 451, Text: "4.3.0 postseal could not secure this message right now; it will be retried"}
 	outcomeManyHeaders = Outcome{Code: 552, Text: "5.3.4 This message has too many header fields to be checked."}
 )
 
