@@ -2,6 +2,7 @@ package milter
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -209,5 +210,67 @@ func TestProtocolStoreFailureTempFails(t *testing.T) {
 	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, protoHeaders, []byte(testBody))
 	if r.final.Type != milter.ActionRejectWithCode || !strings.HasPrefix(r.final.SMTPReply, "451 4.3.0") || len(r.mods) != 0 {
 		t.Fatalf("action %+v with %d changes; want 451 4.3.0 and none", r.final, len(r.mods))
+	}
+}
+
+// recorder is a milter.Modifier for driving a session directly, the way a
+// misbehaving peer would; methods the session must not call panic (nil).
+type recorder struct {
+	milter.Modifier
+	changes int
+}
+
+func (r *recorder) Get(milter.MacroName) string           { return "Q1" }
+func (r *recorder) GetEx(milter.MacroName) (string, bool) { return "Q1", true }
+func (r *recorder) Progress() error                       { return nil }
+func (r *recorder) ChangeHeader(int, string, string) error {
+	r.changes++
+	return nil
+}
+func (r *recorder) InsertHeader(int, string, string) error { r.changes++; return nil }
+func (r *recorder) ReplaceBody(io.Reader) error            { r.changes++; return nil }
+func (r *recorder) DeleteRecipient(string) error           { r.changes++; return nil }
+
+func replyCode(resp *milter.Response, err error) string {
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return resp.String()
+}
+
+// A peer that sends the rest of a message after the header was answered
+// gets the same answer again; one that skipped the end of the header gets a
+// temporary failure. Neither gets an accept it was not given.
+func TestSessionNeverAcceptsUndecided(t *testing.T) {
+	f := New(testPolicy(t), newMemStore(), &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir(), MaxHeaders: 2})
+	m := &recorder{}
+	s := &session{f: f, leadingSpace: true}
+	s.MailFrom("<doc@example.org>", "", m)
+	s.RcptTo("<pat@ext.example>", "", m)
+	for _, h := range protoHeaders {
+		s.Header(h[0], " "+h[1], m)
+	}
+	early := replyCode(s.Headers(m))
+	if !strings.Contains(early, "552") {
+		t.Fatalf("header answer %s; want 552 (too many fields)", early)
+	}
+	s.BodyChunk([]byte(testBody), m)
+	if got := replyCode(s.EndOfMessage(m)); got != early {
+		t.Errorf("end of message answered %s after %s at the header", got, early)
+	}
+
+	f = newFilter(t, newMemStore(), &fakeSender{})
+	s = &session{f: f, leadingSpace: true}
+	s.MailFrom("<doc@example.org>", "", m)
+	s.RcptTo("<pat@ext.example>", "", m)
+	for _, h := range protoHeaders {
+		s.Header(h[0], " "+h[1], m)
+	}
+	s.BodyChunk([]byte(testBody), m) // no end of header
+	if got := replyCode(s.EndOfMessage(m)); !strings.Contains(got, "451") {
+		t.Errorf("end of message without end of header answered %s; want 451", got)
+	}
+	if m.changes != 0 {
+		t.Errorf("%d changes sent for undecided messages", m.changes)
 	}
 }

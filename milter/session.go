@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -69,13 +70,15 @@ type session struct {
 	trx    Transaction
 	plan   Plan
 	body   *bodyBuffer
+	// early is the answer given at the end of the header, if any.
+	early *Outcome
 }
 
 func (s *session) reset() {
 	if s.body != nil {
 		s.body.Close()
 	}
-	s.policy, s.trx, s.plan, s.body = nil, Transaction{}, Plan{}, nil
+	s.policy, s.trx, s.plan, s.body, s.early = nil, Transaction{}, Plan{}, nil, nil
 }
 
 func (s *session) MailFrom(from, _ string, _ milter.Modifier) (*milter.Response, error) {
@@ -104,7 +107,13 @@ func (s *session) Header(name, value string, _ milter.Modifier) (*milter.Respons
 	return milter.RespContinue, nil
 }
 
-func (s *session) Headers(m milter.Modifier) (*milter.Response, error) {
+func (s *session) Headers(m milter.Modifier) (resp *milter.Response, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.f.log.Error("panic at the end of a header; temp-failed", "panic", r, "stack", string(debug.Stack()))
+			resp, err = milter.RespTempFail, nil
+		}
+	}()
 	if s.policy == nil { // no MAIL FROM seen (a broken peer): be safe
 		s.policy = s.f.Policy()
 	}
@@ -112,6 +121,7 @@ func (s *session) Headers(m milter.Modifier) (*milter.Response, error) {
 	plan, out, done := s.f.Triage(s.policy, &s.trx)
 	if done {
 		s.f.logPlan(s.f.log.With("queue_id", s.trx.QueueID), plan, &s.trx, out, s.f.now())
+		s.early = &out
 		return response(out)
 	}
 	s.plan = plan
@@ -126,12 +136,24 @@ func (s *session) BodyChunk(chunk []byte, _ milter.Modifier) (*milter.Response, 
 	return milter.RespContinue, nil
 }
 
-func (s *session) EndOfMessage(m milter.Modifier) (*milter.Response, error) {
+func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err error) {
 	defer s.reset()
-	if s.body == nil {
-		// Headers answered already; an MTA that still sends the end of
-		// the message gets the same answer as a message that passes.
-		return milter.RespAccept, nil
+	defer func() {
+		if r := recover(); r != nil {
+			s.f.log.Error("panic at the end of a message; temp-failed", "queue_id", s.trx.QueueID, "panic", r, "stack", string(debug.Stack()))
+			resp, err = milter.RespTempFail, nil
+		}
+	}()
+	switch {
+	case s.early != nil:
+		// Answered at the end of the header; a peer that still sends the
+		// message gets the same answer again, never a different one.
+		return response(*s.early)
+	case s.body == nil:
+		// No end of header was seen, so no body was kept: this cannot be
+		// decided safely.
+		s.f.log.Error("end of message without end of header; temp-failed", "queue_id", s.trx.QueueID)
+		return response(outcomeTempFail)
 	}
 	if q := m.Get(milter.MacroQueueId); q != "" {
 		s.trx.QueueID = q
