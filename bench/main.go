@@ -22,14 +22,12 @@ import (
 	mathrand "math/rand/v2"
 	"mime"
 	"mime/multipart"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -204,23 +202,21 @@ func pipelineRows(c config, root string) []Row {
 		return fail(err.Error())
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "postseal")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/postseal")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fail(fmt.Sprintf("postseal does not build: %v: %s", err, firstLine(string(out))))
+	bin, err := mta.BuildPostseal(root, work)
+	if err != nil {
+		return fail(fmt.Sprintf("postseal does not build: %s", firstLine(err.Error())))
 	}
 	if alt := os.Getenv("POSTSEAL_BENCH_BIN"); alt != "" {
 		bin = alt // compare another build (or a stand-in milter) in the same harness
 	}
-	ps, err := startPostseal(bin, filepath.Join(work, "state"))
+	ps, reinjectPort, err := startPostseal(bin, filepath.Join(work, "state"))
 	if err != nil {
 		return fail(err.Error())
 	}
-	defer ps.stop()
+	defer ps.Stop()
 	pf, err := mta.StartPostfix(mta.Options{
-		Milter:       fmt.Sprintf("inet:127.0.0.1:%d", ps.milterPort),
-		ReinjectPort: ps.reinjectPort,
+		Milter:       fmt.Sprintf("inet:127.0.0.1:%d", ps.MilterPort),
+		ReinjectPort: reinjectPort,
 		Listeners:    []mta.Listener{{Name: noMilter}},
 		Postconf: []string{
 			// The sink is on the same disk for A and B; keep Postfix's own
@@ -241,14 +237,14 @@ func pipelineRows(c config, root string) []Row {
 	// Warm up both paths (process spawn, page cache, Go runtime).
 	for _, w := range []struct{ listener, subject string }{{mta.SMTP, "bench pass"}, {noMilter, "bench pass"}, {mta.SMTP, "*secure* bench seal"}} {
 		if _, err := runSource(pf, w.listener, min(100, c.n), c.sessions, c.size, w.subject); err != nil {
-			return fail("warm-up: " + err.Error() + "\npostseal log:\n" + ps.logTail())
+			return fail("warm-up: " + err.Error() + "\npostseal log:\n" + ps.LogTail(40))
 		}
 	}
 
 	pass := measurePair(pf, c, "pipeline-pass", "bench pass", false, passGoal)
 	seal := measurePair(pf, c, "pipeline-seal", "*secure* bench seal", true, sealGoal)
 	if strings.HasPrefix(seal.Note, "failed") || strings.HasPrefix(pass.Note, "failed") {
-		fmt.Fprintf(os.Stderr, "postseal log (tail):\n%s\n", ps.logTail())
+		fmt.Fprintf(os.Stderr, "postseal log (tail):\n%s\n", ps.LogTail(40))
 	}
 	return []Row{pass, seal}
 }
@@ -340,112 +336,16 @@ func checkSample(pf *mta.Postfix, sealed bool) error {
 	return nil
 }
 
-type postseal struct {
-	cmd          *exec.Cmd
-	milterPort   int
-	reinjectPort int
-	log          *syncBuffer
-	done         chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (ps *postseal) logTail() string {
-	ps.log.mu.Lock()
-	defer ps.log.mu.Unlock()
-	lines := strings.Split(strings.TrimRight(ps.log.b.String(), "\n"), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
+// startPostseal runs `postseal serve` with the e2e tests' rules file
+// (split delivery; internal domains example.org, *.example.org) and a
+// re-injection port of its own.
+func startPostseal(bin, dir string) (*mta.Postseal, int, error) {
+	reinject, err := mta.FreePort()
+	if err != nil {
+		return nil, 0, err
 	}
-	return strings.Join(lines, "\n")
-}
-
-// startPostseal runs `postseal serve` with a rules file like the e2e
-// tests' (split delivery, internal domains example.org, *.example.org).
-func startPostseal(bin, dir string) (*postseal, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	var ports [3]int
-	for i := range ports {
-		p, err := mta.FreePort()
-		if err != nil {
-			return nil, err
-		}
-		ports[i] = p
-	}
-	ps := &postseal{milterPort: ports[0], reinjectPort: ports[2], log: &syncBuffer{}, done: make(chan struct{})}
-	cfg := fmt.Sprintf(`[milter]
-listen = "inet:127.0.0.1:%d"
-reinject = "127.0.0.1:%d"
-mixed_recipients = "split"
-spool_dir = "spool"
-
-[organization]
-name = "Example Health"
-internal_domains = ["example.org", "*.example.org"]
-
-[keyserver]
-listen = "127.0.0.1:%d"
-public_url = "http://127.0.0.1:%d"
-
-[store]
-driver = "sqlite"
-dsn = %q
-master_key = "master.key"
-
-[smtp]
-relay = "127.0.0.1:%d"
-from = "postseal@example.org"
-`, ports[0], ports[2], ports[1], ports[1], filepath.Join(dir, "postseal.db"), ports[2])
-	path := filepath.Join(dir, "postseal.toml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		return nil, err
-	}
-	ps.cmd = exec.Command(bin, "serve", "-c", path)
-	ps.cmd.Dir = dir
-	ps.cmd.Stdout, ps.cmd.Stderr = ps.log, ps.log
-	if err := ps.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { ps.cmd.Wait(); close(ps.done) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", ps.milterPort), time.Second)
-		if err == nil {
-			c.Close()
-			return ps, nil
-		}
-		select {
-		case <-ps.done:
-			return nil, fmt.Errorf("postseal exited at start:\n%s", ps.logTail())
-		default:
-		}
-		if time.Now().After(deadline) {
-			ps.stop()
-			return nil, fmt.Errorf("postseal milter not listening after 20s:\n%s", ps.logTail())
-		}
-		time.Sleep(20 * time.Millisecond) // poll interval
-	}
-}
-
-func (ps *postseal) stop() {
-	ps.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-ps.done:
-	case <-time.After(10 * time.Second):
-		ps.cmd.Process.Kill()
-		<-ps.done
-	}
+	ps, err := mta.StartPostseal(bin, dir, mta.PostsealConfig{ReinjectPort: reinject})
+	return ps, reinject, err
 }
 
 func firstLine(s string) string {

@@ -234,21 +234,12 @@ func (p *miltertestProxy) take() (split int, body []byte, errs []string) {
 	return
 }
 
-// miltertestEnvelope runs `postseal envelope show -c FILE ID` and decodes
-// its JSON. (Postseal.Run puts -c right after the first argument, which the
-// two-word `envelope show` does not accept.)
+// miltertestEnvelope runs `postseal envelope show ID` and decodes its JSON.
 func miltertestEnvelope(t testing.TB, p *Postseal, id string) map[string]any {
 	t.Helper()
-	cmd := exec.Command(postsealBinary(t), "envelope", "show", "-c", p.Config, id)
-	cmd.Dir = p.Dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("postseal envelope show -c %s %s: %v\n%s%s", p.Config, id, err, out, stderr.String())
-	}
+	out := p.Run(t, "envelope", "show", id)
 	var env map[string]any
-	if err := json.Unmarshal(out, &env); err != nil {
+	if err := json.Unmarshal([]byte(out), &env); err != nil {
 		t.Fatalf("postseal envelope show %s: not JSON: %v\n%s", id, err, out)
 	}
 	if env["id"] != id {

@@ -260,7 +260,7 @@ func TestPostfix(t *testing.T) {
 		mark := postfixMustAccept(t, pf, postfixListenerStopped, postfixSender, []string{before}, sent)
 		postfixOpenSealed(t, own, postfixWait(t, pf, mark, before, 1)[0])
 
-		own.Stop(t)
+		own.Stop()
 		after := "stopped-after@partner.example.net"
 		mark = pf.LogMark()
 		rep := postfixSend(t, pf, postfixListenerStopped, postfixSender, []string{after}, sent)

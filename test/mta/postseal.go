@@ -1,0 +1,188 @@
+package mta
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// BuildPostseal builds cmd/postseal from the repository at root into dir.
+func BuildPostseal(root, dir string) (string, error) {
+	bin := filepath.Join(dir, "postseal")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/postseal")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/postseal: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// PostsealConfig are the settings of a test postseal; zero values get
+// defaults.
+type PostsealConfig struct {
+	ReinjectPort int    // the MTA listener without milters (required for split)
+	Extra        string // more TOML appended to the file (whole tables)
+	StoreDSN     string // default: state dir/postseal.db
+	Milter       string // mixed_recipients, default "split"
+	MilterPort   int    // default: a free port (set it when the MTA is configured first)
+}
+
+// Postseal is one running `postseal serve`.
+type Postseal struct {
+	Bin        string
+	Dir        string // its state folder (config, database, master key, spool)
+	Config     string // path of its rules file
+	MilterPort int
+	HTTPPort   int
+	cmd        *exec.Cmd
+	log        lockedBuffer
+	exited     chan struct{} // closed when the process has ended
+	exitErr    error
+	stopOnce   sync.Once
+}
+
+// StartPostseal writes a rules file into dir (split delivery; internal
+// domains example.org and *.example.org) and starts `postseal serve -c
+// FILE`, returning once the milter port accepts connections.
+func StartPostseal(bin, dir string, pc PostsealConfig) (*Postseal, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	p := &Postseal{Bin: bin, Dir: dir, Config: filepath.Join(dir, "postseal.toml"), MilterPort: pc.MilterPort, exited: make(chan struct{})}
+	var err error
+	if p.MilterPort == 0 {
+		if p.MilterPort, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	if p.HTTPPort, err = FreePort(); err != nil {
+		return nil, err
+	}
+	if pc.Milter == "" {
+		pc.Milter = "split"
+	}
+	if pc.StoreDSN == "" {
+		pc.StoreDSN = filepath.Join(dir, "postseal.db")
+	}
+	reinject := pc.ReinjectPort
+	if reinject == 0 {
+		reinject = 9 // discard: nothing listens, re-injection fails (temp-fail)
+	}
+	cfg := fmt.Sprintf(`[milter]
+listen = "inet:127.0.0.1:%d"
+reinject = "127.0.0.1:%d"
+mixed_recipients = %q
+spool_dir = "spool"
+
+[organization]
+name = "Example Health"
+internal_domains = ["example.org", "*.example.org"]
+help_url = "https://help.example.org/secure"
+support = "Call the service desk at +1 555 0100."
+
+[keyserver]
+listen = "127.0.0.1:%d"
+public_url = "http://127.0.0.1:%d"
+
+[store]
+driver = "sqlite"
+dsn = %q
+master_key = "master.key"
+
+[smtp]
+relay = "127.0.0.1:%d"
+from = "postseal@example.org"
+%s
+`, p.MilterPort, reinject, pc.Milter, p.HTTPPort, p.HTTPPort, pc.StoreDSN, reinject, pc.Extra)
+	if err := os.WriteFile(p.Config, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	p.cmd = exec.Command(bin, "serve", "-c", p.Config)
+	p.cmd.Dir = dir
+	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { p.exitErr = p.cmd.Wait(); close(p.exited) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p.MilterPort), time.Second)
+		if err == nil {
+			c.Close()
+			return p, nil
+		}
+		select {
+		case <-p.exited:
+			return nil, fmt.Errorf("postseal exited at start: %v\n%s", p.exitErr, p.Log())
+		case <-time.After(20 * time.Millisecond): // poll interval
+		}
+		if time.Now().After(deadline) {
+			p.Stop()
+			return nil, fmt.Errorf("postseal milter not listening after 20s\n%s", p.Log())
+		}
+	}
+}
+
+// Stop ends the process (SIGTERM, then SIGKILL after 10s); safe to call twice.
+func (p *Postseal) Stop() {
+	p.stopOnce.Do(func() {
+		_ = p.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+}
+
+// Log returns what the process has written so far.
+func (p *Postseal) Log() string { return p.log.String() }
+
+// LogTail returns the last n lines of the log.
+func (p *Postseal) LogTail(n int) string {
+	lines := strings.Split(strings.TrimRight(p.Log(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Command runs another postseal subcommand against the same rules file and
+// returns its standard output.
+func (p *Postseal) Command(args ...string) (string, error) {
+	full := append([]string{}, args[0], "-c", p.Config)
+	full = append(full, args[1:]...)
+	cmd := exec.Command(p.Bin, full...)
+	cmd.Dir = p.Dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("postseal %s: %v\n%s", strings.Join(full, " "), err, stderr.String())
+	}
+	return string(out), nil
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
