@@ -135,6 +135,13 @@ func serveHTTP(addr string, st store.Store, log *slog.Logger) (*http.Server, err
 		}
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
 	})
+	// The securedoc's Open Online button posts here; until the key
+	// service serves it, the recipient gets a sentence, not a bare 404.
+	mux.HandleFunc("/open", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusNotImplemented)
+		fmt.Fprintln(w, "Opening secure messages online is not available on this server yet. Your message is safe; please contact the sender or the help desk named in the message.")
+	})
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("keyserver listen %s: %w", addr, err)

@@ -11,6 +11,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -402,4 +404,30 @@ func postfixLargeMessage(size int) []byte {
 		fmt.Fprintf(&b, "%08d slice %05d: lorem ipsum dolor sit amet consectetur adipiscing elit\n", i, i%99991)
 	}
 	return b.Bytes()
+}
+
+// The key service answers health checks, and the securedoc's Open Online
+// target answers with a sentence until online opening is served.
+func TestKeyServiceEndpoints(t *testing.T) {
+	needRoot(t)
+	ps := startPostseal(t, PostsealConfig{})
+	base := fmt.Sprintf("http://127.0.0.1:%d", ps.HTTPPort)
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ok"`) {
+		t.Errorf("/healthz: %d %s", resp.StatusCode, body)
+	}
+	resp, err = http.Post(base+"/open", "application/x-www-form-urlencoded", strings.NewReader("envelope=x&payload=y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(string(body), "Your message is safe") {
+		t.Errorf("/open: %d %s", resp.StatusCode, body)
+	}
 }
