@@ -75,6 +75,33 @@ func TestPostfix(t *testing.T) {
 		postfixCheckHidden(t, d, "plusplus body marker", "Potassium")
 	})
 
+	t.Run("HugeHeaders", func(t *testing.T) {
+		// A header field of 50 KB (a long References chain): untouched
+		// mail passes byte for byte, tagged mail is sealed with it whole.
+		// (Fields over ~60 KB are cut by Postfix itself whenever any milter
+		// is configured, so they cannot pass unchanged; see README.)
+		t.Parallel()
+		var refs strings.Builder
+		for i := 0; refs.Len() < 50_000; i++ {
+			fmt.Fprintf(&refs, "\n <ref%06d.thread@lists.example.org>", i)
+		}
+		for _, tc := range []struct{ rcpt, subject string }{
+			{"huge-plain@partner.example.net", "Long thread"},
+			{"huge-secure@partner.example.net", "*secure* Long thread"},
+		} {
+			sent := []byte("From: Alice <alice@example.org>\nTo: <" + tc.rcpt + ">\nSubject: " + tc.subject +
+				"\nReferences:" + refs.String() + "\nMessage-ID: <huge." + tc.rcpt + ">\nDate: Mon, 23 Nov 2026 16:00:00 +0000\n\nBody of the long thread.\n")
+			mark := postfixMustAccept(t, pf, mta.SMTP, postfixSender, []string{tc.rcpt}, sent)
+			d := postfixWait(t, pf, mark, tc.rcpt, 1)[0]
+			if strings.HasPrefix(tc.subject, "*secure*") {
+				s := postfixOpenSealed(t, ps, d)
+				postfixCheckPayload(t, s, sent, "Subject: "+tc.subject)
+			} else {
+				postfixAssertUntouched(t, d, sent)
+			}
+		}
+	})
+
 	t.Run("UntriggeredExternal", func(t *testing.T) {
 		t.Parallel()
 		rcpt := "plain@partner.example.net"
