@@ -274,3 +274,52 @@ func TestSessionNeverAcceptsUndecided(t *testing.T) {
 		t.Errorf("%d changes sent for undecided messages", m.changes)
 	}
 }
+
+// Postfix sends every message of an SMTP session over one milter
+// connection: nothing of one message may carry over to the next.
+func TestSessionSeveralMessages(t *testing.T) {
+	st := newMemStore()
+	spool := t.TempDir()
+	f := New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: spool, MemMax: 16})
+	s := &session{f: f, leadingSpace: true}
+	send := func(subject, rcpt string) (header, end string, m *recorder) {
+		m = &recorder{}
+		s.MailFrom("<doc@example.org>", "", m)
+		s.RcptTo("<"+rcpt+">", "", m)
+		for _, h := range protoHeaders {
+			if h[0] == "Subject" {
+				h[1] = subject
+			}
+			s.Header(h[0], " "+h[1], m)
+		}
+		header = replyCode(s.Headers(m))
+		if s.body == nil {
+			return header, "", m // answered at the header: the MTA sends no more
+		}
+		s.BodyChunk([]byte(testBody), m)
+		return header, replyCode(s.EndOfMessage(m)), m
+	}
+	accept := milter.RespAccept.String()
+
+	h, end, m := send("*secure* first", "pat@ext.example")
+	if h == accept || end != accept || m.changes == 0 || len(st.envs) != 1 {
+		t.Fatalf("first (tagged): header %s, end %s, %d changes, %d envelopes", h, end, m.changes, len(st.envs))
+	}
+	h, end, m = send("Lunch", "pat@ext.example")
+	if h != accept || end != "" || m.changes != 0 {
+		t.Fatalf("second (plain): header %s, end %q, %d changes; want accept at the header", h, end, m.changes)
+	}
+	h, end, m = send("++ third", "sam@ext.example")
+	if h == accept || end != accept || m.changes == 0 || len(st.envs) != 2 {
+		t.Fatalf("third (tagged): header %s, end %s, %d changes, %d envelopes", h, end, m.changes, len(st.envs))
+	}
+	for _, e := range st.envs {
+		if len(e.Recipients) != 1 {
+			t.Errorf("envelope %s has recipients %v: a previous message's leaked in", e.ID, e.Recipients)
+		}
+	}
+	s.Cleanup(&recorder{})
+	if left, _ := os.ReadDir(spool); len(left) != 0 {
+		t.Errorf("%d spool files left after the connection", len(left))
+	}
+}

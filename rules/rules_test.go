@@ -257,3 +257,32 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecideSubject checks properties of the subject rewriting on any
+// input: no panic; a fired tag leaves no tag behind and exactly one marker;
+// deciding again on the result fires on the marker and changes nothing.
+func FuzzDecideSubject(f *testing.F) {
+	for _, s := range []string{"*secure* a", "++ b", "Re: c [-Encrypted-]", "x *SECURE* y *secure*", "\u212a*secure*", "++[SECURE MESSAGE]", ""} {
+		f.Add(s)
+	}
+	cfg := Default()
+	f.Fuzz(func(t *testing.T, s string) {
+		d := cfg.DecideSubject(s)
+		if d.Trigger == nil {
+			if d.Subject != s {
+				t.Fatalf("untriggered subject changed: %q -> %q", s, d.Subject)
+			}
+			return
+		}
+		if d.Reason == "tag" && d.Trigger.Position == "anywhere" && indexFold(d.Subject, d.Trigger.Match) >= 0 {
+			t.Fatalf("tag left in %q (from %q)", d.Subject, s)
+		}
+		if indexFold(d.Subject, d.Trigger.Marker) < 0 {
+			t.Fatalf("no marker in %q (from %q)", d.Subject, s)
+		}
+		again := cfg.DecideSubject(d.Subject)
+		if again.Trigger == nil || (again.Reason == "marker" && again.Subject != d.Subject) {
+			t.Fatalf("deciding %q again: %+v", d.Subject, again)
+		}
+	})
+}
