@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -185,4 +186,35 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Reload sends SIGHUP (re-read the rules file).
+func (p *Postseal) Reload() error { return p.cmd.Process.Signal(syscall.SIGHUP) }
+
+// WaitLog waits until the log has gained a line containing every one of
+// subs after the first `after` bytes, and returns the offset past it.
+func (p *Postseal) WaitLog(after int, timeout time.Duration, subs ...string) (int, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		log := p.Log()
+		if after <= len(log) {
+			for _, line := range strings.SplitAfter(log[after:], "\n") {
+				all := strings.HasSuffix(line, "\n")
+				for _, s := range subs {
+					all = all && strings.Contains(line, s)
+				}
+				if all {
+					return after + strings.Index(log[after:], line) + len(line), nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("no log line with %q after %v:\n%s", subs, timeout, p.LogTail(20))
+		}
+		select {
+		case <-p.exited:
+			return 0, fmt.Errorf("postseal exited: %v\n%s", p.exitErr, p.LogTail(20))
+		case <-time.After(20 * time.Millisecond): // poll interval
+		}
+	}
 }
