@@ -189,7 +189,20 @@ func (l *lockedBuffer) String() string {
 }
 
 // Reload sends SIGHUP (re-read the rules file).
-func (p *Postseal) Reload() error { return p.cmd.Process.Signal(syscall.SIGHUP) }
+func (p *Postseal) Reload() error { return p.Signal(syscall.SIGHUP) }
+
+// Signal sends sig to the process.
+func (p *Postseal) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits for the process to end and returns how it ended.
+func (p *Postseal) Wait(timeout time.Duration) error {
+	select {
+	case <-p.exited:
+		return p.exitErr
+	case <-time.After(timeout):
+		return fmt.Errorf("postseal still running after %v", timeout)
+	}
+}
 
 // WaitLog waits until the log has gained a line containing every one of
 // subs after the first `after` bytes, and returns the offset past it.

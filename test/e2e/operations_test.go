@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,5 +71,65 @@ marker_position = "append"
 	s = postfixOpenSealed(t, ps, d)
 	if s.Subject != "budget (encrypted)" {
 		t.Errorf("after a refused reload the rules in force must stay; subject %q", s.Subject)
+	}
+}
+
+// TestShutdownInFlight: SIGTERM while a tagged message is being sealed.
+// The message ends either delivered sealed or temp-failed with nothing
+// delivered — never lost, never in clear — and postseal exits 0.
+func TestShutdownInFlight(t *testing.T) {
+	needRoot(t)
+	reinject := freePort(t)
+	ps := startPostseal(t, PostsealConfig{ReinjectPort: reinject})
+	pf := startPostfix(t, mta.Options{Milter: postfixMilterAddr(ps.MilterPort), ReinjectPort: reinject})
+	rcpt := "inflight@partner.example.net"
+	msg := postfixLargeMessage(9_000_000) // over 2 MiB: its body goes through the spool
+	replies := make(chan mta.Reply, 1)
+	errs := make(chan error, 1)
+	go func() {
+		rep, err := mta.Send(pf.SMTPAddr(), postfixSender, []string{rcpt}, msg)
+		replies <- rep
+		errs <- err
+	}()
+	// A spool file means postseal holds the message: that is "in flight".
+	spool := filepath.Join(ps.Dir, "spool")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if files, _ := os.ReadDir(spool); len(files) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the message never reached postseal's spool")
+		}
+		select {
+		case rep := <-replies:
+			t.Fatalf("SMTP finished before the message was seen in flight: %v %v", rep, <-errs)
+		case <-time.After(5 * time.Millisecond): // poll interval
+		}
+	}
+	mark := pf.LogMark()
+	if err := ps.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rep := <-replies
+	if err := <-errs; err != nil && rep.Code == 0 {
+		t.Fatalf("SMTP: %v", err)
+	}
+	if err := ps.Wait(90 * time.Second); err != nil {
+		t.Errorf("postseal did not exit cleanly after SIGTERM: %v\n%s", err, ps.LogTail(20))
+	}
+	switch {
+	case rep.Stage == "EOM" && rep.Code == 250:
+		d := postfixWait(t, pf, mark, rcpt, 1)[0]
+		postfixOpenSealed(t, ps, d) // fails unless sealed
+		t.Logf("in-flight message completed and sealed during shutdown")
+	case rep.Code >= 400 && rep.Code < 500:
+		postfixNothingDelivered(t, pf, rcpt)
+		t.Logf("in-flight message temp-failed during shutdown: %d %s", rep.Code, rep.Text)
+	default:
+		t.Fatalf("in-flight message got %v: want 250 (sealed) or a temporary failure", rep)
+	}
+	if files, _ := os.ReadDir(spool); len(files) != 0 {
+		t.Errorf("%d spool files left after shutdown", len(files))
 	}
 }
