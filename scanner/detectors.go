@@ -1,0 +1,453 @@
+package scanner
+
+// Scores. Each detector starts from a base that says how much a valid
+// checksum is worth on its own (a nine-digit checksum is passed by one random
+// number in ten, so ABA and NPI need a context word to reach the default
+// threshold; an IBAN's mod-97 plus its country length is strong by itself).
+// Context words add ctxBoost; negative words ("order", "tracking", ...) take
+// negPenalty off when no positive word is present.
+const (
+	ctxBoost    = 0.35
+	negPenalty  = 0.3
+	contPenalty = 0.3
+
+	ssnDashedBase     = 0.65 // AAA-GG-SSSS is how SSNs are written
+	ssnSpacedBase     = 0.45 // AAA GG SSSS also looks like phone fragments
+	ssnContiguousBase = 0.3  // any nine-digit number; needs "SSN" nearby
+
+	cardGroupedBase    = 0.65 // 4-4-4-4 / 4-6-5 is how cards are written
+	cardContiguousBase = 0.4  // long IDs pass Luhn one time in ten
+	cardWeakBase       = 0.3  // Maestro's "starts with 6" is too broad alone
+
+	npiBase  = 0.3
+	abaBase  = 0.3
+	deaBase  = 0.55
+	ibanBase = 0.8
+	icdBase  = 0.35
+)
+
+// Context words, lower case. A word matches at a word boundary, optionally
+// followed by a plural 's'.
+var ctxWords = [numDet]wordSet{
+	dSSN:  newWordSet("ssn", "social security", "social sec", "ss#", "soc sec", "taxpayer", "ssa"),
+	dCard: newWordSet("card", "visa", "mastercard", "amex", "american express", "credit", "debit", "cc", "expiry", "exp", "expires", "expiration", "cvv", "cvc", "cardholder"),
+	dNPI:  newWordSet("npi", "provider", "national provider"),
+	dDEA:  newWordSet("dea"),
+	dABA:  newWordSet("routing", "aba", "rtn", "transit", "abartn"),
+	dIBAN: newWordSet("iban", "bank", "account", "swift", "bic"),
+	dICD:  newWordSet("diagnosis", "diagnoses", "diagnosed", "dx", "icd", "icd-10", "icd10", "diag"),
+}
+
+var negWords = newWordSet("order", "tracking", "track", "invoice", "ref", "reference", "phone", "tel", "fax", "isbn", "sku", "ticket", "serial", "part", "shipment", "po")
+
+// wordSet indexes words by first letter, so a window is walked once and
+// each word start is compared only with the words that can match there.
+type wordSet [26][]string
+
+func newWordSet(words ...string) wordSet {
+	var ws wordSet
+	for _, w := range words {
+		ws[w[0]-'a'] = append(ws[w[0]-'a'], w)
+	}
+	return ws
+}
+
+// ctx computes context words lazily around one candidate: only candidates
+// that already passed validation pay for the window search.
+type ctx struct {
+	s          *scan
+	start, end int
+	negDone    bool
+	neg        bool
+}
+
+const (
+	ctxBefore = 64
+	ctxAfter  = 32
+)
+
+func (c *ctx) has(ws *wordSet) bool {
+	t := c.s.t
+	lo := max(0, c.start-ctxBefore)
+	hi := min(len(t), c.end+ctxAfter)
+	return findWord(t, lo, c.start, ws) || findWord(t, c.end, hi, ws)
+}
+
+// score applies the context rules for detector d to base.
+func (c *ctx) score(d det, base float64) float64 {
+	if c.has(&ctxWords[d]) {
+		return base + ctxBoost
+	}
+	if base < c.s.thr {
+		return base // negative words could only lower it further
+	}
+	if !c.negDone {
+		c.neg, c.negDone = c.has(&negWords), true
+	}
+	if c.neg {
+		return base - negPenalty
+	}
+	return base
+}
+
+// findWord looks for a word of ws starting in t[lo:hi] with the whole word
+// inside the window. Case folding is ASCII-only on purpose: the words are
+// ASCII and a byte compare keeps this cheap. The window is walked from its
+// end because the word that matters usually sits right before the value.
+func findWord(t []byte, lo, hi int, ws *wordSet) bool {
+	for p := hi - 1; p >= lo; p-- {
+		l := t[p] | 0x20
+		if l-'a' >= 26 || (p > 0 && isLetter(t[p-1])) {
+			continue
+		}
+		for _, w := range ws[l-'a'] {
+			if p+len(w) > hi {
+				continue
+			}
+			k := 1
+			for k < len(w) && lower(t[p+k]) == w[k] {
+				k++
+			}
+			if k < len(w) {
+				continue
+			}
+			q := p + len(w)
+			if q < len(t) && t[q]|0x20 == 's' {
+				q++
+			}
+			if q < len(t) && isLetter(t[q]) {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func lower(c byte) byte {
+	if isUpper(c) {
+		return c + 0x20
+	}
+	return c
+}
+
+// ssnScore validates nine digits in AAA-GG-SSSS, AAA GG SSSS or contiguous form
+// against the SSA rules.
+func ssnScore(d []byte, shape []uint8, sep byte, c *ctx) (float64, bool) {
+	var base float64
+	switch {
+	case len(shape) == 1:
+		base = ssnContiguousBase
+	case len(shape) == 3 && shape[0] == 3 && shape[1] == 2 && shape[2] == 4:
+		base = ssnSpacedBase
+		if sep == '-' {
+			base = ssnDashedBase
+		}
+	default:
+		return 0, false
+	}
+	area := int(d[0])*100 + int(d[1])*10 + int(d[2])
+	grp := int(d[3])*10 + int(d[4])
+	serial := int(d[5])*1000 + int(d[6])*100 + int(d[7])*10 + int(d[8])
+	if area == 0 || area == 666 || area >= 900 || grp == 0 || serial == 0 {
+		return 0, false
+	}
+	// Numbers printed on sample cards and in advertising, which the SSA
+	// voided; they show up in templates and test data, never as real SSNs.
+	switch {
+	case area == 78 && grp == 5 && serial == 1120,
+		area == 219 && grp == 9 && serial == 9999,
+		area == 123 && grp == 45 && serial == 6789,
+		area == 987 && grp == 65 && serial >= 4320 && serial <= 4329:
+		return 0, false
+	}
+	return c.score(dSSN, base), true
+}
+
+// luhnSum returns the Luhn sum of d, doubling every second digit from the right.
+func luhnSum(d []byte) int {
+	sum := 0
+	dbl := false
+	for k := len(d) - 1; k >= 0; k-- {
+		x := int(d[k])
+		if dbl {
+			x *= 2
+			if x > 9 {
+				x -= 9
+			}
+		}
+		sum += x
+		dbl = !dbl
+	}
+	return sum
+}
+
+func luhn(d []byte) bool { return luhnSum(d)%10 == 0 }
+
+// npiValid: the NPI check digit is a Luhn digit computed as if the number
+// carried the ISO card prefix 80840.
+func npiValid(d []byte) bool {
+	if d[0] != 1 && d[0] != 2 {
+		return false
+	}
+	buf := [15]byte{8, 0, 8, 4, 0}
+	copy(buf[5:], d)
+	return luhn(buf[:])
+}
+
+func abaValid(d []byte) bool {
+	p := int(d[0])*10 + int(d[1])
+	if !(p <= 12 || (p >= 21 && p <= 32) || (p >= 61 && p <= 72) || p == 80) {
+		return false
+	}
+	sum := 3*int(d[0]+d[3]+d[6]) + 7*int(d[1]+d[4]+d[7]) + int(d[2]+d[5]+d[8])
+	return sum%10 == 0
+}
+
+// cardScore validates 12–19 digits as a payment card: the grouping must be a
+// card layout, Luhn must pass and the issuer prefix must allow this length.
+func cardScore(d []byte, shape []uint8, c *ctx) (float64, bool) {
+	grouped := false
+	switch {
+	case len(shape) == 1:
+	case len(shape) == 3 && shape[0] == 4 && shape[1] == 6 && (shape[2] == 5 || shape[2] == 4):
+		grouped = true // Amex 4-6-5, Diners 4-6-4
+	case len(shape) >= 3:
+		for _, l := range shape[:len(shape)-1] {
+			if l != 4 {
+				return 0, false
+			}
+		}
+		if l := shape[len(shape)-1]; l < 1 || l > 4 {
+			return 0, false
+		}
+		grouped = true
+	default:
+		return 0, false
+	}
+	known, weak := iin(d)
+	if !known || !luhn(d) {
+		return 0, false
+	}
+	if weak {
+		// Maestro alone would claim every Luhn-valid number starting with 6.
+		if !c.has(&ctxWords[dCard]) {
+			return 0, false
+		}
+		return cardWeakBase + ctxBoost, true
+	}
+	base := cardContiguousBase
+	if grouped {
+		base = cardGroupedBase
+	}
+	return c.score(dCard, base), true
+}
+
+// iin reports whether d's issuer prefix belongs to a card brand that issues
+// numbers of this length, and whether that brand is too broad to trust
+// without context (Maestro).
+func iin(d []byte) (known, weak bool) {
+	n := len(d)
+	p2 := int(d[0])*10 + int(d[1])
+	p3 := p2*10 + int(d[2])
+	p4 := p3*10 + int(d[3])
+	in := func(lo, hi int) bool { return n >= lo && n <= hi }
+	switch {
+	case d[0] == 4: // Visa
+		return n == 13 || n == 16 || n == 19, false
+	case p2 == 34 || p2 == 37: // Amex
+		return n == 15, false
+	case (p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720): // Mastercard
+		return n == 16, false
+	case p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65: // Discover
+		return in(16, 19), false
+	case p4 >= 3528 && p4 <= 3589: // JCB
+		return in(16, 19), false
+	case (p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39: // Diners
+		return in(14, 19), false
+	case p2 == 62: // UnionPay
+		return in(16, 19), false
+	case p2 == 50 || (p2 >= 56 && p2 <= 58) || d[0] == 6: // Maestro
+		return in(12, 19), true
+	}
+	return false, false
+}
+
+// dea checks the DEA registration number whose letters run from ts and whose
+// seven digits start at i ('9' may stand in for the second letter).
+func (s *scan) dea(ts, i int) {
+	t := s.t
+	j := digitRun(t, i)
+	if j-i != 7 || !boundaryAfter(t, j) {
+		return
+	}
+	switch t[ts] {
+	case 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K', 'L', 'M', 'P', 'R', 'S', 'T', 'U', 'X':
+	default:
+		return
+	}
+	var d [7]int
+	for k := range d {
+		d[k] = int(t[i+k] - '0')
+	}
+	if (d[0]+d[2]+d[4]+2*(d[1]+d[3]+d[5]))%10 != d[6] {
+		return
+	}
+	c := ctx{s: s, start: ts, end: j}
+	score := c.score(dDEA, deaBase)
+	if score < s.thr {
+		return
+	}
+	s.emit(dDEA, ts, score, "*****"+string(t[j-4:j]))
+}
+
+// ibanLen is the IBAN length of each country, from the SWIFT IBAN registry.
+var ibanLen = map[[2]byte]int{
+	{'A', 'D'}: 24, {'A', 'E'}: 23, {'A', 'L'}: 28, {'A', 'T'}: 20, {'A', 'Z'}: 28,
+	{'B', 'A'}: 20, {'B', 'E'}: 16, {'B', 'G'}: 22, {'B', 'H'}: 22, {'B', 'R'}: 29,
+	{'B', 'Y'}: 28, {'C', 'H'}: 21, {'C', 'R'}: 22, {'C', 'Y'}: 28, {'C', 'Z'}: 24,
+	{'D', 'E'}: 22, {'D', 'K'}: 18, {'D', 'O'}: 28, {'E', 'E'}: 20, {'E', 'G'}: 29,
+	{'E', 'S'}: 24, {'F', 'I'}: 18, {'F', 'O'}: 18, {'F', 'R'}: 27, {'G', 'B'}: 22,
+	{'G', 'E'}: 22, {'G', 'I'}: 23, {'G', 'L'}: 18, {'G', 'R'}: 27, {'G', 'T'}: 28,
+	{'H', 'R'}: 21, {'H', 'U'}: 28, {'I', 'E'}: 22, {'I', 'L'}: 23, {'I', 'S'}: 26,
+	{'I', 'T'}: 27, {'J', 'O'}: 30, {'K', 'W'}: 30, {'K', 'Z'}: 20, {'L', 'B'}: 28,
+	{'L', 'C'}: 32, {'L', 'I'}: 21, {'L', 'T'}: 20, {'L', 'U'}: 20, {'L', 'V'}: 21,
+	{'M', 'C'}: 27, {'M', 'D'}: 24, {'M', 'E'}: 22, {'M', 'K'}: 19, {'M', 'R'}: 27,
+	{'M', 'T'}: 31, {'M', 'U'}: 30, {'N', 'L'}: 18, {'N', 'O'}: 15, {'P', 'K'}: 24,
+	{'P', 'L'}: 28, {'P', 'S'}: 29, {'P', 'T'}: 25, {'Q', 'A'}: 29, {'R', 'O'}: 24,
+	{'R', 'S'}: 22, {'S', 'A'}: 24, {'S', 'C'}: 31, {'S', 'E'}: 24, {'S', 'I'}: 19,
+	{'S', 'K'}: 24, {'S', 'M'}: 27, {'S', 'T'}: 25, {'S', 'V'}: 28, {'T', 'L'}: 23,
+	{'T', 'N'}: 24, {'T', 'R'}: 26, {'U', 'A'}: 29, {'V', 'A'}: 22, {'V', 'G'}: 24,
+	{'X', 'K'}: 20,
+}
+
+// iban checks for an IBAN starting at ts (two upper-case letters, the digit
+// after them already seen), compact or in groups of four, and returns the end
+// of the IBAN when one was reported.
+func (s *scan) iban(ts int) (int, bool) {
+	t := s.t
+	want := ibanLen[[2]byte{t[ts], t[ts+1]}]
+	if want == 0 || ts+3 >= len(t) || !isDigit(t[ts+3]) {
+		return 0, false
+	}
+	var buf [34]byte
+	nb, grp, j := 0, 0, ts
+	for j < len(t) && nb < want {
+		c := t[j]
+		if isDigit(c) || isUpper(c) {
+			buf[nb] = c
+			nb++
+			grp++
+			j++
+			continue
+		}
+		if c == ' ' && grp == 4 && j+1 < len(t) && (isDigit(t[j+1]) || isUpper(t[j+1])) {
+			grp = 0
+			j++
+			continue
+		}
+		break
+	}
+	if nb != want || !boundaryAfter(t, j) {
+		return 0, false
+	}
+	v := buf[:nb]
+	// ISO 13616: move the first four characters to the end, letters become
+	// 10..35, and the whole number mod 97 must be 1.
+	rem := 0
+	for k := range v {
+		c := v[(k+4)%len(v)]
+		if isDigit(c) {
+			rem = (rem*10 + int(c-'0')) % 97
+		} else {
+			rem = (rem*100 + int(c-'A'+10)) % 97
+		}
+	}
+	if rem != 1 {
+		return 0, false
+	}
+	c := ctx{s: s, start: ts, end: j}
+	score := c.score(dIBAN, ibanBase)
+	if score < s.thr {
+		return 0, false
+	}
+	s.emit(dIBAN, ts, score, maskIBAN(v))
+	return j, true
+}
+
+// maskIBAN keeps the country (not secret, useful to the reader) and the last
+// four characters, printed in the usual groups of four.
+func maskIBAN(v []byte) string {
+	out := make([]byte, 0, len(v)+len(v)/4)
+	for k, c := range v {
+		if k > 0 && k%4 == 0 {
+			out = append(out, ' ')
+		}
+		if k >= 2 && k < len(v)-4 {
+			c = '*'
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// icd checks for an ICD-10 code: the letter at ts, two digits at i, an
+// optional "." and one to four alphanumerics. Codes such as "E11" are also
+// ordinary part numbers and grid references, so they are reported only with
+// a diagnosis word nearby, whatever the threshold.
+func (s *scan) icd(ts, i int) {
+	t := s.t
+	if c := t[ts]; !isUpper(c) || c == 'U' {
+		return
+	}
+	j := digitRun(t, i)
+	if j-i != 2 {
+		return
+	}
+	if j+1 < len(t) && t[j] == '.' && isAlnum(t[j+1]) {
+		k := j + 1
+		for k < len(t) && isAlnum(t[k]) && k-j <= 4 {
+			k++
+		}
+		j = k
+	}
+	if !boundaryAfter(t, j) {
+		return
+	}
+	c := ctx{s: s, start: ts, end: j}
+	if !c.has(&ctxWords[dICD]) {
+		return
+	}
+	score := icdBase + ctxBoost
+	if score < s.thr {
+		return
+	}
+	// A diagnosis code is itself the sensitive fact, so even its chapter
+	// letter is masked; only its shape remains.
+	m := make([]byte, j-ts)
+	for k := range m {
+		m[k] = '*'
+		if t[ts+k] == '.' {
+			m[k] = '.'
+		}
+	}
+	s.emit(dICD, ts, score, string(m))
+}
+
+func last4(d []byte) []byte {
+	out := make([]byte, 4)
+	for k := range out {
+		out[k] = '0' + d[len(d)-4+k]
+	}
+	return out
+}
+
+// maskDigits prints digit values (0..9) as stars except the last four.
+func maskDigits(d []byte) string {
+	out := make([]byte, len(d))
+	for k := range out {
+		out[k] = '*'
+	}
+	copy(out[len(d)-4:], last4(d))
+	return string(out)
+}

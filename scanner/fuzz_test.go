@@ -1,0 +1,54 @@
+package scanner
+
+import (
+	"slices"
+	"testing"
+)
+
+func FuzzScan(f *testing.F) {
+	for _, s := range []string{
+		"SSN 536-22-1234",
+		"card 4111 1111 1111 1111 exp 12/27",
+		"IBAN: DE89 3704 0044 0532 0130 00",
+		"DEA AB1234563, F91234563",
+		"Diagnosis: E11.9; dx S72.001A",
+		"routing 021000021 NPI 1234567893",
+		"(555) 123-4567 2026-11-23 1Z999AA10123456784",
+		"9400 1118 9922 3197 4284 90 4111 1111 1111 1111 1111 1111 1111 1111 1111 1111 1111 1111 1111 1111 1111 1111 1111 1111",
+		"+1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7-8-9-0",
+		"DE89 3704 0044 0532 0130 0",
+		"A1", "AB1", "9", "",
+	} {
+		f.Add([]byte(s), 0.0)
+	}
+	names := Detectors()
+	f.Fuzz(func(t *testing.T, text []byte, thr float64) {
+		got := Scan(text, Options{Threshold: thr})
+		if !slices.IsSortedFunc(got, func(a, b Finding) int { return a.Offset - b.Offset }) {
+			t.Fatalf("findings not sorted: %+v", got)
+		}
+		for _, f := range got {
+			if f.Offset < 0 || f.Offset >= len(text) {
+				t.Fatalf("offset %d out of [0,%d)", f.Offset, len(text))
+			}
+			if f.Score < 0 || f.Score > 1 {
+				t.Fatalf("score %v", f.Score)
+			}
+			if !slices.Contains(names, f.Detector) {
+				t.Fatalf("detector %q", f.Detector)
+			}
+			digits := 0
+			for i := 0; i < len(f.Masked); i++ {
+				if isDigit(f.Masked[i]) {
+					digits++
+				}
+			}
+			if digits > 4 {
+				t.Fatalf("masked %q keeps %d digits", f.Masked, digits)
+			}
+			if !isAlnum(text[f.Offset]) {
+				t.Fatalf("offset %d does not point at a value: %q", f.Offset, text[f.Offset])
+			}
+		}
+	})
+}
