@@ -5,7 +5,9 @@ package scanner
 // number in ten, so ABA and NPI need a context word to reach the default
 // threshold; an IBAN's mod-97 plus its country length is strong by itself).
 // Context words add ctxBoost; negative words ("order", "tracking", ...) take
-// negPenalty off when no positive word is present.
+// negPenalty off. The word nearest before a value describes it ("Order
+// number: …", "SSN: …"), so that one decides; words after the value count
+// only when none stands before it.
 const (
 	ctxBoost    = 0.35
 	negPenalty  = 0.3
@@ -29,7 +31,7 @@ const (
 // Context words, lower case. A word matches at a word boundary, optionally
 // followed by a plural 's'.
 var ctxWords = [numDet]wordSet{
-	dSSN:  newWordSet("ssn", "social security", "social sec", "ss#", "soc sec", "taxpayer", "ssa"),
+	dSSN:  newWordSet("ssn", "social security", "social sec", "ss#", "soc sec", "soc. sec", "taxpayer", "ssa"),
 	dCard: newWordSet("card", "visa", "mastercard", "amex", "american express", "credit", "debit", "cc", "expiry", "exp", "expires", "expiration", "cvv", "cvc", "cardholder"),
 	dNPI:  newWordSet("npi", "provider", "national provider"),
 	dDEA:  newWordSet("dea"),
@@ -38,7 +40,7 @@ var ctxWords = [numDet]wordSet{
 	dICD:  newWordSet("diagnosis", "diagnoses", "diagnosed", "dx", "icd", "icd-10", "icd10", "diag"),
 }
 
-var negWords = newWordSet("order", "tracking", "track", "invoice", "ref", "reference", "phone", "tel", "fax", "isbn", "sku", "ticket", "serial", "part", "shipment", "po")
+var negWords = newWordSet("order", "tracking", "track", "invoice", "ref", "reference", "phone", "tel", "call", "fax", "isbn", "sku", "ticket", "serial", "part", "shipment", "po")
 
 // wordSet indexes words by first letter, so a window is walked once and
 // each word start is compared only with the words that can match there.
@@ -58,7 +60,11 @@ type ctx struct {
 	s          *scan
 	start, end int
 	negDone    bool
-	neg        bool
+	negBefore  int // distance of the nearest negative word before, or -1
+	negAfter   int
+	// dist[d] is how far the context word that boosted detector d stands
+	// (words after the value rank behind every word before it); -1 if none.
+	dist [numDet]int
 }
 
 const (
@@ -66,36 +72,62 @@ const (
 	ctxAfter  = 32
 )
 
-func (c *ctx) has(ws *wordSet) bool {
+// near returns the distance from the value to the nearest word of ws
+// before it and after it (-1 where there is none).
+func (c *ctx) near(ws *wordSet) (before, after int) {
 	t := c.s.t
-	lo := max(0, c.start-ctxBefore)
-	hi := min(len(t), c.end+ctxAfter)
-	return findWord(t, lo, c.start, ws) || findWord(t, c.end, hi, ws)
+	before, after = -1, -1
+	if p := findWord(t, max(0, c.start-ctxBefore), c.start, ws, true); p >= 0 {
+		before = c.start - p
+	}
+	if p := findWord(t, c.end, min(len(t), c.end+ctxAfter), ws, false); p >= 0 {
+		after = p - c.end
+	}
+	return before, after
+}
+
+// has reports whether a word of ws stands in the window.
+func (c *ctx) has(ws *wordSet) bool {
+	b, a := c.near(ws)
+	return b >= 0 || a >= 0
 }
 
 // score applies the context rules for detector d to base.
 func (c *ctx) score(d det, base float64) float64 {
-	if c.has(&ctxWords[d]) {
-		return base + ctxBoost
-	}
-	if base < c.s.thr {
+	c.dist[d] = -1
+	posB, posA := c.near(&ctxWords[d])
+	if posB < 0 && posA < 0 && base < c.s.thr {
 		return base // negative words could only lower it further
 	}
 	if !c.negDone {
-		c.neg, c.negDone = c.has(&negWords), true
+		c.negBefore, c.negAfter = c.near(&negWords)
+		c.negDone = true
 	}
-	if c.neg {
+	switch {
+	case posB >= 0 && (c.negBefore < 0 || posB < c.negBefore):
+		c.dist[d] = posB
+		return base + ctxBoost
+	case c.negBefore >= 0:
+		return base - negPenalty
+	case posA >= 0:
+		c.dist[d] = ctxBefore + posA
+		return base + ctxBoost
+	case c.negAfter >= 0:
 		return base - negPenalty
 	}
 	return base
 }
 
-// findWord looks for a word of ws starting in t[lo:hi] with the whole word
-// inside the window. Case folding is ASCII-only on purpose: the words are
-// ASCII and a byte compare keeps this cheap. The window is walked from its
-// end because the word that matters usually sits right before the value.
-func findWord(t []byte, lo, hi int, ws *wordSet) bool {
-	for p := hi - 1; p >= lo; p-- {
+// findWord returns where the word of ws nearest to one end of t[lo:hi]
+// starts (the end when backward, else the start), or -1; the whole word
+// must lie inside the window. Case folding is ASCII-only on purpose: the
+// words are ASCII and a byte compare keeps this cheap.
+func findWord(t []byte, lo, hi int, ws *wordSet, backward bool) int {
+	p, step := lo, 1
+	if backward {
+		p, step = hi-1, -1
+	}
+	for ; p >= lo && p < hi; p += step {
 		l := t[p] | 0x20
 		if l-'a' >= 26 || (p > 0 && isLetter(t[p-1])) {
 			continue
@@ -118,10 +150,10 @@ func findWord(t []byte, lo, hi int, ws *wordSet) bool {
 			if q < len(t) && isLetter(t[q]) {
 				continue
 			}
-			return true
+			return p
 		}
 	}
-	return false
+	return -1
 }
 
 func lower(c byte) byte {

@@ -332,13 +332,17 @@ func (s *scan) evalSpan(gs []group, seps []byte, s0, e int) bool {
 	cont := sep != 0 && ((s0 > 0 && seps[s0-1] == sep) || (e < len(gs)-1 && seps[e] == sep))
 	c := ctx{s: s, start: start, end: end}
 
-	best, bestScore, bestMask := det(numDet), -1.0, ""
+	best, bestScore, bestMask, bestDist := det(numDet), -1.0, "", -1
+	// nearer reports whether context distance a beats b (-1: no context).
+	nearer := func(a, b int) bool { return a >= 0 && (b < 0 || a < b) }
 	try := func(dt det, score float64, mask func() string) {
 		if cont {
 			score -= contPenalty
 		}
-		if score >= s.thr && score > bestScore {
-			best, bestScore, bestMask = dt, score, mask()
+		// On equal scores the detector whose context word stands nearer
+		// wins: "SSN … routing (ABA): 119463415" is a routing number.
+		if score >= s.thr && (score > bestScore || (score == bestScore && nearer(c.dist[dt], bestDist))) {
+			best, bestScore, bestMask, bestDist = dt, score, mask(), c.dist[dt]
 		}
 	}
 	shape := lens[:ng]

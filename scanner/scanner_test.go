@@ -394,3 +394,30 @@ func TestHasDigit(t *testing.T) {
 		}
 	}
 }
+
+// TestContextProximity pins cases where the nearest word decides: the
+// word right before a value describes it; words after count only when
+// none stands before; ties go to the detector with the nearer word.
+func TestContextProximity(t *testing.T) {
+	tests := []struct {
+		text string
+		want []string // detectors, in order
+	}{
+		{"Order number: 4929 3813 3266 4295\nPaid with: Visa ending in 4242", nil},
+		{"SSN 758-48-4357\nBank routing (ABA): 119463415", []string{"us_ssn", "aba_routing"}},
+		{"ask your provider or call 2065555080", nil},
+		{"your SSN below. order 695496559", nil},
+		{"Soc. Sec. No. 109959053", []string{"us_ssn"}},
+		{"4111 1111 1111 1111 was the card used", []string{"credit_card"}},
+		{"Visa 4929 3813 3266 4295, order placed", []string{"credit_card"}},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, f := range Scan([]byte(tt.text), Options{}) {
+			got = append(got, f.Detector)
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("Scan(%q) = %v; want %v", tt.text, got, tt.want)
+		}
+	}
+}
