@@ -1,0 +1,535 @@
+package scanner
+
+// Text extraction: turn one RFC 5322 message into the pieces of text that
+// Scan looks at — decoded bodies, HTML reduced to text, and the text inside
+// attachments (plain text/CSV, DOCX, XLSX, PDF, ZIP archives, attached
+// messages).
+//
+// Every message passes through here while the MTA waits, and the sender may
+// attach anything, including a crafted archive. So the work is bounded on
+// every axis, and nothing a file says about itself is trusted:
+//
+//   - Byte budgets per part/entry (MaxEntry) and for all text (MaxTotal).
+//     Archive entries are checked against their declared size and
+//     compression ratio before they are opened, and the bytes actually
+//     produced are counted while reading, because the declared sizes are
+//     written by whoever made the file and can lie.
+//   - Entry count (MaxEntries), archive nesting (MaxDepth), a cap on all
+//     decompressed bytes, and a deadline checked between parts and every
+//     few KiB while reading.
+//   - A problem with one part never fails the message. It is recorded in
+//     Extracted.Unreadable with a reason (encrypted, corrupt, over a limit),
+//     and Truncated says a limit cut the work short; the caller applies the
+//     `unreadable = "ignore" | "encrypt"` policy. Only a message whose
+//     header cannot be parsed at all is an error.
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // charsets beyond UTF-8/ASCII/Latin-1
+)
+
+// Limits bound the work on one message (zip bombs, huge attachments).
+// Zero fields take the defaults.
+type Limits struct {
+	MaxTotal   int64         // total extracted text bytes (default 32 MiB)
+	MaxEntry   int64         // per part / archive entry uncompressed bytes (default 16 MiB)
+	MaxEntries int           // archive entries considered (default 1000)
+	MaxRatio   int64         // max compression ratio per archive entry (default 100)
+	MaxDepth   int           // nesting of archives (default 3)
+	Deadline   time.Duration // per message (default 10s)
+}
+
+// Defaults of Limits.
+const (
+	DefaultMaxTotal   = 32 << 20
+	DefaultMaxEntry   = 16 << 20
+	DefaultMaxEntries = 1000
+	DefaultMaxRatio   = 100
+	DefaultMaxDepth   = 3
+	DefaultDeadline   = 10 * time.Second
+)
+
+const (
+	// ratioFloor: entries that inflate to less than this are not held to
+	// MaxRatio; small, repetitive XML legitimately compresses very well.
+	ratioFloor = 1 << 20
+	// workFactor: all decompressed bytes (archive entries, PDF streams) of a
+	// message may not exceed workFactor*MaxTotal.
+	workFactor = 4
+	// maxMIMEDepth bounds multipart and message/rfc822 nesting.
+	maxMIMEDepth = 20
+	// maxMIMEParts bounds the number of MIME parts looked at.
+	maxMIMEParts = 10000
+	// chunk is how much is read between two deadline checks.
+	chunk = 32 << 10
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxTotal <= 0 {
+		l.MaxTotal = DefaultMaxTotal
+	}
+	if l.MaxEntry <= 0 {
+		l.MaxEntry = DefaultMaxEntry
+	}
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	if l.MaxRatio <= 0 {
+		l.MaxRatio = DefaultMaxRatio
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	if l.Deadline <= 0 {
+		l.Deadline = DefaultDeadline
+	}
+	return l
+}
+
+// Part is one piece of extracted text with where it came from.
+type Part struct {
+	Source string // e.g. "body text/plain", "attachment report.docx", "archive a.zip/b.txt"
+	Text   []byte // UTF-8 as far as the source allowed
+}
+
+// Unreadable records what could not be read and why (encrypted zip/PDF,
+// corrupt, over a limit).
+type Unreadable struct{ Source, Reason string }
+
+// Extracted is the text of one message.
+type Extracted struct {
+	Parts      []Part
+	Unreadable []Unreadable
+	Truncated  bool // a limit (size, count, depth, deadline) was hit
+}
+
+// Text joins the parts, separated by blank lines, for Scan.
+func (x *Extracted) Text() []byte {
+	var n int
+	for _, p := range x.Parts {
+		n += len(p.Text) + 2
+	}
+	b := make([]byte, 0, n)
+	for _, p := range x.Parts {
+		b = append(b, p.Text...)
+		b = append(b, '\n', '\n')
+	}
+	return b
+}
+
+// Extract reads the whole RFC 5322 message msg and returns its text. It
+// fails only when the top-level header cannot be parsed; every other
+// problem, including the deadline (Limits.Deadline or ctx), ends up in
+// Unreadable and/or Truncated, with whatever was extracted until then.
+func Extract(ctx context.Context, msg io.Reader, lim Limits) (*Extracted, error) {
+	lim = lim.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, lim.Deadline)
+	defer cancel()
+	e := &extractor{ctx: ctx, lim: lim, out: &Extracted{}, work: workFactor * lim.MaxTotal}
+	ent, err := message.Read(msg)
+	if ent == nil {
+		return nil, fmt.Errorf("scanner: unparseable message: %w", err)
+	}
+	if subj, _ := ent.Header.Text("Subject"); subj != "" {
+		e.add("header Subject", []byte(subj))
+	}
+	e.entity(ent, err, 0)
+	return e.out, nil
+}
+
+// kind is what a piece of content is taken to be.
+type kind uint8
+
+const (
+	kNone kind = iota
+	kText
+	kCSV
+	kHTML
+	kDOCX
+	kXLSX
+	kPDF
+	kZIP
+	kMessage
+)
+
+func (k kind) String() string {
+	return [...]string{"unknown", "text", "CSV", "HTML", "DOCX", "XLSX", "PDF", "ZIP", "message"}[k]
+}
+
+// kindOf decides by file extension first (it is what the recipient's
+// software will go by), then by media type.
+func kindOf(mediaType, name string) kind {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".txt", ".tsv", ".text", ".log", ".md":
+		return kText
+	case ".csv":
+		return kCSV
+	case ".html", ".htm", ".xhtml":
+		return kHTML
+	case ".docx", ".docm", ".dotx":
+		return kDOCX
+	case ".xlsx", ".xlsm", ".xltx":
+		return kXLSX
+	case ".pdf":
+		return kPDF
+	case ".zip":
+		return kZIP
+	case ".eml":
+		return kMessage
+	}
+	mt := strings.ToLower(mediaType)
+	switch mt {
+	case "text/html", "application/xhtml+xml":
+		return kHTML
+	case "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+		return kDOCX
+	case "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+		return kXLSX
+	case "application/pdf", "application/x-pdf":
+		return kPDF
+	case "application/zip", "application/x-zip-compressed", "application/x-zip":
+		return kZIP
+	case "message/rfc822", "message/global":
+		return kMessage
+	case "text/csv", "application/csv", "text/comma-separated-values":
+		return kCSV
+	}
+	if strings.HasPrefix(mt, "text/") {
+		return kText
+	}
+	return kNone
+}
+
+// sniff looks at the first bytes of content whose type says nothing
+// (application/octet-stream without a telling name).
+func sniff(b []byte) kind {
+	switch {
+	case bytes.HasPrefix(b, []byte("%PDF-")):
+		return kPDF
+	case bytes.HasPrefix(b, []byte("PK\x03\x04")):
+		return kZIP // zipDoc tells DOCX/XLSX apart by their contents
+	}
+	return kNone
+}
+
+type extractor struct {
+	ctx      context.Context
+	lim      Limits
+	out      *Extracted
+	total    int64 // text bytes added
+	work     int64 // decompressed bytes still allowed
+	parts    int   // MIME parts seen
+	stopped  bool  // deadline or a message-wide budget: do no more work
+	totalHit bool  // MaxTotal reached (recorded once)
+}
+
+func (e *extractor) unreadable(src, reason string) {
+	e.out.Unreadable = append(e.out.Unreadable, Unreadable{Source: src, Reason: reason})
+}
+
+// limit records a part cut short by a limit.
+func (e *extractor) limit(src, reason string) {
+	e.out.Truncated = true
+	e.unreadable(src, reason)
+}
+
+// alive reports whether work may continue; on the deadline it records why
+// it stopped, once.
+func (e *extractor) alive(src string) bool {
+	if e.stopped {
+		return false
+	}
+	if e.ctx.Err() != nil {
+		e.stopped = true
+		e.limit(src, "deadline exceeded")
+		return false
+	}
+	return true
+}
+
+// add appends a part, clipped to what is left of MaxTotal.
+func (e *extractor) add(src string, text []byte) {
+	if len(text) == 0 {
+		return
+	}
+	if left := e.lim.MaxTotal - e.total; int64(len(text)) > left {
+		text = text[:max(left, 0)]
+		if !e.totalHit {
+			e.totalHit, e.stopped = true, true
+			e.limit(src, fmt.Sprintf("total text limit of %d bytes reached", e.lim.MaxTotal))
+		}
+	}
+	if len(text) == 0 {
+		return
+	}
+	e.total += int64(len(text))
+	e.out.Parts = append(e.out.Parts, Part{Source: src, Text: text})
+}
+
+var errDeadline = errors.New("deadline exceeded")
+
+// read reads r to the end, at most max bytes, checking the deadline between
+// chunks and charging decompressed bytes to the work budget when inflated
+// is set. over says r had more than max bytes; the first max are returned.
+func (e *extractor) read(r io.Reader, max int64, inflated bool) (b []byte, over bool, err error) {
+	if inflated && max > e.work {
+		max = e.work
+	}
+	var buf bytes.Buffer
+	lr := &io.LimitedReader{R: r, N: max + 1}
+	for {
+		if e.ctx.Err() != nil {
+			err = errDeadline
+			break
+		}
+		var n int64
+		n, err = io.CopyN(&buf, lr, chunk)
+		if inflated {
+			e.work -= n
+		}
+		if err == io.EOF {
+			err = nil
+			break
+		}
+		if err != nil {
+			break
+		}
+	}
+	b = buf.Bytes()
+	if int64(len(b)) > max {
+		return b[:max], true, err
+	}
+	return b, false, err
+}
+
+// entity walks one MIME entity. perr is the error message.Read/NextPart
+// returned along with it (unknown charset or transfer encoding: the body is
+// still read, undecoded).
+func (e *extractor) entity(ent *message.Entity, perr error, depth int) {
+	e.parts++
+	if e.parts > maxMIMEParts {
+		if e.parts == maxMIMEParts+1 {
+			e.limit("body", fmt.Sprintf("more than %d MIME parts", maxMIMEParts))
+		}
+		return
+	}
+	if !e.alive("body") {
+		return
+	}
+	mediaType, params, _ := ent.Header.ContentType()
+	mediaType = strings.ToLower(mediaType)
+	if mr := ent.MultipartReader(); mr != nil {
+		if depth >= maxMIMEDepth {
+			e.limit("body "+mediaType, fmt.Sprintf("MIME nesting deeper than %d", maxMIMEDepth))
+			return
+		}
+		for e.alive("body " + mediaType) {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				return
+			}
+			if p == nil {
+				e.unreadable("body "+mediaType, "malformed multipart: "+errString(err))
+				return
+			}
+			e.entity(p, err, depth+1)
+		}
+		return
+	}
+
+	disp, dparams, _ := ent.Header.ContentDisposition()
+	name := dparams["filename"]
+	if name == "" {
+		name = params["name"]
+	}
+	name = decodeWords(name)
+	k := kindOf(mediaType, name)
+	attached := name != "" || strings.EqualFold(disp, "attachment")
+	src := "body " + mediaType
+	if attached {
+		if name == "" {
+			name = mediaType
+		}
+		src = "attachment " + name
+	}
+	if perr != nil && message.IsUnknownEncoding(perr) && k != kText && k != kCSV && k != kHTML {
+		e.unreadable(src, errString(perr))
+		return
+	}
+	if k == kNone && mediaType != "application/octet-stream" {
+		return // images, audio, calendar data, ...: nothing to read
+	}
+
+	data, over, err := e.read(ent.Body, e.lim.MaxEntry, false)
+	if err == errDeadline {
+		e.alive(src)
+		return
+	}
+	if k == kNone {
+		if k = sniff(data); k == kNone {
+			return
+		}
+	}
+	if err != nil {
+		if k != kText && k != kCSV && k != kHTML {
+			e.unreadable(src, "corrupt "+k.String()+": "+err.Error())
+			return
+		}
+		// Keep what decoded; the rest is lost.
+		e.unreadable(src, "corrupt encoding: "+err.Error())
+	}
+	if over {
+		e.limit(src, fmt.Sprintf("larger than %d bytes", e.lim.MaxEntry))
+		if k != kText && k != kCSV && k != kHTML {
+			return // a cut-off container cannot be parsed
+		}
+	}
+	switch k {
+	case kMessage:
+		if depth >= maxMIMEDepth {
+			e.limit(src, fmt.Sprintf("MIME nesting deeper than %d", maxMIMEDepth))
+			return
+		}
+		e.message(src, data, depth+1)
+	default:
+		pfx, p := "attachment", name
+		if !attached {
+			pfx, p = "body", mediaType
+		}
+		e.doc(k, pfx, p, data, 0)
+	}
+}
+
+// message extracts an attached message: its subject and its parts.
+func (e *extractor) message(src string, data []byte, depth int) {
+	ent, err := message.Read(bytes.NewReader(data))
+	if ent == nil {
+		e.unreadable(src, "corrupt message: "+errString(err))
+		return
+	}
+	if subj, _ := ent.Header.Text("Subject"); subj != "" {
+		e.add(src+" header Subject", []byte(subj))
+	}
+	e.entity(ent, err, depth)
+}
+
+// doc extracts one document; Source is prefix+" "+p. zips is the number of
+// enclosing ZIP archives.
+func (e *extractor) doc(k kind, prefix, p string, data []byte, zips int) {
+	src := prefix + " " + p
+	if !e.alive(src) {
+		return
+	}
+	switch k {
+	case kText:
+		e.add(src, toUTF8(data))
+	case kCSV:
+		e.add(src, csvText(toUTF8(data)))
+	case kHTML:
+		e.add(src, htmlText(toUTF8(data)))
+	case kPDF:
+		e.pdf(src, data)
+	case kDOCX, kXLSX, kZIP:
+		e.zipDoc(k, prefix, p, data, zips)
+	case kMessage:
+		e.message(src, data, 1)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return err.Error()
+}
+
+var wordDecoder = mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
+	if message.CharsetReader == nil {
+		return nil, fmt.Errorf("unknown charset %q", cs)
+	}
+	return message.CharsetReader(cs, r)
+}}
+
+// decodeWords decodes RFC 2047 encoded words in a file name, as many mail
+// clients still send them in parameters.
+func decodeWords(s string) string {
+	if !strings.Contains(s, "=?") {
+		return s
+	}
+	if d, err := wordDecoder.DecodeHeader(s); err == nil {
+		return d
+	}
+	return s
+}
+
+// toUTF8 handles byte-order marks of files that carry no charset label.
+// UTF-16 is decoded; anything else is left as it is: Scan works on bytes and
+// every value it looks for is ASCII.
+func toUTF8(b []byte) []byte {
+	switch {
+	case bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")):
+		return b[3:]
+	case bytes.HasPrefix(b, []byte("\xFF\xFE")):
+		return utf16ToUTF8(b[2:], false)
+	case bytes.HasPrefix(b, []byte("\xFE\xFF")):
+		return utf16ToUTF8(b[2:], true)
+	}
+	return b
+}
+
+func utf16ToUTF8(b []byte, bigEndian bool) []byte {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		if bigEndian {
+			u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+		} else {
+			u[i] = uint16(b[2*i+1])<<8 | uint16(b[2*i])
+		}
+	}
+	out := make([]byte, 0, len(u))
+	for _, r := range utf16.Decode(u) {
+		out = utf8.AppendRune(out, r)
+	}
+	return out
+}
+
+// csvText puts a tab between the cells of CSV data and a newline between
+// its records. Commas glue tokens together for the detectors (as in
+// "1,234"), so "Jane,536-22-1234" would hide the SSN; "Jane\t536-22-1234"
+// does not. Data that is not valid CSV is returned as it is.
+func csvText(b []byte) []byte {
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	r.ReuseRecord = true
+	out := make([]byte, 0, len(b))
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			return b
+		}
+		for i, f := range rec {
+			if i > 0 {
+				out = append(out, '\t')
+			}
+			out = append(out, f...)
+		}
+		out = append(out, '\n')
+	}
+}

@@ -1,0 +1,40 @@
+package scanner
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+)
+
+// FuzzExtract: whatever the message, Extract does not panic, keeps to
+// MaxTotal and comes back soon after its deadline.
+func FuzzExtract(f *testing.F) {
+	f.Add([]byte("Subject: hi\r\n\r\nSSN 536-22-1234\r\n"))
+	f.Add([]byte("Subject: x\r\nContent-Type: text/html\r\n\r\n<b>536</b>-22-1234<script>x</script>"))
+	f.Add(multipartMsg("seed",
+		mimePart{header: "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n", body: []byte("f=FCr 536-22-1234")},
+		attachment("a.docx", "application/octet-stream", makeDOCX(f)),
+		attachment("b.xlsx", "application/octet-stream", makeXLSX(f)),
+		attachment("c.pdf", "application/pdf", makePDF(f, false)),
+		attachment("d.zip", "application/zip", makeZip(f, zfile{"e.csv", []byte("a,536-22-1234")})),
+		attachment("f.zip", "application/zip", encryptedZip(f)),
+	))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nbody\r\n--x--\r\n"))
+	const maxTotal = 64 << 10
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		x, err := Extract(ctx, bytes.NewReader(msg), Limits{MaxTotal: maxTotal, MaxEntry: 32 << 10, Deadline: time.Second})
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Extract took %v", d)
+		}
+		if err != nil {
+			return
+		}
+		if n := textBytes(x); n > maxTotal {
+			t.Errorf("%d bytes of text > MaxTotal", n)
+		}
+	})
+}

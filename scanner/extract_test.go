@@ -1,0 +1,661 @@
+package scanner
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"compress/zlib"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Fixtures are built here rather than stored: every DOCX, XLSX, ZIP and PDF
+// below is the smallest file of its kind that real readers accept.
+
+const (
+	testSSN   = "536-22-1234"
+	testCard  = "4111 1111 1111 1111"
+	testCard2 = "5500000000000004" // Mastercard test number, as a numeric cell
+)
+
+type zfile struct {
+	name string
+	data []byte
+}
+
+func makeZip(t testing.TB, files ...zfile) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range files {
+		w, err := zw.Create(f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(f.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+const wNS = `xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"`
+
+// makeDOCX: the SSN is split across two runs, as Word does after an edit.
+func makeDOCX(t testing.TB) []byte {
+	doc := `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document ` + wNS + `><w:body>
+<w:p><w:r><w:t>Patient SSN: 536-</w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t>22-1234</w:t></w:r></w:p>
+<w:p><w:r><w:t xml:space="preserve">Second </w:t></w:r><w:r><w:t>paragraph &amp; more</w:t></w:r></w:p>
+</w:body></w:document>`
+	hdr := `<w:hdr ` + wNS + `><w:p><w:r><w:t>Confidential header</w:t></w:r></w:p></w:hdr>`
+	ftr := `<w:ftr ` + wNS + `><w:p><w:r><w:t>Footer text</w:t></w:r></w:p></w:ftr>`
+	return makeZip(t,
+		zfile{"[Content_Types].xml", []byte(`<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>`)},
+		zfile{"word/document.xml", []byte(doc)},
+		zfile{"word/header1.xml", []byte(hdr)},
+		zfile{"word/footer1.xml", []byte(ftr)},
+	)
+}
+
+// makeXLSX: one card number in the shared strings, another as a numeric cell.
+func makeXLSX(t testing.TB) []byte {
+	const ns = `xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"`
+	shared := `<sst ` + ns + ` count="3" uniqueCount="3"><si><t>Card</t></si><si><t>` + testCard + `</t></si><si><r><t>Rich </t></r><r><t>text</t></r></si></sst>`
+	sheet := `<worksheet ` + ns + `><sheetData>
+<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>
+<row r="2"><c r="A2" t="inlineStr"><is><t>Card number</t></is></c><c r="B2"><v>` + testCard2 + `</v></c></row>
+<row r="3"><c r="A3"><v>5.36221234E8</v></c></row>
+</sheetData></worksheet>`
+	return makeZip(t,
+		zfile{"[Content_Types].xml", []byte(`<Types/>`)},
+		zfile{"xl/workbook.xml", []byte(`<workbook ` + ns + `/>`)},
+		zfile{"xl/sharedStrings.xml", []byte(shared)},
+		zfile{"xl/worksheets/sheet1.xml", []byte(sheet)},
+	)
+}
+
+// makePDF writes a minimal PDF with one uncompressed content stream and one
+// FlateDecode stream; xref offsets are computed, so strict readers open it.
+func makePDF(t testing.TB, encrypted bool) []byte {
+	plain := []byte("BT /F1 12 Tf 72 720 Td (Patient SSN: 536-) Tj [(22)-10(-1234)] TJ ET")
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte("BT /F1 12 Tf 72 700 Td [(Card )-250(4111 1111 )] TJ (1111 1111) Tj T* (Esc\\(aped\\) \\101) ' ET"))
+	zw.Close()
+	var b bytes.Buffer
+	var offs []int
+	obj := func(body string, stream []byte) {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s", len(offs), body)
+		if stream != nil {
+			b.WriteString("\nstream\n")
+			b.Write(stream)
+			b.WriteString("\nendstream")
+		}
+		b.WriteString("\nendobj\n")
+	}
+	b.WriteString("%PDF-1.4\n%\xE2\xE3\xCF\xD3\n")
+	obj("<< /Type /Catalog /Pages 2 0 R >>", nil)
+	obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>", nil)
+	obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents [4 0 R 5 0 R] /Resources << /Font << /F1 6 0 R >> >> >>", nil)
+	obj(fmt.Sprintf("<< /Length %d >>", len(plain)), plain)
+	obj(fmt.Sprintf("<< /Length %d /Filter /FlateDecode >>", z.Len()), z.Bytes())
+	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>", nil)
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	enc := ""
+	if encrypted {
+		enc = " /Encrypt 7 0 R"
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, enc, xref)
+	return b.Bytes()
+}
+
+// mimePart is one part of a test message.
+type mimePart struct {
+	header string // complete header lines, CRLF-terminated
+	body   []byte
+}
+
+func b64(b []byte) []byte {
+	s := base64.StdEncoding.EncodeToString(b)
+	var out []byte
+	for len(s) > 76 {
+		out = append(out, s[:76]+"\r\n"...)
+		s = s[76:]
+	}
+	return append(out, s+"\r\n"...)
+}
+
+func attachment(name, ctype string, data []byte) mimePart {
+	return mimePart{
+		header: "Content-Type: " + ctype + "; name=\"" + name + "\"\r\n" +
+			"Content-Disposition: attachment; filename=\"" + name + "\"\r\n" +
+			"Content-Transfer-Encoding: base64\r\n",
+		body: b64(data),
+	}
+}
+
+func multipartMsg(subject string, parts ...mimePart) []byte {
+	const bnd = "b0und4ry"
+	var b bytes.Buffer
+	b.WriteString("From: a@example.org\r\nTo: b@example.com\r\nSubject: " + subject + "\r\nMIME-Version: 1.0\r\n")
+	b.WriteString("Content-Type: multipart/mixed; boundary=\"" + bnd + "\"\r\n\r\npreamble\r\n")
+	for _, p := range parts {
+		b.WriteString("--" + bnd + "\r\n" + p.header + "\r\n")
+		b.Write(p.body)
+		b.WriteString("\r\n")
+	}
+	b.WriteString("--" + bnd + "--\r\n")
+	return b.Bytes()
+}
+
+func extract(t testing.TB, msg []byte, lim Limits) *Extracted {
+	t.Helper()
+	start := time.Now()
+	x, err := Extract(context.Background(), bytes.NewReader(msg), lim)
+	if err != nil {
+		t.Fatalf("Extract: %v", err)
+	}
+	t.Logf("Extract: %d parts, %d unreadable, truncated=%v in %v", len(x.Parts), len(x.Unreadable), x.Truncated, time.Since(start))
+	return x
+}
+
+func partBySource(x *Extracted, src string) *Part {
+	for i := range x.Parts {
+		if x.Parts[i].Source == src {
+			return &x.Parts[i]
+		}
+	}
+	return nil
+}
+
+func unreadableFor(x *Extracted, src, reason string) bool {
+	for _, u := range x.Unreadable {
+		if u.Source == src && strings.Contains(u.Reason, reason) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestExtractFormats(t *testing.T) {
+	nested := makeZip(t, zfile{"docs/", nil}, zfile{"docs/inner.docx", makeDOCX(t)}, zfile{"image.png", []byte("\x89PNG")})
+	msg := multipartMsg("=?utf-8?q?Bericht_f=C3=BCr_SSN?=",
+		mimePart{
+			header: "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+			body:   []byte("Gr=FC=DFe, SSN =\r\n536-22-1234 f=FCr den Patienten.\r\n"),
+		},
+		mimePart{
+			header: "Content-Type: text/html; charset=utf-8\r\n",
+			body: []byte(`<html><head><style>p{color:red}</style><script>var x="999-99-9999";</script></head>` +
+				`<body><p>SSN:&nbsp;<b>536</b>-<i>22</i>-<span style="x">1234</span></p><!-- hidden --><div>next&amp;line</div></body></html>`),
+		},
+		attachment("report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", makeDOCX(t)),
+		attachment("cards.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", makeXLSX(t)),
+		attachment("list.csv", "text/csv", []byte("name,ssn\r\nJane,536-22-1234\r\n")),
+		attachment("bundle.zip", "application/zip", nested),
+		attachment("scan.pdf", "application/pdf", makePDF(t, false)),
+		attachment("photo.jpg", "image/jpeg", []byte("\xFF\xD8\xFF not scanned")),
+	)
+	x := extract(t, msg, Limits{})
+	for _, p := range x.Parts {
+		t.Logf("%s: %q", p.Source, p.Text)
+	}
+	if len(x.Unreadable) != 0 || x.Truncated {
+		t.Errorf("unexpected unreadable/truncated: %+v %v", x.Unreadable, x.Truncated)
+	}
+	cases := []struct {
+		src, want, detector string
+	}{
+		{"header Subject", "Bericht für SSN", ""},
+		{"body text/plain", "Grüße, SSN 536-22-1234 für", "us_ssn"},
+		{"body text/html", "SSN: 536-22-1234", "us_ssn"},
+		{"attachment report.docx", "Patient SSN: 536-22-1234\n", "us_ssn"},
+		{"attachment cards.xlsx", testCard, "credit_card"},
+		{"attachment cards.xlsx", "Card number\t" + testCard2, "credit_card"},
+		{"attachment list.csv", "Jane\t536-22-1234", "us_ssn"},
+		{"archive bundle.zip/docs/inner.docx", "Patient SSN: 536-22-1234", "us_ssn"},
+		{"attachment scan.pdf", "Patient SSN: 536-22-1234", "us_ssn"},
+		{"attachment scan.pdf", "Card 4111 1111 1111 1111", "credit_card"},
+	}
+	for _, c := range cases {
+		p := partBySource(x, c.src)
+		if p == nil {
+			t.Errorf("no part %q", c.src)
+			continue
+		}
+		if !bytes.Contains(p.Text, []byte(c.want)) {
+			t.Errorf("%s: %q does not contain %q", c.src, p.Text, c.want)
+		}
+		if c.detector == "" {
+			continue
+		}
+		found := false
+		for _, f := range Scan(p.Text, Options{}) {
+			found = found || f.Detector == c.detector
+		}
+		if !found {
+			t.Errorf("%s: Scan found no %s in %q", c.src, c.detector, p.Text)
+		}
+	}
+	// Details of the individual extractors.
+	html := partBySource(x, "body text/html")
+	if html != nil && (bytes.Contains(html.Text, []byte("999-99")) || bytes.Contains(html.Text, []byte("color")) || bytes.Contains(html.Text, []byte("hidden"))) {
+		t.Errorf("script/style/comment leaked: %q", html.Text)
+	}
+	if docx := partBySource(x, "attachment report.docx"); docx != nil {
+		for _, w := range []string{"Second paragraph & more", "Confidential header", "Footer text"} {
+			if !bytes.Contains(docx.Text, []byte(w)) {
+				t.Errorf("docx lacks %q: %q", w, docx.Text)
+			}
+		}
+	}
+	if xlsx := partBySource(x, "attachment cards.xlsx"); xlsx != nil {
+		if !bytes.Contains(xlsx.Text, []byte("Rich text")) || !bytes.Contains(xlsx.Text, []byte("536221234")) {
+			t.Errorf("xlsx: %q", xlsx.Text)
+		}
+		if bytes.Contains(xlsx.Text, []byte("0\t1")) {
+			t.Errorf("xlsx leaks shared-string indexes: %q", xlsx.Text)
+		}
+	}
+	if pdf := partBySource(x, "attachment scan.pdf"); pdf != nil && !bytes.Contains(pdf.Text, []byte("Esc(aped) A")) {
+		t.Errorf("pdf escapes: %q", pdf.Text)
+	}
+	if partBySource(x, "attachment photo.jpg") != nil {
+		t.Error("image extracted as text")
+	}
+	// The joined text is what the caller scans.
+	got := map[string]int{}
+	for _, f := range Scan(x.Text(), Options{}) {
+		got[f.Detector]++
+	}
+	if got["us_ssn"] < 6 || got["credit_card"] < 3 {
+		t.Errorf("Scan on joined text: %v", got)
+	}
+}
+
+func TestExtractSinglePart(t *testing.T) {
+	msg := "Subject: hi\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		string(b64([]byte("<table><tr><td>SSN</td><td>536-22-1234</td></tr></table>")))
+	x := extract(t, []byte(msg), Limits{})
+	p := partBySource(x, "body text/html")
+	if p == nil || !bytes.Contains(p.Text, []byte("SSN 536-22-1234")) {
+		t.Fatalf("parts: %+v", x.Parts)
+	}
+	// No Content-Type at all: text/plain.
+	x = extract(t, []byte("Subject: x\r\n\r\nSSN 536-22-1234\r\n"), Limits{})
+	if p := partBySource(x, "body text/plain"); p == nil {
+		t.Fatalf("parts: %+v", x.Parts)
+	}
+}
+
+func TestExtractNotParseable(t *testing.T) {
+	if _, err := Extract(context.Background(), strings.NewReader("\x00\x01 no header here\r\n"), Limits{}); err == nil {
+		t.Error("want an error for a message without a header")
+	}
+}
+
+// encryptedZip writes a ZIP whose entry has the "encrypted" flag set by hand.
+func encryptedZip(t testing.TB) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	data := []byte("SSN 536-22-1234")
+	w, err := zw.CreateRaw(&zip.FileHeader{
+		Name: "secret.txt", Method: zip.Store, Flags: 0x1,
+		CRC32: crc32.ChecksumIEEE(data), CompressedSize64: uint64(len(data)), UncompressedSize64: uint64(len(data)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	w2, _ := zw.Create("open.txt")
+	w2.Write([]byte("nothing here"))
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestExtractUnreadable(t *testing.T) {
+	corrupt := makeDOCX(t)
+	corrupt = corrupt[:len(corrupt)/2] // no central directory
+	msg := multipartMsg("x",
+		attachment("locked.zip", "application/zip", encryptedZip(t)),
+		attachment("locked.pdf", "application/pdf", makePDF(t, true)),
+		attachment("broken.docx", "application/octet-stream", corrupt),
+		attachment("garbage.xlsx", "application/octet-stream", []byte("not a zip at all")),
+		attachment("ole.docx", "application/octet-stream", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest")),
+		attachment("image.pdf", "application/pdf", []byte("%PDF-1.4\n1 0 obj << /Type /XObject /Subtype /Image /Length 3 >>\nstream\n\x00\x01\x02\nendstream\nendobj\n")),
+		mimePart{header: "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n", body: []byte("U1NOIDUzNi0yMi0xMjM0!!!not base64")},
+	)
+	x := extract(t, msg, Limits{})
+	for _, u := range x.Unreadable {
+		t.Logf("unreadable %s: %s", u.Source, u.Reason)
+	}
+	for _, c := range [][2]string{
+		{"archive locked.zip/secret.txt", "encrypted zip entry"},
+		{"attachment locked.pdf", "encrypted PDF"},
+		{"attachment broken.docx", "corrupt DOCX"},
+		{"attachment garbage.xlsx", "corrupt XLSX"},
+		{"attachment ole.docx", "encrypted or legacy"},
+		{"attachment image.pdf", "no extractable text"},
+		{"body text/plain", "corrupt encoding"},
+	} {
+		if !unreadableFor(x, c[0], c[1]) {
+			t.Errorf("missing unreadable %q: %q", c[0], c[1])
+		}
+	}
+	if p := partBySource(x, "archive locked.zip/open.txt"); p == nil {
+		t.Error("the readable entry next to the encrypted one was skipped")
+	}
+	if p := partBySource(x, "body text/plain"); p == nil || !bytes.HasPrefix(p.Text, []byte("SSN 536-22-1234")) {
+		t.Errorf("decoded prefix of a damaged base64 part lost: %+v", p)
+	}
+	if x.Truncated {
+		t.Error("Truncated without a limit")
+	}
+}
+
+// zeroDeflate returns a raw deflate stream of n zero bytes, written by hand
+// (one fixed-Huffman block: a literal 0, then <length 258, distance 1>
+// copies), so a 1 GiB bomb takes milliseconds to build even under -race.
+func zeroDeflate(n int64) []byte {
+	var out []byte
+	var acc uint64
+	var nb uint
+	put := func(v uint64, bits uint) { // LSB first
+		acc |= v << nb
+		nb += bits
+		for nb >= 8 {
+			out = append(out, byte(acc))
+			acc >>= 8
+			nb -= 8
+		}
+	}
+	code := func(c uint64, bits uint) { // Huffman codes go MSB first
+		var r uint64
+		for i := uint(0); i < bits; i++ {
+			r = r<<1 | (c>>i)&1
+		}
+		put(r, bits)
+	}
+	put(1, 1) // BFINAL
+	put(1, 2) // BTYPE = fixed Huffman
+	lit0 := func() { code(0x30, 8) }
+	if n > 0 {
+		lit0()
+		n--
+	}
+	for ; n >= 258; n -= 258 {
+		code(0xC5, 8) // length code 285 = 258
+		code(0, 5)    // distance code 0 = 1
+	}
+	for ; n > 0; n-- {
+		lit0()
+	}
+	code(0, 7) // end of block
+	put(0, 7)  // flush
+	return out
+}
+
+// zeroZip is a ZIP with one deflated entry of n zero bytes (13 bits per
+// 258 bytes: 6.6 MB for 1 GiB).
+func zeroZip(t testing.TB, name string, n int64) []byte {
+	raw := zeroDeflate(n)
+	crc := crc32.NewIEEE()
+	zero := make([]byte, 1<<20)
+	for left := n; left > 0; left -= int64(len(zero)) {
+		crc.Write(zero[:min(left, int64(len(zero)))])
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateRaw(&zip.FileHeader{
+		Name: name, Method: zip.Deflate, CRC32: crc.Sum32(),
+		CompressedSize64: uint64(len(raw)), UncompressedSize64: uint64(n),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(raw)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestZeroDeflate(t *testing.T) {
+	for _, n := range []int64{0, 1, 2, 258, 259, 1000, 1 << 20} {
+		b, err := io.ReadAll(flate.NewReader(bytes.NewReader(zeroDeflate(n))))
+		if err != nil || int64(len(b)) != n || bytes.ContainsFunc(b, func(r rune) bool { return r != 0 }) {
+			t.Errorf("zeroDeflate(%d): %d bytes, %v", n, len(b), err)
+		}
+	}
+	z := zeroZip(t, "z", 1<<20)
+	zr, _ := zip.NewReader(bytes.NewReader(z), int64(len(z)))
+	rc, _ := zr.File[0].Open()
+	if b, err := io.ReadAll(rc); err != nil || len(b) != 1<<20 {
+		t.Errorf("zeroZip: %d, %v", len(b), err)
+	}
+}
+
+func textBytes(x *Extracted) int64 {
+	var n int64
+	for _, p := range x.Parts {
+		n += int64(len(p.Text))
+	}
+	return n
+}
+
+func TestExtractZipBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 1 GiB entry")
+	}
+	start := time.Now()
+	bomb := zeroZip(t, "zeros.txt", 1<<30)
+	t.Logf("1 GiB of zeros: %d bytes zipped, built in %v", len(bomb), time.Since(start))
+	lim := Limits{MaxEntry: 16 << 20}
+	x := extract(t, multipartMsg("bomb", attachment("bomb.zip", "application/zip", bomb)), lim)
+	if n := textBytes(x); n > lim.MaxEntry {
+		t.Errorf("extracted %d bytes > MaxEntry", n)
+	}
+	if !x.Truncated || !unreadableFor(x, "archive bomb.zip/zeros.txt", "exceeds limit") {
+		t.Errorf("bomb not reported: truncated=%v %+v", x.Truncated, x.Unreadable)
+	}
+}
+
+// lyingZip declares a tiny entry but holds 64 MiB of deflated zeros. The
+// declared size passes every check; what stops it is counting the bytes
+// that come out (archive/zip's own check against the declared size, and
+// behind it the extractor's limited read).
+func lyingZip(t testing.TB) []byte {
+	var raw bytes.Buffer
+	raw.Write(zeroDeflate(64 << 20))
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateRaw(&zip.FileHeader{
+		Name: "small.txt", Method: zip.Deflate,
+		CompressedSize64: uint64(raw.Len()), UncompressedSize64: 100, CRC32: 0,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(raw.Bytes())
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestExtractLyingSizes(t *testing.T) {
+	lim := Limits{MaxEntry: 1 << 20}
+	x := extract(t, multipartMsg("lie", attachment("lie.zip", "application/zip", lyingZip(t))), lim)
+	if n := textBytes(x); n > lim.MaxEntry {
+		t.Errorf("extracted %d bytes > MaxEntry", n)
+	}
+	if len(x.Unreadable) == 0 {
+		t.Errorf("lying entry not reported")
+	}
+	for _, u := range x.Unreadable {
+		t.Logf("%s: %s", u.Source, u.Reason)
+	}
+}
+
+func TestExtractLimits(t *testing.T) {
+	t.Run("depth", func(t *testing.T) {
+		z := makeZip(t, zfile{"deep.txt", []byte("SSN 536-22-1234")})
+		for i := range 5 {
+			z = makeZip(t, zfile{fmt.Sprintf("level%d.zip", i), z})
+		}
+		x := extract(t, multipartMsg("deep", attachment("outer.zip", "application/zip", z)), Limits{MaxDepth: 3})
+		if !x.Truncated || len(x.Parts) != 1 { // the subject only
+			t.Errorf("depth not bounded: %+v", x)
+		}
+		found := false
+		for _, u := range x.Unreadable {
+			found = found || strings.Contains(u.Reason, "nested deeper than 3")
+			t.Logf("%s: %s", u.Source, u.Reason)
+		}
+		if !found {
+			t.Error("no depth reason")
+		}
+		// Within the depth it is read.
+		z = makeZip(t, zfile{"b.zip", makeZip(t, zfile{"c.zip", makeZip(t, zfile{"d.txt", []byte("SSN 536-22-1234")})})})
+		x = extract(t, multipartMsg("ok", attachment("a.zip", "application/zip", z)), Limits{MaxDepth: 3})
+		if partBySource(x, "archive a.zip/b.zip/c.zip/d.txt") == nil || x.Truncated {
+			t.Errorf("depth 3 not read: %+v", x)
+		}
+	})
+	t.Run("entries", func(t *testing.T) {
+		var files []zfile
+		for i := range 50 {
+			files = append(files, zfile{fmt.Sprintf("f%02d.txt", i), []byte("x")})
+		}
+		x := extract(t, multipartMsg("many", attachment("many.zip", "application/zip", makeZip(t, files...))), Limits{MaxEntries: 10})
+		n := 0
+		for _, p := range x.Parts {
+			if strings.HasPrefix(p.Source, "archive many.zip/") {
+				n++
+			}
+		}
+		if n != 10 || !x.Truncated || !unreadableFor(x, "attachment many.zip", "more than 10 entries") {
+			t.Errorf("entries: read %d, %+v", n, x)
+		}
+	})
+	t.Run("ratio", func(t *testing.T) {
+		z := zeroZip(t, "z.txt", 4<<20) // ~4 KiB compressed: ratio ~1000
+		x := extract(t, multipartMsg("ratio", attachment("r.zip", "application/zip", z)), Limits{})
+		if !unreadableFor(x, "archive r.zip/z.txt", "compression ratio") {
+			t.Errorf("ratio: %+v", x.Unreadable)
+		}
+	})
+	t.Run("total", func(t *testing.T) {
+		big := bytes.Repeat([]byte("0123456789\n"), 1000)
+		x := extract(t, multipartMsg("total",
+			attachment("a.txt", "text/plain", big), attachment("b.txt", "text/plain", big), attachment("c.txt", "text/plain", big)),
+			Limits{MaxTotal: 15000})
+		if n := textBytes(x); n != 15000 || !x.Truncated {
+			t.Errorf("total: %d bytes, truncated=%v", n, x.Truncated)
+		}
+	})
+	t.Run("entry", func(t *testing.T) {
+		big := bytes.Repeat([]byte("0123456789\n"), 1000)
+		x := extract(t, multipartMsg("entry", attachment("a.txt", "text/plain", big), attachment("d.docx", "application/octet-stream", makeDOCX(t))),
+			Limits{MaxEntry: 1000})
+		if p := partBySource(x, "attachment a.txt"); p == nil || len(p.Text) != 1000 {
+			t.Errorf("entry: %+v", x.Parts)
+		}
+		if !x.Truncated || !unreadableFor(x, "attachment a.txt", "larger than 1000") || !unreadableFor(x, "attachment d.docx", "larger than 1000") {
+			t.Errorf("entry: %+v", x.Unreadable)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		x, err := Extract(ctx, bytes.NewReader(multipartMsg("late", attachment("a.txt", "text/plain", []byte("SSN 536-22-1234")))), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !x.Truncated || len(x.Unreadable) == 0 || x.Unreadable[0].Reason != "deadline exceeded" {
+			t.Errorf("deadline: %+v", x)
+		}
+	})
+}
+
+func TestHTMLText(t *testing.T) {
+	for in, want := range map[string]string{
+		"<b>536</b>-22-1234":                      "536-22-1234",
+		"a<br>b<br/>c":                            "a\nb\nc",
+		"<td>SSN</td><td>536-22-1234</td>":        "SSN 536-22-1234 ",
+		"x &lt; y &amp;&amp; 1 < 2":               "x < y && 1 < 2",
+		"<a href='x>y'>link</a>":                  "link",
+		"<SCRIPT>var a='<b>';</SCRIPT>ok":         "ok",
+		"<style>x</style  >ok<!-- c -->!":         "ok!",
+		"tail <a href=\"unterminated":             "tail <a href=\"unterminated",
+		"<!DOCTYPE html><p>x&nbsp;y</p>":          "\nx y\n",
+		"<script>never closed 536-22-1234":        "",
+		"4111<span>&#32;</span>1111 1111 1111":    "4111 1111 1111 1111",
+		"<p>a</p\n><P CLASS=\"c\">b</P>":          "\na\n\nb\n",
+		"<o:p></o:p>536<o:p>-22-</o:p>1234<x-y>!": "536-22-1234!",
+		"<":      "<",
+		"a <3 b": "a <3 b",
+		"<!-- unterminated comment 536-22-1234 ...": "",
+	} {
+		if got := string(htmlText([]byte(in))); got != want {
+			t.Errorf("htmlText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPDFContent(t *testing.T) {
+	e := &extractor{ctx: context.Background(), lim: Limits{}.withDefaults()}
+	for in, want := range map[string]string{
+		"BT (536-) Tj (22-1234) Tj ET":                "536-22-1234\n",
+		"BT [(5)20(36-22)-30(-1234)] TJ ET":           "536-22-1234\n",
+		"BT (a) Tj 0 -14 Td (b) Tj 50 0 Td (c) Tj ET": "a\nb c\n",
+		"BT <FEFF00530053004E> Tj ET":                 "SSN\n",
+		"BT <3533362D> Tj ET":                         "536-\n",
+		"BT (nested (paren) \\\\ \\) \\n) Tj ET":      "nested (paren) \\ ) \n",
+		"BT (caf\\351) Tj ET":                         "café\n",
+		"BT 1 0 0 1 10 700 Tm (a) Tj 1 0 0 1 50 700 Tm (b) Tj 1 0 0 1 10 680 Tm (c) Tj ET": "a b\nc\n",
+		"BT (unterminated": "",
+		"BT [(x":           "",
+	} {
+		got, err := e.pdfContent([]byte(in))
+		if err != nil || string(got) != want {
+			t.Errorf("pdfContent(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// A FlateDecode stream declares no size at all: only the bytes read count.
+func TestExtractPDFBomb(t *testing.T) {
+	// zlib: header, deflate data (one stored block of text, then the
+	// zeros), no checksum: reading stops long before it would be needed.
+	var z bytes.Buffer
+	text := []byte("BT (SSN 536-22-1234) Tj ET ")
+	z.Write([]byte{0x78, 0x01, 0x00, byte(len(text)), 0, ^byte(len(text)), 0xFF})
+	z.Write(text)
+	z.Write(zeroDeflate(64 << 20))
+	pdf := fmt.Appendf(nil, "%%PDF-1.4\n1 0 obj << /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream\nendobj\n", z.Len(), z.Bytes())
+	lim := Limits{MaxEntry: 1 << 20}
+	x := extract(t, multipartMsg("pdf bomb", attachment("bomb.pdf", "application/pdf", pdf)), lim)
+	if n := textBytes(x); n > lim.MaxEntry {
+		t.Errorf("extracted %d bytes > MaxEntry", n)
+	}
+	if !x.Truncated || !unreadableFor(x, "attachment bomb.pdf", "inflated beyond") {
+		t.Errorf("pdf bomb not reported: %+v", x.Unreadable)
+	}
+	if p := partBySource(x, "attachment bomb.pdf"); p == nil || !bytes.Contains(p.Text, []byte(testSSN)) {
+		t.Errorf("text before the bomb lost: %+v", x.Parts)
+	}
+}
