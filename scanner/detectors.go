@@ -96,7 +96,16 @@ func (c *ctx) has(ws *wordSet) bool {
 func (c *ctx) score(d det, base float64) float64 {
 	c.dist[d] = -1
 	posB, posA := c.near(&ctxWords[d])
-	if posB < 0 && posA < 0 && base < c.s.thr {
+	if posB >= 0 {
+		// Only a negative word between that one and the value can be
+		// nearer: search just that stretch.
+		if findWord(c.s.t, c.start-posB+1, c.start, &negWords, true) >= 0 {
+			return base - negPenalty
+		}
+		c.dist[d] = posB
+		return base + ctxBoost
+	}
+	if posA < 0 && base < c.s.thr {
 		return base // negative words could only lower it further
 	}
 	if !c.negDone {
@@ -104,9 +113,6 @@ func (c *ctx) score(d det, base float64) float64 {
 		c.negDone = true
 	}
 	switch {
-	case posB >= 0 && (c.negBefore < 0 || posB < c.negBefore):
-		c.dist[d] = posB
-		return base + ctxBoost
 	case c.negBefore >= 0:
 		return base - negPenalty
 	case posA >= 0:
