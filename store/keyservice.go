@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrExists is returned when a record with the same identity already exists
+// (an account for the address).
+var ErrExists = errors.New("already exists")
+
+// Account is a recipient registered on the key service. Email is stored
+// lower-cased; lookups are case-insensitive.
+type Account struct {
+	Email     string `json:"email"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	// PasswordHash is the encoded Argon2id hash (PHC string form); the store
+	// treats it as opaque.
+	PasswordHash string    `json:"-"`
+	Active       bool      `json:"active"`   // activated by the e-mailed link
+	Disabled     bool      `json:"disabled"` // by an administrator
+	Created      time.Time `json:"created"`
+	Activated    time.Time `json:"activated,omitempty"`
+}
+
+// Token purposes.
+const (
+	TokenActivate = "activate"
+	TokenReset    = "reset"
+)
+
+// Token is a single-use secret sent by e-mail. Only its hash is stored.
+type Token struct {
+	Hash    []byte // SHA-256 of the secret
+	Purpose string // TokenActivate or TokenReset
+	Email   string
+	Expires time.Time
+}
+
+// Event kinds recorded by the key service (the audit trail; also what
+// throttling counts, so that several key-service processes sharing one
+// PostgreSQL throttle together).
+const (
+	EventRegistered   = "registered"
+	EventActivated    = "activated"
+	EventLoginFailed  = "login_failed"
+	EventKeyReleased  = "key_released"
+	EventKeyRefused   = "key_refused"
+	EventResetAsked   = "reset_requested"
+	EventPasswordSet  = "password_reset"
+	EventKeyDisclosed = "key_disclosed" // by an administrator (postseal envelope key)
+)
+
+// Event is one audit record. Fields that do not apply are empty.
+type Event struct {
+	ID         int64     `json:"id"`
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"`
+	Email      string    `json:"email,omitempty"`
+	EnvelopeID string    `json:"envelope_id,omitempty"`
+	RemoteIP   string    `json:"remote_ip,omitempty"`
+	Detail     string    `json:"detail,omitempty"`
+}
+
+// EventFilter selects events; zero fields do not filter.
+type EventFilter struct {
+	Kind       string
+	Email      string
+	EnvelopeID string
+	RemoteIP   string
+	Since      time.Time
+	Limit      int // 0 = no limit
+}
+
+// Mail is one outgoing message in the durable queue (activation, reset,
+// notices). Data is the whole RFC 5322 message with CRLF line ends.
+type Mail struct {
+	ID          int64
+	From        string
+	To          []string
+	Data        []byte
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+	Created     time.Time
+}
+
+// Accounts is the key service's account and token persistence.
+type Accounts interface {
+	// CreateAccount stores a new account; ErrExists if the address has one.
+	CreateAccount(ctx context.Context, a Account) error
+	// Account returns the account for an address, or ErrNotFound.
+	Account(ctx context.Context, email string) (Account, error)
+	// UpdateAccount replaces the mutable fields (names, hash, active,
+	// disabled, activated) of an existing account; ErrNotFound otherwise.
+	UpdateAccount(ctx context.Context, a Account) error
+	// ListAccounts returns accounts ordered by address, at most limit.
+	ListAccounts(ctx context.Context, limit int) ([]Account, error)
+	// PutToken stores a token.
+	PutToken(ctx context.Context, t Token) error
+	// UseToken atomically consumes the token with this hash and purpose:
+	// it returns it and deletes it, or ErrNotFound if it does not exist,
+	// was used, or expired before now.
+	UseToken(ctx context.Context, hash []byte, purpose string, now time.Time) (Token, error)
+	// IsLiveRecipient reports whether the address (case-insensitive) is a
+	// recipient of at least one envelope that is neither expired at now nor
+	// locked.
+	IsLiveRecipient(ctx context.Context, email string, now time.Time) (bool, error)
+}
+
+// Events is the audit trail.
+type Events interface {
+	AddEvent(ctx context.Context, e Event) error
+	// Events returns matching events, newest first.
+	Events(ctx context.Context, f EventFilter) ([]Event, error)
+	// CountEvents counts matching events (Limit is ignored).
+	CountEvents(ctx context.Context, f EventFilter) (int, error)
+}
+
+// EnvelopeAdmin changes an envelope's state.
+type EnvelopeAdmin interface {
+	// SetLocked locks or unlocks an envelope; ErrNotFound if unknown.
+	SetLocked(ctx context.Context, id string, locked bool) error
+	// ExpireEnvelope sets the expiry to now and destroys the wrapped key.
+	ExpireEnvelope(ctx context.Context, id string, now time.Time) error
+	// ShredExpired destroys the keys of all envelopes expired before now and
+	// returns how many it destroyed.
+	ShredExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// MailQueue is the durable outgoing-mail queue. Several processes may share
+// it (PostgreSQL): ClaimMail hands each due message to one claimant for the
+// lease.
+type MailQueue interface {
+	// EnqueueMail stores a message, due now; it returns once durable.
+	EnqueueMail(ctx context.Context, m Mail) (int64, error)
+	// ClaimMail returns up to limit messages due at now and pushes their
+	// NextAttempt to now+lease so no other claimant takes them meanwhile.
+	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Mail, error)
+	// MailSent removes a delivered message.
+	MailSent(ctx context.Context, id int64) error
+	// MailFailed records a failed attempt and when to try again.
+	MailFailed(ctx context.Context, id int64, next time.Time, reason string) error
+	// DropMail removes a message that failed permanently (after logging).
+	DropMail(ctx context.Context, id int64) error
+	// MailQueueDepth counts queued messages.
+	MailQueueDepth(ctx context.Context) (int, error)
+}
