@@ -31,7 +31,13 @@ func runSession(t *testing.T, f *Filter, from string, rcpts []string, headers []
 	srv := f.NewServer()
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	client := milter.NewClient("tcp", l.Addr().String())
+	return runSessionOn(t, l.Addr(), from, rcpts, headers, body)
+}
+
+// runSessionOn is runSession against a server already listening on addr.
+func runSessionOn(t *testing.T, addr net.Addr, from string, rcpts []string, headers [][2]string, body []byte) result {
+	t.Helper()
+	client := milter.NewClient(addr.Network(), addr.String())
 	s, err := client.Session(milter.NewMacroBag())
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -44,13 +43,9 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	defer st.Close()
 
 	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir})
-	network, address, err := splitListen(cfg.Milter.Listen)
+	l, err := milter.Listen(cfg.Milter.Listen)
 	if err != nil {
 		return err
-	}
-	l, err := net.Listen(network, address)
-	if err != nil {
-		return fmt.Errorf("milter listen %s: %w", cfg.Milter.Listen, err)
 	}
 	mf := filter.NewServer()
 	go func() {
@@ -103,21 +98,6 @@ func reload(path string, filter *milter.Filter, log *slog.Logger) {
 	}
 	filter.SetPolicy(p)
 	log.Info("rules reloaded", "config", configName(p.Config))
-}
-
-func splitListen(v string) (network, address string, err error) {
-	switch {
-	case strings.HasPrefix(v, "inet:"):
-		return "tcp", strings.TrimPrefix(v, "inet:"), nil
-	case strings.HasPrefix(v, "unix:"):
-		path := strings.TrimPrefix(v, "unix:")
-		// A socket left by a previous run would make Listen fail.
-		if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
-			_ = os.Remove(path)
-		}
-		return "unix", path, nil
-	}
-	return "", "", usagef("milter.listen: %q is neither inet: nor unix:", v)
 }
 
 // serveHTTP starts the key service listener. For now it answers health
