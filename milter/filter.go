@@ -49,6 +49,7 @@ type Filter struct {
 	spool      string
 	memMax     int
 	maxHeaders int
+	notices    Notifier
 }
 
 // Config holds the Filter's fixed settings.
@@ -60,6 +61,9 @@ type Config struct {
 	// MaxHeaders is the most header fields a message may have (default
 	// MaxHeaders); one with more is refused, never filtered on a part.
 	MaxHeaders int
+	// Notices queues the notices to senders whose mail the scanner sealed;
+	// nil sends none.
+	Notices Notifier
 }
 
 // MaxHeaders is the default cap on header fields.
@@ -74,7 +78,7 @@ func New(p *Policy, st EnvelopeStore, reinject Sender, log *slog.Logger, cfg Con
 	if cfg.MaxHeaders <= 0 {
 		cfg.MaxHeaders = MaxHeaders
 	}
-	f := &Filter{store: st, reinject: reinject, log: log, now: time.Now, spool: cfg.SpoolDir, memMax: cfg.MemMax, maxHeaders: cfg.MaxHeaders}
+	f := &Filter{store: st, reinject: reinject, log: log, now: time.Now, spool: cfg.SpoolDir, memMax: cfg.MemMax, maxHeaders: cfg.MaxHeaders, notices: cfg.Notices}
 	f.policy.Store(p)
 	return f
 }
@@ -250,11 +254,21 @@ func (f *Filter) Process(ctx context.Context, p *Policy, t *Transaction) (out Ou
 	}
 	size := t.headerSize() + t.BodySize
 	plan := p.Plan(t.subjects(), t.Rcpts, size)
-	if plan.Action != "seal" {
-		out = outcomeAccept
-		if plan.Action == "reject" {
-			out = outcomeTooLarge(size, int64(p.Config.Milter.MaxSecureSize))
+	if plan.Action == "scan" {
+		orig, err := t.Original()
+		if err != nil {
+			log.Error("message not scanned; temp-failed", "err", err)
+			return outcomeTempFail
 		}
+		plan = p.Resolve(plan, p.Scan(ctx, orig), size)
+		if err := ctx.Err(); err != nil {
+			// The scanner stops at its own deadline; this is the milter's.
+			log.Error("message not scanned in time; temp-failed", "err", err)
+			return outcomeTempFail
+		}
+	}
+	if plan.Action != "seal" {
+		out = f.unsealed(p, plan, size)
 		f.logPlan(log, plan, t, out, start)
 		return out
 	}
@@ -267,8 +281,39 @@ func (f *Filter) Process(ctx context.Context, p *Policy, t *Transaction) (out Ou
 		log.Error("message not sealed; temp-failed", append(attrs, "err", err)...)
 		return outcomeTempFail
 	}
-	log.Info("message sealed", append(attrs, "envelope_ids", ids, "copies", len(plan.Groups))...)
+	log.Info("message sealed", append(append(attrs, "envelope_ids", ids, "copies", len(plan.Groups)), scanAttrs(plan)...)...)
+	if plan.Trigger == ScanTrigger {
+		f.notifySender(ctx, log, p, plan, t)
+	}
 	return Outcome{Changes: changes, EnvelopeIDs: ids}
+}
+
+// Oversized decides a message whose body was too large to keep: only a
+// plan waiting for the scanner gets here (other over-limit mail is refused
+// by the session). It could not be scanned, so `unreadable` decides.
+func (f *Filter) Oversized(p *Policy, t *Transaction) Outcome {
+	start := f.now()
+	size := t.headerSize() + t.BodySize
+	limit := int64(p.Config.Milter.MaxSecureSize)
+	plan := p.Plan(t.subjects(), t.Rcpts, size)
+	if plan.Action == "scan" {
+		plan = p.Resolve(plan, notScanned(size, limit), size)
+	}
+	out := f.unsealed(p, plan, size)
+	f.logPlan(f.log.With("queue_id", t.QueueID), plan, t, out, start)
+	return out
+}
+
+// unsealed is the answer for a plan that seals nothing.
+func (f *Filter) unsealed(p *Policy, plan Plan, size int64) Outcome {
+	if plan.Action != "reject" {
+		return outcomeAccept
+	}
+	limit := int64(p.Config.Milter.MaxSecureSize)
+	if plan.Trigger == "" && plan.Scan != nil {
+		return Outcome{Code: 552, Text: fmt.Sprintf("5.3.4 This message must be sent securely (it carries sensitive data, or parts that could not be checked) but it is too large for that (%s; the limit is %s). Send large files another way or split the message.", humanSize(size), humanSize(limit))}
+	}
+	return outcomeTooLarge(size, limit)
 }
 
 func (f *Filter) logPlan(log *slog.Logger, plan Plan, t *Transaction, out Outcome, start time.Time) {
@@ -276,7 +321,21 @@ func (f *Filter) logPlan(log *slog.Logger, plan Plan, t *Transaction, out Outcom
 	if !out.Accepted() {
 		msg = "message refused"
 	}
-	log.Info(msg, "action", plan.Action, "why", plan.Why, "trigger", plan.Trigger, "recipients", len(t.Rcpts), "duration", time.Since(start))
+	attrs := []any{"action", plan.Action, "why", plan.Why, "trigger", plan.Trigger, "recipients", len(t.Rcpts), "duration", time.Since(start)}
+	log.Info(msg, append(attrs, scanAttrs(plan)...)...)
+}
+
+// scanAttrs are the log attributes of the scanner's part in a decision:
+// rule names and counts only, never the values, not even masked.
+func scanAttrs(plan Plan) []any {
+	if plan.Scan == nil {
+		return nil
+	}
+	counts := map[string]int{}
+	for _, c := range plan.Scan.Counts() {
+		counts[c.Rule] = c.Count
+	}
+	return []any{"findings", counts, "unreadable", len(plan.Scan.Unreadable), "report_mode", plan.Report}
 }
 
 // seal makes the copies and re-injects all but the one kept in place. It

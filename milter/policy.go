@@ -13,6 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/scanner"
 	"github.com/postseal/postseal/store"
 )
 
@@ -23,6 +24,7 @@ type Policy struct {
 	Config    *rules.Config
 	Envelope  envelope.Options
 	passwords map[string][]byte // partner domain → shared password
+	scan      scanner.Options
 }
 
 // LoadPolicy reads the files a configuration refers to.
@@ -38,6 +40,7 @@ func LoadPolicy(cfg *rules.Config) (*Policy, error) {
 			AttachmentName: cfg.Envelope.AttachmentName,
 		},
 		passwords: map[string][]byte{},
+		scan:      scanner.Options{Detectors: cfg.Scanner.Detectors},
 	}
 	if f := cfg.Envelope.RecoveryKey; f != "" {
 		keys, err := readPublicKeys(f)
@@ -81,7 +84,8 @@ func readPublicKeys(path string) (openpgp.EntityList, error) {
 // Plan is the decision for one message, taken before anything is sealed.
 // It is what `postseal explain` prints.
 type Plan struct {
-	// Action is "pass" (deliver as received), "seal" or "reject".
+	// Action is "pass" (deliver as received), "seal" or "reject"; "scan"
+	// while the content scanner has still to decide (see Resolve).
 	Action string `json:"action"`
 	// Why says in words why the action was chosen.
 	Why string `json:"why"`
@@ -95,6 +99,11 @@ type Plan struct {
 	OriginalSubject string `json:"original_subject"`
 	// Groups lists the copies to make and who gets each.
 	Groups []rules.Group `json:"treatment"`
+	// Scan is what the content scanner found, when it looked.
+	Scan *ScanReport `json:"scan,omitempty"`
+	// Report: the scanner would have sealed the message but runs in report
+	// mode, so it is delivered untouched.
+	Report bool `json:"report,omitempty"`
 }
 
 // Plan decides what to do with a message from its raw Subject header
@@ -121,20 +130,21 @@ func (p *Policy) Plan(subjects []string, rcpts []string, size int64) Plan {
 	}
 	groups := p.Config.Groups(rcpts)
 	plan.Groups = groups
-	if d.Trigger == nil {
-		for i := range plan.Groups {
-			plan.Groups[i].Treatment = rules.Clear
-		}
-		plan.Groups = mergeClear(plan.Groups)
-		return plan
-	}
-	plan.Trigger, plan.Reason, plan.Subject = d.Trigger.Name, d.Reason, d.Subject
 	sealed := 0
 	for _, g := range groups {
 		if g.Treatment != rules.Clear {
 			sealed++
 		}
 	}
+	if d.Trigger == nil {
+		if p.Config.Scanner.Enabled && sealed > 0 {
+			plan.Action, plan.Why = "scan", "no trigger in the subject; the content scanner decides"
+			return plan
+		}
+		plan.Groups = clearAll(groups)
+		return plan
+	}
+	plan.Trigger, plan.Reason, plan.Subject = d.Trigger.Name, d.Reason, d.Subject
 	switch {
 	case sealed == 0:
 		plan.Why = "triggered, but every recipient is internal"

@@ -160,6 +160,9 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 	}
 	s.trx.BodySize = s.body.Size()
 	var out Outcome
+	if s.body.Over() && s.plan.Action == "scan" {
+		return response(s.f.Oversized(s.policy, &s.trx))
+	}
 	if s.body.Over() {
 		size := s.trx.headerSize() + s.trx.BodySize
 		out = outcomeTooLarge(size, int64(s.policy.Config.Milter.MaxSecureSize))

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,18 +82,30 @@ type Trigger struct {
 	Scan bool `toml:"scan"`
 }
 
-// Scanner configures automatic encryption. The content scanner is not part
-// of this build yet: the keys are accepted so a rules file written for a
-// later version is not rejected, but enabling it is an error.
+// Scanner configures automatic encryption: untagged mail to external
+// recipients is scanned for sensitive data and sealed when it carries some.
 type Scanner struct {
-	Enabled      bool             `toml:"enabled"`
-	Mode         string           `toml:"mode"`
-	Detectors    []string         `toml:"detectors"`
-	NotifySender bool             `toml:"notify_sender"`
-	Marker       string           `toml:"marker"`
-	Patterns     []ScannerPattern `toml:"pattern"`
-	Keywords     []ScannerWords   `toml:"keywords"`
+	Enabled bool `toml:"enabled"`
+	// Mode is "encrypt" (seal what the scanner flags) or "report" (shadow
+	// mode: log and count findings, deliver untouched — for tuning).
+	Mode string `toml:"mode"`
+	// Detectors names the built-in detectors in use; empty means all.
+	Detectors []string `toml:"detectors"`
+	// NotifySender sends the sender a notice naming the rules that fired.
+	NotifySender bool `toml:"notify_sender"`
+	// Marker is appended to the subject of mail the scanner sealed.
+	Marker string `toml:"marker"`
+	// Unreadable is what happens to mail with parts the scanner cannot read
+	// (encrypted archives, corrupt files, limits hit): "encrypt" (the
+	// default: what cannot be checked is not sent in the clear) or "ignore".
+	Unreadable string           `toml:"unreadable"`
+	Patterns   []ScannerPattern `toml:"pattern"`
+	Keywords   []ScannerWords   `toml:"keywords"`
 }
+
+// Detectors are the names of the scanner's built-in detectors; the scanner
+// package's own list is checked against this one by a test.
+var Detectors = []string{"us_ssn", "credit_card", "us_npi", "us_dea", "aba_routing", "iban", "icd10"}
 
 // ScannerPattern is an admin-defined regular expression rule.
 type ScannerPattern struct {
@@ -102,10 +115,12 @@ type ScannerPattern struct {
 	MinCount int      `toml:"min_count"`
 }
 
-// ScannerWords is an admin-defined keyword list rule.
+// ScannerWords is an admin-defined keyword list rule: the words inline,
+// or one per line in File (blank lines and "#" comments ignored).
 type ScannerWords struct {
 	Name     string   `toml:"name"`
 	Words    []string `toml:"words"`
+	File     string   `toml:"file"`
 	MinCount int      `toml:"min_count"`
 }
 
@@ -176,8 +191,10 @@ func Default() *Config {
 		},
 		Triggers: DefaultTriggers(),
 		Scanner: Scanner{
-			Mode:   "encrypt",
-			Marker: "[-Encrypted-]",
+			Mode:         "encrypt",
+			Marker:       "[-Encrypted-]",
+			NotifySender: true,
+			Unreadable:   "encrypt",
 		},
 		Envelope: Envelope{
 			Profile:        "rfc4880",
@@ -294,6 +311,80 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+func (s *Scanner) validate() error {
+	switch s.Mode {
+	case "encrypt", "report":
+	default:
+		return keyErr("scanner.mode", "must be \"encrypt\" or \"report\", not %q", s.Mode)
+	}
+	switch s.Unreadable {
+	case "encrypt", "ignore":
+	default:
+		return keyErr("scanner.unreadable", "must be \"encrypt\" or \"ignore\", not %q", s.Unreadable)
+	}
+	if strings.TrimSpace(s.Marker) == "" {
+		return keyErr("scanner.marker", "must not be empty")
+	}
+	for _, d := range s.Detectors {
+		if !slices.Contains(Detectors, d) {
+			return keyErr("scanner.detectors", "unknown detector %q (known: %s)", d, strings.Join(Detectors, ", "))
+		}
+	}
+	names := map[string]bool{}
+	for _, d := range Detectors {
+		names[d] = true
+	}
+	rule := func(key, name string, minCount *int) error {
+		if strings.TrimSpace(name) == "" {
+			return keyErr(key+".name", "must not be empty")
+		}
+		if names[name] {
+			return keyErr(key+".name", "%q is already the name of a detector or another rule", name)
+		}
+		names[name] = true
+		if *minCount < 0 {
+			return keyErr(key+".min_count", "must be 1 or more")
+		}
+		if *minCount == 0 {
+			*minCount = 1
+		}
+		return nil
+	}
+	for i := range s.Patterns {
+		p := &s.Patterns[i]
+		key := fmt.Sprintf("scanner.pattern[%d]", i)
+		if err := rule(key, p.Name, &p.MinCount); err != nil {
+			return err
+		}
+		if p.Regex == "" {
+			return keyErr(key+".regex", "must not be empty")
+		}
+		re, err := regexp.Compile(p.Regex)
+		if err != nil {
+			return keyErr(key+".regex", "%v", err)
+		}
+		if re.MatchString("") {
+			return keyErr(key+".regex", "matches the empty string, so it would fire on every message")
+		}
+	}
+	for i := range s.Keywords {
+		k := &s.Keywords[i]
+		key := fmt.Sprintf("scanner.keywords[%d]", i)
+		if err := rule(key, k.Name, &k.MinCount); err != nil {
+			return err
+		}
+		if len(k.Words) == 0 && k.File == "" {
+			return keyErr(key+".words", "give the words, or a word-list file in \"file\"")
+		}
+		for j, w := range k.Words {
+			if strings.TrimSpace(w) == "" {
+				return keyErr(fmt.Sprintf("%s.words[%d]", key, j), "must not be empty")
+			}
+		}
+	}
+	return nil
+}
+
 func keyErr(key, format string, args ...any) error {
 	return &Error{Key: key, Msg: fmt.Sprintf(format, args...)}
 }
@@ -357,13 +448,8 @@ func (c *Config) validate() error {
 			return keyErr(key+".marker_position", "must be \"append\" or \"replace\", not %q", t.MarkerPosition)
 		}
 	}
-	if c.Scanner.Enabled {
-		return keyErr("scanner.enabled", "the content scanner is not part of this version of postseal; remove the key or set it to false")
-	}
-	switch c.Scanner.Mode {
-	case "encrypt", "report":
-	default:
-		return keyErr("scanner.mode", "must be \"encrypt\" or \"report\", not %q", c.Scanner.Mode)
+	if err := c.Scanner.validate(); err != nil {
+		return err
 	}
 	switch c.Envelope.Profile {
 	case "rfc4880", "rfc9580":
@@ -441,6 +527,9 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.Envelope.TemplateDir)
 	for i := range c.Domains {
 		abs(&c.Domains[i].PasswordFile)
+	}
+	for i := range c.Scanner.Keywords {
+		abs(&c.Scanner.Keywords[i].File)
 	}
 }
 

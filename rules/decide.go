@@ -36,6 +36,15 @@ func (c *Config) DecideSubject(subject string) SubjectDecision {
 	return SubjectDecision{Subject: subject}
 }
 
+// MarkSubject is the subject of a message the scanner sealed: the marker
+// appended, unless the subject carries it already (a reply).
+func MarkSubject(subject, marker string) string {
+	if indexFold(subject, marker) >= 0 {
+		return subject
+	}
+	return join(subject, marker)
+}
+
 // rewrite removes the tag and places the marker once; ok is false when the
 // tag is not in the subject.
 func (t *Trigger) rewrite(subject string) (string, bool) {

@@ -214,7 +214,14 @@ func TestLoadErrors(t *testing.T) {
 		{"duplicate trigger", "[[trigger]]\nname = \"a\"\nmatch = \"x\"\nposition = \"anywhere\"\nmarker = \"m\"\nmarker_position = \"append\"\n[[trigger]]\nname = \"a\"\nmatch = \"y\"\nposition = \"anywhere\"\nmarker = \"m\"\nmarker_position = \"append\"\n", 8, "duplicate"},
 		{"bad domain pattern", "[organization]\ninternal_domains = [\"example.org\", \"exa mple\"]\n", 2, "internal_domains[1]"},
 		{"partner is internal", "[[domain]]\nname = \"example.org\"\npassword_file = \"x\"\n", 2, "internal domain"},
-		{"scanner not yet", "[scanner]\nenabled = true\n", 2, "scanner.enabled"},
+		{"scanner mode", "[scanner]\nenabled = true\nmode = \"enforce\"\n", 3, "scanner.mode"},
+		{"scanner unreadable", "[scanner]\n\nunreadable = \"drop\"\n", 3, "scanner.unreadable"},
+		{"scanner detector", "[scanner]\ndetectors = [\"us_ssn\", \"ssn\"]\n", 2, "unknown detector \"ssn\""},
+		{"scanner pattern regex", "[scanner]\nenabled = true\n[[scanner.pattern]]\nname = \"mrn\"\nregex = \"MRN[0-9{6}\"\n", 5, "scanner.pattern[0].regex"},
+		{"scanner pattern empty match", "[[scanner.pattern]]\nname = \"mrn\"\nregex = \"[0-9]*\"\n", 3, "empty string"},
+		{"scanner rule named like detector", "[[scanner.keywords]]\nname = \"us_ssn\"\nwords = [\"x\"]\n", 2, "already the name"},
+		{"scanner keywords without words", "[[scanner.keywords]]\nname = \"phi\"\nmin_count = 2\n", 1, "scanner.keywords[0].words"},
+		{"scanner keywords negative count", "[[scanner.keywords]]\nname = \"phi\"\nwords = [\"x\"]\nmin_count = -1\n", 4, "min_count"},
 		{"bad profile", "[envelope]\nprofile = \"ocb\"\n", 2, "envelope.profile"},
 		{"bad attachment name", "[envelope]\nattachment_name = \"../x.html\"\n", 2, "attachment_name"},
 		{"bad public url", "[keyserver]\npublic_url = \"ftp://x\"\n", 2, "keyserver.public_url"},
@@ -285,4 +292,47 @@ func FuzzDecideSubject(f *testing.F) {
 			t.Fatalf("deciding %q again: %+v", d.Subject, again)
 		}
 	})
+}
+
+func TestScannerConfig(t *testing.T) {
+	p := writeConfig(t, `[scanner]
+enabled = true
+mode = "report"
+detectors = ["us_ssn", "credit_card"]
+[[scanner.pattern]]
+name = "mrn"
+regex = 'MRN[- ]?\d{7}'
+context = ["record"]
+[[scanner.keywords]]
+name = "phi-terms"
+file = "phi.txt"
+min_count = 3
+`)
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Scanner
+	if !s.Enabled || s.Mode != "report" || s.Unreadable != "encrypt" || !s.NotifySender || s.Marker != "[-Encrypted-]" {
+		t.Errorf("scanner section %+v", s)
+	}
+	if s.Patterns[0].MinCount != 1 || s.Keywords[0].MinCount != 3 {
+		t.Errorf("min_count defaults: pattern %d, keywords %d", s.Patterns[0].MinCount, s.Keywords[0].MinCount)
+	}
+	if want := filepath.Join(filepath.Dir(p), "phi.txt"); s.Keywords[0].File != want {
+		t.Errorf("word list file %q, want %q (relative to the rules file)", s.Keywords[0].File, want)
+	}
+}
+
+func TestMarkSubject(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"Lab results", "Lab results [-Encrypted-]"},
+		{"", "[-Encrypted-]"},
+		{"RE: Lab results [-encrypted-]", "RE: Lab results [-encrypted-]"},
+		{"  Lab results  ", "Lab results [-Encrypted-]"},
+	} {
+		if got := MarkSubject(tt.in, "[-Encrypted-]"); got != tt.want {
+			t.Errorf("MarkSubject(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }

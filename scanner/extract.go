@@ -107,7 +107,10 @@ type Part struct {
 
 // Unreadable records what could not be read and why (encrypted zip/PDF,
 // corrupt, over a limit).
-type Unreadable struct{ Source, Reason string }
+type Unreadable struct {
+	Source string `json:"source"`
+	Reason string `json:"reason"`
+}
 
 // Extracted is the text of one message.
 type Extracted struct {

@@ -30,10 +30,10 @@ import (
 // Finding is one detected item. The value itself is never stored, only its
 // masked form, so findings are safe to log and to mail back to the sender.
 type Finding struct {
-	Detector string  // one of Detectors()
-	Masked   string  // e.g. "***-**-6789"; at most the last four characters kept
-	Offset   int     // byte offset of the candidate's first byte in the text
-	Score    float64 // 0..1: base score from validation, adjusted by context words
+	Detector string  `json:"detector"` // one of Detectors()
+	Masked   string  `json:"masked"`   // e.g. "***-**-6789"; at most the last four characters kept
+	Offset   int     `json:"offset"`   // byte offset of the candidate's first byte in the text
+	Score    float64 `json:"score"`    // 0..1: base score from validation, adjusted by context words
 }
 
 // Options select detectors and the score a finding needs.

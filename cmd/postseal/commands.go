@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/milter"
+	"github.com/postseal/postseal/scanner"
 	"github.com/postseal/postseal/store"
 )
 
@@ -87,7 +88,7 @@ func readMessage(r io.Reader) ([]byte, []string, envelope.Display, error) {
 	return data, subjects, d, nil
 }
 
-func cmdExplain(_ context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func cmdExplain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	m, err := parseMessageArgs("explain", args, stderr)
 	if err != nil {
 		return err
@@ -113,13 +114,25 @@ func cmdExplain(_ context.Context, args []string, stdin io.Reader, stdout, stder
 		return fmt.Errorf("%s: %w", m.rest[0], err)
 	}
 	plan := p.Plan(subjects, m.to, int64(len(data)))
+	// The scanner runs on every message here, even when the decision does
+	// not need it (or the scanner is off), so admins can tune rules first.
+	report := p.Scan(ctx, bytes.NewReader(data))
+	if plan.Action == "scan" {
+		plan = p.Resolve(plan, report, int64(len(data)))
+		plan.Scan = nil // printed once, below
+	}
 	out := struct {
 		From string   `json:"from"`
 		To   []string `json:"to"`
 		Size int      `json:"size"`
 		milter.Plan
-		Findings []any `json:"findings"`
-	}{m.from, m.to, len(data), plan, []any{}}
+		ScannerEnabled bool                 `json:"scanner_enabled"`
+		Findings       []scanner.Finding    `json:"findings"`
+		Unreadable     []scanner.Unreadable `json:"unreadable"`
+	}{m.from, m.to, len(data), plan, p.Config.Scanner.Enabled, report.Findings, report.Unreadable}
+	if out.Unreadable == nil {
+		out.Unreadable = []scanner.Unreadable{}
+	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)

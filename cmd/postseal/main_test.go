@@ -137,3 +137,38 @@ func TestEnvelopeOptionsEitherSide(t *testing.T) {
 		}
 	}
 }
+
+func TestExplainScanner(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "postseal.toml", "[scanner]\nenabled = true\n")
+	msg := writeFile(t, dir, "m.eml", "From: doc@example.org\r\nTo: pat@ext.example\r\nSubject: Claim\r\n\r\nPatient SSN: 536-22-1234\r\nCard: 4111 1111 1111 1111\r\n")
+	code, out, errs := runCLI(t, "", "explain", "-c", cfg, "--from", "doc@example.org", "--to", "pat@ext.example", msg)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var got struct {
+		Action, Trigger, Subject, Why string
+		Findings                      []struct {
+			Detector, Masked string
+			Offset           int
+			Score            float64
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got.Action != "seal" || got.Trigger != "scanner" || got.Subject != "Claim [-Encrypted-]" {
+		t.Errorf("explain = %+v", got)
+	}
+	if len(got.Findings) != 2 || got.Findings[0].Detector != "us_ssn" || got.Findings[0].Masked != "***-**-1234" || got.Findings[1].Detector != "credit_card" || got.Findings[0].Score < 0.5 || got.Findings[1].Offset <= got.Findings[0].Offset {
+		t.Errorf("findings = %+v", got.Findings)
+	}
+	if strings.Contains(out, "536-22") || strings.Contains(out, "4111 1111") {
+		t.Errorf("explain printed a value:\n%s", out)
+	}
+	// With the scanner off the findings are still shown, but do not decide.
+	code, out, _ = runCLI(t, "", "explain", "--from", "doc@example.org", "--to", "pat@ext.example", msg)
+	if code != exitOK || !strings.Contains(out, `"action": "pass"`) || !strings.Contains(out, `"detector": "us_ssn"`) {
+		t.Errorf("scanner off: exit %d\n%s", code, out)
+	}
+}

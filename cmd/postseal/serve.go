@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,7 +43,8 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}
 	defer st.Close()
 
-	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir})
+	notices := directMail{&mailer.SMTP{Addr: cfg.SMTP.Relay}}
+	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: notices})
 	l, err := milter.Listen(cfg.Milter.Listen)
 	if err != nil {
 		return err
@@ -133,4 +135,12 @@ func serveHTTP(addr string, st store.Store, log *slog.Logger) (*http.Server, err
 		}
 	}()
 	return srv, nil
+}
+
+// directMail hands a message to the relay at once. It stands in for the
+// durable mail queue until that is wired in.
+type directMail struct{ smtp *mailer.SMTP }
+
+func (d directMail) Enqueue(ctx context.Context, from string, to []string, msg []byte) error {
+	return d.smtp.Send(ctx, from, to, bytes.NewReader(msg))
 }

@@ -1,0 +1,131 @@
+package milter
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/scanner"
+)
+
+// ScanTrigger is the trigger name of mail the scanner sealed.
+const ScanTrigger = "scanner"
+
+// ScanReport is what the content scanner found in one message. It holds
+// masked findings only, never the values, so it is safe to log, print and
+// mail back to the sender.
+type ScanReport struct {
+	Findings   []scanner.Finding    `json:"findings"`
+	Unreadable []scanner.Unreadable `json:"unreadable,omitempty"`
+	// Truncated: a limit (size, archive depth, deadline) stopped extraction.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// RuleCount is how often one detector or admin rule fired.
+type RuleCount struct {
+	Rule    string   `json:"rule"`
+	Count   int      `json:"count"`
+	Samples []string `json:"samples"` // masked, at most three
+}
+
+// Counts groups the findings by rule, in rule-name order.
+func (r *ScanReport) Counts() []RuleCount {
+	by := map[string]*RuleCount{}
+	for _, f := range r.Findings {
+		c := by[f.Detector]
+		if c == nil {
+			c = &RuleCount{Rule: f.Detector}
+			by[f.Detector] = c
+		}
+		c.Count++
+		if len(c.Samples) < 3 {
+			c.Samples = append(c.Samples, f.Masked)
+		}
+	}
+	out := make([]RuleCount, 0, len(by))
+	for _, c := range by {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Rule < out[j].Rule })
+	return out
+}
+
+// unreadable reports whether some of the message could not be checked.
+func (r *ScanReport) unreadable() bool { return len(r.Unreadable) > 0 || r.Truncated }
+
+// Scan extracts the text of a whole message and runs the configured
+// detectors and rules over it. It does not fail: what cannot be read —
+// including an unparseable message or the deadline — is reported as
+// unreadable, and the policy's `unreadable` setting decides.
+func (p *Policy) Scan(ctx context.Context, msg io.Reader) ScanReport {
+	x, err := scanner.Extract(ctx, msg, scanner.Limits{})
+	if err != nil {
+		return ScanReport{Findings: []scanner.Finding{}, Unreadable: []scanner.Unreadable{{Source: "message", Reason: err.Error()}}}
+	}
+	findings := scanner.Scan(x.Text(), p.scan)
+	if findings == nil {
+		findings = []scanner.Finding{}
+	}
+	return ScanReport{Findings: findings, Unreadable: x.Unreadable, Truncated: x.Truncated}
+}
+
+// notScanned is the report for a message too large to be kept for scanning.
+func notScanned(size, limit int64) ScanReport {
+	return ScanReport{
+		Findings:   []scanner.Finding{},
+		Unreadable: []scanner.Unreadable{{Source: "message", Reason: fmt.Sprintf("not scanned: %s is over the secure limit of %s", humanSize(size), humanSize(limit))}},
+	}
+}
+
+// Resolve completes a plan whose action is "scan" with what the scanner
+// found. It is pure: the same plan and report give the same decision.
+func (p *Policy) Resolve(plan Plan, rep ScanReport, size int64) Plan {
+	plan.Scan = &rep
+	sc := p.Config.Scanner
+	var why string
+	switch {
+	case len(rep.Findings) > 0:
+		var names []string
+		for _, c := range rep.Counts() {
+			names = append(names, fmt.Sprintf("%s ×%d", c.Rule, c.Count))
+		}
+		why = "the scanner found " + strings.Join(names, ", ")
+	case rep.unreadable() && sc.Unreadable == "encrypt":
+		why = "the scanner could not read all of it (unreadable = \"encrypt\")"
+	}
+	switch {
+	case why == "":
+		plan.Action, plan.Why = "pass", "the scanner found nothing"
+		if rep.unreadable() {
+			plan.Why += " it could read (unreadable = \"ignore\")"
+		}
+	case sc.Mode == "report":
+		plan.Action, plan.Why = "pass", why+"; report mode delivers it untouched"
+		plan.Report = true
+	case size > int64(p.Config.Milter.MaxSecureSize):
+		plan.Action = "reject"
+		plan.Why = fmt.Sprintf("%s, but the message (%s) is larger than the secure limit (%s)", why, humanSize(size), humanSize(int64(p.Config.Milter.MaxSecureSize)))
+	default:
+		plan.Action, plan.Why = "seal", why
+		plan.Trigger, plan.Reason = ScanTrigger, "scanner"
+		plan.Subject = rules.MarkSubject(plan.OriginalSubject, sc.Marker)
+		return plan
+	}
+	if plan.Action == "pass" {
+		plan.Groups = clearAll(plan.Groups)
+	}
+	return plan
+}
+
+// clearAll makes every group a clear one and merges them.
+func clearAll(groups []rules.Group) []rules.Group {
+	groups = slices.Clone(groups)
+	for i := range groups {
+		groups[i].Treatment = rules.Clear
+	}
+	return mergeClear(groups)
+}

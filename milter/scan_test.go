@@ -1,0 +1,248 @@
+package milter
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/base64"
+	"hash/crc32"
+	"context"
+	"io"
+	"log/slog"
+	"mime/quotedprintable"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/scanner"
+)
+
+// noticeQueue records queued notices (the durable queue is tested in
+// package mailer; here what the milter hands it is checked).
+type noticeQueue struct {
+	mu   sync.Mutex
+	sent []sentMsg
+}
+
+func (q *noticeQueue) Enqueue(_ context.Context, from string, to []string, msg []byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sent = append(q.sent, sentMsg{from, to, msg})
+	return nil
+}
+
+func scanningFilter(t *testing.T, edit func(*rules.Scanner)) (*Filter, *memStore, *noticeQueue) {
+	t.Helper()
+	cfg := rules.Default()
+	cfg.Scanner.Enabled = true
+	if edit != nil {
+		edit(&cfg.Scanner)
+	}
+	p, err := LoadPolicy(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, q := newMemStore(), &noticeQueue{}
+	f := New(p, st, &fakeSender{}, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{SpoolDir: t.TempDir(), Notices: q})
+	return f, st, q
+}
+
+func withBody(trx *Transaction, body string) *Transaction {
+	trx.Body, trx.BodySize = strings.NewReader(body), int64(len(body))
+	return trx
+}
+
+const ssnBody = "Hello,\r\n\r\nThe patient's SSN: 536-22-1234 for the claim.\r\n"
+
+func TestScannerSealsSensitiveMail(t *testing.T) {
+	f, st, q := scanningFilter(t, nil)
+	trx := withBody(newTrx("Claim for Jane", "pat@ext.example"), ssnBody)
+	if _, _, early := f.Triage(f.Policy(), trx); early {
+		t.Fatal("untagged external mail was decided before its body was scanned")
+	}
+	out := decide(t, f, trx)
+	if !out.Accepted() || out.Changes == nil || out.Changes.Body == nil {
+		t.Fatalf("outcome %+v; want the message sealed", out)
+	}
+	if got := *out.Changes.Subject; got != "Claim for Jane [-Encrypted-]" {
+		t.Errorf("subject %q", got)
+	}
+	if bytes.Contains(out.Changes.Body, []byte("536-22")) {
+		t.Error("the SSN is visible in the sealed copy")
+	}
+	if len(st.envs) != 1 {
+		t.Fatalf("%d envelopes stored", len(st.envs))
+	}
+	for _, e := range st.envs {
+		if e.Trigger != ScanTrigger {
+			t.Errorf("envelope trigger %q", e.Trigger)
+		}
+	}
+	if len(q.sent) != 1 {
+		t.Fatalf("%d notices queued; want 1", len(q.sent))
+	}
+	n := q.sent[0]
+	if n.from != "" || !slices.Equal(n.to, []string{"doc@example.org"}) {
+		t.Errorf("notice from %q to %v; want the null sender to the message's sender", n.from, n.to)
+	}
+	text := decodeQP(t, n.data)
+	for _, want := range []string{"Auto-Submitted: auto-generated", "us_ssn: 1 (***-**-1234)", "pat@ext.example", "Claim for Jane"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("notice lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "536") {
+		t.Errorf("the notice shows the value:\n%s", text)
+	}
+}
+
+func decodeQP(t *testing.T, msg []byte) string {
+	t.Helper()
+	head, body, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
+	dec, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(head) + "\n\n" + string(dec)
+}
+
+func TestScannerPassesCleanAndInternalMail(t *testing.T) {
+	f, st, q := scanningFilter(t, nil)
+	clean := withBody(newTrx("Lunch", "pat@ext.example"), "Lunch at 12:30? Call 555-201-4477.\r\n")
+	if out := decide(t, f, clean); !out.Accepted() || out.Changes != nil {
+		t.Errorf("clean external mail: %+v; want untouched", out)
+	}
+	internal := withBody(newTrx("Claim", "nurse@example.org"), ssnBody)
+	if _, out, early := f.Triage(f.Policy(), internal); !early || !out.Accepted() {
+		t.Error("internal-only mail must pass at the end of the header, unscanned")
+	}
+	plus := withBody(newTrx("++ Claim", "pat@ext.example"), ssnBody)
+	out := decide(t, f, plus)
+	if out.Changes == nil || *out.Changes.Subject != "[SECURE MESSAGE] Claim" {
+		t.Errorf("++ mail: %+v; want sealed by its trigger", out)
+	}
+	if len(q.sent) != 0 {
+		t.Errorf("a notice was sent for mail the scanner did not seal")
+	}
+	if len(st.envs) != 1 {
+		t.Errorf("%d envelopes; want only the ++ one", len(st.envs))
+	}
+}
+
+func TestScannerMixedRecipientsSplit(t *testing.T) {
+	f, _, _ := scanningFilter(t, nil)
+	snd := &fakeSender{}
+	f.reinject = snd
+	trx := withBody(newTrx("Claim", "nurse@example.org", "pat@ext.example"), ssnBody)
+	out := decide(t, f, trx)
+	if !out.Accepted() || out.Changes == nil {
+		t.Fatalf("outcome %+v", out)
+	}
+	if out.Changes.Body != nil || !slices.Equal(out.Changes.DelRcpts, []string{"pat@ext.example"}) {
+		t.Errorf("internal copy must stay untouched and the external recipient be removed: %+v", out.Changes)
+	}
+	if len(snd.sent) != 1 || bytes.Contains(snd.sent[0].data, []byte("536-22-1234")) {
+		t.Errorf("re-injected copies: %d; want one sealed", len(snd.sent))
+	}
+}
+
+func TestScannerReportMode(t *testing.T) {
+	f, st, q := scanningFilter(t, func(s *rules.Scanner) { s.Mode = "report" })
+	var logs bytes.Buffer
+	f.log = slog.New(slog.NewTextHandler(&logs, nil))
+	trx := withBody(newTrx("Claim", "pat@ext.example"), ssnBody)
+	out := decide(t, f, trx)
+	if !out.Accepted() || out.Changes != nil || len(st.envs) != 0 || len(q.sent) != 0 {
+		t.Fatalf("report mode changed the message: %+v", out)
+	}
+	if !strings.Contains(logs.String(), "findings=map[us_ssn:1]") || !strings.Contains(logs.String(), "report_mode=true") {
+		t.Errorf("report mode must log the rules that fired:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "1234") {
+		t.Errorf("the log carries the value:\n%s", logs.String())
+	}
+}
+
+func TestScannerUnreadable(t *testing.T) {
+	// A zip whose only entry is encrypted (flag bit 0) cannot be read.
+	msg := "--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\nContent-Type: application/zip; name=\"x.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + encryptedZipBase64(t) + "\r\n--b--\r\n"
+	mk := func() *Transaction {
+		trx := withBody(newTrx("Files", "pat@ext.example"), msg)
+		trx.Fields[len(trx.Fields)-2].Value = " multipart/mixed; boundary=b"
+		trx.Fields[len(trx.Fields)-1].Value = " 7bit"
+		return trx
+	}
+	f, _, q := scanningFilter(t, nil)
+	out := decide(t, f, mk())
+	if out.Changes == nil || out.Changes.Body == nil {
+		t.Fatalf("unreadable = encrypt: %+v; want sealed", out)
+	}
+	if len(q.sent) != 1 || !strings.Contains(decodeQP(t, q.sent[0].data), "could not be checked") {
+		t.Errorf("the notice must say what could not be checked")
+	}
+	f, _, _ = scanningFilter(t, func(s *rules.Scanner) { s.Unreadable = "ignore" })
+	if out := decide(t, f, mk()); out.Changes != nil {
+		t.Errorf("unreadable = ignore: %+v; want untouched", out)
+	}
+}
+
+func TestScannerOversized(t *testing.T) {
+	f, _, _ := scanningFilter(t, nil)
+	f.Policy().Config.Milter.MaxSecureSize = 1000
+	trx := withBody(newTrx("Big", "pat@ext.example"), strings.Repeat("a\r\n", 1000))
+	if out := f.Oversized(f.Policy(), trx); out.Code != 552 || !strings.Contains(out.Text, "must be sent securely") {
+		t.Errorf("unscannable large mail with unreadable = encrypt: %+v; want 552", out)
+	}
+	f, _, _ = scanningFilter(t, func(s *rules.Scanner) { s.Unreadable = "ignore" })
+	f.Policy().Config.Milter.MaxSecureSize = 1000
+	if out := f.Oversized(f.Policy(), trx); !out.Accepted() || out.Changes != nil {
+		t.Errorf("unscannable large mail with unreadable = ignore: %+v; want untouched", out)
+	}
+}
+
+func TestResolveIsPure(t *testing.T) {
+	p := testPolicy(t)
+	p.Config.Scanner.Enabled = true
+	plan := p.Plan([]string{" Hello"}, []string{"pat@ext.example", "nurse@example.org"}, 100)
+	if plan.Action != "scan" {
+		t.Fatalf("plan %+v", plan)
+	}
+	before := plan.Groups[0].Treatment
+	pass := p.Resolve(plan, ScanReport{Findings: []scanner.Finding{}}, 100)
+	if pass.Action != "pass" || len(pass.Groups) != 1 || pass.Groups[0].Treatment != rules.Clear {
+		t.Errorf("nothing found: %+v", pass)
+	}
+	if plan.Groups[0].Treatment != before {
+		t.Error("Resolve changed its input plan")
+	}
+}
+
+func TestDetectorNamesAgree(t *testing.T) {
+	if !slices.Equal(rules.Detectors, scanner.Detectors()) {
+		t.Errorf("rules.Detectors %v != scanner.Detectors() %v", rules.Detectors, scanner.Detectors())
+	}
+}
+
+// encryptedZipBase64 is a ZIP whose one entry has the "encrypted" flag set
+// by hand: the scanner cannot read it, whatever it holds.
+func encryptedZipBase64(t *testing.T) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	data := []byte("harmless")
+	w, err := zw.CreateRaw(&zip.FileHeader{
+		Name: "locked.txt", Method: zip.Store, Flags: 0x1,
+		CRC32: crc32.ChecksumIEEE(data), CompressedSize64: uint64(len(data)), UncompressedSize64: uint64(len(data)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
+}
