@@ -11,13 +11,13 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	"modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // SQLite is the embedded store.
 type SQLite struct {
-	db  *sql.DB
-	key *MasterKey
+	sqlStore
 	// puts feeds the one goroutine that writes envelopes. SQLite admits
 	// one writer at a time: left to its busy handler, twenty sealing
 	// sessions starve each other past the busy timeout and mail is
@@ -31,9 +31,8 @@ type SQLite struct {
 }
 
 type putRequest struct {
-	e       Envelope
-	wrapped []byte
-	done    chan error
+	envelopeRow
+	done chan error
 }
 
 // maxBatch bounds one group commit.
@@ -63,6 +62,70 @@ var sqliteSchema = []string{
 		PRIMARY KEY (envelope_id, address)
 	);
 	CREATE INDEX envelope_recipients_address ON envelope_recipients(address);`,
+	// 2: the key service (accounts, tokens, events) and the mail queue.
+	// Addresses are stored lower-cased; times are Unix milliseconds, 0 for
+	// "never".
+	`CREATE TABLE accounts (
+		email TEXT PRIMARY KEY,
+		first_name TEXT NOT NULL DEFAULT '',
+		last_name TEXT NOT NULL DEFAULT '',
+		password_hash TEXT NOT NULL DEFAULT '',
+		active INTEGER NOT NULL DEFAULT 0,
+		disabled INTEGER NOT NULL DEFAULT 0,
+		created INTEGER NOT NULL,
+		activated INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE tokens (
+		hash BLOB PRIMARY KEY,
+		purpose TEXT NOT NULL,
+		email TEXT NOT NULL,
+		expires INTEGER NOT NULL
+	);
+	CREATE INDEX tokens_expires ON tokens(expires);
+	CREATE TABLE events (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		time INTEGER NOT NULL,
+		kind TEXT NOT NULL,
+		email TEXT NOT NULL DEFAULT '',
+		envelope_id TEXT NOT NULL DEFAULT '',
+		remote_ip TEXT NOT NULL DEFAULT '',
+		detail TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX events_kind_time ON events(kind, time);
+	CREATE INDEX events_email_time ON events(email, time);
+	CREATE INDEX events_ip_time ON events(remote_ip, time);
+	CREATE INDEX events_envelope ON events(envelope_id);
+	CREATE TABLE mail_queue (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		sender TEXT NOT NULL,
+		recipients TEXT NOT NULL,
+		data BLOB NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt INTEGER NOT NULL,
+		last_error TEXT NOT NULL DEFAULT '',
+		created INTEGER NOT NULL
+	);
+	CREATE INDEX mail_queue_due ON mail_queue(next_attempt);
+	CREATE INDEX envelopes_expires ON envelopes(expires);`,
+}
+
+// sqliteDialect: one UPDATE … RETURNING claims atomically, since SQLite
+// lets one writer at a time change the database.
+var sqliteDialect = dialect{
+	isUnique: func(err error) bool {
+		var se *sqlite.Error
+		return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+	},
+	claimSQL: `UPDATE mail_queue SET next_attempt = ? WHERE id IN
+		(SELECT id FROM mail_queue WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?)
+		RETURNING ` + mailColumns,
+	afterShred: func(ctx context.Context, db *sql.DB) {
+		// secure_delete zeroes the freed bytes in the database file; the
+		// old page versions also sit in the WAL until a checkpoint copies
+		// the new ones over them. TRUNCATE empties it. Best effort: a busy
+		// reader only delays it to the next automatic checkpoint.
+		_, _ = db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	},
 }
 
 // OpenSQLite opens (creating if needed) the database at path, checks it
@@ -81,13 +144,15 @@ func OpenSQLite(ctx context.Context, dsn string, key *MasterKey) (*SQLite, error
 	if params == "" {
 		// busy_timeout: a locked database is waited for briefly, then the
 		// message is temp-failed; FULL sync: a reported write survives a crash.
-		params = "_txlock=immediate&_pragma=busy_timeout(2000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
+		// secure_delete: a destroyed (expired) wrapped key is overwritten,
+		// not left in a free page.
+		params = "_txlock=immediate&_pragma=busy_timeout(2000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)"
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+params)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &SQLite{db: db, key: key, puts: make(chan putRequest), closing: make(chan struct{})}
+	s := &SQLite{sqlStore: sqlStore{db: db, key: key, d: sqliteDialect}, puts: make(chan putRequest), closing: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -101,62 +166,52 @@ func OpenSQLite(ctx context.Context, dsn string, key *MasterKey) (*SQLite, error
 	return s, nil
 }
 
+// migrate applies the missing schema steps, one transaction each. The
+// version is read inside the (immediate, so write-locked) transaction:
+// two processes opening a new database at once apply each step once.
 func (s *SQLite) migrate(ctx context.Context) error {
-	var version int
-	if err := s.db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
-		return err
-	}
-	if version > len(sqliteSchema) {
-		return fmt.Errorf("database schema %d is newer than this postseal (%d)", version, len(sqliteSchema))
-	}
-	for i := version; i < len(sqliteSchema); i++ {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, sqliteSchema[i]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
+	for {
+		done, err := s.migrateStep(ctx)
+		if err != nil || done {
 			return err
 		}
 	}
-	return nil
 }
 
-// checkKey refuses a master key other than the one the database was
-// started with: message keys wrapped with the old one would be unreadable.
-func (s *SQLite) checkKey(ctx context.Context) error {
-	var have string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'master_key_id'`).Scan(&have)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		_, err = s.db.ExecContext(ctx, `INSERT INTO meta (name, value) VALUES ('master_key_id', ?)`, s.key.ID())
-		return err
-	case err != nil:
-		return err
-	case have != s.key.ID():
-		return errors.New("the master key file is not the one this database was created with (restore the original master key)")
+func (s *SQLite) migrateStep(ctx context.Context) (done bool, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
 	}
-	return nil
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return false, err
+	}
+	if version > len(sqliteSchema) {
+		return false, fmt.Errorf("database schema %d is newer than this postseal (%d)", version, len(sqliteSchema))
+	}
+	if version == len(sqliteSchema) {
+		return true, nil
+	}
+	if _, err := tx.ExecContext(ctx, sqliteSchema[version]); err != nil {
+		return false, fmt.Errorf("migration %d: %w", version+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version+1)); err != nil {
+		return false, err
+	}
+	return false, tx.Commit()
 }
 
 // PutEnvelope implements Store. It returns once the envelope is committed
 // (or when ctx ends first: the record may then still be written, which is
 // harmless — an envelope nobody received).
 func (s *SQLite) PutEnvelope(ctx context.Context, e Envelope, key []byte) error {
-	req := putRequest{e: e, done: make(chan error, 1)}
-	if key != nil {
-		var err error
-		if req.wrapped, err = s.key.Wrap(e.ID, key); err != nil {
-			return fmt.Errorf("put envelope %s: %w", e.ID, err)
-		}
+	row, err := s.wrapRow(e, key)
+	if err != nil {
+		return err
 	}
+	req := putRequest{envelopeRow: row, done: make(chan error, 1)}
 	select {
 	case s.puts <- req:
 	case <-s.closing:
@@ -212,114 +267,12 @@ func (s *SQLite) writer() {
 func (s *SQLite) insert(batch []putRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	rows := make([]envelopeRow, len(batch))
+	for i, r := range batch {
+		rows[i] = r.envelopeRow
 	}
-	defer tx.Rollback()
-	for _, r := range batch {
-		e := r.e
-		if _, err := tx.ExecContext(ctx, `INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), e.Expires.UnixMilli(), e.Locked); err != nil {
-			return err
-		}
-		for _, rc := range e.Recipients {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO envelope_recipients (envelope_id, address) VALUES (?, ?)`, e.ID, strings.ToLower(rc)); err != nil {
-				return err
-			}
-		}
-	}
-	return tx.Commit()
+	return s.insertEnvelopes(ctx, rows)
 }
-
-const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked`
-
-func scanEnvelope(row interface{ Scan(...any) error }) (Envelope, error) {
-	var e Envelope
-	var created, expires int64
-	err := row.Scan(&e.ID, &e.QueueID, &e.Sender, &e.Kind, &e.Domain, &e.Trigger, &e.HasKey, &created, &expires, &e.Locked)
-	e.Created, e.Expires = time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
-	return e, err
-}
-
-func (s *SQLite) recipients(ctx context.Context, e *Envelope) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT address FROM envelope_recipients WHERE envelope_id = ? ORDER BY address`, e.ID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	e.Recipients = []string{}
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return err
-		}
-		e.Recipients = append(e.Recipients, a)
-	}
-	return rows.Err()
-}
-
-// Envelope implements Store.
-func (s *SQLite) Envelope(ctx context.Context, id string) (Envelope, error) {
-	e, err := scanEnvelope(s.db.QueryRowContext(ctx, `SELECT `+envelopeColumns+` FROM envelopes WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Envelope{}, fmt.Errorf("envelope %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Envelope{}, fmt.Errorf("envelope %s: %w", id, err)
-	}
-	if err := s.recipients(ctx, &e); err != nil {
-		return Envelope{}, fmt.Errorf("envelope %s: %w", id, err)
-	}
-	return e, nil
-}
-
-// Envelopes implements Store.
-func (s *SQLite) Envelopes(ctx context.Context, limit int) ([]Envelope, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+envelopeColumns+` FROM envelopes ORDER BY created DESC, id LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list envelopes: %w", err)
-	}
-	var out []Envelope
-	for rows.Next() {
-		e, err := scanEnvelope(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list envelopes: %w", err)
-		}
-		out = append(out, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list envelopes: %w", err)
-	}
-	for i := range out {
-		if err := s.recipients(ctx, &out[i]); err != nil {
-			return nil, fmt.Errorf("list envelopes: %w", err)
-		}
-	}
-	return out, nil
-}
-
-// EnvelopeKey implements Store.
-func (s *SQLite) EnvelopeKey(ctx context.Context, id string) ([]byte, error) {
-	var wrapped []byte
-	err := s.db.QueryRowContext(ctx, `SELECT wrapped_key FROM envelopes WHERE id = ?`, id).Scan(&wrapped)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("envelope %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("envelope %s key: %w", id, err)
-	}
-	if wrapped == nil {
-		return nil, fmt.Errorf("envelope %s has no stored key (shared-password envelope): %w", id, ErrNotFound)
-	}
-	return s.key.Unwrap(id, wrapped)
-}
-
-// Ping implements Store.
-func (s *SQLite) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close implements Store: the writer finishes the batch it holds, then
 // the database is closed.

@@ -4,7 +4,7 @@
 // a stolen database alone opens nothing.
 //
 // One interface, several databases: SQLite (embedded, pure Go, the default)
-// and later PostgreSQL for several mail servers sharing one key service.
+// and PostgreSQL for several mail servers sharing one key service.
 package store
 
 import (
@@ -36,6 +36,10 @@ type Envelope struct {
 
 // Store is the persistence used by the milter, the key service and the CLI.
 type Store interface {
+	Accounts
+	Events
+	EnvelopeAdmin
+	MailQueue
 	// PutEnvelope records an envelope and its message key (nil for
 	// shared-password envelopes). It returns only once the record is durable.
 	PutEnvelope(ctx context.Context, e Envelope, key []byte) error
