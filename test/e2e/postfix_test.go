@@ -410,6 +410,7 @@ type postfixEnvelope struct {
 	ID         string   `json:"id"`
 	Sender     string   `json:"sender"`
 	Recipients []string `json:"recipients"`
+	Trigger    string   `json:"trigger"`
 }
 
 func postfixShowEnvelope(t testing.TB, ps *Postseal, id string) postfixEnvelope {
