@@ -8,7 +8,7 @@ STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 # Debian packages the tests drive for real (private instances, nothing of
 # the system configuration is touched).
-TEST_DEBS     := postfix swaks miltertest gnupg sendmail-cf m4 sqlite3
+TEST_DEBS     := postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 chromium
 TEST_TIMEOUT  ?= 15m
 
 .PHONY: all build run test test-deps lint bench clean
