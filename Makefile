@@ -11,7 +11,7 @@ GOBIN         := $(shell $(GO) env GOPATH)/bin
 TEST_DEBS     := postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 chromium
 TEST_TIMEOUT  ?= 15m
 
-.PHONY: all build run test test-deps lint bench clean
+.PHONY: all build run test test-deps lint bench clean check-bundle bundle
 
 all: build
 
@@ -39,6 +39,25 @@ lint:
 	$(GO) vet ./...
 	@test -x $(GOBIN)/staticcheck || $(GO) install $(STATICCHECK)
 	$(GOBIN)/staticcheck ./...
+
+# The securedoc decryptor (web/) is built into envelope/assets/decryptor.js
+# and committed: `make bundle` rebuilds it, `make check-bundle` proves the
+# committed file is exactly what web/ builds (same inputs, same bytes).
+BUNDLE := envelope/assets/decryptor.js
+
+web/node_modules: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "check-bundle: needs node and npm (apt-get install nodejs npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch web/node_modules
+
+bundle: web/node_modules
+	node web/build.mjs $(BUNDLE)
+
+check-bundle: web/node_modules
+	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && \
+	node web/build.mjs "$$tmp" || { echo "check-bundle: web/build.mjs failed"; exit 1; }; \
+	cmp -s "$$tmp" $(BUNDLE) || { echo "check-bundle: $(BUNDLE) is not what web/ builds: run 'make bundle' and commit the result"; exit 1; }; \
+	echo "check-bundle: $(BUNDLE) matches web/ ($$(wc -c < $(BUNDLE)) bytes)"
 
 test: test-deps lint
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...

@@ -58,7 +58,14 @@ func TestWriteMessage(t *testing.T) {
 			t.Errorf("header lost %q", kept)
 		}
 	}
-	for _, gone := range []string{"8bit", "ORIG", "forged", "Content-Language", "content-id", "*secure*", secretSentence} {
+	// Header words are looked for in the header only: the securedoc's
+	// decryptor script (a MIME parser) names "8bit" and "content-id" too.
+	for _, gone := range []string{"8bit", "ORIG", "forged", "Content-Language", "content-id"} {
+		if strings.Contains(header, gone) {
+			t.Errorf("header still contains %q", gone)
+		}
+	}
+	for _, gone := range []string{"*secure*", secretSentence} {
 		if strings.Contains(msg, gone) {
 			t.Errorf("output still contains %q", gone)
 		}

@@ -1,8 +1,6 @@
 package envelope
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
@@ -27,27 +25,45 @@ import (
 // net/http's 10 MB cap for urlencoded forms (and urlencoding would grow the
 // base64 further).
 
-// pageStyle is the one inline style block. It is a single line so the CSP
-// hash cannot depend on how a mail client or browser normalises newlines.
-const pageStyle = `body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;background:#f3f5f8;margin:0;padding:1em}` +
-	`main{max-width:42em;margin:0 auto;background:#fff;border:1px solid #d5dae3;border-radius:8px;padding:1.5em}` +
-	`h1{font-size:1.4em;margin:0 0 .2em}.kind{color:#5b6475;margin:0 0 1em}` +
-	`table{border-collapse:collapse;width:100%;margin:0 0 1em}th{text-align:left;vertical-align:top;padding:.2em 1em .2em 0;color:#5b6475;font-weight:600;width:6em}` +
-	`td{padding:.2em 0;overflow-wrap:anywhere}ul{padding-left:1.2em}` +
-	`button{font:inherit;padding:.6em 1.4em;border:0;border-radius:6px;background:#1f5fbf;color:#fff;cursor:pointer}` +
-	`footer{margin-top:1.5em;font-size:.9em;color:#5b6475}`
+// pageStyle is the one inline style block, allowed by its hash. Browsers
+// hash the text after the HTML parser has turned CRLF (and CR) into LF, so
+// the hash of this LF text holds however the page's line ends were saved.
+const pageStyle = `
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2330;background:#f3f5f8;margin:0;padding:1em}
+main{max-width:46em;margin:0 auto;background:#fff;border:1px solid #d5dae3;border-radius:8px;padding:1.5em}
+@media (max-width:30em){body{padding:0}main{border:0;border-radius:0;padding:1em}}
+h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.2em;margin:1em 0 .5em}.kind{color:#5b6475;margin:0 0 1em}
+table{border-collapse:collapse;width:100%;margin:0 0 1em}th{text-align:left;vertical-align:top;padding:.2em 1em .2em 0;color:#5b6475;font-weight:600;width:6em}
+td{padding:.2em 0;overflow-wrap:anywhere}ul{padding-left:1.2em}li{overflow-wrap:anywhere}
+button{font:inherit;padding:.6em 1.4em;border:0;border-radius:6px;background:#1f5fbf;color:#fff;cursor:pointer}
+button:disabled{background:#7d93b8;cursor:wait}button.secondary{background:#e8edf5;color:#1d2330;border:1px solid #b9c3d3}
+:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
+label{display:block;font-weight:600;margin:.8em 0 .2em}
+input,select{font:inherit;box-sizing:border-box;width:100%;max-width:28em;padding:.5em;border:1px solid #8e98aa;border-radius:6px;background:#fff;color:inherit}
+#unlock p{margin:1em 0 0}#status{margin-left:1em;color:#5b6475}
+.error{margin:1em 0;padding:.8em 1em;border:2px solid #b3261e;border-radius:6px;background:#fdf0ef;color:#6b1510}.error p{margin:.3em 0}.error a{color:#6b1510}
+#message{margin-top:1.5em;border-top:1px solid #d5dae3;padding-top:1em}#message:focus{outline:none}
+iframe{display:block;box-sizing:border-box;width:100%;height:70vh;min-height:20em;border:1px solid #d5dae3;border-radius:6px;resize:vertical;background:#fff}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;font:15px/1.45 ui-monospace,Menlo,Consolas,monospace;background:#f7f8fa;padding:.8em;border-radius:6px}
+summary{cursor:pointer;margin:.8em 0}
+footer{margin-top:1.5em;font-size:.9em;color:#5b6475}
+`
 
 // pageStyleHash is the CSP source for pageStyle.
-var pageStyleHash = func() string {
-	sum := sha256.Sum256([]byte(pageStyle))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
+var pageStyleHash = cspHash(pageStyle)
 
 // payloadMarker stands where the armoured payload goes; the rendered page is
 // split there so the payload streams straight into the body buffer instead
 // of passing through the template engine.
 const payloadMarker = "@@POSTSEAL-PAYLOAD@@"
 
+// The page has two halves. Without scripts (most mail apps, or a browser
+// that blocks them) it shows the envelope header, the instructions and the
+// Open Online form, which posts the payload to the key service. With
+// scripts, the decryptor (appended after the template, see newPage) reads
+// #postseal-data, shows the hidden #unlock form, fetches the key, decrypts
+// the payload and fills the hidden #message section. The ids are a contract
+// with web/src and the browser tests.
 var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -56,7 +72,7 @@ var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Secure message from {{.Title}}</title>
-<style>` + pageStyle + `</style>
+<style{{if .Nonce}} nonce="{{.Nonce}}"{{end}}>` + pageStyle + `</style>
 </head>
 <body>
 <main id="securedoc" data-envelope="{{.ID}}" data-profile="{{.Profile}}"{{if .KeyService}} data-key-service="{{.KeyService}}"{{end}}>
@@ -72,9 +88,14 @@ var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html
 <tr><th>Date</th><td id="h-date">{{.Date}}</td></tr>
 </table>
 <div id="instructions">
+{{- if .Online}}
+<p>This is a secure message from {{.Org}}. Enter your e-mail address and
+password to open it. The message is decrypted in your browser.</p>
+{{- else}}
 <p>This is a secure message from {{.Org}}. To read it, open this file in a web browser.
 {{- if .OpenURL}} If the message does not open by itself, press Open Online below: the
 encrypted message is sent to the key service of {{.Org}}, where you sign in to read it.{{end}}</p>
+{{- end}}
 {{- if .SharedPassword}}
 <p>You need the password agreed between your organisation and {{.Org}}.</p>
 {{- end}}
@@ -89,9 +110,46 @@ content of the message and its attachments are encrypted.</p>
 {{- end}}
 </ul>
 {{- end}}
+<form id="unlock" hidden>
+<h2>Open the message</h2>
+<div id="email-field">
+<label for="email-select">Email address</label>
+<select id="email-select" name="email"></select>
+</div>
+<div id="email-other-field" hidden>
+<label for="email-other">Your email address</label>
+<input id="email-other" name="email-other" type="email" autocomplete="email" spellcheck="false">
+</div>
+<div>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password">
+</div>
+<p><button id="open" type="submit">Open</button><span id="status" role="status" aria-live="polite"></span></p>
+</form>
+<div id="error" class="error" role="alert" tabindex="-1" hidden></div>
+<section id="message" tabindex="-1" aria-label="Decrypted message" hidden>
+<h2>Message</h2>
+<table id="msg-header">
+<tr><th>From</th><td id="msg-from"></td></tr>
+<tr><th>To</th><td id="msg-to"></td></tr>
+<tr><th>Cc</th><td id="msg-cc"></td></tr>
+<tr><th>Date</th><td id="msg-date"></td></tr>
+<tr><th>Subject</th><td id="msg-subject"></td></tr>
+</table>
+<div id="msg-html-box" hidden>
+<p><button id="show-images" class="secondary" type="button" hidden>Show images</button></p>
+<iframe id="msg-html" title="Message content" sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer"></iframe>
+</div>
+<details id="msg-text-box" hidden><summary id="msg-text-summary">Plain-text version</summary><pre id="msg-text"></pre></details>
+<div id="attachments-box" hidden>
+<h2>Attachments</h2>
+<ul id="attachments"></ul>
+</div>
+</section>
 {{- if .OpenURL}}
 <form id="open-online" method="post" action="{{.OpenURL}}" enctype="multipart/form-data">
 <input type="hidden" name="envelope" value="{{.ID}}">
+<input type="hidden" name="meta" value="{{.Meta}}">
 <textarea id="payload" name="payload" hidden readonly>
 {{.Payload}}</textarea>
 <p><button type="submit">Open Online</button></p>
@@ -109,19 +167,21 @@ content of the message and its attachments are encrypted.</p>
 {{- end}}
 </footer>
 </main>
-</body>
-</html>
+<script type="application/json" id="postseal-data">
+{{.Data}}
+</script>
 `))
 
 // pageData feeds pageTemplate. The template.HTML fields are display values
-// already escaped by displayHTML.
+// already escaped by displayHTML; Data is JSON made safe by jsonLines.
 type pageData struct {
 	CSP, Title, ID, Profile, KeyService string
-	OpenURL, HelpURL                    string
+	OpenURL, HelpURL, Nonce, Meta       string
 	Org, From, To, Cc, Subject, Date    template.HTML
 	HelpText, Support                   template.HTML
 	Recipients                          []template.HTML
-	SharedPassword                      bool
+	SharedPassword, Online              bool
+	Data                                template.JS
 	Payload                             string
 }
 
@@ -130,35 +190,82 @@ type page struct {
 	head, tail string
 }
 
+// pageInput is what both pages (the securedoc and the key service's Open
+// Online page) are made of.
+type pageInput struct {
+	id, profile    string
+	publicURL      string
+	org, helpURL   string
+	support        string
+	display        Display
+	recipients     []string
+	sharedPassword bool
+	// online marks the key service's own page: no Open Online form.
+	online bool
+	nonce  string
+}
+
 func newPage(req Request, opt Options, prof profile) (*page, error) {
-	origin, openURL, err := keyService(opt.PublicURL)
+	return renderPage(pageInput{
+		id:             req.ID,
+		profile:        prof.name,
+		publicURL:      opt.PublicURL,
+		org:            opt.OrgName,
+		helpURL:        opt.HelpURL,
+		support:        opt.Support,
+		display:        req.Display,
+		recipients:     req.Recipients,
+		sharedPassword: req.Password != nil,
+	})
+}
+
+func renderPage(in pageInput) (*page, error) {
+	origin, openURL, err := keyService(in.publicURL)
 	if err != nil {
 		return nil, err
 	}
-	formAction := "'none'"
-	if origin != "" {
-		formAction = origin
+	if in.online {
+		openURL = ""
+	}
+	if !validNonce(in.nonce) {
+		return nil, fmt.Errorf("securedoc page: CSP nonce %q: want base64 characters only", in.nonce)
+	}
+	mode := "key"
+	if in.sharedPassword {
+		mode = "password"
 	}
 	d := pageData{
-		CSP:            "default-src 'none'; style-src " + pageStyleHash + "; form-action " + formAction + "; base-uri 'none'",
-		Title:          truncateRunes(oneLine(opt.OrgName), 120),
-		ID:             req.ID,
-		Profile:        prof.name,
+		CSP:            pageCSP(origin),
+		Title:          truncateRunes(oneLine(in.org), 120),
+		ID:             in.id,
+		Profile:        in.profile,
 		KeyService:     origin,
 		OpenURL:        openURL,
-		HelpURL:        opt.HelpURL,
-		Org:            displayHTML(opt.OrgName),
-		From:           displayHTML(req.Display.From),
-		To:             displayHTML(req.Display.To),
-		Cc:             displayHTML(req.Display.Cc),
-		Subject:        displayHTML(req.Display.Subject),
-		Date:           displayHTML(req.Display.Date),
-		HelpText:       displayHTML(opt.HelpURL),
-		Support:        displayHTML(opt.Support),
-		SharedPassword: req.Password != nil,
+		HelpURL:        in.helpURL,
+		Nonce:          in.nonce,
+		Org:            displayHTML(in.org),
+		From:           displayHTML(in.display.From),
+		To:             displayHTML(in.display.To),
+		Cc:             displayHTML(in.display.Cc),
+		Subject:        displayHTML(in.display.Subject),
+		Date:           displayHTML(in.display.Date),
+		HelpText:       displayHTML(in.helpURL),
+		Support:        displayHTML(in.support),
+		SharedPassword: in.sharedPassword,
+		Online:         in.online,
 		Payload:        payloadMarker,
+		Data: template.JS(jsonLines(scriptLen,
+			jsonField{"envelope", in.id},
+			jsonField{"publicURL", strings.TrimRight(in.publicURL, "/")},
+			jsonField{"org", in.org},
+			jsonField{"mode", mode},
+			jsonField{"recipients", in.recipients},
+		)),
 	}
-	for _, r := range req.Recipients {
+	if openURL != "" {
+		d.Meta = pageMeta(in.display, in.recipients, in.sharedPassword)
+	}
+	for _, r := range in.recipients {
 		d.Recipients = append(d.Recipients, displayHTML(r))
 	}
 	var buf strings.Builder
@@ -169,11 +276,43 @@ func newPage(req Request, opt Options, prof profile) (*page, error) {
 	if !ok {
 		return nil, fmt.Errorf("securedoc page: payload marker lost")
 	}
-	p := &page{head: head, tail: tail}
 	if err := checkLines(head + tail); err != nil {
 		return nil, fmt.Errorf("securedoc page: %w", err)
 	}
-	return p, nil
+	script := "<script>"
+	if in.nonce != "" {
+		script = `<script nonce="` + in.nonce + `">`
+	}
+	// The decryptor is appended here rather than executed through the
+	// template: it is constant, checked by its build, and 270 KB that the
+	// escaper need not walk for every message.
+	tail += script + decryptorJS + "</script>\n</body>\n</html>\n"
+	return &page{head: head, tail: tail}, nil
+}
+
+// pageCSP is the page's policy. Only the inline decryptor and the inline
+// style run ('wasm-unsafe-eval' is for OpenPGP.js's Argon2 in WebAssembly;
+// without it Argon2 fails as "Session key decryption failed"). The only
+// network peer is the key service. img-src covers the data: URLs of the
+// decrypted message's inline images; the HTML part is shown in a sandboxed
+// srcdoc iframe that adds its own stricter policy.
+func pageCSP(origin string) string {
+	peer := "'none'"
+	if origin != "" {
+		peer = origin
+	}
+	return "default-src 'none'; script-src " + decryptorHash + " 'wasm-unsafe-eval'; style-src " + pageStyleHash +
+		"; connect-src " + peer + "; img-src data: blob:; form-action " + peer + "; base-uri 'none'"
+}
+
+func validNonce(n string) bool {
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return len(n) <= 128
 }
 
 // write writes the page with the payload produced by payload in place.

@@ -1,0 +1,247 @@
+// The securedoc decryptor. It runs inside the securedoc page (opened from
+// disk, file://) and inside the key service's Open Online page. The page
+// holds the armoured message in <textarea id="payload">, its settings in
+// <script type="application/json" id="postseal-data"> and the (hidden)
+// form and message markup; this script wires them:
+//
+//   Open -> POST {publicURL}/api/v1/envelopes/{id}/key {email, password}
+//        -> decrypt locally with the returned key (the OpenPGP passphrase)
+//        -> parse the MIME message -> show it.
+//
+// For a partner's shared-password envelope (mode "password") the password
+// typed is the passphrase itself and no key service is asked.
+
+import { readMessage, decrypt } from 'openpgp';
+import PostalMime from 'postal-mime';
+import { dearmor, ArmorError } from './armor.js';
+import { showMessage } from './render.js';
+
+const $ = (id) => document.getElementById(id);
+const OTHER = '\u0000other';
+
+function pageData() {
+  try {
+    return JSON.parse($('postseal-data').textContent);
+  } catch {
+    return null;
+  }
+}
+
+function init() {
+  const data = pageData();
+  const form = $('unlock');
+  if (!data || !form) return;
+  const select = $('email-select');
+  const other = $('email-other');
+  const password = $('password');
+  const emailField = $('email-field');
+  const otherField = $('email-other-field');
+
+  if (data.mode === 'password') {
+    emailField.hidden = true;
+    otherField.hidden = true;
+  } else {
+    const recipients = Array.isArray(data.recipients) ? data.recipients : [];
+    select.replaceChildren();
+    for (const r of recipients) select.append(new Option(r, r));
+    select.append(new Option('My address is not listed', OTHER));
+    const sync = () => {
+      otherField.hidden = select.value !== OTHER;
+      other.required = select.value === OTHER;
+    };
+    select.addEventListener('change', () => {
+      sync();
+      if (select.value === OTHER) other.focus();
+    });
+    sync();
+  }
+  form.hidden = false;
+  const intro = $('noscript-intro');
+  if (intro) intro.hidden = true;
+
+  let busy = false;
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (busy) return;
+    const email = data.mode === 'password' ? '' : (select.value === OTHER ? other.value : select.value).trim();
+    if (data.mode !== 'password' && !email) {
+      fail({ text: 'Enter your e-mail address.' }, other);
+      return;
+    }
+    if (!password.value) {
+      fail({ text: 'Enter your password.' }, password);
+      return;
+    }
+    busy = true;
+    const button = $('open');
+    button.disabled = true;
+    setStatus('Opening the message\u2026');
+    clearError();
+    const t0 = performance.now();
+    try {
+      const passphrase = data.mode === 'password' ? password.value : await fetchKey(data, email, password.value);
+      const parsed = await openMessage(passphrase, data.mode === 'password');
+      await showMessage($('message'), parsed);
+      form.hidden = true;
+      const intro = $('instructions');
+      if (intro) intro.hidden = true;
+      document.documentElement.dataset.openMs = String(Math.round(performance.now() - t0));
+      setStatus('');
+      $('message').focus();
+    } catch (e) {
+      fail(e instanceof Problem ? e : { text: 'The message could not be opened: ' + (e && e.message ? e.message : String(e)) }, null);
+    } finally {
+      busy = false;
+      button.disabled = false;
+    }
+  });
+}
+
+// Problem is a failure with a sentence for the reader and optional links.
+class Problem extends Error {
+  constructor(text, links = []) {
+    super(text);
+    this.text = text;
+    this.links = links;
+  }
+}
+
+function setStatus(text) {
+  const s = $('status');
+  if (s) s.textContent = text;
+}
+
+function clearError() {
+  const box = $('error');
+  box.replaceChildren();
+  box.hidden = true;
+}
+
+function fail(p, focusTo) {
+  setStatus('');
+  const box = $('error');
+  box.replaceChildren();
+  const para = document.createElement('p');
+  para.textContent = p.text;
+  box.append(para);
+  for (const l of p.links || []) {
+    const q = document.createElement('p');
+    const a = document.createElement('a');
+    a.href = l.href;
+    a.textContent = l.text;
+    a.rel = 'noopener noreferrer';
+    a.target = '_blank';
+    q.append(a);
+    box.append(q);
+  }
+  box.hidden = false;
+  (focusTo || box).focus();
+}
+
+function minutes(seconds) {
+  const m = Math.max(1, Math.ceil(seconds / 60));
+  return m === 1 ? '1 minute' : `${m} minutes`;
+}
+
+// safeURL keeps only http(s) links from the key service's answer.
+function safeURL(u, fallback) {
+  try {
+    const url = new URL(u);
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url.href;
+  } catch {
+    /* fall through */
+  }
+  return fallback;
+}
+
+async function fetchKey(data, email, password) {
+  const base = String(data.publicURL || '').replace(/\/+$/, '');
+  const url = `${base}/api/v1/envelopes/${encodeURIComponent(data.envelope)}/key`;
+  let res;
+  try {
+    // A text/plain body keeps this a "simple" CORS request: no preflight
+    // (the page runs from file://, Origin: null).
+    res = await fetch(url, {
+      method: 'POST',
+      body: JSON.stringify({ email, password }),
+      headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+      credentials: 'omit',
+      cache: 'no-store',
+      referrerPolicy: 'no-referrer',
+    });
+  } catch {
+    throw new Problem(
+      `The key service at ${base} cannot be reached. Check your Internet connection and try again later` +
+        (document.getElementById('open-online') ? ', or use the Open Online button below.' : '.'),
+    );
+  }
+  let body = {};
+  try {
+    body = await res.json();
+  } catch {
+    /* a non-JSON answer is judged by its status alone */
+  }
+  if (res.ok && typeof body.key === 'string' && body.key) return body.key;
+  const org = data.org || 'the sender\u2019s organisation';
+  const q = `email=${encodeURIComponent(email)}`;
+  switch (res.status) {
+    case 401:
+      throw new Problem(
+        `The password is wrong, or ${email} is not registered with the key service yet. ` +
+          'Check the address and the password. If this is your first secure message, register first.',
+        [
+          { href: safeURL(body.register_url, `${base}/register?${q}&envelope=${encodeURIComponent(data.envelope)}`), text: `Register ${email}` },
+          { href: safeURL(body.forgot_url, `${base}/forgot?${q}`), text: 'Forgot your password?' },
+        ],
+      );
+    case 403:
+      throw new Problem(`This message has been locked by ${org}. Contact the sender if you still need it.`);
+    case 404:
+      throw new Problem('The key service does not know this message. It may have been withdrawn; contact the sender.');
+    case 410:
+      throw new Problem('This message has expired and can no longer be opened. Ask the sender to send it again.');
+    case 429: {
+      const after = Number(body.retry_after || res.headers.get('Retry-After')) || 60;
+      throw new Problem(`Too many attempts. Try again in ${minutes(after)}.`);
+    }
+    case 400:
+      throw new Problem('The key service did not accept the request. Check the e-mail address and try again.');
+    case 503:
+      throw new Problem('The key service is temporarily unavailable. Try again in a few minutes.');
+  }
+  if (res.ok) throw new Problem('The key service sent an answer this page does not understand. Try again later.');
+  throw new Problem(`The key service answered with an error (HTTP ${res.status}). Try again later.`);
+}
+
+async function openMessage(passphrase, sharedPassword) {
+  const corrupt = new Problem('This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.');
+  let message;
+  try {
+    message = await readMessage({ binaryMessage: dearmor($('payload').value) });
+  } catch (e) {
+    if (e instanceof ArmorError || e instanceof Error) throw corrupt;
+    throw e;
+  }
+  let bytes;
+  try {
+    ({ data: bytes } = await decrypt({ message, passwords: [passphrase], format: 'binary' }));
+  } catch (e) {
+    const msg = String((e && e.message) || e);
+    if (/session key|passphrase|password/i.test(msg)) {
+      throw new Problem(
+        sharedPassword
+          ? 'The password is wrong. Use the password agreed between your organisation and the sender.'
+          : 'The key from the key service does not open this message: the file may have been changed. Ask the sender to send it again.',
+      );
+    }
+    throw corrupt;
+  }
+  try {
+    return await PostalMime.parse(bytes, { attachmentEncoding: 'arraybuffer' });
+  } catch {
+    throw new Problem('The message was decrypted but could not be read as an e-mail.');
+  }
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+else init();

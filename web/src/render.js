@@ -1,0 +1,161 @@
+// Rendering of a parsed message (postal-mime's result) into the page. The
+// message is untrusted: everything goes in as text (textContent), except
+// the HTML part, which is shown only inside a sandboxed iframe without
+// scripts, forms or same-origin access, under its own CSP.
+
+import { encodeBase64 } from './armor.js';
+
+const el = (tag, props = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) if (c != null) e.append(c);
+  return e;
+};
+
+export function formatAddress(a) {
+  if (!a) return '';
+  if (a.group) return `${a.name || ''}: ${a.group.map(formatAddress).join(', ')};`;
+  if (a.name && a.address) return `${a.name} <${a.address}>`;
+  return a.address || a.name || '';
+}
+
+const formatList = (l) => (l || []).map(formatAddress).join(', ');
+
+export function formatSize(n) {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function formatDate(d) {
+  if (!d) return '';
+  const t = new Date(d);
+  return isNaN(t) ? String(d) : t.toLocaleString();
+}
+
+// The iframe's own policy. The default blocks every remote load: remote
+// images are how mail tracks its readers. Inline styles are the only
+// way mail is styled, and harmless without scripts or remote loads.
+const CSP_BLOCKED = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+const CSP_IMAGES = "default-src 'none'; img-src data: https: http:; style-src 'unsafe-inline'";
+
+// prepareHTML parses the untrusted HTML inertly (DOMParser runs nothing),
+// maps cid: references to data: URLs of the inline parts, removes what could
+// navigate or load outside the sandbox (meta refresh, base, embedded
+// frames/objects), makes links open in a new tab, and puts the CSP first in
+// the head so it covers everything after it. It also reports whether the
+// message refers to remote images.
+export async function prepareHTML(html, attachments) {
+  const doc = new DOMParser().parseFromString(html, 'text/html');
+  const cids = new Map();
+  for (const a of attachments) {
+    if (a.contentId) cids.set(a.contentId.replace(/^<|>$/g, '').toLowerCase(), a);
+  }
+  const used = new Set();
+  const dataURLs = new Map();
+  const dataURL = (a) => {
+    if (!dataURLs.has(a)) {
+      const type = /^image\/[a-z0-9.+-]+$/i.test(a.mimeType || '') ? a.mimeType : 'application/octet-stream';
+      dataURLs.set(a, `data:${type};base64,${encodeBase64(new Uint8Array(a.content))}`);
+    }
+    return dataURLs.get(a);
+  };
+  let remote = false;
+  for (const n of doc.querySelectorAll('meta[http-equiv], base, script, iframe, frame, frameset, object, embed, link, portal')) n.remove();
+  for (const n of doc.querySelectorAll('[src], [background], [srcset], [poster]')) {
+    for (const attr of ['src', 'background', 'poster']) {
+      const v = n.getAttribute(attr);
+      if (v == null) continue;
+      const m = /^\s*cid:(.*)$/i.exec(v);
+      if (m) {
+        const a = cids.get(decodeURIComponent(m[1].trim()).replace(/^<|>$/g, '').toLowerCase());
+        if (a) {
+          used.add(a);
+          n.setAttribute(attr, dataURL(a));
+        } else n.removeAttribute(attr);
+      } else if (/^\s*(https?:)?\/\//i.test(v)) remote = true;
+    }
+    if (n.hasAttribute('srcset')) remote = true;
+  }
+  if (/url\(\s*['"]?\s*(https?:)?\/\//i.test(html)) remote = true;
+  for (const a of doc.querySelectorAll('a[href], area[href]')) {
+    a.setAttribute('target', '_blank');
+    a.setAttribute('rel', 'noopener noreferrer');
+  }
+  const head = doc.head || doc.documentElement.insertBefore(doc.createElement('head'), doc.body);
+  const charset = doc.createElement('meta');
+  charset.setAttribute('charset', 'utf-8');
+  const csp = doc.createElement('meta');
+  csp.setAttribute('http-equiv', 'Content-Security-Policy');
+  const referrer = doc.createElement('meta');
+  referrer.setAttribute('name', 'referrer');
+  referrer.setAttribute('content', 'no-referrer');
+  head.prepend(charset, csp, referrer);
+  const render = (images) => {
+    csp.setAttribute('content', images ? CSP_IMAGES : CSP_BLOCKED);
+    return '<!DOCTYPE html>' + doc.documentElement.outerHTML;
+  };
+  return { render, remote, used };
+}
+
+// showMessage fills #message. parsed is postal-mime's result.
+export async function showMessage(root, parsed) {
+  const attachments = parsed.attachments || [];
+  const set = (id, v) => {
+    const n = root.querySelector('#' + id);
+    n.textContent = v;
+    n.closest('tr').hidden = !v;
+  };
+  set('msg-from', formatAddress(parsed.from));
+  set('msg-to', formatList(parsed.to));
+  set('msg-cc', formatList(parsed.cc));
+  set('msg-date', formatDate(parsed.date));
+  set('msg-subject', parsed.subject || '');
+
+  const text = root.querySelector('#msg-text');
+  const textBox = root.querySelector('#msg-text-box');
+  const frameBox = root.querySelector('#msg-html-box');
+  const frame = root.querySelector('#msg-html');
+  const showImages = root.querySelector('#show-images');
+  const hasHTML = typeof parsed.html === 'string' && parsed.html.trim() !== '';
+  text.textContent = parsed.text || '';
+  let used = new Set();
+  if (hasHTML) {
+    const prepared = await prepareHTML(parsed.html, attachments);
+    used = prepared.used;
+    frame.srcdoc = prepared.render(false);
+    frameBox.hidden = false;
+    showImages.hidden = !prepared.remote;
+    showImages.onclick = () => {
+      frame.srcdoc = prepared.render(true);
+      showImages.hidden = true;
+      frame.focus();
+    };
+    // With an HTML part, the plain text is the alternative: kept, folded.
+    textBox.open = false;
+  } else {
+    frameBox.hidden = true;
+    textBox.open = true;
+  }
+  textBox.hidden = !parsed.text;
+  root.querySelector('#msg-text-summary').hidden = !hasHTML;
+
+  const list = root.querySelector('#attachments');
+  list.replaceChildren();
+  let n = 0;
+  for (const a of attachments) {
+    // Inline images shown in the HTML are not listed again.
+    if (used.has(a) && a.disposition !== 'attachment') continue;
+    n++;
+    const name = a.filename || `attachment-${n}${a.mimeType === 'message/rfc822' ? '.eml' : ''}`;
+    const blob = new Blob([a.content], { type: a.mimeType || 'application/octet-stream' });
+    const link = el('a', { href: URL.createObjectURL(blob), download: name, text: name });
+    list.append(el('li', {}, link, ` (${formatSize(blob.size)})`));
+  }
+  root.querySelector('#attachments-box').hidden = n === 0;
+  root.hidden = false;
+}
