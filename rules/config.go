@@ -10,6 +10,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -155,6 +156,50 @@ type Store struct {
 	DSN string `toml:"dsn"`
 	// MasterKey is the file holding the key that wraps message keys at rest.
 	MasterKey string `toml:"master_key"`
+}
+
+func (s *Store) validate() error {
+	if s.DSN == "" {
+		return keyErr("store.dsn", "must not be empty")
+	}
+	switch s.Driver {
+	case "sqlite":
+		if isPostgresURL(s.DSN) {
+			return keyErr("store.dsn", "is a PostgreSQL URL but driver is \"sqlite\"; set driver = \"postgres\"")
+		}
+	case "postgres":
+		return checkPostgresDSN(s.DSN)
+	default:
+		return keyErr("store.driver", "must be \"sqlite\" or \"postgres\", not %q", s.Driver)
+	}
+	return nil
+}
+
+func isPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// checkPostgresDSN accepts the two forms libpq and pgx read: a URL
+// (postgres://user@host:5432/db?sslmode=disable) or key=value words
+// (host=... dbname=...). The server is not contacted here.
+func checkPostgresDSN(dsn string) error {
+	if isPostgresURL(dsn) {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return keyErr("store.dsn", "not a valid PostgreSQL URL: %v", errors.Unwrap(err))
+		}
+		if u.Host == "" && u.Query().Get("host") == "" {
+			return keyErr("store.dsn", "the PostgreSQL URL names no host (postgres://USER@HOST:5432/DATABASE)")
+		}
+		if strings.Trim(u.Path, "/") == "" {
+			return keyErr("store.dsn", "the PostgreSQL URL names no database (postgres://USER@HOST:5432/DATABASE)")
+		}
+		return nil
+	}
+	if !strings.Contains(dsn, "=") {
+		return keyErr("store.dsn", "with driver \"postgres\" give a URL (postgres://USER@HOST:5432/DATABASE) or key=value words (host=HOST dbname=DATABASE)")
+	}
+	return nil
 }
 
 // SMTP configures outgoing mail that postseal writes itself.
@@ -472,15 +517,8 @@ func (c *Config) validate() error {
 	if c.Keyserver.PasswordMinLength < 8 {
 		return keyErr("keyserver.password_min_length", "must be at least 8")
 	}
-	switch c.Store.Driver {
-	case "sqlite":
-	case "postgres":
-		return keyErr("store.driver", "the postgres driver is not part of this version of postseal; use \"sqlite\"")
-	default:
-		return keyErr("store.driver", "must be \"sqlite\" or \"postgres\", not %q", c.Store.Driver)
-	}
-	if c.Store.DSN == "" {
-		return keyErr("store.dsn", "must not be empty")
+	if err := c.Store.validate(); err != nil {
+		return err
 	}
 	if c.Store.MasterKey == "" {
 		return keyErr("store.master_key", "must not be empty")

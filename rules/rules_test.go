@@ -226,6 +226,13 @@ func TestLoadErrors(t *testing.T) {
 		{"bad attachment name", "[envelope]\nattachment_name = \"../x.html\"\n", 2, "attachment_name"},
 		{"bad public url", "[keyserver]\npublic_url = \"ftp://x\"\n", 2, "keyserver.public_url"},
 		{"empty triggers", "trigger = []\n", 1, "at least one"},
+		{"postgres with a file dsn", "[store]\ndriver = \"postgres\"\n\ndsn = \"var/postseal.db\"\n", 4, "store.dsn: with driver \"postgres\""},
+		{"postgres default dsn", "[store]\ndriver = \"postgres\"\n", 1, "store.dsn"},
+		{"postgres url without database", "[store]\ndriver = \"postgres\"\ndsn = \"postgres://postgres@127.0.0.1:5432\"\n", 3, "names no database"},
+		{"postgres url without host", "[store]\ndriver = \"postgres\"\ndsn = \"postgres:///test\"\n", 3, "names no host"},
+		{"postgres bad url", "[store]\ndriver = \"postgres\"\ndsn = \"postgres://a:b@x:port/test\"\n", 3, "store.dsn: not a valid PostgreSQL URL"},
+		{"sqlite given a postgres url", "[store]\ndsn = \"postgres://postgres@127.0.0.1/test\"\n", 2, "set driver = \"postgres\""},
+		{"unknown driver", "[store]\ndriver = \"mysql\"\n", 2, "store.driver"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,6 +255,23 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tt.contains)
 			}
 		})
+	}
+}
+
+func TestPostgresStoreConfig(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+		"postgresql://u:p@db.example.org/postseal",
+		"host=127.0.0.1 dbname=test user=postgres",
+	} {
+		cfg, err := Load(writeConfig(t, "[store]\ndriver = \"postgres\"\ndsn = \""+dsn+"\"\n"))
+		if err != nil {
+			t.Errorf("%s: %v", dsn, err)
+			continue
+		}
+		if cfg.Store.Driver != "postgres" || cfg.Store.DSN != dsn {
+			t.Errorf("store = %+v; want the DSN unchanged (not made a path)", cfg.Store)
+		}
 	}
 }
 

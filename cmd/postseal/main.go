@@ -152,6 +152,9 @@ func openStore(ctx context.Context, cfg *rules.Config, create bool) (store.Store
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Store.Driver == "postgres" {
+		return store.OpenPostgres(ctx, cfg.Store.DSN, key)
+	}
 	return store.OpenSQLite(ctx, cfg.Store.DSN, key)
 }
 
