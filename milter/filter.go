@@ -18,7 +18,6 @@ package milter
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,6 +43,7 @@ type Filter struct {
 	store    EnvelopeStore
 	reinject Sender
 	log      *slog.Logger
+	obs      Observer
 	now      func() time.Time
 	// Spool is the private folder for bodies too large for memory.
 	spool      string
@@ -64,6 +64,8 @@ type Config struct {
 	// Notices queues the notices to senders whose mail the scanner sealed;
 	// nil sends none.
 	Notices Notifier
+	// Observer is told every message's outcome (nil: nobody).
+	Observer Observer
 }
 
 // MaxHeaders is the default cap on header fields.
@@ -78,7 +80,10 @@ func New(p *Policy, st EnvelopeStore, reinject Sender, log *slog.Logger, cfg Con
 	if cfg.MaxHeaders <= 0 {
 		cfg.MaxHeaders = MaxHeaders
 	}
-	f := &Filter{store: st, reinject: reinject, log: log, now: time.Now, spool: cfg.SpoolDir, memMax: cfg.MemMax, maxHeaders: cfg.MaxHeaders, notices: cfg.Notices}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	f := &Filter{store: st, reinject: reinject, log: log, obs: cfg.Observer, now: time.Now, spool: cfg.SpoolDir, memMax: cfg.MemMax, maxHeaders: cfg.MaxHeaders, notices: cfg.Notices}
 	f.policy.Store(p)
 	return f
 }
@@ -234,63 +239,72 @@ func (f *Filter) Triage(p *Policy, t *Transaction) (Plan, Outcome, bool) {
 	return plan, Outcome{}, false
 }
 
-// Process decides and seals one whole message. It never returns an error:
-// every failure becomes a temporary failure of the message.
-func (f *Filter) Process(ctx context.Context, p *Policy, t *Transaction) (out Outcome) {
+// Process decides and seals one whole message, and logs and counts its
+// outcome. It never returns an error: every failure becomes a temporary
+// failure of the message.
+func (f *Filter) Process(ctx context.Context, p *Policy, t *Transaction) Outcome {
 	start := f.now()
-	log := f.log.With("queue_id", t.QueueID)
+	out, v := f.process(ctx, p, t)
+	f.record(t, v, out, start)
+	return out
+}
+
+// process is Process without the record, for callers that still have to
+// hand the changes over before the outcome is known.
+func (f *Filter) process(ctx context.Context, p *Policy, t *Transaction) (out Outcome, v verdict) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.Error("panic while filtering; message temp-failed", "panic", r, "stack", string(debug.Stack()))
-			out = outcomeTempFail
+			f.log.Error("panic while filtering", "queue_id", t.QueueID, "panic", r, "stack", string(debug.Stack()))
+			out, v.reason, v.err = outcomeTempFail, TempFailPanic, fmt.Errorf("panic: %v", r)
 		}
 	}()
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.Config.Milter.Timeout))
 	defer cancel()
 
+	v.size = t.headerSize() + t.BodySize
 	if plan, early, done := f.Triage(p, t); done {
-		f.logPlan(log, plan, t, early, start)
-		return early
+		v.plan = plan
+		return early, v
 	}
-	size := t.headerSize() + t.BodySize
-	plan := p.Plan(t.subjects(), t.Rcpts, size)
+	plan := p.Plan(t.subjects(), t.Rcpts, v.size)
+	v.plan = plan
 	if plan.Action == "scan" {
 		orig, err := t.Original()
 		if err != nil {
-			log.Error("message not scanned; temp-failed", "err", err)
-			return outcomeTempFail
+			v.reason, v.err = TempFailSpool, fmt.Errorf("message not scanned: %w", err)
+			return outcomeTempFail, v
 		}
-		plan = p.Resolve(plan, p.Scan(ctx, orig), size)
+		plan = p.Resolve(plan, p.Scan(ctx, orig), v.size)
+		v.plan = plan
 		if err := ctx.Err(); err != nil {
 			// The scanner stops at its own deadline; this is the milter's.
-			log.Error("message not scanned in time; temp-failed", "err", err)
-			return outcomeTempFail
+			v.reason, v.err = tempFailReason(err), fmt.Errorf("message not scanned in time: %w", err)
+			return outcomeTempFail, v
 		}
 	}
 	if plan.Action != "seal" {
-		out = f.unsealed(p, plan, size)
-		f.logPlan(log, plan, t, out, start)
-		return out
+		return f.unsealed(p, plan, v.size), v
 	}
+	sealStart := f.now()
 	changes, ids, err := f.seal(ctx, p, plan, t)
 	if err == nil {
 		err = ctx.Err()
 	}
-	attrs := []any{"trigger", plan.Trigger, "recipients", len(t.Rcpts), "size", size, "duration", time.Since(start)}
+	v.ids, v.sealTime = ids, f.now().Sub(sealStart)
 	if err != nil {
-		log.Error("message not sealed; temp-failed", append(attrs, "err", err)...)
-		return outcomeTempFail
+		v.reason, v.err = tempFailReason(err), err
+		return outcomeTempFail, v
 	}
-	log.Info("message sealed", append(append(attrs, "envelope_ids", ids, "copies", len(plan.Groups)), scanAttrs(plan)...)...)
 	if plan.Trigger == ScanTrigger {
-		f.notifySender(ctx, log, p, plan, t)
+		f.notifySender(ctx, f.log.With("queue_id", t.QueueID), p, plan, t)
 	}
-	return Outcome{Changes: changes, EnvelopeIDs: ids}
+	return Outcome{Changes: changes, EnvelopeIDs: ids}, v
 }
 
-// Oversized decides a message whose body was too large to keep: only a
-// plan waiting for the scanner gets here (other over-limit mail is refused
-// by the session). It could not be scanned, so `unreadable` decides.
+// Oversized decides, logs and counts a message whose body was too large to
+// keep: only a plan waiting for the scanner gets here (other over-limit
+// mail is refused by the session). It could not be scanned, so
+// `unreadable` decides.
 func (f *Filter) Oversized(p *Policy, t *Transaction) Outcome {
 	start := f.now()
 	size := t.headerSize() + t.BodySize
@@ -300,7 +314,7 @@ func (f *Filter) Oversized(p *Policy, t *Transaction) Outcome {
 		plan = p.Resolve(plan, notScanned(size, limit), size)
 	}
 	out := f.unsealed(p, plan, size)
-	f.logPlan(f.log.With("queue_id", t.QueueID), plan, t, out, start)
+	f.record(t, verdict{plan: plan, size: size}, out, start)
 	return out
 }
 
@@ -314,15 +328,6 @@ func (f *Filter) unsealed(p *Policy, plan Plan, size int64) Outcome {
 		return Outcome{Code: 552, Text: fmt.Sprintf("5.3.4 This message must be sent securely (it carries sensitive data, or parts that could not be checked) but it is too large for that (%s; the limit is %s). Send large files another way or split the message.", humanSize(size), humanSize(limit))}
 	}
 	return outcomeTooLarge(size, limit)
-}
-
-func (f *Filter) logPlan(log *slog.Logger, plan Plan, t *Transaction, out Outcome, start time.Time) {
-	msg := "message passed"
-	if !out.Accepted() {
-		msg = "message refused"
-	}
-	attrs := []any{"action", plan.Action, "why", plan.Why, "trigger", plan.Trigger, "recipients", len(t.Rcpts), "duration", time.Since(start)}
-	log.Info(msg, append(attrs, scanAttrs(plan)...)...)
 }
 
 // scanAttrs are the log attributes of the scanner's part in a decision:
@@ -391,7 +396,7 @@ func isSealedAway(name string) bool {
 
 func (f *Filter) reinjectCopy(ctx context.Context, plan Plan, t *Transaction, c Copy) error {
 	if f.reinject == nil {
-		return errors.New("re-injection is not configured")
+		return fmt.Errorf("%w: not configured", errReinject)
 	}
 	orig, err := t.Original()
 	if err != nil {
@@ -402,7 +407,7 @@ func (f *Filter) reinjectCopy(ctx context.Context, plan Plan, t *Transaction, c 
 		return fmt.Errorf("reinject %s: %w", c.EnvelopeID, err)
 	}
 	if err := f.reinject.Send(ctx, t.Sender, c.Group.Recipients, &buf); err != nil {
-		return fmt.Errorf("reinject %s: %w", c.EnvelopeID, err)
+		return fmt.Errorf("reinject %s: %w: %w", c.EnvelopeID, errReinject, err)
 	}
 	return nil
 }

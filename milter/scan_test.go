@@ -3,9 +3,9 @@ package milter
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"hash/crc32"
-	"context"
 	"io"
 	"log/slog"
 	"mime/quotedprintable"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"runtime/debug"
 	"strings"
@@ -110,7 +111,8 @@ func (s *session) Header(name, value string, _ milter.Modifier) (*milter.Respons
 func (s *session) Headers(m milter.Modifier) (resp *milter.Response, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.f.log.Error("panic at the end of a header; temp-failed", "panic", r, "stack", string(debug.Stack()))
+			s.f.log.Error("panic at the end of a header", "queue_id", s.trx.QueueID, "panic", r, "stack", string(debug.Stack()))
+			s.f.record(&s.trx, verdict{reason: TempFailPanic, err: fmt.Errorf("panic: %v", r)}, outcomeTempFail, s.f.now())
 			resp, err = milter.RespTempFail, nil
 		}
 	}()
@@ -118,9 +120,11 @@ func (s *session) Headers(m milter.Modifier) (resp *milter.Response, err error) 
 		s.policy = s.f.Policy()
 	}
 	s.trx.QueueID = m.Get(milter.MacroQueueId)
+	s.f.obs.Seen()
+	start := s.f.now()
 	plan, out, done := s.f.Triage(s.policy, &s.trx)
 	if done {
-		s.f.logPlan(s.f.log.With("queue_id", s.trx.QueueID), plan, &s.trx, out, s.f.now())
+		s.f.record(&s.trx, verdict{plan: plan, size: s.trx.headerSize()}, out, start)
 		s.early = &out
 		return response(out)
 	}
@@ -140,7 +144,8 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 	defer s.reset()
 	defer func() {
 		if r := recover(); r != nil {
-			s.f.log.Error("panic at the end of a message; temp-failed", "queue_id", s.trx.QueueID, "panic", r, "stack", string(debug.Stack()))
+			s.f.log.Error("panic at the end of a message", "queue_id", s.trx.QueueID, "panic", r, "stack", string(debug.Stack()))
+			s.f.record(&s.trx, verdict{plan: s.plan, reason: TempFailPanic, err: fmt.Errorf("panic: %v", r)}, outcomeTempFail, s.f.now())
 			resp, err = milter.RespTempFail, nil
 		}
 	}()
@@ -152,61 +157,72 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 	case s.body == nil:
 		// No end of header was seen, so no body was kept: this cannot be
 		// decided safely.
-		s.f.log.Error("end of message without end of header; temp-failed", "queue_id", s.trx.QueueID)
+		s.f.record(&s.trx, verdict{reason: TempFailProtocol, err: errors.New("end of message without end of header")}, outcomeTempFail, s.f.now())
 		return response(outcomeTempFail)
 	}
+	start := s.f.now()
 	if q := m.Get(milter.MacroQueueId); q != "" {
 		s.trx.QueueID = q
 	}
 	s.trx.BodySize = s.body.Size()
-	var out Outcome
 	if s.body.Over() && s.plan.Action == "scan" {
 		return response(s.f.Oversized(s.policy, &s.trx))
 	}
+	size := s.trx.headerSize() + s.trx.BodySize
 	if s.body.Over() {
-		size := s.trx.headerSize() + s.trx.BodySize
-		out = outcomeTooLarge(size, int64(s.policy.Config.Milter.MaxSecureSize))
-		s.f.log.Info("message refused", "queue_id", s.trx.QueueID, "why", "larger than the secure limit", "size", size)
+		out := outcomeTooLarge(size, int64(s.policy.Config.Milter.MaxSecureSize))
+		plan := s.plan
+		plan.Why = "larger than the secure limit"
+		s.f.record(&s.trx, verdict{plan: plan, size: size}, out, start)
 		return response(out)
 	}
 	body, err := s.body.Reader()
 	if err != nil {
-		s.f.log.Error("message not sealed; temp-failed", "queue_id", s.trx.QueueID, "err", err)
+		s.f.record(&s.trx, verdict{plan: s.plan, size: size, reason: TempFailSpool, err: err}, outcomeTempFail, start)
 		return response(outcomeTempFail)
 	}
 	s.trx.Body = body
-	out = s.process(m)
-	if !out.Accepted() || out.Changes == nil {
-		return response(out)
+	out, v := s.process(m)
+	if out.Accepted() && out.Changes != nil {
+		if err := s.apply(m, out.Changes); err != nil {
+			// The connection is broken or the MTA refused a change: return
+			// the error so go-milter drops the connection and the MTA, with
+			// milter_default_action = tempfail, keeps the message.
+			v.ids, v.reason, v.err = out.EnvelopeIDs, TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", err)
+			s.f.record(&s.trx, v, outcomeTempFail, start)
+			return nil, err
+		}
 	}
-	if err := s.apply(m, out.Changes); err != nil {
-		// The connection is broken or the MTA refused a change: return the
-		// error so go-milter drops the connection and the MTA, with
-		// milter_default_action = tempfail, keeps the message.
-		s.f.log.Error("could not hand the sealed copy to the MTA", "queue_id", s.trx.QueueID, "envelope_ids", out.EnvelopeIDs, "err", err)
-		return nil, err
-	}
-	return milter.RespAccept, nil
+	s.f.record(&s.trx, v, out, start)
+	return response(out)
 }
 
-// process runs Filter.Process and keeps the MTA waiting patiently: without
-// a sign of life every second a slow seal would hit the MTA's timeout.
-func (s *session) process(m milter.Modifier) Outcome {
+// process runs the filter and keeps the MTA waiting patiently: without a
+// sign of life every second a slow seal would hit the MTA's timeout.
+func (s *session) process(m milter.Modifier) (Outcome, verdict) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan Outcome, 1)
-	go func() { done <- s.f.Process(ctx, s.policy, &s.trx) }()
+	type result struct {
+		out Outcome
+		v   verdict
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, v := s.f.process(ctx, s.policy, &s.trx)
+		done <- result{out, v}
+	}()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
-		case out := <-done:
-			return out
+		case r := <-done:
+			return r.out, r.v
 		case <-tick.C:
 			if err := m.Progress(); err != nil {
 				cancel()
-				<-done
-				return outcomeTempFail
+				r := <-done
+				r.v.reason, r.v.err = TempFailMTA, fmt.Errorf("the MTA went away while the message was sealed: %w", err)
+				return outcomeTempFail, r.v
 			}
 		}
 	}

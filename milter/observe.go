@@ -1,0 +1,107 @@
+package milter
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/postseal/postseal/rules"
+)
+
+// Observer is told the outcome of every message (metrics). Each message
+// whose header arrived is Seen once and, unless the MTA aborts it, ends in
+// exactly one of Sealed, Passed, Rejected or TempFailed.
+type Observer interface {
+	Seen()
+	// Sealed: trigger is the trigger's name (or "scanner"), bytes the
+	// original message's size, d the time spent sealing.
+	Sealed(trigger string, bytes int64, d time.Duration)
+	Passed()
+	Rejected()
+	// TempFailed: reason is one of the TempFail* constants.
+	TempFailed(reason string)
+}
+
+// Reasons for a temporary failure: a small fixed set, so that they can be
+// metric labels.
+const (
+	TempFailSeal     = "seal"     // sealing or recording the envelope failed
+	TempFailTimeout  = "timeout"  // [milter] timeout passed
+	TempFailReinject = "reinject" // a copy could not be handed to the re-injection listener
+	TempFailPanic    = "panic"    // a bug; the stack is logged
+	TempFailMTA      = "mta"      // the MTA went away or refused the changes
+	TempFailProtocol = "protocol" // the MTA's conversation made no sense (no end of header)
+	TempFailSpool    = "spool"    // the buffered body could not be read back
+)
+
+type nopObserver struct{}
+
+func (nopObserver) Seen()                               {}
+func (nopObserver) Sealed(string, int64, time.Duration) {}
+func (nopObserver) Passed()                             {}
+func (nopObserver) Rejected()                           {}
+func (nopObserver) TempFailed(string)                   {}
+
+// errReinject marks errors from handing a sealed copy to the re-injection
+// listener.
+var errReinject = errors.New("re-injection failed")
+
+// verdict is what is known about a message when its outcome is recorded.
+type verdict struct {
+	plan Plan
+	size int64 // header + body, as far as known
+	// reason and err explain a temporary failure.
+	reason string
+	err    error
+	// ids are the envelopes made; sealTime the time spent making them.
+	ids      []string
+	sealTime time.Duration
+}
+
+func tempFailReason(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return TempFailTimeout
+	case errors.Is(err, errReinject):
+		return TempFailReinject
+	}
+	return TempFailSeal
+}
+
+// record writes the one log line for a message's outcome and tells the
+// observer. The line names the message (queue id, envelope ids), the
+// trigger, how many recipients got it in clear and sealed, its size and
+// the time taken — never content, subjects or addresses.
+func (f *Filter) record(t *Transaction, v verdict, out Outcome, start time.Time) {
+	clear, sealed := 0, 0
+	for _, g := range v.plan.Groups {
+		if g.Treatment == rules.Clear {
+			clear += len(g.Recipients)
+		} else {
+			sealed += len(g.Recipients)
+		}
+	}
+	attrs := []any{"queue_id", t.QueueID, "trigger", v.plan.Trigger, "recipients_clear", clear, "recipients_sealed", sealed,
+		"size", v.size, "duration", f.now().Sub(start)}
+	// The scanner's part: rule names and counts, never values.
+	attrs = append(attrs, scanAttrs(v.plan)...)
+	switch {
+	case out.Accepted() && len(out.EnvelopeIDs) > 0:
+		f.log.Info("message sealed", append(attrs, "outcome", "sealed", "envelope_ids", out.EnvelopeIDs, "copies", len(v.plan.Groups))...)
+		f.obs.Sealed(v.plan.Trigger, v.size, v.sealTime)
+	case out.Accepted():
+		f.log.Info("message passed", append(attrs, "outcome", "passed", "why", v.plan.Why)...)
+		f.obs.Passed()
+	case out.Code >= 500:
+		f.log.Info("message refused", append(attrs, "outcome", "rejected", "why", v.plan.Why, "code", out.Code)...)
+		f.obs.Rejected()
+	default:
+		if len(v.ids) > 0 {
+			// Envelopes were recorded but the copy never left: they stay
+			// unopened; the retry makes new ones.
+			attrs = append(attrs, "envelope_ids", v.ids)
+		}
+		f.log.Error("message temp-failed", append(attrs, "outcome", "tempfailed", "reason", v.reason, "err", v.err)...)
+		f.obs.TempFailed(v.reason)
+	}
+}
