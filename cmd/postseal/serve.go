@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/postseal/postseal/mailer"
+	"github.com/postseal/postseal/metrics"
 	"github.com/postseal/postseal/milter"
 	"github.com/postseal/postseal/store"
 )
@@ -43,8 +45,10 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}
 	defer st.Close()
 
+	m := metrics.New()
+	m.QueueDepth(queueDepth(st))
 	notices := directMail{&mailer.SMTP{Addr: cfg.SMTP.Relay}}
-	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: notices})
+	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: notices, Observer: m})
 	l, err := milter.Listen(cfg.Milter.Listen)
 	if err != nil {
 		return err
@@ -55,7 +59,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 			log.Error("milter stopped", "err", err)
 		}
 	}()
-	httpSrv, err := serveHTTP(cfg.Keyserver.Listen, st, log)
+	httpSrv, err := serveHTTP(cfg.Keyserver.Listen, st, log, ops{metrics: m.Handler(), masterKey: cfg.Store.MasterKey})
 	if err != nil {
 		mf.Close()
 		return err
@@ -102,20 +106,34 @@ func reload(path string, filter *milter.Filter, log *slog.Logger) {
 	log.Info("rules reloaded", "config", configName(p.Config))
 }
 
-// serveHTTP starts the key service listener. For now it answers health
-// checks; the key service proper is served here too when it lands.
-func serveHTTP(addr string, st store.Store, log *slog.Logger) (*http.Server, error) {
+// ops are the operator's endpoints on the key service listener.
+type ops struct {
+	metrics   http.Handler
+	masterKey string // the master key file
+}
+
+// serveHTTP starts the key service listener: health and metrics for the
+// operator; the key service proper is served here too when it lands.
+func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops) (*http.Server, error) {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", o.metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
+		status := map[string]string{"status": "ok", "store": "ok", "master_key": "ok"}
 		if err := st.Ping(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "store": err.Error()})
-			return
+			status["status"], status["store"] = "unavailable", err.Error()
 		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+		// The key is in memory since the start; this checks that its file
+		// is still there and private, or the next start would fail.
+		if _, err := store.LoadMasterKey(o.masterKey, false); err != nil {
+			status["status"], status["master_key"] = "unavailable", err.Error()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if status["status"] != "ok" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(status)
 	})
 	// The securedoc's Open Online button posts here; until the key
 	// service serves it, the recipient gets a sentence, not a bare 404.
@@ -135,6 +153,20 @@ func serveHTTP(addr string, st store.Store, log *slog.Logger) (*http.Server, err
 		}
 	}()
 	return srv, nil
+}
+
+// queueDepth reads the outgoing mail queue's length for the metrics; NaN
+// when the store does not answer in time.
+func queueDepth(st store.MailQueue) func() float64 {
+	return func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := st.MailQueueDepth(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	}
 }
 
 // directMail hands a message to the relay at once. It stands in for the
