@@ -94,19 +94,26 @@ func (c *ctx) has(ws *wordSet) bool {
 
 // score applies the context rules for detector d to base.
 func (c *ctx) score(d det, base float64) float64 {
-	c.dist[d] = -1
-	posB, posA := c.near(&ctxWords[d])
+	score, dist := c.scoreWith(&ctxWords[d], base)
+	c.dist[d] = dist
+	return score
+}
+
+// scoreWith applies the context rules with the positive words ws to base and
+// returns the score and how far the boosting word stands (-1: none; words
+// after the value rank behind every word before it).
+func (c *ctx) scoreWith(ws *wordSet, base float64) (float64, int) {
+	posB, posA := c.near(ws)
 	if posB >= 0 {
 		// Only a negative word between that one and the value can be
 		// nearer: search just that stretch.
 		if findWord(c.s.t, c.start-posB+1, c.start, &negWords, true) >= 0 {
-			return base - negPenalty
+			return base - negPenalty, -1
 		}
-		c.dist[d] = posB
-		return base + ctxBoost
+		return base + ctxBoost, posB
 	}
 	if posA < 0 && base < c.s.thr {
-		return base // negative words could only lower it further
+		return base, -1 // negative words could only lower it further
 	}
 	if !c.negDone {
 		c.negBefore, c.negAfter = c.near(&negWords)
@@ -114,14 +121,13 @@ func (c *ctx) score(d det, base float64) float64 {
 	}
 	switch {
 	case c.negBefore >= 0:
-		return base - negPenalty
+		return base - negPenalty, -1
 	case posA >= 0:
-		c.dist[d] = ctxBefore + posA
-		return base + ctxBoost
+		return base + ctxBoost, ctxBefore + posA
 	case c.negAfter >= 0:
-		return base - negPenalty
+		return base - negPenalty, -1
 	}
-	return base
+	return base, -1
 }
 
 // findWord returns where the word of ws nearest to one end of t[lo:hi]

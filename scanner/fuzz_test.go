@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 )
@@ -48,6 +49,63 @@ func FuzzScan(f *testing.F) {
 			}
 			if !isAlnum(text[f.Offset]) {
 				t.Fatalf("offset %d does not point at a value: %q", f.Offset, text[f.Offset])
+			}
+		}
+	})
+}
+
+// FuzzRules compiles the fuzzed regex as an admin pattern (most inputs are
+// rejected, which must be an error and never a panic) and scans the fuzzed
+// text with it and a keyword rule: findings stay inside the text, keep at
+// most four digits, and every pattern match contains the pattern's
+// prefilter literal, so the prefilter cannot have invented one.
+func FuzzRules(f *testing.F) {
+	for _, s := range [][2]string{
+		{`(?i)\bmrn[:#]?\s*\d{7}\b`, "MRN: 4417302 and mrn#5520193"},
+		{`EMP-\d{5}`, "EMP-10442 EMP-2093"},
+		{`é\d\d`, "é12 É34 e56"},
+		{`x(a|aa)*b`, "xaaab xb"},
+		{`\b\d{7}\b`, "medical record 4417302"},
+		{`[`, "x"},
+	} {
+		f.Add(s[0], []byte(s[1]))
+	}
+	f.Fuzz(func(t *testing.T, re string, text []byte) {
+		r, err := CompileRules([]PatternRule{{Name: "p", Regex: re, Context: []string{"mrn", "medical record"}}, {Name: "q", Regex: re}},
+			[]KeywordRule{{Name: "k", Words: []string{"hiv", "heart attack", "müller", re}}})
+		if err != nil {
+			if r, err = CompileRules(nil, []KeywordRule{{Name: "k", Words: []string{"hiv", "heart attack", "müller"}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := Scan(text, Options{Rules: r})
+		if !slices.IsSortedFunc(got, func(a, b Finding) int { return a.Offset - b.Offset }) {
+			t.Fatalf("findings not sorted: %+v", got)
+		}
+		for _, fd := range got {
+			if fd.Offset < 0 || fd.Offset > len(text) {
+				t.Fatalf("offset %d out of [0,%d]", fd.Offset, len(text))
+			}
+			digits := 0
+			for i := 0; i < len(fd.Masked); i++ {
+				if isDigit(fd.Masked[i]) {
+					digits++
+				}
+			}
+			if digits > 4 {
+				t.Fatalf("masked %q keeps %d digits", fd.Masked, digits)
+			}
+		}
+		for _, p := range r.pats {
+			s := scan{t: text, thr: defaultThreshold}
+			for _, h := range s.scanPattern(p) {
+				m := text[h.start:h.end]
+				if p.fold {
+					m = bytes.ToLower(m)
+				}
+				if !bytes.Contains(m, p.lit) {
+					t.Fatalf("%s: match %q lacks the literal %q", re, text[h.start:h.end], p.lit)
+				}
 			}
 		}
 	})

@@ -30,7 +30,7 @@ import (
 // Finding is one detected item. The value itself is never stored, only its
 // masked form, so findings are safe to log and to mail back to the sender.
 type Finding struct {
-	Detector string  `json:"detector"` // one of Detectors()
+	Detector string  `json:"detector"` // one of Detectors(), or an admin rule's name
 	Masked   string  `json:"masked"`   // e.g. "***-**-6789"; at most the last four characters kept
 	Offset   int     `json:"offset"`   // byte offset of the candidate's first byte in the text
 	Score    float64 `json:"score"`    // 0..1: base score from validation, adjusted by context words
@@ -40,6 +40,10 @@ type Finding struct {
 type Options struct {
 	Detectors []string // built-in names; empty means all, unknown names are ignored
 	Threshold float64  // minimum score; zero or less means the default, 0.5
+	// Rules are the admin's pattern and keyword rules; nil means none. They
+	// run whatever Detectors says, and their findings have Score 1: a rule
+	// is the admin's own definition of what counts.
+	Rules *Rules
 }
 
 const defaultThreshold = 0.5
@@ -81,12 +85,14 @@ func Scan(text []byte, opt Options) []Finding {
 			}
 		}
 	}
-	if s.on == 0 {
-		return nil
+	if s.on != 0 {
+		s.run()
 	}
-	s.run()
-	// Findings are produced left to right already; the sort only guards the
-	// contract should a detector ever report an offset behind the cursor.
+	if opt.Rules != nil {
+		s.runRules(opt.Rules)
+	}
+	// Built-in findings are produced left to right; admin rules add theirs
+	// after, rule by rule, so the sort restores offset order.
 	slices.SortStableFunc(s.out, func(a, b Finding) int { return a.Offset - b.Offset })
 	return s.out
 }
@@ -96,6 +102,9 @@ type scan struct {
 	on  uint8 // bit per det
 	thr float64
 	out []Finding
+	// reBytes counts the bytes handed to admin regexes, the measure of
+	// their work that tests assert on.
+	reBytes int
 }
 
 func (s *scan) enabled(d det) bool { return s.on&(1<<d) != 0 }

@@ -1,0 +1,899 @@
+package scanner
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Admin rules extend the built-in detectors with an organisation's own
+// formats (a medical record number, an employee ID) and dictionaries (PHI
+// terms, project code names). They come from the rules file, so they are
+// untrusted input in one sense: a careless regex or a huge word list must not
+// turn a 10 MiB scan into minutes. Hence:
+//
+//   - Regexes use Go's RE2 engine (linear in the input, no backtracking
+//     blow-up), are capped in source length and compiled program size, and
+//     must not match the empty string. Where every match must contain a
+//     literal (the "MRN" of `MRN[:#]?\s*\d{7}`), the text is searched for
+//     that literal first and the regex runs only in a bounded window around
+//     each hit, so text without the literal costs one memchr-speed pass.
+//   - Keywords of all rules are compiled into one Aho-Corasick automaton
+//     (a dense DFA over byte classes): one pass over the text whatever the
+//     number of words, a table lookup per byte.
+
+// PatternRule is one [[scanner.pattern]] of the rules file.
+type PatternRule struct {
+	Name     string
+	Regex    string   // RE2 syntax (Go regexp); must not match the empty string
+	Context  []string // if set, a match counts only with one of these words near it
+	MinCount int      // findings are reported only from this many matches on; 0 means 1
+}
+
+// KeywordRule is one [[scanner.keywords]] of the rules file. Words match
+// whole words, case-insensitively; a word list file is read by the caller
+// with LoadWordList.
+type KeywordRule struct {
+	Name     string
+	Words    []string
+	MinCount int // findings are reported only from this many matches on; 0 means 1
+}
+
+// Rules is a compiled, immutable set of admin rules, safe for concurrent
+// use by any number of scans.
+type Rules struct {
+	pats  []*pattern
+	kw    *dict    // nil without keyword rules
+	kwMin []int    // per keyword rule: min_count
+	kwNam []string // per keyword rule: name
+}
+
+// Limits on what a rules file may ask for. They bound the work per scanned
+// byte (program size, window size) and the memory of the keyword automaton.
+const (
+	maxRuleName      = 64
+	maxRegexLen      = 1000
+	maxProgInsts     = 1000
+	maxWindow        = 4096 // longest match the windowed search handles
+	maxWordLen       = 128
+	maxContextWords  = 64
+	maxDictStates    = 1 << 18
+	maxDictTableSize = 32 << 20 // bytes of the DFA transition table
+)
+
+// keywordMask stands in for a keyword in findings. The word is withheld
+// even though it is the admin's own policy term, not the sender's data: in a
+// medical dictionary the word is the diagnosis ("HIV", "chemotherapy"), which
+// is as sensitive as an ICD-10 code (whose mask keeps nothing either), and
+// findings go to logs and counters. The rule's name says what kind of term
+// fired; a fixed mask does not even leak the word's length.
+const keywordMask = "****"
+
+// CompileRules validates and compiles admin rules. An error names the rule
+// and the field, e.g. `pattern "mrn": regex: missing closing ]: ...`.
+// Names must be unique and must not be a built-in detector's name.
+func CompileRules(pats []PatternRule, kws []KeywordRule) (*Rules, error) {
+	seen := map[string]string{}
+	for _, n := range detNames {
+		seen[n] = "a built-in detector"
+	}
+	checkName := func(kind, name string) error {
+		if err := validName(name); err != nil {
+			return fmt.Errorf("%s %q: name: %w", kind, name, err)
+		}
+		if prev, dup := seen[name]; dup {
+			return fmt.Errorf("%s %q: name: already used by %s", kind, name, prev)
+		}
+		seen[name] = kind + " rule"
+		return nil
+	}
+	r := &Rules{}
+	for _, p := range pats {
+		if err := checkName("pattern", p.Name); err != nil {
+			return nil, err
+		}
+		cp, err := compilePattern(p)
+		if err != nil {
+			return nil, fmt.Errorf("pattern %q: %w", p.Name, err)
+		}
+		r.pats = append(r.pats, cp)
+	}
+	var b dictBuilder
+	for i, k := range kws {
+		if err := checkName("keywords", k.Name); err != nil {
+			return nil, err
+		}
+		if k.MinCount < 0 {
+			return nil, fmt.Errorf("keywords %q: min_count: must not be negative", k.Name)
+		}
+		if len(k.Words) == 0 {
+			return nil, fmt.Errorf("keywords %q: words: the list is empty", k.Name)
+		}
+		for _, w := range k.Words {
+			if err := b.add(w, i); err != nil {
+				return nil, fmt.Errorf("keywords %q: words: %q: %w", k.Name, w, err)
+			}
+		}
+		r.kwMin = append(r.kwMin, max(k.MinCount, 1))
+		r.kwNam = append(r.kwNam, k.Name)
+	}
+	if len(kws) > 0 {
+		d, err := b.build()
+		if err != nil {
+			return nil, fmt.Errorf("keywords: %w", err)
+		}
+		r.kw = d
+	}
+	return r, nil
+}
+
+// Names returns the rule names in the order given to CompileRules, patterns
+// first: the set of Finding.Detector values beyond Detectors().
+func (r *Rules) Names() []string {
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range r.pats {
+		out = append(out, p.name)
+	}
+	return append(out, r.kwNam...)
+}
+
+func validName(name string) error {
+	if name == "" {
+		return errors.New("must not be empty")
+	}
+	if len(name) > maxRuleName {
+		return fmt.Errorf("longer than %d bytes", maxRuleName)
+	}
+	for _, c := range []byte(name) {
+		if !isAlnum(c) && c != '_' && c != '-' && c != '.' {
+			return errors.New("use only letters, digits, '_', '-' and '.'")
+		}
+	}
+	return nil
+}
+
+// LoadWordList reads a word list: one word or phrase per line, surrounding
+// white space ignored, empty lines and lines starting with '#' skipped.
+// Errors name the line.
+func LoadWordList(r io.Reader) ([]string, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 64<<10)
+	var words []string
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF")
+		}
+		w := strings.TrimSpace(line)
+		if w == "" || w[0] == '#' {
+			continue
+		}
+		if err := checkWord(w); err != nil {
+			return nil, fmt.Errorf("line %d: %q: %w", n, w, err)
+		}
+		words = append(words, w)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("a line is longer than %d bytes", 64<<10)
+		}
+		return nil, err
+	}
+	return words, nil
+}
+
+func checkWord(w string) error {
+	switch {
+	case strings.TrimSpace(w) == "":
+		return errors.New("empty word")
+	case len(w) > maxWordLen:
+		return fmt.Errorf("longer than %d bytes", maxWordLen)
+	case !utf8.ValidString(w):
+		return errors.New("not valid UTF-8")
+	}
+	return nil
+}
+
+// ---- patterns ---------------------------------------------------------------
+
+type pattern struct {
+	name string
+	re   *regexp.Regexp
+	min  int
+	ctx  *wordSet // nil: no context required
+	lit  []byte   // a literal every match contains; empty: none
+	fold bool     // lit is matched ASCII-case-insensitively (lit is lower case)
+	maxW int      // longest match in bytes; -1 when unbounded or above maxWindow
+}
+
+func compilePattern(p PatternRule) (*pattern, error) {
+	if p.MinCount < 0 {
+		return nil, errors.New("min_count: must not be negative")
+	}
+	if p.Regex == "" {
+		return nil, errors.New("regex: empty")
+	}
+	if len(p.Regex) > maxRegexLen {
+		return nil, fmt.Errorf("regex: longer than %d bytes", maxRegexLen)
+	}
+	tree, err := syntax.Parse(p.Regex, syntax.Perl)
+	if err != nil {
+		return nil, fmt.Errorf("regex: %w", err)
+	}
+	tree = tree.Simplify()
+	if minWidth(tree) == 0 {
+		return nil, errors.New("regex: can match the empty string, which would fire everywhere")
+	}
+	prog, err := syntax.Compile(tree)
+	if err != nil {
+		return nil, fmt.Errorf("regex: %w", err)
+	}
+	// The engine's work per byte grows with the program; a cap keeps the
+	// worst case of any admin regex within a small factor of a simple one.
+	if len(prog.Inst) > maxProgInsts {
+		return nil, fmt.Errorf("regex: too complex (%d instructions, at most %d); use fewer or smaller repetitions", len(prog.Inst), maxProgInsts)
+	}
+	re, err := regexp.Compile(p.Regex)
+	if err != nil {
+		return nil, fmt.Errorf("regex: %w", err)
+	}
+	cp := &pattern{name: p.Name, re: re, min: max(p.MinCount, 1), maxW: -1}
+	if w := maxWidth(tree); w >= 0 && w <= maxWindow {
+		cp.maxW = w
+	}
+	if lit, fold := requiredLiteral(tree); lit != "" {
+		cp.lit, cp.fold = []byte(lit), fold
+		if fold {
+			cp.lit = bytes.ToLower(cp.lit)
+		}
+	}
+	if len(p.Context) > 0 {
+		if len(p.Context) > maxContextWords {
+			return nil, fmt.Errorf("context: more than %d words", maxContextWords)
+		}
+		var words []string
+		for _, w := range p.Context {
+			lw := strings.ToLower(strings.TrimSpace(w))
+			// The context window before a value is ctxBefore bytes; a
+			// longer word could never be found in it.
+			if lw == "" || lw[0]-'a' >= 26 || len(lw) > ctxBefore/2 || !utf8.ValidString(lw) {
+				return nil, fmt.Errorf("context: %q: a context word must start with a letter a-z and be at most %d bytes", w, ctxBefore/2)
+			}
+			words = append(words, lw)
+		}
+		ws := newWordSet(words...)
+		cp.ctx = &ws
+	}
+	return cp, nil
+}
+
+// minWidth is the fewest bytes a match of re can span.
+func minWidth(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune) // every rune is at least one byte
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return minWidth(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min * minWidth(re.Sub[0])
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range re.Sub {
+			n += minWidth(s)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := -1
+		for _, s := range re.Sub {
+			if w := minWidth(s); n < 0 || w < n {
+				n = w
+			}
+		}
+		return max(n, 0)
+	case syntax.OpNoMatch:
+		return 1 // never matches at all, so never matches the empty string
+	}
+	return 0 // empty match, assertions, star, quest
+}
+
+// maxWidth is the most bytes a match of re can span, or -1 when unbounded.
+// Results are capped just above maxWindow so that nested counts cannot
+// overflow.
+func maxWidth(re *syntax.Regexp) int {
+	const capW = maxWindow + 1
+	switch re.Op {
+	case syntax.OpLiteral:
+		n := 0
+		for _, r := range re.Rune {
+			n += runeWidth(r, re.Flags&syntax.FoldCase != 0)
+		}
+		return min(n, capW)
+	case syntax.OpCharClass:
+		if len(re.Rune) == 0 {
+			return 0
+		}
+		return utf8.RuneLen(re.Rune[len(re.Rune)-1]) // widths grow with the code point
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return utf8.UTFMax
+	case syntax.OpCapture, syntax.OpQuest:
+		return maxWidth(re.Sub[0])
+	case syntax.OpStar, syntax.OpPlus:
+		return -1
+	case syntax.OpRepeat:
+		if re.Max < 0 {
+			return -1
+		}
+		w := maxWidth(re.Sub[0])
+		if w < 0 {
+			return -1
+		}
+		return min(w*re.Max, capW)
+	case syntax.OpConcat, syntax.OpAlternate:
+		n := 0
+		for _, s := range re.Sub {
+			w := maxWidth(s)
+			switch {
+			case w < 0:
+				return -1
+			case re.Op == syntax.OpConcat:
+				n = min(n+w, capW)
+			default:
+				n = max(n, w)
+			}
+		}
+		return n
+	}
+	return 0
+}
+
+// runeWidth is the UTF-8 length of r, or of its widest case variant when
+// folding (the Kelvin sign K is three bytes, 'k' one).
+func runeWidth(r rune, fold bool) int {
+	n := utf8.RuneLen(r)
+	if fold {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			n = max(n, utf8.RuneLen(f))
+		}
+	}
+	return max(n, 1)
+}
+
+// requiredLiteral returns the longest literal that every match of re must
+// contain, and whether it is matched case-insensitively. Case-insensitive
+// literals are used only when they are plain ASCII letters and symbols
+// without 'k' and 's', whose Unicode case variants (the Kelvin sign, the long
+// s) an ASCII-folding search would miss.
+func requiredLiteral(re *syntax.Regexp) (string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		fold := re.Flags&syntax.FoldCase != 0
+		var b strings.Builder
+		best := ""
+		for _, r := range re.Rune {
+			ok := r < utf8.RuneSelf
+			if fold && (r == 'k' || r == 'K' || r == 's' || r == 'S') {
+				ok = false
+			}
+			if !fold {
+				ok = true
+			}
+			if !ok {
+				if b.Len() > len(best) {
+					best = b.String()
+				}
+				b.Reset()
+				continue
+			}
+			b.WriteRune(r)
+		}
+		if b.Len() > len(best) {
+			best = b.String()
+		}
+		return best, fold && best != ""
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiteral(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredLiteral(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		best, bestFold := "", false
+		for _, s := range re.Sub {
+			// An exact literal beats a case-folded one of the same
+			// length: memchr-speed search instead of two byte scans.
+			if l, f := requiredLiteral(s); len(l) > len(best) || (len(l) == len(best) && l != "" && bestFold && !f) {
+				best, bestFold = l, f
+			}
+		}
+		return best, bestFold
+	}
+	return "", false
+}
+
+// litFinder finds the next occurrence of a pattern's literal.
+type litFinder struct {
+	lit  []byte
+	fold bool
+	// For folded literals: the position in lit of an anchor byte searched
+	// with IndexByte in both cases (a non-letter when there is one).
+	k            int
+	lo, up       byte
+	nextLo, next int
+}
+
+func newLitFinder(lit []byte, fold bool) *litFinder {
+	f := &litFinder{lit: lit, fold: fold, nextLo: -2, next: -2}
+	if fold {
+		for i, c := range lit {
+			if !isLetter(c) {
+				f.k = i
+				break
+			}
+		}
+		f.lo = lit[f.k]
+		f.up = f.lo
+		if isLetter(f.lo) {
+			f.up = f.lo - 0x20
+		}
+	}
+	return f
+}
+
+// find returns the first occurrence of the literal at or after from, or -1.
+func (f *litFinder) find(t []byte, from int) int {
+	if !f.fold {
+		if k := bytes.Index(t[from:], f.lit); k >= 0 {
+			return from + k
+		}
+		return -1
+	}
+	n := len(f.lit)
+	for p := from + f.k; p+n-f.k <= len(t); p++ {
+		p = f.anchor(t, p)
+		if p < 0 {
+			return -1
+		}
+		if s := p - f.k; s >= from && s+n <= len(t) && equalFoldASCII(t[s:s+n], f.lit) {
+			return s
+		}
+	}
+	return -1
+}
+
+// anchor returns the first position at or after p holding the anchor byte in
+// either case. The two IndexByte results are remembered so that a dense
+// text does not search the same stretch twice.
+func (f *litFinder) anchor(t []byte, p int) int {
+	next := func(c byte, cached *int) int {
+		if *cached >= p {
+			return *cached
+		}
+		if *cached == -1 {
+			return -1
+		}
+		k := bytes.IndexByte(t[p:], c)
+		if k < 0 {
+			*cached = -1
+		} else {
+			*cached = p + k
+		}
+		return *cached
+	}
+	a := next(f.lo, &f.nextLo)
+	if f.up == f.lo {
+		return a
+	}
+	b := next(f.up, &f.next)
+	switch {
+	case a < 0:
+		return b
+	case b < 0:
+		return a
+	}
+	return min(a, b)
+}
+
+// equalFoldASCII compares s with the lower-case ASCII lit.
+func equalFoldASCII(s, lit []byte) bool {
+	for i, c := range lit {
+		if lower(s[i]) != c {
+			return false
+		}
+	}
+	return true
+}
+
+// hit is one accepted match of a rule.
+type hit struct{ start, end int }
+
+// scanPattern returns the matches of p in t that pass its context rule.
+//
+// With a literal and a bounded match width W, the regex runs only on windows
+// reaching 2W beyond each literal hit on both sides (windows that touch are
+// merged, so no byte is searched twice). A match found at a window's first
+// byte or ending at its last byte may owe itself to the cut (`\b`, `^` and
+// `$` see the window edge as the text's edge) and is dropped; the 2W margin
+// guarantees that no such false match overlaps a real one, since every real
+// match lies within W of the hit it contains. Without a literal, or when W
+// is unbounded, the regex runs over the whole text once (linear time; with
+// a literal only when the literal occurs at all).
+func (s *scan) scanPattern(p *pattern) []hit {
+	t := s.t
+	var out []hit
+	accept := func(a, b int) {
+		if a == b {
+			return // impossible by validation; a guard, not a rule
+		}
+		if p.ctx != nil {
+			c := ctx{s: s, start: a, end: b}
+			if sc, _ := c.scoreWith(p.ctx, 0); sc <= 0 {
+				return
+			}
+		}
+		out = append(out, hit{a, b})
+	}
+	run := func(lo, hi int) {
+		s.reBytes += hi - lo
+		for _, m := range p.re.FindAllIndex(t[lo:hi], -1) {
+			a, b := lo+m[0], lo+m[1]
+			if (a == lo && lo > 0) || (b == hi && hi < len(t)) {
+				continue
+			}
+			accept(a, b)
+		}
+	}
+	if len(p.lit) == 0 {
+		run(0, len(t))
+		return out
+	}
+	f := newLitFinder(p.lit, p.fold)
+	at := f.find(t, 0)
+	if at < 0 {
+		return nil
+	}
+	if p.maxW < 0 {
+		run(0, len(t))
+		return out
+	}
+	margin := 2 * p.maxW
+	wlo, whi := -1, -1
+	for ; at >= 0; at = f.find(t, at+1) {
+		lo := runeStart(t, max(0, at-margin))
+		hi := runeEnd(t, min(len(t), at+len(p.lit)+margin))
+		if wlo >= 0 && lo <= whi {
+			whi = max(whi, hi)
+			continue
+		}
+		if wlo >= 0 {
+			run(wlo, whi)
+		}
+		wlo, whi = lo, hi
+	}
+	run(wlo, whi)
+	return out
+}
+
+// runeStart moves i back to the first byte of the UTF-8 sequence it is in,
+// so a window never begins in the middle of a character.
+func runeStart(t []byte, i int) int {
+	for k := 0; k < utf8.UTFMax-1 && i > 0 && i < len(t) && !utf8.RuneStart(t[i]); k++ {
+		i--
+	}
+	return i
+}
+
+// runeEnd moves i forward to the next character boundary.
+func runeEnd(t []byte, i int) int {
+	for k := 0; k < utf8.UTFMax-1 && i < len(t) && !utf8.RuneStart(t[i]); k++ {
+		i++
+	}
+	return i
+}
+
+// maskMatch keeps the last four letters or digits of a match of at least
+// eight, so no more than half of a value ever shows; everything else that
+// is a letter or digit becomes '*', other characters (separators) stay.
+// Long matches are cut to their last 32 characters.
+func maskMatch(v []byte) string {
+	runes := []rune(string(v))
+	if len(runes) > 32 {
+		runes = append([]rune{'…'}, runes[len(runes)-32:]...)
+	}
+	alnum := 0
+	for _, r := range runes {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			alnum++
+		}
+	}
+	keep := 0
+	if alnum >= 8 {
+		keep = 4
+	}
+	for i := len(runes) - 1; i >= 0; i-- {
+		r := runes[i]
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if keep > 0 {
+				keep--
+				continue
+			}
+			runes[i] = '*'
+		} else if !unicode.IsPrint(r) || unicode.IsSpace(r) && r != ' ' {
+			runes[i] = ' '
+		}
+	}
+	return string(runes)
+}
+
+// ---- keywords ---------------------------------------------------------------
+
+// dict is an Aho-Corasick automaton over all keyword rules, compiled to a
+// dense DFA. Bytes are mapped to classes first (ASCII letters folded, every
+// byte that occurs in no word to class 0), which keeps the table small.
+type dict struct {
+	cls   [256]uint16
+	nc    int
+	delta []uint32  // (state*nc + class) → next state*nc, outFlag set when it has outputs
+	outs  [][]int32 // per state: the words ending there, own and inherited
+	words []dictWord
+}
+
+const outFlag = 1 << 31
+
+type dictWord struct {
+	rule               int32
+	n                  int  // length in bytes
+	wordStart, wordEnd bool // the word begins/ends with a letter or digit: check the boundary there
+}
+
+type dictBuilder struct {
+	words []string
+	rules []int
+	seen  map[string]bool // word + rule, to drop duplicates
+}
+
+// add registers word for rule. ASCII letters are folded by the automaton
+// itself; for other letters the lower, upper and capitalised spellings are
+// added, which covers how words are written in practice ("müller",
+// "MÜLLER", "Müller") without an exponential set of mixed-case variants.
+func (b *dictBuilder) add(word string, rule int) error {
+	word = strings.TrimSpace(word)
+	if err := checkWord(word); err != nil {
+		return err
+	}
+	if b.seen == nil {
+		b.seen = map[string]bool{}
+	}
+	low := strings.ToLower(word)
+	variants := []string{low}
+	if !isASCII(low) {
+		up := strings.ToUpper(low)
+		r, n := utf8.DecodeRuneInString(low)
+		title := string(unicode.ToTitle(r)) + low[n:]
+		variants = append(variants, up, title)
+	}
+	for _, v := range variants {
+		key := fmt.Sprint(rule, "\x00", asciiLower(v))
+		if b.seen[key] {
+			continue
+		}
+		b.seen[key] = true
+		b.words = append(b.words, v)
+		b.rules = append(b.rules, rule)
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lower(c)
+	}
+	return string(b)
+}
+
+func (b *dictBuilder) build() (*dict, error) {
+	d := &dict{}
+	// Byte classes.
+	nc := 1
+	for _, w := range b.words {
+		for i := 0; i < len(w); i++ {
+			c := lower(w[i])
+			if d.cls[c] == 0 {
+				d.cls[c] = uint16(nc)
+				nc++
+			}
+		}
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		d.cls[c] = d.cls[c+0x20]
+	}
+	d.nc = nc
+	// Trie, states numbered in creation order; goto[state] is sparse until
+	// the DFA is filled in.
+	type node struct {
+		next map[uint16]int32
+		fail int32
+		out  []int32
+	}
+	nodes := []node{{next: map[uint16]int32{}}}
+	for id, w := range b.words {
+		st := int32(0)
+		for i := 0; i < len(w); i++ {
+			c := d.cls[w[i]]
+			nx, ok := nodes[st].next[c]
+			if !ok {
+				if len(nodes) >= maxDictStates {
+					return nil, fmt.Errorf("the word lists are too large (more than %d automaton states)", maxDictStates)
+				}
+				nx = int32(len(nodes))
+				nodes = append(nodes, node{next: map[uint16]int32{}})
+				nodes[st].next[c] = nx
+			}
+			st = nx
+		}
+		nodes[st].out = append(nodes[st].out, int32(id))
+		first, _ := utf8.DecodeRuneInString(w)
+		last, _ := utf8.DecodeLastRuneInString(w)
+		d.words = append(d.words, dictWord{rule: int32(b.rules[id]), n: len(w), wordStart: isWordRune(first), wordEnd: isWordRune(last)})
+	}
+	if size := len(nodes) * nc * 4; size > maxDictTableSize {
+		return nil, fmt.Errorf("the word lists are too large (%d states × %d byte classes)", len(nodes), nc)
+	}
+	// Breadth-first: fail links, inherited outputs, dense transitions.
+	d.delta = make([]uint32, len(nodes)*nc)
+	d.outs = make([][]int32, len(nodes))
+	queue := make([]int32, 0, len(nodes))
+	for c := 0; c < nc; c++ {
+		if nx, ok := nodes[0].next[uint16(c)]; ok {
+			queue = append(queue, nx)
+		}
+	}
+	for qi := 0; qi < len(queue); qi++ {
+		st := queue[qi]
+		for c, nx := range nodes[st].next {
+			f := nodes[st].fail
+			for f != 0 {
+				if _, ok := nodes[f].next[c]; ok {
+					break
+				}
+				f = nodes[f].fail
+			}
+			if g, ok := nodes[f].next[c]; ok && g != nx {
+				nodes[nx].fail = g
+			}
+			queue = append(queue, nx)
+		}
+	}
+	order := append([]int32{0}, queue...)
+	for _, st := range order {
+		if f := nodes[st].fail; st != 0 {
+			nodes[st].out = append(nodes[st].out, nodes[f].out...)
+		}
+	}
+	enc := func(st int32) uint32 {
+		v := uint32(int(st) * nc)
+		if len(nodes[st].out) > 0 {
+			v |= outFlag
+		}
+		return v
+	}
+	for _, st := range order {
+		row := int(st) * nc
+		for c := 0; c < nc; c++ {
+			if nx, ok := nodes[st].next[uint16(c)]; ok {
+				d.delta[row+c] = enc(nx)
+			} else if st == 0 {
+				d.delta[row+c] = 0
+			} else {
+				d.delta[row+c] = d.delta[int(nodes[st].fail)*nc+c] // parents come first in BFS order
+			}
+		}
+		d.outs[st] = nodes[st].out
+	}
+	return d, nil
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// wordBefore reports whether a letter or digit ends just before i.
+func wordBefore(t []byte, i int) bool {
+	if i == 0 {
+		return false
+	}
+	if c := t[i-1]; c < utf8.RuneSelf {
+		return isAlnum(c)
+	}
+	r, _ := utf8.DecodeLastRune(t[:i])
+	return isWordRune(r)
+}
+
+// wordAt reports whether a letter or digit starts at i.
+func wordAt(t []byte, i int) bool {
+	if i >= len(t) {
+		return false
+	}
+	if c := t[i]; c < utf8.RuneSelf {
+		return isAlnum(c)
+	}
+	r, _ := utf8.DecodeRune(t[i:])
+	return isWordRune(r)
+}
+
+// scanKeywords runs the automaton once over t and returns each keyword
+// rule's whole-word matches. Where one rule matches two words that overlap
+// and one contains the other ("heart", "heart attack"), only the longer
+// counts.
+func (d *dict) scan(t []byte, nrules int) [][]hit {
+	out := make([][]hit, nrules)
+	st := uint32(0)
+	delta, cls := d.delta, &d.cls
+	for i, c := range t {
+		st = delta[st+uint32(cls[c])]
+		if st&outFlag == 0 {
+			continue
+		}
+		st &^= outFlag
+		end := i + 1
+		for _, id := range d.outs[int(st)/d.nc] {
+			w := &d.words[id]
+			start := end - w.n
+			if (w.wordStart && wordBefore(t, start)) || (w.wordEnd && wordAt(t, end)) {
+				continue
+			}
+			hs := out[w.rule]
+			if len(hs) > 0 && hs[len(hs)-1].start <= start && hs[len(hs)-1].end == end {
+				continue // inside a longer match of the same rule ending here
+			}
+			for len(hs) > 0 && hs[len(hs)-1].start >= start {
+				hs = hs[:len(hs)-1]
+			}
+			out[w.rule] = append(hs, hit{start, end})
+		}
+	}
+	return out
+}
+
+// runRules adds the findings of the admin rules r to s.out.
+func (s *scan) runRules(r *Rules) {
+	for _, p := range r.pats {
+		hs := s.scanPattern(p)
+		if len(hs) < p.min {
+			continue
+		}
+		for _, h := range hs {
+			s.out = append(s.out, Finding{Detector: p.name, Masked: maskMatch(s.t[h.start:h.end]), Offset: h.start, Score: 1})
+		}
+	}
+	if r.kw == nil {
+		return
+	}
+	for rule, hs := range r.kw.scan(s.t, len(r.kwNam)) {
+		if len(hs) < r.kwMin[rule] {
+			continue
+		}
+		for _, h := range hs {
+			s.out = append(s.out, Finding{Detector: r.kwNam[rule], Masked: keywordMask, Offset: h.start, Score: 1})
+		}
+	}
+}
