@@ -145,7 +145,15 @@ type Keyserver struct {
 	Listen            string `toml:"listen"`
 	PublicURL         string `toml:"public_url"`
 	PasswordMinLength int    `toml:"password_min_length"`
-	LoginRate         string `toml:"login_rate"`
+	// LoginRate is "N/PERIOD" ("5/15m", "10/hour"): failed logins allowed
+	// per address within PERIOD before each further attempt must wait, the
+	// wait doubling per failure; one IP address may fail ten times as often.
+	LoginRate string `toml:"login_rate"`
+	// Argon2 cost of password hashes (OWASP: "19MiB", 2, 1). Raised values
+	// reach each stored hash at its owner's next successful login.
+	Argon2Memory  Size `toml:"argon2_memory"`
+	Argon2Time    int  `toml:"argon2_time"`
+	Argon2Threads int  `toml:"argon2_threads"`
 }
 
 // Store configures persistence.
@@ -251,7 +259,10 @@ func Default() *Config {
 			Listen:            "127.0.0.1:8025",
 			PublicURL:         "http://127.0.0.1:8025",
 			PasswordMinLength: 12,
-			LoginRate:         "5/min",
+			LoginRate:         "5/15m",
+			Argon2Memory:      19 << 20,
+			Argon2Time:        2,
+			Argon2Threads:     1,
 		},
 		Store: Store{
 			Driver:    "sqlite",
@@ -517,6 +528,18 @@ func (c *Config) validate() error {
 	if c.Keyserver.PasswordMinLength < 8 {
 		return keyErr("keyserver.password_min_length", "must be at least 8")
 	}
+	if _, _, err := ParseRate(c.Keyserver.LoginRate); err != nil {
+		return keyErr("keyserver.login_rate", "%v", err)
+	}
+	if m := c.Keyserver.Argon2Memory; m < 7<<20 || m > 4<<30 {
+		return keyErr("keyserver.argon2_memory", "must be between \"7MiB\" and \"4GiB\" (OWASP: \"19MiB\" with argon2_time = 2)")
+	}
+	if t := c.Keyserver.Argon2Time; t < 1 || t > 100 {
+		return keyErr("keyserver.argon2_time", "must be between 1 and 100")
+	}
+	if p := c.Keyserver.Argon2Threads; p < 1 || p > 255 {
+		return keyErr("keyserver.argon2_threads", "must be between 1 and 255")
+	}
 	if err := c.Store.validate(); err != nil {
 		return err
 	}
@@ -664,3 +687,34 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// ParseRate reads "N/PERIOD": a count and the period it is allowed in.
+// PERIOD is a unit (s, min, hour, day) or a duration ("15m", "2h").
+func ParseRate(v string) (n int, per time.Duration, err error) {
+	count, period, ok := strings.Cut(strings.TrimSpace(v), "/")
+	n, cerr := strconv.Atoi(strings.TrimSpace(count))
+	if !ok || cerr != nil || n < 1 || n > 10000 {
+		return 0, 0, fmt.Errorf("not a rate like \"5/15m\": %q", v)
+	}
+	period = strings.TrimSpace(period)
+	switch period {
+	case "s", "sec", "second":
+		per = time.Second
+	case "min", "minute":
+		per = time.Minute
+	case "h", "hour":
+		per = time.Hour
+	case "d", "day":
+		per = 24 * time.Hour
+	default:
+		var d Duration
+		if err := d.UnmarshalText([]byte(period)); err != nil {
+			return 0, 0, fmt.Errorf("not a rate like \"5/15m\": %q", v)
+		}
+		per = time.Duration(d)
+	}
+	if per < time.Second || per > 7*24*time.Hour {
+		return 0, 0, fmt.Errorf("the period of %q must be between 1s and 7d", v)
+	}
+	return n, per, nil
+}

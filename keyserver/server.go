@@ -1,0 +1,334 @@
+package keyserver
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/postseal/postseal/store"
+)
+
+// Store is what the key service needs of persistence: envelope lookups, the
+// account and token records, and the audit trail (also the throttling
+// counter). store.SQLite (and the PostgreSQL store) implement it.
+type Store interface {
+	Envelope(ctx context.Context, id string) (store.Envelope, error)
+	EnvelopeKey(ctx context.Context, id string) ([]byte, error)
+
+	CreateAccount(ctx context.Context, a store.Account) error
+	Account(ctx context.Context, email string) (store.Account, error)
+	UpdateAccount(ctx context.Context, a store.Account) error
+	PutToken(ctx context.Context, t store.Token) error
+	UseToken(ctx context.Context, hash []byte, purpose string, now time.Time) (store.Token, error)
+	IsLiveRecipient(ctx context.Context, email string, now time.Time) (bool, error)
+
+	AddEvent(ctx context.Context, e store.Event) error
+	Events(ctx context.Context, f store.EventFilter) ([]store.Event, error)
+	CountEvents(ctx context.Context, f store.EventFilter) (int, error)
+}
+
+// Mailer queues a message for delivery; it returns once the message is
+// durable (the mail queue retries delivery), so a page can promise a mail.
+type Mailer interface {
+	Enqueue(ctx context.Context, from string, to []string, msg []byte) error
+}
+
+// Metrics counts what the operator watches. The zero Deps uses a no-op.
+type Metrics interface {
+	KeyReleased()
+	LoginFailed()
+}
+
+type noMetrics struct{}
+
+func (noMetrics) KeyReleased() {}
+func (noMetrics) LoginFailed() {}
+
+// Config is the key service's settings (from [keyserver], [organization],
+// [smtp] and [milter] max_secure_size).
+type Config struct {
+	// PublicURL is the base URL recipients reach the service at; links in
+	// mails and the register/forgot URLs in API answers are built from it.
+	PublicURL string
+	// Organization, HelpURL, Support brand the pages and mails.
+	Organization string
+	HelpURL      string
+	Support      string
+	// Logo is an image shown on the pages (served at /static/logo); nil for none.
+	Logo []byte
+	// From is the sender of the mails the service writes.
+	From string
+	// PasswordMinLength is the shortest password accepted (no composition
+	// rules: length is what makes a password hard to guess).
+	PasswordMinLength int
+	// Argon2 is the password-hash cost; zero means DefaultArgon2.
+	Argon2 Argon2
+	// HashConcurrency bounds simultaneous Argon2id computations; 0 means
+	// the number of CPUs.
+	HashConcurrency int
+	// AccountFailures failed logins per address within FailureWindow are
+	// allowed before backoff; IPFailures the same per remote IP. Zero
+	// means 5, 50 and 15 minutes.
+	AccountFailures int
+	IPFailures      int
+	FailureWindow   time.Duration
+	// MaxOpenBody caps a POST /open body (the armoured payload is ~1.35× the
+	// message); 0 means 14 MB + 64 KiB.
+	MaxOpenBody int64
+	// SessionKey signs login cookies; nil means a random key per process
+	// (logins then last until a restart, and several processes behind one
+	// name need a shared key).
+	SessionKey []byte
+}
+
+// Deps are the key service's collaborators.
+type Deps struct {
+	Store   Store
+	Mailer  Mailer
+	Metrics Metrics // nil: no-op
+	Log     *slog.Logger
+	Now     func() time.Time // nil: time.Now; tests move a clock
+}
+
+// Server is the key service; it is an http.Handler.
+type Server struct {
+	cfg      Config
+	st       Store
+	mail     Mailer
+	metrics  Metrics
+	log      *slog.Logger
+	now      func() time.Time
+	hash     *hasher
+	pages    *pageSet
+	public   *url.URL
+	https    bool
+	handler  http.Handler
+	sessions sessionSigner
+	// openPage renders POST /open; replaced in tests.
+	openPage func(w http.ResponseWriter, r *http.Request, p openRequest)
+	bg       sync.WaitGroup
+	bgSem    chan struct{}
+}
+
+const (
+	maxPasswordLen = 1024 // longer gains nothing and feeds the hash megabytes
+	maxFormBody    = 64 << 10
+	maxAPIBody     = 16 << 10
+	activationTTL  = 7 * 24 * time.Hour
+	resetTTL       = time.Hour
+	sessionTTL     = 30 * time.Minute
+	maxBackground  = 64
+)
+
+// New checks the configuration and returns the key service.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Store == nil || deps.Mailer == nil {
+		return nil, errors.New("keyserver: a store and a mailer are needed")
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("keyserver: public URL %q: want an absolute http(s) URL", cfg.PublicURL)
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.Argon2 == (Argon2{}) {
+		cfg.Argon2 = DefaultArgon2
+	}
+	if cfg.HashConcurrency <= 0 {
+		cfg.HashConcurrency = runtime.NumCPU()
+	}
+	if cfg.PasswordMinLength <= 0 {
+		cfg.PasswordMinLength = 12
+	}
+	if cfg.AccountFailures <= 0 {
+		cfg.AccountFailures = 5
+	}
+	if cfg.IPFailures <= 0 {
+		cfg.IPFailures = 10 * cfg.AccountFailures
+	}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = 15 * time.Minute
+	}
+	if cfg.MaxOpenBody <= 0 {
+		cfg.MaxOpenBody = 14_000_000 + 64<<10
+	}
+	if cfg.Organization == "" {
+		cfg.Organization = "postseal"
+	}
+	if len(cfg.SessionKey) == 0 {
+		cfg.SessionKey = make([]byte, 32)
+		_, _ = rand.Read(cfg.SessionKey)
+	}
+	h, err := newHasher(cfg.Argon2, cfg.HashConcurrency)
+	if err != nil {
+		return nil, fmt.Errorf("keyserver: %w", err)
+	}
+	pages, err := loadPages()
+	if err != nil {
+		return nil, fmt.Errorf("keyserver: templates: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, st: deps.Store, mail: deps.Mailer, metrics: deps.Metrics, log: deps.Log, now: deps.Now,
+		hash: h, pages: pages, public: u, https: u.Scheme == "https",
+		sessions: sessionSigner{key: cfg.SessionKey}, bgSem: make(chan struct{}, maxBackground),
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.openPage = s.renderOpen
+	s.handler = s.routes()
+	return s, nil
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/envelopes/{id}/key", s.handleKey)
+	mux.HandleFunc("OPTIONS /api/v1/envelopes/{id}/key", s.handleKeyPreflight)
+
+	mux.HandleFunc("GET /register", s.registerForm)
+	mux.HandleFunc("POST /register", s.register)
+	mux.HandleFunc("GET /activate/{token}", s.activateForm)
+	mux.HandleFunc("POST /activate/{token}", s.activate)
+	mux.HandleFunc("GET /login", s.loginForm)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET /account", s.account)
+	mux.HandleFunc("POST /account/password", s.changePassword)
+	mux.HandleFunc("GET /forgot", s.forgotForm)
+	mux.HandleFunc("POST /forgot", s.forgot)
+	mux.HandleFunc("GET /reset/{token}", s.resetForm)
+	mux.HandleFunc("POST /reset/{token}", s.reset)
+
+	mux.HandleFunc("GET /open", s.openInfo)
+	mux.HandleFunc("POST /open", s.open)
+
+	mux.HandleFunc("GET /static/style.css", s.style)
+	mux.HandleFunc("GET /static/logo", s.logo)
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("/", s.notFound)
+
+	// Cross-site form posts are refused by the standard library's check of
+	// Sec-Fetch-Site / Origin (Go 1.25+): no token to thread through forms,
+	// and it also covers the login form (login CSRF). The two endpoints that
+	// a securedoc opened from file:// must reach are exempt: the key API
+	// (no cookies, nothing ambient to abuse) and Open Online (it only
+	// renders what was posted).
+	cop := http.NewCrossOriginProtection()
+	_ = cop.AddTrustedOrigin(s.public.Scheme + "://" + s.public.Host)
+	cop.AddInsecureBypassPattern("POST /api/v1/envelopes/{id}/key")
+	cop.AddInsecureBypassPattern("POST /open")
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.sentence(w, r, http.StatusForbidden, "Refused", "This form was sent from another web site. For your safety it was not accepted; open the page on this site and try again.")
+	}))
+	return s.recoverer(s.secureHeaders(cop.Handler(mux)))
+}
+
+// recoverer turns a panic into a 500 with a sentence instead of a dropped
+// connection, and logs it.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("key service: panic", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprintln(w, "Something went wrong on the key service. Please try again later.")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// pageCSP allows only this origin's resources, no scripts at all (the
+// pages need none), and no framing.
+const pageCSP = "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+func (s *Server) secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", pageCSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", "no-store")
+		if s.https {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// remoteIP is the peer address. Behind a reverse proxy every request comes
+// from the proxy; per-IP throttling then counts all clients together.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// event records an audit event; a failure to record is logged, not fatal
+// for the request (the answer has been decided).
+func (s *Server) event(ctx context.Context, kind, email, envelope, ip, detail string) {
+	err := s.st.AddEvent(ctx, store.Event{Time: s.now(), Kind: kind, Email: email, EnvelopeID: envelope, RemoteIP: ip, Detail: detail})
+	if err != nil {
+		s.log.Error("key service: recording event", "kind", kind, "err", err)
+	}
+}
+
+func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// plausibleEmail is a shape check, not validation: the activation mail is
+// what proves an address.
+func plausibleEmail(s string) bool {
+	at := strings.LastIndexByte(s, '@')
+	return len(s) <= 254 && at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n<>\",;") && strings.Contains(s[at:], ".")
+}
+
+// background runs work whose outcome must not show in the answer's timing
+// (what registration and reset do depends on whether the address has an
+// account). It is bounded: past maxBackground jobs the work runs inline.
+func (s *Server) background(fn func(ctx context.Context)) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	select {
+	case s.bgSem <- struct{}{}:
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			defer func() { <-s.bgSem }()
+			defer cancel()
+			defer func() {
+				if v := recover(); v != nil {
+					s.log.Error("key service: panic in background work", "panic", fmt.Sprint(v))
+				}
+			}()
+			fn(ctx)
+		}()
+	default:
+		defer cancel()
+		fn(ctx)
+	}
+}
+
+// Close waits for background work (mails being queued) to finish.
+func (s *Server) Close() { s.bg.Wait() }
