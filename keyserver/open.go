@@ -1,12 +1,15 @@
 package keyserver
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/postseal/postseal/envelope"
 )
 
 // Open Online: the securedoc's no-script form posts the armoured payload
@@ -110,9 +113,22 @@ func readOpenRequest(r *http.Request, maxPayload int64) (openRequest, error) {
 	return req, nil
 }
 
-// renderOpen shows the Open Online page. Until package envelope exports
-// the decryptor page (WriteOpenPage, API.md), it says the reader is not
-// installed.
-func (s *Server) renderOpen(w http.ResponseWriter, _ *http.Request, p openRequest) {
-	s.render(w, http.StatusOK, "open", pageData{Title: "Secure message", Envelope: p.Envelope})
+// renderOpen writes the decryptor page (package envelope's, the same the
+// securedoc carries) with its own CSP: scripts by hash, the key service
+// (this origin) as the only peer.
+func (s *Server) renderOpen(w http.ResponseWriter, r *http.Request, p openRequest) {
+	var buf bytes.Buffer
+	err := envelope.WriteOpenPage(&buf, envelope.OpenPage{
+		EnvelopeID: p.Envelope, Payload: p.Payload, Meta: envelope.ParsePageMeta(p.Meta),
+		PublicURL: s.cfg.PublicURL, Organization: s.cfg.Organization,
+	})
+	if err != nil {
+		s.log.Error("key service: open page", "envelope", p.Envelope, "err", err)
+		s.sentence(w, r, http.StatusInternalServerError, "Cannot open", "The online reader could not be prepared. Please open the attachment in a web browser instead.")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", envelope.OpenPageCSP(s.cfg.PublicURL))
+	h.Set("Content-Type", "text/html; charset=us-ascii")
+	_, _ = w.Write(buf.Bytes())
 }

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/postseal/postseal/envelope"
 )
 
 const armored = "-----BEGIN PGP MESSAGE-----\n\nwy4ECQMI\n-----END PGP MESSAGE-----"
@@ -34,8 +36,20 @@ func TestOpenOnline(t *testing.T) {
 	if got.Envelope != "abc234" || got.Payload != armored || got.Meta != `{"subject":"Hi"}` {
 		t.Errorf("fields %+v", got)
 	}
-	if !strings.Contains(rec.Body.String(), "abc234") {
-		t.Error("the page does not name the message")
+	page := rec.Body.String()
+	if !strings.Contains(page, armored) || !strings.Contains(page, "abc234") || !strings.Contains(page, "Hi") {
+		t.Error("the page lacks the payload, the envelope id or the subject")
+	}
+	if csp := rec.Header().Get("Content-Security-Policy"); csp != envelope.OpenPageCSP("http://keys.example.org:8025") {
+		t.Errorf("CSP %q; want the decryptor page's", csp)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=us-ascii" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	// A hostile payload is escaped into the textarea, never markup.
+	rec = postOpen(f, map[string]string{"envelope": "abc234", "payload": armored + "</textarea><script>alert(1)</script>"})
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), "<script>alert(1)") {
+		t.Errorf("hostile payload: %d, unescaped: %v", rec.Code, strings.Contains(rec.Body.String(), "<script>alert(1)"))
 	}
 	if rec := postOpen(f, map[string]string{"envelope": "abc234", "payload": "hello"}); rec.Code != 400 {
 		t.Errorf("not armour: %d", rec.Code)

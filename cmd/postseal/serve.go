@@ -16,9 +16,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/postseal/postseal/keyserver"
 	"github.com/postseal/postseal/mailer"
 	"github.com/postseal/postseal/metrics"
 	"github.com/postseal/postseal/milter"
+	"github.com/postseal/postseal/rules"
 	"github.com/postseal/postseal/store"
 )
 
@@ -49,8 +51,22 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	m.QueueDepth(queueDepth(st))
 	notices := directMail{&mailer.SMTP{Addr: cfg.SMTP.Relay}}
 	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: notices, Observer: m})
+	// The key service listens before the milter: a listening milter is
+	// what tells the MTA (and the tests) that postseal is up.
+	// TODO(lead): hand the key service the durable mail queue
+	// (mailer.Queue) once it lands; until then its mails go straight to the
+	// relay like the notices, and a relay outage loses them.
+	ks, err := newKeyserver(cfg, st, notices, m, log)
+	if err != nil {
+		return err
+	}
+	httpSrv, err := serveHTTP(cfg.Keyserver.Listen, st, log, ops{metrics: m.Handler(), masterKey: cfg.Store.MasterKey}, ks)
+	if err != nil {
+		return err
+	}
 	l, err := milter.Listen(cfg.Milter.Listen)
 	if err != nil {
+		httpSrv.Close()
 		return err
 	}
 	mf := filter.NewServer()
@@ -59,11 +75,6 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 			log.Error("milter stopped", "err", err)
 		}
 	}()
-	httpSrv, err := serveHTTP(cfg.Keyserver.Listen, st, log, ops{metrics: m.Handler(), masterKey: cfg.Store.MasterKey})
-	if err != nil {
-		mf.Close()
-		return err
-	}
 	log.Info("postseal started", "version", version, "config", configName(cfg), "milter", cfg.Milter.Listen, "keyserver", cfg.Keyserver.Listen, "store", cfg.Store.Driver)
 
 	sigs := make(chan os.Signal, 1)
@@ -80,6 +91,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	_ = httpSrv.Shutdown(dctx)
+	ks.Close() // mails being queued by registrations in flight
 	if err := mf.Shutdown(dctx); err != nil {
 		// Messages still in flight get no answer; the MTA temp-fails them
 		// (milter_default_action = tempfail) and retries: nothing is lost.
@@ -99,8 +111,8 @@ func reload(path string, filter *milter.Filter, log *slog.Logger) {
 		return
 	}
 	old := filter.Policy().Config
-	if p.Config.Milter.Listen != old.Milter.Listen || p.Config.Store != old.Store || p.Config.Keyserver.Listen != old.Keyserver.Listen || p.Config.Milter.SpoolDir != old.Milter.SpoolDir {
-		log.Warn("reload: listen addresses, spool and store settings take effect only after a restart")
+	if p.Config.Milter.Listen != old.Milter.Listen || p.Config.Store != old.Store || p.Config.Keyserver != old.Keyserver || p.Config.Milter.SpoolDir != old.Milter.SpoolDir {
+		log.Warn("reload: listen addresses, spool, store and [keyserver] settings take effect only after a restart")
 	}
 	filter.SetPolicy(p)
 	log.Info("rules reloaded", "config", configName(p.Config))
@@ -112,9 +124,39 @@ type ops struct {
 	masterKey string // the master key file
 }
 
+// newKeyserver builds the key service from the rules file.
+func newKeyserver(cfg *rules.Config, st store.Store, mail keyserver.Mailer, m keyserver.Metrics, log *slog.Logger) (*keyserver.Server, error) {
+	allow, window, err := rules.ParseRate(cfg.Keyserver.LoginRate)
+	if err != nil {
+		return nil, usagef("keyserver.login_rate: %v", err)
+	}
+	var logo []byte
+	if cfg.Envelope.BrandLogo != "" {
+		if logo, err = os.ReadFile(cfg.Envelope.BrandLogo); err != nil {
+			return nil, usagef("envelope.brand_logo: %v", err)
+		}
+	}
+	k := cfg.Keyserver
+	return keyserver.New(keyserver.Config{
+		PublicURL:         k.PublicURL,
+		Organization:      cfg.Organization.Name,
+		HelpURL:           cfg.Organization.HelpURL,
+		Support:           cfg.Organization.Support,
+		Logo:              logo,
+		From:              cfg.SMTP.From,
+		PasswordMinLength: k.PasswordMinLength,
+		Argon2:            keyserver.Argon2{MemoryKiB: uint32(k.Argon2Memory >> 10), Time: uint32(k.Argon2Time), Threads: uint8(k.Argon2Threads)},
+		AccountFailures:   allow,
+		IPFailures:        10 * allow,
+		FailureWindow:     window,
+		// Armour is ~1.35x the message; the rest is the form around it.
+		MaxOpenBody: int64(cfg.Milter.MaxSecureSize)*14/10 + 256<<10,
+	}, keyserver.Deps{Store: st, Mailer: mail, Metrics: m, Log: log})
+}
+
 // serveHTTP starts the key service listener: health and metrics for the
-// operator; the key service proper is served here too when it lands.
-func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops) (*http.Server, error) {
+// operator, everything else is the key service.
+func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops, ks http.Handler) (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", o.metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -135,18 +177,22 @@ func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops) (*http.Serv
 		}
 		_ = json.NewEncoder(w).Encode(status)
 	})
-	// The securedoc's Open Online button posts here; until the key
-	// service serves it, the recipient gets a sentence, not a bare 404.
-	mux.HandleFunc("/open", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusNotImplemented)
-		fmt.Fprintln(w, "Opening secure messages online is not available on this server yet. Your message is safe; please contact the sender or the help desk named in the message.")
-	})
+	mux.Handle("/", ks)
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("keyserver listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler: mux,
+		// Slow clients cannot hold connections open for free; the read
+		// timeout leaves room for a ~14 MB Open Online post on a slow link.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("key service stopped", "err", err)

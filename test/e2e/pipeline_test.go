@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -433,8 +434,9 @@ func postfixLargeMessage(size int) []byte {
 	return b.Bytes()
 }
 
-// The key service answers health checks, and the securedoc's Open Online
-// target answers with a sentence until online opening is served.
+// The key service answers health checks and serves its pages; Open Online
+// refuses a form without a payload with a sentence and renders the
+// decryptor for an armoured one.
 func TestKeyServiceEndpoints(t *testing.T) {
 	needRoot(t)
 	ps := startPostseal(t, PostsealConfig{})
@@ -448,13 +450,31 @@ func TestKeyServiceEndpoints(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ok"`) {
 		t.Errorf("/healthz: %d %s", resp.StatusCode, body)
 	}
-	resp, err = http.Post(base+"/open", "application/x-www-form-urlencoded", strings.NewReader("envelope=x&payload=y"))
+	resp, err = http.Get(base + "/register")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(string(body), "Your message is safe") {
-		t.Errorf("/open: %d %s", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Confirm password") {
+		t.Errorf("/register: %d %s", resp.StatusCode, body)
+	}
+	for _, c := range []struct {
+		form   string
+		status int
+		want   string
+	}{
+		{"envelope=x&payload=y", http.StatusBadRequest, "did not carry a secure message"},
+		{"envelope=abc234&payload=" + url.QueryEscape("-----BEGIN PGP MESSAGE-----\n\nwy4E\n-----END PGP MESSAGE-----"), http.StatusOK, "-----BEGIN PGP MESSAGE-----"},
+	} {
+		resp, err = http.Post(base+"/open", "application/x-www-form-urlencoded", strings.NewReader(c.form))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(body), c.want) {
+			t.Errorf("/open %s: %d %.300s", c.form, resp.StatusCode, body)
+		}
 	}
 }
