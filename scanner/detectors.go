@@ -43,13 +43,20 @@ var ctxWords = [numDet]wordSet{
 var negWords = newWordSet("order", "tracking", "track", "invoice", "ref", "reference", "phone", "tel", "call", "fax", "isbn", "sku", "ticket", "serial", "part", "shipment", "po")
 
 // wordSet indexes words by first letter, so a window is walked once and
-// each word start is compared only with the words that can match there.
-type wordSet [26][]string
+// each word start is compared only with the words that can match there;
+// first marks the bytes (either case) some word begins with, so the walk
+// passes every other byte with one table lookup.
+type wordSet struct {
+	first    [256]bool
+	byLetter [26][]string
+}
 
 func newWordSet(words ...string) wordSet {
 	var ws wordSet
 	for _, w := range words {
-		ws[w[0]-'a'] = append(ws[w[0]-'a'], w)
+		ws.byLetter[w[0]-'a'] = append(ws.byLetter[w[0]-'a'], w)
+		ws.first[w[0]] = true
+		ws.first[w[0]-0x20] = true
 	}
 	return ws
 }
@@ -72,24 +79,27 @@ const (
 	ctxAfter  = 32
 )
 
-// near returns the distance from the value to the nearest word of ws
-// before it and after it (-1 where there is none).
-func (c *ctx) near(ws *wordSet) (before, after int) {
-	t := c.s.t
-	before, after = -1, -1
-	if p := findWord(t, max(0, c.start-ctxBefore), c.start, ws, true); p >= 0 {
-		before = c.start - p
+// nearBefore returns the distance from the value back to the start of the
+// nearest word of ws before it, or -1.
+func (c *ctx) nearBefore(ws *wordSet) int {
+	if p := findWord(c.s.t, max(0, c.start-ctxBefore), c.start, ws, true); p >= 0 {
+		return c.start - p
 	}
-	if p := findWord(t, c.end, min(len(t), c.end+ctxAfter), ws, false); p >= 0 {
-		after = p - c.end
+	return -1
+}
+
+// nearAfter returns the distance from the value's end to the nearest word
+// of ws after it, or -1.
+func (c *ctx) nearAfter(ws *wordSet) int {
+	if p := findWord(c.s.t, c.end, min(len(c.s.t), c.end+ctxAfter), ws, false); p >= 0 {
+		return p - c.end
 	}
-	return before, after
+	return -1
 }
 
 // has reports whether a word of ws stands in the window.
 func (c *ctx) has(ws *wordSet) bool {
-	b, a := c.near(ws)
-	return b >= 0 || a >= 0
+	return c.nearBefore(ws) >= 0 || c.nearAfter(ws) >= 0
 }
 
 // score applies the context rules for detector d to base.
@@ -103,7 +113,9 @@ func (c *ctx) score(d det, base float64) float64 {
 // returns the score and how far the boosting word stands (-1: none; words
 // after the value rank behind every word before it).
 func (c *ctx) scoreWith(ws *wordSet, base float64) (float64, int) {
-	posB, posA := c.near(ws)
+	// The word before is searched first: when there is one, the window
+	// after the value does not matter.
+	posB := c.nearBefore(ws)
 	if posB >= 0 {
 		// Only a negative word between that one and the value can be
 		// nearer: search just that stretch.
@@ -112,11 +124,12 @@ func (c *ctx) scoreWith(ws *wordSet, base float64) (float64, int) {
 		}
 		return base + ctxBoost, posB
 	}
+	posA := c.nearAfter(ws)
 	if posA < 0 && base < c.s.thr {
 		return base, -1 // negative words could only lower it further
 	}
 	if !c.negDone {
-		c.negBefore, c.negAfter = c.near(&negWords)
+		c.negBefore, c.negAfter = c.nearBefore(&negWords), c.nearAfter(&negWords)
 		c.negDone = true
 	}
 	switch {
@@ -140,11 +153,10 @@ func findWord(t []byte, lo, hi int, ws *wordSet, backward bool) int {
 		p, step = hi-1, -1
 	}
 	for ; p >= lo && p < hi; p += step {
-		l := t[p] | 0x20
-		if l-'a' >= 26 || (p > 0 && isLetter(t[p-1])) {
+		if !ws.first[t[p]] || (p > 0 && isLetter(t[p-1])) {
 			continue
 		}
-		for _, w := range ws[l-'a'] {
+		for _, w := range ws.byLetter[t[p]|0x20-'a'] {
 			if p+len(w) > hi {
 				continue
 			}
@@ -478,20 +490,22 @@ func (s *scan) icd(ts, i int) {
 	s.emit(dICD, ts, score, string(m))
 }
 
-func last4(d []byte) []byte {
-	out := make([]byte, 4)
-	for k := range out {
-		out[k] = '0' + d[len(d)-4+k]
-	}
-	return out
-}
-
-// maskDigits prints digit values (0..9) as stars except the last four.
+// maskDigits prints digit values (0..9) as stars except the last four, in
+// one allocation: masks are built for every finding.
 func maskDigits(d []byte) string {
-	out := make([]byte, len(d))
+	var buf [19]byte
+	out := buf[:len(d)]
 	for k := range out {
 		out[k] = '*'
+		if k >= len(d)-4 {
+			out[k] = '0' + d[k]
+		}
 	}
-	copy(out[len(d)-4:], last4(d))
 	return string(out)
+}
+
+// maskSSN prints nine digit values as ***-**-NNNN.
+func maskSSN(d []byte) string {
+	b := [11]byte{'*', '*', '*', '-', '*', '*', '-', '0' + d[5], '0' + d[6], '0' + d[7], '0' + d[8]}
+	return string(b[:])
 }

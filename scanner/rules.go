@@ -816,8 +816,8 @@ func (b *dictBuilder) build() (*dict, error) {
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// wordBefore reports whether a letter or digit ends just before i.
-func wordBefore(t []byte, i int) bool {
+// wordRuneBefore reports whether a letter or digit ends just before i.
+func wordRuneBefore(t []byte, i int) bool {
 	if i == 0 {
 		return false
 	}
@@ -828,8 +828,8 @@ func wordBefore(t []byte, i int) bool {
 	return isWordRune(r)
 }
 
-// wordAt reports whether a letter or digit starts at i.
-func wordAt(t []byte, i int) bool {
+// wordRuneAt reports whether a letter or digit starts at i.
+func wordRuneAt(t []byte, i int) bool {
 	if i >= len(t) {
 		return false
 	}
@@ -858,7 +858,7 @@ func (d *dict) scan(t []byte, nrules int) [][]hit {
 		for _, id := range d.outs[int(st)/d.nc] {
 			w := &d.words[id]
 			start := end - w.n
-			if (w.wordStart && wordBefore(t, start)) || (w.wordEnd && wordAt(t, end)) {
+			if (w.wordStart && wordRuneBefore(t, start)) || (w.wordEnd && wordRuneAt(t, end)) {
 				continue
 			}
 			hs := out[w.rule]

@@ -98,10 +98,12 @@ func Scan(text []byte, opt Options) []Finding {
 }
 
 type scan struct {
-	t   []byte
-	on  uint8 // bit per det
-	thr float64
-	out []Finding
+	t    []byte
+	on   uint8 // bit per det
+	thr  float64
+	out  []Finding
+	gs   [maxGroups]group // numberRun's scratch space
+	seps [maxGroups]byte
 	// reBytes counts the bytes handed to admin regexes, the measure of
 	// their work that tests assert on.
 	reBytes int
@@ -238,8 +240,9 @@ type group struct{ start, end int }
 func (s *scan) numberRun(i int) int {
 	t := s.t
 	n := len(t)
-	var gs [maxGroups]group
-	var seps [maxGroups]byte
+	// Reused across runs: zeroing fresh arrays for every number showed up
+	// in profiles. Only entries below ng are read.
+	gs, seps := &s.gs, &s.seps
 	ng := 0
 	// '+' introduces international phone numbers.
 	headOK := !(i > 0 && t[i-1] == '+')
@@ -265,6 +268,7 @@ func (s *scan) numberRun(i int) int {
 		}
 		break
 	}
+	seps[ng-1] = 0 // nothing follows the last group
 	if !boundaryAfter(t, j) {
 		tailOK = false
 	}
@@ -359,7 +363,7 @@ func (s *scan) evalSpan(gs []group, seps []byte, s0, e int) bool {
 	case 9:
 		if s.enabled(dSSN) {
 			if score, ok := ssnScore(digits, shape, sep, &c); ok {
-				try(dSSN, score, func() string { return "***-**-" + string(last4(digits)) })
+				try(dSSN, score, func() string { return maskSSN(digits) })
 			}
 		}
 		if s.enabled(dABA) && ng == 1 && abaValid(digits) {
