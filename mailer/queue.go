@@ -1,0 +1,188 @@
+package mailer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/postseal/postseal/store"
+)
+
+// QueueStore is what the queue needs of the store: the durable mail queue
+// (store.MailQueue). Several processes may share one (PostgreSQL); each
+// claim hands a mail to one of them.
+type QueueStore interface {
+	EnqueueMail(ctx context.Context, m store.Mail) (int64, error)
+	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Mail, error)
+	MailSent(ctx context.Context, id int64) error
+	MailFailed(ctx context.Context, id int64, next time.Time, reason string) error
+	DropMail(ctx context.Context, id int64) error
+}
+
+// Sender submits one message; *SMTP is one.
+type Sender interface {
+	Send(ctx context.Context, from string, to []string, msg io.Reader) error
+}
+
+// Backoff says when to try a failed mail again: Min, doubled after every
+// failed attempt, capped at Max, with ±20% jitter so mails that failed
+// together (the relay restarting) do not all come back at once. A mail
+// still undelivered GiveUp after it was queued is dropped.
+type Backoff struct {
+	Min, Max, GiveUp time.Duration
+}
+
+// DefaultBackoff: 1m, 2m, 4m … 1h, for five days (as MTAs keep mail).
+var DefaultBackoff = Backoff{Min: time.Minute, Max: time.Hour, GiveUp: 5 * 24 * time.Hour}
+
+// Queue is the durable outgoing queue: Enqueue stores a mail, Run delivers
+// what is due to the relay and retries what the relay could not take, so a
+// relay or postseal restart loses nothing.
+type Queue struct {
+	store  QueueStore
+	sender Sender
+	log    *slog.Logger
+
+	Backoff Backoff
+	// Lease is how long a claimed mail is hidden from other workers: longer
+	// than one send may take. A worker that dies mid-send leaves the mail
+	// due again after it.
+	Lease time.Duration
+	// Poll is how often the store is asked for due mail when nothing wakes
+	// the queue (retries, mail queued by another process).
+	Poll time.Duration
+
+	wake chan struct{}
+	now  func() time.Time
+	// attempted, when set (tests), is told the outcome of every attempt.
+	attempted func(m store.Mail, err error)
+}
+
+// NewQueue returns a queue over st that sends with sender.
+func NewQueue(st QueueStore, sender Sender, log *slog.Logger) *Queue {
+	return &Queue{
+		store: st, sender: sender, log: log,
+		Backoff: DefaultBackoff,
+		Lease:   5 * time.Minute,
+		Poll:    15 * time.Second,
+		wake:    make(chan struct{}, 1),
+		now:     time.Now,
+	}
+}
+
+// Enqueue stores a message (RFC 5322, CRLF line ends) for delivery and
+// returns once it is durable; delivery happens in Run. An empty from is
+// the null reverse-path (notices that must never bounce).
+func (q *Queue) Enqueue(ctx context.Context, from string, to []string, msg []byte) error {
+	if len(to) == 0 {
+		return errors.New("queue mail: no recipients")
+	}
+	if _, err := q.store.EnqueueMail(ctx, store.Mail{From: from, To: to, Data: msg}); err != nil {
+		return fmt.Errorf("queue mail to %v: %w", to, err)
+	}
+	select {
+	case q.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+	return nil
+}
+
+// Run delivers due mail until ctx ends. It wakes on Enqueue, when a retry
+// it scheduled falls due, and every Poll (mail queued by another process,
+// leases that ran out). Store errors are logged and retried at the next
+// poll.
+func (q *Queue) Run(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		var retry time.Time // the soonest retry scheduled in this round
+		for ctx.Err() == nil {
+			worked, next, err := q.deliverOne(ctx)
+			if err != nil {
+				q.log.Error("mail queue: store unavailable; retrying", "err", err)
+				break
+			}
+			if !worked {
+				break
+			}
+			if !next.IsZero() && (retry.IsZero() || next.Before(retry)) {
+				retry = next
+			}
+		}
+		wait := q.Poll
+		if !retry.IsZero() {
+			wait = min(wait, max(retry.Sub(q.now()), 0))
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// deliverOne claims one due mail and tries it. It reports whether there
+// was one, and when it is to be retried (zero if sent or dropped).
+func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, err error) {
+	mails, err := q.store.ClaimMail(ctx, q.now(), q.Lease, 1)
+	if err != nil || len(mails) == 0 {
+		return false, time.Time{}, err
+	}
+	m := mails[0]
+	sendErr := q.sender.Send(ctx, m.From, m.To, bytes.NewReader(m.Data))
+	if ctx.Err() != nil {
+		// Shutting down mid-send: the lease brings the mail back.
+		return true, time.Time{}, nil
+	}
+	retry, err = q.settle(ctx, m, sendErr)
+	if q.attempted != nil {
+		q.attempted(m, sendErr)
+	}
+	return true, retry, err
+}
+
+// settle records the outcome of one attempt and returns when the mail is
+// to be retried (zero if sent or dropped).
+func (q *Queue) settle(ctx context.Context, m store.Mail, sendErr error) (time.Time, error) {
+	log := q.log.With("mail", m.ID, "to", m.To, "attempt", m.Attempts+1)
+	if sendErr == nil {
+		log.Info("mail sent")
+		return time.Time{}, q.store.MailSent(ctx, m.ID)
+	}
+	now := q.now()
+	next, drop := q.Backoff.decide(m, sendErr, now, rand.Float64())
+	if drop != "" {
+		log.Error("mail dropped: "+drop, "err", sendErr, "queued", m.Created)
+		return time.Time{}, q.store.DropMail(ctx, m.ID)
+	}
+	log.Warn("mail not sent; will retry", "err", sendErr, "next", next)
+	return next, q.store.MailFailed(ctx, m.ID, next, sendErr.Error())
+}
+
+// decide is the pure retry decision after a failed attempt: a permanent
+// refusal (5xx) or a mail past GiveUp is dropped (drop says why);
+// anything else (4xx, network, timeout) is tried again at next. jitter is
+// in [0, 1).
+func (b Backoff) decide(m store.Mail, err error, now time.Time, jitter float64) (next time.Time, drop string) {
+	var se *Error
+	if errors.As(err, &se) && se.Code >= 500 {
+		return time.Time{}, "refused permanently by the relay"
+	}
+	if !m.Created.IsZero() && now.Sub(m.Created) >= b.GiveUp {
+		return time.Time{}, fmt.Sprintf("still undelivered after %v", b.GiveUp)
+	}
+	d := b.Min
+	for i := 0; i < m.Attempts && d < b.Max; i++ {
+		d *= 2
+	}
+	d = min(d, b.Max)
+	d = time.Duration(float64(d) * (0.8 + 0.4*jitter))
+	return now.Add(d), ""
+}
