@@ -79,16 +79,23 @@ func (h *hasher) release() { <-h.sem }
 // $argon2id$v=19$m=19456,t=2,p=1$SALT$HASH (unpadded standard base64), the
 // form libsodium, PHP and the argon2 CLI use, so hashes stay portable.
 func (h *hasher) Hash(ctx context.Context, password string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return HashPassword(h.params, password)
+}
+
+// HashPassword returns the PHC string of a new Argon2id hash with the given
+// parameters (for tools that create accounts outside the service, such as
+// the bench; the service itself bounds concurrent computations).
+func HashPassword(p Argon2, password string) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	if err := h.acquire(ctx); err != nil {
-		return "", err
-	}
-	sum := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, hashLen)
-	h.release()
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.params.MemoryKiB, h.params.Time, h.params.Threads, b64.EncodeToString(salt), b64.EncodeToString(sum)), nil
+	sum := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, hashLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(sum)), nil
 }
 
 // Verify checks password against an encoded hash; an empty or malformed
