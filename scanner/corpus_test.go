@@ -128,13 +128,12 @@ func (c prf) recall() float64 {
 }
 
 // TestCorpusPrecisionRecall runs Scan with the default Options over the
-// labelled corpus and reports precision and recall per detector. The issue's
-// aim (precision and recall ≥ 0.95) is asserted for credit_card and us_ssn;
-// the other detectors are reported only.
+// labelled corpus and reports precision and recall per detector, asserting
+// the issue's aim (precision and recall ≥ 0.95) for each.
 func TestCorpusPrecisionRecall(t *testing.T) {
 	msgs := loadCorpus(t)
-	if len(msgs) < 60 {
-		t.Fatalf("corpus has %d messages, want at least 60", len(msgs))
+	if len(msgs) < 100 {
+		t.Fatalf("corpus has %d messages, want at least 100", len(msgs))
 	}
 	counts := map[string]*prf{}
 	for _, d := range Detectors() {
@@ -186,18 +185,20 @@ func TestCorpusPrecisionRecall(t *testing.T) {
 		t.Log(s)
 	}
 
-	// The aim of issue 4, asserted for the two detectors it names.
+	// The aim of issue 4 (≥ 0.95 for both) is named for us_ssn and
+	// credit_card; every detector reaches it on this corpus, so it is
+	// asserted for all of them and a regression anywhere fails here.
 	//
-	// KNOWN FAILURE (left failing on purpose, not weakened): credit_card
-	// precision is 15/16 = 0.938 because of the hard negative
-	// 061-neg-order-number-card-brand.txt, "Order number: 4929 3813 3266
-	// 4295" followed by "Paid with: Visa ending in 4242". The number is
-	// Luhn-valid with a Visa prefix; the card word "Visa" within 32 bytes
-	// after it adds ctxBoost and, because a positive word cancels the
-	// negative word "order" entirely (ctx.score), it scores 1.0. Whether to
-	// change the detector or the aim is the maintainer's call.
+	// Messages 001–074 were written together with the detectors;
+	// 075–110 were written later, as an independent check, and measured
+	// before any tuning: us_ssn recall 10/11 ("My social is 429411524"),
+	// us_dea precision 2/3 (the Windows update "KB5032189" passes the DEA
+	// checksum), icd10 precision 9/10 ("Vitamin B12" near "ICD-10"); all
+	// others 1.0. The fixes were general rules ("social" as an SSN word,
+	// DEA needs a context word like ABA and NPI, a code right after
+	// "vitamin" is a vitamin), not exceptions for those messages.
 	const aim = 0.95
-	for _, d := range []string{"us_ssn", "credit_card"} {
+	for _, d := range Detectors() {
 		c := counts[d]
 		if c.tp+c.fn == 0 {
 			t.Errorf("%s: the corpus has no labelled %s values", d, d)

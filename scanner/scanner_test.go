@@ -168,7 +168,9 @@ func TestNPI(t *testing.T) {
 func TestDEA(t *testing.T) {
 	runCases(t, []tc{
 		{"context", "DEA# AB1234563", "us_dea", "AB1234563", "*****4563"},
-		{"no context", "prescriber BJ6125341 signed", "us_dea", "BJ6125341", "*****5341"},
+		{"prescriber", "prescriber BJ6125341 signed", "us_dea", "BJ6125341", "*****5341"},
+		{"no context", "update KB5032189 installed", "", "", ""}, // passes the checksum
+		{"context after", "BJ6125341 (DEA) on file", "us_dea", "BJ6125341", "*****5341"},
 		{"nine as second", "DEA F91234563", "us_dea", "F91234563", "*****4563"},
 		{"bad checksum", "DEA AB1234564", "", "", ""},
 		{"bad first letter", "DEA IB1234563", "", "", ""},
@@ -226,6 +228,9 @@ func TestICD10(t *testing.T) {
 		{"three digits", "diagnosis E119", "", "", ""},
 		{"lower case", "diagnosis e11.9", "", "", ""},
 		{"context inside word", "idealdx E11.9", "", "", ""},
+		{"vitamin", "diagnosis pending; Vitamin B12 low", "", "", ""},
+		{"vit.", "dx: anemia, vit. B12 low", "", "", ""},
+		{"vitamin word apart", "diagnosis: vitaminB12 E53.8", "icd10", "E53.8", ""},
 	})
 }
 
