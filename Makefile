@@ -5,13 +5,17 @@ GO            ?= go
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS       := -s -w -X main.version=$(VERSION)
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.6.1
+NFPM          := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+# The packages' version: git describe made valid for deb and rpm.
+PKG_VERSION   ?= $(shell sh packaging/version.sh)
+PKG_RELEASE   := 1
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 # Debian packages the tests drive for real (private instances, nothing of
 # the system configuration is touched).
-TEST_DEBS     := postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 chromium
+TEST_DEBS     := postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 lintian rpm chromium
 TEST_TIMEOUT  ?= 15m
 
-.PHONY: all build run test test-deps lint bench clean check-bundle bundle
+.PHONY: all build run test test-deps lint bench clean package check-bundle bundle
 
 all: build
 
@@ -64,6 +68,23 @@ test: test-deps lint
 
 bench: test-deps
 	$(GO) run ./bench
+
+# $(DIST)/postseal_VERSION-1_amd64.deb and $(DIST)/postseal-VERSION-1.x86_64.rpm:
+# the static binary, the conffile /etc/postseal/postseal.toml, the hardened
+# systemd unit, man pages, copyright (from the modules linked in) and the
+# Postfix/Sendmail snippets. See packaging/.
+DIST          ?= dist
+package:
+	@test -x $(GOBIN)/nfpm || $(GO) install $(NFPM)
+	rm -rf $(DIST)/build $(DIST)/*.deb $(DIST)/*.rpm && mkdir -p $(DIST)/build
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(PKG_VERSION)' -o $(DIST)/build/postseal ./cmd/postseal
+	gzip -9n < packaging/man/postseal.8 > $(DIST)/build/postseal.8.gz
+	gzip -9n < packaging/man/postseal.toml.5 > $(DIST)/build/postseal.toml.5.gz
+	sh packaging/changelog.sh $(PKG_VERSION)-$(PKG_RELEASE) | gzip -9n > $(DIST)/build/changelog.Debian.gz
+	sh packaging/copyright.sh $(DIST)/build/postseal > $(DIST)/build/copyright
+	sed 's#@BUILD@#$(DIST)/build#' packaging/nfpm.yaml > $(DIST)/build/nfpm.yaml
+	POSTSEAL_VERSION=$(PKG_VERSION) $(GOBIN)/nfpm package -f $(DIST)/build/nfpm.yaml -p deb -t $(DIST)/postseal_$(PKG_VERSION)-$(PKG_RELEASE)_amd64.deb
+	POSTSEAL_VERSION=$(PKG_VERSION) $(GOBIN)/nfpm package -f $(DIST)/build/nfpm.yaml -p rpm -t $(DIST)/postseal-$(PKG_VERSION)-$(PKG_RELEASE).x86_64.rpm
 
 clean:
 	rm -rf postseal dist bench.json

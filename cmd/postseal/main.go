@@ -48,6 +48,7 @@ commands:
                              seal a message offline, as the milter would
   envelope list|show ID|key ID
                              inspect envelopes; key prints the message key (audited)
+  init                       create the master key if it does not exist (never replaces one)
   version                    print the version
 
 Without -c, /etc/postseal/postseal.toml is read if it exists, else the
@@ -73,6 +74,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"seal":         cmdSeal,
 		"envelope":     cmdEnvelope,
 		"version":      cmdVersion,
+		"init":         cmdInit,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
