@@ -2,24 +2,20 @@ package keyserver
 
 import (
 	"bytes"
-	"fmt"
 	"html/template"
+	"net/mail"
 	"strings"
 	"time"
 
-	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/mail"
+	"github.com/postseal/postseal/mailer"
 )
 
 // The key service writes three kinds of mail: the activation link, the
 // password-reset link, and a note to an address that registers again while
 // it already has an account (so the page can answer the same in every case,
-// yet the owner learns what happened). Each is multipart/alternative with a
-// plain-text and an HTML part, CRLF line ends, queued through the Mailer.
-//
-// The link stands alone on its own line of the text part. When the text is
-// ASCII it goes as 7bit (no quoted-printable soft breaks inside the URL), so
-// a test harness or a plain-text reader finds it whole.
+// yet the owner learns what happened). Each is plain text with an HTML
+// alternative, composed by mailer.Message and queued through the Mailer.
+// The link stands alone on its own line of the text part.
 
 type mailContent struct {
 	Subject string
@@ -39,69 +35,17 @@ var mailHTML = template.Must(template.New("mail").Parse(`<!DOCTYPE html>
 
 // buildMail returns the RFC 5322 bytes of one message.
 func buildMail(org, from, to string, c mailContent, now time.Time) ([]byte, error) {
-	var h mail.Header
-	h.SetAddressList("From", []*mail.Address{{Name: org, Address: from}})
-	h.SetAddressList("To", []*mail.Address{{Address: to}})
-	h.SetSubject(c.Subject)
-	h.SetDate(now)
-	if err := h.GenerateMessageID(); err != nil {
-		return nil, err
-	}
-	// Auto-Submitted keeps vacation responders from answering (RFC 3834).
-	h.Set("Auto-Submitted", "auto-generated")
-	h.SetContentType("multipart/alternative", nil)
-
-	var buf bytes.Buffer
-	w, err := message.CreateWriter(&buf, h.Header)
-	if err != nil {
-		return nil, err
-	}
-	text := strings.ReplaceAll(strings.TrimRight(c.Text, "\n")+"\n", "\n", "\r\n")
-	var th message.Header
-	th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
-	if isASCII(text) {
-		th.Set("Content-Transfer-Encoding", "7bit")
-	} else {
-		th.Set("Content-Transfer-Encoding", "quoted-printable")
-	}
-	if err := writePart(w, th, text); err != nil {
-		return nil, err
-	}
 	var html bytes.Buffer
 	paras := strings.Split(strings.TrimSpace(strings.ReplaceAll(c.Text, c.Link, "")), "\n\n")
 	if err := mailHTML.Execute(&html, map[string]any{"Subject": c.Subject, "Paras": paras, "Link": c.Link, "Action": c.Action}); err != nil {
 		return nil, err
 	}
-	var hh message.Header
-	hh.SetContentType("text/html", map[string]string{"charset": "utf-8"})
-	hh.Set("Content-Transfer-Encoding", "quoted-printable")
-	if err := writePart(w, hh, html.String()); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("build mail: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-func writePart(w *message.Writer, h message.Header, body string) error {
-	pw, err := w.CreatePart(h)
-	if err != nil {
-		return fmt.Errorf("build mail: %w", err)
-	}
-	if _, err := pw.Write([]byte(body)); err != nil {
-		return fmt.Errorf("build mail: %w", err)
-	}
-	return pw.Close()
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
+	return mailer.Message{
+		From: mail.Address{Name: org, Address: from}, To: []mail.Address{{Address: to}},
+		Subject: c.Subject, Text: c.Text, HTML: html.String(), Date: now,
+		// Auto-Submitted keeps vacation responders from answering (RFC 3834).
+		Headers: map[string]string{"Auto-Submitted": "auto-generated"},
+	}.Bytes()
 }
 
 func activationMail(org, name, addr, link string) mailContent {

@@ -147,9 +147,12 @@ func TestActivationMail(t *testing.T) {
 	if strings.Join(types, ",") != "text/plain,text/html" {
 		t.Errorf("parts %v", types)
 	}
-	// The text part is 7bit: the link can be found in the raw mail.
-	if !linkRe.Match(m.Data) {
-		t.Error("the activation link is not whole in the raw mail")
+	text := mailText(t, m.Data)
+	if !linkRe.MatchString(text) || !strings.Contains(text, "Hello Ann,") {
+		t.Errorf("activation text:\n%s", text)
+	}
+	if e.Header.Get("Auto-Submitted") != "auto-generated" {
+		t.Error("no Auto-Submitted header")
 	}
 }
 

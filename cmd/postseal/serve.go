@@ -51,12 +51,16 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	m.QueueDepth(queueDepth(st))
 	notices := directMail{&mailer.SMTP{Addr: cfg.SMTP.Relay}}
 	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: notices, Observer: m})
+	// The key service's mail (activation, reset) goes through the durable
+	// queue: a relay outage delays it, never loses it.
+	queue := mailer.NewQueue(st, &mailer.SMTP{Addr: cfg.SMTP.Relay}, log)
+	qctx, stopQueue := context.WithCancel(context.Background())
+	queueDone := make(chan struct{})
+	go func() { queue.Run(qctx); close(queueDone) }()
+	defer func() { stopQueue(); <-queueDone }()
 	// The key service listens before the milter: a listening milter is
 	// what tells the MTA (and the tests) that postseal is up.
-	// TODO(lead): hand the key service the durable mail queue
-	// (mailer.Queue) once it lands; until then its mails go straight to the
-	// relay like the notices, and a relay outage loses them.
-	ks, err := newKeyserver(cfg, st, notices, m, log)
+	ks, err := newKeyserver(cfg, st, queue, m, log)
 	if err != nil {
 		return err
 	}
