@@ -99,8 +99,14 @@ func (q *Queue) Enqueue(ctx context.Context, from string, to []string, msg []byt
 func (q *Queue) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// retry is the soonest retry this worker scheduled and has not reached
+	// yet; it survives early wake-ups (Enqueue), which must not make the
+	// worker forget it and sleep a whole Poll.
+	var retry time.Time
 	for {
-		var retry time.Time // the soonest retry scheduled in this round
+		if !retry.IsZero() && !retry.After(q.now()) {
+			retry = time.Time{} // due: this round claims it
+		}
 		for ctx.Err() == nil {
 			worked, next, err := q.deliverOne(ctx)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/mail"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,7 +179,7 @@ type attempt struct {
 // runQueue starts a queue over st sending to addr, with short retries;
 // stop ends it and waits for Run to return.
 func runQueue(t *testing.T, st store.Store, addr string, poll time.Duration) (q *Queue, attempts chan attempt, stop func()) {
-	q = NewQueue(st, &SMTP{Addr: addr, Timeout: 20 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	q = NewQueue(st, &SMTP{Addr: addr, Timeout: 20 * time.Second}, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	q.Backoff = Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond, GiveUp: time.Hour}
 	q.Poll = poll
 	attempts = make(chan attempt, 100)
