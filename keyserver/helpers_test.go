@@ -75,7 +75,7 @@ func (c *clock) Advance(d time.Duration) {
 
 type fixture struct {
 	t       *testing.T
-	st      *store.SQLite
+	st      store.Store
 	srv     *Server
 	mail    *captureMailer
 	metrics *countMetrics
@@ -88,7 +88,7 @@ var testArgon2 = Argon2{MemoryKiB: 64, Time: 1, Threads: 1}
 
 const testPassword = "correct horse battery"
 
-func openStore(t *testing.T) *store.SQLite {
+func openStore(t *testing.T) store.Store {
 	t.Helper()
 	dir := t.TempDir()
 	key, err := store.LoadMasterKey(filepath.Join(dir, "master.key"), true)
@@ -108,7 +108,7 @@ func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	return newFixtureOn(t, openStore(t), &clock{t: time.Now().UTC().Truncate(time.Millisecond)}, opts...)
 }
 
-func newFixtureOn(t *testing.T, st *store.SQLite, c *clock, opts ...func(*Config)) *fixture {
+func newFixtureOn(t *testing.T, st store.Store, c *clock, opts ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, st: st, mail: &captureMailer{}, metrics: &countMetrics{}, clock: c}
 	cfg := Config{

@@ -268,6 +268,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		FirstName: strings.TrimSpace(f.Get("first_name")), LastName: strings.TrimSpace(f.Get("last_name")),
 		Envelope: f.Get("envelope"),
 	}
+	if !validEnvelopeID(d.Envelope) {
+		d.Envelope = "" // only recorded with the event; never trusted
+	}
 	pw := f.Get("password")
 	switch {
 	case !plausibleEmail(d.Email):

@@ -474,3 +474,19 @@ func TestPagesMisc(t *testing.T) {
 		t.Error("404 without a sentence")
 	}
 }
+
+func TestPagesStoreDown(t *testing.T) {
+	f := newFixture(t)
+	f.putAccount("ann@partner.example", testPassword, true, false)
+	f.st.Close()
+	for path, v := range map[string]url.Values{
+		"/login":                               {"email": {"ann@partner.example"}, "password": {testPassword}},
+		"/activate/" + strings.Repeat("a", 43): nil,
+		"/reset/" + strings.Repeat("a", 43):    {"password": {testPassword}, "confirm_password": {testPassword}},
+	} {
+		rec := f.postForm(path, v)
+		if rec.Code != 503 || !strings.Contains(rec.Body.String(), "try again in a few minutes") {
+			t.Errorf("%s with the store down: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+}
