@@ -58,6 +58,12 @@ func (s *Server) handleKeyPreflight(w http.ResponseWriter, r *http.Request) {
 	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
 	h.Set("Access-Control-Allow-Headers", "Content-Type")
 	h.Set("Access-Control-Max-Age", "600")
+	// Chromium's Private Network Access asks before a page reaches a key
+	// service on a private or loopback address; the endpoint is meant for
+	// any page, as with CORS.
+	if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
+		h.Set("Access-Control-Allow-Private-Network", "true")
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -59,10 +59,12 @@ func TestKeyPreflight(t *testing.T) {
 	req.Header.Set("Origin", "null")
 	req.Header.Set("Access-Control-Request-Method", "POST")
 	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	req.Header.Set("Access-Control-Request-Private-Network", "true")
 	rec := f.do(req, "")
 	h := rec.Header()
 	if rec.Code != 204 || h.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") ||
-		!strings.EqualFold(h.Get("Access-Control-Allow-Headers"), "Content-Type") || h.Get("Access-Control-Allow-Credentials") != "" {
+		!strings.EqualFold(h.Get("Access-Control-Allow-Headers"), "Content-Type") || h.Get("Access-Control-Allow-Credentials") != "" ||
+		h.Get("Access-Control-Allow-Private-Network") != "true" {
 		t.Errorf("preflight: %d %v", rec.Code, h)
 	}
 	// CORS belongs to the key endpoint only.
