@@ -51,6 +51,10 @@ const (
 	EventResetAsked   = "reset_requested"
 	EventPasswordSet  = "password_reset"
 	EventKeyDisclosed = "key_disclosed" // by an administrator (postseal envelope key)
+	// Administrators' changes (postseal envelope lock|unlock|expire).
+	EventEnvelopeLocked   = "envelope_locked"
+	EventEnvelopeUnlocked = "envelope_unlocked"
+	EventEnvelopeExpired  = "envelope_expired"
 )
 
 // Event is one audit record. Fields that do not apply are empty.

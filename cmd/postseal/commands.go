@@ -201,21 +201,25 @@ func cmdEnvelope(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	const subs = "list, show ID, lock ID, unlock ID, expire ID, key ID"
 	if fs.NArg() == 0 {
-		return usagef("envelope needs a subcommand: list, show ID, key ID")
+		return usagef("envelope needs a subcommand: %s", subs)
 	}
 	sub := fs.Arg(0)
 	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
 		return err
 	}
-	needID := sub == "show" || sub == "key"
-	switch {
-	case sub != "list" && !needID:
-		return usagef("unknown envelope subcommand %q (list, show ID, key ID)", sub)
-	case needID && fs.NArg() != 1:
-		return usagef("envelope %s needs exactly one envelope ID", sub)
-	case !needID && fs.NArg() != 0:
-		return usagef("envelope list takes no arguments")
+	switch sub {
+	case "list":
+		if fs.NArg() != 0 {
+			return usagef("envelope list takes no arguments")
+		}
+	case "show", "key", "lock", "unlock", "expire":
+		if fs.NArg() != 1 {
+			return usagef("envelope %s needs exactly one envelope ID", sub)
+		}
+	default:
+		return usagef("unknown envelope subcommand %q (%s)", sub, subs)
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
@@ -232,12 +236,15 @@ func cmdEnvelope(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 		if err != nil {
 			return err
 		}
+		now := time.Now()
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tKIND\tSENDER\tRECIPIENTS")
+		fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tSTATE\tKIND\tSENDER\tRECIPIENTS")
 		for _, e := range envs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Created.Format(time.RFC3339), e.Expires.Format(time.RFC3339), e.Kind, e.Sender, strings.Join(e.Recipients, ","))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Created.Format(time.RFC3339), e.Expires.Format(time.RFC3339), envelopeState(e, now), e.Kind, e.Sender, strings.Join(e.Recipients, ","))
 		}
 		return tw.Flush()
+	case "lock", "unlock", "expire":
+		return changeEnvelope(ctx, st, sub, fs.Arg(0), stdout)
 	case "show":
 		e, err := st.Envelope(ctx, fs.Arg(0))
 		if err != nil {
@@ -254,9 +261,52 @@ func cmdEnvelope(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 		if err != nil {
 			return err
 		}
-		// The disclosure is logged where admins' actions are logged.
+		// The disclosure is logged where admins' actions are logged, and
+		// recorded in the audit trail.
 		newLogger(stderr).Warn("message key disclosed", "envelope_id", fs.Arg(0), "by_uid", os.Getuid())
+		if err := st.AddEvent(ctx, store.Event{Kind: store.EventKeyDisclosed, EnvelopeID: fs.Arg(0), Detail: fmt.Sprintf("postseal envelope key, uid %d", os.Getuid())}); err != nil {
+			return fmt.Errorf("record the disclosure (the key was not printed): %w", err)
+		}
 		fmt.Fprintln(stdout, envelope.Passphrase(key))
 		return nil
 	}
+}
+
+// envelopeState is what an admin needs at a glance: whether the key can
+// still be released.
+func envelopeState(e store.Envelope, now time.Time) string {
+	switch {
+	case !e.Expires.After(now):
+		return "expired"
+	case e.Locked:
+		return "locked"
+	default:
+		return "active"
+	}
+}
+
+// changeEnvelope locks, unlocks or expires an envelope and records it in
+// the audit trail. Expiry destroys the stored message key.
+func changeEnvelope(ctx context.Context, st store.Store, sub, id string, stdout io.Writer) error {
+	var kind, done string
+	var err error
+	switch sub {
+	case "lock":
+		kind, done = store.EventEnvelopeLocked, "locked: its key is not released until it is unlocked"
+		err = st.SetLocked(ctx, id, true)
+	case "unlock":
+		kind, done = store.EventEnvelopeUnlocked, "unlocked"
+		err = st.SetLocked(ctx, id, false)
+	default:
+		kind, done = store.EventEnvelopeExpired, "expired: its message key is destroyed"
+		err = st.ExpireEnvelope(ctx, id, time.Now())
+	}
+	if err != nil {
+		return err
+	}
+	if err := st.AddEvent(ctx, store.Event{Kind: kind, EnvelopeID: id, Detail: fmt.Sprintf("postseal envelope %s, uid %d", sub, os.Getuid())}); err != nil {
+		return fmt.Errorf("envelope %s %s, but the audit event was not recorded: %w", id, done, err)
+	}
+	fmt.Fprintf(stdout, "envelope %s %s\n", id, done)
+	return nil
 }

@@ -46,8 +46,9 @@ commands:
                              print what postseal would do with a message (JSON)
   seal --from A --to B[,C] < in.eml > out.eml
                              seal a message offline, as the milter would
-  envelope list|show ID|key ID
-                             inspect envelopes; key prints the message key (audited)
+  envelope list|show ID|lock ID|unlock ID|expire ID|key ID
+                             inspect and manage envelopes; expire destroys the
+                             message key; key prints it (audited)
   init                       create the master key if it does not exist (never replaces one)
   version                    print the version
 

@@ -8,6 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/store"
+	"github.com/postseal/postseal/store/pgtest"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -170,5 +174,98 @@ func TestExplainScanner(t *testing.T) {
 	code, out, _ = runCLI(t, "", "explain", "--from", "doc@example.org", "--to", "pat@ext.example", msg)
 	if code != exitOK || !strings.Contains(out, `"action": "pass"`) || !strings.Contains(out, `"detector": "us_ssn"`) {
 		t.Errorf("scanner off: exit %d\n%s", code, out)
+	}
+}
+
+// lock, unlock and expire change what the key service may release, on
+// either database, and each change is in the audit trail.
+func TestEnvelopeAdminCommands(t *testing.T) {
+	for _, driver := range []string{"sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			dir := t.TempDir()
+			storeConf := "dsn = \"state/p.db\"\n"
+			if driver == "postgres" {
+				storeConf = "driver = \"postgres\"\ndsn = \"" + pgtest.DSN(t) + "\"\n"
+			}
+			cfg := writeFile(t, dir, "postseal.toml", "[store]\n"+storeConf+"master_key = \"state/master.key\"\n")
+			if code, _, errs := runCLI(t, "", "init", "-c", cfg); code != exitOK {
+				t.Fatalf("init: %s", errs)
+			}
+			in := "From: doc@example.org\r\nTo: pat@ext.example\r\nSubject: *secure* consult\r\n\r\nSecret body\r\n"
+			if code, _, errs := runCLI(t, in, "seal", "-c", cfg, "--from", "doc@example.org", "--to", "pat@ext.example"); code != exitOK {
+				t.Fatalf("seal: %s", errs)
+			}
+			_, list, _ := runCLI(t, "", "envelope", "list", "-c", cfg)
+			lines := strings.Split(list, "\n")
+			if len(lines) < 2 || !strings.Contains(lines[0], "STATE") || !strings.Contains(lines[1], " active ") {
+				t.Fatalf("list:\n%s", list)
+			}
+			id := strings.Fields(lines[1])[0]
+			show := func() (e struct {
+				Locked bool `json:"locked"`
+				HasKey bool `json:"has_key"`
+			}) {
+				t.Helper()
+				code, out, errs := runCLI(t, "", "envelope", "show", "-c", cfg, id)
+				if code != exitOK || json.Unmarshal([]byte(out), &e) != nil {
+					t.Fatalf("show exit %d: %s%s", code, out, errs)
+				}
+				return e
+			}
+			if code, out, errs := runCLI(t, "", "envelope", "lock", "-c", cfg, id); code != exitOK || !strings.Contains(out, "locked") {
+				t.Fatalf("lock exit %d: %s%s", code, out, errs)
+			}
+			if e := show(); !e.Locked || !e.HasKey {
+				t.Errorf("after lock: %+v", e)
+			}
+			if _, list, _ := runCLI(t, "", "envelope", "list", "-c", cfg); !strings.Contains(list, " locked ") {
+				t.Errorf("list does not show the lock:\n%s", list)
+			}
+			if code, _, errs := runCLI(t, "", "envelope", "unlock", "-c", cfg, id); code != exitOK {
+				t.Fatalf("unlock exit %d: %s", code, errs)
+			}
+			if e := show(); e.Locked {
+				t.Errorf("after unlock: %+v", e)
+			}
+			if code, key, errs := runCLI(t, "", "envelope", "key", "-c", cfg, id); code != exitOK || len(strings.TrimSpace(key)) != 43 {
+				t.Fatalf("key exit %d: %s", code, errs)
+			}
+			if code, out, errs := runCLI(t, "", "envelope", "expire", "-c", cfg, id); code != exitOK || !strings.Contains(out, "key is destroyed") {
+				t.Fatalf("expire exit %d: %s%s", code, out, errs)
+			}
+			if e := show(); e.HasKey {
+				t.Errorf("after expire the key is still stored: %+v", e)
+			}
+			if code, out, _ := runCLI(t, "", "envelope", "key", "-c", cfg, id); code != exitRuntime || out != "" {
+				t.Errorf("key of an expired envelope: exit %d, printed %q", code, out)
+			}
+			if _, list, _ := runCLI(t, "", "envelope", "list", "-c", cfg); !strings.Contains(list, " expired ") {
+				t.Errorf("list does not show the expiry:\n%s", list)
+			}
+			for _, args := range [][]string{{"lock", "nope"}, {"unlock", "nope"}, {"expire", "nope"}} {
+				if code, _, errs := runCLI(t, "", append([]string{"envelope", "-c", cfg}, args...)...); code != exitRuntime || !strings.Contains(errs, "not found") {
+					t.Errorf("%v: exit %d, %s", args, code, errs)
+				}
+			}
+			for _, args := range [][]string{{"lock"}, {"expire", "a", "b"}, {"destroy", id}} {
+				if code, _, _ := runCLI(t, "", append([]string{"envelope", "-c", cfg}, args...)...); code != exitUsage {
+					t.Errorf("%v: exit %d; want %d", args, code, exitUsage)
+				}
+			}
+			c, err := rules.Load(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := openStore(context.Background(), c, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			for _, kind := range []string{store.EventEnvelopeLocked, store.EventEnvelopeUnlocked, store.EventKeyDisclosed, store.EventEnvelopeExpired} {
+				if n, err := st.CountEvents(context.Background(), store.EventFilter{Kind: kind, EnvelopeID: id}); err != nil || n != 1 {
+					t.Errorf("%s events: %d, %v; want 1", kind, n, err)
+				}
+			}
+		})
 	}
 }
