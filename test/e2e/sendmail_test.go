@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/postseal/postseal/test/mta"
 )
 
 // Sendmail cannot be installed as a package next to Postfix (both provide
@@ -281,7 +283,14 @@ func sendmailStart(t *testing.T, bin string, milterPort, sinkPort int) *sendmail
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The INPUT_MAIL_FILTER line is the one the package ships, with its
+	// socket replaced by this test's milter port.
+	filter, err := mta.SendmailMilterLine(fmt.Sprintf("inet:%d@127.0.0.1", milterPort))
+	if err != nil {
+		t.Fatal(err)
+	}
 	mc := strings.NewReplacer(
+		"@POSTSEAL_MC@", filter,
 		"@DIR@", d.Dir,
 		"@ROOT@", root,
 		"@SMTP_PORT@", strconv.Itoa(d.Port),

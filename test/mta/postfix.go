@@ -57,8 +57,9 @@ type Options struct {
 	ReinjectPort int
 	// Listeners are more smtpd services, each with its own milter.
 	Listeners []Listener
-	// MessageSizeLimit is Postfix's message_size_limit (default 30,000,000
-	// so that a sealed message near the 10 MB secure limit fits).
+	// MessageSizeLimit is Postfix's message_size_limit (0: the shipped
+	// main.cf.snippet's value, which a sealed message at the 10 MB secure
+	// limit fits).
 	MessageSizeLimit int
 	// Hostname is myhostname (default mta.example.net).
 	Hostname string
@@ -177,8 +178,11 @@ func StartPostfix(o Options) (*Postfix, error) {
 	if o.Hostname == "" {
 		o.Hostname = "mta.example.net"
 	}
-	if o.MessageSizeLimit == 0 {
-		o.MessageSizeLimit = 30000000
+	// The milter settings are the shipped main.cf.snippet's, with the
+	// packaged socket replaced by this instance's milter (see snippets.go).
+	shipped, err := MainCFSnippet(o.Milter)
+	if err != nil {
+		return nil, err
 	}
 	main := []string{
 		"compatibility_level=3.6",
@@ -202,11 +206,6 @@ func StartPostfix(o Options) (*Postfix, error) {
 		"virtual_uid_maps=static:65534",
 		"virtual_gid_maps=static:65534",
 		"virtual_mailbox_limit=0",
-		"message_size_limit=" + strconv.Itoa(o.MessageSizeLimit),
-		"smtpd_milters=",
-		"non_smtpd_milters=" + o.Milter,
-		"milter_protocol=6",
-		"milter_default_action=tempfail",
 		"smtpd_recipient_restrictions=permit_mynetworks,reject",
 		"smtpd_relay_restrictions=permit_mynetworks,reject",
 		"biff=no",
@@ -218,8 +217,12 @@ func StartPostfix(o Options) (*Postfix, error) {
 		"smtpd_error_sleep_time=0",
 		"in_flow_delay=0",
 	}
+	main = append(main, shipped...)
+	if o.MessageSizeLimit != 0 {
+		main = append(main, "message_size_limit="+strconv.Itoa(o.MessageSizeLimit))
+	}
 	main = append(main, o.Postconf...)
-	if err := p.postconf(append([]string{"-e"}, main...)...); err != nil {
+	if err := p.postconf(append([]string{"-e"}, lastWins(main)...)...); err != nil {
 		return nil, err
 	}
 	if err := p.postconf("-F", "*/*/chroot = n"); err != nil {
@@ -245,11 +248,25 @@ func StartPostfix(o Options) (*Postfix, error) {
 			}
 		}
 		p.Ports[l.Name] = l.Port
-		svc := fmt.Sprintf("127.0.0.1:%d/inet = 127.0.0.1:%d inet n - n - - smtpd -o syslog_name=postfix-%s -o smtpd_milters=%s",
-			l.Port, l.Port, l.Name, l.Milter)
-		if l.Milter == "" {
-			svc += " -o non_smtpd_milters= -o receive_override_options=no_milters"
+		var svc string
+		switch l.Name {
+		case SMTP:
+			// The milter comes from main.cf (the shipped snippet).
+			svc = fmt.Sprintf("127.0.0.1:%d/inet = 127.0.0.1:%d inet n - n - - smtpd", l.Port, l.Port)
+		case Reinject:
+			// The shipped master.cf.snippet on this instance's port.
+			if svc, err = MasterCFSnippet(l.Port); err != nil {
+				return nil, err
+			}
+		default:
+			svc = fmt.Sprintf("127.0.0.1:%d/inet = 127.0.0.1:%d inet n - n - - smtpd -o smtpd_milters=%s", l.Port, l.Port, l.Milter)
+			if l.Milter == "" {
+				svc += " -o non_smtpd_milters= -o receive_override_options=no_milters"
+			}
 		}
+		// Added to every listener, the shipped one too: the maillog then
+		// tells them apart (postfix-NAME/smtpd). It changes logging only.
+		svc += " -o syslog_name=postfix-" + l.Name
 		if err := p.postconf("-Me", svc); err != nil {
 			return nil, err
 		}
@@ -283,6 +300,24 @@ func StartPostfix(o Options) (*Postfix, error) {
 	c.Close()
 	ok = true
 	return p, nil
+}
+
+// lastWins keeps, of several "name=value" for one name, the last: a test's
+// own settings override the shipped snippet's (postconf warns otherwise).
+func lastWins(settings []string) []string {
+	last := map[string]int{}
+	for i, kv := range settings {
+		name, _, _ := strings.Cut(kv, "=")
+		last[name] = i
+	}
+	var out []string
+	for i, kv := range settings {
+		name, _, _ := strings.Cut(kv, "=")
+		if last[name] == i {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func (p *Postfix) postconf(args ...string) error {
