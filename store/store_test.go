@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +181,38 @@ func TestShreddedKeyLeavesNoBytes(t *testing.T) {
 		if bytes.Contains(all, w[1+12:]) {
 			t.Errorf("the destroyed wrapped key of %s is still in the database files", id)
 		}
+	}
+}
+
+func TestShredEvery(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	now := time.Now()
+	for id, exp := range map[string]time.Time{"old": now.Add(-time.Minute), "new": now.Add(time.Hour)} {
+		if err := s.PutEnvelope(ctx, Envelope{ID: id, Sender: "a@b", Kind: "keyservice", Created: now, Expires: exp}, make([]byte, 32)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { ShredEvery(ctx, s, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil))); close(done) }()
+	// The first pass runs at once; wait for its effect (bounded).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e, err := s.Envelope(context.Background(), "old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !e.HasKey {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the expired envelope's key was not destroyed within 10s")
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	<-done
+	if e, _ := s.Envelope(context.Background(), "new"); !e.HasKey {
+		t.Error("a live envelope's key was destroyed")
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,15 +48,16 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 
 	m := metrics.New()
 	m.QueueDepth(queueDepth(st))
-	notices := directMail{&mailer.SMTP{Addr: cfg.SMTP.Relay}}
-	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: notices, Observer: m})
-	// The key service's mail (activation, reset) goes through the durable
-	// queue: a relay outage delays it, never loses it.
+	// The key service's mail (activation, reset) and the sender notices go
+	// through the durable queue: a relay outage delays them, never loses
+	// them. Expired envelopes' keys are destroyed hourly.
 	queue := mailer.NewQueue(st, &mailer.SMTP{Addr: cfg.SMTP.Relay}, log)
 	qctx, stopQueue := context.WithCancel(context.Background())
-	queueDone := make(chan struct{})
+	queueDone, shredDone := make(chan struct{}), make(chan struct{})
 	go func() { queue.Run(qctx); close(queueDone) }()
-	defer func() { stopQueue(); <-queueDone }()
+	go func() { store.ShredEvery(qctx, st, time.Hour, log); close(shredDone) }()
+	defer func() { stopQueue(); <-queueDone; <-shredDone }()
+	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: queue, Observer: m})
 	// The key service listens before the milter: a listening milter is
 	// what tells the MTA (and the tests) that postseal is up.
 	ks, err := newKeyserver(cfg, st, queue, m, log)
@@ -217,12 +217,4 @@ func queueDepth(st store.MailQueue) func() float64 {
 		}
 		return float64(n)
 	}
-}
-
-// directMail hands a message to the relay at once. It stands in for the
-// durable mail queue until that is wired in.
-type directMail struct{ smtp *mailer.SMTP }
-
-func (d directMail) Enqueue(ctx context.Context, from string, to []string, msg []byte) error {
-	return d.smtp.Send(ctx, from, to, bytes.NewReader(msg))
 }
