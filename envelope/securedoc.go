@@ -43,7 +43,7 @@ input,select{font:inherit;box-sizing:border-box;width:100%;max-width:28em;paddin
 #unlock p{margin:1em 0 0}#status{margin-left:1em;color:#5b6475}
 .error{margin:1em 0;padding:.8em 1em;border:2px solid #b3261e;border-radius:6px;background:#fdf0ef;color:#6b1510}.error p{margin:.3em 0}.error a{color:#6b1510}
 #message{margin-top:1.5em;border-top:1px solid #d5dae3;padding-top:1em}#message:focus{outline:none}
-iframe{display:block;box-sizing:border-box;width:100%;height:70vh;min-height:20em;border:1px solid #d5dae3;border-radius:6px;resize:vertical;background:#fff}
+iframe{display:block;box-sizing:border-box;width:100%;height:20em;border:1px solid #d5dae3;border-radius:6px;resize:vertical;background:#fff}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;font:15px/1.45 ui-monospace,Menlo,Consolas,monospace;background:#f7f8fa;padding:.8em;border-radius:6px}
 summary{cursor:pointer;margin:.8em 0}
 footer{margin-top:1.5em;font-size:.9em;color:#5b6475}
@@ -138,7 +138,7 @@ content of the message and its attachments are encrypted.</p>
 </table>
 <div id="msg-html-box" hidden>
 <p><button id="show-images" class="secondary" type="button" hidden>Show images</button></p>
-<iframe id="msg-html" title="Message content" sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer"></iframe>
+<iframe id="msg-html" title="Message content" sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer"></iframe>
 </div>
 <details id="msg-text-box" hidden><summary id="msg-text-summary">Plain-text version</summary><pre id="msg-text"></pre></details>
 <div id="attachments-box" hidden>
@@ -293,16 +293,22 @@ func renderPage(in pageInput) (*page, error) {
 // pageCSP is the page's policy. Only the inline decryptor and the inline
 // style run ('wasm-unsafe-eval' is for OpenPGP.js's Argon2 in WebAssembly;
 // without it Argon2 fails as "Session key decryption failed"). The only
-// network peer is the key service. img-src covers the data: URLs of the
-// decrypted message's inline images; the HTML part is shown in a sandboxed
-// srcdoc iframe that adds its own stricter policy.
+// network peer is the key service.
+//
+// The HTML part of the message is shown in a sandboxed srcdoc iframe (no
+// scripts, no forms), which inherits this policy on top of its own
+// (img-src data: only, until the reader presses "Show images"). A page
+// policy can only narrow the frame's, so img-src here admits what "Show
+// images" needs; the page itself holds no remote image. Message styles get
+// into the frame through the CSSOM (web/src/render.js), so style-src stays
+// the page's own hash.
 func pageCSP(origin string) string {
 	peer := "'none'"
 	if origin != "" {
 		peer = origin
 	}
 	return "default-src 'none'; script-src " + decryptorHash + " 'wasm-unsafe-eval'; style-src " + pageStyleHash +
-		"; connect-src " + peer + "; img-src data: blob:; form-action " + peer + "; base-uri 'none'"
+		"; connect-src " + peer + "; img-src data: blob: https: http:; form-action " + peer + "; base-uri 'none'"
 }
 
 func validNonce(n string) bool {

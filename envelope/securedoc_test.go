@@ -104,7 +104,7 @@ func TestSecuredocPage(t *testing.T) {
 			"script-src " + hash(code[0]) + " 'wasm-unsafe-eval';",
 			"style-src " + hash(style[0][1]) + ";",
 			"connect-src https://keys.example.org;",
-			"img-src data: blob:;",
+			"img-src data: blob: https: http:;",
 			"form-action https://keys.example.org;",
 			"base-uri 'none'",
 		} {

@@ -21,9 +21,9 @@ e+l,o,n)}function ks(r,e,t){return r&e^~r&t}function Es(r,e,t){return r&e^r&t^e&
 let t=r.length,n=new Uint32Array(t),s=new Uint32Array(t);for(let i=0;i<t;i++){let{h:a,l:o}=uh(r[i],e);[n[i],s[i]]=[a,o]}return[n,s]}function Xe(r,e,t,n){let s=(e>>>0)+(n>>>0);return{h:r+t+(s/2**32|0)|
 0,l:s|0}}function Lh(r,e=24){let t=new Uint32Array(10);for(let n=24-e;n<24;n++){for(let a=0;a<10;a++)t[a]=r[a]^r[a+10]^r[a+20]^r[a+30]^r[a+40];for(let a=0;a<10;a+=2){let o=(a+8)%10,c=(a+2)%10,l=t[c],u=t[c+
 1],f=ta(l,u,1)^t[o],d=ra(l,u,1)^t[o+1];for(let p=0;p<50;p+=10)r[a+p]^=f,r[a+p+1]^=d}let s=r[2],i=r[3];for(let a=0;a<24;a++){let o=ca[a],c=ta(s,i,o),l=ra(s,i,o),u=oa[a];s=r[u],i=r[u+1],r[u]=c,r[u+1]=l}
-for(let a=0;a<50;a+=10){for(let o=0;o<10;o++)t[o]=r[a+o];for(let o=0;o<10;o++)r[a+o]^=~t[(o+2)%10]&t[(o+4)%10]}r[0]^=Qh[n],r[1]^=Fh[n]}Ie(t)}var ps,bd,ah,$i,un,sa,mt,dt,pt,oe,ce,on,Xi,Zi,ea,Zt,er,cn,hn,
-fh,yh,dh,ph,gh,wh,Ah,mh,bh,kh,Eh,gt,fn,ws,aa,xh,vh,wt,At,yn,As,Sh,Ch,Ih,Bh,Kh,Er,Dh,Ph,Uh,Th,oa,ca,ha,la,Qh,Fh,ta,ra,ms,ua,fa,ya,da,pa,ga,wa,Aa=Dt(()=>{ps=typeof window<"u"?window:typeof global<"u"?global:
-typeof self<"u"?self:{},bd=typeof ps=="object"&&"crypto"in ps?ps.crypto:void 0;ah=new Uint8Array(new Uint32Array([287454020]).buffer)[0]===68;$i=ah?r=>r:ch;un=class{};sa=et;mt=class extends un{constructor(e,t,n,s){
+for(let a=0;a<50;a+=10){for(let o=0;o<10;o++)t[o]=r[a+o];for(let o=0;o<10;o++)r[a+o]^=~t[(o+2)%10]&t[(o+4)%10]}r[0]^=Qh[n],r[1]^=Mh[n]}Ie(t)}var ps,kd,ah,$i,un,sa,mt,dt,pt,oe,ce,on,Xi,Zi,ea,Zt,er,cn,hn,
+fh,yh,dh,ph,gh,wh,Ah,mh,bh,kh,Eh,gt,fn,ws,aa,xh,vh,wt,At,yn,As,Sh,Ch,Ih,Bh,Kh,Er,Dh,Ph,Uh,Th,oa,ca,ha,la,Qh,Mh,ta,ra,ms,ua,fa,ya,da,pa,ga,wa,Aa=Dt(()=>{ps=typeof window<"u"?window:typeof global<"u"?global:
+typeof self<"u"?self:{},kd=typeof ps=="object"&&"crypto"in ps?ps.crypto:void 0;ah=new Uint8Array(new Uint32Array([287454020]).buffer)[0]===68;$i=ah?r=>r:ch;un=class{};sa=et;mt=class extends un{constructor(e,t,n,s){
 super(),this.finished=!1,this.length=0,this.pos=0,this.destroyed=!1,this.blockLen=e,this.outputLen=t,this.padOffset=n,this.isLE=s,this.buffer=new Uint8Array(e),this.view=gs(this.buffer)}update(e){ln(this),
 e=bs(e),xr(e);let{view:t,buffer:n,blockLen:s}=this,i=e.length;for(let a=0;a<i;){let o=Math.min(s-this.pos,i-a);if(o===s){let c=gs(e);for(;s<=i-a;a+=s)this.process(c,a);continue}n.set(e.subarray(a,a+o),
 this.pos),this.pos+=o,a+=o,this.pos===s&&(this.process(t,0),this.pos=0)}return this.length+=e.length,this.roundClean(),this}digestInto(e){ln(this),na(e,this),this.finished=!0;let{buffer:t,view:n,blockLen:s,
@@ -59,15 +59,15 @@ Bl=ce[3]|0,this.Ch=ce[4]|0,this.Cl=ce[5]|0,this.Dh=ce[6]|0,this.Dl=ce[7]|0,this.
 ce[15]|0}get(){let{Ah:e,Al:t,Bh:n,Bl:s,Ch:i,Cl:a,Dh:o,Dl:c,Eh:l,El:u,Fh:f,Fl:d,Gh:p,Gl:g,Hh:w,Hl:A}=this;return[e,t,n,s,i,a,o,c,l,u,f,d,p,g,w,A]}set(e,t,n,s,i,a,o,c,l,u,f,d,p,g,w,A){this.Ah=e|0,this.Al=
 t|0,this.Bh=n|0,this.Bl=s|0,this.Ch=i|0,this.Cl=a|0,this.Dh=o|0,this.Dl=c|0,this.Eh=l|0,this.El=u|0,this.Fh=f|0,this.Fl=d|0,this.Gh=p|0,this.Gl=g|0,this.Hh=w|0,this.Hl=A|0}process(e,t){for(let k=0;k<16;k++,
 t+=4)wt[k]=e.getUint32(t),At[k]=e.getUint32(t+=4);for(let k=16;k<80;k++){let E=wt[k-15]|0,x=At[k-15]|0,K=Zt(E,x,1)^Zt(E,x,8)^Zi(E,x,7),D=er(E,x,1)^er(E,x,8)^ea(E,x,7),v=wt[k-2]|0,C=At[k-2]|0,I=Zt(v,C,
-19)^cn(v,C,61)^Zi(v,C,6),B=er(v,C,19)^hn(v,C,61)^ea(v,C,6),Q=Ah(D,B,At[k-7],At[k-16]),F=mh(Q,K,I,wt[k-7],wt[k-16]);wt[k]=F|0,At[k]=Q|0}let{Ah:n,Al:s,Bh:i,Bl:a,Ch:o,Cl:c,Dh:l,Dl:u,Eh:f,El:d,Fh:p,Fl:g,Gh:w,
+19)^cn(v,C,61)^Zi(v,C,6),B=er(v,C,19)^hn(v,C,61)^ea(v,C,6),Q=Ah(D,B,At[k-7],At[k-16]),M=mh(Q,K,I,wt[k-7],wt[k-16]);wt[k]=M|0,At[k]=Q|0}let{Ah:n,Al:s,Bh:i,Bl:a,Ch:o,Cl:c,Dh:l,Dl:u,Eh:f,El:d,Fh:p,Fl:g,Gh:w,
 Gl:A,Hh:b,Hl:m}=this;for(let k=0;k<80;k++){let E=Zt(f,d,14)^Zt(f,d,18)^cn(f,d,41),x=er(f,d,14)^er(f,d,18)^hn(f,d,41),K=f&p^~f&w,D=d&g^~d&A,v=bh(m,x,D,vh[k],At[k]),C=kh(v,b,E,K,xh[k],wt[k]),I=v|0,B=Zt(
-n,s,28)^cn(n,s,34)^cn(n,s,39),Q=er(n,s,28)^hn(n,s,34)^hn(n,s,39),F=n&i^n&o^i&o,N=s&a^s&c^a&c;b=w|0,m=A|0,w=p|0,A=g|0,p=f|0,g=d|0,{h:f,l:d}=Xe(l|0,u|0,C|0,I|0),l=o|0,u=c|0,o=i|0,c=a|0,i=n|0,a=s|0;let O=gh(
-I,Q,N);n=wh(O,C,B,F),s=O|0}({h:n,l:s}=Xe(this.Ah|0,this.Al|0,n|0,s|0)),{h:i,l:a}=Xe(this.Bh|0,this.Bl|0,i|0,a|0),{h:o,l:c}=Xe(this.Ch|0,this.Cl|0,o|0,c|0),{h:l,l:u}=Xe(this.Dh|0,this.Dl|0,l|0,u|0),{h:f,
+n,s,28)^cn(n,s,34)^cn(n,s,39),Q=er(n,s,28)^hn(n,s,34)^hn(n,s,39),M=n&i^n&o^i&o,N=s&a^s&c^a&c;b=w|0,m=A|0,w=p|0,A=g|0,p=f|0,g=d|0,{h:f,l:d}=Xe(l|0,u|0,C|0,I|0),l=o|0,u=c|0,o=i|0,c=a|0,i=n|0,a=s|0;let O=gh(
+I,Q,N);n=wh(O,C,B,M),s=O|0}({h:n,l:s}=Xe(this.Ah|0,this.Al|0,n|0,s|0)),{h:i,l:a}=Xe(this.Bh|0,this.Bl|0,i|0,a|0),{h:o,l:c}=Xe(this.Ch|0,this.Cl|0,o|0,c|0),{h:l,l:u}=Xe(this.Dh|0,this.Dl|0,l|0,u|0),{h:f,
 l:d}=Xe(this.Eh|0,this.El|0,f|0,d|0),{h:p,l:g}=Xe(this.Fh|0,this.Fl|0,p|0,g|0),{h:w,l:A}=Xe(this.Gh|0,this.Gl|0,w|0,A|0),{h:b,l:m}=Xe(this.Hh|0,this.Hl|0,b|0,m|0),this.set(n,s,i,a,o,c,l,u,f,d,p,g,w,A,
 b,m)}roundClean(){Ie(wt,At)}destroy(){Ie(this.buffer),this.set(0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0)}},As=class extends yn{constructor(){super(48),this.Ah=oe[0]|0,this.Al=oe[1]|0,this.Bh=oe[2]|0,this.Bl=oe[3]|
 0,this.Ch=oe[4]|0,this.Cl=oe[5]|0,this.Dh=oe[6]|0,this.Dl=oe[7]|0,this.Eh=oe[8]|0,this.El=oe[9]|0,this.Fh=oe[10]|0,this.Fl=oe[11]|0,this.Gh=oe[12]|0,this.Gl=oe[13]|0,this.Hh=oe[14]|0,this.Hl=oe[15]|0}},
 Sh=et(()=>new fn),Ch=et(()=>new ws),Ih=et(()=>new yn),Bh=et(()=>new As),Kh=BigInt(0),Er=BigInt(1),Dh=BigInt(2),Ph=BigInt(7),Uh=BigInt(256),Th=BigInt(113),oa=[],ca=[],ha=[];for(let r=0,e=Er,t=1,n=0;r<24;r++){
-[t,n]=[n,(2*t+3*n)%5],oa.push(2*(5*n+t)),ca.push((r+1)*(r+2)/2%64);let s=Kh;for(let i=0;i<7;i++)e=(e<<Er^(e>>Ph)*Th)%Uh,e&Dh&&(s^=Er<<(Er<<BigInt(i))-Er);ha.push(s)}la=ia(ha,!0),Qh=la[0],Fh=la[1],ta=(r,e,t)=>t>
+[t,n]=[n,(2*t+3*n)%5],oa.push(2*(5*n+t)),ca.push((r+1)*(r+2)/2%64);let s=Kh;for(let i=0;i<7;i++)e=(e<<Er^(e>>Ph)*Th)%Uh,e&Dh&&(s^=Er<<(Er<<BigInt(i))-Er);ha.push(s)}la=ia(ha,!0),Qh=la[0],Mh=la[1],ta=(r,e,t)=>t>
 32?dh(r,e,t):fh(r,e,t),ra=(r,e,t)=>t>32?ph(r,e,t):yh(r,e,t);ms=class r extends un{constructor(e,t,n,s=!1,i=24){if(super(),this.pos=0,this.posOut=0,this.finished=!1,this.destroyed=!1,this.enableXOF=!1,
 this.blockLen=e,this.suffix=t,this.outputLen=n,this.enableXOF=s,this.rounds=i,Yi(n),!(0<e&&e<200))throw new Error("only keccak-f1600 function is supported");this.state=new Uint8Array(200),this.state32=
 ih(this.state)}clone(){return this._cloneInto()}keccak(){$i(this.state32),Lh(this.state32,this.rounds),$i(this.state32),this.posOut=0,this.pos=0}update(e){ln(this),e=bs(e),xr(e);let{blockLen:t,state:n}=this,
@@ -77,12 +77,12 @@ i;){this.posOut>=n&&this.keccak();let a=Math.min(n-this.posOut,i-s);e.set(t.suba
 t possible for this instance");return this.writeInto(e)}xof(e){return Yi(e),this.xofInto(new Uint8Array(e))}digestInto(e){if(na(e,this),this.finished)throw new Error("digest() was already called");return this.
 writeInto(e),this.destroy(),e}digest(){return this.digestInto(new Uint8Array(this.outputLen))}destroy(){this.destroyed=!0,Ie(this.state)}_cloneInto(e){let{blockLen:t,suffix:n,outputLen:s,rounds:i,enableXOF:a}=this;
 return e||(e=new r(t,n,s,a,i)),e.state32.set(this.state32),e.pos=this.pos,e.posOut=this.posOut,e.finished=this.finished,e.rounds=i,e.suffix=n,e.outputLen=s,e.enableXOF=a,e.destroyed=this.destroyed,e}},
-ua=(r,e,t)=>et(()=>new ms(e,r,t)),fa=ua(6,136,256/8),ya=ua(6,72,512/8),da=Sh,pa=Ch,ga=Ih,wa=Bh});var Ca={};Xt(Ca,{nobleHashes:()=>qh});function ma(r,e,t,n){return r===0?e^t^n:r===1?e&t|~e&n:r===2?(e|~t)^n:r===3?e&n|t&~n:e^(t|~n)}var vr,bt,vs,Mh,Nh,ka,Rh,Ea,xa,va,Sa,Hh,Oh,zh,jh,dn,Ss,Gh,_h,Vh,Wh,ba,
+ua=(r,e,t)=>et(()=>new ms(e,r,t)),fa=ua(6,136,256/8),ya=ua(6,72,512/8),da=Sh,pa=Ch,ga=Ih,wa=Bh});var Ca={};Xt(Ca,{nobleHashes:()=>qh});function ma(r,e,t,n){return r===0?e^t^n:r===1?e&t|~e&n:r===2?(e|~t)^n:r===3?e&n|t&~n:e^(t|~n)}var vr,bt,vs,Fh,Nh,ka,Rh,Ea,xa,va,Sa,Hh,Oh,zh,jh,dn,Ss,Gh,_h,Vh,Wh,ba,
 pn,xs,Cs,Jh,qh,Ia=Dt(()=>{Aa();vr=Uint32Array.from([1732584193,4023233417,2562383102,271733878,3285377520]),bt=new Uint32Array(80),vs=class extends mt{constructor(){super(64,20,8,!1),this.A=vr[0]|0,this.
 B=vr[1]|0,this.C=vr[2]|0,this.D=vr[3]|0,this.E=vr[4]|0}get(){let{A:e,B:t,C:n,D:s,E:i}=this;return[e,t,n,s,i]}set(e,t,n,s,i){this.A=e|0,this.B=t|0,this.C=n|0,this.D=s|0,this.E=i|0}process(e,t){for(let c=0;c<
 16;c++,t+=4)bt[c]=e.getUint32(t,!1);for(let c=16;c<80;c++)bt[c]=Ze(bt[c-3]^bt[c-8]^bt[c-14]^bt[c-16],1);let{A:n,B:s,C:i,D:a,E:o}=this;for(let c=0;c<80;c++){let l,u;c<20?(l=ks(s,i,a),u=1518500249):c<40?
 (l=s^i^a,u=1859775393):c<60?(l=Es(s,i,a),u=2400959708):(l=s^i^a,u=3395469782);let f=Ze(n,5)+l+o+u+bt[c]|0;o=a,a=i,i=Ze(s,30),s=n,n=f}n=n+this.A|0,s=s+this.B|0,i=i+this.C|0,a=a+this.D|0,o=o+this.E|0,this.
-set(n,s,i,a,o)}roundClean(){Ie(bt)}destroy(){this.set(0,0,0,0,0),Ie(this.buffer)}},Mh=et(()=>new vs),Nh=Uint8Array.from([7,4,13,1,10,6,15,3,12,0,9,5,2,14,11,8]),ka=Uint8Array.from(new Array(16).fill(0).
+set(n,s,i,a,o)}roundClean(){Ie(bt)}destroy(){this.set(0,0,0,0,0),Ie(this.buffer)}},Fh=et(()=>new vs),Nh=Uint8Array.from([7,4,13,1,10,6,15,3,12,0,9,5,2,14,11,8]),ka=Uint8Array.from(new Array(16).fill(0).
 map((r,e)=>e)),Rh=ka.map(r=>(9*r+5)%16),Ea=(()=>{let t=[[ka],[Rh]];for(let n=0;n<4;n++)for(let s of t)s.push(s[n].map(i=>Nh[i]));return t})(),xa=Ea[0],va=Ea[1],Sa=[[11,14,15,12,5,8,7,9,11,13,14,15,6,7,
 9,8],[12,13,11,15,6,9,9,7,12,15,11,13,7,8,7,7],[13,15,14,11,7,7,6,8,13,14,13,12,5,5,6,9],[14,11,12,14,8,6,5,5,15,12,15,14,9,9,8,6],[15,12,13,13,9,5,8,6,14,11,12,11,8,6,5,5]].map(r=>Uint8Array.from(r)),
 Hh=xa.map((r,e)=>r.map(t=>Sa[e][t])),Oh=va.map((r,e)=>r.map(t=>Sa[e][t])),zh=Uint32Array.from([0,1518500249,1859775393,2400959708,2840853838]),jh=Uint32Array.from([1352829926,1548603684,1836072691,2053994217,
@@ -90,7 +90,7 @@ Hh=xa.map((r,e)=>r.map(t=>Sa[e][t])),Oh=va.map((r,e)=>r.map(t=>Sa[e][t])),zh=Uin
 h3:s,h4:i}=this;return[e,t,n,s,i]}set(e,t,n,s,i){this.h0=e|0,this.h1=t|0,this.h2=n|0,this.h3=s|0,this.h4=i|0}process(e,t){for(let p=0;p<16;p++,t+=4)dn[p]=e.getUint32(t,!0);let n=this.h0|0,s=n,i=this.h1|
 0,a=i,o=this.h2|0,c=o,l=this.h3|0,u=l,f=this.h4|0,d=f;for(let p=0;p<5;p++){let g=4-p,w=zh[p],A=jh[p],b=xa[p],m=va[p],k=Hh[p],E=Oh[p];for(let x=0;x<16;x++){let K=Ze(n+ma(p,i,o,l)+dn[b[x]]+w,k[x])+f|0;n=
 f,f=l,l=Ze(o,10)|0,o=i,i=K}for(let x=0;x<16;x++){let K=Ze(s+ma(g,a,c,u)+dn[m[x]]+A,E[x])+d|0;s=d,d=u,u=Ze(c,10)|0,c=a,a=K}}this.set(this.h1+o+u|0,this.h2+l+d|0,this.h3+f+s|0,this.h4+n+a|0,this.h0+i+c|
-0)}roundClean(){Ie(dn)}destroy(){this.destroyed=!0,Ie(this.buffer),this.set(0,0,0,0,0)}},Gh=et(()=>new Ss),_h=Mh,Vh=Gh,Wh=Array.from({length:64},(r,e)=>Math.floor(2**32*Math.abs(Math.sin(e+1)))),ba=(r,e,t)=>r&
+0)}roundClean(){Ie(dn)}destroy(){this.destroyed=!0,Ie(this.buffer),this.set(0,0,0,0,0)}},Gh=et(()=>new Ss),_h=Fh,Vh=Gh,Wh=Array.from({length:64},(r,e)=>Math.floor(2**32*Math.abs(Math.sin(e+1)))),ba=(r,e,t)=>r&
 e^~r&t,pn=new Uint32Array([1732584193,4023233417,2562383102,271733878]),xs=new Uint32Array(16),Cs=class extends mt{constructor(){super(64,16,8,!0),this.A=pn[0]|0,this.B=pn[1]|0,this.C=pn[2]|0,this.D=pn[3]|
 0}get(){let{A:e,B:t,C:n,D:s}=this;return[e,t,n,s]}set(e,t,n,s){this.A=e|0,this.B=t|0,this.C=n|0,this.D=s|0}process(e,t){for(let o=0;o<16;o++,t+=4)xs[o]=e.getUint32(t,!0);let{A:n,B:s,C:i,D:a}=this;for(let o=0;o<
 64;o++){let c,l,u;o<16?(c=ba(s,i,a),l=o,u=[7,12,17,22]):o<32?(c=ba(a,s,i),l=(5*o+1)%16,u=[5,9,14,20]):o<48?(c=s^i^a,l=(3*o+5)%16,u=[4,11,16,23]):(c=i^(s|~a),l=7*o%16,u=[6,10,15,21]),c=c+n+Wh[o]+xs[l],
@@ -100,7 +100,7 @@ new Proxy({},{get:Ba}),$h=new Map,Xh=new Map,Zh={get default(){return Ba()}}});v
 el=new Proxy({},{get:Ka}),tl=new Map,rl=new Map,nl={get default(){return Ka()}}});var Ra={};Xt(Ra,{default:()=>Bl});function tr(r,e,t,n){r[e]+=t[n],r[e+1]+=t[n+1]+(r[e]<t[n])}function Ua(r,e){r[0]+=e,r[1]+=r[0]<e}function kt(r,e,t,n,s,i,a,o){tr(r,t,r,n),tr(r,t,e,a);let c=r[i]^r[t],
 l=r[i+1]^r[t+1];r[i]=l,r[i+1]=c,tr(r,s,r,i),c=r[n]^r[s],l=r[n+1]^r[s+1],r[n]=c>>>24^l<<8,r[n+1]=l>>>24^c<<8,tr(r,t,r,n),tr(r,t,e,o),c=r[i]^r[t],l=r[i+1]^r[t+1],r[i]=c>>>16^l<<16,r[i+1]=l>>>16^c<<16,tr(
 r,s,r,i),c=r[n]^r[s],l=r[n+1]^r[s+1],r[n]=l>>>31^c<<1,r[n+1]=c>>>31^l<<1}function Ta(r,e){let t=new Uint32Array(32),n=new Uint32Array(r.b.buffer,r.b.byteOffset,32);for(let i=0;i<16;i++)t[i]=r.h[i],t[i+
-16]=Fa[i];t[24]^=r.t0[0],t[25]^=r.t0[1];let s=e?4294967295:0;t[28]^=s,t[29]^=s;for(let i=0;i<12;i++){let a=i<<4;kt(t,n,0,8,16,24,he[a+0],he[a+1]),kt(t,n,2,10,18,26,he[a+2],he[a+3]),kt(t,n,4,12,20,28,he[a+
+16]=Ma[i];t[24]^=r.t0[0],t[25]^=r.t0[1];let s=e?4294967295:0;t[28]^=s,t[29]^=s;for(let i=0;i<12;i++){let a=i<<4;kt(t,n,0,8,16,24,he[a+0],he[a+1]),kt(t,n,2,10,18,26,he[a+2],he[a+3]),kt(t,n,4,12,20,28,he[a+
 4],he[a+5]),kt(t,n,6,14,22,30,he[a+6],he[a+7]),kt(t,n,0,10,20,30,he[a+8],he[a+9]),kt(t,n,2,12,22,24,he[a+10],he[a+11]),kt(t,n,4,14,16,26,he[a+12],he[a+13]),kt(t,n,6,8,18,28,he[a+14],he[a+15])}for(let i=0;i<
 16;i++)r.h[i]^=t[i]^t[i+16]}function wn(r,e,t,n){if(r>Ks)throw new Error(`outlen must be at most ${Ks} (given: ${r})`);return new Bs(r,e,t,n)}function ge(r,e,t){return r[t+0]=e,r[t+1]=e>>8,r[t+2]=e>>16,
 r[t+3]=e>>24,r}function Tt(r,e,t){if(e>Number.MAX_SAFE_INTEGER)throw new Error("LE64: large numbers unsupported");let n=e;for(let s=t;s<t+7;s++)r[s]=n,n=(n-r[s])/256;return r}function Is(r,e,t){let n=new Uint8Array(
@@ -112,13 +112,13 @@ prngR);for(let f=l===1?o*8:0;f<u.length;f+=8)yield u.subarray(f,f+8)}return[]}fu
 if(d<p||d>g)throw new Error(`${f} size should be between ${p} and ${g} bytes`)};if(r!==Ds||e!==La)throw new Error("Unsupported type or version");return u("password",n,ll,hl),u("salt",s,cl,ol),u("tag",
 t,al,il),u("memory",c,8*o,ul),i&&u("associated data",i,0,fl),a&&u("secret",a,0,yl),{type:r,version:e,tagLength:t,password:n,salt:s,ad:i,secret:a,lanes:o,memorySize:c,passes:l}}function kl(r,{memory:e,
 instance:t}){if(!pl)throw new Error("BigEndian system not supported");let n=ml({type:Ds,version:La,...r}),{G:s,G2:i,xor:a,getLZ:o}=t.exports,c={},l={};l.G=s,l.G2=i,l.XOR=a;let u=4*n.lanes*Math.floor(n.
-memorySize/(4*n.lanes)),f=u*tt+10*Ma;if(e.buffer.byteLength<f){let I=Math.ceil((f-e.buffer.byteLength)/bl);e.grow(I)}let d=0;c.gZ=new Uint8Array(e.buffer,d,tt),d+=c.gZ.length,c.prngR=new Uint8Array(e.
+memorySize/(4*n.lanes)),f=u*tt+10*Fa;if(e.buffer.byteLength<f){let I=Math.ceil((f-e.buffer.byteLength)/bl);e.grow(I)}let d=0;c.gZ=new Uint8Array(e.buffer,d,tt),d+=c.gZ.length,c.prngR=new Uint8Array(e.
 buffer,d,tt),d+=c.prngR.length,c.prngTmp=new Uint8Array(e.buffer,d,tt),d+=c.prngTmp.length,c.ZERO1024=new Uint8Array(e.buffer,d,1024),d+=c.ZERO1024.length;let p=new Uint32Array(e.buffer,d,2);d+=p.length*
 Uint32Array.BYTES_PER_ELEMENT;let g={fn:l,refs:c},w=new Uint8Array(e.buffer,d,tt);d+=w.length;let A=new Uint8Array(e.buffer,d,n.memorySize*tt),b=new Uint8Array(e.buffer,0,d),m=El(n),k=u/n.lanes,E=new Array(
 n.lanes).fill(null).map(()=>new Array(k)),x=(I,B)=>(E[I][B]=A.subarray(I*k*1024+B*1024,I*k*1024+B*1024+tt),E[I][B]);for(let I=0;I<n.lanes;I++){let B=new Uint8Array(m.length+8);B.set(m),ge(B,0,m.length),
-ge(B,I,m.length+4),Is(tt,B,x(I,0)),ge(B,1,m.length),Is(tt,B,x(I,1))}let K=4,D=k/K;for(let I=0;I<n.passes;I++)for(let B=0;B<K;B++){let Q=I===0&&B<=1;for(let F=0;F<n.lanes;F++){let N=B===0&&I===0?2:0,O=Q?
-Al(g,I,F,B,u,n.passes,D,N):null;for(N;N<D;N++){let U=B*D+N,z=U>0?E[F][U-1]:E[F][k-1],ae=Q?O.next().value:z;o(p.byteOffset,ae.byteOffset,F,n.lanes,I,B,N,K,D);let ee=p[0],Kt=p[1];I===0&&x(F,U),gl(g,z,E[ee][Kt],
-I>0?w:E[F][U]),I>0&&Qa(g,E[F][U],w,E[F][U])}}}let v=E[0][k-1];for(let I=1;I<n.lanes;I++)Qa(g,v,v,E[I][k-1]);let C=Is(n.tagLength,v,new Uint8Array(n.tagLength));return b.fill(0),e.grow(0),C}function El(r){
+ge(B,I,m.length+4),Is(tt,B,x(I,0)),ge(B,1,m.length),Is(tt,B,x(I,1))}let K=4,D=k/K;for(let I=0;I<n.passes;I++)for(let B=0;B<K;B++){let Q=I===0&&B<=1;for(let M=0;M<n.lanes;M++){let N=B===0&&I===0?2:0,O=Q?
+Al(g,I,M,B,u,n.passes,D,N):null;for(N;N<D;N++){let U=B*D+N,z=U>0?E[M][U-1]:E[M][k-1],ae=Q?O.next().value:z;o(p.byteOffset,ae.byteOffset,M,n.lanes,I,B,N,K,D);let ee=p[0],Kt=p[1];I===0&&x(M,U),gl(g,z,E[ee][Kt],
+I>0?w:E[M][U]),I>0&&Qa(g,E[M][U],w,E[M][U])}}}let v=E[0][k-1];for(let I=1;I<n.lanes;I++)Qa(g,v,v,E[I][k-1]);let C=Is(n.tagLength,v,new Uint8Array(n.tagLength));return b.fill(0),e.grow(0),C}function El(r){
 let e=wn(dl),t=new Uint8Array(4),n=new Uint8Array(24);ge(n,r.lanes,0),ge(n,r.tagLength,4),ge(n,r.memorySize,8),ge(n,r.passes,12),ge(n,r.version,16),ge(n,r.type,20);let s=[n];r.password?(s.push(ge(new Uint8Array(
 4),r.password.length,0)),s.push(r.password)):s.push(t),r.salt?(s.push(ge(new Uint8Array(4),r.salt.length,0)),s.push(r.salt)):s.push(t),r.secret?(s.push(ge(new Uint8Array(4),r.secret.length,0)),s.push(
 r.secret)):s.push(t),r.ad?(s.push(ge(new Uint8Array(4),r.ad.length,0)),s.push(r.ad)):s.push(t),e.update(xl(s));let i=e.digest();return new Uint8Array(i)}function xl(r){if(r.length===1)return r[0];let e=0;
@@ -180,16 +180,16 @@ eAAQeEAQfAAQfEAEAIgA0ECQQNBEkETQSJBI0EyQTNBwgBBwwBB0gBB0wBB4gBB4wBB8gBB8wAQAiADQ
 QlBGEEZQShBKUE4QTlByABByQBB2ABB2QBB6ABB6QBB+ABB+QAQAiADQQpBC0EaQRtBKkErQTpBO0HKAEHLAEHaAEHbAEHqAEHrAEH6AEH7ABACIANBDEENQRxBHUEsQS1BPEE9QcwAQc0AQdwAQd0AQewAQe0AQfwAQf0AEAIgA0EOQQ9BHkEfQS5BL0E+QT9BzgBBz\
 wBB3gBB3wBB7gBB7wBB/gBB/wAQAgNAIAIgAUEDdCIAaiIEIAAgA2opAwAgBCkDAIU3AwAgAiAAQQhyIgRqIgUgAyAEaikDACAFKQMAhTcDACACIABBEHIiBGoiBSADIARqKQMAIAUpAwCFNwMAIAIgAEEYciIAaiIEIAAgA2opAwAgBCkDAIU3AwAgAUEEaiIBQYABR\
 w0ACwsWACAAIAEgAiADEAMgACACIAIgAxADC3sCAX8BfiACIQkgATUCACEKIAQgBXIEQCABKAIEIANwIQkLIAAgCTYCACAAIAdBAWsgBSAEGyAIbCAGQQFrQQBBfyAGGyACIAlGG2oiASAFQQFqIAhsQQAgBBtqIAGtIAogCn5CIIh+QiCIp0F/c2ogByAIbHA2AgQgA\
-AsEACMACwYAIAAkAAsQACMAIABrQXBxIgAkACAACwUAQYAICw==",r)}var sl,Fa,he,Bs,Ks,Sr,Ds,La,il,al,ol,cl,hl,ll,ul,fl,yl,tt,dl,pl,Ma,bl,gn,Bl,Ha=Dt(()=>{sl=typeof window<"u"?window:typeof global<"u"?global:typeof self<
-"u"?self:{};Fa=new Uint32Array([4089235720,1779033703,2227873595,3144134277,4271175723,1013904242,1595750129,2773480762,2917565137,1359893119,725511199,2600822924,4215389547,528734635,327033209,1541459225]),
+AsEACMACwYAIAAkAAsQACMAIABrQXBxIgAkACAACwUAQYAICw==",r)}var sl,Ma,he,Bs,Ks,Sr,Ds,La,il,al,ol,cl,hl,ll,ul,fl,yl,tt,dl,pl,Fa,bl,gn,Bl,Ha=Dt(()=>{sl=typeof window<"u"?window:typeof global<"u"?global:typeof self<
+"u"?self:{};Ma=new Uint32Array([4089235720,1779033703,2227873595,3144134277,4271175723,1013904242,1595750129,2773480762,2917565137,1359893119,725511199,2600822924,4215389547,528734635,327033209,1541459225]),
 he=new Uint8Array([0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,14,10,4,8,9,15,13,6,1,12,0,2,11,7,5,3,11,8,12,0,5,2,15,13,10,14,3,6,7,1,9,4,7,9,3,1,13,12,11,14,2,6,5,10,4,0,15,8,9,0,5,7,2,4,10,15,14,1,11,12,
 6,8,3,13,2,12,6,10,0,11,8,3,4,13,7,5,15,14,1,9,12,5,1,15,14,13,4,10,0,7,6,3,9,2,8,11,13,11,7,14,12,1,3,9,5,0,15,4,8,6,2,10,6,15,14,9,11,3,0,8,12,2,13,7,1,4,10,5,10,2,8,4,7,6,1,5,15,11,9,14,3,12,13,0,0,
 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,14,10,4,8,9,15,13,6,1,12,0,2,11,7,5,3].map(r=>r*2));Bs=class{constructor(e,t,n,s){let i=new Uint8Array(64);this.S={b:new Uint8Array(Sr),h:new Uint32Array(Ks/4),t0:new Uint32Array(
 2),c:0,outlen:e},i[0]=e,t&&(i[1]=t.length),i[2]=1,i[3]=1,n&&i.set(n,32),s&&i.set(s,48);let a=new Uint32Array(i.buffer,i.byteOffset,i.length/Uint32Array.BYTES_PER_ELEMENT);for(let o=0;o<16;o++)this.S.h[o]=
-Fa[o]^a[o];if(t){let o=new Uint8Array(Sr);o.set(t),this.update(o)}}update(e){if(!(e instanceof Uint8Array))throw new Error("Input must be Uint8Array or Buffer");let t=0;for(;t<e.length;){this.S.c===Sr&&
+Ma[o]^a[o];if(t){let o=new Uint8Array(Sr);o.set(t),this.update(o)}}update(e){if(!(e instanceof Uint8Array))throw new Error("Input must be Uint8Array or Buffer");let t=0;for(;t<e.length;){this.S.c===Sr&&
 (Ua(this.S.t0,this.S.c),Ta(this.S,!1),this.S.c=0);let n=Sr-this.S.c;this.S.b.set(e.subarray(t,t+n),this.S.c);let s=Math.min(n,e.length-t);this.S.c+=s,t+=s}return this}digest(e){Ua(this.S.t0,this.S.c),
 this.S.b.fill(0,this.S.c),this.S.c=Sr,Ta(this.S,!0);let t=e||new Uint8Array(this.S.outlen);for(let n=0;n<this.S.outlen;n++)t[n]=this.S.h[n>>2]>>8*(n&3);return this.S.h=null,t.buffer}};Ks=64,Sr=128,Ds=
-2,La=19,il=4294967295,al=4,ol=4294967295,cl=8,hl=4294967295,ll=8,ul=4294967295,fl=4294967295,yl=32,tt=1024,dl=64,pl=new Uint8Array(new Uint16Array([43981]).buffer)[0]===205;Ma=1024,bl=64*Ma;Bl=async()=>Sl(
+2,La=19,il=4294967295,al=4,ol=4294967295,cl=8,hl=4294967295,ll=8,ul=4294967295,fl=4294967295,yl=32,tt=1024,dl=64,pl=new Uint8Array(new Uint16Array([43981]).buffer)[0]===205;Fa=1024,bl=64*Fa;Bl=async()=>Sl(
 r=>Cl(r),r=>Il(r))});var za={};Xt(za,{default:()=>Kl,i:()=>Ul,legacyCiphers:()=>Pl,nobleCurves:()=>Dl});var Oa,Kl,Dl,Pl,Ul,ja=Dt(()=>{Oa=()=>{throw new Error("not supported by the securedoc decryptor: ./unbzip2-stream.mjs")},
 Kl=new Proxy({},{get:Oa}),Dl=new Map,Pl=new Map,Ul={get default(){return Oa()}}});var ot=typeof window<"u"?window:typeof global<"u"?global:typeof self<"u"?self:{},ur=Symbol("doneWritingPromise"),Co=Symbol("doneWritingResolve"),Io=Symbol("doneWritingReject"),Ur=Symbol("readingIndex"),
 Ue=class r extends Array{constructor(){super(),Object.setPrototypeOf(this,r.prototype),this[ur]=new Promise((e,t)=>{this[Co]=e,this[Io]=t}),this[ur].catch(()=>{})}};Ue.prototype.getReader=function(){return this[Ur]===
@@ -225,8 +225,8 @@ try{let a=await $(r),o=await e(a),c=await t(),l;o!==void 0&&c!==void 0?l=pe([o,c
 {start(){s=r.getReader()},async pull(a){if(i){a.close(),r.releaseLock();return}try{for(;;){let{value:o,done:c}=await s.read();i=c;let l=await(c?t:e)(o);if(l!==void 0){a.enqueue(l);return}if(c){a.close(),
 r.releaseLock();return}}}catch(o){a.error(o)}},async cancel(a){await s.cancel(a)}},n)}throw new Error("Unreachable")}function St(r,e){if(Z(r)&&!V(r)){let n,s=new TransformStream({start(o){n=o}}),i=Ar(
 r,s.writable),a=Do(async function(o){n.error(o),await i,await new Promise(c=>setTimeout(c))});return e(s.readable,a.writable),a.readable}r=Ko(r);let t=new Ue;return e(r,t),t}function rs(r,e){let t,n=St(
-r,(s,i)=>{let a=Le(s);a.remainder=()=>(a.releaseLock(),Ar(s,i),n),t=e(a)});return t}function Fl(r){if(V(r))throw new Error("ArrayStream cannot be tee()d, use clone() instead");if(Z(r)){let e=_r(r).tee();
-return e[0][R]=e[1][R]=r[R],e}return[ie(r),ie(r)]}function Nt(r){if(V(r))return r.clone();if(Z(r)){let e=Fl(r);return Uo(r,e[0]),e[1]}return ie(r)}function Qr(r){return V(r)?Nt(r):Z(r)?new ReadableStream(
+r,(s,i)=>{let a=Le(s);a.remainder=()=>(a.releaseLock(),Ar(s,i),n),t=e(a)});return t}function Ml(r){if(V(r))throw new Error("ArrayStream cannot be tee()d, use clone() instead");if(Z(r)){let e=_r(r).tee();
+return e[0][R]=e[1][R]=r[R],e}return[ie(r),ie(r)]}function Nt(r){if(V(r))return r.clone();if(Z(r)){let e=Ml(r);return Uo(r,e[0]),e[1]}return ie(r)}function Qr(r){return V(r)?Nt(r):Z(r)?new ReadableStream(
 {start(e){let t=St(r,async(n,s)=>{let i=Le(n),a=ve(s);try{for(;;){await a.ready;let{done:o,value:c}=await i.read();if(o){try{e.close()}catch{}await a.close();return}try{e.enqueue(c)}catch{}await a.write(
 c)}}catch(o){e.error(o),await a.abort(o)}});Uo(r,t)}}):ie(r)}function Uo(r,e){Object.entries(Object.getOwnPropertyDescriptors(r.constructor.prototype)).forEach(([t,n])=>{t!=="constructor"&&(n.value?n.
 value=n.value.bind(e):n.get=n.get.bind(e),Object.defineProperty(r,t,n))})}function ie(r,e=0,t=1/0){if(V(r))throw new Error("Not implemented");if(Z(r)){if(e>=0&&t>=0){let n,s=0;return new ReadableStream(
@@ -295,21 +295,21 @@ i;c++)n.push(o.substr(c*60,60)),n.push(`
 `:"")}function To(r){let e="";return X(r,t=>{e+=t;let n=0,s=[" ","\x09","\r",`
 `];for(let o=0;o<s.length;o++){let c=s[o];for(let l=e.indexOf(c);l!==-1;l=e.indexOf(c,l+1))n++}let i=e.length;for(;i>0&&(i-n)%4!==0;i--)s.includes(e[i])&&n--;let a=Pn(e.substr(0,i));return e=e.substr(
 i),a},()=>Pn(e))}function lt(r){return To(r.replace(/-/g,"+").replace(/_/g,"/"))}function se(r,e){let t=it(r).replace(/[\r\n]/g,"");return t=t.replace(/[+]/g,"-").replace(/[/]/g,"_").replace(/[=]/g,""),
-t}function Ml(r){let e=/^-----BEGIN PGP (MESSAGE, PART \d+\/\d+|MESSAGE, PART \d+|SIGNED MESSAGE|MESSAGE|PUBLIC KEY BLOCK|PRIVATE KEY BLOCK|SIGNATURE)-----$/m,t=r.match(e);if(!t)throw new Error("Unkno\
+t}function Fl(r){let e=/^-----BEGIN PGP (MESSAGE, PART \d+\/\d+|MESSAGE, PART \d+|SIGNED MESSAGE|MESSAGE|PUBLIC KEY BLOCK|PRIVATE KEY BLOCK|SIGNATURE)-----$/m,t=r.match(e);if(!t)throw new Error("Unkno\
 wn ASCII armor type");if(/MESSAGE, PART \d+\/\d+/.test(t[1]))return h.armor.multipartSection;if(/MESSAGE, PART \d+/.test(t[1]))return h.armor.multipartLast;if(/SIGNED MESSAGE/.test(t[1]))return h.armor.
 signed;if(/MESSAGE/.test(t[1]))return h.armor.message;if(/PUBLIC KEY BLOCK/.test(t[1]))return h.armor.publicKey;if(/PRIVATE KEY BLOCK/.test(t[1]))return h.armor.privateKey;if(/SIGNATURE/.test(t[1]))return h.
 armor.signature}function Qt(r,e){let t="";return e.showVersion&&(t+="Version: "+e.versionString+`
 `),e.showComment&&(t+="Comment: "+e.commentString+`
 `),r&&(t+="Comment: "+r+`
 `),t+=`
-`,t}function Ft(r){let e=Rl(r);return it(e)}var ne=[new Array(255),new Array(255),new Array(255),new Array(255)];for(let r=0;r<=255;r++){let e=r<<16;for(let t=0;t<8;t++)e=e<<1^((e&8388608)!==0?8801531:
+`,t}function Mt(r){let e=Rl(r);return it(e)}var ne=[new Array(255),new Array(255),new Array(255),new Array(255)];for(let r=0;r<=255;r++){let e=r<<16;for(let t=0;t<8;t++)e=e<<1^((e&8388608)!==0?8801531:
 0);ne[0][r]=(e&16711680)>>16|e&65280|(e&255)<<16}for(let r=0;r<=255;r++)ne[1][r]=ne[0][r]>>8^ne[0][ne[0][r]&255];for(let r=0;r<=255;r++)ne[2][r]=ne[1][r]>>8^ne[0][ne[1][r]&255];for(let r=0;r<=255;r++)
 ne[3][r]=ne[2][r]>>8^ne[0][ne[2][r]&255];var Nl=(function(){let r=new ArrayBuffer(2);return new DataView(r).setInt16(0,255,!0),new Int16Array(r)[0]===255})();function Rl(r){let e=13501623;return X(r,t=>{
 let n=Nl?Math.floor(t.length/4):0,s=new Uint32Array(t.buffer,t.byteOffset,n);for(let i=0;i<n;i++)e^=s[i],e=ne[0][e>>24&255]^ne[1][e>>16&255]^ne[2][e>>8&255]^ne[3][e>>0&255];for(let i=n*4;i<t.length;i++)
 e=e>>8^ne[0][e&255^t[i]]},()=>new Uint8Array([e,e>>8,e>>16]))}function Va(r){for(let e=0;e<r.length;e++)/^([^\s:]|[^\s:][^:]*[^\s:]): .+$/.test(r[e])||y.printDebugError(new Error("Improperly formatted\
  armor header: "+r[e])),/^(Version|Comment|MessageID|Hash|Charset): .+$/.test(r[e])||y.printDebugError(new Error("Unknown header: "+r[e]))}function Hl(r){let e=r,t=r.lastIndexOf("=");return t>=0&&t!==
 r.length-1&&(e=r.slice(0,t)),e}function di(r){return new Promise((e,t)=>{try{let n=/^-----[^-]+-----$/m,s=/^[ \f\r\t\u00a0\u2000-\u200a\u202f\u205f\u3000]*$/,i,a=[],o=a,c,l=[],u,f=To(St(r,async(d,p)=>{
-let g=Le(d);try{for(;;){let A=await g.readLine();if(A===void 0)throw new Error("Misformed armored text");if(A=y.removeTrailingSpaces(A.replace(/[\r\n]/g,"")),!i)n.test(A)&&(i=Ml(A));else if(c)!u&&i===
+let g=Le(d);try{for(;;){let A=await g.readLine();if(A===void 0)throw new Error("Misformed armored text");if(A=y.removeTrailingSpaces(A.replace(/[\r\n]/g,"")),!i)n.test(A)&&(i=Fl(A));else if(c)!u&&i===
 h.armor.signed&&(n.test(A)?(l=l.join(`\r
 `),u=!0,Va(o),o=[],c=!1):l.push(A.replace(/^- /,"")));else if(n.test(A)&&t(new Error("Mandatory blank line missing between armor headers and armor data")),!s.test(A))o.push(A);else if(Va(o),c=!0,u||i!==
 h.armor.signed){e({text:l,data:f,headers:a,type:i});break}}}catch(A){t(A);return}let w=ve(p);try{for(;;){await w.ready;let{done:A,value:b}=await g.read();if(A)throw new Error("Misformed armored text");
@@ -317,24 +317,24 @@ let m=b+"";if(m.indexOf("=")===-1&&m.indexOf("-")===-1)await w.write(m);else{let
 1)throw new Error("Misformed armored text");let x=Hl(E[0].slice(0,-1));await w.write(x);break}}await w.ready,await w.close()}catch(A){await w.abort(A)}}))}catch(n){t(n)}}).then(async e=>(V(e.data)&&(e.
 data=await $(e.data)),e))}function pi(r,e,t,n,s,i=!1,a=S){let o,c;r===h.armor.signed&&(o=e.text,c=e.hash,e=e.data);let l=i&&Qr(e),u=[];switch(r){case h.armor.multipartSection:u.push("-----BEGIN PGP ME\
 SSAGE, PART "+t+"/"+n+`-----
-`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Ft(l)),u.push("-----END PGP MESSAGE, PART "+t+"/"+n+`-----
+`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Mt(l)),u.push("-----END PGP MESSAGE, PART "+t+"/"+n+`-----
 `);break;case h.armor.multipartLast:u.push("-----BEGIN PGP MESSAGE, PART "+t+`-----
-`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Ft(l)),u.push("-----END PGP MESSAGE, PART "+t+`-----
+`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Mt(l)),u.push("-----END PGP MESSAGE, PART "+t+`-----
 `);break;case h.armor.signed:u.push(`-----BEGIN PGP SIGNED MESSAGE-----
 `),u.push(c?`Hash: ${c}
 
 `:`
 `),u.push(o.replace(/^-/mg,"- -")),u.push(`
 -----BEGIN PGP SIGNATURE-----
-`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Ft(l)),u.push(`-----END PGP SIGNATURE-----
+`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Mt(l)),u.push(`-----END PGP SIGNATURE-----
 `);break;case h.armor.message:u.push(`-----BEGIN PGP MESSAGE-----
-`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Ft(l)),u.push(`-----END PGP MESSAGE-----
+`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Mt(l)),u.push(`-----END PGP MESSAGE-----
 `);break;case h.armor.publicKey:u.push(`-----BEGIN PGP PUBLIC KEY BLOCK-----
-`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Ft(l)),u.push(`-----END PGP PUBLIC KEY BLOCK-----
+`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Mt(l)),u.push(`-----END PGP PUBLIC KEY BLOCK-----
 `);break;case h.armor.privateKey:u.push(`-----BEGIN PGP PRIVATE KEY BLOCK-----
-`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Ft(l)),u.push(`-----END PGP PRIVATE KEY BLOCK-----
+`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Mt(l)),u.push(`-----END PGP PRIVATE KEY BLOCK-----
 `);break;case h.armor.signature:u.push(`-----BEGIN PGP SIGNATURE-----
-`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Ft(l)),u.push(`-----END PGP SIGNATURE-----
+`),u.push(Qt(s,a)),u.push(it(e)),l&&u.push("=",Mt(l)),u.push(`-----END PGP SIGNATURE-----
 `);break}return y.concat(u)}var We=BigInt(0),vn=BigInt(1);function P(r){let e="0123456789ABCDEF",t="";return r.forEach(n=>{t+=e[n>>4]+e[n&15]}),BigInt("0x0"+t)}function j(r,e){let t=r%e;return t<We?t+
 e:t}function Ol(r,e,t){let n=-r;return e&n|t&~n}function Ke(r,e,t){if(t===We)throw Error("Modulo cannot be zero");if(t===vn)return BigInt(0);if(e<We)throw Error("Unsopported negative exponent");let n=e,
 s=r;s%=t;let i=BigInt(1);for(;n>We;){let a=n&vn;n>>=vn;let o=i*s%t;i=Ol(a,o,i),s=s*s%t}return i}function Wa(r){return r>=We?r:-r}function zl(r,e){let t=BigInt(0),n=BigInt(1),s=BigInt(1),i=BigInt(0),a=Wa(
@@ -342,7 +342,7 @@ r),o=Wa(e),c=r<We,l=e<We;for(;o!==We;){let u=a/o,f=t;t=s-u*t,s=f,f=n,n=i-u*n,i=f
 e does not exist");return j(n+e,e)}function Ae(r){let e=r<We?BigInt(-1):We,t=BigInt(8),n=1,s=r;for(;(s>>=t)!==e;)n++;return n}function Se(r,e="be",t){let n=r.toString(16);n.length%2===1&&(n="0"+n);let s=n.length/2,i=new Uint8Array(t||s),
 a=t?t-s:0,o=0;for(;o<s;)i[o+a]=parseInt(n.slice(2*o,2*o+2),16),o++;return e!=="be"&&i.reverse(),i}var jl=y.getNodeCrypto();function Te(r){let e=typeof crypto<"u"?crypto:jl?.webcrypto;if(e?.getRandomValues){
 let t=new Uint8Array(r);return e.getRandomValues(t)}else throw new Error("No secure random number generator available.")}function gi(r,e){if(e<r)throw new Error("Illegal parameter value: max <= min");
-let t=e-r,n=Ae(t),s=P(Te(n+8));return j(s,t)+r}var xd=BigInt(1);var vd=[7,11,13,17,19,23,29,31,37,41,43,47,53,59,61,67,71,73,79,83,89,97,101,103,107,109,113,127,131,137,139,149,151,157,163,167,173,179,181,191,193,197,199,211,223,227,229,233,239,241,251,257,263,269,
+let t=e-r,n=Ae(t),s=P(Te(n+8));return j(s,t)+r}var vd=BigInt(1);var Sd=[7,11,13,17,19,23,29,31,37,41,43,47,53,59,61,67,71,73,79,83,89,97,101,103,107,109,113,127,131,137,139,149,151,157,163,167,173,179,181,191,193,197,199,211,223,227,229,233,239,241,251,257,263,269,
 271,277,281,283,293,307,311,313,317,331,337,347,349,353,359,367,373,379,383,389,397,401,409,419,421,431,433,439,443,449,457,461,463,467,479,487,491,499,503,509,521,523,541,547,557,563,569,571,577,587,
 593,599,601,607,613,617,619,631,641,643,647,653,659,661,673,677,683,691,701,709,719,727,733,739,743,751,757,761,769,773,787,797,809,811,821,823,827,829,839,853,857,859,863,877,881,883,887,907,911,919,
 929,937,941,947,953,967,971,977,983,991,997,1009,1013,1019,1021,1031,1033,1039,1049,1051,1061,1063,1069,1087,1091,1093,1097,1103,1109,1117,1123,1129,1151,1153,1163,1171,1181,1187,1193,1201,1213,1217,1223,
@@ -368,7 +368,7 @@ hash.sha512:return 64;case h.hash.sha224:return 28;case h.hash.sha3_256:return 3
 134,72,134,247,13,2,5,5,0,4,16];De[2]=[48,33,48,9,6,5,43,14,3,2,26,5,0,4,20];De[3]=[48,33,48,9,6,5,43,36,3,2,1,5,0,4,20];De[8]=[48,49,48,13,6,9,96,134,72,1,101,3,4,2,1,5,0,4,32];De[9]=[48,65,48,13,6,9,
 96,134,72,1,101,3,4,2,2,5,0,4,48];De[10]=[48,81,48,13,6,9,96,134,72,1,101,3,4,2,3,5,0,4,64];De[11]=[48,45,48,13,6,9,96,134,72,1,101,3,4,2,4,5,0,4,28];De[12]=[48,49,48,13,6,9,96,134,72,1,101,3,4,2,8,5,
 0,4,32];De[14]=[48,81,48,13,6,9,96,134,72,1,101,3,4,2,10,5,0,4,64];function eu(r){let e=new Uint8Array(r),t=0;for(;t<r;){let n=Te(r-t);for(let s=0;s<n.length;s++)n[s]!==0&&(e[t++]=n[s])}return e}function Qo(r,e){
-let t=r.length;if(t>e-11)throw new Error("Message too long");let n=eu(e-t-3),s=new Uint8Array(e);return s[1]=2,s.set(n,2),s.set(r,e-t),s}function Fo(r,e){let t=2,n=1;for(let o=t;o<r.length;o++)n&=r[o]!==
+let t=r.length;if(t>e-11)throw new Error("Message too long");let n=eu(e-t-3),s=new Uint8Array(e);return s[1]=2,s.set(n,2),s.set(r,e-t),s}function Mo(r,e){let t=2,n=1;for(let o=t;o<r.length;o++)n&=r[o]!==
 0,t+=n;let s=t-2,i=r.subarray(t+1),a=r[0]===0&r[1]===2&s>=8&!n;if(e)return y.selectUint8Array(a,i,e);if(a)return i;throw new Error("Decryption error")}function Lo(r,e,t){let n;if(e.length!==te(r))throw new Error(
 "Invalid hash length");let s=new Uint8Array(De[r].length);for(n=0;n<De[r].length;n++)s[n]=De[r][n];let i=s.length+e.length;if(t<i+11)throw new Error("Intended encoded message length too short");let a=new Uint8Array(
 t-i-3).fill(255),o=new Uint8Array(t);return o[1]=1,o.set(a,2),o.set(s,t-i),o.set(e,t-e.length),o}var Tn=y.getWebCrypto(),fr=y.getNodeCrypto(),Qn=BigInt(1);async function tu(r,e,t,n,s,i,a,o,c){if(te(r)>=
@@ -383,16 +383,16 @@ o);return new Uint8Array(c.sign({key:l,format:"jwk",type:"pkcs1"}))}function cu(
 let s={key:Ai(e,t),format:"jwk",type:"pkcs1",padding:fr.constants.RSA_PKCS1_PADDING};return new Uint8Array(fr.publicEncrypt(s,r))}function fu(r,e,t){if(e=P(e),r=P(Qo(r,Ae(e))),t=P(t),r>=e)throw new Error(
 "Message size cannot exceed modulus size");return Se(Ke(r,t,e),"be",Ae(e))}function yu(r,e,t,n,s,i,a){let c={key:wi(e,t,n,s,i,a),format:"jwk",type:"pkcs1",padding:fr.constants.RSA_PKCS1_PADDING};try{return new Uint8Array(
 fr.privateDecrypt(c,r))}catch{throw new Error("Decryption error")}}function du(r,e,t,n,s,i,a,o){if(r=P(r),e=P(e),t=P(t),n=P(n),s=P(s),i=P(i),a=P(a),r>=e)throw new Error("Data too large.");let c=j(n,i-
-Qn),l=j(n,s-Qn),u=gi(BigInt(2),e),f=Ke(ns(u,e),t,e);r=j(r*f,e);let d=Ke(r,l,s),p=Ke(r,c,i),w=j(a*(p-d),i)*s+d;return w=j(w*u,e),Fo(Se(w,"be",Ae(e)),o)}function wi(r,e,t,n,s,i){let a=P(n),o=P(s),c=P(t),
+Qn),l=j(n,s-Qn),u=gi(BigInt(2),e),f=Ke(ns(u,e),t,e);r=j(r*f,e);let d=Ke(r,l,s),p=Ke(r,c,i),w=j(a*(p-d),i)*s+d;return w=j(w*u,e),Mo(Se(w,"be",Ae(e)),o)}function wi(r,e,t,n,s,i){let a=P(n),o=P(s),c=P(t),
 l=j(c,o-Qn),u=j(c,a-Qn);return u=Se(u),l=Se(l),{kty:"RSA",n:se(r),e:se(e),d:se(t),p:se(s),q:se(n),dp:se(l),dq:se(u),qi:se(i),ext:!0}}function Ai(r,e){return{kty:"RSA",n:se(r),e:se(e),ext:!0}}var qa=BigInt(1);async function pu(r,e,t,n){e=P(e),t=P(t),n=P(n);let s=Qo(r,Ae(e)),i=P(s),a=gi(qa,e-qa);return{c1:Se(Ke(t,a,e)),c2:Se(j(Ke(n,a,e)*i,e))}}async function gu(r,e,t,n,s){r=P(r),e=P(e),t=P(
-t),n=P(n);let i=j(ns(Ke(r,n,t),t)*e,t);return Fo(Se(i,"be",Ae(t)),s)}var wu={"2a8648ce3d030107":h.curve.nistP256,"2b81040022":h.curve.nistP384,"2b81040023":h.curve.nistP521,"2b8104000a":h.curve.secp256k1,"2b06010401da470f01":h.curve.ed25519Legacy,"2b060104019755010501":h.
+t),n=P(n);let i=j(ns(Ke(r,n,t),t)*e,t);return Mo(Se(i,"be",Ae(t)),s)}var wu={"2a8648ce3d030107":h.curve.nistP256,"2b81040022":h.curve.nistP384,"2b81040023":h.curve.nistP521,"2b8104000a":h.curve.secp256k1,"2b06010401da470f01":h.curve.ed25519Legacy,"2b060104019755010501":h.
 curve.curve25519Legacy,"2b2403030208010107":h.curve.brainpoolP256r1,"2b240303020801010b":h.curve.brainpoolP384r1,"2b240303020801010d":h.curve.brainpoolP512r1},ar=class r{constructor(e){if(e instanceof
 r)this.oid=e.oid;else if(y.isArray(e)||y.isUint8Array(e)){if(e=new Uint8Array(e),e[0]===6){if(e[1]!==e.length-2)throw new Error("Length mismatch in DER encoded oid");e=e.subarray(2)}this.oid=e}else this.
 oid=""}read(e){if(e.length>=1){let t=e[0];if(e.length>=1+t)return this.oid=e.subarray(1,1+t),1+this.oid.length}throw new Error("Invalid oid")}write(){return y.concatUint8Array([new Uint8Array([this.oid.
 length]),this.oid])}toHex(){return y.uint8ArrayToHex(this.oid)}getName(){let e=wu[this.toHex()];if(!e)throw new Error("Unknown curve object identifier.");return e}};function Au(r){let e=0,t,n=r[0];return n<
 192?([e]=r,t=1):n<255?(e=(r[0]-192<<8)+r[1]+192,t=2):n===255&&(e=y.readNumber(r.subarray(1,5)),t=5),{len:e,offset:t}}function mi(r){return r<192?new Uint8Array([r]):r>191&&r<8384?new Uint8Array([(r-192>>
 8)+192,r-192&255]):y.concatUint8Array([new Uint8Array([255]),y.writeNumber(r,4)])}function mu(r){if(r<0||r>30)throw new Error("Partial Length power must be between 1 and 30");return new Uint8Array([224+
-r])}function Mo(r){return new Uint8Array([192|r])}function Ya(r,e){return y.concatUint8Array([Mo(r),mi(e)])}function Sn(r){return[h.packet.literalData,h.packet.compressedData,h.packet.symmetricallyEncryptedData,
+r])}function Fo(r){return new Uint8Array([192|r])}function Ya(r,e){return y.concatUint8Array([Fo(r),mi(e)])}function Sn(r){return[h.packet.literalData,h.packet.compressedData,h.packet.symmetricallyEncryptedData,
 h.packet.symEncryptedIntegrityProtectedData,h.packet.aeadEncryptedData].includes(r)}async function bu(r,e,t){let n,s;try{let i=await r.peekBytes(2);if(!i||i.length<2||(i[0]&128)===0)throw new Error("E\
 rror during parsing. This message / key probably does not conform to a valid OpenPGP format.");let a=await r.readByte(),o=-1,c=-1,l;c=0,(a&64)!==0&&(c=1);let u;c?o=a&63:(o=(a&63)>>2,u=a&3);let f=Sn(o),
 d=null;if(e&&f){if(e==="array"){let g=new Ue;n=ve(g),d=g}else{let g=new TransformStream;n=ve(g.writable),d=g.readable}s=t({tag:o,packet:d})}else d=[];let p;do{if(c){let g=await r.readByte();if(p=!1,g<
@@ -402,7 +402,7 @@ readByte()<<24|await r.readByte()<<16|await r.readByte()<<8|await r.readByte())>
 break;throw new Error("Unexpected end of packet")}let b=l===1/0?A:A.subarray(0,l-g);if(n?await n.write(b):d.push(b),g+=A.length,g>=l){r.unshift(A.subarray(l-g+A.length));break}}}}while(p);n?(await n.ready,
 await n.close()):(d=y.concatUint8Array(d),await t({tag:o,packet:d}))}catch(i){if(n)return await n.abort(i),!0;throw i}finally{n&&await s}}var L=class r extends Error{constructor(...e){super(...e),Error.
 captureStackTrace&&Error.captureStackTrace(this,r),this.name="UnsupportedError"}},or=class extends L{constructor(...e){super(...e),Error.captureStackTrace&&Error.captureStackTrace(this,L),this.name="U\
-nknownPacketError"}},Fr=class extends L{constructor(...e){super(...e),Error.captureStackTrace&&Error.captureStackTrace(this,L),this.name="MalformedPacketError"}},Mr=class{constructor(e,t){this.tag=e,this.
+nknownPacketError"}},Mr=class extends L{constructor(...e){super(...e),Error.captureStackTrace&&Error.captureStackTrace(this,L),this.name="MalformedPacketError"}},Fr=class{constructor(e,t){this.tag=e,this.
 rawContent=t}write(){return this.rawContent}};async function ku(r){switch(r){case h.publicKey.ed25519:try{let e=y.getWebCrypto(),t=await e.generateKey("Ed25519",!0,["sign","verify"]).catch(i=>{if(i.name===
 "OperationError"){let a=new Error("Unexpected key generation issue");throw a.name="NotSupportedError",a}throw i}),n=await e.exportKey("jwk",t.privateKey),s=await e.exportKey("jwk",t.publicKey);return{
 A:new Uint8Array(lt(s.x)),seed:lt(n.d,!0)}}catch(e){if(e.name!=="NotSupportedError")throw e;let{default:t}=await Promise.resolve().then(()=>(Ut(),Pt)),n=Te(bi(r)),{publicKey:s}=t.sign.keyPair.fromSeed(
@@ -415,7 +415,7 @@ RS:t},n,s,i){if(te(e)<te(ki(r)))throw new Error("Hash algorithm too weak for EdD
 publicKey.ed448:return(await y.getNobleCurve(h.publicKey.ed448)).verify(t,i,s);default:throw new Error("Unsupported EdDSA algorithm")}}function bi(r){switch(r){case h.publicKey.ed25519:return 32;case h.publicKey.ed448:return 57;default:throw new Error("Unsupported EdDSA algorithm")}}function ki(r){switch(r){case h.publicKey.ed25519:return h.
 hash.sha256;case h.publicKey.ed448:return h.hash.sha512;default:throw new Error("Unknown EdDSA algo")}}var Ho=(r,e)=>{if(r===h.publicKey.ed25519)return{kty:"OKP",crv:"Ed25519",x:se(e),ext:!0};throw new Error(
 "Unsupported EdDSA algorithm")},Eu=(r,e,t)=>{if(r===h.publicKey.ed25519){let n=Ho(r,e);return n.d=se(t),n}else throw new Error("Unsupported EdDSA algorithm")};function Oo(r){return r instanceof Uint8Array||ArrayBuffer.isView(r)&&r.constructor.name==="Uint8Array"}function G(r,...e){if(!Oo(r))throw new Error("Uint8Array expected");if(e.length>0&&!e.includes(r.
-length))throw new Error("Uint8Array expected of length "+e+", got length="+r.length)}function Fn(r,e=!0){if(r.destroyed)throw new Error("Hash instance has been destroyed");if(e&&r.finished)throw new Error(
+length))throw new Error("Uint8Array expected of length "+e+", got length="+r.length)}function Mn(r,e=!0){if(r.destroyed)throw new Error("Hash instance has been destroyed");if(e&&r.finished)throw new Error(
 "Hash#digest() has already been called")}function zo(r,e){G(r);let t=e.outputLen;if(r.length<t)throw new Error("digestInto() expects output buffer of length at least "+t)}function Ei(r){return new Uint8Array(
 r.buffer,r.byteOffset,r.byteLength)}function H(r){return new Uint32Array(r.buffer,r.byteOffset,Math.floor(r.byteLength/4))}function le(...r){for(let e=0;e<r.length;e++)r[e].fill(0)}function ss(r){return new DataView(
 r.buffer,r.byteOffset,r.byteLength)}var xu=new Uint8Array(new Uint32Array([287454020]).buffer)[0]===68;function vu(r){if(typeof r!="string")throw new Error("string expected");return new Uint8Array(new TextEncoder().
@@ -435,12 +435,12 @@ s0=0,this.s1=0,this.s2=0,this.s3=0,this.finished=!1,e=Nr(e),G(e,16);let n=ss(e),
 s),s1:Be(i),s2:Be(a),s3:Be(o)}),{s0:s,s1:i,s2:a,s3:o}=Bu(s,i,a,o);let l=Du(t||1024);if(![1,2,4,8].includes(l))throw new Error("ghash: invalid window size, expected 2, 4 or 8");this.W=l;let f=128/l,d=this.
 windowSize=2**l,p=[];for(let g=0;g<f;g++)for(let w=0;w<d;w++){let A=0,b=0,m=0,k=0;for(let E=0;E<l;E++){if(!(w>>>l-E-1&1))continue;let{s0:K,s1:D,s2:v,s3:C}=c[l*g+E];A^=K,b^=D,m^=v,k^=C}p.push({s0:A,s1:b,
 s2:m,s3:k})}this.t=p}_updateBlock(e,t,n,s){e^=this.s0,t^=this.s1,n^=this.s2,s^=this.s3;let{W:i,t:a,windowSize:o}=this,c=0,l=0,u=0,f=0,d=(1<<i)-1,p=0;for(let g of[e,t,n,s])for(let w=0;w<4;w++){let A=g>>>
-8*w&255;for(let b=8/i-1;b>=0;b--){let m=A>>>i*b&d,{s0:k,s1:E,s2:x,s3:K}=a[p*o+m];c^=k,l^=E,u^=x,f^=K,p+=1}}this.s0=c,this.s1=l,this.s2=u,this.s3=f}update(e){Fn(this),e=Nr(e),G(e);let t=H(e),n=Math.floor(
+8*w&255;for(let b=8/i-1;b>=0;b--){let m=A>>>i*b&d,{s0:k,s1:E,s2:x,s3:K}=a[p*o+m];c^=k,l^=E,u^=x,f^=K,p+=1}}this.s0=c,this.s1=l,this.s2=u,this.s3=f}update(e){Mn(this),e=Nr(e),G(e);let t=H(e),n=Math.floor(
 e.length/at),s=e.length%at;for(let i=0;i<n;i++)this._updateBlock(t[i*4+0],t[i*4+1],t[i*4+2],t[i*4+3]);return s&&(vi.set(e.subarray(n*at)),this._updateBlock(_e[0],_e[1],_e[2],_e[3]),le(_e)),this}destroy(){
-let{t:e}=this;for(let t of e)t.s0=0,t.s1=0,t.s2=0,t.s3=0}digestInto(e){Fn(this),zo(e,this),this.finished=!0;let{s0:t,s1:n,s2:s,s3:i}=this,a=H(e);return a[0]=t,a[1]=n,a[2]=s,a[3]=i,e}digest(){let e=new Uint8Array(
-at);return this.digestInto(e),this.destroy(),e}},Js=class extends Ln{constructor(e,t){e=Nr(e),G(e);let n=Ku(me(e));super(n,t),le(n)}update(e){e=Nr(e),Fn(this);let t=H(e),n=e.length%at,s=Math.floor(e.length/
+let{t:e}=this;for(let t of e)t.s0=0,t.s1=0,t.s2=0,t.s3=0}digestInto(e){Mn(this),zo(e,this),this.finished=!0;let{s0:t,s1:n,s2:s,s3:i}=this,a=H(e);return a[0]=t,a[1]=n,a[2]=s,a[3]=i,e}digest(){let e=new Uint8Array(
+at);return this.digestInto(e),this.destroy(),e}},Js=class extends Ln{constructor(e,t){e=Nr(e),G(e);let n=Ku(me(e));super(n,t),le(n)}update(e){e=Nr(e),Mn(this);let t=H(e),n=e.length%at,s=Math.floor(e.length/
 at);for(let i=0;i<s;i++)this._updateBlock(Be(t[i*4+3]),Be(t[i*4+2]),Be(t[i*4+1]),Be(t[i*4+0]));return n&&(vi.set(e.subarray(s*at)),this._updateBlock(Be(_e[3]),Be(_e[2]),Be(_e[1]),Be(_e[0])),le(_e)),this}digestInto(e){
-Fn(this),zo(e,this),this.finished=!0;let{s0:t,s1:n,s2:s,s3:i}=this,a=H(e);return a[0]=t,a[1]=n,a[2]=s,a[3]=i,e.reverse()}};function _o(r){let e=(n,s)=>r(s,n.length).update(Nr(n)).digest(),t=r(new Uint8Array(
+Mn(this),zo(e,this),this.finished=!0;let{s0:t,s1:n,s2:s,s3:i}=this,a=H(e);return a[0]=t,a[1]=n,a[2]=s,a[3]=i,e.reverse()}};function _o(r){let e=(n,s)=>r(s,n.length).update(Nr(n)).digest(),t=r(new Uint8Array(
 16),0);return e.outputLen=t.outputLen,e.blockLen=t.blockLen,e.create=(n,s)=>r(n,s),e}var $a=_o((r,e)=>new Ln(r,e));_o((r,e)=>new Js(r,e));var be=16,Si=4,An=new Uint8Array(be),Pu=283;function Ci(r){return r<<
 1^Pu&-(r>>7)}function ir(r,e){let t=0;for(;e>0;e>>=1)t^=r&-(e&1),r=Ci(r);return t}var qs=(()=>{let r=new Uint8Array(256);for(let t=0,n=1;t<256;t++,n^=Ci(n))r[t]=n;let e=new Uint8Array(256);e[0]=99;for(let t=0;t<
 255;t++){let n=r[255-t];n|=n<<8,e[r[t]]=(n^n>>4^n>>5^n>>6^n>>7^99)&255}return le(r),e})(),Uu=qs.map((r,e)=>qs.indexOf(e)),Tu=r=>r<<24|r>>>8,Us=r=>r<<8|r>>>24,Xa=r=>r<<24&4278190080|r<<8&16711680|r>>>8&
@@ -450,28 +450,28 @@ qs,r=>ir(r,3)<<24|r<<16|r<<8|ir(r,2)),Wo=Vo(Uu,r=>ir(r,11)<<24|ir(r,13)<<16|ir(r
 r);let e=r.length;if(![16,24,32].includes(e))throw new Error("aes: invalid key size, should be 16, 24 or 32, got "+e);let{sbox2:t}=Ii,n=[];Pe(r)||n.push(r=me(r));let s=H(r),i=s.length,a=c=>Ve(t,c,c,c,
 c),o=new Uint32Array(e+28);o.set(s);for(let c=i;c<o.length;c++){let l=o[c-1];c%i===0?l=a(Tu(l))^Qu[c/i-1]:i>6&&c%i===4&&(l=a(l)),o[c]=o[c-i]^l}return le(...n),o}function Bi(r){let e=_t(r),t=e.slice(),
 n=e.length,{sbox2:s}=Ii,{T0:i,T1:a,T2:o,T3:c}=Wo;for(let l=0;l<n;l+=4)for(let u=0;u<4;u++)t[l+u]=e[n-l-4+u];le(e);for(let l=4;l<n-4;l++){let u=t[l],f=Ve(s,u,u,u,u);t[l]=i[f&255]^a[f>>>8&255]^o[f>>>16&
-255]^c[f>>>24]}return t}function xt(r,e,t,n,s,i){return r[t<<8&65280|n>>>8&255]^e[s>>>8&65280|i>>>24&255]}function Ve(r,e,t,n,s){return r[e&255|t&65280]|r[n>>>16&255|s>>>16&65280]<<16}function Me(r,e,t,n,s){
+255]^c[f>>>24]}return t}function xt(r,e,t,n,s,i){return r[t<<8&65280|n>>>8&255]^e[s>>>8&65280|i>>>24&255]}function Ve(r,e,t,n,s){return r[e&255|t&65280]|r[n>>>16&255|s>>>16&65280]<<16}function Fe(r,e,t,n,s){
 let{sbox2:i,T01:a,T23:o}=Ii,c=0;e^=r[c++],t^=r[c++],n^=r[c++],s^=r[c++];let l=r.length/4-2;for(let g=0;g<l;g++){let w=r[c++]^xt(a,o,e,t,n,s),A=r[c++]^xt(a,o,t,n,s,e),b=r[c++]^xt(a,o,n,s,e,t),m=r[c++]^
 xt(a,o,s,e,t,n);e=w,t=A,n=b,s=m}let u=r[c++]^Ve(i,e,t,n,s),f=r[c++]^Ve(i,t,n,s,e),d=r[c++]^Ve(i,n,s,e,t),p=r[c++]^Ve(i,s,e,t,n);return{s0:u,s1:f,s2:d,s3:p}}function is(r,e,t,n,s){let{sbox2:i,T01:a,T23:o}=Wo,
 c=0;e^=r[c++],t^=r[c++],n^=r[c++],s^=r[c++];let l=r.length/4-2;for(let g=0;g<l;g++){let w=r[c++]^xt(a,o,e,s,n,t),A=r[c++]^xt(a,o,t,e,s,n),b=r[c++]^xt(a,o,n,t,e,s),m=r[c++]^xt(a,o,s,n,t,e);e=w,t=A,n=b,
 s=m}let u=r[c++]^Ve(i,e,s,n,t),f=r[c++]^Ve(i,t,e,s,n),d=r[c++]^Ve(i,n,t,e,s),p=r[c++]^Ve(i,s,n,t,e);return{s0:u,s1:f,s2:d,s3:p}}function Jo(r,e,t,n){G(e,be),G(t);let s=t.length;n=Wr(s,n),xi(t,n);let i=e,
-a=H(i),{s0:o,s1:c,s2:l,s3:u}=Me(r,a[0],a[1],a[2],a[3]),f=H(t),d=H(n);for(let g=0;g+4<=f.length;g+=4){d[g+0]=f[g+0]^o,d[g+1]=f[g+1]^c,d[g+2]=f[g+2]^l,d[g+3]=f[g+3]^u;let w=1;for(let A=i.length-1;A>=0;A--)
-w=w+(i[A]&255)|0,i[A]=w&255,w>>>=8;({s0:o,s1:c,s2:l,s3:u}=Me(r,a[0],a[1],a[2],a[3]))}let p=be*Math.floor(f.length/Si);if(p<s){let g=new Uint32Array([o,c,l,u]),w=Ei(g);for(let A=p,b=0;A<s;A++,b++)n[A]=
-t[A]^w[b];le(g)}return n}function Tr(r,e,t,n,s){G(t,be),G(n),s=Wr(n.length,s);let i=t,a=H(i),o=ss(i),c=H(n),l=H(s),u=e?0:12,f=n.length,d=o.getUint32(u,e),{s0:p,s1:g,s2:w,s3:A}=Me(r,a[0],a[1],a[2],a[3]);
-for(let m=0;m+4<=c.length;m+=4)l[m+0]=c[m+0]^p,l[m+1]=c[m+1]^g,l[m+2]=c[m+2]^w,l[m+3]=c[m+3]^A,d=d+1>>>0,o.setUint32(u,d,e),{s0:p,s1:g,s2:w,s3:A}=Me(r,a[0],a[1],a[2],a[3]);let b=be*Math.floor(c.length/
-Si);if(b<f){let m=new Uint32Array([p,g,w,A]),k=Ei(m);for(let E=b,x=0;E<f;E++,x++)s[E]=n[E]^k[x];le(m)}return s}var Fu=Vr({blockSize:16,nonceLength:16},function(e,t){function n(s,i){if(G(s),i!==void 0&&
+a=H(i),{s0:o,s1:c,s2:l,s3:u}=Fe(r,a[0],a[1],a[2],a[3]),f=H(t),d=H(n);for(let g=0;g+4<=f.length;g+=4){d[g+0]=f[g+0]^o,d[g+1]=f[g+1]^c,d[g+2]=f[g+2]^l,d[g+3]=f[g+3]^u;let w=1;for(let A=i.length-1;A>=0;A--)
+w=w+(i[A]&255)|0,i[A]=w&255,w>>>=8;({s0:o,s1:c,s2:l,s3:u}=Fe(r,a[0],a[1],a[2],a[3]))}let p=be*Math.floor(f.length/Si);if(p<s){let g=new Uint32Array([o,c,l,u]),w=Ei(g);for(let A=p,b=0;A<s;A++,b++)n[A]=
+t[A]^w[b];le(g)}return n}function Tr(r,e,t,n,s){G(t,be),G(n),s=Wr(n.length,s);let i=t,a=H(i),o=ss(i),c=H(n),l=H(s),u=e?0:12,f=n.length,d=o.getUint32(u,e),{s0:p,s1:g,s2:w,s3:A}=Fe(r,a[0],a[1],a[2],a[3]);
+for(let m=0;m+4<=c.length;m+=4)l[m+0]=c[m+0]^p,l[m+1]=c[m+1]^g,l[m+2]=c[m+2]^w,l[m+3]=c[m+3]^A,d=d+1>>>0,o.setUint32(u,d,e),{s0:p,s1:g,s2:w,s3:A}=Fe(r,a[0],a[1],a[2],a[3]);let b=be*Math.floor(c.length/
+Si);if(b<f){let m=new Uint32Array([p,g,w,A]),k=Ei(m);for(let E=b,x=0;E<f;E++,x++)s[E]=n[E]^k[x];le(m)}return s}var Mu=Vr({blockSize:16,nonceLength:16},function(e,t){function n(s,i){if(G(s),i!==void 0&&
 (G(i),!Pe(i)))throw new Error("unaligned destination");let a=_t(e),o=me(t),c=[a,o];Pe(s)||c.push(s=me(s));let l=Jo(a,o,s,i);return le(...c),l}return{encrypt:(s,i)=>n(s,i),decrypt:(s,i)=>n(s,i)}});function Lu(r){
-if(G(r),r.length%be!==0)throw new Error("aes-(cbc/ecb).decrypt ciphertext should consist of blocks with size "+be)}function Mu(r,e,t){G(r);let n=r.length,s=n%be;if(!e&&s!==0)throw new Error("aec/(cbc-\
+if(G(r),r.length%be!==0)throw new Error("aes-(cbc/ecb).decrypt ciphertext should consist of blocks with size "+be)}function Fu(r,e,t){G(r);let n=r.length,s=n%be;if(!e&&s!==0)throw new Error("aec/(cbc-\
 ecb): unpadded plaintext with disabled padding");Pe(r)||(r=me(r));let i=H(r);if(e){let o=be-s;o||(o=be),n=n+o}t=Wr(n,t),xi(r,t);let a=H(t);return{b:i,o:a,out:t}}function Nu(r,e){if(!e)return r;let t=r.
 length;if(!t)throw new Error("aes/pcks5: empty ciphertext not allowed");let n=r[t-1];if(n<=0||n>16)throw new Error("aes/pcks5: wrong padding");let s=r.subarray(0,-n);for(let i=0;i<n;i++)if(r[t-i-1]!==
 n)throw new Error("aes/pcks5: wrong padding");return s}function Ru(r){let e=new Uint8Array(16),t=H(e);e.set(r);let n=be-r.length;for(let s=be-n;s<be;s++)e[s]=n;return t}var Ys=Vr({blockSize:16,nonceLength:16},
-function(e,t,n={}){let s=!n.disablePadding;return{encrypt(i,a){let o=_t(e),{b:c,o:l,out:u}=Mu(i,s,a),f=t,d=[o];Pe(f)||d.push(f=me(f));let p=H(f),g=p[0],w=p[1],A=p[2],b=p[3],m=0;for(;m+4<=c.length;)g^=
-c[m+0],w^=c[m+1],A^=c[m+2],b^=c[m+3],{s0:g,s1:w,s2:A,s3:b}=Me(o,g,w,A,b),l[m++]=g,l[m++]=w,l[m++]=A,l[m++]=b;if(s){let k=Ru(i.subarray(m*4));g^=k[0],w^=k[1],A^=k[2],b^=k[3],{s0:g,s1:w,s2:A,s3:b}=Me(o,
+function(e,t,n={}){let s=!n.disablePadding;return{encrypt(i,a){let o=_t(e),{b:c,o:l,out:u}=Fu(i,s,a),f=t,d=[o];Pe(f)||d.push(f=me(f));let p=H(f),g=p[0],w=p[1],A=p[2],b=p[3],m=0;for(;m+4<=c.length;)g^=
+c[m+0],w^=c[m+1],A^=c[m+2],b^=c[m+3],{s0:g,s1:w,s2:A,s3:b}=Fe(o,g,w,A,b),l[m++]=g,l[m++]=w,l[m++]=A,l[m++]=b;if(s){let k=Ru(i.subarray(m*4));g^=k[0],w^=k[1],A^=k[2],b^=k[3],{s0:g,s1:w,s2:A,s3:b}=Fe(o,
 g,w,A,b),l[m++]=g,l[m++]=w,l[m++]=A,l[m++]=b}return le(...d),u},decrypt(i,a){Lu(i);let o=Bi(e),c=t,l=[o];Pe(c)||l.push(c=me(c));let u=H(c);a=Wr(i.length,a),Pe(i)||l.push(i=me(i)),xi(i,a);let f=H(i),d=H(
 a),p=u[0],g=u[1],w=u[2],A=u[3];for(let b=0;b+4<=f.length;){let m=p,k=g,E=w,x=A;p=f[b+0],g=f[b+1],w=f[b+2],A=f[b+3];let{s0:K,s1:D,s2:v,s3:C}=is(o,p,g,w,A);d[b++]=K^m,d[b++]=D^k,d[b++]=v^E,d[b++]=C^x}return le(
 ...l),Nu(a,s)}}}),qo=Vr({blockSize:16,nonceLength:16},function(e,t){function n(s,i,a){G(s);let o=s.length;if(a=Wr(o,a),jo(s,a))throw new Error("overlapping src and dst not supported.");let c=_t(e),l=t,
-u=[c];Pe(l)||u.push(l=me(l)),Pe(s)||u.push(s=me(s));let f=H(s),d=H(a),p=i?d:f,g=H(l),w=g[0],A=g[1],b=g[2],m=g[3];for(let E=0;E+4<=f.length;){let{s0:x,s1:K,s2:D,s3:v}=Me(c,w,A,b,m);d[E+0]=f[E+0]^x,d[E+
-1]=f[E+1]^K,d[E+2]=f[E+2]^D,d[E+3]=f[E+3]^v,w=p[E++],A=p[E++],b=p[E++],m=p[E++]}let k=be*Math.floor(f.length/Si);if(k<o){({s0:w,s1:A,s2:b,s3:m}=Me(c,w,A,b,m));let E=Ei(new Uint32Array([w,A,b,m]));for(let x=k,
+u=[c];Pe(l)||u.push(l=me(l)),Pe(s)||u.push(s=me(s));let f=H(s),d=H(a),p=i?d:f,g=H(l),w=g[0],A=g[1],b=g[2],m=g[3];for(let E=0;E+4<=f.length;){let{s0:x,s1:K,s2:D,s3:v}=Fe(c,w,A,b,m);d[E+0]=f[E+0]^x,d[E+
+1]=f[E+1]^K,d[E+2]=f[E+2]^D,d[E+3]=f[E+3]^v,w=p[E++],A=p[E++],b=p[E++],m=p[E++]}let k=be*Math.floor(f.length/Si);if(k<o){({s0:w,s1:A,s2:b,s3:m}=Fe(c,w,A,b,m));let E=Ei(new Uint32Array([w,A,b,m]));for(let x=k,
 K=0;x<o;x++,K++)a[x]=s[x]^E[K];le(E)}return le(...u),a}return{encrypt:(s,i)=>n(s,!0,i),decrypt:(s,i)=>n(s,!1,i)}});function Hu(r,e,t,n,s){let i=s?s.length:0,a=r.create(t,n.length+i);s&&a.update(s);let o=Cu(
 8*n.length,8*i,e);a.update(n),a.update(o);let c=a.digest();return le(o),c}var mn=Vr({blockSize:16,nonceLength:12,tagLength:16,varSizeNonce:!0},function(e,t,n){if(t.length<8)throw new Error("aes/gcm: i\
 nvalid nonce length");let s=16;function i(o,c,l){let u=Hu($a,!1,o,l,n);for(let f=0;f<c.length;f++)u[f]^=c[f];return u}function a(){let o=_t(e),c=An.slice(),l=An.slice();if(Tr(o,!1,l,l,c),t.length===12)
@@ -479,14 +479,14 @@ l.set(t);else{let f=An.slice(),d=ss(f);Ws(d,8,BigInt(t.length*8),!1);let p=$a.cr
 encrypt(o){let{xk:c,authKey:l,counter:u,tagMask:f}=a(),d=new Uint8Array(o.length+s),p=[c,l,u,f];Pe(o)||p.push(o=me(o)),Tr(c,!1,u,o,d.subarray(0,o.length));let g=i(l,f,d.subarray(0,d.length-s));return p.
 push(g),d.set(g,o.length),le(...p),d},decrypt(o){let{xk:c,authKey:l,counter:u,tagMask:f}=a(),d=[c,l,f,u];Pe(o)||d.push(o=me(o));let p=o.subarray(0,-s),g=o.subarray(-s),w=i(l,f,p);if(d.push(w),!Go(w,g))
 throw new Error("aes/gcm: invalid ghash tag");let A=Tr(c,!1,u,p);return le(...d),A}}});function Yo(r){return r instanceof Uint32Array||ArrayBuffer.isView(r)&&r.constructor.name==="Uint32Array"}function $o(r,e){
-if(G(e,16),!Yo(r))throw new Error("_encryptBlock accepts result of expandKeyLE");let t=H(e),{s0:n,s1:s,s2:i,s3:a}=Me(r,t[0],t[1],t[2],t[3]);return t[0]=n,t[1]=s,t[2]=i,t[3]=a,e}function Xo(r,e){if(G(e,
+if(G(e,16),!Yo(r))throw new Error("_encryptBlock accepts result of expandKeyLE");let t=H(e),{s0:n,s1:s,s2:i,s3:a}=Fe(r,t[0],t[1],t[2],t[3]);return t[0]=n,t[1]=s,t[2]=i,t[3]=a,e}function Xo(r,e){if(G(e,
 16),!Yo(r))throw new Error("_decryptBlock accepts result of expandKeyLE");let t=H(e),{s0:n,s1:s,s2:i,s3:a}=is(r,t[0],t[1],t[2],t[3]);return t[0]=n,t[1]=s,t[2]=i,t[3]=a,e}var Za={encrypt(r,e){if(e.length>=
 2**32)throw new Error("plaintext should be less than 4gb");let t=_t(r);if(e.length===16)$o(t,e);else{let n=H(e),s=n[0],i=n[1];for(let a=0,o=1;a<6;a++)for(let c=2;c<n.length;c+=2,o++){let{s0:l,s1:u,s2:f,
-s3:d}=Me(t,s,i,n[c],n[c+1]);s=l,i=u^Xa(o),n[c]=f,n[c+1]=d}n[0]=s,n[1]=i}t.fill(0)},decrypt(r,e){if(e.length-8>=2**32)throw new Error("ciphertext should be less than 4gb");let t=Bi(r),n=e.length/8-1;if(n===
+s3:d}=Fe(t,s,i,n[c],n[c+1]);s=l,i=u^Xa(o),n[c]=f,n[c+1]=d}n[0]=s,n[1]=i}t.fill(0)},decrypt(r,e){if(e.length-8>=2**32)throw new Error("ciphertext should be less than 4gb");let t=Bi(r),n=e.length/8-1;if(n===
 1)Xo(t,e);else{let s=H(e),i=s[0],a=s[1];for(let o=0,c=n*6;o<6;o++)for(let l=n*2;l>=1;l-=2,c--){a^=Xa(c);let{s0:u,s1:f,s2:d,s3:p}=is(t,i,a,s[l],s[l+1]);i=u,a=f,s[l]=d,s[l+1]=p}s[0]=i,s[1]=a}t.fill(0)}},
 eo=new Uint8Array(8).fill(166),Zo=Vr({blockSize:8},r=>({encrypt(e){if(!e.length||e.length%8!==0)throw new Error("invalid plaintext length");if(e.length===8)throw new Error("8-byte keys not allowed in \
 AESKW, use AESKWP instead");let t=Su(eo,e);return Za.encrypt(r,t),t},decrypt(e){if(e.length%8!==0||e.length<24)throw new Error("invalid ciphertext length");let t=me(e);if(Za.decrypt(r,t),!Go(t.subarray(
-0,8),eo))throw new Error("integrity check failed");return t.subarray(0,8).fill(0),t.subarray(8)}})),to={expandKeyLE:_t,expandKeyDecLE:Bi,encrypt:Me,decrypt:is,encryptBlock:$o,decryptBlock:Xo,ctrCounter:Jo,
+0,8),eo))throw new Error("integrity check failed");return t.subarray(0,8).fill(0),t.subarray(8)}})),to={expandKeyLE:_t,expandKeyDecLE:Bi,encrypt:Fe,decrypt:is,encryptBlock:$o,decryptBlock:Xo,ctrCounter:Jo,
 ctr32:Tr};async function ec(r){switch(r){case h.symmetric.aes128:case h.symmetric.aes192:case h.symmetric.aes256:throw new Error("Not a legacy cipher");case h.symmetric.cast5:case h.symmetric.blowfish:case h.
 symmetric.twofish:case h.symmetric.tripledes:{let{legacyCiphers:e}=await Promise.resolve().then(()=>(Pa(),Da)),t=h.read(h.symmetric,r),n=e.get(t);if(!n)throw new Error("Unsupported cipher algorithm");
 return n}default:throw new Error("Unsupported cipher algorithm")}}function Ou(r){switch(r){case h.symmetric.aes128:case h.symmetric.aes192:case h.symmetric.aes256:case h.symmetric.twofish:return 16;case h.
@@ -499,15 +499,15 @@ let{keySize:n}=_(r);if(!y.isAES(r)||e.length!==n)throw new Error("Unexpected alg
 upportedError"&&!(e.length===24&&i.name==="OperationError"))throw i;return y.printDebugError("Browser did not support operation: "+i.message),Zo(e).decrypt(t)}try{let i=await cr.unwrapKey("raw",t,s,{name:"\
 AES-KW"},{name:"HMAC",hash:"SHA-256"},!0,["sign"]);return new Uint8Array(await cr.exportKey("raw",i))}catch(i){throw i.name==="OperationError"?new Error("Key Data Integrity failed"):i}}async function Ht(r,e,t,n,s){
 let i=y.getWebCrypto(),a=h.read(h.webHash,r);if(!a)throw new Error("Hash algo not supported with HKDF");let o=await i.importKey("raw",e,"HKDF",!1,["deriveBits"]),c=await i.deriveBits({name:"HKDF",hash:a,
-salt:t,info:n},o,s*8);return new Uint8Array(c)}var Mn={x25519:y.encodeUTF8("OpenPGP X25519"),x448:y.encodeUTF8("OpenPGP X448")};async function ju(r){switch(r){case h.publicKey.x25519:try{let e=y.getWebCrypto(),
+salt:t,info:n},o,s*8);return new Uint8Array(c)}var Fn={x25519:y.encodeUTF8("OpenPGP X25519"),x448:y.encodeUTF8("OpenPGP X448")};async function ju(r){switch(r){case h.publicKey.x25519:try{let e=y.getWebCrypto(),
 t=await e.generateKey("X25519",!0,["deriveKey","deriveBits"]).catch(i=>{if(i.name==="OperationError"){let a=new Error("Unexpected key generation issue");throw a.name="NotSupportedError",a}throw i}),n=await e.
 exportKey("jwk",t.privateKey),s=await e.exportKey("jwk",t.publicKey);if(n.x!==s.x){let i=new Error("Unexpected mismatching public point");throw i.name="NotSupportedError",i}return{A:new Uint8Array(lt(
 s.x)),k:lt(n.d)}}catch(e){if(e.name!=="NotSupportedError")throw e;let{default:t}=await Promise.resolve().then(()=>(Ut(),Pt)),{secretKey:n,publicKey:s}=t.box.keyPair();return{A:s,k:n}}case h.publicKey.
 x448:{let e=await y.getNobleCurve(h.publicKey.x448),{secretKey:t,publicKey:n}=e.keygen();return{A:n,k:t}}default:throw new Error("Unsupported ECDH algorithm")}}async function Gu(r,e,t){let{ephemeralPublicKey:n,sharedSecret:s}=await tc(r,t),i=y.concatUint8Array([n,t,s]);switch(r){case h.publicKey.x25519:{let a=h.symmetric.aes128,{keySize:o}=_(a),c=await Ht(h.
-hash.sha256,i,new Uint8Array,Mn.x25519,o),l=await $s(a,c,e);return{ephemeralPublicKey:n,wrappedKey:l}}case h.publicKey.x448:{let a=h.symmetric.aes256,{keySize:o}=_(h.symmetric.aes256),c=await Ht(h.hash.
-sha512,i,new Uint8Array,Mn.x448,o),l=await $s(a,c,e);return{ephemeralPublicKey:n,wrappedKey:l}}default:throw new Error("Unsupported ECDH algorithm")}}async function _u(r,e,t,n,s){let i=await rc(r,e,n,
-s),a=y.concatUint8Array([e,n,i]);switch(r){case h.publicKey.x25519:{let o=h.symmetric.aes128,{keySize:c}=_(o),l=await Ht(h.hash.sha256,a,new Uint8Array,Mn.x25519,c);return Xs(o,l,t)}case h.publicKey.x448:{
-let o=h.symmetric.aes256,{keySize:c}=_(h.symmetric.aes256),l=await Ht(h.hash.sha512,a,new Uint8Array,Mn.x448,c);return Xs(o,l,t)}default:throw new Error("Unsupported ECDH algorithm")}}function Ki(r){switch(r){case h.
+hash.sha256,i,new Uint8Array,Fn.x25519,o),l=await $s(a,c,e);return{ephemeralPublicKey:n,wrappedKey:l}}case h.publicKey.x448:{let a=h.symmetric.aes256,{keySize:o}=_(h.symmetric.aes256),c=await Ht(h.hash.
+sha512,i,new Uint8Array,Fn.x448,o),l=await $s(a,c,e);return{ephemeralPublicKey:n,wrappedKey:l}}default:throw new Error("Unsupported ECDH algorithm")}}async function _u(r,e,t,n,s){let i=await rc(r,e,n,
+s),a=y.concatUint8Array([e,n,i]);switch(r){case h.publicKey.x25519:{let o=h.symmetric.aes128,{keySize:c}=_(o),l=await Ht(h.hash.sha256,a,new Uint8Array,Fn.x25519,c);return Xs(o,l,t)}case h.publicKey.x448:{
+let o=h.symmetric.aes256,{keySize:c}=_(h.symmetric.aes256),l=await Ht(h.hash.sha512,a,new Uint8Array,Fn.x448,c);return Xs(o,l,t)}default:throw new Error("Unsupported ECDH algorithm")}}function Ki(r){switch(r){case h.
 publicKey.x25519:return 32;case h.publicKey.x448:return 56;default:throw new Error("Unsupported ECDH algorithm")}}async function tc(r,e){switch(r){case h.publicKey.x25519:try{let t=y.getWebCrypto(),n=await t.
 generateKey("X25519",!0,["deriveKey","deriveBits"]).catch(l=>{if(l.name==="OperationError"){let u=new Error("Unexpected key generation issue");throw u.name="NotSupportedError",u}throw l}),s=await t.exportKey(
 "jwk",n.publicKey);if((await t.exportKey("jwk",n.privateKey)).x!==s.x){let l=new Error("Unexpected mismatching public point");throw l.name="NotSupportedError",l}let a=Di(r,e),o=await t.importKey("jwk",
@@ -588,15 +588,15 @@ null&&!y.isAES(l.algorithm))throw new Error("AES session key expected");return _
 publicKey.rsaEncrypt:case h.publicKey.rsaEncryptSign:case h.publicKey.rsaSign:{let n=y.readMPI(e.subarray(t));t+=n.length+2;let s=y.readMPI(e.subarray(t));return t+=s.length+2,{read:t,publicParams:{n,
 e:s}}}case h.publicKey.dsa:{let n=y.readMPI(e.subarray(t));t+=n.length+2;let s=y.readMPI(e.subarray(t));t+=s.length+2;let i=y.readMPI(e.subarray(t));t+=i.length+2;let a=y.readMPI(e.subarray(t));return t+=
 a.length+2,{read:t,publicParams:{p:n,q:s,g:i,y:a}}}case h.publicKey.elgamal:{let n=y.readMPI(e.subarray(t));t+=n.length+2;let s=y.readMPI(e.subarray(t));t+=s.length+2;let i=y.readMPI(e.subarray(t));return t+=
-i.length+2,{read:t,publicParams:{p:n,g:s,y:i}}}case h.publicKey.ecdsa:{let n=new ar;t+=n.read(e),Fs(n);let s=y.readMPI(e.subarray(t));return t+=s.length+2,{read:t,publicParams:{oid:n,Q:s}}}case h.publicKey.
-eddsaLegacy:{let n=new ar;if(t+=n.read(e),Fs(n),n.getName()!==h.curve.ed25519Legacy)throw new Error("Unexpected OID for eddsaLegacy");let s=y.readMPI(e.subarray(t));return t+=s.length+2,s=y.leftPad(s,
-33),{read:t,publicParams:{oid:n,Q:s}}}case h.publicKey.ecdh:{let n=new ar;t+=n.read(e),Fs(n);let s=y.readMPI(e.subarray(t));t+=s.length+2;let i=new Zs;return t+=i.read(e.subarray(t)),{read:t,publicParams:{
+i.length+2,{read:t,publicParams:{p:n,g:s,y:i}}}case h.publicKey.ecdsa:{let n=new ar;t+=n.read(e),Ms(n);let s=y.readMPI(e.subarray(t));return t+=s.length+2,{read:t,publicParams:{oid:n,Q:s}}}case h.publicKey.
+eddsaLegacy:{let n=new ar;if(t+=n.read(e),Ms(n),n.getName()!==h.curve.ed25519Legacy)throw new Error("Unexpected OID for eddsaLegacy");let s=y.readMPI(e.subarray(t));return t+=s.length+2,s=y.leftPad(s,
+33),{read:t,publicParams:{oid:n,Q:s}}}case h.publicKey.ecdh:{let n=new ar;t+=n.read(e),Ms(n);let s=y.readMPI(e.subarray(t));t+=s.length+2;let i=new Zs;return t+=i.read(e.subarray(t)),{read:t,publicParams:{
 oid:n,Q:s,kdfParams:i}}}case h.publicKey.ed25519:case h.publicKey.ed448:case h.publicKey.x25519:case h.publicKey.x448:{let n=y.readExactSubarray(e,t,t+hc(r));return t+=n.length,{read:t,publicParams:{A:n}}}default:
 throw new L("Unknown public key encryption algorithm.")}}function kf(r,e){let t=0;switch(r){case h.publicKey.rsaEncrypt:case h.publicKey.rsaEncryptSign:return{c:y.readMPI(e.subarray(t))};case h.publicKey.elgamal:{let n=y.readMPI(e.subarray(t));t+=n.length+2;
 let s=y.readMPI(e.subarray(t));return{c1:n,c2:s}}case h.publicKey.ecdh:{let n=y.readMPI(e.subarray(t));t+=n.length+2;let s=new On;return s.read(e.subarray(t)),{V:n,C:s}}case h.publicKey.x25519:case h.
 publicKey.x448:{let n=hc(r),s=y.readExactSubarray(e,t,t+n);t+=s.length;let i=new zn;return i.read(e.subarray(t)),{ephemeralPublicKey:s,C:i}}default:throw new L("Unknown public key encryption algorithm\
 .")}}function jn(r,e){let t=new Set([h.publicKey.ed25519,h.publicKey.x25519,h.publicKey.ed448,h.publicKey.x448]),n=Object.keys(e).map(s=>{let i=e[s];return y.isUint8Array(i)?t.has(r)?i:y.uint8ArrayToMPI(
-i):i.write()});return y.concatUint8Array(n)}function ei(r){let{keySize:e}=_(r);return Te(e)}function Fs(r){try{r.getName()}catch{throw new L("Unknown curve OID")}}function hc(r,e){switch(r){case h.publicKey.ecdsa:case h.publicKey.ecdh:case h.publicKey.
+i):i.write()});return y.concatUint8Array(n)}function ei(r){let{keySize:e}=_(r);return Te(e)}function Ms(r){try{r.getName()}catch{throw new L("Unknown curve OID")}}function hc(r,e){switch(r){case h.publicKey.ecdsa:case h.publicKey.ecdh:case h.publicKey.
 eddsaLegacy:return new Ne(e).payloadSize;case h.publicKey.ed25519:case h.publicKey.ed448:return bi(r);case h.publicKey.x25519:case h.publicKey.x448:return Ki(r);default:throw new Error("Unknown ellipt\
 ic algo")}}function Ef(r,e){switch(r){case h.publicKey.ecdsa:case h.publicKey.eddsaLegacy:return Wu(e);case h.publicKey.ed25519:case h.publicKey.ed448:return ki(r);default:throw new Error("Unknown ell\
 iptic signing algo")}}var Cn=y.getWebCrypto(),Rr=y.getNodeCrypto(),Lt=Rr?Rr.getCiphers():[],os={idea:Lt.includes("idea-cfb")?"idea-cfb":void 0,tripledes:Lt.includes("des-ede3-cfb")?"des-ede3-cfb":void 0,
@@ -631,11 +631,11 @@ s,t,n))).subarray(-ct)}}async function Df(r){if(y.getNodeCrypto())return async f
 try{return r=await ao.importKey("raw",r,{name:"AES-CBC",length:r.length*8},!1,["encrypt"]),async function(e){let t=await ao.encrypt({name:"AES-CBC",iv:In,length:ct*8},r,e);return new Uint8Array(t).subarray(
 0,t.byteLength-ct)}}catch(e){if(e.name!=="NotSupportedError"&&!(r.length===24&&e.name==="OperationError"))throw e;y.printDebugError("Browser did not support operation: "+e.message)}return async function(e){
 return Ys(r,In,{disablePadding:!0}).encrypt(e)}}var co=y.getWebCrypto(),Pf=y.getNodeCrypto(),Uf=y.getNodeBuffer(),yt=16,Tf=yt,nr=yt,ho=new Uint8Array(yt),ti=new Uint8Array(yt);ti[yt-1]=1;var ri=new Uint8Array(
-yt);ri[yt-1]=2;async function Qf(r){let e=await Kf(r);return function(t,n){return e(y.concatUint8Array([t,n]))}}async function Ff(r){if(y.getNodeCrypto())return async function(e,t){let n=new Pf.createCipheriv(
+yt);ri[yt-1]=2;async function Qf(r){let e=await Kf(r);return function(t,n){return e(y.concatUint8Array([t,n]))}}async function Mf(r){if(y.getNodeCrypto())return async function(e,t){let n=new Pf.createCipheriv(
 "aes-"+r.length*8+"-ctr",r,t),s=Uf.concat([n.update(e),n.final()]);return new Uint8Array(s)};if(y.getWebCrypto())try{let e=await co.importKey("raw",r,{name:"AES-CTR",length:r.length*8},!1,["encrypt"]);
 return async function(t,n){let s=await co.encrypt({name:"AES-CTR",counter:n,length:yt*8},e,t);return new Uint8Array(s)}}catch(e){if(e.name!=="NotSupportedError"&&!(r.length===24&&e.name==="OperationEr\
-ror"))throw e;y.printDebugError("Browser did not support operation: "+e.message)}return async function(e,t){return Fu(r,t).encrypt(e)}}async function Jr(r,e){if(r!==h.symmetric.aes128&&r!==h.symmetric.
-aes192&&r!==h.symmetric.aes256)throw new Error("EAX mode supports only AES cipher");let[t,n]=await Promise.all([Qf(e),Ff(e)]);return{encrypt:async function(s,i,a){let[o,c]=await Promise.all([t(ho,i),t(
+ror"))throw e;y.printDebugError("Browser did not support operation: "+e.message)}return async function(e,t){return Mu(r,t).encrypt(e)}}async function Jr(r,e){if(r!==h.symmetric.aes128&&r!==h.symmetric.
+aes192&&r!==h.symmetric.aes256)throw new Error("EAX mode supports only AES cipher");let[t,n]=await Promise.all([Qf(e),Mf(e)]);return{encrypt:async function(s,i,a){let[o,c]=await Promise.all([t(ho,i),t(
 ti,a)]),l=await n(s,o),f=await t(ri,l);for(let d=0;d<nr;d++)f[d]^=c[d]^o[d];return y.concatUint8Array([l,f])},decrypt:async function(s,i,a){if(s.length<nr)throw new Error("Invalid EAX ciphertext");let o=s.
 subarray(0,-nr),c=s.subarray(-nr),[l,u,f]=await Promise.all([t(ho,i),t(ti,a),t(ri,o)]),d=f;for(let g=0;g<nr;g++)d[g]^=u[g]^l[g];if(!y.timingSafeEqualsUint8Array(c,d))throw new Error("Authentication ta\
 g mismatch");return await n(o,l)}}}Jr.getNonce=function(r,e){let t=r.slice();for(let n=0;n<e.length;n++)t[8+n]^=e[n];return t};Jr.blockLength=yt;Jr.ivLength=Tf;Jr.tagLength=nr;var de=16,uc=15,Et=16;function lo(r){
@@ -648,16 +648,16 @@ A),k=y.concatUint8Array([m,kn(m.subarray(0,8),m.subarray(1,9))]),E=y.shiftRight(
 we(E,a[lo(D+1)]),K.set(we(f(kn(E,d)),E),v),we(x,f===s?d:K.subarray(v)),d=d.subarray(de),v+=de;if(d.length){we(E,a.x);let I=s(E);K.set(kn(d,I),v);let B=new Uint8Array(de);B.set(f===s?d:K.subarray(v,-Et),
 0),B[d.length]=128,we(x,B),v+=d.length}let C=we(s(we(we(x,E),a.$)),l(g));return K.set(C,v),K}return{encrypt:async function(f,d,p){return u(s,f,d,p)},decrypt:async function(f,d,p){if(f.length<Et)throw new Error(
 "Invalid OCB ciphertext");let g=f.subarray(-Et);f=f.subarray(0,-Et);let w=u(i,f,d,p);if(y.timingSafeEqualsUint8Array(g,w.subarray(-Et)))return w.subarray(0,-Et);throw new Error("Authentication tag mis\
-match")}}}qr.getNonce=function(r,e){let t=r.slice();for(let n=0;n<e.length;n++)t[7+n]^=e[n];return t};qr.blockLength=de;qr.ivLength=uc;qr.tagLength=Et;var Ms=y.getWebCrypto(),uo=y.getNodeCrypto(),fo=y.
-getNodeBuffer(),Mf=16,Nf=12,sr=16,Ns="AES-GCM";async function yr(r,e){if(r!==h.symmetric.aes128&&r!==h.symmetric.aes192&&r!==h.symmetric.aes256)throw new Error("GCM mode supports only AES cipher");if(y.
+match")}}}qr.getNonce=function(r,e){let t=r.slice();for(let n=0;n<e.length;n++)t[7+n]^=e[n];return t};qr.blockLength=de;qr.ivLength=uc;qr.tagLength=Et;var Fs=y.getWebCrypto(),uo=y.getNodeCrypto(),fo=y.
+getNodeBuffer(),Ff=16,Nf=12,sr=16,Ns="AES-GCM";async function yr(r,e){if(r!==h.symmetric.aes128&&r!==h.symmetric.aes192&&r!==h.symmetric.aes256)throw new Error("GCM mode supports only AES cipher");if(y.
 getNodeCrypto())return{encrypt:async function(t,n,s=new Uint8Array){let i=new uo.createCipheriv("aes-"+e.length*8+"-gcm",e,n);i.setAAD(s);let a=fo.concat([i.update(t),i.final(),i.getAuthTag()]);return new Uint8Array(
 a)},decrypt:async function(t,n,s=new Uint8Array){let i=new uo.createDecipheriv("aes-"+e.length*8+"-gcm",e,n);i.setAAD(s),i.setAuthTag(t.slice(t.length-sr,t.length));let a=fo.concat([i.update(t.slice(0,
-t.length-sr)),i.final()]);return new Uint8Array(a)}};if(y.getWebCrypto())try{let t=await Ms.importKey("raw",e,{name:Ns},!1,["encrypt","decrypt"]),n=navigator.userAgent.match(/Version\/13\.\d(\.\d)* Safari/)||
-navigator.userAgent.match(/Version\/(13|14)\.\d(\.\d)* Mobile\/\S* Safari/);return{encrypt:async function(s,i,a=new Uint8Array){if(n&&!s.length)return mn(e,i,a).encrypt(s);let o=await Ms.encrypt({name:Ns,
-iv:i,additionalData:a,tagLength:sr*8},t,s);return new Uint8Array(o)},decrypt:async function(s,i,a=new Uint8Array){if(n&&s.length===sr)return mn(e,i,a).decrypt(s);try{let o=await Ms.decrypt({name:Ns,iv:i,
+t.length-sr)),i.final()]);return new Uint8Array(a)}};if(y.getWebCrypto())try{let t=await Fs.importKey("raw",e,{name:Ns},!1,["encrypt","decrypt"]),n=navigator.userAgent.match(/Version\/13\.\d(\.\d)* Safari/)||
+navigator.userAgent.match(/Version\/(13|14)\.\d(\.\d)* Mobile\/\S* Safari/);return{encrypt:async function(s,i,a=new Uint8Array){if(n&&!s.length)return mn(e,i,a).encrypt(s);let o=await Fs.encrypt({name:Ns,
+iv:i,additionalData:a,tagLength:sr*8},t,s);return new Uint8Array(o)},decrypt:async function(s,i,a=new Uint8Array){if(n&&s.length===sr)return mn(e,i,a).decrypt(s);try{let o=await Fs.decrypt({name:Ns,iv:i,
 additionalData:a,tagLength:sr*8},t,s);return new Uint8Array(o)}catch(o){if(o.name==="OperationError")throw new Error("Authentication tag mismatch")}}}}catch(t){if(t.name!=="NotSupportedError"&&!(e.length===
 24&&t.name==="OperationError"))throw t;y.printDebugError("Browser did not support operation: "+t.message)}return{encrypt:async function(t,n,s){return mn(e,n,s).encrypt(t)},decrypt:async function(t,n,s){
-return mn(e,n,s).decrypt(t)}}}yr.getNonce=function(r,e){let t=r.slice();for(let n=0;n<e.length;n++)t[4+n]^=e[n];return t};yr.blockLength=Mf;yr.ivLength=Nf;yr.tagLength=sr;function hr(r,e=!1){switch(r){case h.
+return mn(e,n,s).decrypt(t)}}}yr.getNonce=function(r,e){let t=r.slice();for(let n=0;n<e.length;n++)t[4+n]^=e[n];return t};yr.blockLength=Ff;yr.ivLength=Nf;yr.tagLength=sr;function hr(r,e=!1){switch(r){case h.
 aead.eax:return Jr;case h.aead.ocb:return qr;case h.aead.gcm:return yr;case h.aead.experimentalGCM:if(!e)throw new Error("Unexpected non-standard `experimentalGCM` AEAD algorithm provided in `config.p\
 referredAEADAlgorithm`: use `gcm` instead");return yr;default:throw new Error("Unsupported AEAD mode")}}function Rf(r,e){let t=0;switch(r){case h.publicKey.rsaEncryptSign:case h.publicKey.rsaEncrypt:case h.
 publicKey.rsaSign:{let n=y.readMPI(e.subarray(t));return t+=n.length+2,{read:t,signatureParams:{s:n}}}case h.publicKey.dsa:case h.publicKey.ecdsa:{let n=y.readMPI(e.subarray(t));t+=n.length+2;let s=y.
@@ -694,16 +694,16 @@ b,ai=dc.r;pc[28]=258,ai[258]=28;var gc=yc(hs,0),Jf=gc.b,po=gc.r,oi=new xe(32768)
 65280)>>8|(nt&255)<<8)>>1;var nt,T,qe=(function(r,e,t){for(var n=r.length,s=0,i=new xe(e);s<n;++s)r[s]&&++i[r[s]-1];var a=new xe(e);for(s=1;s<e;++s)a[s]=a[s-1]+i[s-1]<<1;var o;if(t){o=new xe(1<<e);var c=15-
 e;for(s=0;s<n;++s)if(r[s])for(var l=s<<4|r[s],u=e-r[s],f=a[r[s]-1]++<<u,d=f|(1<<u)-1;f<=d;++f)o[oi[f]>>c]=l}else for(o=new xe(n),s=0;s<n;++s)r[s]&&(o[s]=oi[a[r[s]-1]++]>>15-r[s]);return o}),vt=new Y(288);
 for(T=0;T<144;++T)vt[T]=8;var T;for(T=144;T<256;++T)vt[T]=9;var T;for(T=256;T<280;++T)vt[T]=7;var T;for(T=280;T<288;++T)vt[T]=8;var T,Hr=new Y(32);for(T=0;T<32;++T)Hr[T]=5;var T,qf=qe(vt,9,0),Yf=qe(vt,
-9,1),$f=qe(Hr,5,0),Xf=qe(Hr,5,1),Rs=function(r){for(var e=r[0],t=1;t<r.length;++t)r[t]>e&&(e=r[t]);return e},Fe=function(r,e,t){var n=e/8|0;return(r[n]|r[n+1]<<8)>>(e&7)&t},Hs=function(r,e){var t=e/8|
+9,1),$f=qe(Hr,5,0),Xf=qe(Hr,5,1),Rs=function(r){for(var e=r[0],t=1;t<r.length;++t)r[t]>e&&(e=r[t]);return e},Me=function(r,e,t){var n=e/8|0;return(r[n]|r[n+1]<<8)>>(e&7)&t},Hs=function(r,e){var t=e/8|
 0;return(r[t]|r[t+1]<<8|r[t+2]<<16)>>(e&7)},Ti=function(r){return(r+7)/8|0},Lr=function(r,e,t){return(e==null||e<0)&&(e=0),(t==null||t>r.length)&&(t=r.length),new Y(r.subarray(e,t))},Zf=["unexpected E\
 OF","invalid block type","invalid length/literal","invalid distance","stream finished","no stream handler",,"no callback","invalid UTF-8 data","extra field too long","date not in range 1980-2099","fil\
 ename too long","stream finishing","invalid zip data"],re=function(r,e,t){var n=new Error(e||Zf[r]);if(n.code=r,Error.captureStackTrace&&Error.captureStackTrace(n,re),!t)throw n;return n},ey=function(r,e,t,n){
 var s=r.length,i=0;if(!s||e.f&&!e.l)return t||new Y(0);var a=!t,o=a||e.i!=2,c=e.i;a&&(t=new Y(s*3));var l=function(br){var kr=t.length;if(br>kr){var $t=new Y(Math.max(kr*2,br));$t.set(t),t=$t}},u=e.f||
-0,f=e.p||0,d=e.b||0,p=e.l,g=e.d,w=e.m,A=e.n,b=s*8;do{if(!p){u=Fe(r,f,1);var m=Fe(r,f+1,3);if(f+=3,m)if(m==1)p=Yf,g=Xf,w=9,A=5;else if(m==2){var K=Fe(r,f,31)+257,D=Fe(r,f+10,15)+4,v=K+Fe(r,f+5,31)+1;f+=
-14;for(var C=new Y(v),I=new Y(19),B=0;B<D;++B)I[ii[B]]=Fe(r,f+B*3,7);f+=D*3;for(var Q=Rs(I),F=(1<<Q)-1,N=qe(I,Q,1),B=0;B<v;){var O=N[Fe(r,f,F)];f+=O&15;var k=O>>4;if(k<16)C[B++]=k;else{var U=0,z=0;for(k==
-16?(z=3+Fe(r,f,3),f+=2,U=C[B-1]):k==17?(z=3+Fe(r,f,7),f+=3):k==18&&(z=11+Fe(r,f,127),f+=7);z--;)C[B++]=U}}var ae=C.subarray(0,K),ee=C.subarray(K);w=Rs(ae),A=Rs(ee),p=qe(ae,w,1),g=qe(ee,A,1)}else re(1);else{
+0,f=e.p||0,d=e.b||0,p=e.l,g=e.d,w=e.m,A=e.n,b=s*8;do{if(!p){u=Me(r,f,1);var m=Me(r,f+1,3);if(f+=3,m)if(m==1)p=Yf,g=Xf,w=9,A=5;else if(m==2){var K=Me(r,f,31)+257,D=Me(r,f+10,15)+4,v=K+Me(r,f+5,31)+1;f+=
+14;for(var C=new Y(v),I=new Y(19),B=0;B<D;++B)I[ii[B]]=Me(r,f+B*3,7);f+=D*3;for(var Q=Rs(I),M=(1<<Q)-1,N=qe(I,Q,1),B=0;B<v;){var O=N[Me(r,f,M)];f+=O&15;var k=O>>4;if(k<16)C[B++]=k;else{var U=0,z=0;for(k==
+16?(z=3+Me(r,f,3),f+=2,U=C[B-1]):k==17?(z=3+Me(r,f,7),f+=3):k==18&&(z=11+Me(r,f,127),f+=7);z--;)C[B++]=U}}var ae=C.subarray(0,K),ee=C.subarray(K);w=Rs(ae),A=Rs(ee),p=qe(ae,w,1),g=qe(ee,A,1)}else re(1);else{
 var k=Ti(f)+4,E=r[k-4]|r[k-3]<<8,x=k+E;if(x>s){c&&re(0);break}o&&l(d+E),t.set(r.subarray(k,x),d),e.b=d+=E,e.p=f=x*8,e.f=u;continue}if(f>b){c&&re(0);break}}o&&l(d+131072);for(var Kt=(1<<w)-1,Ce=(1<<A)-
-1,$e=f;;$e=f){var U=p[Hs(r,f)&Kt],ke=U>>4;if(f+=U&15,f>b){c&&re(0);break}if(U||re(2),ke<256)t[d++]=ke;else if(ke==256){$e=f,p=null;break}else{var Ee=ke-254;if(ke>264){var B=ke-257,W=cs[B];Ee=Fe(r,f,(1<<
+1,$e=f;;$e=f){var U=p[Hs(r,f)&Kt],ke=U>>4;if(f+=U&15,f>b){c&&re(0);break}if(U||re(2),ke<256)t[d++]=ke;else if(ke==256){$e=f,p=null;break}else{var Ee=ke-254;if(ke>264){var B=ke-257,W=cs[B];Ee=Me(r,f,(1<<
 W)-1)+pc[B],f+=W}var He=g[Hs(r,f)&Ce],qt=He>>4;He||re(3),f+=He&15;var ee=Jf[qt];if(qt>3){var W=hs[qt];ee+=Hs(r,f)&(1<<W)-1,f+=W}if(f>b){c&&re(0);break}o&&l(d+131072);var Yt=d+Ee;if(d<ee){var sn=i-ee,an=Math.
 min(ee,Yt);for(sn+d<0&&re(3);d<an;++d)t[d]=n[sn+d]}for(;d<Yt;++d)t[d]=t[d-ee]}}e.l=p,e.p=$e,e.b=d,e.f=u,p&&(u=1,e.m=w,e.d=g,e.n=A)}while(!u);return d!=t.length&&a?Lr(t,0,d):t.subarray(0,d)},st=function(r,e,t){
 t<<=e&7;var n=e/8|0;r[n]|=t,r[n+1]|=t>>8},Kr=function(r,e,t){t<<=e&7;var n=e/8|0;r[n]|=t,r[n+1]|=t>>8,r[n+2]|=t>>16},Os=function(r,e){for(var t=[],n=0;n<r.length;++n)r[n]&&t.push({s:n,f:r[n]});var s=t.
@@ -715,14 +715,14 @@ length;e&&!r[--e];);for(var t=new xe(++e),n=0,s=r[0],i=1,a=function(c){t[n++]=c}
 i=0)}else if(i>3){for(a(s),--i;i>6;i-=6)a(8304);i>2&&(a(i-3<<5|8208),i=0)}for(;i--;)a(s);i=1,s=r[o]}return{c:t.subarray(0,n),n:e}},Dr=function(r,e){for(var t=0,n=0;n<e.length;++n)t+=r[n]*e[n];return t},
 Qi=function(r,e,t){var n=t.length,s=Ti(e+2);r[s]=n&255,r[s+1]=n>>8,r[s+2]=r[s]^255,r[s+3]=r[s+1]^255;for(var i=0;i<n;++i)r[s+i+4]=t[i];return(s+4+n)*8},wo=function(r,e,t,n,s,i,a,o,c,l,u){st(e,u++,t),++s[256];
 for(var f=Os(s,15),d=f.t,p=f.l,g=Os(i,15),w=g.t,A=g.l,b=go(d),m=b.c,k=b.n,E=go(w),x=E.c,K=E.n,D=new xe(19),v=0;v<m.length;++v)++D[m[v]&31];for(var v=0;v<x.length;++v)++D[x[v]&31];for(var C=Os(D,7),I=C.
-t,B=C.l,Q=19;Q>4&&!I[ii[Q-1]];--Q);var F=l+5<<3,N=Dr(s,vt)+Dr(i,Hr)+a,O=Dr(s,d)+Dr(i,w)+a+14+3*Q+Dr(D,I)+2*D[16]+3*D[17]+7*D[18];if(c>=0&&F<=N&&F<=O)return Qi(e,u,r.subarray(c,c+l));var U,z,ae,ee;if(st(
+t,B=C.l,Q=19;Q>4&&!I[ii[Q-1]];--Q);var M=l+5<<3,N=Dr(s,vt)+Dr(i,Hr)+a,O=Dr(s,d)+Dr(i,w)+a+14+3*Q+Dr(D,I)+2*D[16]+3*D[17]+7*D[18];if(c>=0&&M<=N&&M<=O)return Qi(e,u,r.subarray(c,c+l));var U,z,ae,ee;if(st(
 e,u,1+(O<N)),u+=2,O<N){U=qe(d,p,0),z=d,ae=qe(w,A,0),ee=w;var Kt=qe(I,B,0);st(e,u,k-257),st(e,u+5,K-1),st(e,u+10,Q-4),u+=14;for(var v=0;v<Q;++v)st(e,u+3*v,I[ii[v]]);u+=3*Q;for(var Ce=[m,x],$e=0;$e<2;++$e)
 for(var ke=Ce[$e],v=0;v<ke.length;++v){var Ee=ke[v]&31;st(e,u,Kt[Ee]),u+=I[Ee],Ee>15&&(st(e,u,ke[v]>>5&127),u+=ke[v]>>12)}}else U=qf,z=vt,ae=$f,ee=Hr;for(var v=0;v<o;++v){var W=n[v];if(W>255){var Ee=W>>
 18&31;Kr(e,u,U[Ee+257]),u+=z[Ee+257],Ee>7&&(st(e,u,W>>23&31),u+=cs[Ee]);var He=W&31;Kr(e,u,ae[He]),u+=ee[He],He>3&&(Kr(e,u,W>>5&8191),u+=hs[He])}else Kr(e,u,U[W]),u+=z[W]}return Kr(e,u,U[256]),u+z[256]},
 ty=new Ui([65540,131080,131088,131104,262176,1048704,1048832,2114560,2117632]),Wn=new Y(0),ry=function(r,e,t,n,s,i){var a=i.z||r.length,o=new Y(n+a+5*(1+Math.ceil(a/7e3))+s),c=o.subarray(n,o.length-s),
 l=i.l,u=(i.r||0)&7;if(e){u&&(c[0]=i.r>>3);for(var f=ty[e-1],d=f>>13,p=f&8191,g=(1<<t)-1,w=i.p||new xe(32768),A=i.h||new xe(g+1),b=Math.ceil(t/3),m=2*b,k=function(ds){return(r[ds]^r[ds+1]<<b^r[ds+2]<<m)&
-g},E=new Ui(25e3),x=new xe(288),K=new xe(32),D=0,v=0,C=i.i||0,I=0,B=i.w||0,Q=0;C+2<a;++C){var F=k(C),N=C&32767,O=A[F];if(w[N]=O,A[F]=N,B<=C){var U=a-C;if((D>7e3||I>24576)&&(U>423||!l)){u=wo(r,c,0,E,x,
-K,v,I,Q,C-Q,u),I=D=v=0,Q=C;for(var z=0;z<286;++z)x[z]=0;for(var z=0;z<30;++z)K[z]=0}var ae=2,ee=0,Kt=p,Ce=N-O&32767;if(U>2&&F==k(C-Ce))for(var $e=Math.min(d,U)-1,ke=Math.min(32767,C),Ee=Math.min(258,U);Ce<=
+g},E=new Ui(25e3),x=new xe(288),K=new xe(32),D=0,v=0,C=i.i||0,I=0,B=i.w||0,Q=0;C+2<a;++C){var M=k(C),N=C&32767,O=A[M];if(w[N]=O,A[M]=N,B<=C){var U=a-C;if((D>7e3||I>24576)&&(U>423||!l)){u=wo(r,c,0,E,x,
+K,v,I,Q,C-Q,u),I=D=v=0,Q=C;for(var z=0;z<286;++z)x[z]=0;for(var z=0;z<30;++z)K[z]=0}var ae=2,ee=0,Kt=p,Ce=N-O&32767;if(U>2&&M==k(C-Ce))for(var $e=Math.min(d,U)-1,ke=Math.min(32767,C),Ee=Math.min(258,U);Ce<=
 ke&&--Kt&&N!=O;){if(r[C+ae]==r[C+ae-Ce]){for(var W=0;W<Ee&&r[C+W]==r[C+W-Ce];++W);if(W>ae){if(ae=W,ee=Ce,W>$e)break;for(var He=Math.min(Ce,W-2),qt=0,z=0;z<He;++z){var Yt=C-Ce+z&32767,sn=w[Yt],an=Yt-sn&
 32767;an>qt&&(qt=an,O=Yt)}}}N=O,O=w[N],Ce+=N-O&32767}if(ee){E[I++]=268435456|ai[ae]<<18|po[ee];var br=ai[ae]&31,kr=po[ee]&31;v+=cs[br]+hs[kr],++x[257+br],++K[kr],B=C+ae,++D}else E[I++]=r[C],++x[r[C]]}}
 for(C=Math.max(C,B);C<a;++C)E[I++]=r[C],++x[r[C]];u=wo(r,c,l,E,x,K,v,I,Q,C-Q,u),l||(i.r=u&7|c[u/8|0]<<3,u-=7,i.h=A,i.p=w,i.i=C,i.w=B)}else{for(var C=i.w||0;C<a+l;C+=65535){var $t=C+65535;$t>=a&&(c[u/8|
@@ -772,25 +772,25 @@ this.hashAlgorithm);if(this.salt===null)this.salt=Te(u);else if(u!==this.salt.le
 if(this.rawNotations.filter(({name:f})=>f===Ao).length===0){let f=Te(zs(this.hashAlgorithm));this.rawNotations.push({name:Ao,value:f,humanReadable:!1,critical:!1})}else throw new Error("Unexpected exi\
 sting salt notation");a.push(this.writeHashedSubPackets()),this.unhashedSubpackets=[],this.signatureData=y.concat(a);let o=this.toHash(this.signatureType,t,s),c=await this.hash(this.signatureType,t,o,
 s);this.signedHashValue=ie(Nt(c),0,2);let l=async()=>Of(this.publicKeyAlgorithm,this.hashAlgorithm,e.publicParams,e.privateParams,o,await $(c));y.isStream(c)?this.params=l():(this.params=await l(),this[Pr]=
-!0)}writeHashedSubPackets(){let e=h.signatureSubpacket,t=[],n;if(this.created===null)throw new Error("Missing signature creation time");t.push(M(e.signatureCreationTime,!0,y.writeDate(this.created))),
-this.signatureExpirationTime!==null&&t.push(M(e.signatureExpirationTime,!0,y.writeNumber(this.signatureExpirationTime,4))),this.exportable!==null&&t.push(M(e.exportableCertification,!0,new Uint8Array(
-[this.exportable?1:0]))),this.trustLevel!==null&&(n=new Uint8Array([this.trustLevel,this.trustAmount]),t.push(M(e.trustSignature,!0,n))),this.regularExpression!==null&&t.push(M(e.regularExpression,!0,
-this.regularExpression)),this.revocable!==null&&t.push(M(e.revocable,!0,new Uint8Array([this.revocable?1:0]))),this.keyExpirationTime!==null&&t.push(M(e.keyExpirationTime,!0,y.writeNumber(this.keyExpirationTime,
-4))),this.preferredSymmetricAlgorithms!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.preferredSymmetricAlgorithms)),t.push(M(e.preferredSymmetricAlgorithms,!1,n))),this.revocationKeyClass!==
-null&&(n=new Uint8Array([this.revocationKeyClass,this.revocationKeyAlgorithm]),n=y.concat([n,this.revocationKeyFingerprint]),t.push(M(e.revocationKey,!1,n))),!this.issuerKeyID.isNull()&&this.issuerKeyVersion<
-5&&t.push(M(e.issuerKeyID,!1,this.issuerKeyID.write())),this.rawNotations.forEach(({name:a,value:o,humanReadable:c,critical:l})=>{n=[new Uint8Array([c?128:0,0,0,0])];let u=y.encodeUTF8(a);n.push(y.writeNumber(
-u.length,2)),n.push(y.writeNumber(o.length,2)),n.push(u),n.push(o),n=y.concat(n),t.push(M(e.notationData,l,n))}),this.preferredHashAlgorithms!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.
-preferredHashAlgorithms)),t.push(M(e.preferredHashAlgorithms,!1,n))),this.preferredCompressionAlgorithms!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.preferredCompressionAlgorithms)),t.push(
-M(e.preferredCompressionAlgorithms,!1,n))),this.keyServerPreferences!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.keyServerPreferences)),t.push(M(e.keyServerPreferences,!1,n))),this.preferredKeyServer!==
-null&&t.push(M(e.preferredKeyServer,!1,y.encodeUTF8(this.preferredKeyServer))),this.isPrimaryUserID!==null&&t.push(M(e.primaryUserID,!1,new Uint8Array([this.isPrimaryUserID?1:0]))),this.policyURI!==null&&
-t.push(M(e.policyURI,!1,y.encodeUTF8(this.policyURI))),this.keyFlags!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.keyFlags)),t.push(M(e.keyFlags,!0,n))),this.signersUserID!==null&&t.push(
-M(e.signersUserID,!1,y.encodeUTF8(this.signersUserID))),this.reasonForRevocationFlag!==null&&(n=y.stringToUint8Array(String.fromCharCode(this.reasonForRevocationFlag)+this.reasonForRevocationString),t.
-push(M(e.reasonForRevocation,!0,n))),this.features!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.features)),t.push(M(e.features,!1,n))),this.signatureTargetPublicKeyAlgorithm!==null&&(n=[new Uint8Array(
-[this.signatureTargetPublicKeyAlgorithm,this.signatureTargetHashAlgorithm])],n.push(y.stringToUint8Array(this.signatureTargetHash)),n=y.concat(n),t.push(M(e.signatureTarget,!0,n))),this.embeddedSignature!==
-null&&t.push(M(e.embeddedSignature,!0,this.embeddedSignature.write())),this.issuerFingerprint!==null&&(n=[new Uint8Array([this.issuerKeyVersion]),this.issuerFingerprint],n=y.concat(n),t.push(M(e.issuerFingerprint,
-this.version>=5,n))),this.preferredAEADAlgorithms!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.preferredAEADAlgorithms)),t.push(M(e.preferredAEADAlgorithms,!1,n))),this.preferredCipherSuites!==
-null&&(n=new Uint8Array([].concat(...this.preferredCipherSuites)),t.push(M(e.preferredCipherSuites,!1,n)));let s=y.concat(t),i=y.writeNumber(s.length,this.version===6?4:2);return y.concat([i,s])}writeUnhashedSubPackets(){
-let e=this.unhashedSubpackets.map(({type:s,critical:i,body:a})=>M(s,i,a)),t=y.concat(e),n=y.writeNumber(t.length,this.version===6?4:2);return y.concat([n,t])}readSubPacket(e,t=!0){let n=0,s=!!(e[n]&128),
+!0)}writeHashedSubPackets(){let e=h.signatureSubpacket,t=[],n;if(this.created===null)throw new Error("Missing signature creation time");t.push(F(e.signatureCreationTime,!0,y.writeDate(this.created))),
+this.signatureExpirationTime!==null&&t.push(F(e.signatureExpirationTime,!0,y.writeNumber(this.signatureExpirationTime,4))),this.exportable!==null&&t.push(F(e.exportableCertification,!0,new Uint8Array(
+[this.exportable?1:0]))),this.trustLevel!==null&&(n=new Uint8Array([this.trustLevel,this.trustAmount]),t.push(F(e.trustSignature,!0,n))),this.regularExpression!==null&&t.push(F(e.regularExpression,!0,
+this.regularExpression)),this.revocable!==null&&t.push(F(e.revocable,!0,new Uint8Array([this.revocable?1:0]))),this.keyExpirationTime!==null&&t.push(F(e.keyExpirationTime,!0,y.writeNumber(this.keyExpirationTime,
+4))),this.preferredSymmetricAlgorithms!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.preferredSymmetricAlgorithms)),t.push(F(e.preferredSymmetricAlgorithms,!1,n))),this.revocationKeyClass!==
+null&&(n=new Uint8Array([this.revocationKeyClass,this.revocationKeyAlgorithm]),n=y.concat([n,this.revocationKeyFingerprint]),t.push(F(e.revocationKey,!1,n))),!this.issuerKeyID.isNull()&&this.issuerKeyVersion<
+5&&t.push(F(e.issuerKeyID,!1,this.issuerKeyID.write())),this.rawNotations.forEach(({name:a,value:o,humanReadable:c,critical:l})=>{n=[new Uint8Array([c?128:0,0,0,0])];let u=y.encodeUTF8(a);n.push(y.writeNumber(
+u.length,2)),n.push(y.writeNumber(o.length,2)),n.push(u),n.push(o),n=y.concat(n),t.push(F(e.notationData,l,n))}),this.preferredHashAlgorithms!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.
+preferredHashAlgorithms)),t.push(F(e.preferredHashAlgorithms,!1,n))),this.preferredCompressionAlgorithms!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.preferredCompressionAlgorithms)),t.push(
+F(e.preferredCompressionAlgorithms,!1,n))),this.keyServerPreferences!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.keyServerPreferences)),t.push(F(e.keyServerPreferences,!1,n))),this.preferredKeyServer!==
+null&&t.push(F(e.preferredKeyServer,!1,y.encodeUTF8(this.preferredKeyServer))),this.isPrimaryUserID!==null&&t.push(F(e.primaryUserID,!1,new Uint8Array([this.isPrimaryUserID?1:0]))),this.policyURI!==null&&
+t.push(F(e.policyURI,!1,y.encodeUTF8(this.policyURI))),this.keyFlags!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.keyFlags)),t.push(F(e.keyFlags,!0,n))),this.signersUserID!==null&&t.push(
+F(e.signersUserID,!1,y.encodeUTF8(this.signersUserID))),this.reasonForRevocationFlag!==null&&(n=y.stringToUint8Array(String.fromCharCode(this.reasonForRevocationFlag)+this.reasonForRevocationString),t.
+push(F(e.reasonForRevocation,!0,n))),this.features!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.features)),t.push(F(e.features,!1,n))),this.signatureTargetPublicKeyAlgorithm!==null&&(n=[new Uint8Array(
+[this.signatureTargetPublicKeyAlgorithm,this.signatureTargetHashAlgorithm])],n.push(y.stringToUint8Array(this.signatureTargetHash)),n=y.concat(n),t.push(F(e.signatureTarget,!0,n))),this.embeddedSignature!==
+null&&t.push(F(e.embeddedSignature,!0,this.embeddedSignature.write())),this.issuerFingerprint!==null&&(n=[new Uint8Array([this.issuerKeyVersion]),this.issuerFingerprint],n=y.concat(n),t.push(F(e.issuerFingerprint,
+this.version>=5,n))),this.preferredAEADAlgorithms!==null&&(n=y.stringToUint8Array(y.uint8ArrayToString(this.preferredAEADAlgorithms)),t.push(F(e.preferredAEADAlgorithms,!1,n))),this.preferredCipherSuites!==
+null&&(n=new Uint8Array([].concat(...this.preferredCipherSuites)),t.push(F(e.preferredCipherSuites,!1,n)));let s=y.concat(t),i=y.writeNumber(s.length,this.version===6?4:2);return y.concat([i,s])}writeUnhashedSubPackets(){
+let e=this.unhashedSubpackets.map(({type:s,critical:i,body:a})=>F(s,i,a)),t=y.concat(e),n=y.writeNumber(t.length,this.version===6?4:2);return y.concat([n,t])}readSubPacket(e,t=!0){let n=0,s=!!(e[n]&128),
 i=e[n]&127;if(n++,!(!t&&(this.unhashedSubpackets.push({type:i,critical:s,body:e.subarray(n,e.length)}),!hy.has(i))))switch(i){case h.signatureSubpacket.signatureCreationTime:this.created=y.readDate(e.
 subarray(n,e.length));break;case h.signatureSubpacket.signatureExpirationTime:{let a=y.readNumber(e.subarray(n,e.length));this.signatureNeverExpires=a===0,this.signatureExpirationTime=a;break}case h.signatureSubpacket.
 exportableCertification:this.exportable=e[n++]===1;break;case h.signatureSubpacket.trustSignature:this.trustLevel=e[n++],this.trustAmount=e[n++];break;case h.signatureSubpacket.regularExpression:this.
@@ -828,7 +828,7 @@ has(this.hashAlgorithm)&&[h.signature.binary,h.signature.text].includes(this.sig
 unknownSubpackets.forEach(({type:u,critical:f})=>{if(f)throw new Error(`Unknown critical signature subpacket type ${u}`)}),this.rawNotations.forEach(({name:u,critical:f})=>{if(f&&a.knownNotations.indexOf(
 u)<0)throw new Error(`Unknown critical notation: ${u}`)}),this.revocationKeyClass!==null)throw new Error("This key is intended to be revoked with an authorized key, which OpenPGP.js does not support.")}isExpired(e=new Date){
 let t=y.normalizeDate(e);return t!==null?!(this.created<=t&&t<this.getExpirationTime()):!1}getExpirationTime(){return this.signatureNeverExpires?1/0:new Date(this.created.getTime()+this.signatureExpirationTime*
-1e3)}};function M(r,e,t){let n=[];return n.push(mi(t.length+1)),n.push(new Uint8Array([(e?128:0)|r])),n.push(t),y.concat(n)}function zs(r){switch(r){case h.hash.sha256:return 16;case h.hash.sha384:return 24;case h.
+1e3)}};function F(r,e,t){let n=[];return n.push(mi(t.length+1)),n.push(new Uint8Array([(e?128:0)|r])),n.push(t),y.concat(n)}function zs(r){switch(r){case h.hash.sha256:return 16;case h.hash.sha384:return 24;case h.
 hash.sha512:return 32;case h.hash.sha224:return 16;case h.hash.sha3_256:return 16;case h.hash.sha3_512:return 32;default:throw new Error("Unsupported hash function")}}var Qe=class r{static get tag(){return h.
 packet.onePassSignature}static fromSignaturePacket(e,t){let n=new r;return n.version=e.version===6?6:3,n.signatureType=e.signatureType,n.hashAlgorithm=e.hashAlgorithm,n.publicKeyAlgorithm=e.publicKeyAlgorithm,
 n.issuerKeyID=e.issuerKeyID,n.salt=e.salt,n.issuerFingerprint=e.issuerFingerprint,n.flags=t?1:0,n}constructor(){this.version=null,this.signatureType=null,this.hashAlgorithm=null,this.publicKeyAlgorithm=
@@ -845,11 +845,11 @@ toSign;function ly(r,e){if(!e[r]){let t;try{t=h.read(h.packet,r)}catch{throw new
 let a=new r;return await a.read(e,t,n,s,i),a}async read(e,t,n=S,s=null,i=!1){let a;n.additionalAllowedPackets.length&&(a=y.constructAllowedPackets(n.additionalAllowedPackets),t={...t,...a}),this.stream=
 St(e,async(c,l)=>{let u=Le(c),f=ve(l);try{let d=y.isStream(c);for(;;){await f.ready;let p,g;if(await bu(u,d,async b=>{try{if(b.tag===h.packet.marker||b.tag===h.packet.trust||b.tag===h.packet.padding)return;
 let m=ly(b.tag,t);try{s?.recordPacket(b.tag,a)}catch(k){if(n.enforceGrammar)throw k;y.printDebugError(k)}m.packets=new r,m.fromStream=y.isStream(b.packet),g=m.fromStream;try{await m.read(b.packet,n)}catch(k){
-throw k instanceof L?k:y.wrapError(new Fr(`Parsing ${m.constructor.name} failed`),k)}await f.write(m)}catch(m){let k=m instanceof or&&b.tag<=39,E=m instanceof L&&!(m instanceof or)&&!n.ignoreUnsupportedPackets,
-x=m instanceof Fr&&!n.ignoreMalformedPackets,K=Sn(b.tag),D=!(m instanceof or||m instanceof L||m instanceof Fr);if(k||E||x||K||D)i?p=m:await f.abort(m);else{let v=new Mr(b.tag,b.packet);await f.write(v)}
+throw k instanceof L?k:y.wrapError(new Mr(`Parsing ${m.constructor.name} failed`),k)}await f.write(m)}catch(m){let k=m instanceof or&&b.tag<=39,E=m instanceof L&&!(m instanceof or)&&!n.ignoreUnsupportedPackets,
+x=m instanceof Mr&&!n.ignoreMalformedPackets,K=Sn(b.tag),D=!(m instanceof or||m instanceof L||m instanceof Mr);if(k||E||x||K||D)i?p=m:await f.abort(m);else{let v=new Fr(b.tag,b.packet);await f.write(v)}
 y.printDebugError(m)}}),g&&(d=null),p)throw await u.readToEnd(),p;let w=await u.peekBytes(2);if(!w||!w.length){try{s?.recordEnd()}catch(b){if(n.enforceGrammar)throw b;y.printDebugError(b)}await f.ready,
 await f.close();return}}}catch(d){await f.abort(d)}});let o=Le(this.stream);for(;;){let{done:c,value:l}=await o.read();if(c?this.stream=null:this.push(l),c||Sn(l.constructor.tag))break}o.releaseLock()}write(){
-let e=[];for(let t=0;t<this.length;t++){let n=this[t]instanceof Mr?this[t].tag:this[t].constructor.tag,s=this[t].write();if(y.isStream(s)&&Sn(this[t].constructor.tag)){let i=[],a=0,o=512;e.push(Mo(n)),
+let e=[];for(let t=0;t<this.length;t++){let n=this[t]instanceof Fr?this[t].tag:this[t].constructor.tag,s=this[t].write();if(y.isStream(s)&&Sn(this[t].constructor.tag)){let i=[],a=0,o=512;e.push(Fo(n)),
 e.push(X(s,c=>{if(i.push(c),a+=c.length,a>=o){let l=Math.min(Math.log(a)/Math.LN2|0,30),u=2**l,f=y.concat([mu(l)].concat(i));return i=[f.subarray(1+u)],a=i[0].length,f.subarray(0,1+u)}},()=>y.concat([
 mi(a)].concat(i))))}else{if(y.isStream(s)){let i=0;e.push(X(Nt(s),a=>{i+=a.length},()=>Ya(n,i)))}else e.push(Ya(n,s.length));e.push(s)}}return y.concat(e)}filterByTag(...e){let t=new r,n=s=>i=>s===i;for(let s=0;s<
 this.length;s++)e.some(n(this[s].constructor.tag))&&t.push(this[s]);return t}findPacket(e){return this.find(t=>t.constructor.tag===e)}indexOfTag(...e){let t=[],n=this,s=i=>a=>i===a;for(let i=0;i<this.
@@ -895,8 +895,8 @@ ted packet type");let a=hr(r.aeadAlgorithm,i),o=e==="decrypt"?a.tagLength:0,c=e=
 f),g=new DataView(f),w=new Uint8Array(f,5,8);d.set([192|r.constructor.tag,r.version,r.cipherAlgorithm,r.aeadAlgorithm,r.chunkSizeByte],0);let A=0,b=Promise.resolve(),m=0,k=0,E,x;if(s){let{keySize:D}=_(
 r.cipherAlgorithm),{ivLength:v}=a,C=new Uint8Array(f,0,5),I=await Ht(h.hash.sha256,t,r.salt,C,D+v);t=I.subarray(0,D),E=I.subarray(D),E.fill(0,E.length-8),x=new DataView(E.buffer,E.byteOffset,E.byteLength)}else
 E=r.iv;let K=await a(r.cipherAlgorithm,t);return St(n,async(D,v)=>{if(y.isStream(D)!=="array"){let B=new TransformStream({},{highWaterMark:y.getHardwareConcurrency()*2**(r.chunkSizeByte+6),size:Q=>Q.length});
-Ar(B.readable,v),v=B.writable}let C=Le(D),I=ve(v);try{for(;;){let B=await C.readBytes(l+o)||new Uint8Array,Q=B.subarray(B.length-o);B=B.subarray(0,B.length-o);let F,N,O;if(s)O=E;else{O=E.slice();for(let U=0;U<
-8;U++)O[E.length-8+U]^=w[U]}if(!A||B.length?(C.unshift(Q),F=K[e](B,O,d),F.catch(()=>{}),k+=B.length-o+c):(js(g,5+u,m),F=K[e](Q,O,p),F.catch(()=>{}),k+=c,N=!0),m+=B.length-o,b=b.then(()=>F).then(async U=>{
+Ar(B.readable,v),v=B.writable}let C=Le(D),I=ve(v);try{for(;;){let B=await C.readBytes(l+o)||new Uint8Array,Q=B.subarray(B.length-o);B=B.subarray(0,B.length-o);let M,N,O;if(s)O=E;else{O=E.slice();for(let U=0;U<
+8;U++)O[E.length-8+U]^=w[U]}if(!A||B.length?(C.unshift(Q),M=K[e](B,O,d),M.catch(()=>{}),k+=B.length-o+c):(js(g,5+u,m),M=K[e](Q,O,p),M.catch(()=>{}),k+=c,N=!0),m+=B.length-o,b=b.then(()=>M).then(async U=>{
 await I.ready,await I.write(U),k-=U.length}).catch(U=>I.abort(U)),(N||k>I.desiredSize)&&await b,!N)s?js(x,E.length-8,++A):js(g,5,++A);else{await I.close();break}}}catch(B){await I.ready.catch(()=>{}),
 await I.abort(B)}})}var wy=y.constructAllowedPackets([zt,jt,Qe,ue]),mo=1,hi=class{static get tag(){return h.packet.aeadEncryptedData}constructor(){this.version=mo,this.cipherAlgorithm=null,this.aeadAlgorithm=
 h.aead.eax,this.chunkSizeByte=null,this.iv=null,this.encrypted=null,this.packets=null}async read(e){await rs(e,async t=>{let n=await t.readByte();if(n!==mo)throw new L(`Version ${n} of the AEAD-encryp\
@@ -966,7 +966,7 @@ let c={symmetricAlgo:h.symmetric.aes128,aeadAlgo:h.aead.ocb},l=[{symmetricAlgo:n
 aead.ocb},{symmetricAlgo:h.symmetric.aes128,aeadAlgo:n.preferredAEADAlgorithm}];for(let u of l)if(s.every(f=>f.preferredCipherSuites&&f.preferredCipherSuites.some(d=>d[0]===u.symmetricAlgo&&d[1]===u.aeadAlgo)))
 return u;return c}let a=h.symmetric.aes128,o=n.preferredSymmetricAlgorithm;return{symmetricAlgo:s.every(c=>c.preferredSymmetricAlgorithms&&c.preferredSymmetricAlgorithms.includes(o))?o:a,aeadAlgo:void 0}}
 async function Xn(r,e,t,n,s,i,a=[],o=!1,c){if(t.isDummy())throw new Error("Cannot sign with a gnu-dummy key.");if(!t.isDecrypted())throw new Error("Signing key is not decrypted.");let l=new ue;return Object.
-assign(l,n),l.publicKeyAlgorithm=t.algorithm,l.hashAlgorithm=await by(e,t,s,i,c),l.rawNotations=[...a],await l.sign(t,r,s,o,c),l}async function Mt(r,e,t,n=new Date,s){r=r[t],r&&(e[t].length?await Promise.
+assign(l,n),l.publicKeyAlgorithm=t.algorithm,l.hashAlgorithm=await by(e,t,s,i,c),l.rawNotations=[...a],await l.sign(t,r,s,o,c),l}async function Ft(r,e,t,n=new Date,s){r=r[t],r&&(e[t].length?await Promise.
 all(r.map(async function(i){!i.isExpired(n)&&(!s||await s(i))&&!e[t].some(function(a){return y.equalsUint8Array(a.writeParams(),i.writeParams())})&&e[t].push(i)})):e[t]=r)}async function wr(r,e,t,n,s,i,a=new Date,o){
 i=i||r;let c=[];return await Promise.all(n.map(async function(l){try{if(!s||l.issuerKeyID.equals(s.issuerKeyID)){let u=![h.reasonForRevocation.keyRetired,h.reasonForRevocation.keySuperseded,h.reasonForRevocation.
 userIDInvalid].includes(l.reasonForRevocationFlag);await l.verify(i,e,t,u?null:a,!1,o),c.push(l.issuerKeyID)}}catch{}})),s?(s.revoked=c.some(l=>l.equals(s.issuerKeyID))?!0:s.revoked||!1,s.revoked):c.length>
@@ -991,7 +991,7 @@ let s=this,i=this.selfCertifications.concat(this.otherCertifications);return Pro
 if(!this.selfCertifications.length)throw new Error("No self-certifications found");let n=this,s=this.mainKey.keyPacket,i={userID:this.userID,userAttribute:this.userAttribute,key:s},a;for(let o=this.selfCertifications.
 length-1;o>=0;o--)try{let c=this.selfCertifications[o];if(c.revoked||await n.isRevoked(c,void 0,e,t))throw new Error("Self-certification is revoked");try{await c.verify(s,h.signature.certGeneric,i,e,void 0,
 t)}catch(l){throw y.wrapError("Self-certification is invalid",l)}return!0}catch(c){a=c}throw a}async update(e,t,n){let s=this.mainKey.keyPacket,i={userID:this.userID,userAttribute:this.userAttribute,key:s};
-await Mt(e,this,"selfCertifications",t,async function(a){try{return await a.verify(s,h.signature.certGeneric,i,t,!1,n),!0}catch{return!1}}),await Mt(e,this,"otherCertifications",t),await Mt(e,this,"re\
+await Ft(e,this,"selfCertifications",t,async function(a){try{return await a.verify(s,h.signature.certGeneric,i,t,!1,n),!0}catch{return!1}}),await Ft(e,this,"otherCertifications",t),await Ft(e,this,"re\
 vocationSignatures",t,function(a){return wr(s,h.signature.certRevocation,i,[a],void 0,void 0,t,n)})}async revoke(e,{flag:t=h.reasonForRevocation.noReason,string:n=""}={},s=new Date,i=S){let a={userID:this.
 userID,userAttribute:this.userAttribute,key:e},o=new r(a.userID||a.userAttribute,this.mainKey);return o.revocationSignatures.push(await Xn(a,[],e,{signatureType:h.signature.certRevocation,reasonForRevocationFlag:h.
 write(h.reasonForRevocation,t),reasonForRevocationString:n},s,void 0,void 0,!1,i)),await o.update(this),o}},jr=class r{constructor(e,t){this.keyPacket=e,this.bindingSignatures=[],this.revocationSignatures=
@@ -1001,14 +1001,14 @@ bindingSignatures=[...this.bindingSignatures],e.revocationSignatures=[...this.re
 s,e,t);if(i.revoked||await this.isRevoked(i,null,e,t))throw new Error("Subkey is revoked");if(ui(this.keyPacket,i,e))throw new Error("Subkey is expired");return i}async getExpirationTime(e=new Date,t=S){
 let n=this.mainKey.keyPacket,s={key:n,bind:this.keyPacket},i;try{i=await je(this.bindingSignatures,n,h.signature.subkeyBinding,s,e,t)}catch{return null}let a=Zn(this.keyPacket,i),o=i.getExpirationTime();
 return a<o?a:o}async update(e,t=new Date,n=S){let s=this.mainKey.keyPacket;if(!this.hasSameFingerprintAs(e))throw new Error("Subkey update method: fingerprints of subkeys not equal");this.keyPacket.constructor.
-tag===h.packet.publicSubkey&&e.keyPacket.constructor.tag===h.packet.secretSubkey&&(this.keyPacket=e.keyPacket);let i=this,a={key:s,bind:i.keyPacket};await Mt(e,this,"bindingSignatures",t,async function(o){
+tag===h.packet.publicSubkey&&e.keyPacket.constructor.tag===h.packet.secretSubkey&&(this.keyPacket=e.keyPacket);let i=this,a={key:s,bind:i.keyPacket};await Ft(e,this,"bindingSignatures",t,async function(o){
 for(let c=0;c<i.bindingSignatures.length;c++)if(i.bindingSignatures[c].issuerKeyID.equals(o.issuerKeyID))return o.created>i.bindingSignatures[c].created&&(i.bindingSignatures[c]=o),!1;try{return await o.
-verify(s,h.signature.subkeyBinding,a,t,void 0,n),!0}catch{return!1}}),await Mt(e,this,"revocationSignatures",t,function(o){return wr(s,h.signature.subkeyRevocation,a,[o],void 0,void 0,t,n)})}async revoke(e,{
+verify(s,h.signature.subkeyBinding,a,t,void 0,n),!0}catch{return!1}}),await Ft(e,this,"revocationSignatures",t,function(o){return wr(s,h.signature.subkeyRevocation,a,[o],void 0,void 0,t,n)})}async revoke(e,{
 flag:t=h.reasonForRevocation.noReason,string:n=""}={},s=new Date,i=S){let a={key:e,bind:this.keyPacket},o=new r(this.keyPacket,this.mainKey);return o.revocationSignatures.push(await Xn(a,[],e,{signatureType:h.
 signature.subkeyRevocation,reasonForRevocationFlag:h.write(h.reasonForRevocation,t),reasonForRevocationString:n},s,void 0,void 0,!1,i)),await o.update(this),o}hasSameFingerprintAs(e){return this.keyPacket.
 hasSameFingerprintAs(e.keyPacket||e)}};["getKeyID","getFingerprint","getAlgorithmInfo","getCreationTime","isDecrypted"].forEach(r=>{jr.prototype[r]=function(){return this.keyPacket[r]()}});var Ey=y.constructAllowedPackets(
 [ue]),xo=new Set([h.packet.publicKey,h.packet.secretKey]),vo=new Set([h.packet.publicKey,h.packet.secretKey,h.packet.publicSubkey,h.packet.secretSubkey]),yi=class{packetListToStructure(e,t=new Set){let n,
-s,i,a;for(let o of e){if(o instanceof Mr){vo.has(o.tag)&&!a&&(xo.has(o.tag)?a=xo:a=vo);continue}let c=o.constructor.tag;if(a){if(!a.has(c))continue;a=null}if(t.has(c))throw new Error(`Unexpected packe\
+s,i,a;for(let o of e){if(o instanceof Fr){vo.has(o.tag)&&!a&&(xo.has(o.tag)?a=xo:a=vo);continue}let c=o.constructor.tag;if(a){if(!a.has(c))continue;a=null}if(t.has(c))throw new Error(`Unexpected packe\
 t type: ${c}`);switch(c){case h.packet.publicKey:case h.packet.secretKey:if(this.keyPacket)throw new Error("Key block contains multiple keys");if(this.keyPacket=o,s=this.getKeyID(),!s)throw new Error(
 "Missing Key ID");break;case h.packet.userID:case h.packet.userAttribute:n=new fi(o,this),this.users.push(n);break;case h.packet.publicSubkey:case h.packet.secretSubkey:n=null,i=new jr(o,this),this.subkeys.
 push(i);break;case h.packet.signature:switch(o.signatureType){case h.signature.certGeneric:case h.signature.certPersona:case h.signature.certCasual:case h.signature.certPositive:if(!n){y.printDebug("D\
@@ -1040,8 +1040,8 @@ d,e,n);i.push({index:u,user:f,selfCertification:p})}catch(f){a=f}if(!i.length)th
 isRevoked(u.selfCertification,null,e,n)}));let o=i.sort(function(u,f){let d=u.selfCertification,p=f.selfCertification;return p.revoked-d.revoked||d.isPrimaryUserID-p.isPrimaryUserID||d.created-p.created}).
 pop(),{user:c,selfCertification:l}=o;if(l.revoked||await c.isRevoked(l,null,e,n))throw new Error("Primary user is revoked");return o}async update(e,t=new Date,n=S){if(!this.hasSameFingerprintAs(e))throw new Error(
 "Primary key fingerprints must be equal to update the key");if(!this.isPrivate()&&e.isPrivate()){if(!(this.subkeys.length===e.subkeys.length&&this.subkeys.every(a=>e.subkeys.some(o=>a.hasSameFingerprintAs(
-o)))))throw new Error("Cannot update public key with private key if subkeys mismatch");return e.update(this,n)}let s=this.clone();return await Mt(e,s,"revocationSignatures",t,i=>wr(s.keyPacket,h.signature.
-keyRevocation,s,[i],null,e.keyPacket,t,n)),await Mt(e,s,"directSignatures",t),await Promise.all(e.users.map(async i=>{let a=s.users.filter(o=>i.userID&&i.userID.equals(o.userID)||i.userAttribute&&i.userAttribute.
+o)))))throw new Error("Cannot update public key with private key if subkeys mismatch");return e.update(this,n)}let s=this.clone();return await Ft(e,s,"revocationSignatures",t,i=>wr(s.keyPacket,h.signature.
+keyRevocation,s,[i],null,e.keyPacket,t,n)),await Ft(e,s,"directSignatures",t),await Promise.all(e.users.map(async i=>{let a=s.users.filter(o=>i.userID&&i.userID.equals(o.userID)||i.userAttribute&&i.userAttribute.
 equals(o.userAttribute));if(a.length>0)await Promise.all(a.map(o=>o.update(i,t,n)));else{let o=i.clone();o.mainKey=s,s.users.push(o)}})),await Promise.all(e.subkeys.map(async i=>{let a=s.subkeys.filter(
 o=>o.hasSameFingerprintAs(i));if(a.length>0)await Promise.all(a.map(o=>o.update(i,t,n)));else{let o=i.clone();o.mainKey=s,s.subkeys.push(o)}})),s}async getRevocationCertificate(e=new Date,t=S){let n={
 key:this.keyPacket},s=await je(this.revocationSignatures,this.keyPacket,h.signature.keyRevocation,n,e,t),i=new q;i.push(s);let a=this.keyPacket.version!==6;return pi(h.armor.publicKey,i.write(),null,null,
@@ -1111,12 +1111,12 @@ e,t,n,c,l);s||(s=[]);let p={};if(p.signatures=o?await d.verifyDetached(o,s,c,l):
 d.unwrapCompressed()])),i){if(s.length===0)throw new Error("Verification keys are required to verify message signatures");if(p.signatures.length===0)throw new Error("Message is not signed");p.data=pe(
 [p.data,Gt(async()=>(await y.anyPromise(p.signatures.map(g=>g.verified)),a==="binary"?new Uint8Array:""))])}return p.data=await Dy(p.data),p}catch(d){throw y.wrapError("Error decrypting message",d)}}function Iy(r){if(!(r instanceof es))throw new Error("Parameter [message] needs to be of type Message")}var By=Object.keys(S).length;function Ky(r){let e=Object.keys(r);if(e.length!==By){for(let t of e)if(S[t]===void 0)throw new Error(`Unknown config property: ${t}`)}}function xn(r){return r&&!y.isArray(
 r)&&(r=[r]),r}async function Dy(r){return y.isStream(r)==="array"?$(r):r}function Py(r,e,...t){r.data=St(e.packets.stream,async(n,s)=>{await Ar(r.data,s,{preventClose:!0});let i=ve(s);try{await $(n,a=>a),
-await Promise.all(t.map(a=>$(a.packets.stream,o=>o))),await i.close()}catch(a){await i.abort(a)}})}var Ct=new TextEncoder,Ec="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",Yr=new Uint8Array(256);for(let r=0;r<Ec.length;r++)Yr[Ec.charCodeAt(r)]=r;function Mi(r){let e=r.length;for(;e>
+await Promise.all(t.map(a=>$(a.packets.stream,o=>o))),await i.close()}catch(a){await i.abort(a)}})}var Ct=new TextEncoder,Ec="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",Yr=new Uint8Array(256);for(let r=0;r<Ec.length;r++)Yr[Ec.charCodeAt(r)]=r;function Fi(r){let e=r.length;for(;e>
 0&&r.charAt(e-1)==="=";)e--;e%4===1&&e--;let t=e%4,n=Math.floor(e/4)*3+(t?t-1:0),s=new ArrayBuffer(n),i=new Uint8Array(s),a=0;for(let o=0;o<e;o+=4){let c=Yr[r.charCodeAt(o)],l=Yr[r.charCodeAt(o+1)],u=Yr[r.
 charCodeAt(o+2)],f=Yr[r.charCodeAt(o+3)];i[a++]=c<<2|l>>4,a<n&&(i[a++]=(l&15)<<4|u>>2),a<n&&(i[a++]=(u&3)<<6|f&63)}return s}var Uy=new Map([["iso88598i","iso-8859-8"],["iso88598e","iso-8859-8"],["shif\
 tjis","shift_jis"],["windows31j","shift_jis"],["mskanji","shift_jis"],["eucjp","euc-jp"],["iso2022jp","iso-2022-jp"],["iso2022jp1","iso-2022-jp"],["iso2022jp2","iso-2022-jp"],["junet","iso-2022-jp"],[
 "euckr","euc-kr"],["uhc","euc-kr"],["tis620","windows-874"]]),Ty=new Map([["932","shift_jis"],["936","gbk"],["949","euc-kr"],["950","big5"],["874","windows-874"],["51932","euc-jp"],["50220","iso-2022-\
-jp"],["50221","iso-2022-jp"],["50222","iso-2022-jp"]]),Qy=/^(?:cp|windows|ms|ibm)(\d+)$/;function Fy(r){return r.replace(/^(?:x-ms-|x-|cs)/,"").replace(/[\s._-]+/g,"")}var Ly=new Set(["unicode-1-1-utf\
+jp"],["50221","iso-2022-jp"],["50222","iso-2022-jp"]]),Qy=/^(?:cp|windows|ms|ibm)(\d+)$/;function My(r){return r.replace(/^(?:x-ms-|x-|cs)/,"").replace(/[\s._-]+/g,"")}var Ly=new Set(["unicode-1-1-utf\
 -8 unicode11utf8 unicode20utf8 utf-8 utf8 x-unicode20utf8","866 cp866 csibm866 ibm866","csisolatin2 iso-8859-2 iso-ir-101 iso8859-2 iso88592 iso_8859-2 iso_8859-2:1987 l2 latin2","csisolatin3 iso-8859\
 -3 iso-ir-109 iso8859-3 iso88593 iso_8859-3 iso_8859-3:1988 l3 latin3","csisolatin4 iso-8859-4 iso-ir-110 iso8859-4 iso88594 iso_8859-4 iso_8859-4:1988 l4 latin4","csisolatincyrillic cyrillic iso-8859\
 -5 iso-ir-144 iso8859-5 iso88595 iso_8859-5 iso_8859-5:1988","arabic asmo-708 csiso88596e csiso88596i csisolatinarabic ecma-114 iso-8859-6 iso-8859-6-e","iso-8859-6-i iso-ir-127 iso8859-6 iso88596 iso\
@@ -1129,12 +1129,12 @@ o88599 iso_8859-9 iso_8859-9:1989 l5 latin5","windows-1254 x-cp1254","cp1255 win
 cyrillic x-mac-ukrainian","chinese csgb2312 csiso58gb231280 gb2312 gb_2312 gb_2312-80 gbk iso-ir-58 x-gbk","gb18030","big5 big5-hkscs cn-big5 csbig5 x-x-big5","cseucpkdfmtjapanese euc-jp x-euc-jp","cs\
 iso2022jp iso-2022-jp","csshiftjis ms932 ms_kanji shift-jis shift_jis sjis windows-31j x-sjis","cseuckr csksc56011987 euc-kr iso-ir-149 korean ks_c_5601-1987 ks_c_5601-1989 ksc5601 ksc_5601","windows-\
 949","csiso2022kr hz-gb-2312 iso-2022-cn iso-2022-cn-ext iso-2022-kr replacement","unicodefffe utf-16be","csunicode iso-10646-ucs-2 ucs-2 unicode unicodefeff utf-16 utf-16le","x-user-defined"].join(" ").
-split(" ")),xc=new Map;function Fi(r){if(!Ly.has(r))return null;let e=xc.get(r);if(e===void 0){e=null;try{e=new TextDecoder(r)}catch{}xc.set(r,e)}return e}var My=new TextDecoder;function ls(r){r=(r||"\
-utf8").trim().toLowerCase();let e=Fi(r);if(e)return e;let t=Fy(r),n=t.match(Qy),s=n&&Ty.get(n[1])||Uy.get(t)||t;return Fi(s)||Fi("windows-1252")||My}async function It(r){if("arrayBuffer"in r)return await r.
+split(" ")),xc=new Map;function Mi(r){if(!Ly.has(r))return null;let e=xc.get(r);if(e===void 0){e=null;try{e=new TextDecoder(r)}catch{}xc.set(r,e)}return e}var Fy=new TextDecoder;function ls(r){r=(r||"\
+utf8").trim().toLowerCase();let e=Mi(r);if(e)return e;let t=My(r),n=t.match(Qy),s=n&&Ty.get(n[1])||Uy.get(t)||t;return Mi(s)||Mi("windows-1252")||Fy}async function It(r){if("arrayBuffer"in r)return await r.
 arrayBuffer();let e=new FileReader;return new Promise((t,n)=>{e.onload=()=>{t(e.result)},e.onerror=()=>{n(e.error)},e.readAsArrayBuffer(r)})}function Vt(r){return r>=48&&r<=57?r-48:r>=97&&r<=102?r-97+
 10:r>=65&&r<=70?r-65+10:-1}function Li(r,e,t){let n=r.indexOf("*");n>=0&&(r=r.slice(0,n)),e=e.toUpperCase();let s;if(e==="Q"){t=t.replace(/=\s+([0-9a-fA-F])/g,"=$1").replace(/[_\s]/g," ");let i=Ct.encode(
 t),a=[];for(let c=0,l=i.length;c<l;c++){let u=i[c];if(c<=l-2&&u===61){let f=Vt(i[c+1]),d=Vt(i[c+2]);if(f>=0&&d>=0){a.push(f<<4|d),c+=2;continue}}a.push(u)}s=new ArrayBuffer(a.length);let o=new DataView(
-s);for(let c=0,l=a.length;c<l;c++)o.setUint8(c,a[c])}else e==="B"?s=Mi(t.replace(/[^a-zA-Z0-9\+\/=]+/g,"")):s=Ct.encode(t);return ls(r).decode(s)}var Ic="=\\?([^?\\s]+)\\?([QqBb])\\?([^?]*)\\?=",vc=new RegExp(
+s);for(let c=0,l=a.length;c<l;c++)o.setUint8(c,a[c])}else e==="B"?s=Fi(t.replace(/[^a-zA-Z0-9\+\/=]+/g,"")):s=Ct.encode(t);return ls(r).decode(s)}var Ic="=\\?([^?\\s]+)\\?([QqBb])\\?([^?]*)\\?=",vc=new RegExp(
 Ic,"g"),Ny=/^[ \t\r\n]+$/,Ry=new RegExp(`^(?:${Ic}\\s*)+$`);function Bc(r){return Ry.test(r)}function Hy(r){let e=[];vc.lastIndex=0;let t=0,n;for(;n=vc.exec(r);)n.index>t&&e.push({text:r.substring(t,n.
 index)}),e.push({charset:n[1],encoding:n[2],encodedText:n[3]}),t=n.index+n[0].length;return t<r.length&&e.push({text:r.substring(t)}),e}function Oy(r,e){let t=r.encoding.toUpperCase();return r.charset!==
 e.charset||t!==e.encoding.toUpperCase()?!1:t==="B"?r.encodedText.length%4===0&&!/=$/.test(r.encodedText):!0}function Sc(r,e){let t="",n=null;for(let s=0;s<r.length;s++){let i=r[s];if(i.text!==void 0){
@@ -1146,7 +1146,7 @@ a=t.length;i<a;i++)s.setUint8(i,t[i]);return ls(e).decode(n)}function Kc(r){let 
 i=Number(n[2])||0,a=e.get(s);a||(a={charset:null,values:[]},e.set(s,a));let o=r.params[t],c=n[0].charAt(n[0].length-1)==="*";i===0&&c&&(n=o.match(/^([^']*)'[^']*'(.*)$/))&&(a.charset=n[1]||"utf-8",o=n[2]),
 a.values.push({nr:i,value:o,encoded:c}),delete r.params[t]}),e.forEach((t,n)=>{let s="",i="";for(let a of t.values.sort((o,c)=>o.nr-c.nr)){if(a.encoded){i+=a.value;continue}i&&(s+=Cc(i,t.charset),i=""),
 s+=a.value}i&&(s+=Cc(i,t.charset)),r.params[n]=s})}var $r=class{constructor(){this.chunks=[]}update(e){this.chunks.push(e),this.chunks.push(`
-`)}finalize(){return It(new Blob(this.chunks,{type:"application/octet-stream"}))}};var Xr=class{constructor(e){e=e||{},this.decoder=e.decoder||new TextDecoder,this.maxChunkSize=100*1024,this.chunks=[],this.remainder=""}pushChunk(e){e.length&&this.chunks.push(Mi(e))}flushRemainder(){
+`)}finalize(){return It(new Blob(this.chunks,{type:"application/octet-stream"}))}};var Xr=class{constructor(e){e=e||{},this.decoder=e.decoder||new TextDecoder,this.maxChunkSize=100*1024,this.chunks=[],this.remainder=""}pushChunk(e){e.length&&this.chunks.push(Fi(e))}flushRemainder(){
 this.pushChunk(this.remainder),this.remainder=""}update(e){let n=this.decoder.decode(e).replace(/[^a-zA-Z0-9+/=]+/g,"").split(/=+/);for(let s=0;s<n.length;s++)this.remainder+=n[s],s<n.length-1&&this.flushRemainder();
 if(this.remainder.length>=this.maxChunkSize){let s=Math.floor(this.remainder.length/4)*4;this.pushChunk(this.remainder.substring(0,s)),this.remainder=this.remainder.substring(s)}}finalize(){return this.
 flushRemainder(),It(new Blob(this.chunks,{type:"application/octet-stream"}))}};var Dc=61,zy=10,Zr=class{constructor(){this.maxChunkSize=100*1024,this.buffer=new Uint8Array(this.maxChunkSize),this.bufferPos=0,this.chunks=[]}writeByte(e){this.bufferPos>=this.buffer.length&&this.flushBuffer(),
@@ -1182,7 +1182,7 @@ match(/[\w-]+/)||[""])[0],this.setupContentDecoder(this.contentTransferEncoding.
 headerSize+=e.length,this.postalMime.headerSize>this.options.maxHeadersSize)throw new Error(`Maximum header size of ${this.options.maxHeadersSize} bytes exceeded`);this.headerLines.push(jy.decode(e));
 break;case"body":this.contentDecoder&&this.contentDecoder.update(e);break}}};var en,Ri=new Proxy({},{get(r,e){if(!(typeof e!="string"||!/^&[a-z]+[0-9]*;?$/i.test(e)))return en=en||document.createElement("textarea"),en.innerHTML=e,en.value===e?void 0:en.value}});function _y(r){return r.replace(/&(#\d+|#x[a-f0-9]+|[a-z]+\d*);?/gi,(e,t)=>{if(typeof Ri[e]=="string")return Ri[e];if(t.charAt(0)!=="#"||e.charAt(e.length-1)!==";")return e;let n;t.charAt(1)==="x"?n=parseInt(
 t.slice(2),16):n=parseInt(t.slice(1),10);let s="";return n>=55296&&n<=57343||n>1114111?"\uFFFD":(n>65535&&(n-=65536,s+=String.fromCharCode(n>>>10&1023|55296),n=56320|n&1023),s+=String.fromCharCode(n),
-s)})}function Wt(r){return r.trim().replace(/[<>"'?&]/g,e=>{let t=e.charCodeAt(0).toString(16);return t.length<2&&(t="0"+t),"&#x"+t.toUpperCase()+";"})}function Fc(r){return"<div>"+Wt(r).replace(/\n/g,
+s)})}function Wt(r){return r.trim().replace(/[<>"'?&]/g,e=>{let t=e.charCodeAt(0).toString(16);return t.length<2&&(t="0"+t),"&#x"+t.toUpperCase()+";"})}function Mc(r){return"<div>"+Wt(r).replace(/\n/g,
 "<br />")+"</div>"}var Lc=/[\n\r\u2028\u2029]/g;function Vy(r){return Math.max(r.lastIndexOf(`
 `),r.lastIndexOf("\r"),r.lastIndexOf("\u2028"),r.lastIndexOf("\u2029"))}function Hi(r,e){let t=1/0,n=null;return s=>((s<t||n&&s>n.index)&&(e.lastIndex=s,n=e.exec(r),t=s),n)}function tn(r,e,t){let n=r.
 lastIndexOf(">")+1;return r.slice(0,n).replace(e,t)+r.slice(n)}function Uc(r,e,t,n){let s=[],i=0,a=0;for(;;){e.lastIndex=a;let o=e.exec(r);if(!o)break;let c=o.index;t.lastIndex=c;let l=t.exec(r);if(!l){
@@ -1190,7 +1190,7 @@ let u=r.indexOf(">",c);if(u<0)break;a=u+1;continue}s.push(r.slice(i,c),n(...l)),
 u=0,f=0;for(;;){e.lastIndex=f;let d=e.exec(r);if(!d)break;let p=d.index;f=p+1;let g=p+d[0].length;if(t){let m=a(g);if(!m)break;g=m.index+1}let w=o(g);if(!w)break;let A=c(g);if(A&&A.index<w.index)continue;
 let b=w.index+w[0].length;if(s){let m=a(b);if(!m)break;b=m.index+1}l.push(r.slice(u,p),i),u=f=b}return l.push(r.slice(u)),l.join("")}function Oi(r,e){let t=r.search(Lc),n=Math.min(t<0?r.length:t,r.lastIndexOf(
 ">")),s=-1;e.lastIndex=0;let i;for(;(i=e.exec(r))&&i.index<n;)s=i.index;return s<0?r:r.slice(r.indexOf(">",s)+1)}function Qc(r,e){let t=Vy(r);e.lastIndex=t<0?0:r.lastIndexOf(">",t)+1;let n=e.exec(r);return n&&
-n.index<r.lastIndexOf(">")?r.slice(0,n.index):r}function Mc(r){return r=r.replace(/\r?\n/g,"\x01"),r=Tc(r,/<[!]--/g,!1,/-->/g,!1," "),r=tn(r,/<br\b[^>]*>/gi,`
+n.index<r.lastIndexOf(">")?r.slice(0,n.index):r}function Fc(r){return r=r.replace(/\r?\n/g,"\x01"),r=Tc(r,/<[!]--/g,!1,/-->/g,!1," "),r=tn(r,/<br\b[^>]*>/gi,`
 `),r=tn(r,/<\/?(p|div|table|tr|td|th)\b[^>]*>/gi,`
 
 `),r=Tc(r,/<[s]cript\b/gi,!0,/<\/[s]cript\b/gi,!0," "),r=Oi(r,/<body\b/gi),r=Oi(r,/<\/head\b/gi),r=Oi(r,/<!doctype\b/gi),r=Qc(r,/<\/body\b/gi),r=Qc(r,/<\/html\b/gi),r=Uc(r,/<a\b/gi,/<a\b[^>]*href\s*=\s*["']?([^\s"']+)[^>]*>/iy,
@@ -1245,7 +1245,7 @@ this.node||(this.node={type:"text",value:""},this.list.push(this.node)),e===`
 let n=[],s=i=>{i.forEach(a=>{if(a.group)return s(a.group);n.push(a)})};return s(t),n}return t}var ys=Gc;function _c(r){let e="",t="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",n=new Uint8Array(r),s=n.byteLength,i=s%3,a=s-i,o,c,l,u,f;for(let d=0;d<a;d=d+3)f=n[d]<<16|n[d+1]<<8|n[d+2],
 o=(f&16515072)>>18,c=(f&258048)>>12,l=(f&4032)>>6,u=f&63,e+=t[o]+t[c]+t[l]+t[u];return i===1?(f=n[a],o=(f&252)>>2,c=(f&3)<<4,e+=t[o]+t[c]+"=="):i===2&&(f=n[a]<<8|n[a+1],o=(f&64512)>>10,c=(f&1008)>>4,l=
 (f&15)<<2,e+=t[o]+t[c]+t[l]+"="),e}function ed(r){return!!r&&typeof r.getReader=="function"}function td(r){return r instanceof Blob||Object.prototype.toString.call(r)==="[object Blob]"}function rd(r,e,t){return r.type==="subMessage"?e===
-"html"?Hc(r.value):Rc(r.value):t?e==="html"?Fc(r.value):Mc(r.value):r.value}var nd=256,sd=2*1024*1024,id=10;function ji(r,e,t){if(r==null)return e;if(typeof r!="number"||!Number.isInteger(r)||r<0)throw new TypeError(
+"html"?Hc(r.value):Rc(r.value):t?e==="html"?Mc(r.value):Fc(r.value):r.value}var nd=256,sd=2*1024*1024,id=10;function ji(r,e,t){if(r==null)return e;if(typeof r!="number"||!Number.isInteger(r)||r<0)throw new TypeError(
 `${t} must be a non-negative integer`);return r}var rn=class r{static async parse(e,t){return new r(t).parse(e)}constructor(e){this.options=e||{},this.mimeOptions={maxNestingDepth:ji(this.options.maxNestingDepth,
 nd,"maxNestingDepth"),maxHeadersSize:ji(this.options.maxHeadersSize,sd,"maxHeadersSize")},this.maxRfc822NestingDepth=ji(this.options.maxRfc822NestingDepth,id,"maxRfc822NestingDepth"),this.rfc822NestingDepth=
 0,this.root=this.currentNode=new mr({postalMime:this,...this.mimeOptions}),this.boundaries=[],this.headerSize=0,this.textContent={},this.textMap=new Map,this.textTypes=new Set,this.attachments=[],this.
@@ -1296,41 +1296,43 @@ cdefghijklmnopqrstuvwxyz0123456789+/",t=[],n="",s=0;for(;s+2<r.length;s+=3){let 
 16|(s+1<r.length?r[s+1]:0)<<8;n+=e[i>>18]+e[i>>12&63]+(s+1<r.length?e[i>>6&63]:"=")+"="}return t.push(n),t.join("")}var Jc=(r,e={},...t)=>{let n=document.createElement(r);for(let[s,i]of Object.entries(e))s==="class"?n.className=i:s==="text"?n.textContent=i:n.setAttribute(s,i);for(let s of t)s!=null&&n.append(s);return n};
 function Gi(r){return r?r.group?`${r.name||""}: ${r.group.map(Gi).join(", ")};`:r.name&&r.address?`${r.name} <${r.address}>`:r.address||r.name||"":""}var qc=r=>(r||[]).map(Gi).join(", ");function hd(r){
 return r<1024?`${r} bytes`:r<1024*1024?`${(r/1024).toFixed(1)} KB`:`${(r/1024/1024).toFixed(1)} MB`}function ld(r){if(!r)return"";let e=new Date(r);return isNaN(e)?String(r):e.toLocaleString()}var ud="\
-default-src 'none'; img-src data:; style-src 'unsafe-inline'",fd="default-src 'none'; img-src data: https: http:; style-src 'unsafe-inline'";async function yd(r,e){let t=new DOMParser().parseFromString(
-r,"text/html"),n=new Map;for(let p of e)p.contentId&&n.set(p.contentId.replace(/^<|>$/g,"").toLowerCase(),p);let s=new Set,i=new Map,a=p=>{if(!i.has(p)){let g=/^image\/[a-z0-9.+-]+$/i.test(p.mimeType||
-"")?p.mimeType:"application/octet-stream";i.set(p,`data:${g};base64,${Wc(new Uint8Array(p.content))}`)}return i.get(p)},o=!1;for(let p of t.querySelectorAll("meta[http-equiv], base, script, iframe, fr\
-ame, frameset, object, embed, link, portal"))p.remove();for(let p of t.querySelectorAll("[src], [background], [srcset], [poster]")){for(let g of["src","background","poster"]){let w=p.getAttribute(g);if(w==
-null)continue;let A=/^\s*cid:(.*)$/i.exec(w);if(A){let b=n.get(decodeURIComponent(A[1].trim()).replace(/^<|>$/g,"").toLowerCase());b?(s.add(b),p.setAttribute(g,a(b))):p.removeAttribute(g)}else/^\s*(https?:)?\/\//i.
-test(w)&&(o=!0)}p.hasAttribute("srcset")&&(o=!0)}/url\(\s*['"]?\s*(https?:)?\/\//i.test(r)&&(o=!0);for(let p of t.querySelectorAll("a[href], area[href]"))p.setAttribute("target","_blank"),p.setAttribute(
-"rel","noopener noreferrer");let c=t.head||t.documentElement.insertBefore(t.createElement("head"),t.body),l=t.createElement("meta");l.setAttribute("charset","utf-8");let u=t.createElement("meta");u.setAttribute(
-"http-equiv","Content-Security-Policy");let f=t.createElement("meta");return f.setAttribute("name","referrer"),f.setAttribute("content","no-referrer"),c.prepend(l,u,f),{render:p=>(u.setAttribute("cont\
-ent",p?fd:ud),"<!DOCTYPE html>"+t.documentElement.outerHTML),remote:o,used:s}}async function Yc(r,e){let t=e.attachments||[],n=(p,g)=>{let w=r.querySelector("#"+p);w.textContent=g,w.closest("tr").hidden=
-!g};n("msg-from",Gi(e.from)),n("msg-to",qc(e.to)),n("msg-cc",qc(e.cc)),n("msg-date",ld(e.date)),n("msg-subject",e.subject||"");let s=r.querySelector("#msg-text"),i=r.querySelector("#msg-text-box"),a=r.
-querySelector("#msg-html-box"),o=r.querySelector("#msg-html"),c=r.querySelector("#show-images"),l=typeof e.html=="string"&&e.html.trim()!=="";s.textContent=e.text||"";let u=new Set;if(l){let p=await yd(
-e.html,t);u=p.used,o.srcdoc=p.render(!1),a.hidden=!1,c.hidden=!p.remote,c.onclick=()=>{o.srcdoc=p.render(!0),c.hidden=!0,o.focus()},i.open=!1}else a.hidden=!0,i.open=!0;i.hidden=!e.text,r.querySelector(
-"#msg-text-summary").hidden=!l;let f=r.querySelector("#attachments");f.replaceChildren();let d=0;for(let p of t){if(u.has(p)&&p.disposition!=="attachment")continue;d++;let g=p.filename||`attachment-${d}${p.
-mimeType==="message/rfc822"?".eml":""}`,w=new Blob([p.content],{type:p.mimeType||"application/octet-stream"}),A=Jc("a",{href:URL.createObjectURL(w),download:g,text:g});f.append(Jc("li",{},A,` (${hd(w.
-size)})`))}r.querySelector("#attachments-box").hidden=d===0,r.hidden=!1}var fe=r=>document.getElementById(r),nn="\0other";function dd(){try{return JSON.parse(fe("postseal-data").textContent)}catch{return null}}function $c(){let r=dd(),e=fe("unlock");if(!r||!e)return;let t=fe(
+default-src 'none'; img-src data:",fd="default-src 'none'; img-src data: https: http:";async function yd(r,e){let t=new DOMParser().parseFromString(r,"text/html"),n=new Map;for(let p of e)p.contentId&&
+n.set(p.contentId.replace(/^<|>$/g,"").toLowerCase(),p);let s=new Set,i=new Map,a=p=>{if(!i.has(p)){let g=/^image\/[a-z0-9.+-]+$/i.test(p.mimeType||"")?p.mimeType:"application/octet-stream";i.set(p,`d\
+ata:${g};base64,${Wc(new Uint8Array(p.content))}`)}return i.get(p)},o=!1;for(let p of t.querySelectorAll("meta[http-equiv], base, script, iframe, frame, frameset, object, embed, link, portal"))p.remove();
+for(let p of t.querySelectorAll("[src], [background], [srcset], [poster]")){for(let g of["src","background","poster"]){let w=p.getAttribute(g);if(w==null)continue;let A=/^\s*cid:(.*)$/i.exec(w);if(A){
+let b=n.get(decodeURIComponent(A[1].trim()).replace(/^<|>$/g,"").toLowerCase());b?(s.add(b),p.setAttribute(g,a(b))):p.removeAttribute(g)}else/^\s*(https?:)?\/\//i.test(w)&&(o=!0)}p.hasAttribute("srcse\
+t")&&(o=!0)}/url\(\s*['"]?\s*(https?:)?\/\//i.test(r)&&(o=!0);for(let p of t.querySelectorAll("a[href], area[href]"))p.setAttribute("target","_blank"),p.setAttribute("rel","noopener noreferrer");let c=t.
+head||t.documentElement.insertBefore(t.createElement("head"),t.body),l=t.createElement("meta");l.setAttribute("charset","utf-8");let u=t.createElement("meta");u.setAttribute("http-equiv","Content-Secu\
+rity-Policy");let f=t.createElement("meta");return f.setAttribute("name","referrer"),f.setAttribute("content","no-referrer"),c.prepend(l,u,f),{render:p=>(u.setAttribute("content",p?fd:ud),"<!DOCTYPE h\
+tml>"+t.documentElement.outerHTML),remote:o,used:s}}function dd(r){let e;try{e=r.contentDocument}catch{return}if(!e||!e.documentElement)return;let t=e.defaultView,n=[];for(let i of e.querySelectorAll(
+"style"))try{let a=new t.CSSStyleSheet;a.replaceSync(i.textContent),n.push(a)}catch{}e.adoptedStyleSheets=n;for(let i of e.querySelectorAll("[style]"))i.style.cssText=i.getAttribute("style");let s=()=>{
+let i=Math.max(e.body?e.body.scrollHeight:0,e.documentElement.offsetHeight)+24;r.style.height=Math.min(Math.max(i,120),2e4)+"px"};s();for(let i of e.images)i.complete||i.addEventListener("load",s)}async function Yc(r,e){
+let t=e.attachments||[],n=(p,g)=>{let w=r.querySelector("#"+p);w.textContent=g,w.closest("tr").hidden=!g};n("msg-from",Gi(e.from)),n("msg-to",qc(e.to)),n("msg-cc",qc(e.cc)),n("msg-date",ld(e.date)),n(
+"msg-subject",e.subject||"");let s=r.querySelector("#msg-text"),i=r.querySelector("#msg-text-box"),a=r.querySelector("#msg-html-box"),o=r.querySelector("#msg-html"),c=r.querySelector("#show-images"),l=typeof e.
+html=="string"&&e.html.trim()!=="";s.textContent=e.text||"";let u=new Set;if(l){let p=await yd(e.html,t);u=p.used,o.onload=()=>dd(o),o.srcdoc=p.render(!1),a.hidden=!1,c.hidden=!p.remote,c.onclick=()=>{
+o.srcdoc=p.render(!0),c.hidden=!0,o.focus()},i.open=!1}else a.hidden=!0,i.open=!0;i.hidden=!e.text,r.querySelector("#msg-text-summary").hidden=!l;let f=r.querySelector("#attachments");f.replaceChildren();
+let d=0;for(let p of t){if(u.has(p)&&p.disposition!=="attachment")continue;d++;let g=p.filename||`attachment-${d}${p.mimeType==="message/rfc822"?".eml":""}`,w=new Blob([p.content],{type:p.mimeType||"a\
+pplication/octet-stream"}),A=Jc("a",{href:URL.createObjectURL(w),download:g,text:g});f.append(Jc("li",{},A,` (${hd(w.size)})`))}r.querySelector("#attachments-box").hidden=d===0,r.hidden=!1}var fe=r=>document.getElementById(r),nn="\0other";function pd(){try{return JSON.parse(fe("postseal-data").textContent)}catch{return null}}function $c(){let r=pd(),e=fe("unlock");if(!r||!e)return;let t=fe(
 "email-select"),n=fe("email-other"),s=fe("password"),i=fe("email-field"),a=fe("email-other-field");if(r.mode==="password")i.hidden=!0,a.hidden=!0;else{let l=Array.isArray(r.recipients)?r.recipients:[];
 t.replaceChildren();for(let f of l)t.append(new Option(f,f));t.append(new Option("My address is not listed",nn));let u=()=>{a.hidden=t.value!==nn,n.required=t.value===nn};t.addEventListener("change",()=>{
 u(),t.value===nn&&n.focus()}),u()}e.hidden=!1;let o=fe("noscript-intro");o&&(o.hidden=!0);let c=!1;e.addEventListener("submit",async l=>{if(l.preventDefault(),c)return;let u=r.mode==="password"?"":(t.
 value===nn?n.value:t.value).trim();if(r.mode!=="password"&&!u){_i({text:"Enter your e-mail address."},n);return}if(!s.value){_i({text:"Enter your password."},s);return}c=!0;let f=fe("open");f.disabled=
-!0,Vi("Opening the message\u2026"),pd();let d=performance.now();try{let p=r.mode==="password"?s.value:await wd(r,u,s.value),g=await Ad(p,r.mode==="password");await Yc(fe("message"),g),e.hidden=!0;let w=fe(
+!0,Vi("Opening the message\u2026"),gd();let d=performance.now();try{let p=r.mode==="password"?s.value:await Ad(r,u,s.value),g=await md(p,r.mode==="password");await Yc(fe("message"),g),e.hidden=!0;let w=fe(
 "instructions");w&&(w.hidden=!0),document.documentElement.dataset.openMs=String(Math.round(performance.now()-d)),Vi(""),fe("message").focus()}catch(p){_i(p instanceof ye?p:{text:"The message could not\
  be opened: "+(p&&p.message?p.message:String(p))},null)}finally{c=!1,f.disabled=!1}})}var ye=class extends Error{constructor(e,t=[]){super(e),this.text=e,this.links=t}};function Vi(r){let e=fe("status");
-e&&(e.textContent=r)}function pd(){let r=fe("error");r.replaceChildren(),r.hidden=!0}function _i(r,e){Vi("");let t=fe("error");t.replaceChildren();let n=document.createElement("p");n.textContent=r.text,
+e&&(e.textContent=r)}function gd(){let r=fe("error");r.replaceChildren(),r.hidden=!0}function _i(r,e){Vi("");let t=fe("error");t.replaceChildren();let n=document.createElement("p");n.textContent=r.text,
 t.append(n);for(let s of r.links||[]){let i=document.createElement("p"),a=document.createElement("a");a.href=s.href,a.textContent=s.text,a.rel="noopener noreferrer",a.target="_blank",i.append(a),t.append(
-i)}t.hidden=!1,(e||t).focus()}function gd(r){let e=Math.max(1,Math.ceil(r/60));return e===1?"1 minute":`${e} minutes`}function Xc(r,e){try{let t=new URL(r);if(t.protocol==="https:"||t.protocol==="http\
-:")return t.href}catch{}return e}async function wd(r,e,t){let n=String(r.publicURL||"").replace(/\/+$/,""),s=`${n}/api/v1/envelopes/${encodeURIComponent(r.envelope)}/key`,i;try{i=await fetch(s,{method:"\
+i)}t.hidden=!1,(e||t).focus()}function wd(r){let e=Math.max(1,Math.ceil(r/60));return e===1?"1 minute":`${e} minutes`}function Xc(r,e){try{let t=new URL(r);if(t.protocol==="https:"||t.protocol==="http\
+:")return t.href}catch{}return e}async function Ad(r,e,t){let n=String(r.publicURL||"").replace(/\/+$/,""),s=`${n}/api/v1/envelopes/${encodeURIComponent(r.envelope)}/key`,i;try{i=await fetch(s,{method:"\
 POST",body:JSON.stringify({email:e,password:t}),headers:{"Content-Type":"text/plain;charset=UTF-8"},credentials:"omit",cache:"no-store",referrerPolicy:"no-referrer"})}catch{throw new ye(`The key servi\
 ce at ${n} cannot be reached. Check your Internet connection and try again later`+(document.getElementById("open-online")?", or use the Open Online button below.":"."))}let a={};try{a=await i.json()}catch{}
 if(i.ok&&typeof a.key=="string"&&a.key)return a.key;let o=r.org||"the sender\u2019s organisation",c=`email=${encodeURIComponent(e)}`;switch(i.status){case 401:throw new ye(`The password is wrong, or ${e}\
  is not registered with the key service yet. Check the address and the password. If this is your first secure message, register first.`,[{href:Xc(a.register_url,`${n}/register?${c}&envelope=${encodeURIComponent(
 r.envelope)}`),text:`Register ${e}`},{href:Xc(a.forgot_url,`${n}/forgot?${c}`),text:"Forgot your password?"}]);case 403:throw new ye(`This message has been locked by ${o}. Contact the sender if you st\
 ill need it.`);case 404:throw new ye("The key service does not know this message. It may have been withdrawn; contact the sender.");case 410:throw new ye("This message has expired and can no longer be\
- opened. Ask the sender to send it again.");case 429:{let l=Number(a.retry_after||i.headers.get("Retry-After"))||60;throw new ye(`Too many attempts. Try again in ${gd(l)}.`)}case 400:throw new ye("The\
+ opened. Ask the sender to send it again.");case 429:{let l=Number(a.retry_after||i.headers.get("Retry-After"))||60;throw new ye(`Too many attempts. Try again in ${wd(l)}.`)}case 400:throw new ye("The\
  key service did not accept the request. Check the e-mail address and try again.");case 503:throw new ye("The key service is temporarily unavailable. Try again in a few minutes.")}throw i.ok?new ye("T\
-he key service sent an answer this page does not understand. Try again later."):new ye(`The key service answered with an error (HTTP ${i.status}). Try again later.`)}async function Ad(r,e){let t=new ye(
+he key service sent an answer this page does not understand. Try again later."):new ye(`The key service answered with an error (HTTP ${i.status}). Try again later.`)}async function md(r,e){let t=new ye(
 "This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again."),n;try{n=await bc({binaryMessage:Vc(fe("payload").value)})}catch(i){throw i instanceof Re||i instanceof
 Error?t:i}let s;try{({data:s}=await kc({message:n,passwords:[r],format:"binary"}))}catch(i){let a=String(i&&i.message||i);throw/session key|passphrase|password/i.test(a)?new ye(e?"The password is wron\
 g. Use the password agreed between your organisation and the sender.":"The key from the key service does not open this message: the file may have been changed. Ask the sender to send it again."):t}try{

@@ -38,10 +38,12 @@ function formatDate(d) {
 }
 
 // The iframe's own policy. The default blocks every remote load: remote
-// images are how mail tracks its readers. Inline styles are the only
-// way mail is styled, and harmless without scripts or remote loads.
-const CSP_BLOCKED = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
-const CSP_IMAGES = "default-src 'none'; img-src data: https: http:; style-src 'unsafe-inline'";
+// images are how mail tracks its readers. The frame also inherits the
+// page's policy (a srcdoc document does, measured in Chromium), whose
+// style-src admits only the page's own style: mail's <style> elements and
+// style attributes are applied by restyle below instead.
+const CSP_BLOCKED = "default-src 'none'; img-src data:";
+const CSP_IMAGES = "default-src 'none'; img-src data: https: http:";
 
 // prepareHTML parses the untrusted HTML inertly (DOMParser runs nothing),
 // maps cid: references to data: URLs of the inline parts, removes what could
@@ -102,6 +104,44 @@ export async function prepareHTML(html, attachments) {
   return { render, remote, used };
 }
 
+// restyle applies the message's own CSS, which the inherited policy kept
+// from applying: <style> elements become constructed style sheets and
+// style attributes are set through the CSSOM; neither is inline markup
+// under CSP. The sandbox allows this page's script into the frame
+// (allow-same-origin) while nothing inside the frame can run. Remote URLs
+// in the CSS stay under the frame's img-src. Then the frame is sized to
+// its content so the page, not the frame, scrolls.
+function restyle(frame) {
+  let doc;
+  try {
+    doc = frame.contentDocument;
+  } catch {
+    return;
+  }
+  if (!doc || !doc.documentElement) return;
+  const win = doc.defaultView;
+  const sheets = [];
+  for (const s of doc.querySelectorAll('style')) {
+    try {
+      const sheet = new win.CSSStyleSheet();
+      sheet.replaceSync(s.textContent);
+      sheets.push(sheet);
+    } catch {
+      /* a sheet the browser refuses is skipped, as a mail client would */
+    }
+  }
+  doc.adoptedStyleSheets = sheets;
+  for (const e of doc.querySelectorAll('[style]')) e.style.cssText = e.getAttribute('style');
+  const fit = () => {
+    // The root's scrollHeight is at least the frame's own height; the
+    // body's is its content's.
+    const h = Math.max(doc.body ? doc.body.scrollHeight : 0, doc.documentElement.offsetHeight) + 24;
+    frame.style.height = Math.min(Math.max(h, 120), 20000) + 'px';
+  };
+  fit();
+  for (const img of doc.images) if (!img.complete) img.addEventListener('load', fit);
+}
+
 // showMessage fills #message. parsed is postal-mime's result.
 export async function showMessage(root, parsed) {
   const attachments = parsed.attachments || [];
@@ -127,6 +167,7 @@ export async function showMessage(root, parsed) {
   if (hasHTML) {
     const prepared = await prepareHTML(parsed.html, attachments);
     used = prepared.used;
+    frame.onload = () => restyle(frame);
     frame.srcdoc = prepared.render(false);
     frameBox.hidden = false;
     showImages.hidden = !prepared.remote;
