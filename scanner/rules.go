@@ -3,9 +3,11 @@ package scanner
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -58,10 +60,18 @@ type Rules struct {
 // Limits on what a rules file may ask for. They bound the work per scanned
 // byte (program size, window size) and the memory of the keyword automaton.
 const (
-	maxRuleName      = 64
-	maxRegexLen      = 1000
-	maxProgInsts     = 1000
-	maxWindow        = 4096 // longest match the windowed search handles
+	maxRuleName  = 64
+	maxRegexLen  = 1000
+	maxProgInsts = 1000
+	maxWindow    = 4096 // longest match of a regex of bounded length
+	maxUnbounded = 256  // longest match reported for other regexes; see scanPattern
+	maxSpan      = 256 << 10
+	// maxWork bounds the regex work of one Scan: bytes handed to the
+	// engine times program instructions, summed over all pattern rules.
+	// Go's engine costs about a nanosecond per unit in the worst case on
+	// the machines measured, so no message spends more than a few seconds
+	// in admin regexes, whatever they are.
+	maxWork          = 1 << 31
 	maxWordLen       = 128
 	maxContextWords  = 64
 	maxDictStates    = 1 << 18
@@ -206,14 +216,28 @@ func checkWord(w string) error {
 
 // ---- patterns ---------------------------------------------------------------
 
+// WorkLimitMask is the Masked value of the finding a pattern rule reports
+// when it could not search the whole text within the work limit: the rule
+// fires (whatever its min_count), since whether the text matches is unknown
+// and the safe answer for mail that may carry such data is to seal it.
+const WorkLimitMask = "(not searched to the end: work limit)"
+
 type pattern struct {
-	name string
-	re   *regexp.Regexp
-	min  int
-	ctx  *wordSet // nil: no context required
-	lit  []byte   // a literal every match contains; empty: none
-	fold bool     // lit is matched ASCII-case-insensitively (lit is lower case)
-	maxW int      // longest match in bytes; -1 when unbounded or above maxWindow
+	name  string
+	re    *regexp.Regexp
+	min   int
+	insts int      // size of the compiled program: the engine's work per byte
+	ctx   *wordSet // nil: no context required
+	maxW  int      // longest match in bytes: maxWidth, or maxUnbounded
+
+	// The prefilter: what every match must contain. Either a literal, or
+	// a run of at least k bytes of cls (e.g. the seven digits of
+	// `MRN-\d{7}`), or neither.
+	lit  []byte
+	fold bool // lit is matched ASCII-case-insensitively (lit is lower case)
+	cls  *[256]bool
+	k    int
+	dig  bool // cls holds only digits: skip eight bytes at a time
 }
 
 func compilePattern(p PatternRule) (*pattern, error) {
@@ -247,14 +271,26 @@ func compilePattern(p PatternRule) (*pattern, error) {
 	if err != nil {
 		return nil, fmt.Errorf("regex: %w", err)
 	}
-	cp := &pattern{name: p.Name, re: re, min: max(p.MinCount, 1), maxW: -1}
+	cp := &pattern{name: p.Name, re: re, min: max(p.MinCount, 1), insts: len(prog.Inst), maxW: maxUnbounded}
 	if w := maxWidth(tree); w >= 0 && w <= maxWindow {
 		cp.maxW = w
 	}
-	if lit, fold := requiredLiteral(tree); lit != "" {
+	lit, fold := requiredLiteral(tree)
+	run := requiredRun(tree)
+	// Take whichever prefilter should hit less often in mail text.
+	switch {
+	case lit != "" && (run.k == 0 || literalFreq(lit, fold) <= run.freq()):
 		cp.lit, cp.fold = []byte(lit), fold
 		if fold {
 			cp.lit = bytes.ToLower(cp.lit)
+		}
+	case run.k > 0:
+		cp.cls, cp.k = &run.cls, run.k
+		cp.dig = true
+		for c, in := range run.cls {
+			if in && !isDigit(byte(c)) {
+				cp.dig = false
+			}
 		}
 	}
 	if len(p.Context) > 0 {
@@ -422,6 +458,142 @@ func requiredLiteral(re *syntax.Regexp) (string, bool) {
 	return "", false
 }
 
+// byteFreq is a rough share of each byte in mail text, enough to rank
+// prefilters: lower-case letters are common, spaces more so, capitals,
+// digits and punctuation rare.
+func byteFreq(c byte) float64 {
+	switch {
+	case c == ' ':
+		return 0.15
+	case c >= 'a' && c <= 'z':
+		return 0.03
+	case c == '\n' || c == '.' || c == ',':
+		return 0.02
+	case isUpper(c) || isDigit(c):
+		return 0.003
+	case c >= 0x20 && c < 0x7f:
+		return 0.002
+	}
+	return 0.0005
+}
+
+func literalFreq(lit string, fold bool) float64 {
+	f := 1.0
+	for i := 0; i < len(lit); i++ {
+		c := lit[i]
+		if fold && isLetter(c) {
+			f *= byteFreq(c|0x20) + byteFreq(c&^0x20)
+		} else {
+			f *= byteFreq(c)
+		}
+	}
+	return f
+}
+
+// classRun: every match contains k consecutive bytes of cls.
+type classRun struct {
+	cls [256]bool
+	k   int
+}
+
+func (r classRun) freq() float64 {
+	p := 0.0
+	for c, in := range r.cls {
+		if in {
+			p += byteFreq(byte(c))
+		}
+	}
+	// Digits and capitals come in runs (numbers, acronyms), so each
+	// further byte of a run is far likelier than its share of the text:
+	// halve the chance per byte rather than multiply by the share.
+	return min(p, 1) * math.Pow(0.5, float64(r.k-1))
+}
+
+// asciiClass returns the bytes of a character class when it holds only
+// ASCII characters (a byte test is then exact).
+func asciiClass(re *syntax.Regexp) (cls [256]bool, ok bool) {
+	if re.Op != syntax.OpCharClass || len(re.Rune) == 0 || re.Rune[len(re.Rune)-1] >= utf8.RuneSelf {
+		return cls, false
+	}
+	for i := 0; i+1 < len(re.Rune); i += 2 {
+		for c := re.Rune[i]; c <= re.Rune[i+1]; c++ {
+			cls[c] = true
+		}
+	}
+	return cls, true
+}
+
+// pureRun: re matches only bytes of one ASCII class, at least k of them
+// (a class, or a repetition of one).
+func pureRun(re *syntax.Regexp) (classRun, bool) {
+	switch re.Op {
+	case syntax.OpCharClass:
+		cls, ok := asciiClass(re)
+		return classRun{cls, 1}, ok
+	case syntax.OpRepeat, syntax.OpPlus:
+		cls, ok := asciiClass(re.Sub[0])
+		k := 1
+		if re.Op == syntax.OpRepeat {
+			k = re.Min
+		}
+		return classRun{cls, k}, ok && k >= 1
+	case syntax.OpCapture:
+		return pureRun(re.Sub[0])
+	case syntax.OpConcat: // Simplify writes \d{3} as \d\d\d
+		var r classRun
+		for i, sub := range re.Sub {
+			q, ok := pureRun(sub)
+			if !ok || (i > 0 && q.cls != r.cls) {
+				return classRun{}, false
+			}
+			r.cls, r.k = q.cls, r.k+q.k
+		}
+		return r, len(re.Sub) > 0
+	}
+	return classRun{}, false
+}
+
+// requiredRun returns the longest run of bytes of one ASCII class that every
+// match of re must contain (k == 0: none found). Adjacent pieces of the
+// same class add up: `\d{3}\d{4}` needs seven digits in a row.
+func requiredRun(re *syntax.Regexp) classRun {
+	var best classRun
+	better := func(r classRun) {
+		if r.k > 0 && (best.k == 0 || r.freq() < best.freq()) {
+			best = r
+		}
+	}
+	switch re.Op {
+	case syntax.OpCapture:
+		return requiredRun(re.Sub[0])
+	case syntax.OpCharClass, syntax.OpRepeat, syntax.OpPlus, syntax.OpConcat:
+		if r, ok := pureRun(re); ok {
+			return r
+		}
+		if re.Op == syntax.OpPlus || (re.Op == syntax.OpRepeat && re.Min >= 1) {
+			return requiredRun(re.Sub[0])
+		}
+		if re.Op != syntax.OpConcat {
+			break
+		}
+		var cur classRun
+		for _, sub := range re.Sub {
+			if r, ok := pureRun(sub); ok {
+				if cur.k > 0 && cur.cls == r.cls {
+					cur.k += r.k
+				} else {
+					cur = r
+				}
+				better(cur)
+				continue
+			}
+			cur = classRun{}
+			better(requiredRun(sub))
+		}
+	}
+	return best
+}
+
 // litFinder finds the next occurrence of a pattern's literal.
 type litFinder struct {
 	lit  []byte
@@ -518,71 +690,133 @@ func equalFoldASCII(s, lit []byte) bool {
 // hit is one accepted match of a rule.
 type hit struct{ start, end int }
 
-// scanPattern returns the matches of p in t that pass its context rule.
+// scanPattern returns the matches of p in t that pass its context rule, and
+// false when the work limit stopped it before the end of the text.
 //
-// With a literal and a bounded match width W, the regex runs only on windows
-// reaching 2W beyond each literal hit on both sides (windows that touch are
-// merged, so no byte is searched twice). A match found at a window's first
-// byte or ending at its last byte may owe itself to the cut (`\b`, `^` and
-// `$` see the window edge as the text's edge) and is dropped; the 2W margin
-// guarantees that no such false match overlaps a real one, since every real
-// match lies within W of the hit it contains. Without a literal, or when W
-// is unbounded, the regex runs over the whole text once (linear time; with
-// a literal only when the literal occurs at all).
-func (s *scan) scanPattern(p *pattern) []hit {
+// The regex runs only on windows reaching 2W beyond each prefilter hit on
+// both sides, W being the longest match (windows that overlap are merged up
+// to maxSpan bytes). A match found at a window's first byte or ending at its
+// last byte may owe itself to the cut (`\b`, `^` and `$` see the window edge
+// as the text's edge) and is dropped; the 2W margin guarantees that no such
+// false match overlaps a real one, since every real match lies within W of
+// the hit it contains. Without a prefilter the windows are consecutive
+// maxSpan chunks with the same margins. Where windows overlap, a match
+// starting before the end of the previous one is the same match, or one
+// that non-overlapping matching would not report either.
+//
+// A regex without a bound on its length (`\s*`, `\d+`) is searched as if
+// it had one of maxUnbounded bytes: a longer match touches a window edge and
+// is not reported. Identifiers are far shorter, and a small bound keeps the
+// windows around frequent hits small; regexes of bounded length up to
+// maxWindow bytes are searched exactly.
+func (s *scan) scanPattern(p *pattern) ([]hit, bool) {
 	t := s.t
 	var out []hit
-	accept := func(a, b int) {
-		if a == b {
-			return // impossible by validation; a guard, not a rule
+	lastEnd := 0
+	run := func(lo, hi int) bool {
+		if s.work+(hi-lo)*p.insts > maxWork {
+			return false
 		}
-		if p.ctx != nil {
-			c := ctx{s: s, start: a, end: b}
-			if sc, _ := c.scoreWith(p.ctx, 0); sc <= 0 {
-				return
-			}
-		}
-		out = append(out, hit{a, b})
-	}
-	run := func(lo, hi int) {
+		s.work += (hi - lo) * p.insts
 		s.reBytes += hi - lo
 		for _, m := range p.re.FindAllIndex(t[lo:hi], -1) {
 			a, b := lo+m[0], lo+m[1]
-			if (a == lo && lo > 0) || (b == hi && hi < len(t)) {
+			if (a == lo && lo > 0) || (b == hi && hi < len(t)) || a < lastEnd || a == b {
 				continue
 			}
-			accept(a, b)
+			lastEnd = b
+			if p.ctx != nil {
+				c := ctx{s: s, start: a, end: b}
+				if sc, _ := c.scoreWith(p.ctx, 0); sc <= 0 {
+					continue
+				}
+			}
+			out = append(out, hit{a, b})
 		}
+		return true
 	}
-	if len(p.lit) == 0 {
-		run(0, len(t))
-		return out
-	}
-	f := newLitFinder(p.lit, p.fold)
-	at := f.find(t, 0)
-	if at < 0 {
-		return nil
-	}
-	if p.maxW < 0 {
-		run(0, len(t))
-		return out
-	}
+	it := p.hits(t)
 	margin := 2 * p.maxW
 	wlo, whi := -1, -1
-	for ; at >= 0; at = f.find(t, at+1) {
-		lo := runeStart(t, max(0, at-margin))
-		hi := runeEnd(t, min(len(t), at+len(p.lit)+margin))
-		if wlo >= 0 && lo <= whi {
+	for rs, re := it.next(); rs >= 0; rs, re = it.next() {
+		lo := runeStart(t, max(0, rs-margin))
+		hi := runeEnd(t, min(len(t), re+margin))
+		if wlo >= 0 && lo <= whi && max(whi, hi)-wlo <= maxSpan {
 			whi = max(whi, hi)
 			continue
 		}
-		if wlo >= 0 {
-			run(wlo, whi)
+		if wlo >= 0 && !run(wlo, whi) {
+			return out, false
 		}
 		wlo, whi = lo, hi
 	}
-	run(wlo, whi)
-	return out
+	if wlo >= 0 && !run(wlo, whi) {
+		return out, false
+	}
+	return out, true
+}
+
+// hitIter walks the regions of a text that the prefilter says a match must
+// overlap, in order.
+type hitIter struct {
+	p      *pattern
+	t      []byte
+	f      *litFinder
+	rs, re int // the last region returned
+}
+
+func (p *pattern) hits(t []byte) *hitIter {
+	it := &hitIter{p: p, t: t, rs: -1}
+	if len(p.lit) > 0 {
+		it.f = newLitFinder(p.lit, p.fold)
+	}
+	return it
+}
+
+// next returns the next region, or -1, -1.
+func (it *hitIter) next() (int, int) {
+	p, t := it.p, it.t
+	switch {
+	case it.f != nil:
+		// Literal hits may overlap: search on from the last one's second byte.
+		at := it.f.find(t, it.rs+1)
+		it.rs, it.re = at, at+len(p.lit)
+	case p.k > 0:
+		i := max(it.re, 0)
+		it.rs, it.re = -1, -1
+		for i < len(t) {
+			if p.dig {
+				for i+8 <= len(t) && !hasDigit(binary.LittleEndian.Uint64(t[i:])) {
+					i += 8
+				}
+			}
+			for i < len(t) && !p.cls[t[i]] {
+				i++
+			}
+			if i >= len(t) {
+				break
+			}
+			j := i + 1
+			for j < len(t) && p.cls[t[j]] {
+				j++
+			}
+			if j-i >= p.k {
+				it.rs, it.re = i, j
+				break
+			}
+			i = j
+		}
+	default:
+		// No prefilter: consecutive chunks, sized so that a chunk with
+		// its margins is one maxSpan window.
+		from := max(it.re, 0)
+		if from >= len(t) {
+			it.rs, it.re = -1, -1
+			break
+		}
+		it.rs, it.re = from, min(len(t), from+maxSpan-4*p.maxW)
+	}
+	return it.rs, it.re
 }
 
 // runeStart moves i back to the first byte of the UTF-8 sequence it is in,
@@ -877,7 +1111,15 @@ func (d *dict) scan(t []byte, nrules int) [][]hit {
 // runRules adds the findings of the admin rules r to s.out.
 func (s *scan) runRules(r *Rules) {
 	for _, p := range r.pats {
-		hs := s.scanPattern(p)
+		hs, done := s.scanPattern(p)
+		if !done {
+			off := 0
+			if len(hs) > 0 {
+				off = hs[len(hs)-1].start
+			}
+			s.out = append(s.out, Finding{Detector: p.name, Masked: WorkLimitMask, Offset: off, Score: 1})
+			continue
+		}
 		if len(hs) < p.min {
 			continue
 		}

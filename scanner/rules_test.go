@@ -204,23 +204,70 @@ func TestLoadWordList(t *testing.T) {
 	}
 }
 
-// The windowed search must find exactly what the regex finds over the
-// whole text, for regexes whose matches cannot overlap.
-func TestPatternWindowsMatchFullSearch(t *testing.T) {
-	regexes := []string{`MRN\d{3,7}`, `(?i)pt-\d{4}\b`, `\bAB\d{2}\b`, `(?i)ab[0-9é]{2}`, `é\d\d`, `\d{2}-\d{2}`, `^AB\d$`, `(?m)^AB\d$`}
-	const alphabet = "ABMRNptP- \n0123456789é_"
-	r := rand.New(rand.NewPCG(7, 8))
-	runes := []rune(alphabet)
-	for _, src := range regexes {
-		rules := mustRules(t, []PatternRule{{Name: "p", Regex: src}}, nil)
-		p := rules.pats[0]
-		if len(p.lit) == 0 || p.maxW < 0 {
-			t.Fatalf("%s: want a literal and a bounded width, got %q, %d", src, p.lit, p.maxW)
+// prefilterOK reports whether m contains what every match of p must.
+func (p *pattern) prefilterOK(m []byte) bool {
+	switch {
+	case len(p.lit) > 0:
+		if p.fold {
+			m = bytes.ToLower(m)
 		}
-		re := regexp.MustCompile(src)
-		for range 300 {
+		return bytes.Contains(m, p.lit)
+	case p.k > 0:
+		n := 0
+		for _, c := range m {
+			if n = n + 1; !p.cls[c] {
+				n = 0
+			}
+			if n >= p.k {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// The windowed search must find exactly what the regex finds over the
+// whole text, for regexes whose matches cannot overlap, with each kind of
+// prefilter and without one; the long texts cross several maxSpan windows.
+func TestPatternWindowsMatchFullSearch(t *testing.T) {
+	for _, c := range []struct {
+		re, kind string
+	}{
+		{`MRN\d{3,7}`, "literal"},
+		{`(?i)pt-\d{4}\b`, "literal"},
+		{`\bAB\d{2}\b`, "literal"},
+		{`(?i)ab[0-9é]{2}`, "literal"}, // the class is not ASCII: no run
+		{`é\d\d`, "literal"},
+		{`\d{2}-\d{2}`, "literal"},
+		{`^AB\d$`, "literal"},
+		{`(?m)^AB\d$`, "literal"},
+		{`\b\d{3}\d{2}\b`, "run"},
+		{`(?:AB|MR)(?:N|pt)`, "none"},
+		{`(?:AB|MR)(?:N|pt)\d+`, "run"}, // unbounded: searched as if maxUnbounded bytes at most
+		{`(?:é|P)\pL`, "none"},
+	} {
+		rules := mustRules(t, []PatternRule{{Name: "p", Regex: c.re}}, nil)
+		p := rules.pats[0]
+		kind := "none"
+		if len(p.lit) > 0 {
+			kind = "literal"
+		} else if p.k > 0 {
+			kind = "run"
+		}
+		if kind != c.kind {
+			t.Errorf("%s: prefilter %s (lit %q, k %d), want %s", c.re, kind, p.lit, p.k, c.kind)
+		}
+		re := regexp.MustCompile(c.re)
+		r := rand.New(rand.NewPCG(7, 8))
+		runes := []rune("ABMRNptP- \n0123456789é_")
+		for i := range 301 {
+			n := r.IntN(300)
+			if i%100 == 0 {
+				n = 2*maxSpan/3 + r.IntN(maxSpan) // several windows
+			}
 			var b strings.Builder
-			for range r.IntN(300) {
+			for range n {
 				b.WriteRune(runes[r.IntN(len(runes))])
 			}
 			text := []byte(b.String())
@@ -229,67 +276,90 @@ func TestPatternWindowsMatchFullSearch(t *testing.T) {
 				want = append(want, hit{m[0], m[1]})
 			}
 			s := scan{t: text, thr: defaultThreshold}
-			if got := s.scanPattern(p); !slices.Equal(got, want) {
-				t.Fatalf("%s on %q:\n got %v\nwant %v", src, text, got, want)
+			got, done := s.scanPattern(p)
+			if !done || !slices.Equal(got, want) {
+				t.Fatalf("%s on %d bytes (done %v):\n got %v\nwant %v", c.re, len(text), done, got[:min(len(got), 20)], want[:min(len(want), 20)])
 			}
 		}
 	}
 }
 
-func TestRequiredLiteral(t *testing.T) {
+func TestPrefilterChoice(t *testing.T) {
 	for _, c := range []struct {
 		re   string
 		lit  string
 		fold bool
+		k    int
 		maxW int
 	}{
-		{`\bMRN[:#]? ?\d{7}\b`, "MRN", false, 12},
-		{`(?i)mrn-\d+`, "mrn-", true, -1},
-		{`(?i)ssn \d{9}`, "n ", true, 15}, // k and s have non-ASCII case variants (ſ is two bytes)
-		{`(ab|cd)\d`, "", false, 3},
-		{`(?:EMP){2,}x`, "EMP", false, -1},
-		{`\d{4}`, "", false, 4},
-		{`x.{990}`, "x", false, 3961}, // any character can be four bytes
+		{`\bMRN[:#]? ?\d{7}\b`, "MRN", false, 0, 12},
+		{`(?i)mrn-\d{2}`, "mrn-", true, 0, 6},
+		{`(?i)mrn-\d+`, "mrn-", true, 0, maxUnbounded},
+		{`(?i)ssn \d`, "n ", true, 0, 7}, // k and s have non-ASCII case variants (ſ is two bytes)
+		{`(ab|cd)\d`, "", false, 1, 3},
+		{`(?:EMP){2,}x`, "EMP", false, 0, maxUnbounded},
+		{`\d{3}\d{4}`, "", false, 7, 7},
+		{`[A-Z]{2}\d{6}`, "", false, 6, 8},
+		{`x.{990}`, "x", false, 0, 3961}, // any character can be four bytes
+		{`(?:ab|cd)(?:ef|gh)`, "", false, 0, 4},
 	} {
 		r, err := CompileRules([]PatternRule{{Name: "p", Regex: c.re}}, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", c.re, err)
 		}
 		p := r.pats[0]
-		if string(p.lit) != c.lit || p.fold != c.fold || p.maxW != c.maxW {
-			t.Errorf("%s: literal %q fold %v width %d, want %q %v %d", c.re, p.lit, p.fold, p.maxW, c.lit, c.fold, c.maxW)
+		if string(p.lit) != c.lit || p.fold != c.fold || p.k != c.k || p.maxW != c.maxW {
+			t.Errorf("%s: literal %q fold %v run %d width %d, want %q %v %d %d", c.re, p.lit, p.fold, p.k, p.maxW, c.lit, c.fold, c.k, c.maxW)
 		}
 	}
 }
 
-// An admin regex cannot make a scan unbounded: the regex engine is linear
-// (work ≤ bytes searched × program size, and the program size is capped at
-// compile time), and the windowed search hands each byte of the text to the
-// engine at most once. This test asserts the second half on 10 MiB, counting
-// the bytes handed over rather than timing anything.
+// An admin regex cannot make a scan slow without bound: the engine is
+// linear (work ≤ bytes searched × program size), the program size is capped
+// at compile time, windows hand each byte to the engine about once, and the
+// work of one Scan is capped at maxWork, beyond which the rule reports a
+// WorkLimitMask finding (fail closed). This test asserts those counts on
+// 10 MiB rather than timing anything; the times are logged for the record.
 func TestPatternWorkBounded(t *testing.T) {
 	text := mailText(10 << 20)
 	for _, c := range []struct {
 		re      string
 		maxFrac float64 // bytes searched / text length
 	}{
-		{`(?i)\bmrn[:#]?\s*\d{7}\b`, 0},                 // the literal never occurs: one memchr pass only
-		{`x(a|aa)*b`, 1},                                // no width bound: the whole text once
-		{`(?:[a-z]+ ){1,8}\d{3}-\d{4}`, 1},              // dense literal hits, windows merge
-		{`[a-q][^u-z]{13}x`, 1},                         // classic DFA blow-up pattern: no literal
-		{`(?i)patient.{0,200}\d{3}-\d{2}-\d{4}`, 1},     // wide windows around a frequent word
-		{`e(?:[a-z0-9 ]{0,40}[0-9]){3}[^a-z]{0,9}z`, 1}, // nested bounded repeats
+		{`(?i)\bmrn[:#]?\s*\d{7}\b`, 1.1},                 // seven-digit runs: this text is full of tracking numbers
+		{`(?i)\bqzx[:#]?\s*\d+\b`, 0},                     // the literal never occurs: one memchr pass only
+		{`x(a|aa)*b`, 1.1},                                // frequent literal, unbounded
+		{`(?:[a-z]+ ){1,8}\d{3}-\d{4}`, 1.1},              // dense hits, windows merge
+		{`(?:[a-q]|[s-z])[^u-z]{13}(?:x|y)`, 1.1},         // no prefilter at all: chunks
+		{`(?i)patient.{0,200}\d{3}-\d{2}-\d{4}`, 1.1},     // wide windows around a frequent word
+		{`e(?:[a-z0-9 ]{0,40}[0-9]){3}[^a-z]{0,9}z`, 1.1}, // nested bounded repeats
 	} {
 		r := mustRules(t, []PatternRule{{Name: "p", Regex: c.re}}, nil)
 		s := scan{t: text, thr: defaultThreshold}
 		start := time.Now()
-		s.scanPattern(r.pats[0])
+		_, done := s.scanPattern(r.pats[0])
 		el := time.Since(start)
+		if s.work > maxWork {
+			t.Errorf("%s: work %d over the limit %d", c.re, s.work, maxWork)
+		}
 		if lim := int(c.maxFrac * float64(len(text))); s.reBytes > lim {
 			t.Errorf("%s: handed %d bytes to the regex engine, want ≤ %d (text %d)", c.re, s.reBytes, lim, len(text))
 		}
 		// Logged for the record only; not asserted (machines vary).
-		t.Logf("%-45s searched %5.1f%% of the text in %v", c.re, 100*float64(s.reBytes)/float64(len(text)), el.Round(time.Millisecond))
+		t.Logf("%-45s searched %5.1f%% of the text in %v (finished: %v)", c.re, 100*float64(s.reBytes)/float64(len(text)), el.Round(time.Millisecond), done)
+	}
+
+	// A regex near the size cap with no selective prefilter would take
+	// about ten seconds on 10 MiB; it stops at the work limit instead and
+	// reports that, whatever its min_count.
+	r := mustRules(t, []PatternRule{{Name: "heavy", Regex: `(?:[a-z ]{0,45}[0-9]){10}`, MinCount: 1000}}, nil)
+	got := Scan(text, Options{Detectors: []string{"none"}, Rules: r})
+	if len(got) != 1 || got[0].Masked != WorkLimitMask || got[0].Detector != "heavy" {
+		t.Fatalf("heavy regex: got %d findings, first %+v; want one work-limit finding", len(got), got[:min(1, len(got))])
+	}
+	s := scan{t: text, thr: defaultThreshold}
+	if _, done := s.scanPattern(r.pats[0]); done || s.work > maxWork {
+		t.Errorf("heavy regex: done %v, work %d (limit %d)", done, s.work, maxWork)
 	}
 }
 

@@ -104,9 +104,9 @@ type scan struct {
 	out  []Finding
 	gs   [maxGroups]group // numberRun's scratch space
 	seps [maxGroups]byte
-	// reBytes counts the bytes handed to admin regexes, the measure of
-	// their work that tests assert on.
-	reBytes int
+	// work is the admin regexes' work so far (bytes × instructions), held
+	// under maxWork; reBytes counts the bytes alone, for tests.
+	work, reBytes int
 }
 
 func (s *scan) enabled(d det) bool { return s.on&(1<<d) != 0 }
