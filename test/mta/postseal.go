@@ -13,10 +13,13 @@ import (
 	"time"
 )
 
-// BuildPostseal builds cmd/postseal from the repository at root into dir.
+// BuildPostseal builds cmd/postseal from the repository at root into dir,
+// the way `make build` and `make package` do (static, -trimpath): the tests
+// run what ships, and the package test's build reuses the compiled code.
 func BuildPostseal(root, dir string) (string, error) {
 	bin := filepath.Join(dir, "postseal")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/postseal")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/postseal")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/postseal: %v\n%s", err, out)
