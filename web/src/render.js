@@ -80,8 +80,15 @@ export async function prepareHTML(html, attachments) {
           n.setAttribute(attr, dataURL(a));
         } else n.removeAttribute(attr);
       } else if (/^\s*(https?:)?\/\//i.test(v)) remote = true;
+      // A relative URL would resolve against this page (a file on disk, or
+      // the key service): it is nobody's image.
+      else if (!/^\s*data:/i.test(v)) n.removeAttribute(attr);
     }
-    if (n.hasAttribute('srcset')) remote = true;
+    const srcset = n.getAttribute('srcset');
+    if (srcset != null) {
+      if (/(^|,)\s*(https?:)?\/\//i.test(srcset)) remote = true;
+      else n.removeAttribute('srcset');
+    }
   }
   if (/url\(\s*['"]?\s*(https?:)?\/\//i.test(html)) remote = true;
   for (const a of doc.querySelectorAll('a[href], area[href]')) {
