@@ -946,14 +946,32 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
+// The automaton only looks for words where a whole word can begin: at the
+// start of the text, after a byte that is not an ASCII letter or digit, or
+// at such a byte (a word may begin with '#', or with a non-ASCII letter).
+// Inside any other word it sits in a dead state whose row stays in cache,
+// instead of trying every suffix the way plain Aho-Corasick does. The exact
+// boundary test (Unicode letters and digits) is made on each match; the
+// automaton's test is only ever looser, so it never hides a match.
+const (
+	stRoot = 0 // a word may begin at the next byte
+	stDead = 1 // inside a word: nothing can begin before its end
+)
+
 func (b *dictBuilder) build() (*dict, error) {
 	d := &dict{}
-	// Byte classes.
-	nc := 1
+	// Byte classes: 0 for bytes in no word that end a word, 1 for letters
+	// and digits in no word, then one per byte (ASCII letters folded).
+	for c := range 256 {
+		if isAlnum(byte(c)) {
+			d.cls[c] = 1
+		}
+	}
+	nc := 2
 	for _, w := range b.words {
 		for i := 0; i < len(w); i++ {
 			c := lower(w[i])
-			if d.cls[c] == 0 {
+			if d.cls[c] < 2 {
 				d.cls[c] = uint16(nc)
 				nc++
 			}
@@ -963,16 +981,18 @@ func (b *dictBuilder) build() (*dict, error) {
 		d.cls[c] = d.cls[c+0x20]
 	}
 	d.nc = nc
-	// Trie, states numbered in creation order; goto[state] is sparse until
-	// the DFA is filled in.
+	restart := make([]bool, nc) // a word may begin after (or at) a byte of this class
+	for c := range 256 {
+		restart[d.cls[c]] = !isAlnum(byte(c))
+	}
 	type node struct {
 		next map[uint16]int32
 		fail int32
 		out  []int32
 	}
-	nodes := []node{{next: map[uint16]int32{}}}
+	nodes := []node{{next: map[uint16]int32{}}, {}} // stRoot, stDead
 	for id, w := range b.words {
-		st := int32(0)
+		st := int32(stRoot)
 		for i := 0; i < len(w); i++ {
 			c := d.cls[w[i]]
 			nx, ok := nodes[st].next[c]
@@ -994,37 +1014,8 @@ func (b *dictBuilder) build() (*dict, error) {
 	if size := len(nodes) * nc * 4; size > maxDictTableSize {
 		return nil, fmt.Errorf("the word lists are too large (%d states × %d byte classes)", len(nodes), nc)
 	}
-	// Breadth-first: fail links, inherited outputs, dense transitions.
 	d.delta = make([]uint32, len(nodes)*nc)
 	d.outs = make([][]int32, len(nodes))
-	queue := make([]int32, 0, len(nodes))
-	for c := 0; c < nc; c++ {
-		if nx, ok := nodes[0].next[uint16(c)]; ok {
-			queue = append(queue, nx)
-		}
-	}
-	for qi := 0; qi < len(queue); qi++ {
-		st := queue[qi]
-		for c, nx := range nodes[st].next {
-			f := nodes[st].fail
-			for f != 0 {
-				if _, ok := nodes[f].next[c]; ok {
-					break
-				}
-				f = nodes[f].fail
-			}
-			if g, ok := nodes[f].next[c]; ok && g != nx {
-				nodes[nx].fail = g
-			}
-			queue = append(queue, nx)
-		}
-	}
-	order := append([]int32{0}, queue...)
-	for _, st := range order {
-		if f := nodes[st].fail; st != 0 {
-			nodes[st].out = append(nodes[st].out, nodes[f].out...)
-		}
-	}
 	enc := func(st int32) uint32 {
 		v := uint32(int(st) * nc)
 		if len(nodes[st].out) > 0 {
@@ -1032,18 +1023,52 @@ func (b *dictBuilder) build() (*dict, error) {
 		}
 		return v
 	}
-	for _, st := range order {
-		row := int(st) * nc
-		for c := 0; c < nc; c++ {
-			if nx, ok := nodes[st].next[uint16(c)]; ok {
-				d.delta[row+c] = enc(nx)
-			} else if st == 0 {
-				d.delta[row+c] = 0
+	row := func(st int32) []uint32 { return d.delta[int(st)*nc : int(st+1)*nc] }
+	// Root and dead rows first; every other row falls back on them.
+	var queue []int32
+	for c, v := range nodes[stRoot].next {
+		nodes[v].fail = stDead
+		if restart[c] {
+			nodes[v].fail = stRoot
+		}
+		queue = append(queue, v)
+	}
+	rr, dr := row(stRoot), row(stDead)
+	for c := range nc {
+		v, ok := nodes[stRoot].next[uint16(c)]
+		switch {
+		case ok:
+			rr[c] = enc(v)
+		case restart[c]:
+			rr[c] = enc(stRoot)
+		default:
+			rr[c] = enc(stDead)
+		}
+		dr[c] = enc(stDead)
+		if restart[c] {
+			dr[c] = rr[c]
+		}
+	}
+	// Breadth-first, so that a state's fail state (shallower) is complete
+	// before the state's own row copies from it.
+	for qi := 0; qi < len(queue); qi++ {
+		u := queue[qi]
+		fr := row(nodes[u].fail)
+		for c, v := range nodes[u].next {
+			f := int32(int(fr[c]&^outFlag) / nc)
+			nodes[v].fail = f
+			nodes[v].out = append(nodes[v].out, nodes[f].out...)
+			queue = append(queue, v)
+		}
+		ur := row(u)
+		for c := range nc {
+			if v, ok := nodes[u].next[uint16(c)]; ok {
+				ur[c] = enc(v)
 			} else {
-				d.delta[row+c] = d.delta[int(nodes[st].fail)*nc+c] // parents come first in BFS order
+				ur[c] = fr[c]
 			}
 		}
-		d.outs[st] = nodes[st].out
+		d.outs[u] = nodes[u].out
 	}
 	return d, nil
 }
@@ -1080,15 +1105,25 @@ func wordRuneAt(t []byte, i int) bool {
 // counts.
 func (d *dict) scan(t []byte, nrules int) [][]hit {
 	out := make([][]hit, nrules)
-	st := uint32(0)
+	st := uint32(stRoot)
+	dead := uint32(stDead * d.nc)
 	delta, cls := d.delta, &d.cls
-	for i, c := range t {
-		st = delta[st+uint32(cls[c])]
+	for i := 0; i < len(t); {
+		st = delta[st+uint32(cls[t[i]])]
+		i++
+		if st == dead {
+			// The rest of this word cannot start a match: pass it with
+			// a plain loop instead of the dependent table walk.
+			for i < len(t) && isAlnum(t[i]) {
+				i++
+			}
+			continue
+		}
 		if st&outFlag == 0 {
 			continue
 		}
 		st &^= outFlag
-		end := i + 1
+		end := i
 		for _, id := range d.outs[int(st)/d.nc] {
 			w := &d.words[id]
 			start := end - w.n

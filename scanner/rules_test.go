@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func mustRules(t testing.TB, p []PatternRule, k []KeywordRule) *Rules {
@@ -389,4 +390,114 @@ func benchRules(tb testing.TB) *Rules {
 		{Name: "mrn", Regex: `(?i)\bmrn[:#]?\s*\d{7}\b`},
 		{Name: "emp", Regex: `\b[A-Z]{2}\d{6}\b`, Context: []string{"employee"}},
 	}, []KeywordRule{{Name: "phi", Words: words}})
+}
+
+// The keyword automaton against a naive search: every occurrence of every
+// spelling of every word, kept when it is a whole word, then the same
+// "longer match at the same end wins" rule. Small alphabets make words
+// overlap, share prefixes and suffixes and sit next to punctuation and
+// non-ASCII letters, which is where an automaton goes wrong.
+func TestKeywordsMatchNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	alpha := []string{"a", "b", "A", "B", " ", "-", "#", "é", "É", "1", "—"}
+	word := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteString(alpha[r.IntN(len(alpha))])
+		}
+		return strings.TrimSpace(b.String())
+	}
+	total := 0
+	for round := range 400 {
+		var rules []KeywordRule
+		for k := range 1 + r.IntN(3) {
+			var words []string
+			for range 1 + r.IntN(6) {
+				if w := word(1 + r.IntN(4)); w != "" {
+					words = append(words, w)
+				}
+			}
+			if len(words) == 0 {
+				words = []string{"ab"}
+			}
+			rules = append(rules, KeywordRule{Name: fmt.Sprintf("r%d", k), Words: words})
+		}
+		compiled := mustRules(t, nil, rules)
+		text := []byte(word(r.IntN(80)))
+		got := compiled.kw.scan(text, len(rules))
+
+		// Naive: the spellings the builder makes, found by brute force.
+		var b dictBuilder
+		for i, k := range rules {
+			for _, w := range k.Words {
+				if err := b.add(w, i); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		type m struct{ rule, start, end int }
+		var all []m
+		for i, w := range b.words {
+			wb := []byte(w)
+			first, _ := utf8.DecodeRune(wb)
+			last, _ := utf8.DecodeLastRune(wb)
+			for s := 0; s+len(wb) <= len(text); s++ {
+				if !bytes.Equal(bytes.ToLower(asciiOnlyLower(text[s:s+len(wb)])), bytes.ToLower(asciiOnlyLower(wb))) || !bytes.Equal(nonASCII(text[s:s+len(wb)]), nonASCII(wb)) {
+					continue
+				}
+				e := s + len(wb)
+				if (isWordRune(first) && wordRuneBefore(text, s)) || (isWordRune(last) && wordRuneAt(text, e)) {
+					continue
+				}
+				all = append(all, m{b.rules[i], s, e})
+			}
+		}
+		slices.SortStableFunc(all, func(x, y m) int {
+			if x.end != y.end {
+				return x.end - y.end
+			}
+			return y.end - y.start - (x.end - x.start) // longer first
+		})
+		want := make([][]hit, len(rules))
+		for _, x := range all {
+			hs := want[x.rule]
+			if len(hs) > 0 && hs[len(hs)-1].start <= x.start && hs[len(hs)-1].end == x.end {
+				continue
+			}
+			for len(hs) > 0 && hs[len(hs)-1].start >= x.start {
+				hs = hs[:len(hs)-1]
+			}
+			want[x.rule] = append(hs, hit{x.start, x.end})
+		}
+		for i := range rules {
+			total += len(want[i])
+			if !slices.Equal(got[i], want[i]) {
+				t.Fatalf("round %d, rule %d %q on %q:\n got %v\nwant %v", round, i, rules[i].Words, text, got[i], want[i])
+			}
+		}
+	}
+	if total < 200 {
+		t.Fatalf("only %d matches in all rounds: the test exercises too little", total)
+	}
+	t.Logf("%d matches compared", total)
+}
+
+// asciiOnlyLower lower-cases ASCII letters only (the automaton's folding).
+func asciiOnlyLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		out[i] = lower(c)
+	}
+	return out
+}
+
+// nonASCII keeps the bytes the automaton compares exactly.
+func nonASCII(b []byte) []byte {
+	var out []byte
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			out = append(out, c)
+		}
+	}
+	return out
 }
