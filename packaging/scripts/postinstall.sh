@@ -37,13 +37,20 @@ if [ "$first" = yes ]; then
 	runuser -u postseal -- /usr/sbin/postseal init -c /etc/postseal/postseal.toml
 fi
 
-if [ -d /run/systemd/system ]; then
-	systemctl daemon-reload >/dev/null || true
-	if [ "$first" = yes ]; then
-		systemctl enable postseal.service >/dev/null || true
-		systemctl start postseal.service || true
+# The service, deb: what debhelper's dh_installsystemd does — enabled at
+# installation unless an administrator disabled it, started on install,
+# restarted on upgrade. rpm: rpm-posttrans.sh.
+if command -v deb-systemd-helper >/dev/null 2>&1; then
+	deb-systemd-helper unmask postseal.service >/dev/null || true
+	if deb-systemd-helper --quiet was-enabled postseal.service; then
+		deb-systemd-helper enable postseal.service >/dev/null || true
 	else
-		systemctl try-restart postseal.service || true
+		deb-systemd-helper update-state postseal.service >/dev/null || true
+	fi
+	if [ -d /run/systemd/system ]; then
+		systemctl --system daemon-reload >/dev/null || true
+		if [ "$first" = yes ]; then action=start; else action=restart; fi
+		deb-systemd-invoke "$action" postseal.service >/dev/null || true
 	fi
 fi
 exit 0

@@ -8,6 +8,20 @@
 # /var/lib/postseal; remove it by hand when it is no longer wanted.
 set -e
 
+# deb: as dh_installsystemd does, a removed unit is masked so nothing starts
+# it, and purge forgets its enable state.
+if command -v deb-systemd-helper >/dev/null 2>&1; then
+	case "$1" in
+	remove)
+		deb-systemd-helper mask postseal.service >/dev/null || true
+		;;
+	purge)
+		deb-systemd-helper purge postseal.service >/dev/null || true
+		deb-systemd-helper unmask postseal.service >/dev/null || true
+		;;
+	esac
+fi
+
 case "$1" in
 purge)
 	rm -rf /var/lib/postseal /run/postseal

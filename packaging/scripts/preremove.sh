@@ -1,14 +1,10 @@
 #!/bin/sh
-# postseal prerm (deb: remove|upgrade|deconfigure|failed-upgrade; rpm
-# %preun: 0 erase, 1 upgrade). Stops the service when the package goes
-# away; an upgrade restarts it in postinst instead.
+# postseal prerm (deb: remove|upgrade|deconfigure|failed-upgrade). Stops the
+# service when the package goes away; an upgrade restarts it in postinst.
+# rpm: rpm-preremove.sh.
 set -e
 
-case "$1" in
-remove | 0)
-	if [ -d /run/systemd/system ]; then
-		systemctl disable --now postseal.service >/dev/null 2>&1 || true
-	fi
-	;;
-esac
+if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
+	deb-systemd-invoke stop postseal.service >/dev/null || true
+fi
 exit 0

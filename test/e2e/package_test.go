@@ -144,6 +144,11 @@ func TestPackage(t *testing.T) {
 	} {
 		checkFile(t, f.path, f.mode, f.uid, f.gid)
 	}
+	// Enabled the way debhelper enables services (deb-systemd-helper).
+	const wants = "/etc/systemd/system/multi-user.target.wants/postseal.service"
+	if target, err := os.Readlink(wants); err != nil || target != "/lib/systemd/system/postseal.service" {
+		t.Errorf("the service is not enabled after installation: %s -> %q (%v)", wants, target, err)
+	}
 	key, err := os.ReadFile("/var/lib/postseal/master.key")
 	if err != nil {
 		t.Fatal(err)
@@ -284,6 +289,10 @@ func TestPackage(t *testing.T) {
 	if _, err := user.Lookup("postseal"); err != nil {
 		t.Errorf("dpkg -r must keep the postseal user: %v", err)
 	}
+	const mask = "/etc/systemd/system/postseal.service"
+	if target, err := os.Readlink(mask); err != nil || target != "/dev/null" {
+		t.Errorf("after dpkg -r the unit should be masked: %s -> %q (%v)", mask, target, err)
+	}
 
 	// Purge: state, configuration, user and group go.
 	run(t, "", "dpkg", "-P", "postseal")
@@ -297,6 +306,11 @@ func TestPackage(t *testing.T) {
 	}
 	if _, err := user.LookupGroup("postseal"); err == nil {
 		t.Error("after dpkg -P, the postseal group is still there")
+	}
+	for _, gone := range []string{wants, mask} {
+		if _, err := os.Lstat(gone); !os.IsNotExist(err) {
+			t.Errorf("after dpkg -P, %s is still there", gone)
+		}
 	}
 	if out, _ := exec.Command("dpkg-statoverride", "--list", "/etc/postseal/postseal.toml").Output(); len(out) > 0 {
 		t.Errorf("after dpkg -P, a statoverride is left: %s", out)
