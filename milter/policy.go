@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/mail"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,11 @@ func LoadPolicy(cfg *rules.Config) (*Policy, error) {
 		passwords: map[string][]byte{},
 		scan:      scanner.Options{Detectors: cfg.Scanner.Detectors},
 	}
+	adminRules, err := compileScanRules(cfg.Scanner)
+	if err != nil {
+		return nil, err
+	}
+	p.scan.Rules = adminRules
 	if f := cfg.Envelope.RecoveryKey; f != "" {
 		keys, err := readPublicKeys(f)
 		if err != nil {
@@ -61,6 +67,40 @@ func LoadPolicy(cfg *rules.Config) (*Policy, error) {
 		p.passwords[strings.ToLower(strings.TrimSpace(d.Name))] = pw
 	}
 	return p, nil
+}
+
+// compileScanRules compiles the admin's pattern and keyword rules, reading
+// word-list files now so that a missing file fails the start or the reload.
+func compileScanRules(sc rules.Scanner) (*scanner.Rules, error) {
+	if len(sc.Patterns) == 0 && len(sc.Keywords) == 0 {
+		return nil, nil
+	}
+	pats := make([]scanner.PatternRule, len(sc.Patterns))
+	for i, r := range sc.Patterns {
+		pats[i] = scanner.PatternRule{Name: r.Name, Regex: r.Regex, Context: r.Context, MinCount: r.MinCount}
+	}
+	kws := make([]scanner.KeywordRule, len(sc.Keywords))
+	for i, r := range sc.Keywords {
+		words := slices.Clone(r.Words)
+		if r.File != "" {
+			f, err := os.Open(r.File)
+			if err != nil {
+				return nil, fmt.Errorf("scanner.keywords %q: %w", r.Name, err)
+			}
+			list, err := scanner.LoadWordList(f)
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("scanner.keywords %q: %s: %w", r.Name, r.File, err)
+			}
+			words = append(words, list...)
+		}
+		kws[i] = scanner.KeywordRule{Name: r.Name, Words: words, MinCount: r.MinCount}
+	}
+	compiled, err := scanner.CompileRules(pats, kws)
+	if err != nil {
+		return nil, fmt.Errorf("scanner: %w", err)
+	}
+	return compiled, nil
 }
 
 func readPublicKeys(path string) (openpgp.EntityList, error) {

@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"mime/quotedprintable"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -245,4 +247,41 @@ func encryptedZipBase64(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+func TestScannerAdminRules(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "phi.txt")
+	if err := os.WriteFile(list, []byte("# PHI terms\ndischarge summary\noncology\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, st, q := scanningFilter(t, func(s *rules.Scanner) {
+		s.Patterns = []rules.ScannerPattern{{Name: "mrn", Regex: `MRN[- ]?\d{7}`, MinCount: 1}}
+		s.Keywords = []rules.ScannerWords{{Name: "phi-terms", File: list, MinCount: 2}}
+	})
+	mrn := withBody(newTrx("Follow-up", "pat@ext.example"), "Re: MRN-1234567, see you Monday.\r\n")
+	if out := decide(t, f, mrn); out.Changes == nil || out.Changes.Body == nil {
+		t.Errorf("a pattern match must seal: %+v", out)
+	}
+	one := withBody(newTrx("Follow-up", "pat@ext.example"), "The oncology ward moved.\r\n")
+	if out := decide(t, f, one); out.Changes != nil {
+		t.Errorf("one keyword with min_count 2 must pass: %+v", out)
+	}
+	two := withBody(newTrx("Follow-up", "pat@ext.example"), "Oncology sent the Discharge Summary.\r\n")
+	if out := decide(t, f, two); out.Changes == nil {
+		t.Errorf("two keywords with min_count 2 must seal: %+v", out)
+	}
+	if len(st.envs) != 2 || len(q.sent) != 2 {
+		t.Fatalf("%d envelopes, %d notices; want 2 and 2", len(st.envs), len(q.sent))
+	}
+	text := decodeQP(t, q.sent[1].data)
+	if !strings.Contains(text, "phi-terms: 2") || strings.Contains(strings.ToLower(text), "oncology") {
+		t.Errorf("the notice must name the rule without the words:\n%s", text)
+	}
+
+	cfg := rules.Default()
+	cfg.Scanner.Keywords = []rules.ScannerWords{{Name: "gone", File: filepath.Join(dir, "missing.txt"), MinCount: 1}}
+	if _, err := LoadPolicy(cfg); err == nil || !strings.Contains(err.Error(), "missing.txt") {
+		t.Errorf("a missing word list: %v; want an error naming the file", err)
+	}
 }
