@@ -89,15 +89,15 @@ func TestWriteOpenPage(t *testing.T) {
 
 	csp := OpenPageCSP(p.PublicURL)
 	for _, want := range []string{
-		"default-src 'none'", "script-src " + decryptorHash + " 'wasm-unsafe-eval'", "style-src " + pageStyleHash,
+		"default-src 'none'", "script-src " + loaderHash + " blob: 'wasm-unsafe-eval'", "style-src " + pageStyleHash,
 		"connect-src https://keys.example.org;", "frame-ancestors 'none'", "base-uri 'none'",
 	} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("OpenPageCSP = %q lacks %q", csp, want)
 		}
 	}
-	if !strings.Contains(page, "<script>"+decryptorJS+"</script>") {
-		t.Error("page does not carry the decryptor as the hash allows it")
+	if !strings.Contains(page, "<script>"+loaderJS+"</script>") || unpackDecryptor(t, page) != decryptorJS {
+		t.Error("page does not carry the loader and the packed decryptor")
 	}
 }
 

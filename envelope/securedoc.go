@@ -283,15 +283,17 @@ func renderPage(in pageInput) (*page, error) {
 	if in.nonce != "" {
 		script = `<script nonce="` + in.nonce + `">`
 	}
-	// The decryptor is appended here rather than executed through the
-	// template: it is constant, checked by its build, and 270 KB that the
-	// escaper need not walk for every message.
-	tail += script + decryptorJS + "</script>\n</body>\n</html>\n"
+	// The decryptor (see bundle.go) is appended here rather than written
+	// through the template: it is constant, checked by its build, and
+	// 120 KB that the escaper need not walk for every message.
+	tail += `<script type="text/plain" id="postseal-decryptor">` + "\n" + decryptorPacked + "</script>\n" +
+		script + loaderJS + "</script>\n</body>\n</html>\n"
 	return &page{head: head, tail: tail}, nil
 }
 
-// pageCSP is the page's policy. Only the inline decryptor and the inline
-// style run ('wasm-unsafe-eval' is for OpenPGP.js's Argon2 in WebAssembly;
+// pageCSP is the page's policy. Only the inline loader, the decryptor it
+// runs from a blob: URL (see bundle.go) and the inline style run
+// ('wasm-unsafe-eval' is for OpenPGP.js's Argon2 in WebAssembly;
 // without it Argon2 fails as "Session key decryption failed"). The only
 // network peer is the key service.
 //
@@ -307,7 +309,7 @@ func pageCSP(origin string) string {
 	if origin != "" {
 		peer = origin
 	}
-	return "default-src 'none'; script-src " + decryptorHash + " 'wasm-unsafe-eval'; style-src " + pageStyleHash +
+	return "default-src 'none'; script-src " + loaderHash + " blob: 'wasm-unsafe-eval'; style-src " + pageStyleHash +
 		"; connect-src " + peer + "; img-src data: blob: https: http:; form-action " + peer + "; base-uri 'none'"
 }
 

@@ -2,9 +2,11 @@ package envelope
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"html"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -65,7 +67,7 @@ func TestSecuredocPage(t *testing.T) {
 			t.Error("form does not hold the payload textarea and the Open Online button")
 		}
 		// The decryptor's own code names the armour line too: count outside it.
-		noScript := regexp.MustCompile(`(?s)<script>.*?</script>`).ReplaceAllString(page, "")
+		noScript := regexp.MustCompile(`(?s)<script[^>]*>.*?</script>`).ReplaceAllString(page, "")
 		if c := strings.Count(noScript, "-----BEGIN PGP MESSAGE-----"); c != 1 {
 			t.Errorf("payload appears %d times, want once", c)
 		}
@@ -89,19 +91,22 @@ func TestSecuredocPage(t *testing.T) {
 		scripts := regexp.MustCompile(`(?s)<script([^>]*)>(.*?)</script>`).FindAllStringSubmatch(page, -1)
 		var code []string
 		for _, sc := range scripts {
-			if !strings.Contains(sc[1], `type="application/json"`) {
+			if !strings.Contains(sc[1], `type=`) {
 				code = append(code, sc[2])
 			}
 		}
 		if len(code) != 1 {
 			t.Fatalf("%d executable script elements, want 1", len(code))
 		}
-		if strings.ReplaceAll(code[0], "\r\n", "\n") != decryptorJS {
-			t.Error("the page's script is not the embedded decryptor")
+		if code[0] != loaderJS {
+			t.Error("the page's script is not the decryptor's loader")
+		}
+		if unpackDecryptor(t, page) != decryptorJS {
+			t.Error("the packed decryptor in the page does not unpack to the embedded bundle")
 		}
 		for _, want := range []string{
 			"default-src 'none';",
-			"script-src " + hash(code[0]) + " 'wasm-unsafe-eval';",
+			"script-src " + hash(code[0]) + " blob: 'wasm-unsafe-eval';",
 			"style-src " + hash(style[0][1]) + ";",
 			"connect-src https://keys.example.org;",
 			"img-src data: blob: https: http:;",
@@ -304,4 +309,26 @@ func TestDisplayHTML(t *testing.T) {
 	if got := strings.ReplaceAll(long, "<wbr\n>", ""); strings.Count(got, "&#252;") != 500 {
 		t.Error("wrapping lost characters")
 	}
+}
+
+// unpackDecryptor does what the page's loader does: base64, gunzip.
+func unpackDecryptor(t *testing.T, page string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<script type="text/plain" id="postseal-decryptor">(.*?)</script>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no packed decryptor in the page")
+	}
+	z, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(m[1]), ""))
+	if err != nil {
+		t.Fatalf("packed decryptor: %v", err)
+	}
+	r, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		t.Fatalf("packed decryptor: %v", err)
+	}
+	js, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("packed decryptor: %v", err)
+	}
+	return string(js)
 }
