@@ -3,7 +3,6 @@ package scanner
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -786,9 +785,7 @@ func (it *hitIter) next() (int, int) {
 		it.rs, it.re = -1, -1
 		for i < len(t) {
 			if p.dig {
-				for i+8 <= len(t) && !hasDigit(binary.LittleEndian.Uint64(t[i:])) {
-					i += 8
-				}
+				i = nextDigit(t, i)
 			}
 			for i < len(t) && !p.cls[t[i]] {
 				i++

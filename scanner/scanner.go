@@ -24,6 +24,7 @@ package scanner
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 )
 
@@ -134,13 +135,7 @@ func (s *scan) run() {
 	n := len(t)
 	i := 0
 	for {
-		for i+8 <= n && !hasDigit(binary.LittleEndian.Uint64(t[i:])) {
-			i += 8
-		}
-		for i < n && !isDigit(t[i]) {
-			i++
-		}
-		if i >= n {
+		if i = nextDigit(t, i); i >= n {
 			return
 		}
 		// Letters glued in front: IBAN (2), DEA (2, or 1 with '9'), ICD-10 (1).
@@ -160,14 +155,31 @@ func (s *scan) run() {
 	}
 }
 
-// hasDigit reports whether any byte of x is in '0'..'9' (the exact
-// "hasbetween" trick from Bit Twiddling Hacks: 47 < b < 58).
-func hasDigit(x uint64) bool {
+// digitMask sets the high bit of each byte of x that is in '0'..'9' (the
+// exact "hasbetween" trick from Bit Twiddling Hacks, 47 < b < 58: no byte
+// borrows from or carries into its neighbour, so the bits are per byte).
+func digitMask(x uint64) uint64 {
 	const ones = 0x0101010101010101
 	const high = 0x8080808080808080
 	const m, n = '0' - 1, '9' + 1
 	t := x & (ones * 127)
-	return (ones*(127+n)-t)&^x&(t+ones*(127-m))&high != 0
+	return (ones*(127+n) - t) &^ x & (t + ones*(127-m)) & high
+}
+
+func hasDigit(x uint64) bool { return digitMask(x) != 0 }
+
+// nextDigit returns the index of the first digit in t at or after i, or
+// len(t): eight bytes at a time, landing on the digit itself.
+func nextDigit(t []byte, i int) int {
+	for ; i+8 <= len(t); i += 8 {
+		if m := digitMask(binary.LittleEndian.Uint64(t[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(t) && !isDigit(t[i]) {
+		i++
+	}
+	return i
 }
 
 func isDigit(c byte) bool  { return c-'0' < 10 }
@@ -269,6 +281,11 @@ func (s *scan) numberRun(i int) int {
 		break
 	}
 	seps[ng-1] = 0 // nothing follows the last group
+	if gs[ng-1].end-gs[0].start-(ng-1) < 9 {
+		// Fewer than nine digits in all (dates, times, amounts): no
+		// detector takes a number that short.
+		return skipAlnum(t, j)
+	}
 	if !boundaryAfter(t, j) {
 		tailOK = false
 	}
