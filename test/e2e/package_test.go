@@ -78,6 +78,9 @@ func TestPackage(t *testing.T) {
 	})
 
 	t.Run("rpm", func(t *testing.T) {
+		if out := run(t, "", "rpm", "-K", "--nosignature", rpm); !strings.Contains(out, "digests OK") {
+			t.Errorf("rpm -K: %s", out)
+		}
 		info := run(t, "", "rpm", "-qip", rpm)
 		for _, want := range []string{"Name        : postseal", "Architecture: x86_64", "Summary     : secure-email gateway"} {
 			if !strings.Contains(info, want) {
