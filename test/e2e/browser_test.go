@@ -338,4 +338,3 @@ func browserCheckMessage(t *testing.T, ctx context.Context, attachment []byte) {
 		t.Errorf("downloaded %d bytes differ from the %d sent", len(got), len(attachment))
 	}
 }
-
