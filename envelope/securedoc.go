@@ -92,7 +92,7 @@ var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html
 <p>This is a secure message from {{.Org}}. Enter your e-mail address and
 password to open it. The message is decrypted in your browser.</p>
 {{- else}}
-<p>This is a secure message from {{.Org}}. To read it, open this file in a web browser.
+<p id="noscript-intro">This is a secure message from {{.Org}}. To read it, open this file in a web browser.
 {{- if .OpenURL}} If the message does not open by itself, press Open Online below: the
 encrypted message is sent to the key service of {{.Org}}, where you sign in to read it.{{end}}</p>
 {{- end}}
@@ -103,12 +103,14 @@ encrypted message is sent to the key service of {{.Org}}, where you sign in to r
 content of the message and its attachments are encrypted.</p>
 </div>
 {{- if .Recipients}}
+<div id="recipients-box">
 <p>Sent to:</p>
 <ul id="recipients">
 {{- range .Recipients}}
 <li>{{.}}</li>
 {{- end}}
 </ul>
+</div>
 {{- end}}
 <form id="unlock" hidden>
 <h2>Open the message</h2>

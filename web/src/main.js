@@ -56,6 +56,12 @@ function init() {
     sync();
   }
   form.hidden = false;
+  // What the page says for readers without scripts ("open this file in a
+  // browser", the list the select now offers) is not needed any more.
+  for (const id of ['noscript-intro', 'recipients-box']) {
+    const n = $(id);
+    if (n) n.hidden = true;
+  }
   // For tests and tools: the form is live.
   document.documentElement.dataset.decryptor = 'ready';
 
@@ -82,9 +88,9 @@ function init() {
       const passphrase = data.mode === 'password' ? password.value : await fetchKey(data, email, password.value);
       const parsed = await openMessage(passphrase, data.mode === 'password');
       await showMessage($('message'), parsed);
-      form.hidden = true;
-      const intro = $('instructions');
-      if (intro) intro.hidden = true;
+      // The message is open: the form, the instructions and Open Online
+      // have done their work.
+      for (const n of [form, $('instructions'), $('open-online')]) if (n) n.hidden = true;
       document.documentElement.dataset.openMs = String(Math.round(performance.now() - t0));
       setStatus('');
       $('message').focus();
