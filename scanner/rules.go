@@ -22,19 +22,25 @@ import (
 //
 //   - Regexes use Go's RE2 engine (linear in the input, no backtracking
 //     blow-up), are capped in source length and compiled program size, and
-//     must not match the empty string. Where every match must contain a
-//     literal (the "MRN" of `MRN[:#]?\s*\d{7}`), the text is searched for
-//     that literal first and the regex runs only in a bounded window around
-//     each hit, so text without the literal costs one memchr-speed pass.
+//     must not match the empty string. The text is searched first for what
+//     every match must contain — a literal (the "MRN" of `MRN[:#]?\s*\d{7}`)
+//     or a run of one ASCII class (the six digits of `[A-Z]{2}\d{6}`) — and
+//     the regex runs only in bounded windows around those hits, so text
+//     without them costs one fast pass. The regex work of a scan is capped;
+//     past the cap the rule fires (WorkLimitMask) rather than guess.
 //   - Keywords of all rules are compiled into one Aho-Corasick automaton
-//     (a dense DFA over byte classes): one pass over the text whatever the
-//     number of words, a table lookup per byte.
+//     (a dense DFA over byte classes) that only looks where a whole word
+//     can begin: one pass over the text whatever the number of words.
+//
+// Admin findings have Score 1 (the rule is the admin's own definition of
+// what counts) and are reported only when the rule matched at least
+// min_count times in the text.
 
 // PatternRule is one [[scanner.pattern]] of the rules file.
 type PatternRule struct {
 	Name     string
 	Regex    string   // RE2 syntax (Go regexp); must not match the empty string
-	Context  []string // if set, a match counts only with one of these words near it
+	Context  []string // if set, a match counts only with one of these words near it (as for the built-ins: 64 bytes before, 32 after, ASCII case-insensitive, must start with a-z)
 	MinCount int      // findings are reported only from this many matches on; 0 means 1
 }
 
@@ -178,7 +184,9 @@ func LoadWordList(r io.Reader) ([]string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	var words []string
-	for n := 1; sc.Scan(); n++ {
+	n := 0
+	for sc.Scan() {
+		n++
 		line := sc.Text()
 		if n == 1 {
 			line = strings.TrimPrefix(line, "\uFEFF")
@@ -194,7 +202,7 @@ func LoadWordList(r io.Reader) ([]string, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("a line is longer than %d bytes", 64<<10)
+			return nil, fmt.Errorf("line %d: longer than %d bytes", n+1, 64<<10)
 		}
 		return nil, err
 	}
