@@ -1,0 +1,141 @@
+package main
+
+// ---- open-10mb ---------------------------------------------------------------
+//
+// The recipient's wait: a 10 MB message sealed as the milter seals it, its
+// securedoc opened from disk in headless Chromium, and the time from the
+// click on "Open" to the message shown, as the page itself records it
+// (data-open-ms: key fetch, decrypt, MIME parse, render). The key endpoint is
+// a stub that answers at once: the key service's own cost (Argon2id) is the
+// keyserver row, so this row measures the browser's work only.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/postseal/postseal/envelope"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+func open10MB(c config) []Row {
+	const goal = "≤ 1,000 ms"
+	if _, err := os.Stat(chromiumPath); err != nil {
+		return []Row{notRun("open-10mb", goal, "no Chromium at "+chromiumPath+" (make test-deps installs it)")}
+	}
+	msg := textMessage(10_000_000, 4)
+	var rows []Row
+	for _, profile := range []string{envelope.ProfileRFC4880, envelope.ProfileRFC9580} {
+		name := "open-10mb"
+		if profile != sealOpts.Profile {
+			name += "-" + profile
+		}
+		ms, err := openInChromium(msg, profile, c.pairs)
+		if err != nil {
+			rows = append(rows, Row{Name: name, Goal: goal, Note: "failed: " + err.Error()})
+			continue
+		}
+		rows = append(rows, Row{Name: name, Unit: "ms", Value: f(median(ms)), Goal: goal,
+			Note: fmt.Sprintf("profile %s, median of %d opens (%s ms); click on Open to message shown, key endpoint stubbed", profile, len(ms), joinMS(ms))})
+	}
+	return rows
+}
+
+func joinMS(ms []float64) string {
+	var s []string
+	for _, v := range ms {
+		s = append(s, strconv.Itoa(int(v)))
+	}
+	return strings.Join(s, ", ")
+}
+
+// openInChromium seals msg with the profile and opens its securedoc n times
+// (after one warm-up), returning the page's own open times in ms.
+func openInChromium(msg []byte, profile string, n int) ([]float64, error) {
+	var key string
+	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Access-Control-Allow-Headers", "content-type")
+		w.Header().Set("Access-Control-Allow-Private-Network", "true")
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"key": key})
+	}))
+	defer stub.Close()
+
+	opts := sealOpts
+	opts.Profile, opts.PublicURL = profile, stub.URL
+	s, err := sealWith(msg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("seal: %w", err)
+	}
+	key = envelope.Passphrase(s.Key)
+	page, _, err := securedocOf(s)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "postseal-bench-open-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	doc := filepath.Join(dir, "securedoc.html")
+	if err := os.WriteFile(doc, page, 0o600); err != nil {
+		return nil, err
+	}
+
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("user-data-dir", filepath.Join(dir, "profile")),
+	)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil {
+		return nil, fmt.Errorf("start chromium: %w", err)
+	}
+	var out []float64
+	for i := 0; i <= n; i++ {
+		sctx, scancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := chromedp.Do(sctx,
+			chromedp.Navigate("file://"+doc),
+			chromedp.WaitVisible(chromedp.CSS("#open")),
+			chromedp.SetValue(chromedp.CSS("#password"), "any password: the stub releases the key"),
+			chromedp.Click(chromedp.CSS("#open")),
+			chromedp.WaitVisible(chromedp.CSS("#message")),
+		)
+		var v string
+		if err == nil {
+			v, err = chromedp.Run(sctx, chromedp.Evaluate[string](`document.documentElement.dataset.openMs || ""`))
+		}
+		scancel()
+		if err != nil {
+			return nil, fmt.Errorf("open %d: %w", i, err)
+		}
+		ms, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, fmt.Errorf("open %d: the page recorded no open time (%q)", i, v)
+		}
+		if i > 0 { // the first open warms the browser up
+			out = append(out, ms)
+		}
+	}
+	return out, nil
+}
