@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,6 +173,16 @@ func TestPackage(t *testing.T) {
 		}
 	}
 
+	// The hardening as systemd rates it (lower is better; "OK" is below 2).
+	sec, _ := exec.Command("systemd-analyze", "security", "--offline=true", "--no-pager", "/lib/systemd/system/postseal.service").CombinedOutput()
+	if m := exposureRe.FindSubmatch(sec); m == nil {
+		t.Errorf("systemd-analyze security printed no exposure level:\n%s", sec)
+	} else if v, _ := strconv.ParseFloat(string(m[1]), 64); v >= 2 {
+		t.Errorf("systemd-analyze security: exposure %s, want below 2:\n%s", m[1], sec)
+	} else {
+		t.Logf("systemd-analyze security: exposure %s", m[1])
+	}
+
 	// Run it as the unit would.
 	unit := readUnit(t, "/lib/systemd/system/postseal.service")
 	if unit["User"] != "postseal" || unit["Group"] != "postseal" || unit["RuntimeDirectory"] != "postseal" {
@@ -320,6 +331,8 @@ func TestPackage(t *testing.T) {
 	}
 	t.Logf("package test took %v", time.Since(start).Round(time.Millisecond))
 }
+
+var exposureRe = regexp.MustCompile(`Overall exposure level for postseal\.service: ([0-9.]+)`)
 
 // run runs a command (in dir, if set) and returns its standard output; a
 // failure ends the test with everything it printed.
