@@ -10,7 +10,8 @@ import (
 
 // Observer is told the outcome of every message (metrics). Each message
 // whose header arrived is Seen once and, unless the MTA aborts it, ends in
-// exactly one of Sealed, Passed, Rejected or TempFailed.
+// exactly one of Sealed, Passed, Rejected or TempFailed. (A broken peer's
+// message that never ends its header is only TempFailed, reason protocol.)
 type Observer interface {
 	Seen()
 	// Sealed: trigger is the trigger's name (or "scanner"), bytes the
