@@ -36,7 +36,7 @@ import (
 // purges the package when it ends, failed or not.
 func TestPackage(t *testing.T) {
 	needRoot(t)
-	for _, tool := range []string{"dpkg", "dpkg-deb", "lintian", "rpm", "make", "setpriv", "postconf"} {
+	for _, tool := range []string{"dpkg", "dpkg-deb", "lintian", "rpm", "make", "setpriv", "postconf", "systemd-analyze"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s not found (make test-deps installs it): %v", tool, err)
 		}
