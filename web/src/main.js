@@ -17,7 +17,8 @@ import { dearmor, ArmorError } from './armor.js';
 import { showMessage } from './render.js';
 
 const $ = (id) => document.getElementById(id);
-const OTHER = '\u0000other';
+// The select's value for "My address is not listed" (no address lacks an @).
+const OTHER = 'other';
 
 function pageData() {
   try {

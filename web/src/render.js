@@ -92,6 +92,12 @@ export async function prepareHTML(html, attachments) {
   }
   if (/url\(\s*['"]?\s*(https?:)?\/\//i.test(html)) remote = true;
   for (const a of doc.querySelectorAll('a[href], area[href]')) {
+    // Links open in a new tab, outside the sandbox; only web and mail
+    // links: a javascript: or file: link has no business in a message.
+    if (!/^\s*(https?:|mailto:|tel:)/i.test(a.getAttribute('href'))) {
+      a.removeAttribute('href');
+      continue;
+    }
     a.setAttribute('target', '_blank');
     a.setAttribute('rel', 'noopener noreferrer');
   }
