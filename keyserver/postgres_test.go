@@ -2,16 +2,12 @@ package keyserver
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/postseal/postseal/store"
+	"github.com/postseal/postseal/store/pgtest"
 )
 
 // pgStores opens n stores (n processes, as far as the key service can
@@ -20,44 +16,14 @@ import (
 // under CI and is skipped otherwise.
 func pgStores(t *testing.T, n int) []store.Store {
 	t.Helper()
-	dsn := os.Getenv("POSTSEAL_TEST_PG_DSN")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := admin.PingContext(ctx); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL unreachable (needed under CI): %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable, skipping (set POSTSEAL_TEST_PG_DSN): %v", err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "postseal_ks_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	dsn := pgtest.DSN(t)
 	key, err := store.LoadMasterKey(filepath.Join(t.TempDir(), "master.key"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []store.Store
 	for range n {
-		st, err := store.OpenPostgres(context.Background(), u.String(), key)
+		st, err := store.OpenPostgres(context.Background(), dsn, key)
 		if err != nil {
 			t.Fatal(err)
 		}

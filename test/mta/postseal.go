@@ -33,6 +33,8 @@ type PostsealConfig struct {
 	ReinjectPort int    // the MTA listener without milters (required for split)
 	Extra        string // more TOML appended to the file (whole tables)
 	StoreDSN     string // default: state dir/postseal.db
+	StoreDriver  string // "sqlite" (default) or "postgres"
+	MasterKey    string // default: state dir/master.key (created at first start)
 	Milter       string // mixed_recipients, default "split"
 	MilterPort   int    // default: a free port (set it when the MTA is configured first)
 }
@@ -71,6 +73,12 @@ func StartPostseal(bin, dir string, pc PostsealConfig) (*Postseal, error) {
 	if pc.Milter == "" {
 		pc.Milter = "split"
 	}
+	if pc.StoreDriver == "" {
+		pc.StoreDriver = "sqlite"
+	}
+	if pc.MasterKey == "" {
+		pc.MasterKey = filepath.Join(dir, "master.key")
+	}
 	if pc.StoreDSN == "" {
 		pc.StoreDSN = filepath.Join(dir, "postseal.db")
 	}
@@ -95,15 +103,15 @@ listen = "127.0.0.1:%d"
 public_url = "http://127.0.0.1:%d"
 
 [store]
-driver = "sqlite"
+driver = %q
 dsn = %q
-master_key = "master.key"
+master_key = %q
 
 [smtp]
 relay = "127.0.0.1:%d"
 from = "postseal@example.org"
 %s
-`, p.MilterPort, reinject, pc.Milter, p.HTTPPort, p.HTTPPort, pc.StoreDSN, reinject, pc.Extra)
+`, p.MilterPort, reinject, pc.Milter, p.HTTPPort, p.HTTPPort, pc.StoreDriver, pc.StoreDSN, pc.MasterKey, reinject, pc.Extra)
 	if err := os.WriteFile(p.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
