@@ -253,7 +253,6 @@ func Default() *Config {
 			Profile:        "rfc4880",
 			AttachmentName: "securedoc_{time}.html",
 			ExpireAfter:    Duration(90 * 24 * time.Hour),
-			ReadReceipts:   true,
 		},
 		Keyserver: Keyserver{
 			Listen:            "127.0.0.1:8025",
@@ -515,6 +514,14 @@ func (c *Config) validate() error {
 	name := c.Envelope.AttachmentName
 	if name == "" || strings.ContainsAny(name, "/\\\"\r\n") || !strings.HasSuffix(strings.ToLower(name), ".html") {
 		return keyErr("envelope.attachment_name", "must be a file name ending in .html, not %q", name)
+	}
+	// Accepted keys of features still to come are refused when used, so
+	// that a setting never silently does nothing.
+	if c.Envelope.ReadReceipts {
+		return keyErr("envelope.read_receipts", "read receipts are not part of this version of postseal; set it to false")
+	}
+	if c.Envelope.TemplateDir != "" {
+		return keyErr("envelope.template_dir", "template overrides are not part of this version of postseal; remove the key")
 	}
 	if c.Envelope.ExpireAfter <= 0 {
 		return keyErr("envelope.expire_after", "must be positive")

@@ -222,6 +222,8 @@ func TestLoadErrors(t *testing.T) {
 		{"scanner rule named like detector", "[[scanner.keywords]]\nname = \"us_ssn\"\nwords = [\"x\"]\n", 2, "already the name"},
 		{"scanner keywords without words", "[[scanner.keywords]]\nname = \"phi\"\nmin_count = 2\n", 1, "scanner.keywords[0].words"},
 		{"scanner keywords negative count", "[[scanner.keywords]]\nname = \"phi\"\nwords = [\"x\"]\nmin_count = -1\n", 4, "min_count"},
+		{"read receipts not yet", "[envelope]\nread_receipts = true\n", 2, "envelope.read_receipts"},
+		{"template dir not yet", "[envelope]\n\ntemplate_dir = \"t\"\n", 3, "envelope.template_dir"},
 		{"bad profile", "[envelope]\nprofile = \"ocb\"\n", 2, "envelope.profile"},
 		{"bad attachment name", "[envelope]\nattachment_name = \"../x.html\"\n", 2, "attachment_name"},
 		{"bad public url", "[keyserver]\npublic_url = \"ftp://x\"\n", 2, "keyserver.public_url"},
