@@ -313,8 +313,12 @@ func (s *scan) evalRun(gs []group, seps []byte, headOK, tailOK bool) {
 			eMax = e
 		}
 		matched := false
-		for e := eMax; e >= s0; e-- {
-			if (e == last && !tailOK) || (e < last && seps[e] == '-') {
+		nd = 0
+		for e := s0; e <= eMax; e++ {
+			nd += gs[e].end - gs[e].start
+		}
+		for e := eMax; e >= s0; e, nd = e-1, nd-(gs[e].end-gs[e].start) {
+			if (e == last && !tailOK) || (e < last && seps[e] == '-') || !viable(nd, e-s0+1) {
 				continue
 			}
 			if s.evalSpan(gs, seps, s0, e) {
@@ -327,6 +331,19 @@ func (s *scan) evalRun(gs []group, seps []byte, headOK, tailOK bool) {
 			s0++
 		}
 	}
+}
+
+// viable reports whether nd digits in ng groups fit any detector's shape at
+// all (SSN and ABA: nine, NPI: ten in one group, cards: 12 to 19), so that
+// evalRun skips the rest without copying their digits.
+func viable(nd, ng int) bool {
+	switch {
+	case nd == 9:
+		return ng == 1 || ng == 3
+	case nd == 10:
+		return ng == 1
+	}
+	return nd >= 12 && nd <= 19
 }
 
 // evalSpan validates groups s0..e as each numeric detector that fits its shape
