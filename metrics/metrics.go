@@ -32,6 +32,7 @@ type Metrics struct {
 	sealedBytes  prometheus.Counter
 	keyReleases  prometheus.Counter
 	loginFails   prometheus.Counter
+	scanFindings *prometheus.CounterVec
 }
 
 // New returns counters registered on a registry of their own, together
@@ -73,12 +74,16 @@ func New() *Metrics {
 			Name: "postseal_key_releases_total",
 			Help: "Message keys released to recipients by the key service.",
 		}),
+		scanFindings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "postseal_scanner_findings_total",
+			Help: "Scanner findings by rule (detector or admin rule) and mode (\"report\": delivered untouched in report mode).",
+		}, []string{"rule", "mode"}),
 		loginFails: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "postseal_login_failures_total",
 			Help: "Failed recipient logins (wrong password, unknown or inactive account).",
 		}),
 	}
-	m.reg.MustRegister(m.seen, m.sealed, m.passed, m.rejected, m.tempFailed, m.sealDuration, m.sealedBytes, m.keyReleases, m.loginFails,
+	m.reg.MustRegister(m.seen, m.sealed, m.passed, m.rejected, m.tempFailed, m.sealDuration, m.sealedBytes, m.keyReleases, m.loginFails, m.scanFindings,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -92,6 +97,11 @@ func (m *Metrics) Sealed(trigger string, bytes int64, d time.Duration) {
 	m.sealed.WithLabelValues(trigger).Inc()
 	m.sealedBytes.Add(float64(bytes))
 	m.sealDuration.Observe(d.Seconds())
+}
+
+// ScanFindings counts the scanner's findings of one rule in one message.
+func (m *Metrics) ScanFindings(rule string, n int, mode string) {
+	m.scanFindings.WithLabelValues(rule, mode).Add(float64(n))
 }
 
 // Passed counts a message passed unchanged.

@@ -34,6 +34,8 @@ func TestScrape(t *testing.T) {
 	m.KeyReleased()
 	m.LoginFailed()
 	m.LoginFailed()
+	m.ScanFindings("us_ssn", 2, "report")
+	m.ScanFindings("us_ssn", 1, "report")
 	out := scrape(t, m)
 	for _, want := range []string{
 		"postseal_messages_seen_total 2\n",
@@ -48,6 +50,7 @@ func TestScrape(t *testing.T) {
 		"postseal_key_releases_total 1\n",
 		"postseal_login_failures_total 2\n",
 		"postseal_mail_queue_depth 3\n",
+		`postseal_scanner_findings_total{mode="report",rule="us_ssn"} 3` + "\n",
 		"go_goroutines ",
 	} {
 		if !strings.Contains(out, want) {

@@ -21,6 +21,10 @@ type Observer interface {
 	Rejected()
 	// TempFailed: reason is one of the TempFail* constants.
 	TempFailed(reason string)
+	// ScanFindings: the scanner's rule (a detector or admin rule name)
+	// matched n times in one message; mode is "encrypt", or "report" when
+	// the message was delivered untouched in report mode.
+	ScanFindings(rule string, n int, mode string)
 }
 
 // Reasons for a temporary failure: a small fixed set, so that they can be
@@ -42,6 +46,7 @@ func (nopObserver) Sealed(string, int64, time.Duration) {}
 func (nopObserver) Passed()                             {}
 func (nopObserver) Rejected()                           {}
 func (nopObserver) TempFailed(string)                   {}
+func (nopObserver) ScanFindings(string, int, string)    {}
 
 // errReinject marks errors from handing a sealed copy to the re-injection
 // listener.
@@ -86,6 +91,15 @@ func (f *Filter) record(t *Transaction, v verdict, out Outcome, start time.Time)
 		"size", v.size, "duration", f.now().Sub(start)}
 	// The scanner's part: rule names and counts, never values.
 	attrs = append(attrs, scanAttrs(v.plan)...)
+	if v.plan.Scan != nil {
+		mode := "encrypt"
+		if v.plan.Report {
+			mode = "report"
+		}
+		for _, c := range v.plan.Scan.Counts() {
+			f.obs.ScanFindings(c.Rule, c.Count, mode)
+		}
+	}
 	switch {
 	case out.Accepted() && len(out.EnvelopeIDs) > 0:
 		f.log.Info("message sealed", append(attrs, "outcome", "sealed", "envelope_ids", out.EnvelopeIDs, "copies", len(v.plan.Groups))...)

@@ -153,6 +153,8 @@ func TestScannerReportMode(t *testing.T) {
 	f, st, q := scanningFilter(t, func(s *rules.Scanner) { s.Mode = "report" })
 	var logs bytes.Buffer
 	f.log = slog.New(slog.NewTextHandler(&logs, nil))
+	obs := &findingsObserver{findings: map[string]int{}}
+	f.obs = obs
 	trx := withBody(newTrx("Claim", "pat@ext.example"), ssnBody)
 	out := decide(t, f, trx)
 	if !out.Accepted() || out.Changes != nil || len(st.envs) != 0 || len(q.sent) != 0 {
@@ -164,6 +166,20 @@ func TestScannerReportMode(t *testing.T) {
 	if strings.Contains(logs.String(), "1234") {
 		t.Errorf("the log carries the value:\n%s", logs.String())
 	}
+	if got := obs.findings["us_ssn/report"]; got != 1 {
+		t.Errorf("report mode counted %d us_ssn findings; want 1", got)
+	}
+}
+
+// findingsObserver records ScanFindings (the real counters are tested in
+// package metrics).
+type findingsObserver struct {
+	nopObserver
+	findings map[string]int
+}
+
+func (o *findingsObserver) ScanFindings(rule string, n int, mode string) {
+	o.findings[rule+"/"+mode] += n
 }
 
 func TestScannerUnreadable(t *testing.T) {
