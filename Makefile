@@ -47,7 +47,8 @@ lint:
 
 # The securedoc decryptor (web/) is built into envelope/assets/decryptor.js
 # and committed: `make bundle` rebuilds it, `make check-bundle` proves the
-# committed file is exactly what web/ builds (same inputs, same bytes).
+# committed file is exactly what web/ builds (same inputs, same bytes) and
+# runs web/'s own tests.
 BUNDLE := envelope/assets/decryptor.js
 
 web/node_modules: web/package.json web/package-lock.json
@@ -63,6 +64,7 @@ check-bundle: web/node_modules
 	node web/build.mjs "$$tmp" || { echo "check-bundle: web/build.mjs failed"; exit 1; }; \
 	cmp -s "$$tmp" $(BUNDLE) || { echo "check-bundle: $(BUNDLE) is not what web/ builds: run 'make bundle' and commit the result"; exit 1; }; \
 	echo "check-bundle: $(BUNDLE) matches web/ ($$(wc -c < $(BUNDLE)) bytes)"
+	cd web && node --test test/
 
 test: test-deps lint
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
