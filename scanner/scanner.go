@@ -20,6 +20,10 @@
 //   - Values are never kept. A Finding carries only a masked form (the last
 //     four characters at most), so findings can be logged, counted and sent
 //     back to the sender without spreading the data they are about.
+//
+// An organisation's own formats and word lists come in as admin rules
+// (CompileRules, Options.Rules; see rules.go), which keep the same promises:
+// bounded work whatever the rule, and masked findings.
 package scanner
 
 import (
