@@ -7,6 +7,7 @@ import (
 	_ "embed" // the decryptor bundle
 	"encoding/base64"
 	"strings"
+	"sync"
 )
 
 // decryptorJS is the in-browser decryptor, built from web/ by web/build.mjs
@@ -26,9 +27,9 @@ var decryptorJS string
 // blob: URL. That keeps a securedoc for a short message near 130 KB instead
 // of 280 KB. The policy admits blob: scripts: only script already running
 // in the page can mint a blob: URL. The compressed form is made here, at
-// start, so the committed bundle stays the plain, reproducible esbuild
-// output.
-var decryptorPacked = pack(decryptorJS)
+// first use (~25 ms, not at every start of the binary), so the committed
+// bundle stays the plain, reproducible esbuild output.
+var decryptorPacked = sync.OnceValue(func() string { return pack(decryptorJS) })
 
 // loaderJS runs the packed decryptor. It passes its own nonce on, for a key
 // service that serves the page under a nonce-based policy of its own.

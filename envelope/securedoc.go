@@ -288,7 +288,7 @@ func renderPage(in pageInput) (*page, error) {
 	// The decryptor (see bundle.go) is appended here rather than written
 	// through the template: it is constant, checked by its build, and
 	// 120 KB that the escaper need not walk for every message.
-	tail += `<script type="text/plain" id="postseal-decryptor">` + "\n" + decryptorPacked + "</script>\n" +
+	tail += `<script type="text/plain" id="postseal-decryptor">` + "\n" + decryptorPacked() + "</script>\n" +
 		script + loaderJS + "</script>\n</body>\n</html>\n"
 	return &page{head: head, tail: tail}, nil
 }
