@@ -41,6 +41,19 @@ func TestPackage(t *testing.T) {
 			t.Fatalf("%s not found (make test-deps installs it): %v", tool, err)
 		}
 	}
+	// One package test per machine at a time: two test runs (two
+	// developers, or make test beside a single package's tests) would
+	// install and purge the same package under each other.
+	lock, err := os.OpenFile("/run/lock/postseal-package-test.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		lock.Close()
+		t.Fatal(err)
+	}
+	// Registered first, so it runs last: after the purge below.
+	t.Cleanup(func() { lock.Close() }) // closing releases the lock
 	if out, err := exec.Command("dpkg-query", "-W", "-f=${db:Status-Status}", "postseal").Output(); err == nil && len(out) > 0 && string(out) != "not-installed" {
 		t.Fatalf("postseal is already on this machine (dpkg status %q); this test installs and purges it, so it will not run here", out)
 	}
