@@ -13,7 +13,7 @@
 
 import { readMessage, decrypt } from 'openpgp';
 import PostalMime from 'postal-mime';
-import { dearmor, ArmorError } from './armor.js';
+import { dearmor } from './armor.js';
 import { showMessage } from './render.js';
 
 const $ = (id) => document.getElementById(id);
@@ -163,6 +163,9 @@ function safeURL(u, fallback) {
 
 async function fetchKey(data, email, password) {
   const base = String(data.publicURL || '').replace(/\/+$/, '');
+  if (!base) {
+    throw new Problem(`This message opens only with the key service of ${data.org || 'the sender'}, and this file does not say where that is. Contact the sender.`);
+  }
   const url = `${base}/api/v1/envelopes/${encodeURIComponent(data.envelope)}/key`;
   let res;
   try {
@@ -225,9 +228,9 @@ async function openMessage(passphrase, sharedPassword) {
   let message;
   try {
     message = await readMessage({ binaryMessage: dearmor($('payload').value) });
-  } catch (e) {
-    if (e instanceof ArmorError || e instanceof Error) throw corrupt;
-    throw e;
+  } catch {
+    // Bad armour or bad packets: either way the file is damaged.
+    throw corrupt;
   }
   let bytes;
   try {
