@@ -36,6 +36,7 @@ test-deps:
 		echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@command -v npm >/dev/null || { echo "installing: nodejs npm (for check-bundle)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
 	bash test/e2e/install-sendmail.sh >/dev/null
 	@test -x $(GOBIN)/nfpm || $(GO) install $(NFPM)
 
@@ -66,7 +67,7 @@ check-bundle: web/node_modules
 	echo "check-bundle: $(BUNDLE) matches web/ ($$(wc -c < $(BUNDLE)) bytes)"
 	cd web && node --test test/
 
-test: test-deps lint
+test: test-deps lint check-bundle
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 bench: test-deps
