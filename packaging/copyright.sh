@@ -61,10 +61,10 @@ Comment: postseal is one statically linked Go program. The stanzas after the
 
 Files: *
 Copyright: 2026 The postseal authors
-License: postseal
- The postseal authors have not yet chosen the licence of postseal's own
- code. The licences of the bundled components below apply to those
- components.
+License: Apache-2.0
+ On Debian systems the full text of the Apache License 2.0 is in
+ /usr/share/common-licenses/Apache-2.0. The licences of the bundled
+ components below apply to those components.
 HEAD
 
 go version -m "$bin" | awk '$1 == "dep" { m = $2; v = $3 } $1 == "=>" { m = $2; v = $3 } $1 == "dep" || $1 == "=>" { print m, v }' |
