@@ -193,6 +193,9 @@ func (f *fixture) postForm(path string, v url.Values, cookies ...*http.Cookie) *
 	return f.do(req, "")
 }
 
+// activation is the form of the activation page.
+func activation(password string) url.Values { return url.Values{"password": {password}} }
+
 func decodeAnswer(t *testing.T, rec *httptest.ResponseRecorder) apiAnswer {
 	t.Helper()
 	var a apiAnswer

@@ -383,6 +383,25 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 		s.pageUnavailable(w, r, "account", err)
 		return
 	}
+	// The password chosen at registration proves that whoever activates is
+	// whoever registered: otherwise someone could register another
+	// person's address with a password of their own, and the owner's
+	// click on an unexpected "Activate" would hand them the account.
+	ok, err = s.hash.Verify(ctx, acct.PasswordHash, r.FormValue("password"))
+	if err == nil && !ok {
+		// The token stays usable for the right password.
+		err = s.st.PutToken(ctx, t)
+		if err == nil {
+			s.event(ctx, store.EventLoginFailed, acct.Email, "", remoteIP(r), "activation: wrong password")
+			s.render(w, http.StatusUnauthorized, "activate", pageData{Title: "Confirm your address", Token: r.PathValue("token"),
+				Error: "That is not the password chosen when this address was registered. If you did not register, ignore the mail; if you did, register again to choose a new password."})
+			return
+		}
+	}
+	if err != nil {
+		s.pageUnavailable(w, r, "activate", err)
+		return
+	}
 	if !acct.Active {
 		acct.Active, acct.Activated = true, s.now()
 		if err := s.st.UpdateAccount(ctx, acct); err != nil {

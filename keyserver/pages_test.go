@@ -86,14 +86,20 @@ func TestRegisterActivateRelease(t *testing.T) {
 	if f.account("ann@partner.example").Active {
 		t.Fatal("a GET activated the account")
 	}
-	rec = f.postForm(link, nil)
+	// Someone else's password (an address registered by another) does not
+	// activate, and the link still works for the right one.
+	rec = f.postForm(link, activation("somebody else's password"))
+	if rec.Code != 401 || !strings.Contains(rec.Body.String(), "not the password chosen") || f.account("ann@partner.example").Active {
+		t.Fatalf("activation with a wrong password: %d %s", rec.Code, rec.Body)
+	}
+	rec = f.postForm(link, activation(testPassword))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "is confirmed") {
 		t.Fatalf("activate: %d %s", rec.Code, rec.Body)
 	}
 	if a := f.account("ann@partner.example"); !a.Active || a.Activated.IsZero() {
 		t.Errorf("not active after activation: %+v", a)
 	}
-	if rec := f.postForm(link, nil); rec.Code != 410 {
+	if rec := f.postForm(link, activation(testPassword)); rec.Code != 410 {
 		t.Errorf("second use of the link: %d; want 410", rec.Code)
 	}
 	rec = f.postKey("env1", "ann@partner.example", testPassword, "")
@@ -254,7 +260,7 @@ func TestActivationExpires(t *testing.T) {
 	f.postForm("/register", registration("ann@partner.example"))
 	link := f.link("ann@partner.example")
 	f.clock.Advance(activationTTL + time.Second)
-	if rec := f.postForm(link, nil); rec.Code != 410 || !strings.Contains(rec.Body.String(), "no longer valid") {
+	if rec := f.postForm(link, activation(testPassword)); rec.Code != 410 || !strings.Contains(rec.Body.String(), "no longer valid") {
 		t.Errorf("expired link: %d %s", rec.Code, rec.Body)
 	}
 	for _, bad := range []string{"/activate/short", "/activate/" + strings.Repeat("A", 43)} {

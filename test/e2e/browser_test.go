@@ -211,6 +211,7 @@ func TestBrowserOpen(t *testing.T) {
 	browserDo(t, ctx, "activate",
 		chromedp.Navigate(link),
 		chromedp.WaitVisible(chromedp.CSS(`form button[type="submit"]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),
 	)
 	browserSubmit(t, ctx, `form button[type="submit"]`)
 	if got := browserEval[string](t, ctx, `document.body.innerText`); !strings.Contains(got, "confirmed") {

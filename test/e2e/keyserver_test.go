@@ -73,7 +73,7 @@ func TestKeyServiceRegisterActivateRelease(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), ">Activate</button>") {
 		t.Fatalf("activation page: %d %s", resp.StatusCode, body)
 	}
-	resp, err = http.Post(link, "application/x-www-form-urlencoded", nil)
+	resp, err = http.PostForm(link, url.Values{"password": {password}})
 	if err != nil {
 		t.Fatal(err)
 	}

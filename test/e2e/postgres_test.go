@@ -68,7 +68,7 @@ func TestTwoServersOnePostgreSQL(t *testing.T) {
 		t.Fatalf("activation link %q; want one from the first key service", link)
 	}
 	// The token is in the shared database: the other key service takes it.
-	resp, err = http.Post(base2+strings.TrimPrefix(link, base1), "application/x-www-form-urlencoded", nil)
+	resp, err = http.PostForm(base2+strings.TrimPrefix(link, base1), url.Values{"password": {password}})
 	if err != nil {
 		t.Fatal(err)
 	}
