@@ -721,7 +721,7 @@ func (s *scan) scanPattern(p *pattern) ([]hit, bool) {
 	var out []hit
 	lastEnd := 0
 	run := func(lo, hi int) bool {
-		if s.work+(hi-lo)*p.insts > maxWork {
+		if s.work+(hi-lo)*p.insts > s.workLimit() {
 			return false
 		}
 		s.work += (hi - lo) * p.insts

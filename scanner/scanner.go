@@ -110,8 +110,16 @@ type scan struct {
 	gs   [maxGroups]group // numberRun's scratch space
 	seps [maxGroups]byte
 	// work is the admin regexes' work so far (bytes × instructions), held
-	// under maxWork; reBytes counts the bytes alone, for tests.
-	work, reBytes int
+	// under maxWork (or maxWorkTest when a test sets it); reBytes counts the
+	// bytes alone, for tests.
+	work, reBytes, maxWorkTest int
+}
+
+func (s *scan) workLimit() int {
+	if s.maxWorkTest > 0 {
+		return s.maxWorkTest
+	}
+	return maxWork
 }
 
 func (s *scan) enabled(d det) bool { return s.on&(1<<d) != 0 }
