@@ -700,13 +700,13 @@ type hit struct{ start, end int }
 // scanPattern returns the matches of p in t that pass its context rule, and
 // false when the work limit stopped it before the end of the text.
 //
-// The regex runs only on windows reaching 2W beyond each prefilter hit on
-// both sides, W being the longest match (windows that overlap are merged up
-// to maxSpan bytes). A match found at a window's first byte or ending at its
-// last byte may owe itself to the cut (`\b`, `^` and `$` see the window edge
-// as the text's edge) and is dropped; the 2W margin guarantees that no such
-// false match overlaps a real one, since every real match lies within W of
-// the hit it contains. Without a prefilter the windows are consecutive
+// The regex runs only on windows reaching about 2W beyond each prefilter hit
+// on both sides, W being the longest match (windows that overlap are merged
+// up to maxSpan bytes). A match found at a window's first byte or ending at
+// its last byte may owe itself to the cut (`\b`, `^` and `$` see the window
+// edge as the text's edge) and is dropped; the margin guarantees that no
+// such false match (at most W long) overlaps a real one, since every real
+// match lies within W of the hit it contains. Without a prefilter the windows are consecutive
 // maxSpan chunks with the same margins. Where windows overlap, a match
 // starting before the end of the previous one is the same match, or one
 // that non-overlapping matching would not report either.
@@ -743,7 +743,10 @@ func (s *scan) scanPattern(p *pattern) ([]hit, bool) {
 		return true
 	}
 	it := p.hits(t)
-	margin := 2 * p.maxW
+	// A real match contains the literal, or at least k bytes of the run,
+	// so it lies within W minus that of the hit's ends; the margin needs
+	// W more for the false matches at a window edge (see above).
+	margin := 2*p.maxW - max(len(p.lit), p.k)
 	wlo, whi := -1, -1
 	for rs, re := it.next(); rs >= 0; rs, re = it.next() {
 		lo := runeStart(t, max(0, rs-margin))
