@@ -9,6 +9,7 @@ import (
 	"math"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -1166,6 +1167,7 @@ func (s *scan) runRules(r *Rules) {
 		if len(hs) < p.min {
 			continue
 		}
+		s.out = slices.Grow(s.out, len(hs))
 		for _, h := range hs {
 			s.out = append(s.out, Finding{Detector: p.name, Masked: maskMatch(s.t[h.start:h.end]), Offset: h.start, Score: 1})
 		}
@@ -1177,6 +1179,7 @@ func (s *scan) runRules(r *Rules) {
 		if len(hs) < r.kwMin[rule] {
 			continue
 		}
+		s.out = slices.Grow(s.out, len(hs))
 		for _, h := range hs {
 			s.out = append(s.out, Finding{Detector: r.kwNam[rule], Masked: keywordMask, Offset: h.start, Score: 1})
 		}
