@@ -210,9 +210,8 @@ func (p *miltertestProxy) relay(client net.Conn) {
 		if cmd != 'b' && len(data) > miltertestMaxPacket {
 			p.fail("proxy: %q packet of %d bytes from the filter: miltertest cannot read it", cmd, len(data))
 		}
-		if !miltertestWritePacket(client, cmd, data) {
-			return
-		}
+		// The body is recorded before the final reply goes on: miltertest
+		// exits on that reply and the test then takes what was recorded.
 		if cmd == 'a' || cmd == 'c' || cmd == 't' || cmd == 'r' || cmd == 'd' || cmd == 'y' {
 			if len(body) > 0 {
 				p.mu.Lock()
@@ -220,6 +219,9 @@ func (p *miltertestProxy) relay(client net.Conn) {
 				p.mu.Unlock()
 			}
 			body, forwarded = nil, 0
+		}
+		if !miltertestWritePacket(client, cmd, data) {
+			return
 		}
 	}
 	client.Close()
