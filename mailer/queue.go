@@ -144,7 +144,14 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 	m := mails[0]
 	sendErr := q.sender.Send(ctx, m.From, m.To, bytes.NewReader(m.Data))
 	if ctx.Err() != nil {
-		// Shutting down mid-send: the lease brings the mail back.
+		// Shutting down mid-send: hand the mail back at once, so the next
+		// start (or another process) need not wait for the lease to run
+		// out. If even that fails, the lease still brings it back.
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := q.store.MailFailed(rctx, m.ID, q.now(), "interrupted by shutdown"); err != nil {
+			q.log.Warn("mail queue: could not hand back a mail at shutdown; its lease will", "mail", m.ID, "err", err)
+		}
 		return true, time.Time{}, nil
 	}
 	retry, err = q.settle(ctx, m, sendErr)

@@ -300,3 +300,39 @@ func TestQueueDropsPermanentRefusal(t *testing.T) {
 		t.Errorf("%d mails still queued after a permanent refusal; want 0", n)
 	}
 }
+
+// hangingSender stands for a relay that never answers: Send returns only
+// when the queue shuts down.
+type hangingSender struct{ called chan struct{} }
+
+func (h hangingSender) Send(ctx context.Context, _ string, _ []string, _ io.Reader) error {
+	close(h.called)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A shutdown in the middle of a send hands the mail back at once: the next
+// start does not wait for the lease to run out.
+func TestQueueShutdownMidSendHandsMailBack(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	h := hangingSender{called: make(chan struct{})}
+	q := NewQueue(st, h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	q.Poll = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { q.Run(ctx); close(done) }()
+	if err := q.Enqueue(context.Background(), "postseal@example.org", []string{"pat@ext.example"}, []byte("Subject: x\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	<-h.called
+	cancel()
+	<-done
+	due, err := st.ClaimMail(context.Background(), time.Now(), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 1 {
+		t.Fatalf("%d mails due right after the shutdown; want the interrupted one (lease %v)", len(due), q.Lease)
+	}
+}
