@@ -153,17 +153,42 @@ func OpenSQLite(ctx context.Context, dsn string, key *MasterKey) (*SQLite, error
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s := &SQLite{sqlStore: sqlStore{db: db, key: key, d: sqliteDialect}, puts: make(chan putRequest), closing: make(chan struct{})}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	if err := s.checkKey(ctx); err != nil {
+	if err := s.prepare(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s.stopped.Add(1)
 	go s.writer()
 	return s, nil
+}
+
+// openBusyWait bounds how long opening waits for another opener.
+const openBusyWait = 5 * time.Second
+
+// prepare migrates the schema and checks the master key. While another
+// process opens the same new database, SQLite can answer SQLITE_BUSY
+// without waiting out busy_timeout (the switch to WAL and the first WAL
+// index setup need the database to themselves), so a busy answer here is
+// retried with a short, growing pause, within openBusyWait.
+func (s *SQLite) prepare(ctx context.Context) error {
+	deadline := time.Now().Add(openBusyWait)
+	pause := 10 * time.Millisecond
+	for {
+		err := s.migrate(ctx)
+		if err == nil {
+			err = s.checkKey(ctx)
+		}
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+	}
 }
 
 // migrate applies the missing schema steps, one transaction each. The
