@@ -114,7 +114,7 @@ func main() {
 		c.pairs = 3
 	}
 
-	root, err := repoRoot()
+	root, err := mta.RepoRoot()
 	if err != nil {
 		fatal(err)
 	}
@@ -160,23 +160,6 @@ func main() {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 func printMachine() {

@@ -24,14 +24,13 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/test/mta"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 func open10MB(c config) []Row {
 	const goal = "≤ 1,000 ms"
-	if _, err := os.Stat(chromiumPath); err != nil {
-		return []Row{notRun("open-10mb", goal, "no Chromium at "+chromiumPath+" (make test-deps installs it)")}
+	if _, err := os.Stat(mta.ChromiumPath); err != nil {
+		return []Row{notRun("open-10mb", goal, "no Chromium at "+mta.ChromiumPath+" (make test-deps installs it)")}
 	}
 	msg := textMessage(10_000_000, 4)
 	var rows []Row
@@ -97,14 +96,7 @@ func openInChromium(msg []byte, profile string, n int) ([]float64, error) {
 		return nil, err
 	}
 
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("user-data-dir", filepath.Join(dir, "profile")),
-	)
+	actx, cancelAlloc := mta.NewChromium(filepath.Join(dir, "profile"))
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()

@@ -23,8 +23,6 @@ import (
 	"github.com/postseal/postseal/test/mta"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
 // browserTimeout bounds one step in the browser (page load, decrypt,
 // download); on loopback they take well under a second.
 const browserTimeout = 30 * time.Second
@@ -33,20 +31,13 @@ const browserTimeout = 30 * time.Second
 // background traffic that floods a closed network (NOTES.md).
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
+	if _, err := os.Stat(mta.ChromiumPath); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("chromium is required in CI (make test-deps installs it): %v", err)
 		}
 		t.Skipf("chromium not installed (apt-get install chromium): %v", err)
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("user-data-dir", t.TempDir()),
-	)
+	actx, cancelAlloc := mta.NewChromium(t.TempDir())
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	// The first Run starts the browser; it must not carry a timeout.
