@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/postseal/postseal/store"
@@ -117,7 +116,9 @@ func expired(e store.Envelope, now time.Time) bool {
 
 func isRecipient(e store.Envelope, email string) bool {
 	for _, r := range e.Recipients {
-		if strings.EqualFold(strings.TrimSpace(r), email) {
+		// The same normalisation as the address asked with: Unicode case
+		// folding would match "ſam@…" to "sam@…".
+		if normEmail(r) == email {
 			return true
 		}
 	}
@@ -181,6 +182,12 @@ func (s *Server) handleKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	leave, err := s.enterAttempt(ctx, email, ip)
+	if err != nil {
+		s.writeAPI(w, http.StatusTooManyRequests, apiAnswer{Error: "throttled", Message: msgThrottled(attemptWait), RetryAfter: retrySeconds(attemptWait)})
+		return
+	}
+	defer leave()
 	wait, err := s.throttled(ctx, email, ip)
 	if err != nil {
 		s.unavailable(w, "throttle", err)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -328,5 +330,34 @@ func TestThrottleWait(t *testing.T) {
 		if got := throttleWait(c.count, 5, now.Add(-c.last), now, w); got != c.want {
 			t.Errorf("count %d, last %v ago: %v; want %v", c.count, c.last, got, c.want)
 		}
+	}
+}
+
+// A burst of simultaneous guesses is throttled like the same guesses one
+// after another: each sees the failures recorded before it (enterAttempt).
+func TestThrottleBurst(t *testing.T) {
+	f := newFixture(t)
+	f.putEnvelope("env1", "ann@partner.example")
+	f.putAccount("ann@partner.example", testPassword, true, false)
+	codes := make(chan int, 40)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- f.postKey("env1", "ann@partner.example", fmt.Sprintf("guess number %d", i), "198.51.100.7").Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[401] != 5 || count[429] != 35 {
+		t.Errorf("40 simultaneous wrong passwords: %v; want 5 checked (401) and 35 refused (429)", count)
+	}
+	if rec := f.postKey("env1", "ann@partner.example", testPassword, "198.51.100.7"); rec.Code != 429 {
+		t.Errorf("the right password after the burst: %d; want 429", rec.Code)
 	}
 }

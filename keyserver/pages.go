@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/postseal/postseal/store"
@@ -279,6 +280,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		d.Error = "Please enter your first and last name."
 	case utf8.RuneCountInString(d.FirstName) > 100 || utf8.RuneCountInString(d.LastName) > 100:
 		d.Error = "Names may have at most 100 characters."
+	case strings.IndexFunc(d.FirstName+d.LastName, unicode.IsControl) >= 0:
+		// A line break in a name would let a stranger write paragraphs
+		// into the organisation's activation mail.
+		d.Error = "Names may not contain line breaks or control characters."
 	default:
 		d.Error = s.checkNewPassword(pw, f.Get("confirm_password"))
 	}
@@ -364,6 +369,9 @@ func (s *Server) activateForm(w http.ResponseWriter, r *http.Request) {
 const msgLinkInvalid = "This link is no longer valid: it was used already or has expired."
 
 func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
 	ctx := r.Context()
 	t, ok, err := s.useToken(ctx, r.PathValue("token"), store.TokenActivate)
 	if err != nil {
@@ -387,7 +395,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 	// whoever registered: otherwise someone could register another
 	// person's address with a password of their own, and the owner's
 	// click on an unexpected "Activate" would hand them the account.
-	ok, err = s.hash.Verify(ctx, acct.PasswordHash, r.FormValue("password"))
+	ok, err = s.hash.Verify(ctx, acct.PasswordHash, r.PostForm.Get("password"))
 	if err == nil && !ok {
 		// The token stays usable for the right password.
 		err = s.st.PutToken(ctx, t)
@@ -432,9 +440,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := remoteIP(r)
-	if s.refuseThrottled(w, r, email, ip, "login", d) {
+	leave, refused := s.refuseThrottled(w, r, email, ip, "login", d)
+	if refused {
 		return
 	}
+	defer leave()
 	acct, reason, err := s.authenticate(ctx, email, pw)
 	if err != nil {
 		s.pageUnavailable(w, r, "authenticate", err)
@@ -452,20 +462,31 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // refuseThrottled answers 429 on the given form page when the address or
-// the IP must wait; it reports whether it answered.
-func (s *Server) refuseThrottled(w http.ResponseWriter, r *http.Request, email, ip, page string, d pageData) bool {
+// the IP must wait, or the attempt could not get its turn (enterAttempt);
+// it reports whether it answered. Otherwise leave must be called once the
+// attempt's outcome is recorded.
+func (s *Server) refuseThrottled(w http.ResponseWriter, r *http.Request, email, ip, page string, d pageData) (leave func(), refused bool) {
+	leave, err := s.enterAttempt(r.Context(), email, ip)
+	if err != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(attemptWait)))
+		d.Error = msgThrottled(attemptWait)
+		s.render(w, http.StatusTooManyRequests, page, d)
+		return nil, true
+	}
 	wait, err := s.throttled(r.Context(), email, ip)
 	if err != nil {
+		leave()
 		s.pageUnavailable(w, r, "throttle", err)
-		return true
+		return nil, true
 	}
 	if wait == 0 {
-		return false
+		return leave, false
 	}
+	leave()
 	w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(wait)))
 	d.Error = msgThrottled(wait)
 	s.render(w, http.StatusTooManyRequests, page, d)
-	return true
+	return nil, true
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
@@ -502,9 +523,11 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := remoteIP(r)
 	f := r.PostForm
-	if s.refuseThrottled(w, r, acct.Email, ip, "account", accountData(acct, "", "")) {
+	leave, refused := s.refuseThrottled(w, r, acct.Email, ip, "account", accountData(acct, "", ""))
+	if refused {
 		return
 	}
+	defer leave()
 	if msg := s.checkNewPassword(f.Get("new_password"), f.Get("confirm_password")); msg != "" {
 		s.render(w, http.StatusBadRequest, "account", accountData(acct, msg, ""))
 		return

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -64,7 +65,13 @@ func newHasher(p Argon2, concurrency int) (*hasher, error) {
 	return h, nil
 }
 
+// hashWait bounds the wait for a hashing slot: past it the request gets
+// an "unavailable" answer rather than holding its connection for minutes.
+const hashWait = 30 * time.Second
+
 func (h *hasher) acquire(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, hashWait)
+	defer cancel()
 	select {
 	case h.sem <- struct{}{}:
 		return nil

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"strings"
@@ -117,6 +118,7 @@ type Server struct {
 	openPage func(w http.ResponseWriter, r *http.Request, p openRequest)
 	bg       sync.WaitGroup
 	bgSem    chan struct{}
+	attempts gates // see enterAttempt
 }
 
 const (
@@ -279,10 +281,15 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 
 // remoteIP is the peer address. Behind a reverse proxy every request comes
 // from the proxy; per-IP throttling then counts all clients together.
+// remoteIP is the client's address as the throttle counts it: an IPv6
+// client by its /64, since one host commonly holds the whole prefix.
 func remoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() && !ip.Is4In6() {
+		return netip.PrefixFrom(ip, 64).Masked().String()
 	}
 	return host
 }

@@ -2,6 +2,8 @@ package keyserver
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/postseal/postseal/store"
@@ -72,4 +74,74 @@ func (s *Server) throttled(ctx context.Context, email, ip string) (time.Duration
 // retrySeconds rounds a wait up to whole seconds, at least 1.
 func retrySeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
+}
+
+// Attempts are admitted one at a time per address and a few at a time per
+// IP address. The throttle counts failures recorded in the store, and a
+// failure is recorded only after its Argon2 check: without this gate a
+// burst of simultaneous guesses would all see the count before any of them
+// failed, and all be checked. Waiting here is bounded by attemptWait.
+const (
+	attemptsPerIP = 4
+	attemptWait   = 30 * time.Second
+)
+
+// errBusy: an attempt waited attemptWait for its turn.
+var errBusy = errors.New("too many simultaneous attempts")
+
+// enterAttempt waits for the turn of one attempt by email from ip and
+// returns the function that ends it; hold it until the attempt's outcome
+// is recorded.
+func (s *Server) enterAttempt(ctx context.Context, email, ip string) (func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, attemptWait)
+	defer cancel()
+	leaveIP, err := s.attempts.enter(ctx, "ip "+ip, attemptsPerIP)
+	if err != nil {
+		return nil, errBusy
+	}
+	leaveAddr, err := s.attempts.enter(ctx, "address "+email, 1)
+	if err != nil {
+		leaveIP()
+		return nil, errBusy
+	}
+	return func() { leaveAddr(); leaveIP() }, nil
+}
+
+// gates admits at most n holders per key at a time; the others wait.
+type gates struct {
+	mu sync.Mutex
+	m  map[string]*gate
+}
+
+type gate struct {
+	slots chan struct{}
+	users int // holders and waiters; the gate is dropped at zero
+}
+
+func (g *gates) enter(ctx context.Context, key string, n int) (func(), error) {
+	g.mu.Lock()
+	if g.m == nil {
+		g.m = map[string]*gate{}
+	}
+	e := g.m[key]
+	if e == nil {
+		e = &gate{slots: make(chan struct{}, n)}
+		g.m[key] = e
+	}
+	e.users++
+	g.mu.Unlock()
+	done := func() {
+		g.mu.Lock()
+		if e.users--; e.users == 0 {
+			delete(g.m, key)
+		}
+		g.mu.Unlock()
+	}
+	select {
+	case e.slots <- struct{}{}:
+		return func() { <-e.slots; done() }, nil
+	case <-ctx.Done():
+		done()
+		return nil, ctx.Err()
+	}
 }
