@@ -180,7 +180,7 @@ func (c *Config) Groups(rcpts []string) []Group {
 	for _, r := range rcpts {
 		d := AddrDomain(r)
 		switch {
-		case d == "" || MatchDomain(c.Organization.InternalDomains, d):
+		case c.IsInternal(r):
 			clear = append(clear, r)
 		case c.partnerIndex(d) >= 0:
 			i := c.partnerIndex(d)
@@ -222,10 +222,28 @@ func (c *Config) partnerIndex(domain string) int {
 }
 
 // IsInternal reports whether an address belongs to the organisation. An
-// address without a domain is local to the MTA and so internal.
+// address without a domain is local to the MTA and so internal — unless it
+// carries routing: Postfix by default sends "user%gmail.com@example.org"
+// and "gmail.com!user" to user@gmail.com (allow_percent_hack,
+// swap_bangpath), so such an address is outside whatever domain it names.
 func (c *Config) IsInternal(addr string) bool {
+	if routed(addr) {
+		return false
+	}
 	d := AddrDomain(addr)
 	return d == "" || MatchDomain(c.Organization.InternalDomains, d)
+}
+
+// routed reports whether the local part of an address routes elsewhere
+// (%-hack, bang path, source route) or is quoted, which may hide any of
+// these: such recipients are treated as external, so they are sealed.
+func routed(addr string) bool {
+	a := strings.Trim(strings.TrimSpace(addr), "<>")
+	local := a
+	if i := strings.LastIndexByte(a, '@'); i >= 0 {
+		local = a[:i]
+	}
+	return strings.ContainsAny(local, `%!@:,\"`)
 }
 
 // AddrDomain returns the lower-cased domain of an address ("" if it has none).

@@ -82,6 +82,8 @@ func TestGroups(t *testing.T) {
 			[]Group{{Treatment: Clear, Recipients: []string{"a@example.org", "b@lab.example.org", "root"}}}},
 		{"wildcard does not match the parent's lookalike", "split", []string{"a@badexample.org"},
 			[]Group{{Treatment: KeyService, Recipients: []string{"a@badexample.org"}}}},
+		{"routed addresses leave the organisation", "split", []string{"user%gmail.com@example.org", "gmail.com!user", "user%gmail.com", `"x@gmail.com"@example.org`, "@example.org:user@gmail.com"},
+			[]Group{{Treatment: KeyService, Recipients: []string{"user%gmail.com@example.org", "gmail.com!user", "user%gmail.com", `"x@gmail.com"@example.org`, "@example.org:user@gmail.com"}}}},
 		{"case and trailing dot", "split", []string{"A@EXAMPLE.ORG."},
 			[]Group{{Treatment: Clear, Recipients: []string{"A@EXAMPLE.ORG."}}}},
 		{"mixed split", "split", []string{"a@example.org", "b@ext.example", "c@partner.example"},
