@@ -26,11 +26,13 @@ package scanner
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -216,6 +218,93 @@ func kindOf(mediaType, name string) kind {
 	return kNone
 }
 
+// noText names the declared types that carry no text to scan: media, and
+// the signatures of signed mail (which would otherwise make every signed
+// message unreadable).
+func noText(mediaType string) bool {
+	mt := strings.ToLower(mediaType)
+	for _, p := range []string{"image/", "audio/", "video/", "font/"} {
+		if strings.HasPrefix(mt, p) {
+			return true
+		}
+	}
+	switch mt {
+	case "application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature":
+		return true
+	}
+	return false
+}
+
+// classify decides content of no known kind (an unlisted type, a file name
+// that says nothing): a known container by its magic bytes; media by
+// content sniffing (skip); text, UTF-8 or UTF-16 with a byte-order mark,
+// when it is nearly all printable (JSON, XML, RTF, old .doc files saved
+// as text, …), returned as UTF-8. Anything else is kNone: it cannot be
+// checked, and the `unreadable` policy decides.
+func classify(b []byte) (k kind, text []byte, skip bool) {
+	if k := sniff(b); k != kNone {
+		return k, b, false
+	}
+	ct := http.DetectContentType(b)
+	for _, p := range []string{"image/", "audio/", "video/", "font/"} {
+		if strings.HasPrefix(ct, p) {
+			return kNone, b, true
+		}
+	}
+	if u, ok := utf16Text(b); ok {
+		b = u
+	}
+	if looksText(b) {
+		return kText, b, false
+	}
+	return kNone, b, false
+}
+
+// utf16Text converts UTF-16 with a byte-order mark to UTF-8.
+func utf16Text(b []byte) ([]byte, bool) {
+	if len(b) < 2 || len(b)%2 != 0 {
+		return nil, false
+	}
+	var order binary.ByteOrder
+	switch {
+	case b[0] == 0xFF && b[1] == 0xFE:
+		order = binary.LittleEndian
+	case b[0] == 0xFE && b[1] == 0xFF:
+		order = binary.BigEndian
+	default:
+		return nil, false
+	}
+	u := make([]uint16, 0, len(b)/2-1)
+	for i := 2; i+1 < len(b); i += 2 {
+		u = append(u, order.Uint16(b[i:]))
+	}
+	return []byte(string(utf16.Decode(u))), true
+}
+
+// looksText: valid UTF-8 (a cut last rune allowed) with at most 1% control
+// characters other than white space.
+func looksText(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	sample := b[:min(len(b), 1<<16)]
+	bad := 0
+	for i := 0; i < len(sample); {
+		r, size := utf8.DecodeRune(sample[i:])
+		if r == utf8.RuneError && size <= 1 {
+			if len(sample)-i >= utf8.UTFMax {
+				return false
+			}
+			break // the sample cut a rune
+		}
+		if r < 0x20 && r != '\n' && r != '\r' && r != '\t' && r != '\f' || r == 0x7f {
+			bad++
+		}
+		i += size
+	}
+	return bad*100 <= len(sample)
+}
+
 // sniff looks at the first bytes of content whose type says nothing
 // (application/octet-stream without a telling name).
 func sniff(b []byte) kind {
@@ -368,12 +457,14 @@ func (e *extractor) entity(ent *message.Entity, perr error, depth int) {
 		}
 		src = "attachment " + name
 	}
-	if perr != nil && message.IsUnknownEncoding(perr) && k != kText && k != kCSV && k != kHTML {
-		e.unreadable(src, errString(perr))
+	if perr != nil && message.IsUnknownEncoding(perr) {
+		// Even for text: a misspelt "base-64" leaves the content encoded,
+		// and an encoded number is no number to the detectors.
+		e.unreadable(src, "unknown transfer encoding")
 		return
 	}
-	if k == kNone && mediaType != "application/octet-stream" {
-		return // images, audio, calendar data, ...: nothing to read
+	if k == kNone && (noText(mediaType) || noText(mime.TypeByExtension(path.Ext(name)))) {
+		return // images, audio, video, signatures: no text to read
 	}
 
 	data, over, err := e.read(ent.Body, e.lim.MaxEntry, false)
@@ -382,7 +473,12 @@ func (e *extractor) entity(ent *message.Entity, perr error, depth int) {
 		return
 	}
 	if k == kNone {
-		if k = sniff(data); k == kNone {
+		var skip bool
+		if k, data, skip = classify(data); skip {
+			return
+		}
+		if k == kNone {
+			e.unreadable(src, "unsupported file type")
 			return
 		}
 	}

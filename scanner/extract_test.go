@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"compress/gzip"
 	"compress/zlib"
 	"context"
 	"encoding/base64"
@@ -657,5 +658,54 @@ func TestExtractPDFBomb(t *testing.T) {
 	}
 	if p := partBySource(x, "attachment bomb.pdf"); p == nil || !bytes.Contains(p.Text, []byte(testSSN)) {
 		t.Errorf("text before the bomb lost: %+v", x.Parts)
+	}
+}
+
+// Parts of types the extractor has no reader for are read as text when
+// they are text, reported unreadable when they are not, and skipped only
+// when they are media: nothing is silently left out.
+func TestExtractUnlistedTypes(t *testing.T) {
+	const ssn = "SSN 536-22-1234"
+	utf16le := []byte{0xFF, 0xFE}
+	for _, r := range ssn {
+		utf16le = append(utf16le, byte(r), 0)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(ssn))
+	zw.Close()
+	png := append([]byte("\x89PNG\r\n\x1a\n"), []byte(ssn)...)
+	for _, c := range []struct {
+		name       string
+		part       mimePart
+		text       bool // the SSN must be extracted
+		unreadable bool // else: reported unreadable (or, if neither, skipped)
+	}{
+		{"json body", mimePart{"Content-Type: application/json\r\n", []byte(`{"ssn": "536-22-1234"}`)}, true, false},
+		{"xml attachment", attachment("claim.xml", "application/xml", []byte("<ssn>536-22-1234</ssn>")), true, false},
+		{"rtf", attachment("letter.rtf", "application/rtf", []byte(`{\rtf1\ansi SSN 536-22-1234\par}`)), true, false},
+		{"utf-16 text", attachment("notes.dat", "application/octet-stream", utf16le), true, false},
+		{"gzip", attachment("data.gz", "application/gzip", gz.Bytes()), false, true},
+		{"unknown binary", attachment("blob.bin", "application/x-whatever", []byte{0, 1, 2, 3, 0xff, 0xfe, 0, 0, 7, 8}), false, true},
+		{"misspelt transfer encoding", mimePart{"Content-Type: text/plain\r\nContent-Transfer-Encoding: base-64\r\n", b64([]byte(ssn))}, false, true},
+		{"picture", attachment("scan.png", "image/png", png), false, false},
+		{"picture by name", attachment("scan.png", "application/octet-stream", png), false, false},
+		{"signature", attachment("smime.p7s", "application/pkcs7-signature", []byte{0x30, 0x82, 0, 1}), false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			x := extract(t, multipartMsg("x", c.part), Limits{})
+			got := string(x.Text())
+			if has := strings.Contains(got, "536-22-1234"); has != c.text {
+				t.Errorf("SSN extracted: %v, want %v; text %q", has, c.text, got)
+			}
+			if un := len(x.Unreadable) > 0; un != c.unreadable {
+				t.Errorf("unreadable: %v, want %v", x.Unreadable, c.unreadable)
+			}
+		})
+	}
+	nested := makeZip(t, zfile{"a/claim.json", []byte(`{"ssn": "536-22-1234"}`)}, zfile{"a/blob.bin", []byte{0, 1, 2, 0xff}}, zfile{"a/photo.jpg", []byte{0xff, 0xd8, 0}})
+	x := extract(t, multipartMsg("x", attachment("a.zip", "application/zip", nested)), Limits{})
+	if !strings.Contains(string(x.Text()), "536-22-1234") || len(x.Unreadable) != 1 || !strings.Contains(x.Unreadable[0].Source, "blob.bin") {
+		t.Errorf("zip entries: text %q, unreadable %v; want the JSON read, the blob unreadable, the photo skipped", x.Text(), x.Unreadable)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"mime"
 	"path"
 	"slices"
 	"strconv"
@@ -111,13 +112,23 @@ func (e *extractor) archive(prefix, p string, zr *zip.Reader, zips int) {
 			return
 		}
 		k := kindOf("", f.Name)
-		if k == kNone {
-			continue
+		if k == kNone && noText(mime.TypeByExtension(path.Ext(f.Name))) {
+			continue // pictures, sound, video: no text to read
 		}
 		name := p + "/" + f.Name
 		b, ok := e.entry("archive "+name, f)
 		if !ok {
 			continue
+		}
+		if k == kNone {
+			var skip bool
+			if k, b, skip = classify(b); skip {
+				continue
+			}
+			if k == kNone {
+				e.unreadable("archive "+name, "unsupported file type")
+				continue
+			}
 		}
 		if k == kZIP || k == kDOCX || k == kXLSX {
 			e.zipDoc(k, "archive", name, b, zips+1)
