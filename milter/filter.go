@@ -18,6 +18,7 @@ package milter
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -274,8 +275,16 @@ func (f *Filter) process(ctx context.Context, p *Policy, t *Transaction) (out Ou
 			v.reason, v.err = TempFailSpool, fmt.Errorf("message not scanned: %w", err)
 			return outcomeTempFail, v
 		}
-		plan = p.Resolve(plan, p.Scan(ctx, orig), v.size)
+		rep := p.Scan(ctx, orig)
+		plan = p.Resolve(plan, rep, v.size)
 		v.plan = plan
+		if rep.Interrupted && plan.Action == "pass" && p.Config.Scanner.Mode != "report" {
+			// "unreadable = ignore" judges what could be read of a
+			// message; a scan cut short by load or a spool that cannot be
+			// read back is no verdict at all: the MTA tries again later.
+			v.reason, v.err = TempFailTimeout, errors.New("message not scanned to the end (deadline or spool read error)")
+			return outcomeTempFail, v
+		}
 		if err := ctx.Err(); err != nil {
 			// The scanner stops at its own deadline; this is the milter's.
 			v.reason, v.err = tempFailReason(err), fmt.Errorf("message not scanned in time: %w", err)

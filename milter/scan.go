@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/postseal/postseal/rules"
 	"github.com/postseal/postseal/scanner"
@@ -23,6 +24,10 @@ type ScanReport struct {
 	Unreadable []scanner.Unreadable `json:"unreadable,omitempty"`
 	// Truncated: a limit (size, archive depth, deadline) stopped extraction.
 	Truncated bool `json:"truncated,omitempty"`
+	// Interrupted: the scan did not finish for a reason that is not the
+	// message's (the deadline under load, the buffered body unreadable).
+	// It is never taken as "nothing found": see Filter.Process.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // RuleCount is how often one detector or admin rule fired.
@@ -62,15 +67,55 @@ func (r *ScanReport) unreadable() bool { return len(r.Unreadable) > 0 || r.Trunc
 // including an unparseable message or the deadline — is reported as
 // unreadable, and the policy's `unreadable` setting decides.
 func (p *Policy) Scan(ctx context.Context, msg io.Reader) ScanReport {
-	x, err := scanner.Extract(ctx, msg, scanner.Limits{})
+	src := &readErr{r: msg}
+	x, err := scanner.Extract(ctx, src, scanner.Limits{})
 	if err != nil {
-		return ScanReport{Findings: []scanner.Finding{}, Unreadable: []scanner.Unreadable{{Source: "message", Reason: err.Error()}}}
+		return ScanReport{Findings: []scanner.Finding{}, Unreadable: []scanner.Unreadable{{Source: "message", Reason: "unparseable message header"}}, Interrupted: src.err != nil}
 	}
 	findings := scanner.Scan(x.Text(), p.scan)
 	if findings == nil {
 		findings = []scanner.Finding{}
 	}
-	return ScanReport{Findings: findings, Unreadable: x.Unreadable, Truncated: x.Truncated}
+	return ScanReport{Findings: findings, Unreadable: plainUnreadable(x.Unreadable), Truncated: x.Truncated, Interrupted: x.Interrupted || src.err != nil}
+}
+
+// plainUnreadable keeps what is safe to print of the unreadable parts: a
+// parser's error text can quote the offending line (an SSN in a broken
+// header) and a file name can be anything, so a reason is cut to its
+// leading phrase ("malformed multipart", "corrupt pdf") and the digits of
+// a source are masked.
+func plainUnreadable(us []scanner.Unreadable) []scanner.Unreadable {
+	out := make([]scanner.Unreadable, len(us))
+	for i, u := range us {
+		reason, _, _ := strings.Cut(u.Reason, ":")
+		out[i] = scanner.Unreadable{Source: maskDigits(u.Source), Reason: strings.TrimSpace(reason)}
+	}
+	return out
+}
+
+func maskDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsDigit(r) {
+			return '*'
+		}
+		return r
+	}, s)
+}
+
+// readErr remembers a read error of the message source: the extractor
+// reports a failed read as a corrupt part, but a spool that cannot be read
+// back says nothing about the message.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(b []byte) (int, error) {
+	n, err := e.r.Read(b)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // notScanned is the report for a message too large to be kept for scanning.

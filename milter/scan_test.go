@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"hash/crc32"
 	"io"
 	"log/slog"
@@ -94,7 +95,7 @@ func TestScannerSealsSensitiveMail(t *testing.T) {
 			t.Errorf("notice lacks %q:\n%s", want, text)
 		}
 	}
-	if strings.Contains(text, "536") {
+	if strings.Contains(text, "536-22") {
 		t.Errorf("the notice shows the value:\n%s", text)
 	}
 }
@@ -299,5 +300,48 @@ func TestScannerAdminRules(t *testing.T) {
 	cfg.Scanner.Keywords = []rules.ScannerWords{{Name: "gone", File: filepath.Join(dir, "missing.txt"), MinCount: 1}}
 	if _, err := LoadPolicy(cfg); err == nil || !strings.Contains(err.Error(), "missing.txt") {
 		t.Errorf("a missing word list: %v; want an error naming the file", err)
+	}
+}
+
+// failingBody is a buffered body whose spool cannot be read back.
+type failingBody struct{ *strings.Reader }
+
+func (failingBody) Read([]byte) (int, error) { return 0, errors.New("spool: input/output error") }
+
+// A scan that cannot finish is no verdict: with unreadable = "ignore" the
+// message is temp-failed, never passed; with "encrypt" it is sealed.
+func TestScannerInterruptedIsNoVerdict(t *testing.T) {
+	mk := func() *Transaction {
+		trx := newTrx("Claim", "pat@ext.example")
+		trx.Body = failingBody{strings.NewReader(ssnBody)}
+		return trx
+	}
+	f, _, _ := scanningFilter(t, func(s *rules.Scanner) { s.Unreadable = "ignore" })
+	if out := decide(t, f, mk()); out.Code != 451 {
+		t.Errorf("unreadable = ignore, spool read error: %+v; want 451", out)
+	}
+	f, _, _ = scanningFilter(t, nil)
+	if out := decide(t, f, mk()); out.Code == 0 && out.Changes == nil {
+		t.Errorf("unreadable = encrypt, spool read error: passed in clear")
+	}
+}
+
+// The notice names unreadable parts without quoting them: a parser's error
+// can carry the broken line, and file names are the sender's text.
+func TestScannerNoticeQuotesNoContent(t *testing.T) {
+	msg := "--b\r\nContent-Type: text/plain\r\nPatient SSN 536-22-1234 card 4111 1111 1111 1111\r\n\r\nhello\r\n--b\r\n" +
+		"Content-Type: application/x-unknown; name=\"ssn 536-22-1234.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwD//g==\r\n--b--\r\n"
+	trx := withBody(newTrx("Files", "pat@ext.example"), msg)
+	trx.Fields[len(trx.Fields)-2].Value = " multipart/mixed; boundary=b"
+	f, _, q := scanningFilter(t, nil)
+	if out := decide(t, f, trx); out.Changes == nil {
+		t.Fatalf("outcome %+v; want sealed", out)
+	}
+	if len(q.sent) != 1 {
+		t.Fatalf("%d notices", len(q.sent))
+	}
+	text := decodeQP(t, q.sent[0].data)
+	if strings.Contains(text, "536-22") || strings.Contains(text, "22-1234") || strings.Contains(text, "4111 1111") {
+		t.Errorf("the notice quotes content:\n%s", text)
 	}
 }

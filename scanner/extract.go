@@ -119,6 +119,10 @@ type Extracted struct {
 	Parts      []Part
 	Unreadable []Unreadable
 	Truncated  bool // a limit (size, count, depth, deadline) was hit
+	// Interrupted: the deadline (Limits.Deadline or the context's) stopped
+	// the work — unlike the other limits, this depends on load, not on the
+	// message, so the caller may prefer to try again later.
+	Interrupted bool
 }
 
 // Text joins the parts, separated by blank lines, for Scan.
@@ -345,7 +349,7 @@ func (e *extractor) alive(src string) bool {
 		return false
 	}
 	if e.ctx.Err() != nil {
-		e.stopped = true
+		e.stopped, e.out.Interrupted = true, true
 		e.limit(src, "deadline exceeded")
 		return false
 	}
