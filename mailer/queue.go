@@ -143,7 +143,7 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 	}
 	m := mails[0]
 	sendErr := q.sender.Send(ctx, m.From, m.To, bytes.NewReader(m.Data))
-	if ctx.Err() != nil {
+	if sendErr != nil && ctx.Err() != nil {
 		// Shutting down mid-send: hand the mail back at once, so the next
 		// start (or another process) need not wait for the lease to run
 		// out. If even that fails, the lease still brings it back.
@@ -154,7 +154,11 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 		}
 		return true, time.Time{}, nil
 	}
-	retry, err = q.settle(ctx, m, sendErr)
+	// The outcome is recorded even when shutdown began during a send that
+	// succeeded: otherwise the mail would go out twice.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	retry, err = q.settle(sctx, m, sendErr)
 	if q.attempted != nil {
 		q.attempted(m, sendErr)
 	}

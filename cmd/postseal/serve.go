@@ -32,6 +32,11 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		return err
 	}
 	log := newLogger(stderr)
+	// Signals are caught from the start: a SIGHUP from a package's
+	// post-install reload must not kill a process that is still starting.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
 	policy, err := loadPolicy(*cfgPath)
 	if err != nil {
 		return err
@@ -81,9 +86,6 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	}()
 	log.Info("postseal started", "version", version, "config", configName(cfg), "milter", cfg.Milter.Listen, "keyserver", cfg.Keyserver.Listen, "store", cfg.Store.Driver)
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			reload(*cfgPath, filter, log)
@@ -92,16 +94,26 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 		log.Info("stopping: finishing messages in flight", "signal", sig.String())
 		break
 	}
-	dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	// The milter and the key service drain side by side, each within
+	// drainTimeout: a slow upload to Open Online must not use up the time
+	// of the messages in flight.
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		hctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		defer cancel()
+		_ = httpSrv.Shutdown(hctx)
+		ks.Close() // mails being queued by registrations in flight
+	}()
+	mctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	_ = httpSrv.Shutdown(dctx)
-	ks.Close() // mails being queued by registrations in flight
-	if err := mf.Shutdown(dctx); err != nil {
+	if err := mf.Shutdown(mctx); err != nil {
 		// Messages still in flight get no answer; the MTA temp-fails them
 		// (milter_default_action = tempfail) and retries: nothing is lost.
 		log.Warn("milter did not drain in time", "err", err)
 		mf.Close()
 	}
+	<-drained
 	log.Info("postseal stopped")
 	return nil
 }
@@ -115,8 +127,9 @@ func reload(path string, filter *milter.Filter, log *slog.Logger) {
 		return
 	}
 	old := filter.Policy().Config
-	if p.Config.Milter.Listen != old.Milter.Listen || p.Config.Store != old.Store || p.Config.Keyserver != old.Keyserver || p.Config.Milter.SpoolDir != old.Milter.SpoolDir {
-		log.Warn("reload: listen addresses, spool, store and [keyserver] settings take effect only after a restart")
+	if p.Config.Milter.Listen != old.Milter.Listen || p.Config.Milter.Reinject != old.Milter.Reinject || p.Config.Milter.SpoolDir != old.Milter.SpoolDir ||
+		p.Config.Store != old.Store || p.Config.Keyserver != old.Keyserver || p.Config.SMTP != old.SMTP {
+		log.Warn("reload: listen addresses, reinject, spool, [store], [keyserver] and [smtp] settings take effect only after a restart")
 	}
 	filter.SetPolicy(p)
 	log.Info("rules reloaded", "config", configName(p.Config))
