@@ -44,8 +44,24 @@ func startBrowser(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting chromium: %v", err)
 	}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: browserRecordBlobs}); err != nil {
+		t.Fatal(err)
+	}
 	return ctx
 }
+
+// browserRecordBlobs is test instrumentation run in every page before its
+// own scripts (the DevTools protocol injects it past the page's CSP): it
+// records the type of every Blob the page turns into a URL, since the
+// page's CSP forbids the test to fetch them.
+const browserRecordBlobs = `(() => {
+  const make = URL.createObjectURL;
+  window.__blobTypes = [];
+  URL.createObjectURL = function (b) {
+    if (b instanceof Blob) window.__blobTypes.push(b.type || "(none)");
+    return make.apply(this, arguments);
+  };
+})();`
 
 // browserDo runs steps with the per-step deadline.
 func browserDo(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -135,6 +151,11 @@ Content-Disposition: attachment; filename="results.bin"
 Content-Transfer-Encoding: base64
 
 %s
+--mixed
+Content-Type: text/html; charset=utf-8; name="page.html"
+Content-Disposition: attachment; filename="page.html"
+
+<script>window.opener && (window.opener.pwned = "attachment")</script>
 --mixed--
 `, postfixSender, rcpt, browserHostileHTML, strings.Join(lines, "\n")), "\n", "\r\n"))
 }
@@ -314,6 +335,11 @@ func browserCheckMessage(t *testing.T, ctx context.Context, attachment []byte) {
 			}
 		}
 	}()
+	// An attachment is always a download, never a page of this origin: no
+	// blob the page made is HTML (see browserRecordBlobs).
+	if types := browserEval[string](t, ctx, `window.__blobTypes.join(" ")`); strings.Contains(types, "html") || strings.Count(types, "application/octet-stream") < 2 {
+		t.Errorf("blob types made by the page: %q; want the attachments as application/octet-stream", types)
+	}
 	if name := browserText(ctx, "#attachments"); !strings.Contains(name, "results.bin") {
 		t.Errorf("attachment list %q; want results.bin with its size", name)
 	}

@@ -206,7 +206,10 @@ export async function showMessage(root, parsed) {
     if (used.has(a) && a.disposition !== 'attachment') continue;
     n++;
     const name = a.filename || `attachment-${n}${a.mimeType === 'message/rfc822' ? '.eml' : ''}`;
-    const blob = new Blob([a.content], { type: a.mimeType || 'application/octet-stream' });
+    // Always a download, never a page: a blob: URL has this page's origin
+    // (the key service's, in Open Online), so an HTML or SVG attachment
+    // opened in a tab would run with it.
+    const blob = new Blob([a.content], { type: 'application/octet-stream' });
     const link = el('a', { href: URL.createObjectURL(blob), download: name, text: name });
     list.append(el('li', {}, link, ` (${formatSize(blob.size)})`));
   }
