@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -175,8 +176,11 @@ func newKeyserver(cfg *rules.Config, st store.Store, mail keyserver.Mailer, m ke
 // operator, everything else is the key service.
 func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops, ks http.Handler) (*http.Server, error) {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", o.metrics)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	// The listener faces recipients on the internet; the operator's
+	// endpoints answer the operator's networks only (loopback and private
+	// addresses, where Prometheus and load balancers live).
+	mux.Handle("GET /metrics", operatorOnly(o.metrics))
+	mux.Handle("GET /healthz", operatorOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		status := map[string]string{"status": "ok", "store": "ok", "master_key": "ok"}
@@ -193,7 +197,7 @@ func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops, ks http.Han
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 		_ = json.NewEncoder(w).Encode(status)
-	})
+	})))
 	mux.Handle("/", ks)
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -230,4 +234,17 @@ func queueDepth(st store.MailQueue) func() float64 {
 		}
 		return float64(n)
 	}
+}
+
+// operatorOnly answers 403 to clients outside loopback and private
+// networks.
+func operatorOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if ip := ap.Addr().Unmap(); err != nil || !(ip.IsLoopback() || ip.IsPrivate()) {
+			http.Error(w, "This endpoint is for the operator's network only.", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
