@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -284,6 +285,65 @@ func TestBrowserOpen(t *testing.T) {
 		)
 		browserCheckMessage(t, ctx, attachment)
 	})
+
+	t.Run("KeyServiceUnreachable", func(t *testing.T) {
+		// An envelope sealed offline for a key service that does not
+		// answer: the page says so and names it.
+		dir := t.TempDir()
+		dead := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+		cfg := filepath.Join(dir, "postseal.toml")
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf("[keyserver]\npublic_url = %q\n[store]\ndsn = \"p.db\"\nmaster_key = \"master.key\"\n", dead)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(postsealBinary(t), "seal", "-c", cfg, "--from", postfixSender, "--to", rcpt)
+		cmd.Stdin = bytes.NewReader(browserMessage(rcpt, []byte("x")))
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("postseal seal: %v", err)
+		}
+		files, _ := postfixAttachments(t, out)
+		var page []byte
+		for name, b := range files {
+			if strings.HasPrefix(name, "securedoc_") {
+				page = b
+			}
+		}
+		doc := filepath.Join(dir, "securedoc.html")
+		if err := os.WriteFile(doc, page, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		browserDo(t, ctx, "open with the key service down",
+			chromedp.Navigate("file://"+doc),
+			chromedp.WaitVisible(chromedp.CSS("#open")),
+			chromedp.SetValue(chromedp.CSS("#password"), password),
+			chromedp.Click(chromedp.CSS("#open")),
+			chromedp.WaitVisible(chromedp.CSS("#error")),
+		)
+		if msg := browserText(ctx, "#error"); !strings.Contains(msg, "cannot be reached") || !strings.Contains(msg, dead) {
+			t.Errorf("key service down: %q; want it to say %s cannot be reached", msg, dead)
+		}
+	})
+
+	// The envelope's state, as the page tells it: locked, then expired
+	// (last: expiry destroys the key for good).
+	for _, c := range []struct{ command, want string }{{"lock", "has been locked"}, {"expire", "has expired"}} {
+		t.Run(c.command, func(t *testing.T) {
+			ps.Run(t, "envelope", c.command, sealed.ID)
+			browserDo(t, ctx, "open a "+c.command+"ed envelope",
+				chromedp.Navigate(docURL),
+				chromedp.WaitVisible(chromedp.CSS("#open")),
+				chromedp.SetValue(chromedp.CSS("#password"), password),
+				chromedp.Click(chromedp.CSS("#open")),
+				chromedp.WaitVisible(chromedp.CSS("#error")),
+			)
+			if msg := browserText(ctx, "#error"); !strings.Contains(msg, c.want) {
+				t.Errorf("after envelope %s: %q; want it to say the message %s", c.command, msg, c.want)
+			}
+			if c.command == "lock" {
+				ps.Run(t, "envelope", "unlock", sealed.ID)
+			}
+		})
+	}
 }
 
 // browserCheckMessage checks the opened message: headers, text, the HTML in
