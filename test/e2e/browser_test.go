@@ -247,6 +247,30 @@ func TestBrowserOpen(t *testing.T) {
 		}
 	})
 
+	t.Run("TooManyAttempts", func(t *testing.T) {
+		// Another address ("My address is not listed"): its failures count
+		// against it, not against the registered reader.
+		other := "guesser@partner.example.net"
+		var msg string
+		for i := range 6 {
+			browserDo(t, ctx, "guess",
+				chromedp.Navigate(docURL),
+				chromedp.WaitVisible(chromedp.CSS("#open")),
+				chromedp.SetValue(chromedp.CSS("#email-select"), "other"),
+				chromedp.Evaluate[chromedp.Void](`document.querySelector('#email-select').dispatchEvent(new Event('change'))`),
+				chromedp.WaitVisible(chromedp.CSS("#email-other")),
+				chromedp.SetValue(chromedp.CSS("#email-other"), other),
+				chromedp.SetValue(chromedp.CSS("#password"), fmt.Sprintf("guess %d", i)),
+				chromedp.Click(chromedp.CSS("#open")),
+				chromedp.WaitVisible(chromedp.CSS("#error")),
+			)
+			msg = browserText(ctx, "#error")
+		}
+		if !strings.Contains(msg, "Too many attempts. Try again in") {
+			t.Errorf("sixth guess: %q; want to be told when to try again", msg)
+		}
+	})
+
 	t.Run("FromDiskKeyboardOnlyOnAPhone", func(t *testing.T) {
 		// A phone-sized screen, and only the keyboard: focus the password
 		// field, type, press Enter.
