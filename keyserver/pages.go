@@ -569,6 +569,11 @@ func (s *Server) setPassword(ctx context.Context, email, pw, detail, ip string) 
 	if err := s.st.UpdateAccount(ctx, acct); err != nil {
 		return acct, err
 	}
+	// Reset links sent before are void once a password is set: whoever
+	// holds an older mail cannot set another one.
+	if err := s.st.DropTokens(ctx, email, store.TokenReset); err != nil {
+		return acct, err
+	}
 	s.event(ctx, store.EventPasswordSet, email, "", ip, detail)
 	return acct, nil
 }

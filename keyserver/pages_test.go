@@ -422,12 +422,18 @@ func TestForgotReset(t *testing.T) {
 	if rec := f.postForm(link, url.Values{"password": {"short"}, "confirm_password": {"short"}}); rec.Code != 400 {
 		t.Errorf("short: %d", rec.Code)
 	}
+	// A second link asked for meanwhile dies with the first one's use.
+	f.postForm("/forgot", url.Values{"email": {"ann@partner.example"}})
+	other := f.link("ann@partner.example")
 	newPW := url.Values{"password": {"another good passphrase"}, "confirm_password": {"another good passphrase"}}
 	if rec := f.postForm(link, newPW); rec.Code != 200 || !strings.Contains(rec.Body.String(), "is changed") {
 		t.Fatalf("reset: %d %s", rec.Code, rec.Body)
 	}
 	if rec := f.postForm(link, newPW); rec.Code != 410 {
 		t.Errorf("reused reset link: %d", rec.Code)
+	}
+	if rec := f.postForm(other, url.Values{"password": {"a third passphrase!"}, "confirm_password": {"a third passphrase!"}}); other == link || rec.Code != 410 {
+		t.Errorf("an older reset link after the password was set: %d; want 410", rec.Code)
 	}
 	if rec := f.postKey("env1", "ann@partner.example", testPassword, ""); rec.Code != 401 {
 		t.Errorf("old password after reset: %d", rec.Code)

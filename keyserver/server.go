@@ -30,6 +30,7 @@ type Store interface {
 	UpdateAccount(ctx context.Context, a store.Account) error
 	PutToken(ctx context.Context, t store.Token) error
 	UseToken(ctx context.Context, hash []byte, purpose string, now time.Time) (store.Token, error)
+	DropTokens(ctx context.Context, email, purpose string) error
 	IsLiveRecipient(ctx context.Context, email string, now time.Time) (bool, error)
 
 	AddEvent(ctx context.Context, e store.Event) error

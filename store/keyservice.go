@@ -108,6 +108,8 @@ type Accounts interface {
 	// it returns it and deletes it, or ErrNotFound if it does not exist,
 	// was used, or expired before now.
 	UseToken(ctx context.Context, hash []byte, purpose string, now time.Time) (Token, error)
+	// DropTokens deletes every token of this purpose for the address.
+	DropTokens(ctx context.Context, email, purpose string) error
 	// IsLiveRecipient reports whether the address (case-insensitive) is a
 	// recipient of at least one envelope that is neither expired at now nor
 	// locked.

@@ -391,6 +391,14 @@ func (s *sqlStore) UseToken(ctx context.Context, hash []byte, purpose string, no
 	return t, nil
 }
 
+// DropTokens implements Accounts.
+func (s *sqlStore) DropTokens(ctx context.Context, email, purpose string) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE email = ? AND purpose = ?`), strings.ToLower(email), purpose); err != nil {
+		return fmt.Errorf("drop %s tokens: %w", purpose, err)
+	}
+	return nil
+}
+
 // IsLiveRecipient implements Accounts.
 func (s *sqlStore) IsLiveRecipient(ctx context.Context, email string, now time.Time) (bool, error) {
 	var n int

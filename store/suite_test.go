@@ -299,6 +299,32 @@ func testTokens(t *testing.T, db database) {
 	if err := s.PutToken(ctx, Token{Purpose: TokenReset, Email: "b@ext.example", Expires: exp}); err == nil {
 		t.Error("a token without hash must be refused")
 	}
+	// DropTokens: every token of that purpose for the address, no other.
+	for _, tk := range []Token{
+		{Hash: hash("r1"), Purpose: TokenReset, Email: "c@ext.example", Expires: exp},
+		{Hash: hash("r2"), Purpose: TokenReset, Email: "C@EXT.example", Expires: exp},
+		{Hash: hash("a1"), Purpose: TokenActivate, Email: "c@ext.example", Expires: exp},
+		{Hash: hash("r3"), Purpose: TokenReset, Email: "d@ext.example", Expires: exp},
+	} {
+		if err := s.PutToken(ctx, tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DropTokens(ctx, "C@ext.example", TokenReset); err != nil {
+		t.Fatal(err)
+	}
+	for h, want := range map[string]bool{"r1": false, "r2": false, "a1": true} {
+		purpose := TokenReset
+		if h == "a1" {
+			purpose = TokenActivate
+		}
+		if _, err := s.UseToken(ctx, hash(h), purpose, now); (err == nil) != want {
+			t.Errorf("token %s after DropTokens: %v; want present %v", h, err, want)
+		}
+	}
+	if _, err := s.UseToken(ctx, hash("r3"), TokenReset, now); err != nil {
+		t.Errorf("another address's reset token was dropped: %v", err)
+	}
 }
 
 // Two clicks on one activation link at once: exactly one wins.
