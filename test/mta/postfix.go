@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -103,14 +104,37 @@ const (
 )
 
 // FreePort returns a loopback TCP port that was free a moment ago.
+//
+// Ports are taken below the kernel's ephemeral range (32768–60999 on
+// Linux): a port the kernel handed out with ":0" and that was then closed
+// can go to the next outgoing connection before the test binds it again,
+// which made tests fail with "address already in use". Each process picks
+// randomly and never hands out the same port twice.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		p := portLow + mathrand.IntN(portHigh-portLow)
+		if portsGiven[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portsGiven[p] = true
+		return p, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, errors.New("mta: no free port in 20000-32000")
 }
+
+const portLow, portHigh = 20000, 32000
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 // StartPostfix configures and starts a private Postfix instance and returns
 // once every listener accepts connections. On error nothing is left running.
