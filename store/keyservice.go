@@ -55,6 +55,9 @@ const (
 	EventEnvelopeLocked   = "envelope_locked"
 	EventEnvelopeUnlocked = "envelope_unlocked"
 	EventEnvelopeExpired  = "envelope_expired"
+	EventAccountDisabled  = "account_disabled"
+	EventAccountEnabled   = "account_enabled"
+	EventAccountReset     = "account_reset"
 )
 
 // Event is one audit record. Fields that do not apply are empty.

@@ -49,6 +49,10 @@ commands:
   envelope list|show ID|lock ID|unlock ID|expire ID|key ID
                              inspect and manage envelopes; expire destroys the
                              message key; key prints it (audited)
+  account list|disable ADDR|enable ADDR|reset ADDR
+                             manage recipients' key-service accounts; reset
+                             clears the password (the recipient sets a new one
+                             with "Forgot your password?")
   init                       create the master key if it does not exist (never replaces one)
   version                    print the version
 
@@ -74,6 +78,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"explain":      cmdExplain,
 		"seal":         cmdSeal,
 		"envelope":     cmdEnvelope,
+		"account":      cmdAccount,
 		"version":      cmdVersion,
 		"init":         cmdInit,
 	}

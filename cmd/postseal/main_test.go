@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postseal/postseal/rules"
 	"github.com/postseal/postseal/store"
@@ -268,4 +269,76 @@ func TestEnvelopeAdminCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+// account disable, enable and reset change what the key service accepts,
+// and each change is in the audit trail.
+func TestAccountAdminCommands(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "postseal.toml", "[store]\ndsn = \"state/p.db\"\nmaster_key = \"state/master.key\"\n")
+	if code, _, errs := runCLI(t, "", "init", "-c", cfg); code != exitOK {
+		t.Fatalf("init: %s", errs)
+	}
+	c, err := rules.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	withStore := func(f func(store.Store)) {
+		t.Helper()
+		st, err := openStore(ctx, c, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		f(st)
+	}
+	withStore(func(st store.Store) {
+		if err := st.CreateAccount(ctx, store.Account{Email: "pat@ext.example", FirstName: "Pat", LastName: "Ext", PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", Active: true, Created: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	state := func() string {
+		t.Helper()
+		code, out, errs := runCLI(t, "", "account", "list", "-c", cfg)
+		if code != exitOK || !strings.HasPrefix(out, "EMAIL") || !strings.Contains(out, "pat@ext.example") || !strings.Contains(out, "Pat Ext") {
+			t.Fatalf("list exit %d: %s%s", code, out, errs)
+		}
+		for _, s := range []string{"disabled", "reset", "not activated", "active"} {
+			if strings.Contains(out, "  "+s+"  ") {
+				return s
+			}
+		}
+		return out
+	}
+	if s := state(); s != "active" {
+		t.Fatalf("state %q", s)
+	}
+	for _, step := range []struct{ sub, want string }{{"disable", "disabled"}, {"enable", "active"}, {"reset", "reset"}} {
+		if code, out, errs := runCLI(t, "", "account", step.sub, "-c", cfg, "Pat@Ext.Example"); code != exitOK || !strings.Contains(out, "pat@ext.example") {
+			t.Fatalf("account %s: exit %d: %s%s", step.sub, code, out, errs)
+		}
+		if s := state(); s != step.want {
+			t.Errorf("after %s: state %q, want %q", step.sub, s, step.want)
+		}
+	}
+	if code, _, errs := runCLI(t, "", "account", "disable", "-c", cfg, "nobody@ext.example"); code != exitRuntime || !strings.Contains(errs, "no account for nobody@ext.example") {
+		t.Errorf("unknown address: exit %d, %s", code, errs)
+	}
+	for _, args := range [][]string{{}, {"disable"}, {"purge", "pat@ext.example"}, {"list", "x"}} {
+		if code, _, _ := runCLI(t, "", append([]string{"account", "-c", cfg}, args...)...); code != exitUsage {
+			t.Errorf("%v: exit %d; want %d", args, code, exitUsage)
+		}
+	}
+	withStore(func(st store.Store) {
+		a, err := st.Account(ctx, "pat@ext.example")
+		if err != nil || a.PasswordHash != "" || a.Disabled {
+			t.Errorf("account after reset: %+v, %v", a, err)
+		}
+		for _, kind := range []string{store.EventAccountDisabled, store.EventAccountEnabled, store.EventAccountReset} {
+			if n, err := st.CountEvents(ctx, store.EventFilter{Kind: kind, Email: "pat@ext.example"}); err != nil || n != 1 {
+				t.Errorf("%s events: %d, %v; want 1", kind, n, err)
+			}
+		}
+	})
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/postseal/postseal/store"
+)
+
+// cmdAccount is the admin's view of the key service's accounts: list them,
+// disable or enable one (a disabled account releases no key), or reset one
+// (its password is cleared: the recipient sets a new one through "Forgot
+// your password?", which proves the mailbox again).
+func cmdAccount(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs, cfgPath := newFlags("account", stderr)
+	limit := fs.Int("n", 100, "list: how many accounts (by address)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	const subs = "list, disable ADDR, enable ADDR, reset ADDR"
+	if fs.NArg() == 0 {
+		return usagef("account needs a subcommand: %s", subs)
+	}
+	sub := fs.Arg(0)
+	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+		return err
+	}
+	switch sub {
+	case "list":
+		if fs.NArg() != 0 {
+			return usagef("account list takes no arguments")
+		}
+	case "disable", "enable", "reset":
+		if fs.NArg() != 1 {
+			return usagef("account %s needs exactly one e-mail address", sub)
+		}
+	default:
+		return usagef("unknown account subcommand %q (%s)", sub, subs)
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if sub == "list" {
+		accts, err := st.ListAccounts(ctx, *limit)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "EMAIL\tNAME\tSTATE\tREGISTERED\tACTIVATED")
+		for _, a := range accts {
+			activated := "-"
+			if !a.Activated.IsZero() {
+				activated = a.Activated.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Email, strings.TrimSpace(a.FirstName+" "+a.LastName), accountState(a), a.Created.Format(time.RFC3339), activated)
+		}
+		return tw.Flush()
+	}
+	return changeAccount(ctx, st, sub, fs.Arg(0), stdout)
+}
+
+func accountState(a store.Account) string {
+	switch {
+	case a.Disabled:
+		return "disabled"
+	case a.PasswordHash == "":
+		return "reset"
+	case !a.Active:
+		return "not activated"
+	default:
+		return "active"
+	}
+}
+
+// changeAccount disables, enables or resets an account and records it in
+// the audit trail.
+func changeAccount(ctx context.Context, st store.Store, sub, email string, stdout io.Writer) error {
+	a, err := st.Account(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no account for %s", email)
+	}
+	if err != nil {
+		return err
+	}
+	var kind, done string
+	switch sub {
+	case "disable":
+		a.Disabled = true
+		kind, done = store.EventAccountDisabled, "disabled: no key is released to it until it is enabled"
+	case "enable":
+		a.Disabled = false
+		kind, done = store.EventAccountEnabled, "enabled"
+	default:
+		a.PasswordHash = ""
+		kind, done = store.EventAccountReset, "reset: its password no longer works; the recipient sets a new one with \"Forgot your password?\""
+	}
+	if err := st.UpdateAccount(ctx, a); err != nil {
+		return err
+	}
+	if err := st.AddEvent(ctx, store.Event{Kind: kind, Email: a.Email, Detail: fmt.Sprintf("postseal account %s, uid %d", sub, os.Getuid())}); err != nil {
+		return fmt.Errorf("account %s %s, but the audit event was not recorded: %w", a.Email, done, err)
+	}
+	fmt.Fprintf(stdout, "account %s %s\n", a.Email, done)
+	return nil
+}
