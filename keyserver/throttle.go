@@ -95,16 +95,19 @@ var errBusy = errors.New("too many simultaneous attempts")
 func (s *Server) enterAttempt(ctx context.Context, email, ip string) (func(), error) {
 	ctx, cancel := context.WithTimeout(ctx, attemptWait)
 	defer cancel()
-	leaveIP, err := s.attempts.enter(ctx, "ip "+ip, attemptsPerIP)
-	if err != nil {
-		return nil, errBusy
-	}
+	// The address first: requests queued behind one address then hold no
+	// slot of their IP, which other addresses behind the same IP (a
+	// proxy, a NAT) need.
 	leaveAddr, err := s.attempts.enter(ctx, "address "+email, 1)
 	if err != nil {
-		leaveIP()
 		return nil, errBusy
 	}
-	return func() { leaveAddr(); leaveIP() }, nil
+	leaveIP, err := s.attempts.enter(ctx, "ip "+ip, attemptsPerIP)
+	if err != nil {
+		leaveAddr()
+		return nil, errBusy
+	}
+	return func() { leaveIP(); leaveAddr() }, nil
 }
 
 // gates admits at most n holders per key at a time; the others wait.
