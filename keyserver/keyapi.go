@@ -140,7 +140,7 @@ func (s *Server) forgotURL(email string) string {
 func (s *Server) handleKey(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	ip := remoteIP(r)
+	ip := s.remoteIP(r)
 
 	var req keyRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -359,5 +360,32 @@ func TestThrottleBurst(t *testing.T) {
 	}
 	if rec := f.postKey("env1", "ann@partner.example", testPassword, "198.51.100.7"); rec.Code != 429 {
 		t.Errorf("the right password after the burst: %d; want 429", rec.Code)
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	proxy := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.9.0.0/16")}
+	for _, c := range []struct {
+		peer, xff string
+		trusted   []netip.Prefix
+		want      string
+	}{
+		{"198.51.100.7:1", "203.0.113.9", nil, "198.51.100.7"},         // no proxy trusted: the header is ignored
+		{"198.51.100.7:1", "203.0.113.9", proxy, "198.51.100.7"},       // the peer is no trusted proxy
+		{"127.0.0.1:1", "203.0.113.9", proxy, "203.0.113.9"},           // one proxy
+		{"127.0.0.1:1", "203.0.113.9, 10.9.1.2", proxy, "203.0.113.9"}, // two proxies
+		{"127.0.0.1:1", "6.6.6.6, 203.0.113.9", proxy, "203.0.113.9"},  // a forged hop on the left is not believed
+		{"127.0.0.1:1", "", proxy, "127.0.0.1"},
+		{"127.0.0.1:1", "junk, 203.0.113.9", proxy, "203.0.113.9"},
+		{"[::ffff:127.0.0.1]:1", "2001:db8::5", proxy, "2001:db8::5"},
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.RemoteAddr = c.peer
+		if c.xff != "" {
+			req.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if got, ok := ClientAddr(req, c.trusted); !ok || got.String() != c.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: %v %v; want %s", c.peer, c.xff, got, ok, c.want)
+		}
 	}
 }

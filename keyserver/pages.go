@@ -299,7 +299,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.pageUnavailable(w, r, "hash", err)
 		return
 	}
-	ip := remoteIP(r)
+	ip := s.remoteIP(r)
 	s.background(func(ctx context.Context) {
 		if err := s.registerAddress(ctx, d, hash, ip); err != nil {
 			s.log.Error("key service: registration", "email", d.Email, "err", err)
@@ -400,7 +400,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 		// The token stays usable for the right password.
 		err = s.st.PutToken(ctx, t)
 		if err == nil {
-			s.event(ctx, store.EventLoginFailed, acct.Email, "", remoteIP(r), "activation: wrong password")
+			s.event(ctx, store.EventLoginFailed, acct.Email, "", s.remoteIP(r), "activation: wrong password")
 			s.render(w, http.StatusUnauthorized, "activate", pageData{Title: "Confirm your address", Token: r.PathValue("token"),
 				Error: "That is not the password chosen when this address was registered. If you did not register, ignore the mail; if you did, register again to choose a new password."})
 			return
@@ -417,7 +417,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.event(ctx, store.EventActivated, acct.Email, "", remoteIP(r), "")
+	s.event(ctx, store.EventActivated, acct.Email, "", s.remoteIP(r), "")
 	s.render(w, http.StatusOK, "activated", pageData{Title: "Address confirmed", Email: acct.Email})
 }
 
@@ -439,7 +439,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, "login", d)
 		return
 	}
-	ip := remoteIP(r)
+	ip := s.remoteIP(r)
 	leave, refused := s.refuseThrottled(w, r, email, ip, "login", d)
 	if refused {
 		return
@@ -521,7 +521,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.pageUnavailable(w, r, "session", err)
 		return
 	}
-	ip := remoteIP(r)
+	ip := s.remoteIP(r)
 	f := r.PostForm
 	leave, refused := s.refuseThrottled(w, r, acct.Email, ip, "account", accountData(acct, "", ""))
 	if refused {
@@ -598,7 +598,7 @@ func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, "forgot", pageData{Title: "Forgot your password?", Email: email, Error: "Please enter your e-mail address, like name@example.com."})
 		return
 	}
-	ip := remoteIP(r)
+	ip := s.remoteIP(r)
 	s.background(func(ctx context.Context) {
 		if err := s.sendReset(ctx, email, ip); err != nil {
 			s.log.Error("key service: password reset", "email", email, "err", err)
@@ -653,7 +653,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 		s.sentence(w, r, http.StatusGone, "Link not valid", msgLinkInvalid+" You can ask for a new one on the \"Forgot your password?\" page.")
 		return
 	}
-	acct, err := s.setPassword(ctx, t.Email, pw, "reset", remoteIP(r))
+	acct, err := s.setPassword(ctx, t.Email, pw, "reset", s.remoteIP(r))
 	if errors.Is(err, store.ErrNotFound) {
 		s.sentence(w, r, http.StatusGone, "Link not valid", msgLinkInvalid)
 		return

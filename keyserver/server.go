@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -86,6 +85,9 @@ type Config struct {
 	// MaxOpenBody caps a POST /open body (the armoured payload is ~1.35× the
 	// message); 0 means 14 MB + 64 KiB.
 	MaxOpenBody int64
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
+	// client (see ClientAddr); empty: the peer is the client.
+	TrustedProxies []netip.Prefix
 	// SessionKey signs login cookies; nil means a random key per process
 	// (logins then last until a restart, and several processes behind one
 	// name need a shared key).
@@ -280,19 +282,56 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// remoteIP is the peer address. Behind a reverse proxy every request comes
-// from the proxy; per-IP throttling then counts all clients together.
 // remoteIP is the client's address as the throttle counts it: an IPv6
 // client by its /64, since one host commonly holds the whole prefix.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if ip, err := netip.ParseAddr(host); err == nil && ip.Is6() && !ip.Is4In6() {
+func (s *Server) remoteIP(r *http.Request) string {
+	ip, ok := ClientAddr(r, s.cfg.TrustedProxies)
+	switch {
+	case !ok:
+		return r.RemoteAddr
+	case ip.Is6():
 		return netip.PrefixFrom(ip, 64).Masked().String()
 	}
-	return host
+	return ip.String()
+}
+
+// ClientAddr is the address of the client that sent r: the connection's
+// peer, unless the peer is one of the trusted proxies — then the nearest
+// X-Forwarded-For hop that is not a trusted proxy (hops further left are
+// whatever the client claimed, so they are never believed). ok is false
+// when no address can be read.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) (addr netip.Addr, ok bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	addr = ap.Addr().Unmap()
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if !isTrusted(addr) {
+		return addr, true
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return addr, true // a garbled hop: stop at the last trusted one
+		}
+		addr = hop.Unmap()
+		if !isTrusted(addr) {
+			return addr, true
+		}
+	}
+	return addr, true
 }
 
 // event records an audit event; a failure to record is logged, not fatal

@@ -10,6 +10,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -154,6 +155,34 @@ type Keyserver struct {
 	Argon2Memory  Size `toml:"argon2_memory"`
 	Argon2Time    int  `toml:"argon2_time"`
 	Argon2Threads int  `toml:"argon2_threads"`
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
+	// whose X-Forwarded-For header names the client: behind a TLS proxy
+	// every client is otherwise the proxy's address, and the per-IP
+	// throttle and the operator-only endpoints cannot tell them apart.
+	TrustedProxies []string `toml:"trusted_proxies"`
+}
+
+// Proxies returns TrustedProxies parsed (validate has checked them).
+func (k Keyserver) Proxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range k.TrustedProxies {
+		if pfx, err := parseProxy(p); err == nil {
+			out = append(out, pfx)
+		}
+	}
+	return out
+}
+
+func parseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Store configures persistence.
@@ -262,6 +291,7 @@ func Default() *Config {
 			Argon2Memory:      19 << 20,
 			Argon2Time:        2,
 			Argon2Threads:     1,
+			TrustedProxies:    []string{},
 		},
 		Store: Store{
 			Driver:    "sqlite",
@@ -543,6 +573,11 @@ func (c *Config) validate() error {
 	}
 	if t := c.Keyserver.Argon2Time; t < 1 || t > 100 {
 		return keyErr("keyserver.argon2_time", "must be between 1 and 100")
+	}
+	for i, p := range c.Keyserver.TrustedProxies {
+		if _, err := parseProxy(p); err != nil {
+			return keyErr(fmt.Sprintf("keyserver.trusted_proxies[%d]", i), "%q is not an IP address or CIDR prefix", p)
+		}
 	}
 	if p := c.Keyserver.Argon2Threads; p < 1 || p > 255 {
 		return keyErr("keyserver.argon2_threads", "must be between 1 and 255")

@@ -226,6 +226,7 @@ func TestLoadErrors(t *testing.T) {
 		{"scanner keywords negative count", "[[scanner.keywords]]\nname = \"phi\"\nwords = [\"x\"]\nmin_count = -1\n", 4, "min_count"},
 		{"read receipts not yet", "[envelope]\nread_receipts = true\n", 2, "envelope.read_receipts"},
 		{"template dir not yet", "[envelope]\n\ntemplate_dir = \"t\"\n", 3, "envelope.template_dir"},
+		{"bad trusted proxy", "[keyserver]\ntrusted_proxies = [\"127.0.0.1\", \"proxy.example.org\"]\n", 2, "keyserver.trusted_proxies[1]"},
 		{"bad profile", "[envelope]\nprofile = \"ocb\"\n", 2, "envelope.profile"},
 		{"bad attachment name", "[envelope]\nattachment_name = \"../x.html\"\n", 2, "attachment_name"},
 		{"bad public url", "[keyserver]\npublic_url = \"ftp://x\"\n", 2, "keyserver.public_url"},

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 	"time"
 
@@ -70,7 +71,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	httpSrv, err := serveHTTP(cfg.Keyserver.Listen, st, log, ops{metrics: m.Handler(), masterKey: cfg.Store.MasterKey}, ks)
+	httpSrv, err := serveHTTP(cfg.Keyserver.Listen, st, log, ops{metrics: m.Handler(), masterKey: cfg.Store.MasterKey, proxies: cfg.Keyserver.Proxies()}, ks)
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func reload(path string, filter *milter.Filter, log *slog.Logger) {
 	}
 	old := filter.Policy().Config
 	if p.Config.Milter.Listen != old.Milter.Listen || p.Config.Milter.Reinject != old.Milter.Reinject || p.Config.Milter.SpoolDir != old.Milter.SpoolDir ||
-		p.Config.Store != old.Store || p.Config.Keyserver != old.Keyserver || p.Config.SMTP != old.SMTP {
+		p.Config.Store != old.Store || !reflect.DeepEqual(p.Config.Keyserver, old.Keyserver) || p.Config.SMTP != old.SMTP {
 		log.Warn("reload: listen addresses, reinject, spool, [store], [keyserver] and [smtp] settings take effect only after a restart")
 	}
 	filter.SetPolicy(p)
@@ -139,7 +140,8 @@ func reload(path string, filter *milter.Filter, log *slog.Logger) {
 // ops are the operator's endpoints on the key service listener.
 type ops struct {
 	metrics   http.Handler
-	masterKey string // the master key file
+	masterKey string         // the master key file
+	proxies   []netip.Prefix // [keyserver] trusted_proxies
 }
 
 // newKeyserver builds the key service from the rules file.
@@ -167,6 +169,7 @@ func newKeyserver(cfg *rules.Config, st store.Store, mail keyserver.Mailer, m ke
 		AccountFailures:   allow,
 		IPFailures:        10 * allow,
 		FailureWindow:     window,
+		TrustedProxies:    k.Proxies(),
 		// Armour is ~1.35x the message; the rest is the form around it.
 		MaxOpenBody: int64(cfg.Milter.MaxSecureSize)*14/10 + 256<<10,
 	}, keyserver.Deps{Store: st, Mailer: mail, Metrics: m, Log: log})
@@ -179,7 +182,7 @@ func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops, ks http.Han
 	// The listener faces recipients on the internet; the operator's
 	// endpoints answer the operator's networks only (loopback and private
 	// addresses, where Prometheus and load balancers live).
-	mux.Handle("GET /metrics", operatorOnly(o.metrics))
+	mux.Handle("GET /metrics", operatorOnly(o.metrics, o.proxies))
 	mux.Handle("GET /healthz", operatorOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
@@ -197,7 +200,7 @@ func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops, ks http.Han
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 		_ = json.NewEncoder(w).Encode(status)
-	})))
+	}), o.proxies))
 	mux.Handle("/", ks)
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -237,11 +240,11 @@ func queueDepth(st store.MailQueue) func() float64 {
 }
 
 // operatorOnly answers 403 to clients outside loopback and private
-// networks.
-func operatorOnly(h http.Handler) http.Handler {
+// networks (the client as seen through the trusted proxies).
+func operatorOnly(h http.Handler, trusted []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ap, err := netip.ParseAddrPort(r.RemoteAddr)
-		if ip := ap.Addr().Unmap(); err != nil || !(ip.IsLoopback() || ip.IsPrivate()) {
+		ip, ok := keyserver.ClientAddr(r, trusted)
+		if !ok || !(ip.IsLoopback() || ip.IsPrivate()) {
 			http.Error(w, "This endpoint is for the operator's network only.", http.StatusForbidden)
 			return
 		}

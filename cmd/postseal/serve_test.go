@@ -3,11 +3,12 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 )
 
 func TestOperatorOnly(t *testing.T) {
-	h := operatorOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := operatorOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), nil)
 	for addr, want := range map[string]int{
 		"127.0.0.1:5000":      200,
 		"[::1]:5000":          200,
@@ -25,6 +26,29 @@ func TestOperatorOnly(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != want {
 			t.Errorf("%s: %d, want %d", addr, rec.Code, want)
+		}
+	}
+}
+
+// Behind a trusted proxy on the same host, the client it names decides.
+func TestOperatorOnlyBehindProxy(t *testing.T) {
+	h := operatorOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})
+	for xff, want := range map[string]int{
+		"203.0.113.7":           403,
+		"10.0.0.5":              200,
+		"10.0.0.5, 203.0.113.7": 403, // the proxy's own hop is the one believed
+		"203.0.113.7, 10.0.0.5": 200, // the client's claim is not
+		"":                      200, // the proxy itself
+	} {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.RemoteAddr = "127.0.0.1:5000"
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("X-Forwarded-For %q: %d, want %d", xff, rec.Code, want)
 		}
 	}
 }
