@@ -377,6 +377,9 @@ func TestClientAddr(t *testing.T) {
 		{"127.0.0.1:1", "6.6.6.6, 203.0.113.9", proxy, "203.0.113.9"},  // a forged hop on the left is not believed
 		{"127.0.0.1:1", "", proxy, "127.0.0.1"},
 		{"127.0.0.1:1", "junk, 203.0.113.9", proxy, "203.0.113.9"},
+		{"127.0.0.1:1", "203.0.113.9:4711", proxy, "203.0.113.9"},
+		{"127.0.0.1:1", "[2001:db8::1]", proxy, "2001:db8::1"},
+		{"127.0.0.1:1", "[2001:db8::1]:443", proxy, "2001:db8::1"},
 		{"[::ffff:127.0.0.1]:1", "2001:db8::5", proxy, "2001:db8::5"},
 	} {
 		req := httptest.NewRequest("GET", "/", nil)
@@ -387,5 +390,12 @@ func TestClientAddr(t *testing.T) {
 		if got, ok := ClientAddr(req, c.trusted); !ok || got.String() != c.want {
 			t.Errorf("peer %s, X-Forwarded-For %q: %v %v; want %s", c.peer, c.xff, got, ok, c.want)
 		}
+	}
+	// The nearest hop unreadable: no address, never the proxy's own.
+	req := httptest.NewRequest("GET", "/", nil)
+	req.RemoteAddr = "127.0.0.1:1"
+	req.Header.Set("X-Forwarded-For", "203.0.113.9, unknown")
+	if got, ok := ClientAddr(req, proxy); ok {
+		t.Errorf("unreadable nearest hop: %v; want no address", got)
 	}
 }

@@ -295,6 +295,15 @@ func (s *Server) remoteIP(r *http.Request) string {
 	return ip.String()
 }
 
+// parseHop reads one X-Forwarded-For entry: an address, with or without
+// a port ("203.0.113.9:4711", "[2001:db8::1]:443") or brackets.
+func parseHop(h string) (netip.Addr, error) {
+	if ap, err := netip.ParseAddrPort(h); err == nil {
+		return ap.Addr(), nil
+	}
+	return netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
+}
+
 // ClientAddr is the address of the client that sent r: the connection's
 // peer, unless the peer is one of the trusted proxies — then the nearest
 // X-Forwarded-For hop that is not a trusted proxy (hops further left are
@@ -322,9 +331,12 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix) (addr netip.Addr, ok bo
 		hops = append(hops, strings.Split(h, ",")...)
 	}
 	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		hop, err := parseHop(strings.TrimSpace(hops[i]))
 		if err != nil {
-			return addr, true // a garbled hop: stop at the last trusted one
+			// A hop the proxy wrote that cannot be read: no client
+			// address, which the callers treat as the strictest case
+			// (never the proxy's own, operator-side address).
+			return netip.Addr{}, false
 		}
 		addr = hop.Unmap()
 		if !isTrusted(addr) {

@@ -119,9 +119,9 @@ type Extracted struct {
 	Parts      []Part
 	Unreadable []Unreadable
 	Truncated  bool // a limit (size, count, depth, deadline) was hit
-	// Interrupted: the deadline (Limits.Deadline or the context's) stopped
-	// the work — unlike the other limits, this depends on load, not on the
-	// message, so the caller may prefer to try again later.
+	// Interrupted: the caller's context ended the work (Limits.Deadline
+	// counts as Truncated: a message that takes that long always will), so
+	// the caller may prefer to try again later.
 	Interrupted bool
 }
 
@@ -145,6 +145,7 @@ func (x *Extracted) Text() []byte {
 // Unreadable and/or Truncated, with whatever was extracted until then.
 func Extract(ctx context.Context, msg io.Reader, lim Limits) (*Extracted, error) {
 	lim = lim.withDefaults()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, lim.Deadline)
 	defer cancel()
 	e := &extractor{ctx: ctx, lim: lim, out: &Extracted{}, work: workFactor * lim.MaxTotal}
@@ -156,6 +157,9 @@ func Extract(ctx context.Context, msg io.Reader, lim Limits) (*Extracted, error)
 		e.add("header Subject", []byte(subj))
 	}
 	e.entity(ent, err, 0)
+	// Limits.Deadline is a property of the message (it takes that long);
+	// the caller's own context ending is not.
+	e.out.Interrupted = e.stopped && parent.Err() != nil
 	return e.out, nil
 }
 
@@ -186,7 +190,7 @@ func kindOf(mediaType, name string) kind {
 		return kText
 	case ".csv":
 		return kCSV
-	case ".html", ".htm", ".xhtml":
+	case ".html", ".htm", ".xhtml", ".svg":
 		return kHTML
 	case ".docx", ".docm", ".dotx":
 		return kDOCX
@@ -201,8 +205,8 @@ func kindOf(mediaType, name string) kind {
 	}
 	mt := strings.ToLower(mediaType)
 	switch mt {
-	case "text/html", "application/xhtml+xml":
-		return kHTML
+	case "text/html", "application/xhtml+xml", "image/svg+xml":
+		return kHTML // an SVG's <text> is text; its tags are stripped
 	case "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
 		return kDOCX
 	case "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
@@ -222,21 +226,23 @@ func kindOf(mediaType, name string) kind {
 	return kNone
 }
 
-// noText names the declared types that carry no text to scan: media, and
-// the signatures of signed mail (which would otherwise make every signed
-// message unreadable).
-func noText(mediaType string) bool {
-	mt := strings.ToLower(mediaType)
-	for _, p := range []string{"image/", "audio/", "video/", "font/"} {
-		if strings.HasPrefix(mt, p) {
-			return true
-		}
-	}
-	switch mt {
+// isSignature names the signatures of signed mail, which carry no text and
+// would otherwise make every signed message unreadable.
+func isSignature(mediaType string) bool {
+	switch strings.ToLower(mediaType) {
 	case "application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature":
 		return true
 	}
 	return false
+}
+
+// noText names, by file name, what carries no text worth a reading: the
+// junk archivers add (Mac resource forks, Finder and Explorer caches).
+// Media is judged by its content (classify), never by its label: a text
+// file named ssn.jpg is read.
+func noText(name string) bool {
+	base := path.Base(name)
+	return strings.HasPrefix(name, "__MACOSX/") || base == ".DS_Store" || strings.EqualFold(base, "Thumbs.db") || strings.EqualFold(base, "desktop.ini")
 }
 
 // classify decides content of no known kind (an unlisted type, a file name
@@ -246,6 +252,9 @@ func noText(mediaType string) bool {
 // as text, …), returned as UTF-8. Anything else is kNone: it cannot be
 // checked, and the `unreadable` policy decides.
 func classify(b []byte) (k kind, text []byte, skip bool) {
+	if len(b) == 0 {
+		return kNone, b, true // nothing to read, nothing hidden
+	}
 	if k := sniff(b); k != kNone {
 		return k, b, false
 	}
@@ -349,7 +358,7 @@ func (e *extractor) alive(src string) bool {
 		return false
 	}
 	if e.ctx.Err() != nil {
-		e.stopped, e.out.Interrupted = true, true
+		e.stopped = true
 		e.limit(src, "deadline exceeded")
 		return false
 	}
@@ -467,10 +476,9 @@ func (e *extractor) entity(ent *message.Entity, perr error, depth int) {
 		e.unreadable(src, "unknown transfer encoding")
 		return
 	}
-	if k == kNone && (noText(mediaType) || noText(mime.TypeByExtension(path.Ext(name)))) {
-		return // images, audio, video, signatures: no text to read
+	if k == kNone && isSignature(mediaType) {
+		return // signed mail's signature: no text, nothing hidden
 	}
-
 	data, over, err := e.read(ent.Body, e.lim.MaxEntry, false)
 	if err == errDeadline {
 		e.alive(src)

@@ -194,7 +194,7 @@ func unreadableFor(x *Extracted, src, reason string) bool {
 }
 
 func TestExtractFormats(t *testing.T) {
-	nested := makeZip(t, zfile{"docs/", nil}, zfile{"docs/inner.docx", makeDOCX(t)}, zfile{"image.png", []byte("\x89PNG")})
+	nested := makeZip(t, zfile{"docs/", nil}, zfile{"docs/inner.docx", makeDOCX(t)}, zfile{"image.png", []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")})
 	msg := multipartMsg("=?utf-8?q?Bericht_f=C3=BCr_SSN?=",
 		mimePart{
 			header: "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n",
@@ -691,6 +691,9 @@ func TestExtractUnlistedTypes(t *testing.T) {
 		{"picture", attachment("scan.png", "image/png", png), false, false},
 		{"picture by name", attachment("scan.png", "application/octet-stream", png), false, false},
 		{"signature", attachment("smime.p7s", "application/pkcs7-signature", []byte{0x30, 0x82, 0, 1}), false, false},
+		{"empty file", attachment("empty.dat", "application/octet-stream", nil), false, false},
+		{"text labelled as a picture", attachment("ssn.jpg", "image/jpeg", []byte(ssn)), true, false},
+		{"svg text", attachment("chart.svg", "image/svg+xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><text>SSN 536-22-1234</text></svg>`)), true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			x := extract(t, multipartMsg("x", c.part), Limits{})
@@ -703,9 +706,33 @@ func TestExtractUnlistedTypes(t *testing.T) {
 			}
 		})
 	}
-	nested := makeZip(t, zfile{"a/claim.json", []byte(`{"ssn": "536-22-1234"}`)}, zfile{"a/blob.bin", []byte{0, 1, 2, 0xff}}, zfile{"a/photo.jpg", []byte{0xff, 0xd8, 0}})
-	x := extract(t, multipartMsg("x", attachment("a.zip", "application/zip", nested)), Limits{})
+	// An office package read as a plain ZIP (PowerPoint): its XML is read,
+	// its binary parts are not documents. Archivers' junk is skipped.
+	pptx := makeZip(t, zfile{"[Content_Types].xml", []byte("<Types/>")}, zfile{"ppt/slides/slide1.xml", []byte("<p:sld><a:t>SSN 536-22-1234</a:t></p:sld>")},
+		zfile{"ppt/printerSettings/printerSettings1.bin", []byte{0, 1, 2, 0xff}}, zfile{"__MACOSX/._x", []byte{0, 5, 0x16, 7}}, zfile{".DS_Store", []byte{0, 0, 0, 1, 'B', 'u', 'd', '1', 0}})
+	x := extract(t, multipartMsg("x", attachment("deck.pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", pptx)), Limits{})
+	if !strings.Contains(string(x.Text()), "536-22-1234") || len(x.Unreadable) != 0 {
+		t.Errorf("pptx: text %q, unreadable %v; want the slide read and nothing unreadable", x.Text(), x.Unreadable)
+	}
+	nested := makeZip(t, zfile{"a/claim.json", []byte(`{"ssn": "536-22-1234"}`)}, zfile{"a/blob.bin", []byte{0, 1, 2, 0xff}}, zfile{"a/photo.jpg", []byte{0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 'J', 'F', 'I', 'F', 0}})
+	x = extract(t, multipartMsg("x", attachment("a.zip", "application/zip", nested)), Limits{})
 	if !strings.Contains(string(x.Text()), "536-22-1234") || len(x.Unreadable) != 1 || !strings.Contains(x.Unreadable[0].Source, "blob.bin") {
 		t.Errorf("zip entries: text %q, unreadable %v; want the JSON read, the blob unreadable, the photo skipped", x.Text(), x.Unreadable)
+	}
+}
+
+// The scanner's own deadline is the message's (Truncated); the caller's
+// context ending is not (Interrupted).
+func TestExtractInterrupted(t *testing.T) {
+	msg := multipartMsg("x", attachment("a.txt", "text/plain", bytes.Repeat([]byte("word "), 1<<20)))
+	x, err := Extract(context.Background(), bytes.NewReader(msg), Limits{Deadline: time.Nanosecond})
+	if err != nil || !x.Truncated || x.Interrupted {
+		t.Errorf("own deadline: truncated %v, interrupted %v, %v; want truncated only", x.Truncated, x.Interrupted, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	x, err = Extract(ctx, bytes.NewReader(msg), Limits{})
+	if err != nil || !x.Interrupted {
+		t.Errorf("caller's context ended: interrupted %v, %v; want interrupted", x.Interrupted, err)
 	}
 }

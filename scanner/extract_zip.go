@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"mime"
 	"path"
 	"slices"
 	"strconv"
@@ -99,6 +98,13 @@ func (e *extractor) archive(prefix, p string, zr *zip.Reader, zips int) {
 		e.limit(src, fmt.Sprintf("archives nested deeper than %d", e.lim.MaxDepth))
 		return
 	}
+	// An office package (PowerPoint, OpenDocument, …) read as a plain ZIP.
+	officePackage := false
+	for _, f := range zr.File {
+		if f.Name == "[Content_Types].xml" || f.Name == "mimetype" {
+			officePackage = true
+		}
+	}
 	n := 0
 	for _, f := range zr.File {
 		if !e.alive(src) {
@@ -112,8 +118,8 @@ func (e *extractor) archive(prefix, p string, zr *zip.Reader, zips int) {
 			return
 		}
 		k := kindOf("", f.Name)
-		if k == kNone && noText(mime.TypeByExtension(path.Ext(f.Name))) {
-			continue // pictures, sound, video: no text to read
+		if k == kNone && noText(f.Name) {
+			continue
 		}
 		name := p + "/" + f.Name
 		b, ok := e.entry("archive "+name, f)
@@ -126,7 +132,12 @@ func (e *extractor) archive(prefix, p string, zr *zip.Reader, zips int) {
 				continue
 			}
 			if k == kNone {
-				e.unreadable("archive "+name, "unsupported file type")
+				// The binary parts of an office package (printer
+				// settings, embedded fonts, OLE blobs) are not
+				// documents; its text is in its XML parts, read above.
+				if !officePackage {
+					e.unreadable("archive "+name, "unsupported file type")
+				}
 				continue
 			}
 		}

@@ -36,9 +36,14 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	log := newLogger(stderr)
 	// Signals are caught from the start: a SIGHUP from a package's
 	// post-install reload must not kill a process that is still starting.
-	sigs := make(chan os.Signal, 1)
+	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
+	// A stop asked for while starting (a database that does not answer)
+	// ends the start; it also waits in sigs, so a start that completes
+	// stops at once.
+	ctx, stopStarting := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stopStarting()
 	policy, err := loadPolicy(*cfgPath)
 	if err != nil {
 		return err
