@@ -23,25 +23,9 @@ func cmdAccount(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	const subs = "list, disable ADDR, enable ADDR, reset ADDR"
-	if fs.NArg() == 0 {
-		return usagef("account needs a subcommand: %s", subs)
-	}
-	sub := fs.Arg(0)
-	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+	sub, err := subcommand(fs, "account", "ADDR", "e-mail address", "list", "disable", "enable", "reset")
+	if err != nil {
 		return err
-	}
-	switch sub {
-	case "list":
-		if fs.NArg() != 0 {
-			return usagef("account list takes no arguments")
-		}
-	case "disable", "enable", "reset":
-		if fs.NArg() != 1 {
-			return usagef("account %s needs exactly one e-mail address", sub)
-		}
-	default:
-		return usagef("unknown account subcommand %q (%s)", sub, subs)
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {

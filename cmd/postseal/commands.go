@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -201,25 +203,9 @@ func cmdEnvelope(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	const subs = "list, show ID, lock ID, unlock ID, expire ID, key ID"
-	if fs.NArg() == 0 {
-		return usagef("envelope needs a subcommand: %s", subs)
-	}
-	sub := fs.Arg(0)
-	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+	sub, err := subcommand(fs, "envelope", "ID", "envelope ID", "list", "show", "lock", "unlock", "expire", "key")
+	if err != nil {
 		return err
-	}
-	switch sub {
-	case "list":
-		if fs.NArg() != 0 {
-			return usagef("envelope list takes no arguments")
-		}
-	case "show", "key", "lock", "unlock", "expire":
-		if fs.NArg() != 1 {
-			return usagef("envelope %s needs exactly one envelope ID", sub)
-		}
-	default:
-		return usagef("unknown envelope subcommand %q (%s)", sub, subs)
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
@@ -309,4 +295,34 @@ func changeEnvelope(ctx context.Context, st store.Store, sub, id string, stdout 
 	}
 	fmt.Fprintf(stdout, "envelope %s %s\n", id, done)
 	return nil
+}
+
+// subcommand reads "COMMAND SUB [ARG]" after the options, which may also
+// follow SUB: "list" takes no argument, every other subcommand exactly one,
+// shown as placeholder ("ID") in usage and named arg ("envelope ID") in
+// errors.
+func subcommand(fs *flag.FlagSet, command, placeholder, arg string, subs ...string) (string, error) {
+	var want []string
+	for _, s := range subs {
+		if s != "list" {
+			s += " " + placeholder
+		}
+		want = append(want, s)
+	}
+	if fs.NArg() == 0 {
+		return "", usagef("%s needs a subcommand: %s", command, strings.Join(want, ", "))
+	}
+	sub := fs.Arg(0)
+	if err := parseFlags(fs, fs.Args()[1:]); err != nil {
+		return "", err
+	}
+	switch {
+	case !slices.Contains(subs, sub):
+		return "", usagef("unknown %s subcommand %q (%s)", command, sub, strings.Join(want, ", "))
+	case sub == "list" && fs.NArg() != 0:
+		return "", usagef("%s list takes no arguments", command)
+	case sub != "list" && fs.NArg() != 1:
+		return "", usagef("%s %s needs exactly one %s", command, sub, arg)
+	}
+	return sub, nil
 }
