@@ -22,7 +22,11 @@ import (
 // recoveryEntity is a fresh Curve25519 key pair (fast to generate).
 func recoveryEntity(t testing.TB) *openpgp.Entity {
 	t.Helper()
-	e, err := openpgp.NewEntity("Recovery", "", "recovery@example.org", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
+	// Made a year before testNow, the seal time: a key created after the
+	// moment a message is sealed is not valid for it, and a key made at
+	// the wall clock would turn invalid once the clock passes testNow.
+	made := testNow.AddDate(-1, 0, 0)
+	e, err := openpgp.NewEntity("Recovery", "", "recovery@example.org", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Time: func() time.Time { return made }})
 	if err != nil {
 		t.Fatalf("NewEntity: %v", err)
 	}
