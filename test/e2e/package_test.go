@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -230,7 +229,7 @@ func TestPackage(t *testing.T) {
 		"--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"}, execStart...)
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Dir = "/"
-	var log lockedLog
+	var log mta.LogBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -411,7 +410,7 @@ func readUnit(t *testing.T, path string) map[string]string {
 }
 
 // waitUnixSocket waits until something accepts connections on path.
-func waitUnixSocket(t *testing.T, path string, exited chan error, log *lockedLog) {
+func waitUnixSocket(t *testing.T, path string, exited chan error, log *mta.LogBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -455,22 +454,4 @@ func lineWith(text, a, b string) bool {
 		}
 	}
 	return false
-}
-
-// lockedLog collects a process's output written from two pipes.
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -47,7 +47,7 @@ type Postseal struct {
 	MilterPort int
 	HTTPPort   int
 	cmd        *exec.Cmd
-	log        lockedBuffer
+	log        LogBuffer
 	exited     chan struct{} // closed when the process has ended
 	exitErr    error
 	stopOnce   sync.Once
@@ -182,18 +182,19 @@ func (p *Postseal) Command(args ...string) (string, error) {
 	return string(out), nil
 }
 
-type lockedBuffer struct {
+// LogBuffer collects a process's output written from several pipes.
+type LogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
