@@ -18,7 +18,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/postseal/postseal/envelope"
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/store"
 )
 
@@ -85,7 +85,7 @@ func (f *fakeSender) Send(_ context.Context, from string, to []string, msg io.Re
 
 func testPolicy(t *testing.T) *Policy {
 	t.Helper()
-	p, err := LoadPolicy(rules.Default())
+	p, err := LoadPolicy(config.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestFailuresTempFail(t *testing.T) {
 
 func TestTimeoutTempFails(t *testing.T) {
 	p := testPolicy(t)
-	p.Config.Milter.Timeout = rules.Duration(200 * time.Millisecond)
+	p.Config.Milter.Timeout = config.Duration(200 * time.Millisecond)
 	f := New(p, &memStore{hang: true}, &fakeSender{}, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
 	start := time.Now()
 	out := decide(t, f, newTrx("*secure* x", "pat@ext.example"))
@@ -427,12 +427,12 @@ func TestEncodedSubjectTriggers(t *testing.T) {
 // password makes two envelopes: one kept in place, one re-injected, each
 // opening only with its own secret.
 func TestSharedPasswordDomain(t *testing.T) {
-	cfg := rules.Default()
+	cfg := config.Default()
 	pw := filepath.Join(t.TempDir(), "partner.pw")
 	if err := os.WriteFile(pw, []byte("correct horse battery staple\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Domains = []rules.Domain{{Name: "partner.example", PasswordFile: pw}}
+	cfg.Domains = []config.Domain{{Name: "partner.example", PasswordFile: pw}}
 	p, err := LoadPolicy(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -469,8 +469,8 @@ func TestSharedPasswordDomain(t *testing.T) {
 }
 
 func TestMissingPasswordFileIsLoadError(t *testing.T) {
-	cfg := rules.Default()
-	cfg.Domains = []rules.Domain{{Name: "partner.example", PasswordFile: "/nonexistent/pw"}}
+	cfg := config.Default()
+	cfg.Domains = []config.Domain{{Name: "partner.example", PasswordFile: "/nonexistent/pw"}}
 	if _, err := LoadPolicy(cfg); err == nil || !strings.Contains(err.Error(), "/nonexistent/pw") {
 		t.Errorf("LoadPolicy = %v; want an error naming the file", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/postseal/postseal/envelope"
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 )
 
 // Notifier queues a message for delivery. The mail queue satisfies it;
@@ -38,10 +38,10 @@ func (f *Filter) notifySender(ctx context.Context, log *slog.Logger, p *Policy, 
 // Notice is the mail that tells a sender why the scanner sealed their
 // message: the rules that fired, how often, and masked samples — never a
 // value. Lines end in CRLF.
-func Notice(cfg *rules.Config, sender string, plan Plan, now time.Time) []byte {
+func Notice(cfg *config.Config, sender string, plan Plan, now time.Time) []byte {
 	var sealedTo []string
 	for _, g := range plan.Groups {
-		if g.Treatment != rules.Clear {
+		if g.Treatment != config.Clear {
 			sealedTo = append(sealedTo, g.Recipients...)
 		}
 	}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 )
 
 // Observer is told the outcome of every message (metrics). Each message
@@ -81,7 +81,7 @@ func tempFailReason(err error) string {
 func (f *Filter) record(t *Transaction, v verdict, out Outcome, start time.Time) {
 	clear, sealed := 0, 0
 	for _, g := range v.plan.Groups {
-		if g.Treatment == rules.Clear {
+		if g.Treatment == config.Clear {
 			clear += len(g.Recipients)
 		} else {
 			sealed += len(g.Recipients)

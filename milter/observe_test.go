@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/postseal/postseal/metrics"
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 )
 
 // syncBuffer collects log output written from the server's goroutines.
@@ -39,7 +39,7 @@ func TestOutcomesCountedAndLoggedOnce(t *testing.T) {
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	p := testPolicy(t)
-	p.Config.Milter.MaxSecureSize = rules.Size(4096)
+	p.Config.Milter.MaxSecureSize = config.Size(4096)
 	st := newMemStore()
 	f := New(p, st, &fakeSender{}, log, Config{SpoolDir: t.TempDir(), Observer: m})
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/postseal/postseal/envelope"
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/scanner"
 	"github.com/postseal/postseal/store"
 )
@@ -22,14 +22,14 @@ import (
 // recovery key, the partners' shared passwords), loaded once so that a
 // missing file is a start-up or reload error, never a per-message surprise.
 type Policy struct {
-	Config    *rules.Config
+	Config    *config.Config
 	Envelope  envelope.Options
 	passwords map[string][]byte // partner domain → shared password
 	scan      scanner.Options
 }
 
 // LoadPolicy reads the files a configuration refers to.
-func LoadPolicy(cfg *rules.Config) (*Policy, error) {
+func LoadPolicy(cfg *config.Config) (*Policy, error) {
 	p := &Policy{
 		Config: cfg,
 		Envelope: envelope.Options{
@@ -71,7 +71,7 @@ func LoadPolicy(cfg *rules.Config) (*Policy, error) {
 
 // compileScanRules compiles the admin's pattern and keyword rules, reading
 // word-list files now so that a missing file fails the start or the reload.
-func compileScanRules(sc rules.Scanner) (*scanner.Rules, error) {
+func compileScanRules(sc config.Scanner) (*scanner.Rules, error) {
 	if len(sc.Patterns) == 0 && len(sc.Keywords) == 0 {
 		return nil, nil
 	}
@@ -131,14 +131,14 @@ type Plan struct {
 	Why string `json:"why"`
 	// Trigger is the name of the trigger that fired ("" for none).
 	Trigger string `json:"trigger"`
-	// Reason is "tag" or "marker" (see rules.SubjectDecision).
+	// Reason is "tag" or "marker" (see config.SubjectDecision).
 	Reason string `json:"reason,omitempty"`
 	// Subject is the subject the sealed copies carry.
 	Subject string `json:"subject"`
 	// OriginalSubject is the decoded subject as received.
 	OriginalSubject string `json:"original_subject"`
 	// Groups lists the copies to make and who gets each.
-	Groups []rules.Group `json:"treatment"`
+	Groups []config.Group `json:"treatment"`
 	// Scan is what the content scanner found, when it looked.
 	Scan *ScanReport `json:"scan,omitempty"`
 	// Report: the scanner would have sealed the message but runs in report
@@ -155,7 +155,7 @@ func (p *Policy) Plan(subjects []string, rcpts []string, size int64) Plan {
 		plan.OriginalSubject, _ = envelope.DecodeSubject(subjects[0])
 		plan.Subject = plan.OriginalSubject
 	}
-	var d rules.SubjectDecision
+	var d config.SubjectDecision
 	for _, raw := range subjects {
 		decoded, err := envelope.DecodeSubject(raw)
 		d = p.Config.DecideSubject(decoded)
@@ -172,7 +172,7 @@ func (p *Policy) Plan(subjects []string, rcpts []string, size int64) Plan {
 	plan.Groups = groups
 	sealed := 0
 	for _, g := range groups {
-		if g.Treatment != rules.Clear {
+		if g.Treatment != config.Clear {
 			sealed++
 		}
 	}
@@ -198,15 +198,15 @@ func (p *Policy) Plan(subjects []string, rcpts []string, size int64) Plan {
 	return plan
 }
 
-func mergeClear(groups []rules.Group) []rules.Group {
+func mergeClear(groups []config.Group) []config.Group {
 	if len(groups) < 2 {
 		return groups
 	}
-	all := rules.Group{Treatment: rules.Clear}
+	all := config.Group{Treatment: config.Clear}
 	for _, g := range groups {
 		all.Recipients = append(all.Recipients, g.Recipients...)
 	}
-	return []rules.Group{all}
+	return []config.Group{all}
 }
 
 func unfold(s string) string {
@@ -267,7 +267,7 @@ type Message struct {
 
 // Copy is one copy of a message for one group of recipients.
 type Copy struct {
-	Group      rules.Group
+	Group      config.Group
 	EnvelopeID string           // "" for a clear copy
 	Sealed     *envelope.Sealed // nil for a clear copy
 }
@@ -280,7 +280,7 @@ func (p *Policy) Seal(ctx context.Context, plan Plan, msg Message, st EnvelopeSt
 	display := msg.Display
 	display.Subject = plan.Subject
 	for _, g := range plan.Groups {
-		if g.Treatment == rules.Clear {
+		if g.Treatment == config.Clear {
 			copies = append(copies, Copy{Group: g})
 			continue
 		}
@@ -293,7 +293,7 @@ func (p *Policy) Seal(ctx context.Context, plan Plan, msg Message, st EnvelopeSt
 			return nil, fmt.Errorf("seal %s: read message: %w", id, err)
 		}
 		req := envelope.Request{ID: id, Original: orig, Display: display, Recipients: visible(g.Recipients, display), Now: now}
-		if g.Treatment == rules.SharedPassword {
+		if g.Treatment == config.SharedPassword {
 			req.Password = p.passwords[g.Domain]
 			if req.Password == nil {
 				return nil, fmt.Errorf("seal %s: no shared password loaded for %s", id, g.Domain)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/d--j/go-milter"
 	"github.com/postseal/postseal/envelope"
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 )
 
 // result is what the MTA side saw of one message.
@@ -147,7 +147,7 @@ func TestProtocolPassAtHeader(t *testing.T) {
 // kept whole, and never sealed truncated.
 func TestProtocolBodyOverLimitRefused(t *testing.T) {
 	p := testPolicy(t)
-	p.Config.Milter.MaxSecureSize = rules.Size(4096)
+	p.Config.Milter.MaxSecureSize = config.Size(4096)
 	st := newMemStore()
 	spool := t.TempDir()
 	f := New(p, st, &fakeSender{}, discardLog(), Config{SpoolDir: spool, MemMax: 1024})

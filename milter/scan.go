@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/scanner"
 )
 
@@ -157,7 +157,7 @@ func (p *Policy) Resolve(plan Plan, rep ScanReport, size int64) Plan {
 	default:
 		plan.Action, plan.Why = "seal", why
 		plan.Trigger, plan.Reason = ScanTrigger, "scanner"
-		plan.Subject = rules.MarkSubject(plan.OriginalSubject, sc.Marker)
+		plan.Subject = config.MarkSubject(plan.OriginalSubject, sc.Marker)
 		return plan
 	}
 	if plan.Action == "pass" {
@@ -167,10 +167,10 @@ func (p *Policy) Resolve(plan Plan, rep ScanReport, size int64) Plan {
 }
 
 // clearAll makes every group a clear one and merges them.
-func clearAll(groups []rules.Group) []rules.Group {
+func clearAll(groups []config.Group) []config.Group {
 	groups = slices.Clone(groups)
 	for i := range groups {
-		groups[i].Treatment = rules.Clear
+		groups[i].Treatment = config.Clear
 	}
 	return mergeClear(groups)
 }

@@ -17,7 +17,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/scanner"
 )
 
@@ -35,9 +35,9 @@ func (q *noticeQueue) Enqueue(_ context.Context, from string, to []string, msg [
 	return nil
 }
 
-func scanningFilter(t *testing.T, edit func(*rules.Scanner)) (*Filter, *memStore, *noticeQueue) {
+func scanningFilter(t *testing.T, edit func(*config.Scanner)) (*Filter, *memStore, *noticeQueue) {
 	t.Helper()
-	cfg := rules.Default()
+	cfg := config.Default()
 	cfg.Scanner.Enabled = true
 	if edit != nil {
 		edit(&cfg.Scanner)
@@ -151,7 +151,7 @@ func TestScannerMixedRecipientsSplit(t *testing.T) {
 }
 
 func TestScannerReportMode(t *testing.T) {
-	f, st, q := scanningFilter(t, func(s *rules.Scanner) { s.Mode = "report" })
+	f, st, q := scanningFilter(t, func(s *config.Scanner) { s.Mode = "report" })
 	var logs bytes.Buffer
 	f.log = slog.New(slog.NewTextHandler(&logs, nil))
 	obs := &findingsObserver{findings: map[string]int{}}
@@ -200,7 +200,7 @@ func TestScannerUnreadable(t *testing.T) {
 	if len(q.sent) != 1 || !strings.Contains(decodeQP(t, q.sent[0].data), "could not be checked") {
 		t.Errorf("the notice must say what could not be checked")
 	}
-	f, _, _ = scanningFilter(t, func(s *rules.Scanner) { s.Unreadable = "ignore" })
+	f, _, _ = scanningFilter(t, func(s *config.Scanner) { s.Unreadable = "ignore" })
 	if out := decide(t, f, mk()); out.Changes != nil {
 		t.Errorf("unreadable = ignore: %+v; want untouched", out)
 	}
@@ -213,7 +213,7 @@ func TestScannerOversized(t *testing.T) {
 	if out := f.Oversized(f.Policy(), trx); out.Code != 552 || !strings.Contains(out.Text, "must be sent securely") {
 		t.Errorf("unscannable large mail with unreadable = encrypt: %+v; want 552", out)
 	}
-	f, _, _ = scanningFilter(t, func(s *rules.Scanner) { s.Unreadable = "ignore" })
+	f, _, _ = scanningFilter(t, func(s *config.Scanner) { s.Unreadable = "ignore" })
 	f.Policy().Config.Milter.MaxSecureSize = 1000
 	if out := f.Oversized(f.Policy(), trx); !out.Accepted() || out.Changes != nil {
 		t.Errorf("unscannable large mail with unreadable = ignore: %+v; want untouched", out)
@@ -229,7 +229,7 @@ func TestResolveIsPure(t *testing.T) {
 	}
 	before := plan.Groups[0].Treatment
 	pass := p.Resolve(plan, ScanReport{Findings: []scanner.Finding{}}, 100)
-	if pass.Action != "pass" || len(pass.Groups) != 1 || pass.Groups[0].Treatment != rules.Clear {
+	if pass.Action != "pass" || len(pass.Groups) != 1 || pass.Groups[0].Treatment != config.Clear {
 		t.Errorf("nothing found: %+v", pass)
 	}
 	if plan.Groups[0].Treatment != before {
@@ -238,8 +238,8 @@ func TestResolveIsPure(t *testing.T) {
 }
 
 func TestDetectorNamesAgree(t *testing.T) {
-	if !slices.Equal(rules.Detectors, scanner.Detectors()) {
-		t.Errorf("rules.Detectors %v != scanner.Detectors() %v", rules.Detectors, scanner.Detectors())
+	if !slices.Equal(config.Detectors, scanner.Detectors()) {
+		t.Errorf("config.Detectors %v != scanner.Detectors() %v", config.Detectors, scanner.Detectors())
 	}
 }
 
@@ -272,9 +272,9 @@ func TestScannerAdminRules(t *testing.T) {
 	if err := os.WriteFile(list, []byte("# PHI terms\ndischarge summary\noncology\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, st, q := scanningFilter(t, func(s *rules.Scanner) {
-		s.Patterns = []rules.ScannerPattern{{Name: "mrn", Regex: `MRN[- ]?\d{7}`, MinCount: 1}}
-		s.Keywords = []rules.ScannerWords{{Name: "phi-terms", File: list, MinCount: 2}}
+	f, st, q := scanningFilter(t, func(s *config.Scanner) {
+		s.Patterns = []config.ScannerPattern{{Name: "mrn", Regex: `MRN[- ]?\d{7}`, MinCount: 1}}
+		s.Keywords = []config.ScannerWords{{Name: "phi-terms", File: list, MinCount: 2}}
 	})
 	mrn := withBody(newTrx("Follow-up", "pat@ext.example"), "Re: MRN-1234567, see you Monday.\r\n")
 	if out := decide(t, f, mrn); out.Changes == nil || out.Changes.Body == nil {
@@ -296,8 +296,8 @@ func TestScannerAdminRules(t *testing.T) {
 		t.Errorf("the notice must name the rule without the words:\n%s", text)
 	}
 
-	cfg := rules.Default()
-	cfg.Scanner.Keywords = []rules.ScannerWords{{Name: "gone", File: filepath.Join(dir, "missing.txt"), MinCount: 1}}
+	cfg := config.Default()
+	cfg.Scanner.Keywords = []config.ScannerWords{{Name: "gone", File: filepath.Join(dir, "missing.txt"), MinCount: 1}}
 	if _, err := LoadPolicy(cfg); err == nil || !strings.Contains(err.Error(), "missing.txt") {
 		t.Errorf("a missing word list: %v; want an error naming the file", err)
 	}
@@ -316,7 +316,7 @@ func TestScannerInterruptedIsNoVerdict(t *testing.T) {
 		trx.Body = failingBody{strings.NewReader(ssnBody)}
 		return trx
 	}
-	f, _, _ := scanningFilter(t, func(s *rules.Scanner) { s.Unreadable = "ignore" })
+	f, _, _ := scanningFilter(t, func(s *config.Scanner) { s.Unreadable = "ignore" })
 	if out := decide(t, f, mk()); out.Code != 451 {
 		t.Errorf("unreadable = ignore, spool read error: %+v; want 451", out)
 	}

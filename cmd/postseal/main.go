@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/postseal/postseal/milter"
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/store"
 )
 
@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintf(stderr, "postseal %s: %v\n", args[0], err)
 	var ue usageError
-	var ce *rules.Error
+	var ce *config.Error
 	if errors.As(err, &ue) || errors.As(err, &ce) {
 		return exitUsage
 	}
@@ -124,14 +124,14 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // DefaultConfigPath is read when no -c is given and the file exists.
 const DefaultConfigPath = "/etc/postseal/postseal.toml"
 
-func loadConfig(path string) (*rules.Config, error) {
+func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
 		if _, err := os.Stat(DefaultConfigPath); err != nil {
-			return rules.Default(), nil
+			return config.Default(), nil
 		}
 		path = DefaultConfigPath
 	}
-	return rules.Load(path)
+	return config.Load(path)
 }
 
 func loadPolicy(path string) (*milter.Policy, error) {
@@ -146,7 +146,7 @@ func loadPolicy(path string) (*milter.Policy, error) {
 	return p, nil
 }
 
-func configName(cfg *rules.Config) string {
+func configName(cfg *config.Config) string {
 	if cfg.Source == "" {
 		return "embedded defaults"
 	}
@@ -155,7 +155,7 @@ func configName(cfg *rules.Config) string {
 
 // openStore opens the configured store; create says whether a missing
 // master key may be created (only serve does that).
-func openStore(ctx context.Context, cfg *rules.Config, create bool) (store.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, create bool) (store.Store, error) {
 	key, err := store.LoadMasterKey(cfg.Store.MasterKey, create)
 	if err != nil {
 		return nil, err

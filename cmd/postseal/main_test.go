@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/store"
 	"github.com/postseal/postseal/store/pgtest"
 )
@@ -253,7 +253,7 @@ func TestEnvelopeAdminCommands(t *testing.T) {
 					t.Errorf("%v: exit %d; want %d", args, code, exitUsage)
 				}
 			}
-			c, err := rules.Load(cfg)
+			c, err := config.Load(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +279,7 @@ func TestAccountAdminCommands(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "init", "-c", cfg); code != exitOK {
 		t.Fatalf("init: %s", errs)
 	}
-	c, err := rules.Load(cfg)
+	c, err := config.Load(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 )
 
 // shippedConfig is the conffile the packages install as
@@ -19,7 +19,7 @@ var shippedConfig = filepath.Join("..", "..", "packaging", "postseal.toml")
 
 // packagePaths are the only settings in which the shipped file may differ
 // from the embedded defaults: where a package keeps its state and socket.
-func packagePaths(c *rules.Config) {
+func packagePaths(c *config.Config) {
 	c.Milter.Listen = "unix:/run/postseal/milter.sock"
 	c.Milter.SpoolDir = "/var/lib/postseal/spool"
 	c.Store.DSN = "/var/lib/postseal/postseal.db"
@@ -33,11 +33,11 @@ func TestShippedConfigIsDefaults(t *testing.T) {
 	if code, out, errs := runCLI(t, "", "check-config", "-c", shippedConfig); code != exitOK {
 		t.Fatalf("check-config on the shipped file exited %d:\n%s%s", code, out, errs)
 	}
-	got, err := rules.Load(shippedConfig)
+	got, err := config.Load(shippedConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := rules.Default()
+	want := config.Default()
 	packagePaths(want)
 	want.Source = got.Source
 	if !reflect.DeepEqual(got, want) {
@@ -70,7 +70,7 @@ func TestShippedConfigListsEveryKey(t *testing.T) {
 		}
 	}
 	var missing []string
-	for _, k := range schemaKeys(reflect.TypeOf(rules.Config{}), "") {
+	for _, k := range schemaKeys(reflect.TypeOf(config.Config{}), "") {
 		if !listed[k] {
 			missing = append(missing, k)
 		}

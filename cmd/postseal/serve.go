@@ -21,7 +21,7 @@ import (
 	"github.com/postseal/postseal/mailer"
 	"github.com/postseal/postseal/metrics"
 	"github.com/postseal/postseal/milter"
-	"github.com/postseal/postseal/rules"
+	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/store"
 )
 
@@ -150,8 +150,8 @@ type ops struct {
 }
 
 // newKeyserver builds the key service from the rules file.
-func newKeyserver(cfg *rules.Config, st store.Store, mail keyserver.Mailer, m keyserver.Metrics, log *slog.Logger) (*keyserver.Server, error) {
-	allow, window, err := rules.ParseRate(cfg.Keyserver.LoginRate)
+func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m keyserver.Metrics, log *slog.Logger) (*keyserver.Server, error) {
+	allow, window, err := config.ParseRate(cfg.Keyserver.LoginRate)
 	if err != nil {
 		return nil, usagef("keyserver.login_rate: %v", err)
 	}

@@ -1,4 +1,4 @@
-package rules
+package config
 
 import (
 	"errors"
@@ -248,7 +248,7 @@ func TestLoadErrors(t *testing.T) {
 			}
 			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %v is not a *rules.Error", err)
+				t.Fatalf("error %v is not a *config.Error", err)
 			}
 			if ce.File != p || ce.Line != tt.line {
 				t.Errorf("error %q at %s:%d; want line %d", err, ce.File, ce.Line, tt.line)

@@ -1,11 +1,11 @@
-// Package rules holds postseal's configuration file (one TOML file, strictly
+// Package config holds postseal's configuration file (one TOML file, strictly
 // checked) and the pure decisions taken from it: which trigger a subject fires,
 // how the subject is rewritten, and which recipients are internal, external or
 // partners with a shared password.
 //
 // Everything here is free of I/O beyond reading the file, so every decision can
 // be table-tested and explained (`postseal explain`) without a mail server.
-package rules
+package config
 
 import (
 	"errors"
