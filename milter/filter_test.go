@@ -17,8 +17,8 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/store"
 )
 

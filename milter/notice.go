@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/envelope"
 )
 
 // Notifier queues a message for delivery. The mail queue satisfies it;

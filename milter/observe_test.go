@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/postseal/postseal/metrics"
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/metrics"
 )
 
 // syncBuffer collects log output written from the server's goroutines.

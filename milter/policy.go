@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/scanner"
 	"github.com/postseal/postseal/store"
 )

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/d--j/go-milter"
-	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/envelope"
 )
 
 // result is what the MTA side saw of one message.

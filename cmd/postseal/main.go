@@ -14,8 +14,8 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/postseal/postseal/milter"
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/milter"
 	"github.com/postseal/postseal/store"
 )
 

@@ -17,11 +17,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/keyserver"
 	"github.com/postseal/postseal/mailer"
 	"github.com/postseal/postseal/metrics"
 	"github.com/postseal/postseal/milter"
-	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/store"
 )
 
