@@ -23,7 +23,7 @@ import (
 
 // ---- keyserver ---------------------------------------------------------------
 
-// ksClients is BENCH.md's concurrency: 50 recipients opening at once.
+// ksClients is the keyserver row's concurrency (README.md): 50 recipients opening at once.
 const ksClients = 50
 
 // ksRamp is how long the clients run before releases are counted.
