@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -187,25 +186,8 @@ func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops, ks http.Han
 	// The listener faces recipients on the internet; the operator's
 	// endpoints answer the operator's networks only (loopback and private
 	// addresses, where Prometheus and load balancers live).
-	mux.Handle("GET /metrics", operatorOnly(o.metrics, o.proxies))
-	mux.Handle("GET /healthz", operatorOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		status := map[string]string{"status": "ok", "store": "ok", "master_key": "ok"}
-		if err := st.Ping(ctx); err != nil {
-			status["status"], status["store"] = "unavailable", err.Error()
-		}
-		// The key is in memory since the start; this checks that its file
-		// is still there and private, or the next start would fail.
-		if _, err := store.LoadMasterKey(o.masterKey, false); err != nil {
-			status["status"], status["master_key"] = "unavailable", err.Error()
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if status["status"] != "ok" {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		_ = json.NewEncoder(w).Encode(status)
-	}), o.proxies))
+	mux.Handle("GET /metrics", keyserver.OperatorOnly(o.metrics, o.proxies))
+	mux.Handle("GET /healthz", keyserver.OperatorOnly(keyserver.Health(st, o.masterKey), o.proxies))
 	mux.Handle("/", ks)
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -242,17 +224,4 @@ func queueDepth(st store.MailQueue) func() float64 {
 		}
 		return float64(n)
 	}
-}
-
-// operatorOnly answers 403 to clients outside loopback and private
-// networks (the client as seen through the trusted proxies).
-func operatorOnly(h http.Handler, trusted []netip.Prefix) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip, ok := keyserver.ClientAddr(r, trusted)
-		if !ok || !(ip.IsLoopback() || ip.IsPrivate()) {
-			http.Error(w, "This endpoint is for the operator's network only.", http.StatusForbidden)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }

@@ -1,0 +1,182 @@
+package keyserver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/postseal/postseal/store"
+)
+
+// Registration and activation: a recipient registers a name and password,
+// and an e-mailed link (with the same password typed again) activates it.
+
+func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.render(w, http.StatusOK, "register", pageData{Title: "Register", Email: normEmail(q.Get("email")), Envelope: q.Get("envelope")})
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	f := r.PostForm
+	d := pageData{
+		Title: "Register", Email: normEmail(f.Get("email")),
+		FirstName: strings.TrimSpace(f.Get("first_name")), LastName: strings.TrimSpace(f.Get("last_name")),
+		Envelope: f.Get("envelope"),
+	}
+	if !validEnvelopeID(d.Envelope) {
+		d.Envelope = "" // only recorded with the event; never trusted
+	}
+	pw := f.Get("password")
+	switch {
+	case !plausibleEmail(d.Email):
+		d.Error = "Please enter your e-mail address, like name@example.com."
+	case d.FirstName == "" || d.LastName == "":
+		d.Error = "Please enter your first and last name."
+	case utf8.RuneCountInString(d.FirstName) > 100 || utf8.RuneCountInString(d.LastName) > 100:
+		d.Error = "Names may have at most 100 characters."
+	case strings.IndexFunc(d.FirstName+d.LastName, unicode.IsControl) >= 0:
+		// A line break in a name would let a stranger write paragraphs
+		// into the organisation's activation mail.
+		d.Error = "Names may not contain line breaks or control characters."
+	default:
+		d.Error = s.checkNewPassword(pw, f.Get("confirm_password"))
+	}
+	if d.Error != "" {
+		s.render(w, http.StatusBadRequest, "register", d)
+		return
+	}
+	// The hash is computed whether or not the address may register, so the
+	// answer takes the same time either way; what happens next is said by
+	// e-mail, to the address's owner only.
+	hash, err := s.hash.Hash(r.Context(), pw)
+	if err != nil {
+		s.pageUnavailable(w, r, "hash", err)
+		return
+	}
+	ip := s.remoteIP(r)
+	s.background(func(ctx context.Context) {
+		if err := s.registerAddress(ctx, d, hash, ip); err != nil {
+			s.log.Error("key service: registration", "email", d.Email, "err", err)
+		}
+	})
+	s.render(w, http.StatusOK, "registered", pageData{Title: "Check your mail", Email: d.Email})
+}
+
+// registerAddress does the part of a registration that depends on the
+// address: only recipients of a live envelope may register; an address
+// with an active account gets a note instead of a new link.
+func (s *Server) registerAddress(ctx context.Context, d pageData, hash, ip string) error {
+	now := s.now()
+	live, err := s.st.IsLiveRecipient(ctx, d.Email, now)
+	if err != nil || !live {
+		if !live && err == nil {
+			s.log.Info("key service: registration refused: not a recipient of a live envelope", "email", d.Email)
+		}
+		return err
+	}
+	ok, err := s.mailAllowed(ctx, store.EventRegistered, d.Email)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.log.Warn("key service: registration mail limit reached", "email", d.Email)
+		return nil
+	}
+	acct, err := s.st.Account(ctx, d.Email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		acct = store.Account{Email: d.Email, FirstName: d.FirstName, LastName: d.LastName, PasswordHash: hash, Created: now}
+		if err := s.st.CreateAccount(ctx, acct); err != nil {
+			return err // ErrExists: a simultaneous registration won; it mails
+		}
+		s.event(ctx, store.EventRegistered, d.Email, d.Envelope, ip, "new")
+	case err != nil:
+		return err
+	case acct.Disabled:
+		s.event(ctx, store.EventRegistered, d.Email, d.Envelope, ip, "disabled")
+		return nil
+	case acct.Active:
+		s.event(ctx, store.EventRegistered, d.Email, d.Envelope, ip, "already_active")
+		return s.sendMail(ctx, d.Email, alreadyRegisteredMail(s.cfg.Organization, acct.FirstName, d.Email, s.forgotURL(d.Email)))
+	default:
+		// Registered before but never activated: the latest registration's
+		// names and password count; earlier links still activate it.
+		acct.FirstName, acct.LastName, acct.PasswordHash = d.FirstName, d.LastName, hash
+		if err := s.st.UpdateAccount(ctx, acct); err != nil {
+			return err
+		}
+		s.event(ctx, store.EventRegistered, d.Email, d.Envelope, ip, "again")
+	}
+	secret, err := s.newToken(ctx, store.TokenActivate, d.Email, activationTTL)
+	if err != nil {
+		return err
+	}
+	return s.sendMail(ctx, d.Email, activationMail(s.cfg.Organization, d.FirstName, d.Email, s.cfg.PublicURL+"/activate/"+secret))
+}
+
+// activateForm shows a button rather than activating: mail scanners and
+// link previews fetch GET links, which must not use up the token.
+func (s *Server) activateForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "activate", pageData{Title: "Confirm your address", Token: r.PathValue("token")})
+}
+
+const msgLinkInvalid = "This link is no longer valid: it was used already or has expired."
+
+func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
+	if !s.parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	t, ok, err := s.useToken(ctx, r.PathValue("token"), store.TokenActivate)
+	if err != nil {
+		s.pageUnavailable(w, r, "use token", err)
+		return
+	}
+	if !ok {
+		s.sentence(w, r, http.StatusGone, "Link not valid", msgLinkInvalid+" If your address is not confirmed yet, register again to get a new link.")
+		return
+	}
+	acct, err := s.st.Account(ctx, t.Email)
+	if errors.Is(err, store.ErrNotFound) {
+		s.sentence(w, r, http.StatusGone, "Link not valid", msgLinkInvalid+" Please register again.")
+		return
+	}
+	if err != nil {
+		s.pageUnavailable(w, r, "account", err)
+		return
+	}
+	// The password chosen at registration proves that whoever activates is
+	// whoever registered: otherwise someone could register another
+	// person's address with a password of their own, and the owner's
+	// click on an unexpected "Activate" would hand them the account.
+	ok, err = s.hash.Verify(ctx, acct.PasswordHash, r.PostForm.Get("password"))
+	if err == nil && !ok {
+		// The token stays usable for the right password.
+		err = s.st.PutToken(ctx, t)
+		if err == nil {
+			s.event(ctx, store.EventLoginFailed, acct.Email, "", s.remoteIP(r), "activation: wrong password")
+			s.render(w, http.StatusUnauthorized, "activate", pageData{Title: "Confirm your address", Token: r.PathValue("token"),
+				Error: "That is not the password chosen when this address was registered. If you did not register, ignore the mail; if you did, register again to choose a new password."})
+			return
+		}
+	}
+	if err != nil {
+		s.pageUnavailable(w, r, "activate", err)
+		return
+	}
+	if !acct.Active {
+		acct.Active, acct.Activated = true, s.now()
+		if err := s.st.UpdateAccount(ctx, acct); err != nil {
+			s.pageUnavailable(w, r, "update account", err)
+			return
+		}
+	}
+	s.event(ctx, store.EventActivated, acct.Email, "", s.remoteIP(r), "")
+	s.render(w, http.StatusOK, "activated", pageData{Title: "Address confirmed", Email: acct.Email})
+}
