@@ -64,7 +64,9 @@ type Milter struct {
 type Organization struct {
 	Name            string   `toml:"name"`
 	InternalDomains []string `toml:"internal_domains"`
-	HelpURL         string   `toml:"help_url"`
+	// HelpURL is where recipients find help; unset, the key service's own
+	// help page ({public_url}/help), so it follows public_url.
+	HelpURL string `toml:"help_url"`
 	Support         string   `toml:"support"`
 }
 
@@ -305,6 +307,11 @@ func Default() *Config {
 	}
 }
 
+// DefaultHelpURL is the key service's own help page under publicURL.
+func DefaultHelpURL(publicURL string) string {
+	return strings.TrimRight(publicURL, "/") + "/help"
+}
+
 // DefaultTriggers are the two seed behaviours.
 func DefaultTriggers() []Trigger {
 	return []Trigger{
@@ -352,6 +359,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	if !md.IsDefined("trigger") {
 		cfg.Triggers = DefaultTriggers()
+	}
+	if !md.IsDefined("organization", "help_url") {
+		cfg.Organization.HelpURL = DefaultHelpURL(cfg.Keyserver.PublicURL)
 	}
 	cfg.Source = name
 	if err := cfg.validate(); err != nil {

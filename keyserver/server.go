@@ -220,6 +220,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /reset/{token}", s.resetForm)
 	mux.HandleFunc("POST /reset/{token}", s.reset)
 
+	mux.HandleFunc("GET /help", s.help)
 	mux.HandleFunc("GET /open", s.openInfo)
 	mux.HandleFunc("POST /open", s.open)
 
