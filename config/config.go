@@ -67,7 +67,7 @@ type Organization struct {
 	// HelpURL is where recipients find help; unset, the key service's own
 	// help page ({public_url}/help), so it follows public_url.
 	HelpURL string `toml:"help_url"`
-	Support         string   `toml:"support"`
+	Support string `toml:"support"`
 }
 
 // Trigger is a subject tag that asks for encryption.
