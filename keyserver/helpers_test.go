@@ -278,3 +278,6 @@ func multipartBody(t *testing.T, fields map[string]string) (string, *bytes.Buffe
 	mw.Close()
 	return mime.FormatMediaType("multipart/form-data", map[string]string{"boundary": mw.Boundary()}), &b
 }
+
+// by is who the tests' envelope changes are made by.
+var by = store.Change{Actor: "admin (test)", Auth: "test"}

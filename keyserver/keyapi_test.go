@@ -168,10 +168,10 @@ func TestKeyEnvelopeStates(t *testing.T) {
 	f.putEnvelope("locked1", "ann@partner.example")
 	f.putEnvelope("expired1", "ann@partner.example")
 	f.putEnvelope("shredded", "ann@partner.example")
-	if err := f.st.SetLocked(ctx, "locked1", true); err != nil {
+	if err := f.st.SetLocked(ctx, "locked1", true, by); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.st.ExpireEnvelope(ctx, "shredded", f.clock.Now()); err != nil {
+	if err := f.st.ExpireEnvelope(ctx, "shredded", f.clock.Now(), by); err != nil {
 		t.Fatal(err)
 	}
 	// A shared-password envelope keeps no key here.
@@ -201,7 +201,7 @@ func TestKeyEnvelopeStates(t *testing.T) {
 	f.clock.Advance(90*24*time.Hour + time.Second)
 	check("expired1", 410, "expired")
 	// Unlocking does not bring back an expired key.
-	if err := f.st.SetLocked(ctx, "locked1", false); err != nil {
+	if err := f.st.SetLocked(ctx, "locked1", false, by); err != nil {
 		t.Fatal(err)
 	}
 	check("locked1", 410, "expired")

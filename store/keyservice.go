@@ -39,9 +39,9 @@ type Token struct {
 	Expires time.Time
 }
 
-// Event kinds recorded by the key service (the audit trail; also what
+// Event kinds: the audit trail. The key service's kinds are also what
 // throttling counts, so that several key-service processes sharing one
-// PostgreSQL throttle together).
+// PostgreSQL throttle together.
 const (
 	EventRegistered   = "registered"
 	EventActivated    = "activated"
@@ -51,24 +51,51 @@ const (
 	EventResetAsked   = "reset_requested"
 	EventPasswordSet  = "password_reset"
 	EventKeyDisclosed = "key_disclosed" // by an administrator (postseal envelope key)
-	// Administrators' changes (postseal envelope lock|unlock|expire).
+	// Changes of an envelope's state, by its sender (/sent) or an
+	// administrator (postseal envelope lock|unlock|expire).
 	EventEnvelopeLocked   = "envelope_locked"
 	EventEnvelopeUnlocked = "envelope_unlocked"
 	EventEnvelopeExpired  = "envelope_expired"
+	EventExpirySet        = "envelope_expiry_set"
 	EventAccountDisabled  = "account_disabled"
 	EventAccountEnabled   = "account_enabled"
 	EventAccountReset     = "account_reset"
+	// EventSealed is written with every envelope, in its transaction.
+	EventSealed = "sealed"
+	// EventKeyShredded: an expired envelope's wrapped key was destroyed.
+	EventKeyShredded = "key_shredded"
+	// EventReceiptSent: a read receipt was queued for the sender.
+	EventReceiptSent = "receipt_sent"
+	// EventReplySent: a recipient's secure reply was sent.
+	EventReplySent = "reply_sent"
+	// EventAuditPruned is the signed checkpoint retention leaves where it
+	// removed the oldest events.
+	EventAuditPruned = "audit_pruned"
 )
 
-// Event is one audit record. Fields that do not apply are empty.
+// Event is one audit record. Fields that do not apply are empty. Seq,
+// PrevHash and Hash place it on the audit chain; the store sets them.
 type Event struct {
-	ID         int64     `json:"id"`
+	ID         int64     `json:"-"`
+	Seq        int64     `json:"seq"`
 	Time       time.Time `json:"time"`
 	Kind       string    `json:"kind"`
-	Email      string    `json:"email,omitempty"`
 	EnvelopeID string    `json:"envelope_id,omitempty"`
-	RemoteIP   string    `json:"remote_ip,omitempty"`
-	Detail     string    `json:"detail,omitempty"`
+	// Email is the address the event is about (the recipient, the
+	// account).
+	Email    string `json:"address,omitempty"`
+	RemoteIP string `json:"client_address,omitempty"`
+	// Actor is who did it when that is not Email: "sender a@example.org",
+	// "admin uid 0", "postseal".
+	Actor string `json:"actor,omitempty"`
+	// Auth is how the actor was authenticated and with what result
+	// ("password: ok", "session", "local administrator").
+	Auth string `json:"auth,omitempty"`
+	// Outcome of the operation: "ok", "refused", "failed".
+	Outcome  string `json:"outcome,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+	PrevHash string `json:"prev_hash,omitempty"`
+	Hash     string `json:"hash,omitempty"`
 }
 
 // EventFilter selects events; zero fields do not filter.
@@ -128,15 +155,42 @@ type Events interface {
 	CountEvents(ctx context.Context, f EventFilter) (int, error)
 }
 
-// EnvelopeAdmin changes an envelope's state.
+// Change says who changes an envelope, how they proved who they are and
+// from where; it becomes the change's audit event, written in the same
+// transaction as the change.
+type Change struct {
+	Time     time.Time // zero: now
+	Actor    string    // "sender a@example.org", "admin uid 0"
+	Auth     string    // "session", "local administrator"
+	RemoteIP string
+	Detail   string
+}
+
+// EnvelopeAdmin changes an envelope's state; each change is an event.
 type EnvelopeAdmin interface {
 	// SetLocked locks or unlocks an envelope; ErrNotFound if unknown.
-	SetLocked(ctx context.Context, id string, locked bool) error
+	SetLocked(ctx context.Context, id string, locked bool, by Change) error
 	// ExpireEnvelope sets the expiry to now and destroys the wrapped key.
-	ExpireEnvelope(ctx context.Context, id string, now time.Time) error
+	ExpireEnvelope(ctx context.Context, id string, now time.Time, by Change) error
+	// SetExpiry moves the expiry of an envelope whose key still exists;
+	// ErrKeyDestroyed when it does not.
+	SetExpiry(ctx context.Context, id string, at time.Time, by Change) error
 	// ShredExpired destroys the keys of all envelopes expired before now and
-	// returns how many it destroyed.
+	// returns how many it destroyed (a key_shredded event each).
 	ShredExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// Audit reads and maintains the audit chain.
+type Audit interface {
+	// AuditEvents calls fn for each matching event, oldest first.
+	AuditEvents(ctx context.Context, f EventFilter, fn func(Event) error) error
+	// AuditHead is the newest event's place on the chain.
+	AuditHead(ctx context.Context) (Checkpoint, error)
+	// VerifyChain checks the chain against itself and the checkpoints.
+	VerifyChain(ctx context.Context, checkpoints []Checkpoint) (ChainReport, error)
+	// PruneEvents removes the events older than before behind a signed
+	// checkpoint event; it returns how many it removed.
+	PruneEvents(ctx context.Context, before time.Time) (int64, error)
 }
 
 // MailQueue is the durable outgoing-mail queue. Several processes may share

@@ -21,6 +21,9 @@ import (
 type MasterKey struct {
 	aead cipher.AEAD
 	id   string // a check value stored with the database, not the key
+	// audit signs the audit log's prune checkpoints: whoever holds only
+	// the database cannot forge one to hide deleted events.
+	audit []byte
 }
 
 const wrapVersion = 1
@@ -61,7 +64,9 @@ func newMasterKey(raw []byte) (*MasterKey, error) {
 	}
 	mac := hmac.New(sha256.New, raw)
 	mac.Write([]byte("postseal master key check v1"))
-	return &MasterKey{aead: aead, id: hex.EncodeToString(mac.Sum(nil)[:16])}, nil
+	audit := hmac.New(sha256.New, raw)
+	audit.Write([]byte("postseal audit signing v1"))
+	return &MasterKey{aead: aead, id: hex.EncodeToString(mac.Sum(nil)[:16]), audit: audit.Sum(nil)}, nil
 }
 
 // createMasterKey writes a new key without ever replacing an existing file
@@ -129,4 +134,12 @@ func (m *MasterKey) Unwrap(id string, wrapped []byte) ([]byte, error) {
 		return nil, fmt.Errorf("unwrap key of %s: %w", id, err)
 	}
 	return key, nil
+}
+
+// signAudit is the MAC of an audit record under a key derived from the
+// master key.
+func (m *MasterKey) signAudit(data []byte) []byte {
+	mac := hmac.New(sha256.New, m.audit)
+	mac.Write(data)
+	return mac.Sum(nil)
 }

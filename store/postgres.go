@@ -85,6 +85,8 @@ var postgresSchema = []string{
 		created BIGINT NOT NULL
 	);
 	CREATE INDEX mail_queue_due ON mail_queue(next_attempt);`,
+	// 2: the audit chain (see audit.go).
+	auditSchema("BIGINT"),
 }
 
 // postgresDialect: claims skip rows another claimant holds (SKIP LOCKED),
@@ -129,6 +131,10 @@ func OpenPostgres(ctx context.Context, dsn string, key *MasterKey) (*Postgres, e
 	if err := s.checkKey(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	if err := s.adoptEvents(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres store: audit chain: %w", err)
 	}
 	return s, nil
 }

@@ -107,6 +107,22 @@ var sqliteSchema = []string{
 	);
 	CREATE INDEX mail_queue_due ON mail_queue(next_attempt);
 	CREATE INDEX envelopes_expires ON envelopes(expires);`,
+	// 3: the audit chain (see audit.go). Events written before it are put
+	// on the chain once, at the first open (adoptEvents).
+	auditSchema("INTEGER"),
+}
+
+// auditSchema is the same step for both databases.
+func auditSchema(integer string) string {
+	return `ALTER TABLE events ADD COLUMN seq ` + integer + ` NOT NULL DEFAULT 0;
+	ALTER TABLE events ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+	ALTER TABLE events ADD COLUMN auth TEXT NOT NULL DEFAULT '';
+	ALTER TABLE events ADD COLUMN outcome TEXT NOT NULL DEFAULT '';
+	ALTER TABLE events ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
+	ALTER TABLE events ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+	CREATE UNIQUE INDEX events_seq ON events(seq) WHERE seq > 0;
+	CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq ` + integer + ` NOT NULL, hash TEXT NOT NULL);
+	INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '` + genesis + `');`
 }
 
 // sqliteDialect: one UPDATE … RETURNING claims atomically, since SQLite
@@ -177,6 +193,9 @@ func (s *SQLite) prepare(ctx context.Context) error {
 		err := s.migrate(ctx)
 		if err == nil {
 			err = s.checkKey(ctx)
+		}
+		if err == nil {
+			err = s.adoptEvents(ctx)
 		}
 		var se *sqlite.Error
 		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().Add(pause).After(deadline) {

@@ -120,6 +120,7 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 		return err
 	}
 	defer tx.Rollback()
+	evs := make([]Event, 0, len(rows))
 	for _, r := range rows {
 		e := r.e
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked)
@@ -132,6 +133,11 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 				return err
 			}
 		}
+		evs = append(evs, Event{Time: e.Created, Kind: EventSealed, EnvelopeID: e.ID, Email: e.Sender, Actor: "postseal",
+			Detail: fmt.Sprintf("%s; to %s; trigger %q", e.Kind, strings.Join(e.Recipients, ", "), e.Trigger)})
+	}
+	if err := s.appendEvents(ctx, tx, evs...); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
@@ -226,38 +232,87 @@ func (s *sqlStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx
 
 // --- EnvelopeAdmin ---
 
+// change applies one UPDATE to an envelope and records by as an event of
+// kind in the same transaction; ErrNotFound when no row changed.
+func (s *sqlStore) change(ctx context.Context, id, kind string, by Change, query string, args ...any) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(query), args...)
+		if err := affected(res, err, kind+" "+id); err != nil {
+			return err
+		}
+		return s.appendEvents(ctx, tx, Event{Time: by.Time, Kind: kind, EnvelopeID: id, RemoteIP: by.RemoteIP, Actor: by.Actor, Auth: by.Auth, Detail: by.Detail})
+	})
+}
+
 // SetLocked implements EnvelopeAdmin.
-func (s *sqlStore) SetLocked(ctx context.Context, id string, locked bool) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE envelopes SET locked = ? WHERE id = ?`), locked, id)
-	return affected(res, err, "lock envelope "+id)
+func (s *sqlStore) SetLocked(ctx context.Context, id string, locked bool, by Change) error {
+	kind := EventEnvelopeUnlocked
+	if locked {
+		kind = EventEnvelopeLocked
+	}
+	return s.change(ctx, id, kind, by, `UPDATE envelopes SET locked = ? WHERE id = ?`, locked, id)
 }
 
 // ExpireEnvelope implements EnvelopeAdmin. An envelope that expired
 // earlier keeps its earlier expiry.
-func (s *sqlStore) ExpireEnvelope(ctx context.Context, id string, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE envelopes SET wrapped_key = NULL,
-		expires = CASE WHEN expires < ? THEN expires ELSE ? END WHERE id = ?`), now.UnixMilli(), now.UnixMilli(), id)
-	if err := affected(res, err, "expire envelope "+id); err != nil {
+func (s *sqlStore) ExpireEnvelope(ctx context.Context, id string, now time.Time, by Change) error {
+	if by.Time.IsZero() {
+		by.Time = now
+	}
+	err := s.change(ctx, id, EventEnvelopeExpired, by, `UPDATE envelopes SET wrapped_key = NULL,
+		expires = CASE WHEN expires < ? THEN expires ELSE ? END WHERE id = ?`, now.UnixMilli(), now.UnixMilli(), id)
+	if err != nil {
 		return err
 	}
 	s.shredded(ctx)
 	return nil
 }
 
+// SetExpiry implements EnvelopeAdmin.
+func (s *sqlStore) SetExpiry(ctx context.Context, id string, at time.Time, by Change) error {
+	if by.Detail == "" {
+		by.Detail = "expires " + at.UTC().Format(time.RFC3339)
+	}
+	err := s.change(ctx, id, EventExpirySet, by, `UPDATE envelopes SET expires = ? WHERE id = ? AND wrapped_key IS NOT NULL`, at.UnixMilli(), id)
+	if errors.Is(err, ErrNotFound) {
+		if _, e := s.Envelope(ctx, id); e == nil {
+			return fmt.Errorf("set expiry of %s: %w", id, ErrKeyDestroyed)
+		}
+	}
+	return err
+}
+
 // ShredExpired implements EnvelopeAdmin.
 func (s *sqlStore) ShredExpired(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE envelopes SET wrapped_key = NULL WHERE expires <= ? AND wrapped_key IS NOT NULL`), now.UnixMilli())
-	if err != nil {
-		return 0, fmt.Errorf("shred expired keys: %w", err)
-	}
-	n, err := res.RowsAffected()
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, s.q(`UPDATE envelopes SET wrapped_key = NULL WHERE expires <= ? AND wrapped_key IS NOT NULL RETURNING id`), now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		var evs []Event
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			evs = append(evs, Event{Time: now, Kind: EventKeyShredded, EnvelopeID: id, Actor: "postseal", Detail: "expired"})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n = len(evs)
+		return s.appendEvents(ctx, tx, evs...)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("shred expired keys: %w", err)
 	}
 	if n > 0 {
 		s.shredded(ctx)
 	}
-	return int(n), nil
+	return n, nil
 }
 
 func (s *sqlStore) shredded(ctx context.Context) {
@@ -412,19 +467,6 @@ func (s *sqlStore) IsLiveRecipient(ctx context.Context, email string, now time.T
 
 // --- Events ---
 
-// AddEvent implements Events.
-func (s *sqlStore) AddEvent(ctx context.Context, e Event) error {
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO events (time, kind, email, envelope_id, remote_ip, detail) VALUES (?, ?, ?, ?, ?, ?)`),
-		e.Time.UnixMilli(), e.Kind, strings.ToLower(e.Email), e.EnvelopeID, e.RemoteIP, e.Detail)
-	if err != nil {
-		return fmt.Errorf("add %s event: %w", e.Kind, err)
-	}
-	return nil
-}
-
 // eventWhere builds the WHERE clause of a filter.
 func eventWhere(f EventFilter) (string, []any) {
 	var conds []string
@@ -458,19 +500,17 @@ func eventWhere(f EventFilter) (string, []any) {
 func (s *sqlStore) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	where, args := eventWhere(f)
 	args = append(args, limitOrAll(f.Limit))
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, time, kind, email, envelope_id, remote_ip, detail FROM events`+where+` ORDER BY time DESC, id DESC LIMIT ?`), args...)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+eventColumns+` FROM events`+where+` ORDER BY time DESC, id DESC LIMIT ?`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
-		var e Event
-		var t int64
-		if err := rows.Scan(&e.ID, &t, &e.Kind, &e.Email, &e.EnvelopeID, &e.RemoteIP, &e.Detail); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			return nil, fmt.Errorf("events: %w", err)
 		}
-		e.Time = time.UnixMilli(t).UTC()
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -16,6 +16,10 @@ import (
 // ErrNotFound is returned when an envelope does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrKeyDestroyed: the envelope's key was destroyed (expired); its expiry
+// can no longer change.
+var ErrKeyDestroyed = errors.New("the envelope has expired and its key is destroyed")
+
 // Envelope is the record of one sealed copy of a message.
 type Envelope struct {
 	ID      string `json:"id"`
@@ -40,6 +44,7 @@ type Store interface {
 	Events
 	EnvelopeAdmin
 	MailQueue
+	Audit
 	// PutEnvelope records an envelope and its message key (nil for
 	// shared-password envelopes). It returns only once the record is durable.
 	PutEnvelope(ctx context.Context, e Envelope, key []byte) error

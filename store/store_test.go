@@ -162,7 +162,7 @@ func TestShreddedKeyLeavesNoBytes(t *testing.T) {
 		}
 		wrapped[id] = w
 	}
-	if err := s.ExpireEnvelope(ctx, "e1", now); err != nil {
+	if err := s.ExpireEnvelope(ctx, "e1", now, by); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.ShredExpired(ctx, now.Add(2*time.Hour)); err != nil || n != 1 {
@@ -214,5 +214,47 @@ func TestShredEvery(t *testing.T) {
 	<-done
 	if e, _ := s.Envelope(context.Background(), "new"); !e.HasKey {
 		t.Error("a live envelope's key was destroyed")
+	}
+}
+
+// Events written before the audit chain existed are put on it once, in
+// the order written, when the upgraded database is first opened; a row
+// slipped in later is not adopted.
+func TestAuditAdoptsOldEvents(t *testing.T) {
+	s, dir := openTemp(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		`INSERT INTO events (time, kind, email) VALUES (1, 'registered', 'a@ext.example'), (2, 'activated', 'a@ext.example')`,
+		`DELETE FROM meta WHERE name = 'audit_chain'`,
+	} {
+		if _, err := s.db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	key, err := LoadMasterKey(filepath.Join(dir, "state", "master.key"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopen := func() *SQLite {
+		s, err := OpenSQLite(ctx, filepath.Join(dir, "state", "postseal.db"), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s = reopen()
+	rep, err := s.VerifyChain(ctx, nil)
+	if err != nil || rep.Broken != nil || rep.Count != 2 {
+		t.Fatalf("after upgrade: %+v, %v; want 2 events intact", rep, err)
+	}
+	if _, err := s.db.Exec(`INSERT INTO events (time, kind, email) VALUES (3, 'key_released', 'eve@ext.example')`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = reopen()
+	defer s.Close()
+	if rep, err := s.VerifyChain(ctx, nil); err != nil || rep.Broken == nil || !strings.Contains(rep.Broken.Reason, "not on the chain") {
+		t.Fatalf("a row inserted after the upgrade: %+v, %v; want it named", rep, err)
 	}
 }

@@ -35,6 +35,18 @@ func runSuite(t *testing.T, newDB func(t *testing.T) database) {
 		{"EnvelopeAdmin", testEnvelopeAdmin},
 		{"MailQueue", testMailQueue},
 		{"ConcurrentClaim", testConcurrentClaim},
+		{"AuditChain", testAuditChain},
+		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditPrune", testAuditPrune},
+		{"AuditPruneForged", testAuditPruneForged},
+		{"AuditDeletedHead", testAuditDeletedHead},
+		{"AuditTruncatedWithHead", testAuditTruncatedWithHead},
+	}
+	for _, tc := range tamperCases {
+		tests = append(tests, struct {
+			name string
+			run  func(t *testing.T, db database)
+		}{"AuditTamper/" + tc.name, tc.run})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newDB(t)) })
@@ -384,13 +396,13 @@ func testLiveRecipient(t *testing.T, db database) {
 			t.Errorf("IsLiveRecipient(%s) = %v, %v; want %v", email, got, err, want)
 		}
 	}
-	if err := s.SetLocked(ctx, "locked", false); err != nil {
+	if err := s.SetLocked(ctx, "locked", false, by); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := s.IsLiveRecipient(ctx, "locked@ext.example", now); !ok {
 		t.Error("an unlocked envelope's recipient must be live")
 	}
-	if err := s.ExpireEnvelope(ctx, "live", now); err != nil {
+	if err := s.ExpireEnvelope(ctx, "live", now, by); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := s.IsLiveRecipient(ctx, "live@ext.example", now); ok {
@@ -459,18 +471,18 @@ func testEnvelopeAdmin(t *testing.T, db database) {
 	putEnv(t, s, "b", now.Add(-time.Minute), false, "x@ext.example")
 	putEnv(t, s, "c", now, false, "x@ext.example")
 	putEnv(t, s, "d", now.Add(time.Hour), false, "x@ext.example")
-	for _, err := range []error{s.SetLocked(ctx, "nope", true), s.ExpireEnvelope(ctx, "nope", now)} {
+	for _, err := range []error{s.SetLocked(ctx, "nope", true, by), s.ExpireEnvelope(ctx, "nope", now, by)} {
 		if !errors.Is(err, ErrNotFound) {
 			t.Errorf("unknown envelope: %v; want ErrNotFound", err)
 		}
 	}
-	if err := s.SetLocked(ctx, "a", true); err != nil {
+	if err := s.SetLocked(ctx, "a", true, by); err != nil {
 		t.Fatal(err)
 	}
 	if e, _ := s.Envelope(ctx, "a"); !e.Locked {
 		t.Error("lock not stored")
 	}
-	if err := s.SetLocked(ctx, "a", false); err != nil {
+	if err := s.SetLocked(ctx, "a", false, by); err != nil {
 		t.Fatal(err)
 	}
 	if e, _ := s.Envelope(ctx, "a"); e.Locked {
@@ -479,6 +491,21 @@ func testEnvelopeAdmin(t *testing.T, db database) {
 	n, err := s.ShredExpired(ctx, now)
 	if err != nil || n != 2 {
 		t.Errorf("ShredExpired = %d, %v; want 2 (b, c)", n, err)
+	}
+	for kind, want := range map[string]int{EventKeyShredded: 2, EventEnvelopeLocked: 1, EventEnvelopeUnlocked: 1, EventSealed: 4} {
+		if n, err := s.CountEvents(ctx, EventFilter{Kind: kind}); err != nil || n != want {
+			t.Errorf("%d %s events, %v; want %d (every change is on the audit chain)", n, kind, err, want)
+		}
+	}
+	// A new expiry needs a key to protect: b's is destroyed.
+	if err := s.SetExpiry(ctx, "b", now.Add(time.Hour), by); !errors.Is(err, ErrKeyDestroyed) {
+		t.Errorf("SetExpiry of a shredded envelope: %v; want ErrKeyDestroyed", err)
+	}
+	if err := s.SetExpiry(ctx, "d", now.Add(48*time.Hour), by); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := s.Envelope(ctx, "d"); !e.Expires.Equal(now.Add(48 * time.Hour)) {
+		t.Errorf("expiry %v not stored", e.Expires)
 	}
 	if n, err := s.ShredExpired(ctx, now); err != nil || n != 0 {
 		t.Errorf("ShredExpired again = %d, %v; want 0", n, err)
@@ -492,7 +519,7 @@ func testEnvelopeAdmin(t *testing.T, db database) {
 			t.Errorf("%s EnvelopeKey: %v", id, err)
 		}
 	}
-	if err := s.ExpireEnvelope(ctx, "d", now); err != nil {
+	if err := s.ExpireEnvelope(ctx, "d", now, by); err != nil {
 		t.Fatal(err)
 	}
 	e, err := s.Envelope(ctx, "d")
@@ -503,7 +530,7 @@ func testEnvelopeAdmin(t *testing.T, db database) {
 		t.Errorf("shredded key: %v; want ErrNotFound", err)
 	}
 	// Expiring again later keeps the first expiry.
-	if err := s.ExpireEnvelope(ctx, "b", now.Add(time.Hour)); err != nil {
+	if err := s.ExpireEnvelope(ctx, "b", now.Add(time.Hour), by); err != nil {
 		t.Fatal(err)
 	}
 	if e, _ := s.Envelope(ctx, "b"); !e.Expires.Equal(now.Add(-time.Minute)) {
@@ -625,3 +652,6 @@ func testConcurrentClaim(t *testing.T, db database) {
 		}
 	}
 }
+
+// by is who the tests' envelope changes are made by.
+var by = Change{Actor: "admin (test)", Auth: "test"}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -93,7 +92,7 @@ func changeAccount(ctx context.Context, st store.Store, sub, email string, stdou
 	if err := st.UpdateAccount(ctx, a); err != nil {
 		return err
 	}
-	if err := st.AddEvent(ctx, store.Event{Kind: kind, Email: a.Email, Detail: fmt.Sprintf("postseal account %s, uid %d", sub, os.Getuid())}); err != nil {
+	if err := st.AddEvent(ctx, store.Event{Kind: kind, Email: a.Email, Actor: adminActor(), Auth: adminAuth, Detail: "postseal account " + sub}); err != nil {
 		return fmt.Errorf("account %s %s, but the audit event was not recorded: %w", a.Email, done, err)
 	}
 	fmt.Fprintf(stdout, "account %s %s\n", a.Email, done)

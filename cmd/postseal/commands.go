@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -250,7 +251,7 @@ func cmdEnvelope(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 		// The disclosure is logged where admins' actions are logged, and
 		// recorded in the audit trail.
 		newLogger(stderr).Warn("message key disclosed", "envelope_id", fs.Arg(0), "by_uid", os.Getuid())
-		if err := st.AddEvent(ctx, store.Event{Kind: store.EventKeyDisclosed, EnvelopeID: fs.Arg(0), Detail: fmt.Sprintf("postseal envelope key, uid %d", os.Getuid())}); err != nil {
+		if err := st.AddEvent(ctx, store.Event{Kind: store.EventKeyDisclosed, EnvelopeID: fs.Arg(0), Actor: adminActor(), Auth: adminAuth, Detail: "postseal envelope key"}); err != nil {
 			return fmt.Errorf("record the disclosure (the key was not printed): %w", err)
 		}
 		fmt.Fprintln(stdout, envelope.Passphrase(key))
@@ -271,30 +272,46 @@ func envelopeState(e store.Envelope, now time.Time) string {
 	}
 }
 
-// changeEnvelope locks, unlocks or expires an envelope and records it in
-// the audit trail. Expiry destroys the stored message key.
+// changeEnvelope locks, unlocks or expires an envelope; the store records
+// the change and who made it as one audit event. Expiry destroys the
+// stored message key.
 func changeEnvelope(ctx context.Context, st store.Store, sub, id string, stdout io.Writer) error {
-	var kind, done string
+	var done string
 	var err error
+	by := adminChange("postseal envelope " + sub)
 	switch sub {
 	case "lock":
-		kind, done = store.EventEnvelopeLocked, "locked: its key is not released until it is unlocked"
-		err = st.SetLocked(ctx, id, true)
+		done = "locked: its key is not released until it is unlocked"
+		err = st.SetLocked(ctx, id, true, by)
 	case "unlock":
-		kind, done = store.EventEnvelopeUnlocked, "unlocked"
-		err = st.SetLocked(ctx, id, false)
+		done = "unlocked"
+		err = st.SetLocked(ctx, id, false, by)
 	default:
-		kind, done = store.EventEnvelopeExpired, "expired: its message key is destroyed"
-		err = st.ExpireEnvelope(ctx, id, time.Now())
+		done = "expired: its message key is destroyed"
+		err = st.ExpireEnvelope(ctx, id, time.Now(), by)
 	}
 	if err != nil {
 		return err
 	}
-	if err := st.AddEvent(ctx, store.Event{Kind: kind, EnvelopeID: id, Detail: fmt.Sprintf("postseal envelope %s, uid %d", sub, os.Getuid())}); err != nil {
-		return fmt.Errorf("envelope %s %s, but the audit event was not recorded: %w", id, done, err)
-	}
 	fmt.Fprintf(stdout, "envelope %s %s\n", id, done)
 	return nil
+}
+
+// adminActor names the administrator running the command, as the audit
+// log records them: the operating-system account (whoever can run this
+// command can read the database and the master key).
+func adminActor() string {
+	a := fmt.Sprintf("admin uid %d", os.Getuid())
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		a += " (" + u.Username + ")"
+	}
+	return a
+}
+
+const adminAuth = "local administrator (access to the configuration and master key)"
+
+func adminChange(command string) store.Change {
+	return store.Change{Actor: adminActor(), Auth: adminAuth, Detail: command}
 }
 
 // subcommand reads "COMMAND SUB [ARG]" after the options, which may also

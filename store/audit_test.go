@@ -1,0 +1,271 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// sqlOf reaches the shared SQL of a store, for tests that tamper with rows
+// as someone with the database would.
+func sqlOf(t *testing.T, s Store) *sqlStore {
+	t.Helper()
+	switch v := s.(type) {
+	case *SQLite:
+		return &v.sqlStore
+	case *Postgres:
+		return &v.sqlStore
+	}
+	t.Fatalf("unknown store %T", s)
+	return nil
+}
+
+func tamper(t *testing.T, s Store, query string, args ...any) {
+	t.Helper()
+	ss := sqlOf(t, s)
+	res, err := ss.db.Exec(ss.q(query), args...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		t.Fatalf("%s changed nothing", query)
+	}
+}
+
+func addEvents(t *testing.T, s Store, n int, kind string) {
+	t.Helper()
+	for i := range n {
+		e := Event{Time: t0.Add(time.Duration(i) * time.Minute), Kind: kind, Email: fmt.Sprintf("R%d@Ext.example", i), EnvelopeID: "env1", RemoteIP: "192.0.2.7", Auth: "password: ok", Detail: "d"}
+		if err := s.AddEvent(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func verify(t *testing.T, s Store, cps ...Checkpoint) ChainReport {
+	t.Helper()
+	rep, err := s.VerifyChain(context.Background(), cps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func wantIntact(t *testing.T, rep ChainReport, count int64) {
+	t.Helper()
+	if rep.Broken != nil {
+		t.Fatalf("chain reported broken: %v", rep.Broken)
+	}
+	if rep.Count != count {
+		t.Fatalf("verified %d events; want %d", rep.Count, count)
+	}
+}
+
+func wantBroken(t *testing.T, rep ChainReport, seq int64, reason string) {
+	t.Helper()
+	if rep.Broken == nil {
+		t.Fatalf("tampering not detected (%d events verified)", rep.Count)
+	}
+	if rep.Broken.Seq != seq || !strings.Contains(rep.Broken.Reason, reason) {
+		t.Fatalf("broken at %v; want event %d, %q", rep.Broken, seq, reason)
+	}
+}
+
+func testAuditChain(t *testing.T, db database) {
+	s, _ := openDB(t, db)
+	ctx := context.Background()
+	wantIntact(t, verify(t, s), 0)
+	putEnv(t, s, "env1", t0.Add(time.Hour), false, "r0@ext.example")
+	addEvents(t, s, 5, EventKeyReleased)
+	if err := s.SetLocked(ctx, "env1", true, Change{Actor: "sender doc@example.org", Auth: "session", RemoteIP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	rep := verify(t, s)
+	wantIntact(t, rep, 7)
+	head, err := s.AuditHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head != rep.Head || head.Seq != 7 || len(head.Hash) != 64 {
+		t.Fatalf("head %+v, verified head %+v", head, rep.Head)
+	}
+	var got []Event
+	if err := s.AuditEvents(ctx, EventFilter{}, func(e Event) error { got = append(got, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Kind != EventSealed || got[0].Email != "doc@example.org" || got[0].Seq != 1 || got[0].PrevHash != genesis {
+		t.Errorf("first event %+v; want the seal by doc@example.org at 1 on the genesis hash", got[0])
+	}
+	last := got[6]
+	if last.Kind != EventEnvelopeLocked || last.Actor != "sender doc@example.org" || last.Auth != "session" || last.RemoteIP != "192.0.2.1" || last.Outcome != "ok" {
+		t.Errorf("lock event %+v; want who, how and from where", last)
+	}
+	if got[2].Email != "r1@ext.example" {
+		t.Errorf("addresses are stored lower-cased: %q", got[2].Email)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].PrevHash != got[i-1].Hash || EventHash(got[i].PrevHash, got[i]) != got[i].Hash {
+			t.Fatalf("event %d is not linked to %d", got[i].Seq, got[i-1].Seq)
+		}
+	}
+	// The filters of audit list.
+	var n int
+	if err := s.AuditEvents(ctx, EventFilter{Email: "R3@ext.example"}, func(Event) error { n++; return nil }); err != nil || n != 1 {
+		t.Errorf("filter by address: %d events, %v; want 1", n, err)
+	}
+}
+
+type tamperCase struct {
+	name   string
+	change func(t *testing.T, s Store)
+	seq    int64
+	reason string
+}
+
+// tamperCases each change a chain of six events as someone with write
+// access to the database would, and say where verification must stop.
+var tamperCases = []tamperCase{
+	{"edited detail", func(t *testing.T, s Store) {
+		tamper(t, s, `UPDATE events SET detail = 'nothing happened' WHERE seq = 3`)
+	}, 3, "does not match its hash"},
+	{"edited and rehashed", func(t *testing.T, s Store) {
+		var e Event
+		err := s.AuditEvents(context.Background(), EventFilter{}, func(x Event) error {
+			if x.Seq == 3 {
+				e = x
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Email = "someone-else@ext.example"
+		tamper(t, s, `UPDATE events SET email = ?, hash = ? WHERE seq = 3`, e.Email, EventHash(e.PrevHash, e))
+	}, 4, "link to the event before"},
+	{"deleted row", func(t *testing.T, s Store) {
+		tamper(t, s, `DELETE FROM events WHERE seq = 4`)
+	}, 5, "events 4 to 4 are missing"},
+	{"inserted row", func(t *testing.T, s Store) {
+		tamper(t, s, `INSERT INTO events (time, kind, email) VALUES (1, 'key_released', 'eve@ext.example')`)
+	}, 0, "not on the chain"},
+	{"truncated tail", func(t *testing.T, s Store) {
+		tamper(t, s, `DELETE FROM events WHERE seq >= 5`)
+	}, 5, "head says 6"},
+}
+
+func (tc tamperCase) run(t *testing.T, db database) {
+	s, _ := openDB(t, db)
+	addEvents(t, s, 6, EventKeyReleased)
+	wantIntact(t, verify(t, s), 6)
+	tc.change(t, s)
+	wantBroken(t, verify(t, s), tc.seq, tc.reason)
+}
+
+// Removing the tail and fixing the head leaves an intact, shorter chain:
+// only a checkpoint written to the service log tells.
+func testAuditTruncatedWithHead(t *testing.T, db database) {
+	s, _ := openDB(t, db)
+	addEvents(t, s, 6, EventKeyReleased)
+	cp, err := s.AuditHead(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h4 string
+	if err := sqlOf(t, s).db.QueryRow(`SELECT hash FROM events WHERE seq = 4`).Scan(&h4); err != nil {
+		t.Fatal(err)
+	}
+	tamper(t, s, `DELETE FROM events WHERE seq >= 5`)
+	tamper(t, s, `UPDATE audit_head SET seq = 4, hash = ?`, h4)
+	wantIntact(t, verify(t, s), 4)
+	wantBroken(t, verify(t, s, cp), 5, "checkpoint at event 6")
+}
+
+// Several processes write one chain: each store handle here is what a
+// process holds, and both write at once from many goroutines.
+func testAuditConcurrent(t *testing.T, db database) {
+	a, key := openDB(t, db)
+	b, err := db(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	const writers, each = 8, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*writers*each)
+	for w := range 2 * writers {
+		s := a
+		if w%2 == 1 {
+			s = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				errs <- s.AddEvent(context.Background(), Event{Kind: EventKeyReleased, Email: fmt.Sprintf("w%d-%d@ext.example", w, i)})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantIntact(t, verify(t, a), 2*writers*each)
+	wantIntact(t, verify(t, b), 2*writers*each)
+}
+
+func testAuditPrune(t *testing.T, db database) {
+	s, _ := openDB(t, db)
+	ctx := context.Background()
+	addEvents(t, s, 6, EventKeyReleased) // t0, t0+1m, … t0+5m
+	n, err := s.PruneEvents(ctx, t0.Add(3*time.Minute))
+	if err != nil || n != 3 {
+		t.Fatalf("pruned %d, %v; want 3 (the events before t0+3m)", n, err)
+	}
+	rep := verify(t, s)
+	wantIntact(t, rep, 4) // three kept and the checkpoint
+	if rep.Start != 4 {
+		t.Errorf("remaining chain starts at %d; want 4", rep.Start)
+	}
+	if n, err := s.PruneEvents(ctx, t0.Add(3*time.Minute)); err != nil || n != 0 {
+		t.Errorf("pruning again: %d, %v; want nothing", n, err)
+	}
+	// A second prune supersedes the first checkpoint.
+	if n, err := s.PruneEvents(ctx, time.Now().Add(time.Hour)); err != nil || n != 4 {
+		t.Fatalf("pruned %d, %v; want all 4 (events and the older checkpoint)", n, err)
+	}
+	addEvents(t, s, 1, EventKeyReleased)
+	wantIntact(t, verify(t, s), 2)
+
+}
+
+// Deleting the oldest events without a prune checkpoint is a break.
+func testAuditDeletedHead(t *testing.T, db database) {
+	ctx := context.Background()
+	s2, _ := openDB(t, db)
+	addEvents(t, s2, 4, EventKeyReleased)
+	tamper(t, s2, `DELETE FROM events WHERE seq <= 2`)
+	wantBroken(t, verify(t, s2), 3, "events 1 to 2 are missing")
+	// A prune finds nothing older left to vouch for: the break stays.
+	if _, err := s2.PruneEvents(ctx, t0.Add(90*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	wantBroken(t, verify(t, s2), 3, "missing")
+}
+
+// An edited prune checkpoint does not verify.
+func testAuditPruneForged(t *testing.T, db database) {
+	ctx := context.Background()
+	s3, _ := openDB(t, db)
+	addEvents(t, s3, 4, EventKeyReleased)
+	if _, err := s3.PruneEvents(ctx, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	tamper(t, s3, `UPDATE events SET detail = replace(detail, '"through":2', '"through":1') WHERE kind = 'audit_pruned'`)
+	wantBroken(t, verify(t, s3), 5, "signature does not match")
+}
