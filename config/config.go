@@ -21,6 +21,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	// Time zone names work where the system has no zone database.
+	_ "time/tzdata"
 )
 
 // Config is the whole rules file. Field tags are the key names users write;
@@ -35,6 +38,7 @@ type Config struct {
 	Store        Store        `toml:"store"`
 	SMTP         SMTP         `toml:"smtp"`
 	Domains      []Domain     `toml:"domain"`
+	Audit        Audit        `toml:"audit"`
 
 	// Source names the file the configuration came from ("" for the
 	// embedded defaults); relative paths inside it are resolved against it.
@@ -68,6 +72,24 @@ type Organization struct {
 	// help page ({public_url}/help), so it follows public_url.
 	HelpURL string `toml:"help_url"`
 	Support string `toml:"support"`
+	// Timezone is the IANA name ("America/Chicago") times are shown in to
+	// senders (read receipts, the Sent page), always with UTC beside.
+	Timezone string `toml:"timezone"`
+}
+
+// Location is the organisation's time zone (validate has checked it).
+func (o Organization) Location() *time.Location {
+	if loc, err := time.LoadLocation(o.Timezone); err == nil && o.Timezone != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+// Audit configures the audit log.
+type Audit struct {
+	// Keep is how long events are kept; older ones are removed behind a
+	// signed checkpoint event. 0 keeps them for ever.
+	Keep Duration `toml:"keep"`
 }
 
 // Trigger is a subject tag that asks for encryption.
@@ -284,6 +306,7 @@ func Default() *Config {
 			Profile:        "rfc4880",
 			AttachmentName: "securedoc_{time}.html",
 			ExpireAfter:    Duration(90 * 24 * time.Hour),
+			ReadReceipts:   true,
 		},
 		Keyserver: Keyserver{
 			Listen:            "127.0.0.1:8025",
@@ -557,9 +580,6 @@ func (c *Config) validate() error {
 	}
 	// Accepted keys of features still to come are refused when used, so
 	// that a setting never silently does nothing.
-	if c.Envelope.ReadReceipts {
-		return keyErr("envelope.read_receipts", "read receipts are not part of this version of postseal; set it to false")
-	}
 	if c.Envelope.TemplateDir != "" {
 		return keyErr("envelope.template_dir", "template overrides are not part of this version of postseal; remove the key")
 	}
@@ -597,6 +617,14 @@ func (c *Config) validate() error {
 	}
 	if c.Store.MasterKey == "" {
 		return keyErr("store.master_key", "must not be empty")
+	}
+	if tz := c.Organization.Timezone; tz != "" {
+		if _, err := time.LoadLocation(tz); err != nil {
+			return keyErr("organization.timezone", "%q is not a time zone name like \"America/Chicago\" or \"UTC\"", tz)
+		}
+	}
+	if k := time.Duration(c.Audit.Keep); k != 0 && k < 24*time.Hour {
+		return keyErr("audit.keep", "must be at least \"1d\" (or 0 to keep events for ever)")
 	}
 	if err := checkHostPort("smtp.relay", c.SMTP.Relay); err != nil {
 		return err

@@ -53,6 +53,13 @@ commands:
                              manage recipients' key-service accounts; reset
                              clears the password (the recipient sets a new one
                              with "Forgot your password?")
+  audit list [--envelope ID] [--address A] [--since T]
+                             the audit log as a table (times in
+                             [organization] timezone)
+  audit export [--since T]   the audit log as JSON lines, each with its hash
+  audit verify [--log FILE]  check the audit hash chain (and the checkpoints
+                             in a service log): exit 0 with the count when
+                             intact, 1 naming the first broken event
   init                       create the master key if it does not exist (never replaces one)
   version                    print the version
 
@@ -79,6 +86,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"seal":         cmdSeal,
 		"envelope":     cmdEnvelope,
 		"account":      cmdAccount,
+		"audit":        cmdAudit,
 		"version":      cmdVersion,
 		"init":         cmdInit,
 	}

@@ -27,6 +27,10 @@ import (
 // drainTimeout bounds how long SIGTERM waits for messages in flight.
 const drainTimeout = 60 * time.Second
 
+// auditCheckpointEvery is how often the audit chain's head is logged when
+// it moved.
+const auditCheckpointEvery = 15 * time.Minute
+
 func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
 	fs, cfgPath := newFlags("serve", stderr)
 	if err := parseFlags(fs, args); err != nil {
@@ -64,10 +68,16 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	// them. Expired envelopes' keys are destroyed hourly.
 	queue := mailer.NewQueue(st, &mailer.SMTP{Addr: cfg.SMTP.Relay}, log)
 	qctx, stopQueue := context.WithCancel(context.Background())
-	queueDone, shredDone := make(chan struct{}), make(chan struct{})
+	queueDone, shredDone, auditDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() { queue.Run(qctx); close(queueDone) }()
 	go func() { store.ShredEvery(qctx, st, time.Hour, log); close(shredDone) }()
-	defer func() { stopQueue(); <-queueDone; <-shredDone }()
+	// The audit chain's head goes to this log now, every quarter hour and
+	// at shutdown (postseal audit verify --log checks against it).
+	go func() {
+		store.AuditEvery(qctx, st, auditCheckpointEvery, time.Duration(cfg.Audit.Keep), log)
+		close(auditDone)
+	}()
+	defer func() { stopQueue(); <-queueDone; <-shredDone; <-auditDone }()
 	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: queue, Observer: m})
 	// The key service listens before the milter: a listening milter is
 	// what tells the MTA (and the tests) that postseal is up.
