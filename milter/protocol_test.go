@@ -329,3 +329,37 @@ func TestSessionSeveralMessages(t *testing.T) {
 		t.Errorf("%d spool files left after the connection", len(left))
 	}
 }
+
+// Mixed recipients split the message: the external recipient gets a sealed
+// copy re-injected, and the MTA is told on the wire to drop that recipient
+// from the original, which the internal one still receives unchanged.
+// Without the deletion the outsider would also get the message in clear.
+func TestProtocolMixedRecipientsDeletesExternal(t *testing.T) {
+	st := newMemStore()
+	s := &fakeSender{}
+	f := newFilter(t, st, s)
+	h := append([][2]string{}, protoHeaders...)
+	h[1][1] = "nurse@example.org, pat@ext.example"
+	r := runSession(t, f, "doc@example.org", []string{"nurse@example.org", "pat@ext.example"}, h, []byte(testBody))
+	if r.atHeader || r.final.Type != milter.ActionAccept {
+		t.Fatalf("final action %+v (at header: %v); want accept after the body", r.final, r.atHeader)
+	}
+	var deleted []string
+	for _, m := range r.mods {
+		switch m.Type {
+		case milter.ActionDelRcpt:
+			deleted = append(deleted, m.Rcpt)
+		default:
+			t.Errorf("the internal copy was changed: %s", m)
+		}
+	}
+	if strings.Join(deleted, ",") != "<pat@ext.example>" {
+		t.Errorf("recipients deleted on the wire %q; want exactly <pat@ext.example>", deleted)
+	}
+	if len(s.sent) != 1 || strings.Join(s.sent[0].to, ",") != "pat@ext.example" {
+		t.Fatalf("re-injected %d copies; want one to pat@ext.example", len(s.sent))
+	}
+	if bytes.Contains(s.sent[0].data, []byte("Jane Roe")) {
+		t.Error("the re-injected copy carries the body in clear")
+	}
+}
