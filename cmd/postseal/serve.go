@@ -81,11 +81,11 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: queue, Observer: m})
 	// The key service listens before the milter: a listening milter is
 	// what tells the MTA (and the tests) that postseal is up.
-	ks, err := newKeyserver(cfg, st, queue, m, log)
+	ks, handler, err := keyService(cfg, st, queue, m, log)
 	if err != nil {
 		return err
 	}
-	httpSrv, err := serveHTTP(cfg.Keyserver.Listen, st, log, ops{metrics: m.Handler(), masterKey: cfg.Store.MasterKey, proxies: cfg.Keyserver.Proxies()}, ks)
+	httpSrv, err := serveHTTP(cfg.Keyserver.Listen, log, handler)
 	if err != nil {
 		return err
 	}
@@ -180,31 +180,35 @@ func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m k
 		From:              cfg.SMTP.From,
 		PasswordMinLength: k.PasswordMinLength,
 		Argon2:            keyserver.Argon2{MemoryKiB: uint32(k.Argon2Memory >> 10), Time: uint32(k.Argon2Time), Threads: uint8(k.Argon2Threads)},
-		AccountFailures:   allow,
-		IPFailures:        10 * allow,
-		FailureWindow:     window,
-		TrustedProxies:    k.Proxies(),
+		// One IP address may fail ten times as often: the key service's
+		// default for IPFailures.
+		AccountFailures: allow,
+		FailureWindow:   window,
+		TrustedProxies:  k.Proxies(),
 		// Armour is ~1.35x the message; the rest is the form around it.
 		MaxOpenBody: int64(cfg.Milter.MaxSecureSize)*14/10 + 256<<10,
 	}, keyserver.Deps{Store: st, Mailer: mail, Metrics: m, Log: log})
 }
 
-// serveHTTP starts the key service listener: health and metrics for the
-// operator, everything else is the key service.
-func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops, ks http.Handler) (*http.Server, error) {
-	mux := http.NewServeMux()
-	// The listener faces recipients on the internet; the operator's
-	// endpoints answer the operator's networks only (loopback and private
-	// addresses, where Prometheus and load balancers live).
-	mux.Handle("GET /metrics", keyserver.OperatorOnly(o.metrics, o.proxies))
-	mux.Handle("GET /healthz", keyserver.OperatorOnly(keyserver.Health(st, o.masterKey), o.proxies))
-	mux.Handle("/", ks)
+// keyService builds the key service from the rules file and what the key
+// service listener answers: health and metrics for the operator,
+// everything else is the key service.
+func keyService(cfg *config.Config, st store.Store, mail keyserver.Mailer, m *metrics.Metrics, log *slog.Logger) (*keyserver.Server, http.Handler, error) {
+	ks, err := newKeyserver(cfg, st, mail, m, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ks, httpHandler(st, ops{metrics: m.Handler(), masterKey: cfg.Store.MasterKey, proxies: cfg.Keyserver.Proxies()}, ks), nil
+}
+
+// serveHTTP starts the key service listener.
+func serveHTTP(addr string, log *slog.Logger, h http.Handler) (*http.Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("keyserver listen %s: %w", addr, err)
 	}
 	srv := &http.Server{
-		Handler: mux,
+		Handler: h,
 		// Slow clients cannot hold connections open for free; the read
 		// timeout leaves room for a ~14 MB Open Online post on a slow link.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -220,6 +224,18 @@ func serveHTTP(addr string, st store.Store, log *slog.Logger, o ops, ks http.Han
 		}
 	}()
 	return srv, nil
+}
+
+// httpHandler is what the key service listener answers.
+func httpHandler(st store.Store, o ops, ks http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	// The listener faces recipients on the internet; the operator's
+	// endpoints answer the operator's networks only (loopback and private
+	// addresses, where Prometheus and load balancers live).
+	mux.Handle("GET /metrics", keyserver.OperatorOnly(o.metrics, o.proxies))
+	mux.Handle("GET /healthz", keyserver.OperatorOnly(keyserver.Health(st, o.masterKey), o.proxies))
+	mux.Handle("/", ks)
+	return mux
 }
 
 // queueDepth reads the outgoing mail queue's length for the metrics; NaN
