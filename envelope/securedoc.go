@@ -114,6 +114,10 @@ content of the message and its attachments are encrypted.</p>
 {{- end}}
 <form id="unlock" hidden>
 <h2>Open the message</h2>
+{{- if .RegisterURL}}
+<p id="first-time">First secure message from {{.Org}}? <a id="register-link" href="{{.RegisterURL}}" target="_blank" rel="noopener noreferrer">Register</a>
+first: choose a password, confirm your address from the e-mail you then receive, and come back here to open the message.</p>
+{{- end}}
 <div id="email-field">
 <label for="email-select">Email address</label>
 <select id="email-select" name="email"></select>
@@ -127,6 +131,9 @@ content of the message and its attachments are encrypted.</p>
 <input id="password" name="password" type="password" autocomplete="current-password">
 </div>
 <p><button id="open" type="submit">Open</button><span id="status" role="status" aria-live="polite"></span></p>
+{{- if .ForgotURL}}
+<p id="forgot"><a id="forgot-link" href="{{.ForgotURL}}" target="_blank" rel="noopener noreferrer">Forgot your password?</a></p>
+{{- end}}
 </form>
 <div id="error" class="error" role="alert" tabindex="-1" hidden></div>
 <section id="message" tabindex="-1" aria-label="Decrypted message" hidden>
@@ -179,6 +186,7 @@ content of the message and its attachments are encrypted.</p>
 type pageData struct {
 	CSP, Title, ID, Profile, KeyService string
 	OpenURL, HelpURL, Nonce, Meta       string
+	RegisterURL, ForgotURL              string
 	Org, From, To, Cc, Subject, Date    template.HTML
 	HelpText, Support                   template.HTML
 	Recipients                          []template.HTML
@@ -263,6 +271,13 @@ func renderPage(in pageInput) (*page, error) {
 			jsonField{"mode", mode},
 			jsonField{"recipients", in.recipients},
 		)),
+	}
+	if origin != "" && !in.sharedPassword {
+		// The first steps, before any attempt: the decryptor adds the
+		// address once the reader has chosen one.
+		base := strings.TrimRight(in.publicURL, "/")
+		d.RegisterURL = base + "/register?envelope=" + url.QueryEscape(in.id)
+		d.ForgotURL = base + "/forgot"
 	}
 	if openURL != "" {
 		d.Meta = pageMeta(in.display, in.recipients, in.sharedPassword)

@@ -182,7 +182,35 @@ func TestBrowserOpen(t *testing.T) {
 	}
 	docURL := "file://" + doc
 
-	// Not registered yet: the page says so and links to the registration.
+	// A first-time reader: before any attempt the page shows Register
+	// (prefilled with the address chosen) and Forgot your password?.
+	browserDo(t, ctx, "the first steps on the securedoc",
+		chromedp.Navigate(docURL),
+		chromedp.WaitVisible(chromedp.CSS("#register-link")),
+		chromedp.WaitVisible(chromedp.CSS("#forgot-link")),
+	)
+	firstRegister := browserEval[string](t, ctx, `document.querySelector('#register-link').href`)
+	if !strings.HasPrefix(firstRegister, base+"/register?") || !strings.Contains(firstRegister, "browser-reader%40partner.example.net") {
+		t.Fatalf("Register before any attempt links to %q; want %s/register?email=<the address>", firstRegister, base)
+	}
+	if f := browserEval[string](t, ctx, `document.querySelector('#forgot-link').href`); f != base+"/forgot?email=browser-reader%40partner.example.net" {
+		t.Errorf("Forgot your password? links to %q", f)
+	}
+	// Open with no password: the reader is told where a password comes
+	// from, with the links, and nothing is asked of the key service.
+	browserDo(t, ctx, "open with a blank password",
+		chromedp.Click(chromedp.CSS("#open")),
+		chromedp.WaitVisible(chromedp.CSS("#error")),
+	)
+	if msg := browserText(ctx, "#error"); !strings.Contains(msg, "no password yet") || !strings.Contains(msg, "Register") {
+		t.Errorf("blank password told %q; want the way to a password", msg)
+	}
+	if f := browserEval[string](t, ctx, `document.activeElement.id`); f != "password" {
+		t.Errorf("after a blank password the focus is on %q; want the password field", f)
+	}
+
+	// Not registered yet: the page says so, says what to do next and links
+	// to the registration.
 	browserDo(t, ctx, "open the securedoc",
 		chromedp.Navigate(docURL),
 		chromedp.WaitVisible(chromedp.CSS("#open")),
@@ -190,17 +218,24 @@ func TestBrowserOpen(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#open")),
 		chromedp.WaitVisible(chromedp.CSS("#error")),
 	)
-	if msg := browserText(ctx, "#error"); !strings.Contains(strings.ToLower(msg), "regist") {
-		t.Fatalf("unregistered recipient told %q; want a sentence about registering", msg)
+	if msg := browserText(ctx, "#error"); !strings.Contains(strings.ToLower(msg), "regist") || !strings.Contains(msg, "Next step") {
+		t.Fatalf("unregistered recipient told %q; want a sentence about registering and the next step", msg)
 	}
 	register := browserEval[string](t, ctx, `(document.querySelector('#error a[href*="/register"]') || {}).href || ""`)
 	if !strings.HasPrefix(register, base+"/register?") || !strings.Contains(register, "browser-reader%40partner.example.net") {
 		t.Fatalf("register link %q; want %s/register?email=<the address>", register, base)
 	}
+	// The journey follows the page's own Register link.
+	register = firstRegister
 
 	browserDo(t, ctx, "register",
 		chromedp.Navigate(register),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="first_name"]`)),
+	)
+	if got := browserEval[string](t, ctx, `document.querySelector('input[name="email"]').value`); got != rcpt {
+		t.Errorf("the registration form came with the address %q; want %s", got, rcpt)
+	}
+	browserDo(t, ctx, "fill in the registration",
 		chromedp.SetValue(chromedp.CSS(`input[name="first_name"]`), "Bea"),
 		chromedp.SetValue(chromedp.CSS(`input[name="last_name"]`), "Reader"),
 		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),

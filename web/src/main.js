@@ -52,9 +52,12 @@ function init() {
     };
     select.addEventListener('change', () => {
       sync();
+      links(data, chosenEmail());
       if (select.value === OTHER) other.focus();
     });
+    other.addEventListener('input', () => links(data, chosenEmail()));
     sync();
+    links(data, chosenEmail());
   }
   form.hidden = false;
   // What the page says for readers without scripts ("open this file in a
@@ -66,17 +69,33 @@ function init() {
   // For tests and tools: the form is live.
   document.documentElement.dataset.decryptor = 'ready';
 
+  function chosenEmail() {
+    return data.mode === 'password' ? '' : (select.value === OTHER ? other.value : select.value).trim();
+  }
+
   let busy = false;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     if (busy) return;
-    const email = data.mode === 'password' ? '' : (select.value === OTHER ? other.value : select.value).trim();
+    const email = chosenEmail();
     if (data.mode !== 'password' && !email) {
       fail({ text: 'Enter your e-mail address.' }, other);
       return;
     }
     if (!password.value) {
-      fail({ text: 'Enter your password.' }, password);
+      // An empty password is most often a first-time reader who has none
+      // yet: say where one comes from instead of only "enter it".
+      fail(
+        data.mode === 'password'
+          ? { text: 'Enter the password agreed between your organisation and the sender.' }
+          : {
+              text:
+                'Enter your password. If this is your first secure message, you have no password yet: ' +
+                'press Register, choose a password, confirm your address from the e-mail you receive, then come back and press Open.',
+              links: firstStepLinks(data, email),
+            },
+        password,
+      );
       return;
     }
     busy = true;
@@ -102,6 +121,34 @@ function init() {
       button.disabled = false;
     }
   });
+}
+
+// keyBase is the key service's base URL from the page data ('' if none).
+function keyBase(data) {
+  return String(data.publicURL || '').replace(/\/+$/, '');
+}
+
+// firstStepLinks are Register and Forgot your password? for an address.
+function firstStepLinks(data, email, registerURL, forgotURL) {
+  const base = keyBase(data);
+  if (!base) return [];
+  const q = email ? `email=${encodeURIComponent(email)}` : '';
+  const reg = `${base}/register?${q ? q + '&' : ''}envelope=${encodeURIComponent(data.envelope)}`;
+  return [
+    { href: safeURL(registerURL, reg), text: email ? `Register ${email}` : 'Register' },
+    { href: safeURL(forgotURL, `${base}/forgot${q ? '?' + q : ''}`), text: 'Forgot your password?' },
+  ];
+}
+
+// links points the page's Register and Forgot your password? links at the
+// address chosen, so the key service's forms come prefilled.
+function links(data, email) {
+  const [reg, forgot] = firstStepLinks(data, email);
+  if (!reg) return;
+  const r = $('register-link');
+  const f = $('forgot-link');
+  if (r) r.href = reg.href;
+  if (f) f.href = forgot.href;
 }
 
 // Problem is a failure with a sentence for the reader and optional links.
@@ -162,7 +209,7 @@ function safeURL(u, fallback) {
 }
 
 async function fetchKey(data, email, password) {
-  const base = String(data.publicURL || '').replace(/\/+$/, '');
+  const base = keyBase(data);
   if (!base) {
     throw new Problem(`This message opens only with the key service of ${data.org || 'the sender'}, and this file does not say where that is. Contact the sender.`);
   }
@@ -193,16 +240,16 @@ async function fetchKey(data, email, password) {
   }
   if (res.ok && typeof body.key === 'string' && body.key) return body.key;
   const org = data.org || 'the sender\u2019s organisation';
-  const q = `email=${encodeURIComponent(email)}`;
   switch (res.status) {
     case 401:
+      // The key service never says whether the address has an account, so
+      // the next step is given for each case.
       throw new Problem(
-        `The password is wrong, or ${email} is not registered with the key service yet. ` +
-          'Check the address and the password. If this is your first secure message, register first.',
-        [
-          { href: safeURL(body.register_url, `${base}/register?${q}&envelope=${encodeURIComponent(data.envelope)}`), text: `Register ${email}` },
-          { href: safeURL(body.forgot_url, `${base}/forgot?${q}`), text: 'Forgot your password?' },
-        ],
+        `The password is wrong, or ${email} is not registered with the key service yet. Next step: ` +
+          `if this is your first secure message, press Register; ` +
+          'if you registered but have not confirmed your address yet, open the link in the e-mail you received and enter your password there; ' +
+          'if you do not remember your password, press Forgot your password?.',
+        firstStepLinks(data, email, body.register_url, body.forgot_url),
       );
     case 403:
       throw new Problem(`This message has been locked by ${org}. Contact the sender if you still need it.`);
