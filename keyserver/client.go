@@ -16,12 +16,15 @@ import (
 // check that keeps them (and /metrics) to the operator's networks.
 
 // remoteIP is the client's address as the throttle counts it: an IPv6
-// client by its /64, since one host commonly holds the whole prefix.
+// client by its /64, since one host commonly holds the whole prefix. All
+// clients whose address cannot be read share one key: were it the
+// connection's address with its port, every connection would be a new
+// client with a fresh allowance.
 func (s *Server) remoteIP(r *http.Request) string {
 	ip, ok := ClientAddr(r, s.cfg.TrustedProxies)
 	switch {
 	case !ok:
-		return r.RemoteAddr
+		return unreadableClient
 	case ip.Is6():
 		return netip.PrefixFrom(ip, 64).Masked().String()
 	}

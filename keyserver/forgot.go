@@ -24,6 +24,10 @@ func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.remoteIP(r)
+	d := pageData{Title: "Forgot your password?", Email: email}
+	if s.limitForm(w, ip, "forgot", d) || s.limitMail(w, email, ip, "forgot", d) {
+		return
+	}
 	s.background(func(ctx context.Context) {
 		if err := s.sendReset(ctx, email, ip); err != nil {
 			s.log.Error("key service: password reset", "email", email, "err", err)
@@ -45,11 +49,11 @@ func (s *Server) sendReset(ctx context.Context, email, ip string) error {
 		return err
 	}
 	s.event(ctx, store.EventResetAsked, email, "", ip, "")
-	secret, err := s.newToken(ctx, store.TokenReset, email, resetTTL)
+	secret, err := s.newToken(ctx, store.Token{Purpose: store.TokenReset, Email: email}, resetTTL)
 	if err != nil {
 		return err
 	}
-	return s.sendMail(ctx, email, resetMail(s.cfg.Organization, acct.FirstName, s.cfg.PublicURL+"/reset/"+secret))
+	return s.sendMail(ctx, email, resetMail(s.cfg.Organization, ownerName(acct), s.cfg.PublicURL+"/reset/"+secret))
 }
 
 func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {

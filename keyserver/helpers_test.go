@@ -54,10 +54,27 @@ func (m *captureMailer) sent() []sentMail {
 	return append([]sentMail(nil), m.msgs...)
 }
 
-type countMetrics struct{ released, failed atomic.Int64 }
+type countMetrics struct {
+	released, failed atomic.Int64
+	mu               sync.Mutex
+	refused          map[string]int
+}
 
 func (c *countMetrics) KeyReleased() { c.released.Add(1) }
 func (c *countMetrics) LoginFailed() { c.failed.Add(1) }
+func (c *countMetrics) Refused(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refused == nil {
+		c.refused = map[string]int{}
+	}
+	c.refused[reason]++
+}
+func (c *countMetrics) refusals(reason string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refused[reason]
+}
 
 // clock is a settable time source; it starts at the real time because the
 // store also uses the wall clock to sweep expired tokens.

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -80,6 +79,7 @@ func (s *Server) writeAPI(w http.ResponseWriter, status int, a apiAnswer) {
 
 const (
 	msgBadRequest   = "The request is incomplete: an e-mail address and a password are needed."
+	msgBadAddress   = "That is not an e-mail address: please enter one like name@example.com (at most 254 characters)."
 	msgCredentials  = "The password is wrong, or this address has no active registration yet. If you have not registered, please register first; if you forgot your password, you can choose a new one."
 	msgLocked       = "This message has been locked by the sender's organisation and cannot be opened. Please contact the sender if you still need it."
 	msgUnknown      = "This message is not known to this key service. It may come from another server, or the attachment is damaged."
@@ -91,11 +91,7 @@ const (
 )
 
 func msgThrottled(wait time.Duration) string {
-	secs := retrySeconds(wait)
-	if secs < 120 {
-		return fmt.Sprintf("Too many failed attempts. Please wait %d seconds and try again.", secs)
-	}
-	return fmt.Sprintf("Too many failed attempts. Please wait %d minutes and try again.", (secs+59)/60)
+	return "Too many failed attempts. Please wait " + waitText(wait) + " and try again."
 }
 
 func validEnvelopeID(id string) bool {
@@ -149,6 +145,12 @@ func (s *Server) handleKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := normEmail(req.Email)
+	if !plausibleEmail(email) {
+		// Over 254 octets (or no address at all) cannot be anyone's:
+		// answered before anything is read or stored.
+		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgBadAddress})
+		return
+	}
 	if !validEnvelopeID(id) {
 		s.writeAPI(w, http.StatusNotFound, apiAnswer{Error: "unknown_envelope", Message: msgUnknown})
 		return
@@ -172,18 +174,19 @@ func (s *Server) handleKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if expired(env, now) || !env.HasKey {
-		s.event(ctx, store.EventKeyRefused, email, id, ip, "expired")
+		s.refusal(ctx, env, email, ip, "expired")
 		s.writeAPI(w, http.StatusGone, apiAnswer{Error: "expired", Message: msgExpired})
 		return
 	}
 	if env.Locked {
-		s.event(ctx, store.EventKeyRefused, email, id, ip, "locked")
+		s.refusal(ctx, env, email, ip, "locked")
 		s.writeAPI(w, http.StatusForbidden, apiAnswer{Error: "locked", Message: msgLocked})
 		return
 	}
 
 	leave, err := s.enterAttempt(ctx, email, ip)
 	if err != nil {
+		s.metrics.Refused(refusedBusy)
 		s.writeAPI(w, http.StatusTooManyRequests, apiAnswer{Error: "throttled", Message: msgThrottled(attemptWait), RetryAfter: retrySeconds(attemptWait)})
 		return
 	}
@@ -194,13 +197,15 @@ func (s *Server) handleKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wait > 0 {
-		s.event(ctx, store.EventKeyRefused, email, id, ip, "throttled")
+		// Counted, not stored: a throttled request costs the client
+		// nothing, so a row per refusal would let it fill the disk.
+		s.metrics.Refused(refusedThrottled)
 		secs := retrySeconds(wait)
 		s.writeAPI(w, http.StatusTooManyRequests, apiAnswer{Error: "throttled", Message: msgThrottled(wait), RetryAfter: secs})
 		return
 	}
 
-	acct, reason, err := s.authenticate(ctx, email, req.Password)
+	acct, reason, err := s.authenticate(ctx, s.hash, email, req.Password)
 	if err != nil {
 		s.unavailable(w, "authenticate", err)
 		return

@@ -34,7 +34,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer leave()
-	acct, reason, err := s.authenticate(ctx, email, pw)
+	acct, reason, err := s.authenticate(ctx, s.formHash, email, pw)
 	if err != nil {
 		s.pageUnavailable(w, r, "authenticate", err)
 		return
@@ -88,7 +88,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 		s.pageUnavailable(w, r, "session", err)
 		return
 	}
-	s.setSession(w, acct) // sliding expiry
+	s.renewSession(w, r, acct) // sliding expiry, within the absolute lifetime
 	s.render(w, http.StatusOK, "account", accountData(acct, "", ""))
 }
 
@@ -121,7 +121,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, "account", accountData(acct, msg, ""))
 		return
 	}
-	_, reason, err := s.authenticate(ctx, acct.Email, f.Get("current_password"))
+	_, reason, err := s.authenticate(ctx, s.formHash, acct.Email, f.Get("current_password"))
 	if err != nil {
 		s.pageUnavailable(w, r, "authenticate", err)
 		return
@@ -143,7 +143,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 // setPassword stores a new hash; the account counts as active afterwards
 // (a reset link proves control of the mailbox as activation does).
 func (s *Server) setPassword(ctx context.Context, email, pw, detail, ip string) (store.Account, error) {
-	hash, err := s.hash.Hash(ctx, pw)
+	hash, err := s.formHash.Hash(ctx, pw)
 	if err != nil {
 		return store.Account{}, err
 	}
@@ -152,6 +152,7 @@ func (s *Server) setPassword(ctx context.Context, email, pw, detail, ip string) 
 		return acct, err
 	}
 	acct.PasswordHash = hash
+	acct.SessionVersion++ // every session of the old password ends
 	if !acct.Active {
 		acct.Active, acct.Activated = true, s.now()
 	}
@@ -159,15 +160,46 @@ func (s *Server) setPassword(ctx context.Context, email, pw, detail, ip string) 
 		return acct, err
 	}
 	// Reset links sent before are void once a password is set: whoever
-	// holds an older mail cannot set another one.
-	if err := s.st.DropTokens(ctx, email, store.TokenReset); err != nil {
-		return acct, err
+	// holds an older mail cannot set another one; nor can a pending
+	// registration's link replace the password now chosen.
+	for _, purpose := range []string{store.TokenReset, store.TokenActivate} {
+		if err := s.st.DropTokens(ctx, email, purpose); err != nil {
+			return acct, err
+		}
 	}
 	s.event(ctx, store.EventPasswordSet, email, "", ip, detail)
+	// The owner hears of every change, so one they did not make (a stolen
+	// session, a reset from a hijacked mailbox) does not go unnoticed.
+	// The queue is durable; a failure to queue is logged, the password
+	// is set either way.
+	how := "changed"
+	if detail == "reset" {
+		how = "reset"
+	}
+	if err := s.sendMail(ctx, email, passwordChangedMail(s.cfg.Organization, ownerName(acct), how, s.now(), s.forgotURL(email))); err != nil {
+		s.log.Error("key service: password change notice", "email", email, "err", err)
+	}
 	return acct, nil
 }
 
+// logout ends the session for good: the account's session version moves
+// on, so a copy of the cookie (and every other session of the account)
+// is no longer valid.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	acct, err := s.session(ctx, r)
+	switch {
+	case errors.Is(err, errNoSession):
+	case err != nil:
+		s.pageUnavailable(w, r, "session", err)
+		return
+	default:
+		acct.SessionVersion++
+		if err := s.st.UpdateAccount(ctx, acct); err != nil {
+			s.pageUnavailable(w, r, "logout", err)
+			return
+		}
+	}
 	s.clearSession(w)
 	s.sentence(w, r, http.StatusOK, "Logged out", "You are logged out.")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/postseal/postseal/mailer"
+	"github.com/postseal/postseal/store"
 )
 
 // The key service writes three kinds of mail: the activation link, the
@@ -48,10 +49,13 @@ func buildMail(org, from, to string, c mailContent, now time.Time) ([]byte, erro
 	}.Bytes()
 }
 
-func activationMail(org, name, addr, link string) mailContent {
+// activationMail goes to an address nobody has proven yet, on a stranger's
+// word: it carries nothing the registrant typed (no name, no password
+// hint), only the address and the organisation's own text.
+func activationMail(org, addr, link string) mailContent {
 	return mailContent{
 		Subject: "Confirm your address for secure messages from " + org,
-		Text: greeting(name) + "\n\n" +
+		Text: greeting("") + "\n\n" +
 			"Your address " + addr + " was registered to open secure messages from " + org + ". " +
 			"To confirm it, open this link and press \"Activate\":\n\n" +
 			link + "\n\n" +
@@ -88,6 +92,31 @@ func alreadyRegisteredMail(org, name, addr, forgotLink string) mailContent {
 		Link:   forgotLink,
 		Action: "Reset my password",
 	}
+}
+
+// passwordChangedMail tells the owner that the password was changed or
+// reset, so that a change they did not make does not go unnoticed.
+func passwordChangedMail(org, name, how string, when time.Time, forgotLink string) mailContent {
+	return mailContent{
+		Subject: "Your password for secure messages from " + org + " was changed",
+		Text: greeting(name) + "\n\n" +
+			"The password you use to open secure messages from " + org + " was " + how + " on " +
+			when.UTC().Format("Monday, 2 January 2006 at 15:04 MST") + ". " +
+			"If this was you, you need not do anything.\n\n" +
+			"If it was not you, choose a new password at once here, and tell " + org + ":\n\n" +
+			forgotLink + "\n",
+		Link:   forgotLink,
+		Action: "Choose a new password",
+	}
+}
+
+// ownerName is the name to greet an account's owner with: the one given at
+// the registration the owner activated; none before the address is proven.
+func ownerName(a store.Account) string {
+	if !a.Active {
+		return ""
+	}
+	return a.FirstName
 }
 
 func greeting(name string) string {

@@ -165,15 +165,15 @@ func (s *Server) checkNewPassword(pw, confirm string) string {
 // newToken stores a fresh single-use token and returns its secret: 32
 // random bytes, base64url (43 characters). Only the SHA-256 is stored, so
 // a database copy does not hold working links.
-func (s *Server) newToken(ctx context.Context, purpose, email string, ttl time.Duration) (string, error) {
+func (s *Server) newToken(ctx context.Context, t store.Token, ttl time.Duration) (string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", err
 	}
 	secret := base64.RawURLEncoding.EncodeToString(raw)
 	sum := sha256.Sum256([]byte(secret))
-	err := s.st.PutToken(ctx, store.Token{Hash: sum[:], Purpose: purpose, Email: email, Expires: s.now().Add(ttl)})
-	return secret, err
+	t.Hash, t.Expires = sum[:], s.now().Add(ttl)
+	return secret, s.st.PutToken(ctx, t)
 }
 
 // useToken consumes a token from a link; false when it is malformed,
@@ -201,9 +201,12 @@ func (s *Server) sendMail(ctx context.Context, to string, c mailContent) error {
 	return s.mail.Enqueue(ctx, s.cfg.From, []string{to}, msg)
 }
 
-// mailLimit bounds how many mails of one kind an address gets per hour, so
-// the forms cannot be used to flood someone's mailbox.
-const mailsPerHour = 5
+// mailsPerHour bounds how many mails of one kind an address gets per hour
+// across every process sharing the store, so the forms cannot be used to
+// flood someone's mailbox. It is above what limitMail lets one process
+// ask for, so that within one process the owner is told "wait" on the
+// page rather than refused silently here.
+const mailsPerHour = 2*mailBurst + 4
 
 func (s *Server) mailAllowed(ctx context.Context, kind, email string) (bool, error) {
 	n, err := s.st.CountEvents(ctx, store.EventFilter{Kind: kind, Email: email, Since: s.now().Add(-time.Hour)})
@@ -213,7 +216,7 @@ func (s *Server) mailAllowed(ctx context.Context, kind, email string) (bool, err
 // authenticate checks a password with exactly one Argon2id verification,
 // whatever the case, and returns the account and "" when it may log in, or
 // the refusal reason (for the audit trail only).
-func (s *Server) authenticate(ctx context.Context, email, password string) (store.Account, string, error) {
+func (s *Server) authenticate(ctx context.Context, h *hasher, email, password string) (store.Account, string, error) {
 	acct, err := s.st.Account(ctx, email)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -223,7 +226,7 @@ func (s *Server) authenticate(ctx context.Context, email, password string) (stor
 	if found {
 		encoded = acct.PasswordHash
 	}
-	ok, err := s.hash.Verify(ctx, encoded, password)
+	ok, err := h.Verify(ctx, encoded, password)
 	if err != nil {
 		return acct, "", err
 	}
@@ -237,11 +240,11 @@ func (s *Server) authenticate(ctx context.Context, email, password string) (stor
 	case acct.Disabled:
 		return acct, reasonDisabled, nil
 	}
-	if s.hash.NeedsRehash(acct.PasswordHash) {
+	if h.NeedsRehash(acct.PasswordHash) {
 		// The cost parameters were raised: upgrade the stored hash now
 		// that the password is known. Best effort.
-		if h, err := s.hash.Hash(ctx, password); err == nil {
-			acct.PasswordHash = h
+		if ph, err := h.Hash(ctx, password); err == nil {
+			acct.PasswordHash = ph
 			if err := s.st.UpdateAccount(ctx, acct); err != nil {
 				s.log.Warn("key service: rehash", "err", err)
 			}

@@ -51,15 +51,18 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, "register", d)
 		return
 	}
+	ip := s.remoteIP(r)
+	if s.limitForm(w, ip, "register", d) || s.limitMail(w, d.Email, ip, "register", d) {
+		return
+	}
 	// The hash is computed whether or not the address may register, so the
 	// answer takes the same time either way; what happens next is said by
 	// e-mail, to the address's owner only.
-	hash, err := s.hash.Hash(r.Context(), pw)
+	hash, err := s.formHash.Hash(r.Context(), pw)
 	if err != nil {
 		s.pageUnavailable(w, r, "hash", err)
 		return
 	}
-	ip := s.remoteIP(r)
 	s.background(func(ctx context.Context) {
 		if err := s.registerAddress(ctx, d, hash, ip); err != nil {
 			s.log.Error("key service: registration", "email", d.Email, "err", err)
@@ -71,6 +74,15 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 // registerAddress does the part of a registration that depends on the
 // address: only recipients of a live envelope may register; an address
 // with an active account gets a note instead of a new link.
+//
+// Each registration waits in its own activation token, with its own
+// password hash and names; nothing is written into the account until a
+// token activates it with that token's password. So whoever registered
+// before or after, the owner who activates with the password they chose
+// ends up with that password, and a stranger's registration — whose link
+// only the owner receives — can only be activated with the stranger's
+// password, which the mail never shows: no text a stranger typed goes
+// into a mail sent before the address is proven.
 func (s *Server) registerAddress(ctx context.Context, d pageData, hash, ip string) error {
 	now := s.now()
 	live, err := s.st.IsLiveRecipient(ctx, d.Email, now)
@@ -91,9 +103,10 @@ func (s *Server) registerAddress(ctx context.Context, d pageData, hash, ip strin
 	acct, err := s.st.Account(ctx, d.Email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		acct = store.Account{Email: d.Email, FirstName: d.FirstName, LastName: d.LastName, PasswordHash: hash, Created: now}
-		if err := s.st.CreateAccount(ctx, acct); err != nil {
-			return err // ErrExists: a simultaneous registration won; it mails
+		// The account holds no password until a registration is activated.
+		acct = store.Account{Email: d.Email, Created: now}
+		if err := s.st.CreateAccount(ctx, acct); err != nil && !errors.Is(err, store.ErrExists) {
+			return err // ErrExists: a simultaneous registration created it
 		}
 		s.event(ctx, store.EventRegistered, d.Email, d.Envelope, ip, "new")
 	case err != nil:
@@ -103,21 +116,18 @@ func (s *Server) registerAddress(ctx context.Context, d pageData, hash, ip strin
 		return nil
 	case acct.Active:
 		s.event(ctx, store.EventRegistered, d.Email, d.Envelope, ip, "already_active")
-		return s.sendMail(ctx, d.Email, alreadyRegisteredMail(s.cfg.Organization, acct.FirstName, d.Email, s.forgotURL(d.Email)))
+		return s.sendMail(ctx, d.Email, alreadyRegisteredMail(s.cfg.Organization, ownerName(acct), d.Email, s.forgotURL(d.Email)))
 	default:
-		// Registered before but never activated: the latest registration's
-		// names and password count; earlier links still activate it.
-		acct.FirstName, acct.LastName, acct.PasswordHash = d.FirstName, d.LastName, hash
-		if err := s.st.UpdateAccount(ctx, acct); err != nil {
-			return err
-		}
+		// Registered before but never activated: this registration gets a
+		// link of its own; the earlier ones still activate with theirs.
 		s.event(ctx, store.EventRegistered, d.Email, d.Envelope, ip, "again")
 	}
-	secret, err := s.newToken(ctx, store.TokenActivate, d.Email, activationTTL)
+	secret, err := s.newToken(ctx, store.Token{Purpose: store.TokenActivate, Email: d.Email,
+		PasswordHash: hash, FirstName: d.FirstName, LastName: d.LastName}, activationTTL)
 	if err != nil {
 		return err
 	}
-	return s.sendMail(ctx, d.Email, activationMail(s.cfg.Organization, d.FirstName, d.Email, s.cfg.PublicURL+"/activate/"+secret))
+	return s.sendMail(ctx, d.Email, activationMail(s.cfg.Organization, d.Email, s.cfg.PublicURL+"/activate/"+secret))
 }
 
 // activateForm shows a button rather than activating: mail scanners and
@@ -128,11 +138,19 @@ func (s *Server) activateForm(w http.ResponseWriter, r *http.Request) {
 
 const msgLinkInvalid = "This link is no longer valid: it was used already or has expired."
 
+// maxActivationFailures wrong passwords void an activation link: the
+// owner, who chose the password, needs few; a guesser gets no more.
+const maxActivationFailures = 3
+
 func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 	if !s.parseForm(w, r) {
 		return
 	}
 	ctx := r.Context()
+	ip := s.remoteIP(r)
+	if s.limitForm(w, ip, "activate", pageData{Title: "Confirm your address", Token: r.PathValue("token")}) {
+		return
+	}
 	t, ok, err := s.useToken(ctx, r.PathValue("token"), store.TokenActivate)
 	if err != nil {
 		s.pageUnavailable(w, r, "use token", err)
@@ -154,15 +172,26 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 	// The password chosen at registration proves that whoever activates is
 	// whoever registered: otherwise someone could register another
 	// person's address with a password of their own, and the owner's
-	// click on an unexpected "Activate" would hand them the account.
-	ok, err = s.hash.Verify(ctx, acct.PasswordHash, r.PostForm.Get("password"))
+	// click on an unexpected "Activate" would hand them the account. The
+	// password is the one of this link's registration (links made before
+	// registrations waited in their tokens carry none: the account's).
+	hash := t.PasswordHash
+	if hash == "" {
+		hash = acct.PasswordHash
+	}
+	ok, err = s.formHash.Verify(ctx, hash, r.PostForm.Get("password"))
 	if err == nil && !ok {
-		// The token stays usable for the right password.
-		err = s.st.PutToken(ctx, t)
+		// The token stays usable for the right password, for a few tries.
+		t.Failures++
+		msg := "That is not the password chosen when this address was registered. If you did not register, ignore the mail; if you did, type the password chosen then, or register again to choose a new one."
+		if t.Failures < maxActivationFailures {
+			err = s.st.PutToken(ctx, t)
+		} else {
+			msg = "That is not the password chosen when this address was registered, and this link no longer works after several wrong passwords. If you registered, please register again to get a new link."
+		}
 		if err == nil {
-			s.event(ctx, store.EventLoginFailed, acct.Email, "", s.remoteIP(r), "activation: wrong password")
-			s.render(w, http.StatusUnauthorized, "activate", pageData{Title: "Confirm your address", Token: r.PathValue("token"),
-				Error: "That is not the password chosen when this address was registered. If you did not register, ignore the mail; if you did, register again to choose a new password."})
+			s.event(ctx, store.EventLoginFailed, acct.Email, "", ip, "activation: wrong password")
+			s.render(w, http.StatusUnauthorized, "activate", pageData{Title: "Confirm your address", Token: r.PathValue("token"), Error: msg})
 			return
 		}
 	}
@@ -170,13 +199,23 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 		s.pageUnavailable(w, r, "activate", err)
 		return
 	}
+	if t.PasswordHash != "" {
+		acct.PasswordHash, acct.FirstName, acct.LastName = t.PasswordHash, t.FirstName, t.LastName
+		acct.SessionVersion++ // sessions of a former password end
+	}
 	if !acct.Active {
 		acct.Active, acct.Activated = true, s.now()
-		if err := s.st.UpdateAccount(ctx, acct); err != nil {
-			s.pageUnavailable(w, r, "update account", err)
-			return
-		}
 	}
-	s.event(ctx, store.EventActivated, acct.Email, "", s.remoteIP(r), "")
+	if err := s.st.UpdateAccount(ctx, acct); err != nil {
+		s.pageUnavailable(w, r, "update account", err)
+		return
+	}
+	// The other registrations' links are void: the address is proven and
+	// its password chosen.
+	if err := s.st.DropTokens(ctx, acct.Email, store.TokenActivate); err != nil {
+		s.pageUnavailable(w, r, "drop tokens", err)
+		return
+	}
+	s.event(ctx, store.EventActivated, acct.Email, "", ip, "")
 	s.render(w, http.StatusOK, "activated", pageData{Title: "Address confirmed", Email: acct.Email})
 }

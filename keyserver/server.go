@@ -47,12 +47,27 @@ type Mailer interface {
 type Metrics interface {
 	KeyReleased()
 	LoginFailed()
+	// Refused counts a request refused by a flood limit (reasons below):
+	// such refusals are counted, never stored one by one, so a flood
+	// cannot fill the disk.
+	Refused(reason string)
 }
+
+// Reasons given to Metrics.Refused.
+const (
+	refusedThrottled = "throttled"      // failed-password backoff
+	refusedBusy      = "busy"           // no attempt slot within attemptWait
+	refusedIP        = "limit_ip"       // form limit of the client address
+	refusedAddress   = "limit_address"  // mail limit of the address asked for
+	refusedOpen      = "open_busy"      // Open Online at its concurrency bound
+	refusedRepeat    = "repeat_refusal" // a locked/expired refusal already recorded
+)
 
 type noMetrics struct{}
 
-func (noMetrics) KeyReleased() {}
-func (noMetrics) LoginFailed() {}
+func (noMetrics) KeyReleased()   {}
+func (noMetrics) LoginFailed()   {}
+func (noMetrics) Refused(string) {}
 
 // Config is the key service's settings (from [keyserver], [organization],
 // [smtp] and [milter] max_secure_size).
@@ -73,18 +88,27 @@ type Config struct {
 	PasswordMinLength int
 	// Argon2 is the password-hash cost; zero means DefaultArgon2.
 	Argon2 Argon2
-	// HashConcurrency bounds simultaneous Argon2id computations; 0 means
-	// the number of CPUs.
+	// HashConcurrency bounds simultaneous Argon2id computations of key
+	// releases; 0 means the number of CPUs. The forms (register, activate,
+	// login, password changes) have slots of their own, half as many (at
+	// least one), so a flood of registrations never delays a key release.
 	HashConcurrency int
-	// AccountFailures failed logins per address within FailureWindow are
-	// allowed before backoff; IPFailures the same per remote IP. Zero
-	// means 5, 50 and 15 minutes.
+	// AccountFailures failed logins per address from one client network
+	// (IPv4 /24, IPv6 /48) within FailureWindow are allowed before
+	// backoff; AddressFailures from all networks together (the ceiling
+	// that keeps a distributed guesser slow); IPFailures per client
+	// address. Zero means 5, 20×AccountFailures, 10×AccountFailures and
+	// 15 minutes.
 	AccountFailures int
+	AddressFailures int
 	IPFailures      int
 	FailureWindow   time.Duration
 	// MaxOpenBody caps a POST /open body (the armoured payload is ~1.35× the
 	// message); 0 means 14 MB + 64 KiB.
 	MaxOpenBody int64
+	// OpenConcurrency bounds simultaneous Open Online posts; past it the
+	// answer is 503 with Retry-After. 0 means 4.
+	OpenConcurrency int
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
 	// client (see ClientAddr); empty: the peer is the client.
 	TrustedProxies []netip.Prefix
@@ -111,7 +135,10 @@ type Server struct {
 	metrics  Metrics
 	log      *slog.Logger
 	now      func() time.Time
-	hash     *hasher
+	hash     *hasher // key release
+	formHash *hasher // everything else
+	limits   *limits
+	openSem  chan struct{}
 	pages    *pageSet
 	public   *url.URL
 	https    bool
@@ -156,6 +183,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.AccountFailures <= 0 {
 		cfg.AccountFailures = 5
 	}
+	if cfg.AddressFailures <= 0 {
+		cfg.AddressFailures = 20 * cfg.AccountFailures
+	}
+	if cfg.OpenConcurrency <= 0 {
+		cfg.OpenConcurrency = 4
+	}
 	if cfg.IPFailures <= 0 {
 		cfg.IPFailures = 10 * cfg.AccountFailures
 	}
@@ -176,13 +209,17 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keyserver: %w", err)
 	}
+	fh, err := newHasher(cfg.Argon2, max(1, cfg.HashConcurrency/2))
+	if err != nil {
+		return nil, fmt.Errorf("keyserver: %w", err)
+	}
 	pages, err := loadPages()
 	if err != nil {
 		return nil, fmt.Errorf("keyserver: templates: %w", err)
 	}
 	s := &Server{
 		cfg: cfg, st: deps.Store, mail: deps.Mailer, metrics: deps.Metrics, log: deps.Log, now: deps.Now,
-		hash: h, pages: pages, public: u, https: u.Scheme == "https",
+		hash: h, formHash: fh, limits: newLimits(), openSem: make(chan struct{}, cfg.OpenConcurrency), pages: pages, public: u, https: u.Scheme == "https",
 		sessions: sessionSigner{key: cfg.SessionKey}, bgSem: make(chan struct{}, maxBackground),
 	}
 	if s.metrics == nil {
@@ -283,8 +320,29 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// refusalEvery is how often a refusal that costs the client nothing (a
+// locked or expired envelope) is recorded per address and envelope; the
+// others are only counted.
+const refusalEvery = time.Minute
+
+// refusal records a key refusal that needed no password check: only for
+// a recipient of the envelope (any stranger can post any address), and
+// at most once per refusalEvery per address and envelope. The rest are
+// counted, so a flood of them costs no disk.
+func (s *Server) refusal(ctx context.Context, env store.Envelope, email, ip, detail string) {
+	if isRecipient(env, email) {
+		n, err := s.st.CountEvents(ctx, store.EventFilter{Kind: store.EventKeyRefused, Email: email, EnvelopeID: env.ID, Since: s.now().Add(-refusalEvery)})
+		if err == nil && n == 0 {
+			s.event(ctx, store.EventKeyRefused, email, env.ID, ip, detail)
+			return
+		}
+	}
+	s.metrics.Refused(refusedRepeat)
+}
+
 // event records an audit event; a failure to record is logged, not fatal
-// for the request (the answer has been decided).
+// for the request (the answer has been decided). Every event the key
+// service writes goes through here.
 func (s *Server) event(ctx context.Context, kind, email, envelope, ip, detail string) {
 	err := s.st.AddEvent(ctx, store.Event{Time: s.now(), Kind: kind, Email: email, EnvelopeID: envelope, RemoteIP: ip, Detail: detail})
 	if err != nil {

@@ -14,42 +14,53 @@ import (
 	"github.com/postseal/postseal/store"
 )
 
-// Login sessions (the account page) are signed cookies, not server state:
-// the store has no session table and needs none. The cookie holds the
-// address and an expiry, MACed with the session key together with the
-// account's current password hash, so changing or resetting the password
-// ends every session at once. Logging out clears the cookie; a copied
-// cookie stays valid until its expiry (30 minutes, renewed while used),
-// which is why the account page can only change the password, never
-// release a key.
+// Login sessions (the account page) are signed cookies: the cookie holds
+// the address, an expiry and the time of the login, MACed with the
+// session key together with the account's password hash and session
+// version. Changing or resetting the password ends every session (the
+// hash changes), and so does logging out: it moves the account's session
+// version on, so a copied cookie is worthless afterwards. A session slides
+// while used (sessionTTL idle) but never outlives sessionMaxAge from its
+// login.
 type sessionSigner struct{ key []byte }
 
-func (g sessionSigner) mac(email string, exp int64, passwordHash string) []byte {
+// sessionMaxAge is the absolute lifetime of a login.
+const sessionMaxAge = 8 * time.Hour
+
+func (g sessionSigner) mac(email string, exp, issued, version int64, passwordHash string) []byte {
 	m := hmac.New(sha256.New, g.key)
-	m.Write([]byte("postseal session v1\x00" + email + "\x00" + strconv.FormatInt(exp, 10) + "\x00" + passwordHash))
+	m.Write([]byte("postseal session v2\x00" + email + "\x00" + strconv.FormatInt(exp, 10) + "\x00" + strconv.FormatInt(issued, 10) +
+		"\x00" + strconv.FormatInt(version, 10) + "\x00" + passwordHash))
 	return m.Sum(nil)
 }
 
-func (g sessionSigner) encode(email string, exp time.Time, passwordHash string) string {
-	e := exp.Unix()
-	return base64.RawURLEncoding.EncodeToString([]byte(email)) + "." + strconv.FormatInt(e, 10) + "." +
-		base64.RawURLEncoding.EncodeToString(g.mac(email, e, passwordHash))
+func (g sessionSigner) encode(a store.Account, exp, issued time.Time) string {
+	e, i := exp.Unix(), issued.Unix()
+	return base64.RawURLEncoding.EncodeToString([]byte(a.Email)) + "." + strconv.FormatInt(e, 10) + "." + strconv.FormatInt(i, 10) + "." +
+		base64.RawURLEncoding.EncodeToString(g.mac(a.Email, e, i, a.SessionVersion, a.PasswordHash))
 }
 
-// parse splits a cookie value; the MAC is checked by the caller once the
-// account (and so the password hash) is loaded.
-func parseSession(v string) (email string, exp int64, mac []byte, ok bool) {
+type sessionValue struct {
+	email       string
+	exp, issued int64
+	mac         []byte
+}
+
+// parseSession splits a cookie value; the MAC is checked by the caller
+// once the account (and so its hash and version) is loaded.
+func parseSession(v string) (sessionValue, bool) {
 	f := strings.Split(v, ".")
-	if len(f) != 3 {
-		return "", 0, nil, false
+	if len(f) != 4 {
+		return sessionValue{}, false
 	}
 	e, err1 := base64.RawURLEncoding.DecodeString(f[0])
 	exp, err2 := strconv.ParseInt(f[1], 10, 64)
-	mac, err3 := base64.RawURLEncoding.DecodeString(f[2])
-	if err1 != nil || err2 != nil || err3 != nil {
-		return "", 0, nil, false
+	issued, err3 := strconv.ParseInt(f[2], 10, 64)
+	mac, err4 := base64.RawURLEncoding.DecodeString(f[3])
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
+		return sessionValue{}, false
 	}
-	return string(e), exp, mac, true
+	return sessionValue{string(e), exp, issued, mac}, true
 }
 
 func (s *Server) cookieName() string {
@@ -59,11 +70,31 @@ func (s *Server) cookieName() string {
 	return "postseal-session"
 }
 
+// setSession starts a new session (a login, a password just changed).
 func (s *Server) setSession(w http.ResponseWriter, a store.Account) {
+	s.writeSession(w, a, s.now())
+}
+
+// renewSession slides the expiry of the request's session, keeping the
+// time of its login.
+func (s *Server) renewSession(w http.ResponseWriter, r *http.Request, a store.Account) {
+	issued := s.now()
+	if c, err := r.Cookie(s.cookieName()); err == nil {
+		if sc, ok := parseSession(c.Value); ok {
+			issued = time.Unix(sc.issued, 0)
+		}
+	}
+	s.writeSession(w, a, issued)
+}
+
+func (s *Server) writeSession(w http.ResponseWriter, a store.Account, issued time.Time) {
 	exp := s.now().Add(sessionTTL)
+	if end := issued.Add(sessionMaxAge); end.Before(exp) {
+		exp = end
+	}
 	http.SetCookie(w, &http.Cookie{
-		Name: s.cookieName(), Value: s.sessions.encode(a.Email, exp, a.PasswordHash),
-		Path: "/", MaxAge: int(sessionTTL / time.Second), HttpOnly: true, Secure: s.https, SameSite: http.SameSiteStrictMode,
+		Name: s.cookieName(), Value: s.sessions.encode(a, exp, issued),
+		Path: "/", MaxAge: max(1, int(exp.Sub(s.now())/time.Second)), HttpOnly: true, Secure: s.https, SameSite: http.SameSiteStrictMode,
 	})
 }
 
@@ -79,18 +110,19 @@ func (s *Server) session(ctx context.Context, r *http.Request) (store.Account, e
 	if err != nil {
 		return store.Account{}, errNoSession
 	}
-	email, exp, mac, ok := parseSession(c.Value)
-	if !ok || s.now().Unix() >= exp {
+	sc, ok := parseSession(c.Value)
+	now := s.now().Unix()
+	if !ok || now >= sc.exp || now >= sc.issued+int64(sessionMaxAge/time.Second) {
 		return store.Account{}, errNoSession
 	}
-	a, err := s.st.Account(ctx, email)
+	a, err := s.st.Account(ctx, sc.email)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Account{}, errNoSession
 	}
 	if err != nil {
 		return store.Account{}, err
 	}
-	if !hmac.Equal(mac, s.sessions.mac(email, exp, a.PasswordHash)) || !a.Active || a.Disabled {
+	if !hmac.Equal(sc.mac, s.sessions.mac(sc.email, sc.exp, sc.issued, a.SessionVersion, a.PasswordHash)) || !a.Active || a.Disabled {
 		return store.Account{}, errNoSession
 	}
 	return a, nil

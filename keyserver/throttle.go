@@ -34,39 +34,61 @@ func throttleWait(count, allow int, last, now time.Time, window time.Duration) t
 	return 0
 }
 
-// throttled checks the address and the remote IP; it returns the longer
-// wait. Store errors are returned (the caller answers 503: failing open
-// would let guessing run unthrottled while the database is sick).
+// throttled checks the client address, the address asked for from the
+// client's network, and the address from everywhere; it returns the
+// longest wait. Failures of the address are counted per client network
+// (clientNetwork) so that a stranger guessing from one network does not
+// lock the owner out on another; AddressFailures from all networks
+// together is the ceiling that still slows a guesser spread over many.
+// Store errors are returned (the caller answers 503: failing open would
+// let guessing run unthrottled while the database is sick).
 func (s *Server) throttled(ctx context.Context, email, ip string) (time.Duration, error) {
 	now := s.now()
 	since := now.Add(-s.cfg.FailureWindow)
 	var wait time.Duration
-	for _, f := range []struct {
-		filter store.EventFilter
-		allow  int
-	}{
-		{store.EventFilter{Kind: store.EventLoginFailed, Email: email, Since: since}, s.cfg.AccountFailures},
-		{store.EventFilter{Kind: store.EventLoginFailed, RemoteIP: ip, Since: since}, s.cfg.IPFailures},
-	} {
-		if f.filter.Email == "" && f.filter.RemoteIP == "" {
-			continue
-		}
-		n, err := s.st.CountEvents(ctx, f.filter)
+	if ip != "" {
+		f := store.EventFilter{Kind: store.EventLoginFailed, RemoteIP: ip, Since: since}
+		n, err := s.st.CountEvents(ctx, f)
 		if err != nil {
 			return 0, err
 		}
-		if n < f.allow {
-			continue
+		if n >= s.cfg.IPFailures {
+			f.Limit = 1
+			last, err := s.st.Events(ctx, f)
+			if err != nil {
+				return 0, err
+			}
+			if len(last) > 0 {
+				wait = throttleWait(n, s.cfg.IPFailures, last[0].Time, now, s.cfg.FailureWindow)
+			}
 		}
-		f.filter.Limit = 1
-		last, err := s.st.Events(ctx, f.filter)
+	}
+	if email == "" {
+		return wait, nil
+	}
+	f := store.EventFilter{Kind: store.EventLoginFailed, Email: email, Since: since, Limit: s.cfg.AddressFailures}
+	recent, err := s.st.Events(ctx, f) // newest first
+	if err != nil {
+		return 0, err
+	}
+	network := clientNetwork(ip)
+	var fromNet int
+	var lastFromNet time.Time
+	for _, e := range recent {
+		if clientNetwork(e.RemoteIP) == network {
+			if fromNet == 0 {
+				lastFromNet = e.Time
+			}
+			fromNet++
+		}
+	}
+	wait = max(wait, throttleWait(fromNet, s.cfg.AccountFailures, lastFromNet, now, s.cfg.FailureWindow))
+	if len(recent) >= s.cfg.AddressFailures {
+		n, err := s.st.CountEvents(ctx, f)
 		if err != nil {
 			return 0, err
 		}
-		if len(last) == 0 {
-			continue
-		}
-		wait = max(wait, throttleWait(n, f.allow, last[0].Time, now, s.cfg.FailureWindow))
+		wait = max(wait, throttleWait(n, s.cfg.AddressFailures, recent[0].Time, now, s.cfg.FailureWindow))
 	}
 	return wait, nil
 }

@@ -32,6 +32,7 @@ type Metrics struct {
 	sealedBytes  prometheus.Counter
 	keyReleases  prometheus.Counter
 	loginFails   prometheus.Counter
+	refused      *prometheus.CounterVec
 	scanFindings *prometheus.CounterVec
 }
 
@@ -82,8 +83,12 @@ func New() *Metrics {
 			Name: "postseal_login_failures_total",
 			Help: "Failed recipient logins (wrong password, unknown or inactive account).",
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "postseal_keyserver_refused_total",
+			Help: "Key-service requests refused before any work by a flood limit, by reason (throttled, busy, limit_ip, limit_address, open_busy); counted here, not stored one by one.",
+		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.seen, m.sealed, m.passed, m.rejected, m.tempFailed, m.sealDuration, m.sealedBytes, m.keyReleases, m.loginFails, m.scanFindings,
+	m.reg.MustRegister(m.seen, m.sealed, m.passed, m.rejected, m.tempFailed, m.sealDuration, m.sealedBytes, m.keyReleases, m.loginFails, m.refused, m.scanFindings,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -118,6 +123,10 @@ func (m *Metrics) KeyReleased() { m.keyReleases.Inc() }
 
 // LoginFailed counts a failed recipient login.
 func (m *Metrics) LoginFailed() { m.loginFails.Inc() }
+
+// Refused counts a key-service request refused by a flood limit; reason
+// is one of the key service's fixed set.
+func (m *Metrics) Refused(reason string) { m.refused.WithLabelValues(reason).Inc() }
 
 // QueueDepth exports the outgoing mail queue's length, read from depth at
 // each scrape (it should answer quickly; return NaN when it cannot tell).

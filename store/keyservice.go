@@ -23,6 +23,9 @@ type Account struct {
 	Disabled     bool      `json:"disabled"` // by an administrator
 	Created      time.Time `json:"created"`
 	Activated    time.Time `json:"activated,omitempty"`
+	// SessionVersion is signed into login cookies; raising it (logout, a
+	// new password) ends every session of the account.
+	SessionVersion int64 `json:"-"`
 }
 
 // Token purposes.
@@ -37,6 +40,14 @@ type Token struct {
 	Purpose string // TokenActivate or TokenReset
 	Email   string
 	Expires time.Time
+	// A pending registration (TokenActivate) carries its own password
+	// hash and names: they become the account's only when this token
+	// activates it with that password, so each registration stays its
+	// registrant's and none overwrites another.
+	PasswordHash        string
+	FirstName, LastName string
+	// Failures counts wrong passwords typed with this token.
+	Failures int
 }
 
 // Event kinds: the audit trail. The key service's kinds are also what

@@ -87,6 +87,13 @@ var postgresSchema = []string{
 	CREATE INDEX mail_queue_due ON mail_queue(next_attempt);`,
 	// 2: the audit chain (see audit.go).
 	auditSchema("BIGINT"),
+	// 3: a registration waits in its activation token (its own password
+	// hash and names) instead of overwriting the account, so a later
+	// registration cannot take over an earlier one; wrong activation
+	// passwords are counted on the token; sessions carry the account's
+	// session version (logging out ends them); an envelope records the
+	// digest of its payload so the decryptor can tell a forgery.
+	keyServiceHardening,
 }
 
 // postgresDialect: claims skip rows another claimant holds (SKIP LOCKED),

@@ -110,7 +110,22 @@ var sqliteSchema = []string{
 	// 3: the audit chain (see audit.go). Events written before it are put
 	// on the chain once, at the first open (adoptEvents).
 	auditSchema("INTEGER"),
+	// 4: a registration waits in its activation token (its own password
+	// hash and names) instead of overwriting the account, so a later
+	// registration cannot take over an earlier one; wrong activation
+	// passwords are counted on the token; sessions carry the account's
+	// session version (logging out ends them); an envelope records the
+	// digest of its payload so the decryptor can tell a forgery.
+	keyServiceHardening,
 }
+
+// keyServiceHardening is the same step for both databases.
+const keyServiceHardening = `ALTER TABLE tokens ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN first_name TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN last_name TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE accounts ADD COLUMN session_version BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE envelopes ADD COLUMN payload_digest TEXT NOT NULL DEFAULT '';`
 
 // auditSchema is the same step for both databases.
 func auditSchema(integer string) string {

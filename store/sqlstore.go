@@ -123,9 +123,9 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 	evs := make([]Event, 0, len(rows))
 	for _, r := range rows {
 		e := r.e
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), e.Expires.UnixMilli(), e.Locked); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked, payload_digest)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), e.Expires.UnixMilli(), e.Locked, e.PayloadDigest); err != nil {
 			return err
 		}
 		for _, rc := range e.Recipients {
@@ -142,12 +142,12 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 	return tx.Commit()
 }
 
-const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked`
+const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked, payload_digest`
 
 func scanEnvelope(row interface{ Scan(...any) error }) (Envelope, error) {
 	var e Envelope
 	var created, expires int64
-	err := row.Scan(&e.ID, &e.QueueID, &e.Sender, &e.Kind, &e.Domain, &e.Trigger, &e.HasKey, &created, &expires, &e.Locked)
+	err := row.Scan(&e.ID, &e.QueueID, &e.Sender, &e.Kind, &e.Domain, &e.Trigger, &e.HasKey, &created, &expires, &e.Locked, &e.PayloadDigest)
 	e.Created, e.Expires = time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
 	return e, err
 }
@@ -338,12 +338,12 @@ func affected(res sql.Result, err error, what string) error {
 
 // --- Accounts ---
 
-const accountColumns = `email, first_name, last_name, password_hash, active, disabled, created, activated`
+const accountColumns = `email, first_name, last_name, password_hash, active, disabled, created, activated, session_version`
 
 func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var created, activated int64
-	err := row.Scan(&a.Email, &a.FirstName, &a.LastName, &a.PasswordHash, &a.Active, &a.Disabled, &created, &activated)
+	err := row.Scan(&a.Email, &a.FirstName, &a.LastName, &a.PasswordHash, &a.Active, &a.Disabled, &created, &activated, &a.SessionVersion)
 	a.Created, a.Activated = fromMS(created), fromMS(activated)
 	return a, err
 }
@@ -354,8 +354,8 @@ func (s *sqlStore) CreateAccount(ctx context.Context, a Account) error {
 	if a.Created.IsZero() {
 		a.Created = time.Now()
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		email, a.FirstName, a.LastName, a.PasswordHash, a.Active, a.Disabled, ms(a.Created), ms(a.Activated))
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		email, a.FirstName, a.LastName, a.PasswordHash, a.Active, a.Disabled, ms(a.Created), ms(a.Activated), a.SessionVersion)
 	if err != nil && s.d.isUnique(err) {
 		return fmt.Errorf("create account %s: %w", email, ErrExists)
 	}
@@ -381,8 +381,8 @@ func (s *sqlStore) Account(ctx context.Context, email string) (Account, error) {
 // UpdateAccount implements Accounts.
 func (s *sqlStore) UpdateAccount(ctx context.Context, a Account) error {
 	email := strings.ToLower(a.Email)
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE accounts SET first_name = ?, last_name = ?, password_hash = ?, active = ?, disabled = ?, activated = ? WHERE email = ?`),
-		a.FirstName, a.LastName, a.PasswordHash, a.Active, a.Disabled, ms(a.Activated), email)
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE accounts SET first_name = ?, last_name = ?, password_hash = ?, active = ?, disabled = ?, activated = ?, session_version = ? WHERE email = ?`),
+		a.FirstName, a.LastName, a.PasswordHash, a.Active, a.Disabled, ms(a.Activated), a.SessionVersion, email)
 	return affected(res, err, "update account "+email)
 }
 
@@ -416,8 +416,8 @@ func (s *sqlStore) PutToken(ctx context.Context, t Token) error {
 	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE expires < ?`), time.Now().UnixMilli()); err != nil {
 		return fmt.Errorf("put token: %w", err)
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tokens (hash, purpose, email, expires) VALUES (?, ?, ?, ?)`),
-		t.Hash, t.Purpose, strings.ToLower(t.Email), t.Expires.UnixMilli())
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tokens (hash, purpose, email, expires, password_hash, first_name, last_name, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		t.Hash, t.Purpose, strings.ToLower(t.Email), t.Expires.UnixMilli(), t.PasswordHash, t.FirstName, t.LastName, t.Failures)
 	if err != nil && s.d.isUnique(err) {
 		return fmt.Errorf("put token: %w", ErrExists)
 	}
@@ -432,7 +432,7 @@ func (s *sqlStore) PutToken(ctx context.Context, t Token) error {
 func (s *sqlStore) UseToken(ctx context.Context, hash []byte, purpose string, now time.Time) (Token, error) {
 	t := Token{Hash: hash, Purpose: purpose}
 	var expires int64
-	err := s.db.QueryRowContext(ctx, s.q(`DELETE FROM tokens WHERE hash = ? AND purpose = ? RETURNING email, expires`), hash, purpose).Scan(&t.Email, &expires)
+	err := s.db.QueryRowContext(ctx, s.q(`DELETE FROM tokens WHERE hash = ? AND purpose = ? RETURNING email, expires, password_hash, first_name, last_name, failures`), hash, purpose).Scan(&t.Email, &expires, &t.PasswordHash, &t.FirstName, &t.LastName, &t.Failures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, fmt.Errorf("use %s token: %w", purpose, ErrNotFound)
 	}

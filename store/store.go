@@ -36,6 +36,10 @@ type Envelope struct {
 	Expires time.Time `json:"expires"`
 	Locked  bool      `json:"locked"`
 	HasKey  bool      `json:"has_key"`
+	// PayloadDigest is the SHA-256 (hex) of the armoured payload as
+	// sealed; the key service hands it out with the key so the decryptor
+	// refuses a payload someone else encrypted under the same key.
+	PayloadDigest string `json:"payload_digest,omitempty"`
 }
 
 // Store is the persistence used by the milter, the key service and the CLI.

@@ -35,6 +35,7 @@ func runSuite(t *testing.T, newDB func(t *testing.T) database) {
 		{"EnvelopeAdmin", testEnvelopeAdmin},
 		{"MailQueue", testMailQueue},
 		{"ConcurrentClaim", testConcurrentClaim},
+		{"PendingRegistrationSessionDigest", testPendingRegistration},
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"AuditPrune", testAuditPrune},
@@ -655,3 +656,46 @@ func testConcurrentClaim(t *testing.T, db database) {
 
 // by is who the tests' envelope changes are made by.
 var by = Change{Actor: "admin (test)", Auth: "test"}
+
+// A pending registration's hash, names and failure count travel with its
+// token; the session version and the payload digest are kept.
+func testPendingRegistration(t *testing.T, db database) {
+	s, _ := openDB(t, db)
+	ctx := context.Background()
+	tok := Token{Hash: hash("pending"), Purpose: TokenActivate, Email: "Pat@Ext.example", Expires: time.Now().Add(time.Hour),
+		PasswordHash: "$argon2id$example", FirstName: "Pat", LastName: "Lee", Failures: 2}
+	if err := s.PutToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UseToken(ctx, tok.Hash, TokenActivate, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PasswordHash != tok.PasswordHash || got.FirstName != "Pat" || got.LastName != "Lee" || got.Failures != 2 || got.Email != "pat@ext.example" {
+		t.Errorf("token came back as %+v", got)
+	}
+
+	a := Account{Email: "pat@ext.example", Created: t0, SessionVersion: 3}
+	if err := s.CreateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Account(ctx, a.Email); got.SessionVersion != 3 {
+		t.Errorf("session version after create: %d", got.SessionVersion)
+	}
+	a.SessionVersion = 4
+	if err := s.UpdateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Account(ctx, a.Email); got.SessionVersion != 4 {
+		t.Errorf("session version after update: %d", got.SessionVersion)
+	}
+
+	e := Envelope{ID: "digest1", Sender: "doc@example.org", Recipients: []string{"pat@ext.example"}, Kind: "keyservice", Created: t0, Expires: t0.Add(time.Hour),
+		PayloadDigest: strings.Repeat("ab", 32)}
+	if err := s.PutEnvelope(ctx, e, bytes.Repeat([]byte{1}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Envelope(ctx, "digest1"); err != nil || got.PayloadDigest != e.PayloadDigest {
+		t.Errorf("envelope digest: %q %v", got.PayloadDigest, err)
+	}
+}
