@@ -12,7 +12,7 @@ PKG_RELEASE   := 1
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 # Debian packages the tests drive for real (private instances, nothing of
 # the system configuration is touched).
-TEST_DEBS     := postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 lintian rpm systemd chromium
+TEST_DEBS     := postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 lintian rpm systemd chromium firefox-esr
 TEST_TIMEOUT  ?= 15m
 
 .PHONY: all build run test test-deps lint bench clean package check-bundle bundle
@@ -37,6 +37,8 @@ test-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@command -v npm >/dev/null || { echo "installing: nodejs npm (for check-bundle)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
+	@# Firefox ESR is driven by puppeteer-core (pinned in test/firefox's lockfile).
+	@test -d test/firefox/node_modules/puppeteer-core || { cd test/firefox && npm ci --no-audit --no-fund --loglevel=error; }
 	bash test/e2e/install-sendmail.sh >/dev/null
 	@test -x $(GOBIN)/nfpm || $(GO) install $(NFPM)
 

@@ -155,11 +155,16 @@ type Envelope struct {
 	// Profile is "rfc4880" (SEIPD v1, GnuPG-readable) or "rfc9580" (SEIPD v2 GCM).
 	Profile string `toml:"profile"`
 	// AttachmentName is a pattern; "{time}" becomes YYYYMMDDTHHMMSS (UTC).
-	AttachmentName string   `toml:"attachment_name"`
-	ExpireAfter    Duration `toml:"expire_after"`
-	ReadReceipts   bool     `toml:"read_receipts"`
-	BrandLogo      string   `toml:"brand_logo"`
-	TemplateDir    string   `toml:"template_dir"`
+	AttachmentName string `toml:"attachment_name"`
+	// Decryptor is "linked" (the page loads its decryptor from the key
+	// service, pinned by hash: pages of a few KB) or "embedded" (the page
+	// carries it, ~120 KB, and opens with no network). Shared-password
+	// envelopes always embed it.
+	Decryptor    string   `toml:"decryptor"`
+	ExpireAfter  Duration `toml:"expire_after"`
+	ReadReceipts bool     `toml:"read_receipts"`
+	BrandLogo    string   `toml:"brand_logo"`
+	TemplateDir  string   `toml:"template_dir"`
 	// RecoveryKey is an OpenPGP public key file; when set every envelope is
 	// also encrypted to it (for e-discovery and disaster recovery).
 	RecoveryKey string `toml:"recovery_key"`
@@ -305,6 +310,7 @@ func Default() *Config {
 		Envelope: Envelope{
 			Profile:        "rfc4880",
 			AttachmentName: "securedoc_{time}.html",
+			Decryptor:      "linked",
 			ExpireAfter:    Duration(90 * 24 * time.Hour),
 			ReadReceipts:   true,
 		},
@@ -573,6 +579,11 @@ func (c *Config) validate() error {
 	case "rfc4880", "rfc9580":
 	default:
 		return keyErr("envelope.profile", "must be \"rfc4880\" or \"rfc9580\", not %q", c.Envelope.Profile)
+	}
+	switch c.Envelope.Decryptor {
+	case "linked", "embedded":
+	default:
+		return keyErr("envelope.decryptor", "must be \"linked\" or \"embedded\", not %q", c.Envelope.Decryptor)
 	}
 	name := c.Envelope.AttachmentName
 	if name == "" || strings.ContainsAny(name, "/\\\"\r\n") || !strings.HasSuffix(strings.ToLower(name), ".html") {

@@ -230,6 +230,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad trusted proxy", "[keyserver]\ntrusted_proxies = [\"127.0.0.1\", \"proxy.example.org\"]\n", 2, "keyserver.trusted_proxies[1]"},
 		{"bad profile", "[envelope]\nprofile = \"ocb\"\n", 2, "envelope.profile"},
 		{"bad attachment name", "[envelope]\nattachment_name = \"../x.html\"\n", 2, "attachment_name"},
+		{"bad decryptor", "[envelope]\ndecryptor = \"inline\"\n", 2, "envelope.decryptor"},
 		{"bad public url", "[keyserver]\npublic_url = \"ftp://x\"\n", 2, "keyserver.public_url"},
 		{"empty triggers", "trigger = []\n", 1, "at least one"},
 		{"postgres with a file dsn", "[store]\ndriver = \"postgres\"\n\ndsn = \"var/postseal.db\"\n", 4, "store.dsn: with driver \"postgres\""},

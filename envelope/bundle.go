@@ -4,11 +4,88 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"crypto/sha512"
 	_ "embed" // the decryptor bundle
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"sync"
 )
+
+// Decryptor says how a securedoc carries its decryptor.
+type Decryptor string
+
+const (
+	// DecryptorLinked: the page holds a small loader that fetches the
+	// decryptor from the key service at a content-addressed URL and runs it
+	// only if it matches the hash the page names (Subresource Integrity).
+	// Pages stay small and the browser caches the decryptor across
+	// messages; the page's own hash pins the code it runs.
+	DecryptorLinked Decryptor = "linked"
+	// DecryptorEmbedded: the page carries the whole decryptor (packed, see
+	// decryptorPacked) and opens with no network at all.
+	DecryptorEmbedded Decryptor = "embedded"
+)
+
+// ParseDecryptor reads the [envelope] decryptor setting ("" is linked).
+func ParseDecryptor(s string) (Decryptor, error) {
+	switch Decryptor(s) {
+	case "", DecryptorLinked:
+		return DecryptorLinked, nil
+	case DecryptorEmbedded:
+		return DecryptorEmbedded, nil
+	}
+	return "", fmt.Errorf("decryptor %q: want %q or %q", s, DecryptorLinked, DecryptorEmbedded)
+}
+
+// DecryptorAsset is the decryptor as the key service serves it to linked
+// pages.
+type DecryptorAsset struct {
+	// Path is the URL path below the key service's public URL; it names
+	// the content (base64url SHA-384), so it can be cached for good.
+	Path string
+	// Integrity is the Subresource Integrity value linked pages pin.
+	Integrity string
+	// Body is the script; Gzip the same, gzip-compressed for clients that
+	// accept it.
+	Body, Gzip []byte
+}
+
+// LinkedDecryptor returns the decryptor this build's linked pages load.
+var LinkedDecryptor = sync.OnceValue(func() DecryptorAsset {
+	sum := sha512.Sum384([]byte(decryptorJS))
+	var z bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&z, gzip.BestCompression) // a valid level cannot fail
+	_, _ = w.Write([]byte(decryptorJS))                   // writes to a bytes.Buffer cannot fail
+	_ = w.Close()
+	return DecryptorAsset{
+		Path:      DecryptorPathPrefix + base64.RawURLEncoding.EncodeToString(sum[:]) + ".js",
+		Integrity: "sha384-" + base64.StdEncoding.EncodeToString(sum[:]),
+		Body:      []byte(decryptorJS),
+		Gzip:      z.Bytes(),
+	}
+})
+
+// DecryptorPathPrefix is where the key service serves decryptors.
+const DecryptorPathPrefix = "/decryptor/"
+
+// linkedLoaderJS loads the linked decryptor named by its own data-src and
+// data-integrity attributes. A script that fails to load, or loads but
+// does not match its integrity value, is not run and fires "error"; the
+// loader then asks once more without SRI to tell the reader which it was:
+// no answer at all (data-down: the key service cannot be reached) or an
+// answer that is not the pinned code (data-bad). It passes its own nonce
+// on, for a key service that serves pages under a nonce-based policy.
+const linkedLoaderJS = `(()=>{` +
+	`const l=document.currentScript,d=l.dataset,s=document.createElement("script");` +
+	`s.src=d.src;s.integrity=d.integrity;s.crossOrigin="anonymous";s.referrerPolicy="no-referrer";s.nonce=l.nonce;` +
+	`s.onerror=()=>fetch(d.src,{cache:"no-store",credentials:"omit",referrerPolicy:"no-referrer"}).then(()=>d.bad,()=>d.down).then(t=>{` +
+	`const e=document.getElementById("error"),p=document.createElement("p");` +
+	`p.textContent=t;e.replaceChildren(p);e.hidden=false;document.documentElement.dataset.decryptor="unavailable"});` +
+	`l.after(s)})()`
+
+// linkedLoaderHash is the CSP source that allows exactly linkedLoaderJS.
+var linkedLoaderHash = cspHash(linkedLoaderJS)
 
 // decryptorJS is the in-browser decryptor, built from web/ by web/build.mjs
 // (`make bundle`; `make check-bundle` proves it matches its source). The
@@ -20,7 +97,7 @@ import (
 //go:embed assets/decryptor.js
 var decryptorJS string
 
-// The page does not carry the 270 KB script as such: it carries it gzipped
+// An embedded page does not carry the 270 KB script as such: it carries it gzipped
 // and in base64 (~120 KB) inside a <script type="text/plain"> element that
 // nothing executes, plus a small inline loader, allowed by its hash, that
 // inflates it with the browser's DecompressionStream and runs it from a

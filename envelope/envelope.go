@@ -1,6 +1,7 @@
 // Package envelope seals a message: the exact original bytes become one
-// OpenPGP message (ZLIB, ASCII armour), carried in a self-contained
-// securedoc HTML page, attached to a notification that replaces the message
+// OpenPGP message (ZLIB, ASCII armour), carried in a securedoc HTML page
+// (which loads its decryptor from the key service, pinned by hash, or
+// carries it), attached to a notification that replaces the message
 // for external recipients. It also holds the subject codec (RFC 2047 in and
 // out, folded) because a rewritten subject is part of the sealed copy.
 //
@@ -30,6 +31,9 @@ type Options struct {
 	// AttachmentName is a file name pattern; "{time}" is replaced by the
 	// sealing time as YYYYMMDDTHHMMSS (UTC).
 	AttachmentName string
+	// Decryptor is how the page carries its decryptor ("" is linked; a
+	// shared-password envelope, or one without PublicURL, always embeds it).
+	Decryptor Decryptor
 	// RecoveryKey, when non-empty, is an extra recipient of every envelope.
 	RecoveryKey openpgp.EntityList
 }

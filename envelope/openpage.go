@@ -105,5 +105,5 @@ func OpenPageCSP(publicURL string) string {
 	if err != nil {
 		origin = ""
 	}
-	return pageCSP(origin) + "; frame-ancestors 'none'"
+	return pageCSP(origin, "") + "; frame-ancestors 'none'"
 }

@@ -213,6 +213,9 @@ type pageInput struct {
 	// online marks the key service's own page: no Open Online form.
 	online bool
 	nonce  string
+	// linked: the page loads the decryptor from the key service (see
+	// bundle.go) instead of carrying it.
+	linked bool
 }
 
 func newPage(req Request, opt Options, prof profile) (*page, error) {
@@ -226,6 +229,10 @@ func newPage(req Request, opt Options, prof profile) (*page, error) {
 		display:        req.Display,
 		recipients:     req.Recipients,
 		sharedPassword: req.Password != nil,
+		// A partner's shared-password envelope opens without the key
+		// service, so it must carry its decryptor, as must a page with no
+		// key service to load it from.
+		linked: opt.Decryptor != DecryptorEmbedded && req.Password == nil && opt.PublicURL != "",
 	})
 }
 
@@ -240,12 +247,23 @@ func renderPage(in pageInput) (*page, error) {
 	if !validNonce(in.nonce) {
 		return nil, fmt.Errorf("securedoc page: CSP nonce %q: want base64 characters only", in.nonce)
 	}
+	var decryptorURL string
+	if in.linked {
+		if origin == "" {
+			return nil, fmt.Errorf("securedoc page: a linked decryptor needs the key service's public URL")
+		}
+		decryptorURL = strings.TrimRight(in.publicURL, "/") + LinkedDecryptor().Path
+		// It goes into the policy as a source expression as is.
+		if strings.ContainsAny(decryptorURL, " \t;,'\"") {
+			return nil, fmt.Errorf("public URL %q: its path cannot go into a Content-Security-Policy", in.publicURL)
+		}
+	}
 	mode := "key"
 	if in.sharedPassword {
 		mode = "password"
 	}
 	d := pageData{
-		CSP:            pageCSP(origin),
+		CSP:            pageCSP(origin, decryptorURL),
 		Title:          truncateRunes(oneLine(in.org), 120),
 		ID:             in.id,
 		Profile:        in.profile,
@@ -296,21 +314,40 @@ func renderPage(in pageInput) (*page, error) {
 	if err := checkLines(head + tail); err != nil {
 		return nil, fmt.Errorf("securedoc page: %w", err)
 	}
-	script := "<script>"
+	script := "<script"
 	if in.nonce != "" {
-		script = `<script nonce="` + in.nonce + `">`
+		script += ` nonce="` + in.nonce + `"`
+	}
+	if in.linked {
+		// The loader (see bundle.go) fetches the decryptor; what it says
+		// when it cannot is written here, where the page's language is.
+		a := LinkedDecryptor()
+		org := truncateRunes(oneLine(in.org), 120)
+		if org == "" {
+			org = "the sender"
+		}
+		attrs := "\n" + `data-src="` + attr(decryptorURL) + `"` +
+			"\n" + `data-integrity="` + a.Integrity + `"` +
+			"\n" + `data-down="` + attr("The key service of "+org+" at "+origin+" cannot be reached, so this message cannot be opened here. Check your Internet connection and try again later, or press Open Online below.") + `"` +
+			"\n" + `data-bad="` + attr("The key service of "+org+" at "+origin+" did not send the message reader this message was sealed with, so nothing was run. Try again later, or press Open Online below.") + `"`
+		if err := checkLines(attrs); err != nil {
+			return nil, fmt.Errorf("securedoc page: %w", err)
+		}
+		tail += script + ` id="postseal-loader"` + attrs + ">" + linkedLoaderJS + "</script>\n</body>\n</html>\n"
+		return &page{head: head, tail: tail}, nil
 	}
 	// The decryptor (see bundle.go) is appended here rather than written
 	// through the template: it is constant, checked by its build, and
 	// 120 KB that the escaper need not walk for every message.
 	tail += `<script type="text/plain" id="postseal-decryptor">` + "\n" + decryptorPacked() + "</script>\n" +
-		script + loaderJS + "</script>\n</body>\n</html>\n"
+		script + ">" + loaderJS + "</script>\n</body>\n</html>\n"
 	return &page{head: head, tail: tail}, nil
 }
 
 // pageCSP is the page's policy. Only the inline loader, the decryptor it
-// runs from a blob: URL (see bundle.go) and the inline style run
-// ('wasm-unsafe-eval' is for OpenPGP.js's Argon2 in WebAssembly;
+// runs (linked: the one URL on the key service, and only with the hash the
+// page pins; embedded: from a blob: URL, see bundle.go) and the inline
+// style run ('wasm-unsafe-eval' is for OpenPGP.js's Argon2 in WebAssembly;
 // without it Argon2 fails as "Session key decryption failed"). The only
 // network peer is the key service.
 //
@@ -321,14 +358,23 @@ func renderPage(in pageInput) (*page, error) {
 // images" needs; the page itself holds no remote image. Message styles get
 // into the frame through the CSSOM (web/src/render.js), so style-src stays
 // the page's own hash.
-func pageCSP(origin string) string {
+//
+// decryptorURL is the linked decryptor's URL, "" for an embedded one.
+func pageCSP(origin, decryptorURL string) string {
 	peer := "'none'"
 	if origin != "" {
 		peer = origin
 	}
-	return "default-src 'none'; script-src " + loaderHash + " blob: 'wasm-unsafe-eval'; style-src " + pageStyleHash +
+	scripts := loaderHash + " blob:"
+	if decryptorURL != "" {
+		scripts = linkedLoaderHash + " " + decryptorURL
+	}
+	return "default-src 'none'; script-src " + scripts + " 'wasm-unsafe-eval'; style-src " + pageStyleHash +
 		"; connect-src " + peer + "; img-src data: blob: https: http:; form-action " + peer + "; base-uri 'none'"
 }
+
+// attr escapes s for a double-quoted attribute value, in ASCII.
+func attr(s string) string { return asciiOnly(template.HTMLEscapeString(oneLine(s))) }
 
 func validNonce(n string) bool {
 	for i := 0; i < len(n); i++ {

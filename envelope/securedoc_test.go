@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"html"
 	"io"
@@ -98,15 +99,24 @@ func TestSecuredocPage(t *testing.T) {
 		if len(code) != 1 {
 			t.Fatalf("%d executable script elements, want 1", len(code))
 		}
-		if code[0] != loaderJS {
-			t.Error("the page's script is not the decryptor's loader")
+		if code[0] != linkedLoaderJS {
+			t.Error("the page's script is not the linked decryptor's loader")
 		}
-		if unpackDecryptor(t, page) != decryptorJS {
-			t.Error("the packed decryptor in the page does not unpack to the embedded bundle")
+		a := LinkedDecryptor()
+		loader := regexp.MustCompile(`<script id="postseal-loader"\s+data-src="([^"]*)"\s+data-integrity="([^"]*)"`).FindStringSubmatch(page)
+		if loader == nil || loader[1] != opt.PublicURL+a.Path || loader[2] != a.Integrity {
+			t.Errorf("loader attributes %q; want src %s and integrity %s", loader, opt.PublicURL+a.Path, a.Integrity)
+		}
+		sum := sha512.Sum384([]byte(decryptorJS))
+		if a.Integrity != "sha384-"+base64.StdEncoding.EncodeToString(sum[:]) || !strings.Contains(a.Path, base64.RawURLEncoding.EncodeToString(sum[:])) {
+			t.Errorf("decryptor %s, %s: not named by its SHA-384", a.Path, a.Integrity)
+		}
+		if strings.Contains(page, "postseal-decryptor") {
+			t.Error("a linked page carries the decryptor too")
 		}
 		for _, want := range []string{
 			"default-src 'none';",
-			"script-src " + hash(code[0]) + " blob: 'wasm-unsafe-eval';",
+			"script-src " + hash(code[0]) + " " + opt.PublicURL + a.Path + " 'wasm-unsafe-eval';",
 			"style-src " + hash(style[0][1]) + ";",
 			"connect-src https://keys.example.org;",
 			"img-src data: blob: https: http:;",
@@ -308,6 +318,68 @@ func TestDisplayHTML(t *testing.T) {
 	}
 	if got := strings.ReplaceAll(long, "<wbr\n>", ""); strings.Count(got, "&#252;") != 500 {
 		t.Error("wrapping lost characters")
+	}
+}
+
+// TestSecuredocEmbedded: the pages that must open without the key service
+// carry the whole decryptor and allow nothing from the network to run.
+func TestSecuredocEmbedded(t *testing.T) {
+	embedded := testOptions()
+	embedded.Decryptor = DecryptorEmbedded
+	password := testRequest(textMessage())
+	password.Password = []byte("shared partner password")
+	noService := testOptions()
+	noService.PublicURL = ""
+	for _, c := range []struct {
+		name string
+		req  Request
+		opt  Options
+	}{
+		{"option", testRequest(textMessage()), embedded},
+		{"shared password", password, testOptions()},
+		{"no key service", testRequest(textMessage()), noService},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			page := string(parseNotification(t, sealOK(t, c.req, c.opt)).page)
+			if !strings.Contains(page, "<script>"+loaderJS+"</script>") || unpackDecryptor(t, page) != decryptorJS {
+				t.Error("page does not carry the loader and the packed decryptor")
+			}
+			if strings.Contains(page, "postseal-loader") || strings.Contains(page, DecryptorPathPrefix) {
+				t.Error("an embedded page loads a decryptor from the key service")
+			}
+			csp := html.UnescapeString(regexp.MustCompile(`<meta http-equiv="Content-Security-Policy" content="([^"]*)">`).FindStringSubmatch(page)[1])
+			if !strings.Contains(csp, "script-src "+loaderHash+" blob: 'wasm-unsafe-eval';") {
+				t.Errorf("CSP %q; want only the loader and blob: scripts", csp)
+			}
+		})
+	}
+}
+
+// TestSecuredocSize: a short message makes a short page when the
+// decryptor is linked; embedded, the decryptor is most of the page.
+func TestSecuredocSize(t *testing.T) {
+	msg := textMessage()
+	linked := len(parseNotification(t, sealOK(t, testRequest(msg), testOptions())).page)
+	opt := testOptions()
+	opt.Decryptor = DecryptorEmbedded
+	embedded := len(parseNotification(t, sealOK(t, testRequest(msg), opt)).page)
+	if linked > 24_000 {
+		t.Errorf("linked page for a %d-byte message is %d bytes; want ≤ 24,000", len(msg), linked)
+	}
+	// The two differ by the packed decryptor, less the linked loader.
+	if embedded-linked < len(decryptorPacked())-4096 {
+		t.Errorf("embedded page %d bytes, linked %d, packed decryptor %d: the embedded page lacks it", embedded, linked, len(decryptorPacked()))
+	}
+}
+
+func TestParseDecryptor(t *testing.T) {
+	for in, want := range map[string]Decryptor{"": DecryptorLinked, "linked": DecryptorLinked, "embedded": DecryptorEmbedded} {
+		if got, err := ParseDecryptor(in); err != nil || got != want {
+			t.Errorf("ParseDecryptor(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseDecryptor("inline"); err == nil || !strings.Contains(err.Error(), `"inline"`) {
+		t.Errorf("ParseDecryptor(inline) error %v; want one naming the value", err)
 	}
 }
 

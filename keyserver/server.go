@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/store"
 )
 
@@ -261,6 +262,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /open", s.openInfo)
 	mux.HandleFunc("POST /open", s.open)
 
+	mux.HandleFunc("GET "+envelope.DecryptorPathPrefix+"{name}", s.decryptor)
 	mux.HandleFunc("GET /static/style.css", s.style)
 	mux.HandleFunc("GET /static/logo", s.logo)
 	mux.HandleFunc("GET /{$}", s.home)

@@ -39,6 +39,7 @@ func LoadPolicy(cfg *config.Config) (*Policy, error) {
 			Support:        cfg.Organization.Support,
 			PublicURL:      strings.TrimRight(cfg.Keyserver.PublicURL, "/"),
 			AttachmentName: cfg.Envelope.AttachmentName,
+			Decryptor:      envelope.Decryptor(cfg.Envelope.Decryptor), // validated by config
 		},
 		passwords: map[string][]byte{},
 		scan:      scanner.Options{Detectors: cfg.Scanner.Detectors},

@@ -4,6 +4,10 @@
 // far below SMTP's 998 octets, and free of anything that would end or
 // confuse an inline <script> element. The same inputs give the same bytes:
 // `make check-bundle` rebuilds and compares with the committed file.
+// The one output has two forms, made from it by envelope/bundle.go: linked
+// pages load it as is from the key service (at a URL naming its SHA-384,
+// with that hash as its Subresource Integrity), embedded pages carry it
+// gzipped in base64 and run it from a blob: URL.
 //
 //   node build.mjs [OUTPUT]     default OUTPUT: ../envelope/assets/decryptor.js
 
