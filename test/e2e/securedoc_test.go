@@ -301,4 +301,3 @@ func TestSecuredocEmbeddedOffline(t *testing.T) {
 		}
 	})
 }
-
