@@ -235,6 +235,7 @@ func (s *Server) handleKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.event(ctx, store.EventKeyReleased, acct.Email, id, ip, "")
+	s.recordOpen(ctx, env, acct, now)
 	s.metrics.KeyReleased()
 	s.writeAPI(w, http.StatusOK, apiAnswer{Key: base64.RawURLEncoding.EncodeToString(key), Envelope: id})
 }

@@ -33,6 +33,8 @@ type Store interface {
 	DropTokens(ctx context.Context, email, purpose string) error
 	IsLiveRecipient(ctx context.Context, email string, now time.Time) (bool, error)
 
+	FirstOpen(ctx context.Context, envelopeID, address string, at time.Time, receipt *store.Mail) (bool, error)
+
 	AddEvent(ctx context.Context, e store.Event) error
 	Events(ctx context.Context, f store.EventFilter) ([]store.Event, error)
 	CountEvents(ctx context.Context, f store.EventFilter) (int, error)
@@ -84,6 +86,9 @@ type Config struct {
 	Logo []byte
 	// From is the sender of the mails the service writes.
 	From string
+	// Location is the organisation's time zone, for the times shown to
+	// senders; nil means UTC.
+	Location *time.Location
 	// PasswordMinLength is the shortest password accepted (no composition
 	// rules: length is what makes a password hard to guess).
 	PasswordMinLength int
@@ -201,6 +206,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.Organization == "" {
 		cfg.Organization = "postseal"
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
 	}
 	if len(cfg.SessionKey) == 0 {
 		cfg.SessionKey = make([]byte, 32)

@@ -92,6 +92,15 @@ func (q *Queue) Enqueue(ctx context.Context, from string, to []string, msg []byt
 	return nil
 }
 
+// Wake tells Run that mail was queued in the store directly (a read
+// receipt queued in the transaction that records the open).
+func (q *Queue) Wake() {
+	select {
+	case q.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
 // Run delivers due mail until ctx ends. It wakes on Enqueue, when a retry
 // it scheduled falls due, and every Poll (mail queued by another process,
 // leases that ran out). Store errors are logged and retried at the next

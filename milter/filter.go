@@ -181,6 +181,16 @@ func (t *Transaction) display() envelope.Display {
 	return envelope.Display{From: text("From"), To: text("To"), Cc: text("Cc"), Date: text("Date")}
 }
 
+// field is the first header field of that name, unfolded.
+func (t *Transaction) field(name string) string {
+	for _, f := range t.Fields {
+		if strings.EqualFold(f.Name, name) {
+			return strings.TrimSpace(unfold(f.Value))
+		}
+	}
+	return ""
+}
+
 // Outcome is the answer for one message.
 type Outcome struct {
 	// Code is 0 to accept, else the SMTP reply code for Text.
@@ -355,7 +365,7 @@ func scanAttrs(plan Plan) []any {
 // seal makes the copies and re-injects all but the one kept in place. It
 // returns the changes for the MTA's copy; nothing is sent to the MTA here.
 func (f *Filter) seal(ctx context.Context, p *Policy, plan Plan, t *Transaction) (*Changes, []string, error) {
-	msg := Message{QueueID: t.QueueID, Sender: t.Sender, Display: t.display(), Original: t.Original}
+	msg := Message{QueueID: t.QueueID, Sender: t.Sender, Display: t.display(), MessageID: t.field("Message-ID"), Original: t.Original}
 	copies, err := p.Seal(ctx, plan, msg, f.store, f.now())
 	if err != nil {
 		return nil, nil, err

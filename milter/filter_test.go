@@ -219,6 +219,7 @@ func TestSealExternal(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
 	trx := newTrx("*secure* Palliative care consult", "pat@ext.example", "sam@other.example")
+	trx.Fields = append(trx.Fields, Field{"Message-ID", " <consult-1@example.org>"})
 	original := originalOf(t, trx)
 	if _, _, early := f.Triage(f.Policy(), trx); early {
 		t.Fatal("a tagged message was decided before its body")
@@ -244,6 +245,10 @@ func TestSealExternal(t *testing.T) {
 		id = k
 		if strings.Join(e.Recipients, ",") != "pat@ext.example,sam@other.example" || e.Sender != "doc@example.org" || e.QueueID != "4XQ1" {
 			t.Errorf("stored envelope = %+v", e)
+		}
+		// What the sender's read receipts and Sent page need.
+		if e.Subject != "Palliative care consult [-Encrypted-]" || e.MessageID != "<consult-1@example.org>" || !e.ReadReceipts {
+			t.Errorf("stored subject %q, Message-ID %q, read receipts %v", e.Subject, e.MessageID, e.ReadReceipts)
 		}
 	}
 	if got := h["X-Postseal-Envelope"]; len(got) != 1 || got[0] != id {

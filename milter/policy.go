@@ -261,6 +261,8 @@ type Message struct {
 	// Sender is the envelope sender (MAIL FROM).
 	Sender  string
 	Display envelope.Display
+	// MessageID is the original's Message-ID field (receipts thread on it).
+	MessageID string
 	// Original returns a reader of the exact original bytes; it is called
 	// once per sealed copy.
 	Original func() (io.Reader, error)
@@ -308,6 +310,7 @@ func (p *Policy) Seal(ctx context.Context, plan Plan, msg Message, st EnvelopeSt
 			ID: id, QueueID: msg.QueueID, Sender: msg.Sender, Recipients: g.Recipients,
 			Kind: string(g.Treatment), Domain: g.Domain, Trigger: plan.Trigger,
 			Created: now, Expires: now.Add(time.Duration(p.Config.Envelope.ExpireAfter)),
+			Subject: display.Subject, MessageID: msg.MessageID, ReadReceipts: p.Config.Envelope.ReadReceipts,
 		}
 		if err := st.PutEnvelope(ctx, rec, sealed.Key); err != nil {
 			return nil, fmt.Errorf("seal %s: %w", id, err)

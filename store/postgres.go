@@ -94,6 +94,8 @@ var postgresSchema = []string{
 	// session version (logging out ends them); an envelope records the
 	// digest of its payload so the decryptor can tell a forgery.
 	keyServiceHardening,
+	// 4: what the sender's side needs (see senderSchema).
+	senderSchema("BIGINT"),
 }
 
 // postgresDialect: claims skip rows another claimant holds (SKIP LOCKED),

@@ -117,6 +117,23 @@ var sqliteSchema = []string{
 	// session version (logging out ends them); an envelope records the
 	// digest of its payload so the decryptor can tell a forgery.
 	keyServiceHardening,
+	// 5: what the sender's side needs (read receipts, Sent page).
+	senderSchema("INTEGER"),
+}
+
+// senderSchema is the same step for both databases. opened is when the
+// recipient was first released the key (0: not yet); setting it from 0 is
+// what makes one read receipt per envelope and address, whichever process
+// releases the key.
+func senderSchema(integer string) string {
+	return `ALTER TABLE envelopes ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+	ALTER TABLE envelopes ADD COLUMN message_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE envelopes ADD COLUMN read_receipts BOOLEAN NOT NULL DEFAULT FALSE;
+	ALTER TABLE envelopes ADD COLUMN sender_norm TEXT NOT NULL DEFAULT '';
+	UPDATE envelopes SET sender_norm = lower(trim(sender));
+	ALTER TABLE envelope_recipients ADD COLUMN opened ` + integer + ` NOT NULL DEFAULT 0;
+	CREATE INDEX envelopes_sender ON envelopes(sender_norm, created);
+	CREATE INDEX events_envelope_kind ON events(envelope_id, kind);`
 }
 
 // keyServiceHardening is the same step for both databases.

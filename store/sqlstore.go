@@ -64,6 +64,10 @@ func limitOrAll(n int) int {
 	return n
 }
 
+// normAddress is an address as lookups compare it (the key service's
+// normalisation: trimmed, lower-cased).
+func normAddress(a string) string { return strings.ToLower(strings.TrimSpace(a)) }
+
 // ms and fromMS store optional times: the zero time is 0.
 func ms(t time.Time) int64 {
 	if t.IsZero() {
@@ -123,9 +127,9 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 	evs := make([]Event, 0, len(rows))
 	for _, r := range rows {
 		e := r.e
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked, payload_digest)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), e.Expires.UnixMilli(), e.Locked, e.PayloadDigest); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked, payload_digest, subject, message_id, read_receipts, sender_norm)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), e.Expires.UnixMilli(), e.Locked, e.PayloadDigest, e.Subject, e.MessageID, e.ReadReceipts, normAddress(e.Sender)); err != nil {
 			return err
 		}
 		for _, rc := range e.Recipients {
@@ -142,12 +146,12 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 	return tx.Commit()
 }
 
-const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked, payload_digest`
+const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked, payload_digest, subject, message_id, read_receipts`
 
 func scanEnvelope(row interface{ Scan(...any) error }) (Envelope, error) {
 	var e Envelope
 	var created, expires int64
-	err := row.Scan(&e.ID, &e.QueueID, &e.Sender, &e.Kind, &e.Domain, &e.Trigger, &e.HasKey, &created, &expires, &e.Locked, &e.PayloadDigest)
+	err := row.Scan(&e.ID, &e.QueueID, &e.Sender, &e.Kind, &e.Domain, &e.Trigger, &e.HasKey, &created, &expires, &e.Locked, &e.PayloadDigest, &e.Subject, &e.MessageID, &e.ReadReceipts)
 	e.Created, e.Expires = time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
 	return e, err
 }
@@ -549,6 +553,11 @@ func scanMail(row interface{ Scan(...any) error }) (Mail, error) {
 
 // EnqueueMail implements MailQueue.
 func (s *sqlStore) EnqueueMail(ctx context.Context, m Mail) (int64, error) {
+	return s.enqueueMail(ctx, s.db, m)
+}
+
+// enqueueMail queues m within tx (or directly on the database).
+func (s *sqlStore) enqueueMail(ctx context.Context, tx execer, m Mail) (int64, error) {
 	if len(m.To) == 0 {
 		return 0, errors.New("enqueue mail: no recipients")
 	}
@@ -564,7 +573,7 @@ func (s *sqlStore) EnqueueMail(ctx context.Context, m Mail) (int64, error) {
 		return 0, fmt.Errorf("enqueue mail: %w", err)
 	}
 	var id int64
-	err = s.db.QueryRowContext(ctx, s.q(`INSERT INTO mail_queue (sender, recipients, data, attempts, next_attempt, last_error, created)
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO mail_queue (sender, recipients, data, attempts, next_attempt, last_error, created)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		m.From, string(to), m.Data, m.Attempts, ms(m.NextAttempt), m.LastError, ms(m.Created)).Scan(&id)
 	if err != nil {

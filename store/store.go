@@ -40,6 +40,14 @@ type Envelope struct {
 	// sealed; the key service hands it out with the key so the decryptor
 	// refuses a payload someone else encrypted under the same key.
 	PayloadDigest string `json:"payload_digest,omitempty"`
+	// Subject is the subject as it travelled in clear (marked, or the
+	// neutral one): what the sender's read receipts and Sent page show.
+	Subject string `json:"subject,omitempty"`
+	// MessageID of the original message, so receipts thread with it.
+	MessageID string `json:"message_id,omitempty"`
+	// ReadReceipts: the sender gets a receipt when each recipient first
+	// opens it.
+	ReadReceipts bool `json:"read_receipts"`
 }
 
 // Store is the persistence used by the milter, the key service and the CLI.
@@ -49,6 +57,7 @@ type Store interface {
 	EnvelopeAdmin
 	MailQueue
 	Audit
+	Senders
 	// PutEnvelope records an envelope and its message key (nil for
 	// shared-password envelopes). It returns only once the record is durable.
 	PutEnvelope(ctx context.Context, e Envelope, key []byte) error

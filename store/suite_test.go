@@ -38,6 +38,8 @@ func runSuite(t *testing.T, newDB func(t *testing.T) database) {
 		{"PendingRegistrationSessionDigest", testPendingRegistration},
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrent", testAuditConcurrent},
+		{"FirstOpen", testFirstOpen},
+		{"SentEnvelopes", testSentEnvelopes},
 		{"AuditPrune", testAuditPrune},
 		{"AuditPruneForged", testAuditPruneForged},
 		{"AuditDeletedHead", testAuditDeletedHead},

@@ -91,6 +91,15 @@ func readMessage(r io.Reader) ([]byte, []string, envelope.Display, error) {
 	return data, subjects, d, nil
 }
 
+// messageID is the Message-ID field of a message ("" if none).
+func messageID(data []byte) string {
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(data)))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(h.Get("Message-Id"))
+}
+
 func cmdExplain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	m, err := parseMessageArgs("explain", args, stderr)
 	if err != nil {
@@ -172,7 +181,7 @@ func cmdSeal(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer st.Close()
 	msg := milter.Message{
-		Sender: m.from, Display: display,
+		Sender: m.from, Display: display, MessageID: messageID(data),
 		Original: func() (io.Reader, error) { return bytes.NewReader(data), nil },
 	}
 	copies, err := p.Seal(ctx, plan, msg, st, time.Now())

@@ -178,6 +178,7 @@ func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m k
 		Support:           cfg.Organization.Support,
 		Logo:              logo,
 		From:              cfg.SMTP.From,
+		Location:          cfg.Organization.Location(),
 		PasswordMinLength: k.PasswordMinLength,
 		Argon2:            keyserver.Argon2{MemoryKiB: uint32(k.Argon2Memory >> 10), Time: uint32(k.Argon2Time), Threads: uint8(k.Argon2Threads)},
 		// One IP address may fail ten times as often: the key service's
