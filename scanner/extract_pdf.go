@@ -2,286 +2,228 @@ package scanner
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/zlib"
 	"fmt"
-	"io"
-	"strconv"
+	"slices"
 	"unicode/utf8"
 )
 
-// PDF, best effort: no object model, no fonts. The file is searched for
-// streams; those without a filter or with FlateDecode alone are inflated
-// (within the budgets) and read as content streams, taking the strings shown
-// by Tj, TJ, ' and ". Text in fonts that need a ToUnicode map (CID fonts,
-// custom encodings) comes out as the raw codes, and image-only (scanned)
-// PDFs have no text at all; those are reported as unreadable.
+// PDF: the document is opened through its object model (pdf_object.go),
+// decrypted when it opens without a password (pdf_crypt.go), and each
+// page's text is laid out as a viewer shows it (pdf_text.go, pdf_font.go),
+// one Part per page, so a finding names its page. Form field values come
+// as a part of their own. A PDF whose pages show no text at all (a scan, a
+// fax) is unreadable, as is a page that only paints an image.
+
+// maxPDFPages bounds the pages read of one document.
+const maxPDFPages = 10000
 
 func (e *extractor) pdf(src string, b []byte) {
 	if !bytes.Contains(b[:min(len(b), 1024)], []byte("%PDF-")) {
 		e.unreadable(src, "corrupt PDF: no %PDF header")
 		return
 	}
-	if pdfEncrypted(b) {
-		e.unreadable(src, "encrypted PDF")
+	d, err := openPDF(e, src, b)
+	if err != nil {
+		e.unreadable(src, "encrypted PDF: "+err.Error())
 		return
 	}
-	var out []byte
-	streams := 0
-	pos := 0
-	for e.alive(src) {
-		k := bytes.Index(b[pos:], []byte("stream"))
-		if k < 0 {
+	fonts := map[any]*pdfFont{}
+	forms := map[pdfRef][]byte{}
+	pages := d.pages()
+	any := false
+	for i, pg := range pages {
+		if !e.alive(src) {
+			return
+		}
+		if i >= maxPDFPages {
+			e.limit(src, fmt.Sprintf("more than %d pages", maxPDFPages))
 			break
 		}
-		at := pos + k
-		pos = at + len("stream")
-		if at >= 3 && string(b[at-3:at]) == "end" {
-			continue
+		psrc := fmt.Sprintf("%s, page %d", src, i+1)
+		pt := d.newPageText(fonts, forms)
+		var content []byte
+		for _, c := range pg.contents {
+			data, err := d.decode(c, true)
+			if err == errDeadline {
+				e.alive(src)
+				return
+			}
+			content = append(append(content, data...), '\n')
 		}
-		// The data starts after the EOL following the keyword.
-		start := pos
-		switch {
-		case bytes.HasPrefix(b[start:], []byte("\r\n")):
-			start += 2
-		case start < len(b) && (b[start] == '\n' || b[start] == '\r'):
-			start++
-		default:
-			continue // "stream" inside something else
-		}
-		stop := bytes.Index(b[start:], []byte("endstream"))
-		if stop < 0 {
-			stop = len(b) - start
-		}
-		data := b[start : start+stop]
-		pos = start + stop
-		// The stream's dictionary: from the object header to the keyword.
-		head := b[max(0, at-4096):at]
-		if o := bytes.LastIndex(head, []byte("obj")); o >= 0 {
-			head = head[o:]
-		}
-		if streams++; streams > 100*e.lim.MaxEntries {
-			e.limit(src, fmt.Sprintf("more than %d streams", 100*e.lim.MaxEntries))
-			break
-		}
-		text, err := e.pdfStream(src, head, data)
-		if err == errDeadline {
+		if err := pt.run(content, pg.res, 0); err == errDeadline {
 			e.alive(src)
-			break
+			return
 		}
-		if len(text) > 0 {
-			out = append(out, text...)
-			out = append(out, '\n')
-		}
-		if int64(len(out)) > e.lim.MaxEntry {
-			out = out[:e.lim.MaxEntry]
-			e.limit(src, fmt.Sprintf("more than %d bytes of text", e.lim.MaxEntry))
-			break
+		text := bytes.TrimSpace(pt.out)
+		switch {
+		case len(text) > 0:
+			any = true
+			e.add(psrc, append(text, '\n'))
+		case pt.shown > 0 && pt.mapped == 0:
+			e.unreadable(psrc, "text in fonts without a Unicode map")
+		case pt.images > 0 && len(pages) > 1:
+			e.unreadable(psrc, "a page that is only an image (scanned?), no text")
 		}
 		if e.work <= 0 {
 			e.stopped = true
 			e.limit(src, fmt.Sprintf("decompression budget of %d bytes for the message used up", workFactor*e.lim.MaxTotal))
-			break
+			return
 		}
 	}
-	if len(bytes.TrimSpace(out)) == 0 {
-		if !e.stopped {
-			e.unreadable(src, "no extractable text in PDF (image-only or unsupported encoding)")
+	if len(pages) == 0 {
+		// No page tree: a damaged file. Its content streams are read in
+		// file order without resources.
+		pt := d.newPageText(fonts, forms)
+		for _, s := range d.looseStreams() {
+			data, err := d.decode(s, true)
+			if err == errDeadline {
+				e.alive(src)
+				return
+			}
+			if err != nil {
+				continue
+			}
+			if pt.run(data, nil, 0) == errDeadline {
+				e.alive(src)
+				return
+			}
+			pt.sep('\n')
 		}
-		return
+		if text := bytes.TrimSpace(pt.out); len(text) > 0 {
+			any = true
+			e.add(src, append(text, '\n'))
+		}
 	}
-	e.add(src, out)
+	if fields := d.formFields(); len(fields) > 0 {
+		any = true
+		e.add(src+", form fields", fields)
+	}
+	if !any && !e.stopped {
+		e.unreadable(src, "no extractable text in PDF (scanned image, or fonts without a Unicode map)")
+	}
 }
 
-// pdfEncrypted: the trailer (or cross-reference stream) of an encrypted PDF
-// names its security handler with /Encrypt.
-func pdfEncrypted(b []byte) bool { return pdfHasName(b, "/Encrypt") }
-
-// pdfHasName reports whether the name occurs in b as a whole name.
-func pdfHasName(b []byte, name string) bool {
-	for pos := 0; ; {
-		k := bytes.Index(b[pos:], []byte(name))
-		if k < 0 {
-			return false
-		}
-		pos += k + len(name)
-		if pos >= len(b) || !pdfRegular(b[pos]) {
-			return true
-		}
-	}
+type pdfPage struct {
+	res      pdfDict
+	contents []*pdfStream
 }
 
-// pdfStream decodes one stream and returns the text its operators show.
-// Streams with filters other than FlateDecode (images, mostly) and streams
-// that are plainly not content (fonts, images, object and xref streams) are
-// skipped.
-func (e *extractor) pdfStream(src string, dict, data []byte) ([]byte, error) {
-	for _, skip := range []string{"/Image", "/XRef", "/ObjStm", "/Length1", "/Length2", "/Length3", "/FontFile", "/Metadata"} {
-		if bytes.Contains(dict, []byte(skip)) {
-			return nil, nil
+// pages walks the page tree in order, with inherited resources.
+func (d *pdfDoc) pages() []pdfPage {
+	var out []pdfPage
+	seen := map[pdfRef]bool{}
+	var walk func(v any, res pdfDict, depth int)
+	walk = func(v any, res pdfDict, depth int) {
+		if depth > 64 || len(out) > maxPDFPages {
+			return
 		}
-	}
-	if bytes.Contains(dict, []byte("/Filter")) {
-		if !pdfHasName(dict, "/FlateDecode") && !pdfHasName(dict, "/Fl") {
-			return nil, nil
+		if r, ok := v.(pdfRef); ok {
+			if seen[r] {
+				return
+			}
+			seen[r] = true
 		}
-		for _, other := range []string{"/ASCIIHexDecode", "/ASCII85Decode", "/LZWDecode", "/RunLengthDecode",
-			"/CCITTFaxDecode", "/JBIG2Decode", "/DCTDecode", "/JPXDecode", "/Crypt", "/AHx", "/A85", "/LZW", "/RL", "/CCF", "/DCT"} {
-			if pdfHasName(dict, other) {
-				return nil, nil // a chain we cannot undo, or not text
+		node := d.resolveDict(v)
+		if node == nil {
+			return
+		}
+		if r := d.resolveDict(node["Resources"]); r != nil {
+			res = r
+		}
+		if kids, ok := d.resolve(node["Kids"]).(pdfArray); ok && node["Type"] != pdfName("Page") {
+			for _, k := range kids {
+				walk(k, res, depth+1)
+			}
+			return
+		}
+		pg := pdfPage{res: res}
+		switch c := d.resolve(node["Contents"]).(type) {
+		case *pdfStream:
+			pg.contents = []*pdfStream{c}
+		case pdfArray:
+			for _, x := range c {
+				if s, ok := d.resolve(x).(*pdfStream); ok {
+					pg.contents = append(pg.contents, s)
+				}
 			}
 		}
-		var r io.Reader
-		if zr, err := zlib.NewReader(bytes.NewReader(data)); err == nil {
-			r = zr
-		} else {
-			r = flate.NewReader(bytes.NewReader(data)) // raw deflate, no zlib header
-		}
-		// A truncated or damaged stream still yields what inflated.
-		var err error
-		var over bool
-		data, over, err = e.read(r, e.lim.MaxEntry, true)
-		if err == errDeadline {
-			return nil, err
-		}
-		if over {
-			e.limit(src, fmt.Sprintf("stream inflated beyond %d bytes", e.lim.MaxEntry))
-		}
+		out = append(out, pg)
 	}
-	return e.pdfContent(data)
+	if root := d.root(); root != nil {
+		walk(root["Pages"], nil, 0)
+	}
+	return out
 }
 
-// pdfContent interprets a content stream far enough to collect shown text.
-// Strings shown one after another are joined without a gap (producers split
-// words and numbers into pieces for kerning); a horizontal move or a large
-// TJ adjustment is a space, a new line a newline.
-func (e *extractor) pdfContent(s []byte) ([]byte, error) {
+// looseStreams lists the streams of a file without a page tree that may be
+// content: no fonts, images, metadata or cross-reference data.
+func (d *pdfDoc) looseStreams() []*pdfStream {
+	nums := make([]int, 0, len(d.xref))
+	for n := range d.xref {
+		nums = append(nums, n)
+	}
+	slices.Sort(nums)
+	var out []*pdfStream
+	for _, n := range nums {
+		s, ok := d.resolve(pdfRef{num: n}).(*pdfStream)
+		if !ok {
+			continue
+		}
+		switch d.resolve(s.dict["Type"]) {
+		case pdfName("XRef"), pdfName("ObjStm"), pdfName("Metadata"), pdfName("XObject"):
+			continue
+		}
+		if s.dict["Length1"] != nil || s.dict["Length2"] != nil || s.dict["Subtype"] != nil {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// formFields lists the interactive form's fields that hold a value, as
+// "name: value" lines: the name is often the very context word ("SSN").
+func (d *pdfDoc) formFields() []byte {
+	form := d.resolveDict(d.root()["AcroForm"])
+	if form == nil {
+		return nil
+	}
 	var out []byte
-	var strs [][]byte // string operands since the last operator
-	var nums []float64
-	var arr []byte // TJ array text
-	inArray := false
-	lastY, haveY := 0.0, false
-	nl := func() {
-		if len(out) > 0 && out[len(out)-1] != '\n' {
-			out = append(out, '\n')
+	seen := map[pdfRef]bool{}
+	var walk func(v any, name string, depth int)
+	walk = func(v any, name string, depth int) {
+		if depth > 32 || len(out) > int(d.e.lim.MaxEntry) {
+			return
+		}
+		if r, ok := v.(pdfRef); ok {
+			if seen[r] {
+				return
+			}
+			seen[r] = true
+		}
+		f := d.resolveDict(v)
+		if f == nil {
+			return
+		}
+		if t, ok := d.resolve(f["T"]).(pdfString); ok {
+			name = string(pdfDecode(t))
+		}
+		switch val := d.resolve(f["V"]).(type) {
+		case pdfString:
+			out = fmt.Appendf(out, "%s: %s\n", name, pdfDecode(val))
+		case pdfName:
+			if val != "Off" {
+				out = fmt.Appendf(out, "%s: %s\n", name, string(val))
+			}
+		}
+		for _, k := range d.resolveArray(f["Kids"]) {
+			walk(k, name, depth+1)
 		}
 	}
-	sp := func() {
-		if len(out) > 0 && out[len(out)-1] != '\n' && out[len(out)-1] != ' ' {
-			out = append(out, ' ')
-		}
+	for _, f := range d.resolveArray(form["Fields"]) {
+		walk(f, "", 0)
 	}
-	next := chunk
-	for i, n := 0, len(s); i < n; {
-		if i >= next {
-			if e.ctx.Err() != nil {
-				return out, errDeadline
-			}
-			next = i + chunk
-		}
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0:
-			i++
-		case c == '%':
-			for i < n && s[i] != '\n' && s[i] != '\r' {
-				i++
-			}
-		case c == '(':
-			var str []byte
-			str, i = pdfLiteral(s, i)
-			if inArray {
-				arr = append(arr, pdfDecode(str)...)
-			} else {
-				strs = append(strs, str)
-			}
-		case c == '<' && i+1 < n && s[i+1] == '<', c == '>' && i+1 < n && s[i+1] == '>':
-			i += 2
-		case c == '<':
-			var str []byte
-			str, i = pdfHex(s, i)
-			if inArray {
-				arr = append(arr, pdfDecode(str)...)
-			} else {
-				strs = append(strs, str)
-			}
-		case c == '[':
-			inArray, arr = true, arr[:0]
-			i++
-		case c == ']':
-			inArray = false
-			i++
-		case c == '/':
-			i++
-			for i < n && pdfRegular(s[i]) {
-				i++
-			}
-		case c == '-' || c == '+' || c == '.' || isDigit(c):
-			j := i + 1
-			for j < n && (isDigit(s[j]) || s[j] == '.') {
-				j++
-			}
-			v, _ := strconv.ParseFloat(string(s[i:j]), 64)
-			i = j
-			if inArray {
-				if v <= -200 && len(arr) > 0 && arr[len(arr)-1] != ' ' { // thousandths of an em: a word gap
-					arr = append(arr, ' ')
-				}
-			} else {
-				if len(nums) == 8 {
-					copy(nums, nums[1:])
-					nums = nums[:7]
-				}
-				nums = append(nums, v)
-			}
-		case pdfRegular(c):
-			j := i + 1
-			for j < n && pdfRegular(s[j]) {
-				j++
-			}
-			op := string(s[i:j])
-			i = j
-			switch op {
-			case "Tj":
-				for _, str := range strs {
-					out = append(out, pdfDecode(str)...)
-				}
-			case "'", "\"":
-				nl()
-				for _, str := range strs {
-					out = append(out, pdfDecode(str)...)
-				}
-			case "TJ":
-				out = append(out, arr...)
-				arr = arr[:0]
-			case "T*", "ET":
-				nl()
-			case "Td", "TD":
-				if len(nums) >= 2 {
-					if nums[len(nums)-1] != 0 {
-						nl()
-					} else if nums[len(nums)-2] != 0 {
-						sp()
-					}
-				}
-			case "Tm":
-				if len(nums) >= 6 {
-					y := nums[len(nums)-1]
-					if haveY && y == lastY {
-						sp()
-					} else {
-						nl()
-					}
-					lastY, haveY = y, true
-				}
-			}
-			strs, nums = strs[:0], nums[:0]
-		default:
-			i++ // '{', '}', ')', '>', stray bytes
-		}
-	}
-	return out, nil
+	return out
 }
 
 // pdfRegular: bytes that are neither white space nor delimiters.

@@ -230,8 +230,8 @@ func TestExtractFormats(t *testing.T) {
 		{"attachment cards.xlsx", "Card number\t" + testCard2, "credit_card"},
 		{"attachment list.csv", "Jane\t536-22-1234", "us_ssn"},
 		{"archive bundle.zip/docs/inner.docx", "Patient SSN: 536-22-1234", "us_ssn"},
-		{"attachment scan.pdf", "Patient SSN: 536-22-1234", "us_ssn"},
-		{"attachment scan.pdf", "Card 4111 1111 1111 1111", "credit_card"},
+		{"attachment scan.pdf, page 1", "Patient SSN: 536-22-1234", "us_ssn"},
+		{"attachment scan.pdf, page 1", "Card 4111 1111 1111 1111", "credit_card"},
 	}
 	for _, c := range cases {
 		p := partBySource(x, c.src)
@@ -273,7 +273,7 @@ func TestExtractFormats(t *testing.T) {
 			t.Errorf("xlsx leaks shared-string indexes: %q", xlsx.Text)
 		}
 	}
-	if pdf := partBySource(x, "attachment scan.pdf"); pdf != nil && !bytes.Contains(pdf.Text, []byte("Esc(aped) A")) {
+	if pdf := partBySource(x, "attachment scan.pdf, page 1"); pdf != nil && !bytes.Contains(pdf.Text, []byte("Esc(aped) A")) {
 		t.Errorf("pdf escapes: %q", pdf.Text)
 	}
 	if partBySource(x, "attachment photo.jpg") != nil {
@@ -617,23 +617,33 @@ func TestHTMLText(t *testing.T) {
 	}
 }
 
+// The layout of shown strings: pieces that touch are joined, a word gap
+// is a space, a wide gap (table columns) a tab, a new baseline a newline.
 func TestPDFContent(t *testing.T) {
-	e := &extractor{ctx: context.Background(), lim: Limits{}.withDefaults()}
+	e := &extractor{ctx: context.Background(), lim: Limits{}.withDefaults(), out: &Extracted{}}
+	d := &pdfDoc{e: e, xref: map[int]xrefEntry{}, cache: map[int]any{}}
 	for in, want := range map[string]string{
-		"BT (536-) Tj (22-1234) Tj ET":                "536-22-1234\n",
-		"BT [(5)20(36-22)-30(-1234)] TJ ET":           "536-22-1234\n",
-		"BT (a) Tj 0 -14 Td (b) Tj 50 0 Td (c) Tj ET": "a\nb c\n",
-		"BT <FEFF00530053004E> Tj ET":                 "SSN\n",
-		"BT <3533362D> Tj ET":                         "536-\n",
-		"BT (nested (paren) \\\\ \\) \\n) Tj ET":      "nested (paren) \\ ) \n",
-		"BT (caf\\351) Tj ET":                         "café\n",
-		"BT 1 0 0 1 10 700 Tm (a) Tj 1 0 0 1 50 700 Tm (b) Tj 1 0 0 1 10 680 Tm (c) Tj ET": "a b\nc\n",
+		"BT /F1 12 Tf (536-) Tj (22-1234) Tj ET":                                                    "536-22-1234",
+		"BT /F1 12 Tf [(5)20(36-22)-30(-1234)] TJ ET":                                               "536-22-1234",
+		"BT /F1 12 Tf [(SSN:)-400(536)] TJ ET":                                                      "SSN: 536",
+		"BT /F1 12 Tf (a) Tj 0 -14 Td (b) Tj 10 0 Td (c) Tj ET":                                     "a\nb c",
+		"BT /F1 12 Tf 1 0 0 1 100 700 Tm (5) Tj 1 0 0 1 106 700 Tm (3) Tj 1 0 0 1 112 700 Tm (6) Tj": "536",
+		"BT /F1 12 Tf 1 0 0 1 100 700 Tm (Name) Tj 1 0 0 1 300 700 Tm (SSN) Tj ET":                 "Name\tSSN",
+		"BT /F1 12 Tf 1 0 0 1 10 700 Tm (a) Tj 1 0 0 1 50 700 Tm (b) Tj 1 0 0 1 10 680 Tm (c) Tj ET": "a\tb\nc",
+		"BT /F1 12 Tf 0 1 -1 0 300 100 Tm (53) Tj (6) Tj ET":                                        "536",
+		"q 2 0 0 2 0 0 cm BT /F1 6 Tf 10 10 Td (53) Tj 6 0 Td (6) Tj ET Q":                          "536",
+		"BT <FEFF00530053004E> Tj ET":                                                               "SSN",
+		"BT /F1 12 Tf <3533362D> Tj ET":                                                             "536-",
+		"BT /F1 12 Tf (nested (paren) \\\\ \\) x) Tj ET":                                          "nested (paren) \\ ) x",
+		"BT /F1 12 Tf (caf\\351) Tj ET":                                                             "café",
+		"BT /F1 12 Tf (a) Tj BI /W 1 ID \x00EI\xff EI (b) Tj ET":                                    "ab",
 		"BT (unterminated": "",
 		"BT [(x":           "",
 	} {
-		got, err := e.pdfContent([]byte(in))
-		if err != nil || string(got) != want {
-			t.Errorf("pdfContent(%q) = %q, %v; want %q", in, got, err, want)
+		p := d.newPageText(map[any]*pdfFont{}, map[pdfRef][]byte{})
+		err := p.run([]byte(in), nil, 0)
+		if got := string(bytes.TrimSpace(p.out)); err != nil || got != want {
+			t.Errorf("run(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 }

@@ -1,0 +1,897 @@
+package scanner
+
+// The PDF object model, as far as text extraction needs it: the object
+// syntax, cross-reference tables and streams (following /Prev through
+// incremental updates, newest first), object streams, and the stream
+// filters text is stored with. A file whose cross-reference data is broken
+// is indexed again by searching it for "N G obj", as viewers do.
+//
+// Nothing here trusts the file: every offset is checked, recursion is
+// bounded, and decoded bytes are charged to the extractor's budgets.
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+type (
+	pdfName   string
+	pdfString []byte
+	pdfArray  []any
+	pdfDict   map[pdfName]any
+	pdfRef    struct{ num, gen int }
+	pdfStream struct {
+		dict pdfDict
+		raw  []byte // as stored (still encrypted and encoded)
+		ref  pdfRef // the object it belongs to, for decryption
+	}
+)
+
+// pdfDoc is an opened PDF.
+type pdfDoc struct {
+	e       *extractor
+	src     string
+	b       []byte
+	xref    map[int]xrefEntry
+	trailer pdfDict
+	cache   map[int]any
+	objstm  map[int]*objStream
+	crypt   *pdfCrypt
+	busy    map[int]bool // objects being resolved (cycles)
+	loads   int          // objects parsed, bounded
+}
+
+type xrefEntry struct {
+	kind   byte // 1: at offset; 2: in object stream
+	off    int  // offset, or the object stream's number
+	idx    int  // index within the object stream
+	gen    int
+	inStrm bool
+}
+
+type objStream struct {
+	offs  map[int]int // object number → offset in data
+	data  []byte
+	first int
+}
+
+var (
+	errPDFEncrypted = errors.New("encrypted PDF that needs a password")
+	errPDFBroken    = errors.New("no readable document structure")
+)
+
+// maxPDFObjects bounds the objects parsed for one document.
+const maxPDFObjects = 1 << 20
+
+func openPDF(e *extractor, src string, b []byte) (*pdfDoc, error) {
+	d := &pdfDoc{e: e, src: src, b: b, xref: map[int]xrefEntry{}, cache: map[int]any{}, objstm: map[int]*objStream{}, busy: map[int]bool{}}
+	if err := d.readXref(); err != nil || d.root() == nil {
+		d.xref, d.trailer = map[int]xrefEntry{}, nil
+		d.cache = map[int]any{}
+		d.reindex()
+	}
+	if enc, ok := d.trailer["Encrypt"]; ok && enc != nil {
+		c, err := d.newCrypt(d.resolveDict(enc))
+		if err != nil {
+			return d, err
+		}
+		d.crypt = c
+		d.cache = map[int]any{} // objects read before the key was known
+	}
+	return d, nil
+}
+
+func (d *pdfDoc) root() pdfDict { return d.resolveDict(d.trailer["Root"]) }
+
+// readXref follows the chain of cross-reference sections from startxref.
+func (d *pdfDoc) readXref() error {
+	tail := d.b[max(0, len(d.b)-2048):]
+	k := bytes.LastIndex(tail, []byte("startxref"))
+	if k < 0 {
+		return errPDFBroken
+	}
+	lx := pdfLexer{b: tail, i: k + len("startxref")}
+	off, ok := lx.next().(int)
+	if !ok {
+		return errPDFBroken
+	}
+	seen := map[int]bool{}
+	for n := 0; off >= 0 && off < len(d.b) && !seen[off] && n < 1000; n++ {
+		seen[off] = true
+		trailer, err := d.xrefSection(off)
+		if err != nil {
+			return err
+		}
+		if d.trailer == nil {
+			d.trailer = trailer
+		}
+		// A hybrid file's cross-reference stream completes the table.
+		if x, ok := trailer["XRefStm"].(int); ok && !seen[x] {
+			seen[x] = true
+			if _, err := d.xrefSection(x); err != nil {
+				return err
+			}
+		}
+		prev, ok := trailer["Prev"].(int)
+		if !ok {
+			break
+		}
+		off = prev
+	}
+	if d.trailer == nil {
+		return errPDFBroken
+	}
+	return nil
+}
+
+// xrefSection reads one table or stream at off; entries already known
+// (from a newer section) are kept.
+func (d *pdfDoc) xrefSection(off int) (pdfDict, error) {
+	lx := pdfLexer{b: d.b, i: off}
+	lx.space()
+	if bytes.HasPrefix(d.b[lx.i:], []byte("xref")) {
+		lx.i += 4
+		for {
+			t := lx.next()
+			if kw, ok := t.(pdfKeyword); ok && kw == "trailer" {
+				dict, _ := lx.object(0).(pdfDict)
+				if dict == nil {
+					return nil, errPDFBroken
+				}
+				return dict, nil
+			}
+			start, ok1 := t.(int)
+			count, ok2 := lx.next().(int)
+			if !ok1 || !ok2 || start < 0 || count < 0 || count > 1<<24 {
+				return nil, errPDFBroken
+			}
+			for i := 0; i < count; i++ {
+				o, ok1 := lx.next().(int)
+				g, ok2 := lx.next().(int)
+				kw, ok3 := lx.next().(pdfKeyword)
+				if !ok1 || !ok2 || !ok3 {
+					return nil, errPDFBroken
+				}
+				num := start + i
+				if _, known := d.xref[num]; known {
+					continue
+				}
+				if kw == "n" {
+					d.xref[num] = xrefEntry{kind: 1, off: o, gen: g}
+				} else {
+					d.xref[num] = xrefEntry{} // free: newer than older sections' entry
+				}
+			}
+		}
+	}
+	// A cross-reference stream: "N G obj << /Type /XRef … >> stream".
+	obj, _, err := d.parseAt(off, nil)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := obj.(*pdfStream)
+	if !ok || s.dict["Type"] != pdfName("XRef") {
+		return nil, errPDFBroken
+	}
+	data, err := d.decode(s, false)
+	if err != nil {
+		return nil, err
+	}
+	w, _ := s.dict["W"].(pdfArray)
+	if len(w) != 3 {
+		return nil, errPDFBroken
+	}
+	var ws [3]int
+	for i := range ws {
+		ws[i], _ = w[i].(int)
+		if ws[i] < 0 || ws[i] > 8 {
+			return nil, errPDFBroken
+		}
+	}
+	index := pdfArray{0, s.dict["Size"]}
+	if ix, ok := s.dict["Index"].(pdfArray); ok {
+		index = ix
+	}
+	row := ws[0] + ws[1] + ws[2]
+	if row == 0 {
+		return nil, errPDFBroken
+	}
+	field := func(p []byte) int {
+		v := 0
+		for _, c := range p {
+			v = v<<8 | int(c)
+		}
+		return v
+	}
+	pos := 0
+	for i := 0; i+1 < len(index); i += 2 {
+		start, _ := index[i].(int)
+		count, _ := index[i+1].(int)
+		for j := 0; j < count && pos+row <= len(data); j++ {
+			r := data[pos : pos+row]
+			pos += row
+			typ := 1
+			if ws[0] > 0 {
+				typ = field(r[:ws[0]])
+			}
+			a, b := field(r[ws[0]:ws[0]+ws[1]]), field(r[ws[0]+ws[1]:])
+			num := start + j
+			if _, known := d.xref[num]; known {
+				continue
+			}
+			switch typ {
+			case 1:
+				d.xref[num] = xrefEntry{kind: 1, off: a, gen: b}
+			case 2:
+				d.xref[num] = xrefEntry{kind: 2, off: a, idx: b}
+			default:
+				d.xref[num] = xrefEntry{}
+			}
+		}
+	}
+	return s.dict, nil
+}
+
+// reindex finds every "N G obj" in the file (later definitions win, as
+// in an incremental update) and takes the trailer from the last trailer
+// dictionary or cross-reference stream that names a /Root.
+func (d *pdfDoc) reindex() {
+	b := d.b
+	for pos := 0; ; {
+		k := bytes.Index(b[pos:], []byte("obj"))
+		if k < 0 {
+			break
+		}
+		at := pos + k
+		pos = at + 3
+		if at >= 3 && string(b[at-3:at]) == "end" {
+			continue
+		}
+		// Walk back over "N G ".
+		j := at - 1
+		for j >= 0 && isPDFSpace(b[j]) {
+			j--
+		}
+		ge := j + 1
+		for j >= 0 && isDigit(b[j]) {
+			j--
+		}
+		gs := j + 1
+		for j >= 0 && isPDFSpace(b[j]) {
+			j--
+		}
+		ne := j + 1
+		for j >= 0 && isDigit(b[j]) {
+			j--
+		}
+		ns := j + 1
+		if gs == ge || ns == ne || ne == gs {
+			continue
+		}
+		num, err1 := strconv.Atoi(string(b[ns:ne]))
+		gen, err2 := strconv.Atoi(string(b[gs:ge]))
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		d.xref[num] = xrefEntry{kind: 1, off: ns, gen: gen}
+	}
+	// Objects inside object streams are found by loading each stream.
+	for num, x := range d.xref {
+		if x.kind != 1 {
+			continue
+		}
+		obj, _, err := d.parseAt(x.off, nil)
+		if err != nil {
+			continue
+		}
+		s, ok := obj.(*pdfStream)
+		if !ok {
+			continue
+		}
+		switch s.dict["Type"] {
+		case pdfName("ObjStm"):
+			if os := d.objStream(num); os != nil {
+				for n, off := range os.offs {
+					if _, known := d.xref[n]; !known {
+						d.xref[n] = xrefEntry{kind: 2, off: num, idx: off, inStrm: true}
+					}
+				}
+			}
+		case pdfName("XRef"):
+			if s.dict["Root"] != nil {
+				d.trailer = s.dict
+			}
+		}
+	}
+	if k := bytes.LastIndex(b, []byte("trailer")); k >= 0 {
+		lx := pdfLexer{b: b, i: k + len("trailer")}
+		if t, ok := lx.object(0).(pdfDict); ok && t["Root"] != nil {
+			d.trailer = t
+		}
+	}
+	if d.trailer == nil {
+		d.trailer = pdfDict{}
+	}
+	if d.root() == nil {
+		// No trailer names the catalogue: take any object that is one.
+		for num := range d.xref {
+			if c, ok := d.resolve(pdfRef{num: num}).(pdfDict); ok && c["Type"] == pdfName("Catalog") {
+				d.trailer["Root"] = pdfRef{num: num}
+				break
+			}
+		}
+	}
+}
+
+// parseAt parses "N G obj <object> [stream … endstream]" at off.
+func (d *pdfDoc) parseAt(off int, want *pdfRef) (any, pdfRef, error) {
+	if off < 0 || off >= len(d.b) {
+		return nil, pdfRef{}, errPDFBroken
+	}
+	lx := pdfLexer{b: d.b, i: off}
+	num, ok1 := lx.next().(int)
+	gen, ok2 := lx.next().(int)
+	kw, ok3 := lx.next().(pdfKeyword)
+	if !ok1 || !ok2 || !ok3 || kw != "obj" {
+		return nil, pdfRef{}, errPDFBroken
+	}
+	ref := pdfRef{num, gen}
+	if want != nil && want.num != num {
+		return nil, ref, errPDFBroken
+	}
+	obj := lx.object(0)
+	dict, ok := obj.(pdfDict)
+	if !ok {
+		return obj, ref, nil
+	}
+	save := lx.i
+	if kw, ok := lx.next().(pdfKeyword); !ok || kw != "stream" {
+		lx.i = save
+		return obj, ref, nil
+	}
+	start := lx.i
+	switch {
+	case bytes.HasPrefix(d.b[start:], []byte("\r\n")):
+		start += 2
+	case start < len(d.b) && (d.b[start] == '\n' || d.b[start] == '\r'):
+		start++
+	}
+	// /Length may be an indirect object; a wrong one (damaged or
+	// hand-edited files) falls back to the endstream keyword.
+	end := -1
+	if n, ok := d.resolveShallow(dict["Length"]).(int); ok && n >= 0 && start+n <= len(d.b) {
+		rest := d.b[start+n : min(len(d.b), start+n+32)]
+		if bytes.Contains(rest, []byte("endstream")) {
+			end = start + n
+		}
+	}
+	if end < 0 {
+		k := bytes.Index(d.b[start:], []byte("endstream"))
+		if k < 0 {
+			end = len(d.b)
+		} else {
+			end = start + k
+			for end > start && (d.b[end-1] == '\n' || d.b[end-1] == '\r') {
+				end--
+			}
+		}
+	}
+	return &pdfStream{dict: dict, raw: d.b[start:end], ref: ref}, ref, nil
+}
+
+// resolveShallow resolves a reference without decrypting (for /Length,
+// which is a plain integer).
+func (d *pdfDoc) resolveShallow(v any) any {
+	r, ok := v.(pdfRef)
+	if !ok {
+		return v
+	}
+	x, ok := d.xref[r.num]
+	if !ok || x.kind != 1 || d.busy[r.num] {
+		return nil
+	}
+	d.busy[r.num] = true
+	defer delete(d.busy, r.num)
+	obj, _, _ := d.parseAt(x.off, &r)
+	return obj
+}
+
+// resolve returns the object a reference points to (or v itself).
+func (d *pdfDoc) resolve(v any) any {
+	r, ok := v.(pdfRef)
+	if !ok {
+		return v
+	}
+	if obj, ok := d.cache[r.num]; ok {
+		return obj
+	}
+	x, ok := d.xref[r.num]
+	if !ok || x.kind == 0 || d.busy[r.num] {
+		return nil
+	}
+	if d.loads++; d.loads > maxPDFObjects {
+		return nil
+	}
+	d.busy[r.num] = true
+	defer delete(d.busy, r.num)
+	var obj any
+	if x.kind == 1 {
+		o, ref, err := d.parseAt(x.off, &r)
+		if err != nil {
+			return nil
+		}
+		obj = d.decrypt(o, ref)
+	} else {
+		os := d.objStream(x.off)
+		if os == nil {
+			return nil
+		}
+		off, ok := os.offs[r.num]
+		if !ok {
+			return nil
+		}
+		lx := pdfLexer{b: os.data, i: os.first + off}
+		obj = lx.object(0)
+	}
+	d.cache[r.num] = obj
+	return obj
+}
+
+func (d *pdfDoc) resolveDict(v any) pdfDict {
+	dict, _ := d.resolve(v).(pdfDict)
+	if dict == nil {
+		if s, ok := d.resolve(v).(*pdfStream); ok {
+			return s.dict
+		}
+	}
+	return dict
+}
+
+func (d *pdfDoc) resolveArray(v any) pdfArray {
+	a, _ := d.resolve(v).(pdfArray)
+	return a
+}
+
+func (d *pdfDoc) resolveInt(v any) (int, bool) {
+	switch n := d.resolve(v).(type) {
+	case int:
+		return n, true
+	case float64:
+		return int(n), true
+	}
+	return 0, false
+}
+
+func (d *pdfDoc) resolveNum(v any) (float64, bool) {
+	switch n := d.resolve(v).(type) {
+	case int:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
+}
+
+// objStream loads object stream num (cached).
+func (d *pdfDoc) objStream(num int) *objStream {
+	if os, ok := d.objstm[num]; ok {
+		return os
+	}
+	d.objstm[num] = nil // a stream that refers to itself finds nil
+	x, ok := d.xref[num]
+	if !ok || x.kind != 1 {
+		return nil
+	}
+	o, ref, err := d.parseAt(x.off, &pdfRef{num: num})
+	if err != nil {
+		return nil
+	}
+	s, ok := d.decrypt(o, ref).(*pdfStream)
+	if !ok {
+		return nil
+	}
+	data, err := d.decode(s, false)
+	if err != nil {
+		return nil
+	}
+	n, _ := d.resolveInt(s.dict["N"])
+	first, _ := d.resolveInt(s.dict["First"])
+	if first < 0 || first > len(data) || n < 0 {
+		return nil
+	}
+	os := &objStream{offs: map[int]int{}, data: data, first: first}
+	lx := pdfLexer{b: data[:first]}
+	for i := 0; i < n; i++ {
+		on, ok1 := lx.next().(int)
+		off, ok2 := lx.next().(int)
+		if !ok1 || !ok2 || off < 0 || first+off > len(data) {
+			break
+		}
+		os.offs[on] = off
+	}
+	d.objstm[num] = os
+	return os
+}
+
+// decode undoes a stream's filters. The bytes produced are charged to the
+// message's decompression budget and capped at MaxEntry; image filters
+// yield errPDFImage.
+func (d *pdfDoc) decode(s *pdfStream, content bool) ([]byte, error) {
+	filters := d.resolve(s.dict["Filter"])
+	parms := d.resolve(s.dict["DecodeParms"])
+	var fs []pdfName
+	var ps []pdfDict
+	switch f := filters.(type) {
+	case pdfName:
+		fs = []pdfName{f}
+		ps = []pdfDict{d.resolveDict(parms)}
+	case pdfArray:
+		pa, _ := parms.(pdfArray)
+		for i, x := range f {
+			n, _ := d.resolve(x).(pdfName)
+			fs = append(fs, n)
+			var p pdfDict
+			if i < len(pa) {
+				p = d.resolveDict(pa[i])
+			}
+			ps = append(ps, p)
+		}
+	}
+	data := s.raw
+	for i, f := range fs {
+		var r io.Reader
+		switch f {
+		case "FlateDecode", "Fl":
+			if zr, err := zlib.NewReader(bytes.NewReader(data)); err == nil {
+				r = zr
+			} else {
+				r = flate.NewReader(bytes.NewReader(data)) // raw deflate, no zlib header
+			}
+		case "ASCIIHexDecode", "AHx":
+			data, _ = pdfHex(append(append([]byte{'<'}, data...), '>'), 0)
+			continue
+		case "ASCII85Decode", "A85":
+			data = ascii85(data)
+			continue
+		case "RunLengthDecode", "RL":
+			r = bytes.NewReader(runLengthDecode(data, d.e.lim.MaxEntry))
+		case "Crypt":
+			continue // Identity: the only crypt filter a stream may name without a key
+		default:
+			return nil, errPDFImage
+		}
+		// A truncated or damaged stream still yields what inflated.
+		out, over, err := d.e.read(r, d.e.lim.MaxEntry, true)
+		if err == errDeadline {
+			return nil, err
+		}
+		if over {
+			d.e.limit(d.src, fmt.Sprintf("stream inflated beyond %d bytes", d.e.lim.MaxEntry))
+		}
+		data = out
+		if p := ps[i]; p != nil {
+			data = pngPredict(d, p, data)
+		}
+	}
+	return data, nil
+}
+
+var errPDFImage = errors.New("image data")
+
+// pngPredict undoes the PNG row predictors (Predictor ≥ 10) that
+// cross-reference and object streams use; other predictors are left.
+func pngPredict(d *pdfDoc, p pdfDict, data []byte) []byte {
+	pred, _ := d.resolveInt(p["Predictor"])
+	if pred < 10 {
+		return data
+	}
+	cols, ok := d.resolveInt(p["Columns"])
+	if !ok || cols < 1 {
+		cols = 1
+	}
+	colors, ok := d.resolveInt(p["Colors"])
+	if !ok || colors < 1 {
+		colors = 1
+	}
+	bpc, ok := d.resolveInt(p["BitsPerComponent"])
+	if !ok || bpc < 1 {
+		bpc = 8
+	}
+	if cols > 1<<20 || colors > 32 || bpc > 16 {
+		return data
+	}
+	bpp := max(1, colors*bpc/8)
+	row := (cols*colors*bpc + 7) / 8
+	out := make([]byte, 0, len(data))
+	prev := make([]byte, row)
+	for pos := 0; pos+1+row <= len(data); pos += 1 + row {
+		typ, cur := data[pos], data[pos+1:pos+1+row]
+		line := make([]byte, row)
+		for i := range line {
+			var a, b, c byte
+			if i >= bpp {
+				a, c = line[i-bpp], prev[i-bpp]
+			}
+			b = prev[i]
+			x := cur[i]
+			switch typ {
+			case 1:
+				x += a
+			case 2:
+				x += b
+			case 3:
+				x += byte((int(a) + int(b)) / 2)
+			case 4:
+				pa, pb, pc := abs(int(b)-int(c)), abs(int(a)-int(c)), abs(int(a)+int(b)-2*int(c))
+				switch {
+				case pa <= pb && pa <= pc:
+					x += a
+				case pb <= pc:
+					x += b
+				default:
+					x += c
+				}
+			}
+			line[i] = x
+		}
+		out = append(out, line...)
+		prev = line
+	}
+	return out
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// ascii85 decodes ASCII base-85 up to "~>".
+func ascii85(b []byte) []byte {
+	var out []byte
+	var v uint32
+	n := 0
+	for _, c := range b {
+		switch {
+		case c == '~':
+			break
+		case c == 'z' && n == 0:
+			out = append(out, 0, 0, 0, 0)
+			continue
+		case c < '!' || c > 'u':
+			continue
+		default:
+			v = v*85 + uint32(c-'!')
+			if n++; n == 5 {
+				out = append(out, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+				v, n = 0, 0
+			}
+			continue
+		}
+		break
+	}
+	if n > 1 {
+		for k := n; k < 5; k++ {
+			v = v*85 + 84
+		}
+		out = append(out, []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}[:n-1]...)
+	}
+	return out
+}
+
+// runLengthDecode undoes RunLengthDecode, producing at most limit bytes.
+func runLengthDecode(b []byte, limit int64) []byte {
+	var out []byte
+	for i := 0; i < len(b) && int64(len(out)) <= limit; {
+		l := int(b[i])
+		i++
+		switch {
+		case l == 128:
+			return out
+		case l < 128:
+			end := min(i+l+1, len(b))
+			out = append(out, b[i:end]...)
+			i = end
+		case i < len(b):
+			out = append(out, bytes.Repeat(b[i:i+1], 257-l)...)
+			i++
+		}
+	}
+	return out
+}
+
+func isPDFSpace(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0
+}
+
+// pdfKeyword is a bare word: obj, stream, R, true, an operator, ….
+type pdfKeyword string
+
+// pdfLexer reads PDF tokens and objects from b.
+type pdfLexer struct {
+	b []byte
+	i int
+}
+
+func (l *pdfLexer) space() {
+	for l.i < len(l.b) {
+		c := l.b[l.i]
+		if isPDFSpace(c) {
+			l.i++
+		} else if c == '%' {
+			for l.i < len(l.b) && l.b[l.i] != '\n' && l.b[l.i] != '\r' {
+				l.i++
+			}
+		} else {
+			return
+		}
+	}
+}
+
+// pdfEnd marks the end of input; pdfDelim a closing delimiter.
+type (
+	pdfEnd   struct{}
+	pdfDelim byte
+)
+
+// next returns one token: int, float64, pdfName, pdfString, pdfKeyword,
+// pdfDelim ('[', ']', '<' for "<<", '>' for ">>", '{', '}') or pdfEnd.
+func (l *pdfLexer) next() any {
+	l.space()
+	if l.i >= len(l.b) {
+		return pdfEnd{}
+	}
+	b := l.b
+	c := b[l.i]
+	switch {
+	case c == '(':
+		s, i := pdfLiteral(b, l.i)
+		l.i = i
+		return pdfString(s)
+	case c == '<' && l.i+1 < len(b) && b[l.i+1] == '<':
+		l.i += 2
+		return pdfDelim('<')
+	case c == '>' && l.i+1 < len(b) && b[l.i+1] == '>':
+		l.i += 2
+		return pdfDelim('>')
+	case c == '<':
+		s, i := pdfHex(b, l.i)
+		l.i = i
+		return pdfString(s)
+	case c == '[' || c == ']' || c == '{' || c == '}':
+		l.i++
+		return pdfDelim(c)
+	case c == '/':
+		j := l.i + 1
+		for j < len(b) && pdfRegular(b[j]) {
+			j++
+		}
+		name := pdfName(unescapeName(b[l.i+1 : j]))
+		l.i = j
+		return name
+	case c == '-' || c == '+' || c == '.' || isDigit(c):
+		j := l.i + 1
+		for j < len(b) && (isDigit(b[j]) || b[j] == '.' || b[j] == '-') {
+			j++
+		}
+		tok := string(b[l.i:j])
+		l.i = j
+		if n, err := strconv.Atoi(tok); err == nil {
+			return n
+		}
+		f, _ := strconv.ParseFloat(tok, 64)
+		return f
+	case pdfRegular(c):
+		j := l.i + 1
+		for j < len(b) && pdfRegular(b[j]) {
+			j++
+		}
+		kw := pdfKeyword(b[l.i:j])
+		l.i = j
+		return kw
+	}
+	l.i++ // a stray ')' or '>'
+	return pdfDelim(c)
+}
+
+// unescapeName decodes #xx in a name.
+func unescapeName(b []byte) string {
+	if bytes.IndexByte(b, '#') < 0 {
+		return string(b)
+	}
+	var out []byte
+	for i := 0; i < len(b); i++ {
+		if b[i] == '#' && i+2 < len(b) {
+			if v, err := strconv.ParseUint(string(b[i+1:i+3]), 16, 8); err == nil {
+				out = append(out, byte(v))
+				i += 2
+				continue
+			}
+		}
+		out = append(out, b[i])
+	}
+	return string(out)
+}
+
+// maxPDFNesting bounds arrays and dictionaries inside one another.
+const maxPDFNesting = 64
+
+// object reads one object; "N G R" becomes a pdfRef. Unknown keywords
+// (operators in a content stream) come back as pdfKeyword.
+func (l *pdfLexer) object(depth int) any {
+	t := l.next()
+	return l.objectFrom(t, depth)
+}
+
+func (l *pdfLexer) objectFrom(t any, depth int) any {
+	switch v := t.(type) {
+	case int:
+		// Maybe "N G R".
+		save := l.i
+		if g, ok := l.next().(int); ok {
+			if kw, ok := l.next().(pdfKeyword); ok && kw == "R" {
+				return pdfRef{v, g}
+			}
+		}
+		l.i = save
+		return v
+	case pdfKeyword:
+		switch v {
+		case "true":
+			return true
+		case "false":
+			return false
+		case "null":
+			return nil
+		}
+		return v
+	case pdfDelim:
+		if depth >= maxPDFNesting {
+			return nil
+		}
+		switch v {
+		case '[':
+			var a pdfArray
+			for {
+				t := l.next()
+				if dl, ok := t.(pdfDelim); ok && dl == ']' {
+					return a
+				}
+				if _, ok := t.(pdfEnd); ok {
+					return a
+				}
+				if kw, ok := t.(pdfKeyword); ok && (kw == "endobj" || kw == "stream") {
+					return a
+				}
+				a = append(a, l.objectFrom(t, depth+1))
+			}
+		case '<':
+			dict := pdfDict{}
+			for {
+				t := l.next()
+				if dl, ok := t.(pdfDelim); ok && dl == '>' {
+					return dict
+				}
+				if _, ok := t.(pdfEnd); ok {
+					return dict
+				}
+				key, ok := t.(pdfName)
+				if !ok {
+					if kw, ok := t.(pdfKeyword); ok && (kw == "endobj" || kw == "stream") {
+						return dict
+					}
+					continue
+				}
+				dict[key] = l.object(depth + 1)
+			}
+		}
+		return v
+	}
+	return t
+}
