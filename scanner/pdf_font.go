@@ -13,15 +13,15 @@ import (
 )
 
 type pdfFont struct {
-	twoByte bool                // Type0 with Identity-H/V: every code is two bytes
-	ranges  []codespace         // a ToUnicode or encoding CMap's code lengths
-	toUni   map[uint32][]rune   // code → text, from ToUnicode
-	enc     *[256]rune          // simple fonts: code → rune without ToUnicode
-	widths  map[uint32]float64  // code (simple) or CID (Type0) → width in glyph units/1000
-	dw      float64             // default width
-	scale   float64             // glyph units → text space (1/1000, or a Type3 FontMatrix)
-	cidMap  map[uint32]uint32   // Type0 with a non-identity CMap: code → CID (widths)
-	symbol  bool                // no ToUnicode and no usable encoding
+	twoByte bool               // Type0 with Identity-H/V: every code is two bytes
+	ranges  []codespace        // a ToUnicode or encoding CMap's code lengths
+	toUni   map[uint32][]rune  // code → text, from ToUnicode
+	enc     *[256]rune         // simple fonts: code → rune without ToUnicode
+	widths  map[uint32]float64 // code (simple) or CID (Type0) → width in glyph units/1000
+	dw      float64            // default width
+	scale   float64            // glyph units → text space (1/1000, or a Type3 FontMatrix)
+	cidMap  map[uint32]uint32  // Type0 with a non-identity CMap: code → CID (widths)
+	symbol  bool               // no ToUnicode and no usable encoding
 }
 
 type codespace struct {
