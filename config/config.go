@@ -131,7 +131,7 @@ type Scanner struct {
 
 // Detectors are the names of the scanner's built-in detectors; the scanner
 // package's own list is checked against this one by a test.
-var Detectors = []string{"us_ssn", "credit_card", "us_npi", "us_dea", "aba_routing", "iban", "icd10"}
+var Detectors = []string{"us_ssn", "credit_card", "us_npi", "us_dea", "aba_routing", "iban", "icd10", "us_mbi"}
 
 // ScannerPattern is an admin-defined regular expression rule.
 type ScannerPattern struct {

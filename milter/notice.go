@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"mime/quotedprintable"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/scanner"
 )
 
 // Notifier queues a message for delivery. The mail queue satisfies it;
@@ -53,14 +55,18 @@ func Notice(cfg *config.Config, sender string, plan Plan, now time.Time) []byte 
 	fmt.Fprintf(&body, "Your message %q to %s was sent encrypted.\n\n", subject, strings.Join(sealedTo, ", "))
 	fmt.Fprintf(&body, "%s does not send this kind of data in clear e-mail. The content scanner found:\n\n", cfg.Organization.Name)
 	if plan.Scan != nil {
-		for _, c := range plan.Scan.Counts() {
-			fmt.Fprintf(&body, "  - %s: %d (%s)\n", c.Rule, c.Count, strings.Join(c.Samples, ", "))
+		for _, l := range noticeLines(plan.Scan.Findings) {
+			fmt.Fprintf(&body, "  - %s: %d (%s)", l.title, l.count, strings.Join(l.samples, ", "))
+			if len(l.where) > 0 {
+				fmt.Fprintf(&body, " in %s", joinPlaces(l.where))
+			}
+			body.WriteString("\n")
 		}
 		if len(plan.Scan.Findings) == 0 {
 			body.WriteString("  - no sensitive data, but parts it could not check:\n")
 		}
 		for _, u := range plan.Scan.Unreadable {
-			fmt.Fprintf(&body, "  - could not be checked: %s (%s)\n", u.Source, u.Reason)
+			fmt.Fprintf(&body, "  - could not be checked: %s (%s)\n", scanner.Where(u.Source), u.Reason)
 		}
 		if plan.Scan.Truncated && len(plan.Scan.Unreadable) == 0 {
 			body.WriteString("  - could not be checked completely: a size or time limit was reached\n")
@@ -89,6 +95,58 @@ func Notice(cfg *config.Config, sender string, plan Plan, now time.Time) []byte 
 	_, _ = qp.Write([]byte(strings.ReplaceAll(body.String(), "\n", "\r\n")))
 	_ = qp.Close()
 	return b.Bytes()
+}
+
+// noticeLine is one kind of finding in the notice: its name in words, how
+// often, masked samples, and the parts it was found in.
+type noticeLine struct {
+	title   string
+	count   int
+	samples []string // at most three
+	where   []string // in order of appearance, each once
+}
+
+// noticeLines groups findings by detector, in the order they first appear.
+func noticeLines(fs []scanner.Finding) []noticeLine {
+	var out []noticeLine
+	idx := map[string]int{}
+	for _, f := range fs {
+		i, ok := idx[f.Detector]
+		if !ok {
+			i = len(out)
+			idx[f.Detector] = i
+			out = append(out, noticeLine{title: scanner.Title(f.Detector)})
+		}
+		l := &out[i]
+		l.count++
+		if len(l.samples) < 3 {
+			l.samples = append(l.samples, f.Masked)
+		}
+		if f.Where != "" && !slices.Contains(l.where, f.Where) {
+			l.where = append(l.where, f.Where)
+		}
+	}
+	return out
+}
+
+// joinPlaces lists parts in a sentence: "the message body", "attachment
+// a.pdf, page 1 and attachment b.docx"; past five, "and N more parts".
+func joinPlaces(ws []string) string {
+	ps := make([]string, 0, min(len(ws), 6))
+	for i, w := range ws {
+		if i == 5 {
+			ps = append(ps, fmt.Sprintf("%d more parts", len(ws)-5))
+			break
+		}
+		if w == "message body" || w == "subject" {
+			w = "the " + w
+		}
+		ps = append(ps, w)
+	}
+	if len(ps) == 1 {
+		return ps[0]
+	}
+	return strings.Join(ps[:len(ps)-1], "; ") + " and " + ps[len(ps)-1]
 }
 
 func randomHex(n int) string {

@@ -90,7 +90,7 @@ func TestScannerSealsSensitiveMail(t *testing.T) {
 		t.Errorf("notice from %q to %v; want the null sender to the message's sender", n.from, n.to)
 	}
 	text := decodeQP(t, n.data)
-	for _, want := range []string{"Auto-Submitted: auto-generated", "us_ssn: 1 (***-**-1234)", "pat@ext.example", "Claim for Jane"} {
+	for _, want := range []string{"Auto-Submitted: auto-generated", "Social Security number: 1 (***-**-1234)", "pat@ext.example", "Claim for Jane"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("notice lacks %q:\n%s", want, text)
 		}

@@ -38,6 +38,7 @@ var ctxWords = [numDet]wordSet{
 	dABA:  newWordSet("routing", "aba", "rtn", "transit", "abartn"),
 	dIBAN: newWordSet("iban", "bank", "account", "swift", "bic"),
 	dICD:  newWordSet("diagnosis", "diagnoses", "diagnosed", "dx", "icd", "icd-10", "icd10", "diag"),
+	dMBI:  newWordSet("mbi", "medicare", "beneficiary", "hicn", "cms"),
 }
 
 var negWords = newWordSet("order", "tracking", "track", "invoice", "ref", "reference", "phone", "tel", "call", "fax", "isbn", "sku", "ticket", "serial", "part", "shipment", "po")
@@ -258,75 +259,6 @@ func abaValid(d []byte) bool {
 	}
 	sum := 3*int(d[0]+d[3]+d[6]) + 7*int(d[1]+d[4]+d[7]) + int(d[2]+d[5]+d[8])
 	return sum%10 == 0
-}
-
-// cardScore validates 12–19 digits as a payment card: the grouping must be a
-// card layout, Luhn must pass and the issuer prefix must allow this length.
-func cardScore(d []byte, shape []uint8, c *ctx) (float64, bool) {
-	grouped := false
-	switch {
-	case len(shape) == 1:
-	case len(shape) == 3 && shape[0] == 4 && shape[1] == 6 && (shape[2] == 5 || shape[2] == 4):
-		grouped = true // Amex 4-6-5, Diners 4-6-4
-	case len(shape) >= 3:
-		for _, l := range shape[:len(shape)-1] {
-			if l != 4 {
-				return 0, false
-			}
-		}
-		if l := shape[len(shape)-1]; l < 1 || l > 4 {
-			return 0, false
-		}
-		grouped = true
-	default:
-		return 0, false
-	}
-	known, weak := iin(d)
-	if !known || !luhn(d) {
-		return 0, false
-	}
-	if weak {
-		// Maestro alone would claim every Luhn-valid number starting with 6.
-		if !c.has(&ctxWords[dCard]) {
-			return 0, false
-		}
-		return cardWeakBase + ctxBoost, true
-	}
-	base := cardContiguousBase
-	if grouped {
-		base = cardGroupedBase
-	}
-	return c.score(dCard, base), true
-}
-
-// iin reports whether d's issuer prefix belongs to a card brand that issues
-// numbers of this length, and whether that brand is too broad to trust
-// without context (Maestro).
-func iin(d []byte) (known, weak bool) {
-	n := len(d)
-	p2 := int(d[0])*10 + int(d[1])
-	p3 := p2*10 + int(d[2])
-	p4 := p3*10 + int(d[3])
-	in := func(lo, hi int) bool { return n >= lo && n <= hi }
-	switch {
-	case d[0] == 4: // Visa
-		return n == 13 || n == 16 || n == 19, false
-	case p2 == 34 || p2 == 37: // Amex
-		return n == 15, false
-	case (p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720): // Mastercard
-		return n == 16, false
-	case p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65: // Discover
-		return in(16, 19), false
-	case p4 >= 3528 && p4 <= 3589: // JCB
-		return in(16, 19), false
-	case (p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39: // Diners
-		return in(14, 19), false
-	case p2 == 62: // UnionPay
-		return in(16, 19), false
-	case p2 == 50 || (p2 >= 56 && p2 <= 58) || d[0] == 6: // Maestro
-		return in(12, 19), true
-	}
-	return false, false
 }
 
 // dea checks the DEA registration number whose letters run from ts and whose

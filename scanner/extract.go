@@ -339,10 +339,13 @@ type extractor struct {
 	parts    int   // MIME parts seen
 	stopped  bool  // deadline or a message-wide budget: do no more work
 	totalHit bool  // MaxTotal reached (recorded once)
+	// nest prefixes the sources of an attached message's parts
+	// ("attachment fwd.eml > "), so they are not taken for the outer body.
+	nest string
 }
 
 func (e *extractor) unreadable(src, reason string) {
-	e.out.Unreadable = append(e.out.Unreadable, Unreadable{Source: src, Reason: reason})
+	e.out.Unreadable = append(e.out.Unreadable, Unreadable{Source: e.nest + src, Reason: reason})
 }
 
 // limit records a part cut short by a limit.
@@ -381,7 +384,7 @@ func (e *extractor) add(src string, text []byte) {
 		return
 	}
 	e.total += int64(len(text))
-	e.out.Parts = append(e.out.Parts, Part{Source: src, Text: text})
+	e.out.Parts = append(e.out.Parts, Part{Source: e.nest + src, Text: text})
 }
 
 var errDeadline = errors.New("deadline exceeded")
@@ -531,8 +534,11 @@ func (e *extractor) message(src string, data []byte, depth int) {
 		e.unreadable(src, "corrupt message: "+errString(err))
 		return
 	}
+	outer := e.nest
+	e.nest = outer + src + " > "
+	defer func() { e.nest = outer }()
 	if subj, _ := ent.Header.Text("Subject"); subj != "" {
-		e.add(src+" header Subject", []byte(subj))
+		e.add("header Subject", []byte(subj))
 	}
 	e.entity(ent, err, depth)
 }

@@ -35,10 +35,14 @@ import (
 // Finding is one detected item. The value itself is never stored, only its
 // masked form, so findings are safe to log and to mail back to the sender.
 type Finding struct {
-	Detector string  `json:"detector"` // one of Detectors(), or an admin rule's name
+	Detector string  `json:"detector"` // one of Detectors(), or an admin rule's name; Title(Detector) names it in words
 	Masked   string  `json:"masked"`   // e.g. "***-**-6789"; at most the last four characters kept
 	Offset   int     `json:"offset"`   // byte offset of the candidate's first byte in the text
 	Score    float64 `json:"score"`    // 0..1: base score from validation, adjusted by context words
+	// Where names the part of the message the finding is in, in words:
+	// "message body", "subject", "attachment lab.pdf, page 1". Set by
+	// Extracted.Scan; Scan on bare text leaves it empty.
+	Where string `json:"where,omitempty"`
 }
 
 // Options select detectors and the score a finding needs.
@@ -64,13 +68,32 @@ const (
 	dABA
 	dIBAN
 	dICD
+	dMBI
 	numDet
 )
 
-var detNames = [numDet]string{"us_ssn", "credit_card", "us_npi", "us_dea", "aba_routing", "iban", "icd10"}
+var detNames = [numDet]string{"us_ssn", "credit_card", "us_npi", "us_dea", "aba_routing", "iban", "icd10", "us_mbi"}
+
+// detTitles name the detectors in words, for the people who read notices.
+var detTitles = [numDet]string{
+	"Social Security number", "payment card number", "National Provider Identifier (NPI)",
+	"DEA registration number", "bank routing number", "IBAN (bank account number)",
+	"diagnosis code (ICD-10)", "Medicare Beneficiary Identifier",
+}
 
 // Detectors returns the names of the built-in detectors.
 func Detectors() []string { return slices.Clone(detNames[:]) }
+
+// Title names a detector in words ("Social Security number"); an admin
+// rule's name, or any name the scanner does not know, is returned as it is.
+func Title(detector string) string {
+	for d, n := range detNames {
+		if n == detector {
+			return detTitles[d]
+		}
+	}
+	return detector
+}
 
 // Scan returns the findings in text whose score reaches the threshold, in
 // offset order. It never fails: text that is not UTF-8 is simply bytes.
@@ -104,7 +127,7 @@ func Scan(text []byte, opt Options) []Finding {
 
 type scan struct {
 	t    []byte
-	on   uint8 // bit per det
+	on   uint16 // bit per det
 	thr  float64
 	out  []Finding
 	gs   [maxGroups]group // numberRun's scratch space
@@ -161,6 +184,13 @@ func (s *scan) run() {
 			i = skipAlnum(t, i)
 		case ts < i:
 			i = s.letterToken(ts, i)
+		case t[i] != '0' && i+1 < n && isUpper(t[i+1]):
+			// A digit and a capital: the shape of a Medicare number.
+			end := skipAlnum(t, i)
+			if s.enabled(dMBI) {
+				end = s.mbi(i, end)
+			}
+			i = end
 		default:
 			i = s.numberRun(i)
 		}

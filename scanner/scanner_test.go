@@ -299,7 +299,7 @@ func TestOptions(t *testing.T) {
 	if len(high) != 1 || high[0].Offset != strings.Index(two, "536-22-1235") {
 		t.Fatalf("threshold 0.9: %+v", high)
 	}
-	if d := Detectors(); len(d) != 7 || d[0] != "us_ssn" {
+	if d := Detectors(); len(d) != 8 || d[0] != "us_ssn" || d[7] != "us_mbi" {
 		t.Fatalf("Detectors() = %v", d)
 	}
 	d := Detectors()

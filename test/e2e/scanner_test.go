@@ -39,7 +39,7 @@ func TestScannerPostfix(t *testing.T) {
 
 		notice := postfixWait(t, pf, mark, postfixSender, 1)[0]
 		text := scannerNoticeText(t, notice.Data)
-		for _, want := range []string{"Subject: Sent encrypted: Claim for J. Roe", "Auto-Submitted: auto-generated", "us_ssn: 1 (***-**-1234)", rcpt} {
+		for _, want := range []string{"Subject: Sent encrypted: Claim for J. Roe", "Auto-Submitted: auto-generated", "Social Security number: 1 (***-**-1234)", rcpt} {
 			if !strings.Contains(text, want) {
 				t.Errorf("notice lacks %q:\n%s", want, text)
 			}
