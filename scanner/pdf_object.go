@@ -658,23 +658,20 @@ func ascii85(b []byte) []byte {
 	var v uint32
 	n := 0
 	for _, c := range b {
-		switch {
-		case c == '~':
+		if c == '~' {
 			break
+		}
+		switch {
 		case c == 'z' && n == 0:
 			out = append(out, 0, 0, 0, 0)
-			continue
 		case c < '!' || c > 'u':
-			continue
 		default:
 			v = v*85 + uint32(c-'!')
 			if n++; n == 5 {
 				out = append(out, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
 				v, n = 0, 0
 			}
-			continue
 		}
-		break
 	}
 	if n > 1 {
 		for k := n; k < 5; k++ {
