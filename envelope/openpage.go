@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -41,11 +42,14 @@ func ParsePageMeta(s string) PageMeta {
 
 // OpenPage is one Open Online page.
 type OpenPage struct {
-	EnvelopeID   string
-	Payload      string   // ASCII armour as posted
-	Meta         PageMeta // parsed from the "meta" field; empty if absent/bad
-	PublicURL    string   // key service base URL (same origin here)
-	Organization string
+	EnvelopeID string
+	Payload    string // ASCII armour as posted
+	// PayloadReader, when set, is read instead of Payload and streamed
+	// into the page, so a large post is never held in memory whole.
+	PayloadReader io.Reader
+	Meta          PageMeta // parsed from the "meta" field; empty if absent/bad
+	PublicURL     string   // key service base URL (same origin here)
+	Organization  string
 	// Nonce, when set, is put on the page's script and style elements for a
 	// nonce-based policy of the caller's own; OpenPageCSP allows them by hash.
 	Nonce string
@@ -91,9 +95,42 @@ func WriteOpenPage(w io.Writer, p OpenPage) error {
 		return fmt.Errorf("open page: %w", err)
 	}
 	return pg.write(w, func(w io.Writer) error {
+		if p.PayloadReader != nil {
+			return escapeStream(w, p.PayloadReader)
+		}
 		template.HTMLEscape(w, []byte(strings.TrimRight(p.Payload, "\r\n")))
 		return nil
 	})
+}
+
+// escapeStream HTML-escapes r into w chunk by chunk, leaving out the line
+// ends at its very end as WriteOpenPage does for a payload in memory.
+func escapeStream(w io.Writer, r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	var held []byte // trailing CR/LF of what was read so far
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			chunk := buf[:n]
+			body := bytes.TrimRight(chunk, "\r\n")
+			if len(body) > 0 {
+				if len(held) > 0 {
+					if _, werr := w.Write(held); werr != nil {
+						return werr
+					}
+					held = held[:0]
+				}
+				template.HTMLEscape(w, body)
+			}
+			held = append(held, chunk[len(body):]...)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // OpenPageCSP returns the Content-Security-Policy header value for the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,7 +289,18 @@ func multipartBody(t *testing.T, fields map[string]string) (string, *bytes.Buffe
 	t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
-	for k, v := range fields {
+	// In the securedoc form's order (the payload last), then the rest.
+	names := []string{"envelope", "meta", "payload"}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if !slices.Contains(names, k) {
+			names = append(names, k)
+		}
+	}
+	for _, k := range names {
+		v, ok := fields[k]
+		if !ok {
+			continue
+		}
 		if err := mw.WriteField(k, v); err != nil {
 			t.Fatal(err)
 		}

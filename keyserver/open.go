@@ -1,13 +1,16 @@
 package keyserver
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/postseal/postseal/envelope"
 )
@@ -20,8 +23,9 @@ import (
 
 type openRequest struct {
 	Envelope string
-	Payload  string
-	Meta     string // JSON, display only
+	Payload  string        // an urlencoded post's payload
+	Stream   *bufio.Reader // a form upload's payload, read while the page is written
+	Meta     string        // JSON, display only
 }
 
 const (
@@ -35,28 +39,68 @@ func (s *Server) openInfo(w http.ResponseWriter, r *http.Request) {
 
 var errTooLarge = errors.New("too large")
 
+// openRetry is the Retry-After of a 503 when Open Online is at its bound.
+const openRetry = 10 * time.Second
+
+// open serves Open Online. At most OpenConcurrency posts are served at
+// once (503 with Retry-After past it: posts are unauthenticated, and the
+// process also runs the milter), and the payload of a form upload is
+// streamed from the request into the page, never held whole: a post
+// costs a few buffers of memory, whatever its size.
 func (s *Server) open(w http.ResponseWriter, r *http.Request) {
+	select {
+	case s.openSem <- struct{}{}:
+		defer func() { <-s.openSem }()
+	default:
+		s.metrics.Refused(refusedOpen)
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(openRetry)))
+		s.sentence(w, r, http.StatusServiceUnavailable, "Please try again in a moment",
+			"Many messages are being opened online right now. Please go back and press \"Open Online\" again in a few seconds.")
+		return
+	}
+	tooLarge := func() {
+		s.sentence(w, r, http.StatusRequestEntityTooLarge, "Message too large",
+			fmt.Sprintf("This message is larger than the key service accepts online (%d MB). Please open the attachment in a web browser on a computer instead.", s.cfg.MaxOpenBody/1_000_000))
+	}
+	if r.ContentLength > s.cfg.MaxOpenBody {
+		tooLarge()
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxOpenBody)
 	req, err := readOpenRequest(r, s.cfg.MaxOpenBody)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe) || errors.Is(err, errTooLarge):
-		s.sentence(w, r, http.StatusRequestEntityTooLarge, "Message too large",
-			fmt.Sprintf("This message is larger than the key service accepts online (%d MB). Please open the attachment in a web browser on a computer instead.", s.cfg.MaxOpenBody/1_000_000))
+		tooLarge()
 		return
 	case err != nil:
 		s.sentence(w, r, http.StatusBadRequest, "Cannot open", "The secure message could not be read from the form: "+err.Error()+". Please open the attachment in a web browser instead.")
 		return
 	}
-	if !validEnvelopeID(req.Envelope) || !strings.Contains(req.Payload, armorBegin) {
+	if !validEnvelopeID(req.Envelope) || !req.armoured() {
 		s.sentence(w, r, http.StatusBadRequest, "Cannot open", "The form did not carry a secure message. Please use the \"Open Online\" button of the securedoc attachment.")
 		return
 	}
 	s.openPage(w, r, req)
 }
 
-// readOpenRequest reads the three fields with a cap each; the body as a
-// whole is capped by the caller's MaxBytesReader.
+// armoured reports whether the payload looks like ASCII armour (for a
+// stream: within its first bytes, which are peeked, not consumed).
+func (p openRequest) armoured() bool {
+	if p.Stream == nil {
+		return strings.Contains(p.Payload, armorBegin)
+	}
+	head, _ := p.Stream.Peek(armorPeek)
+	return bytes.Contains(head, []byte(armorBegin))
+}
+
+// armorPeek is how far into a streamed payload its armour header is
+// looked for (it comes first; a little room for leading white space).
+const armorPeek = 1024
+
+// readOpenRequest reads the small fields; a multipart payload is left to
+// stream (Stream), since the securedoc's form sends it last. The body as
+// a whole is capped by the caller's MaxBytesReader.
 func readOpenRequest(r *http.Request, maxPayload int64) (openRequest, error) {
 	var req openRequest
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -80,7 +124,14 @@ func readOpenRequest(r *http.Request, maxPayload int64) (openRequest, error) {
 			case "envelope":
 				dst = &req.Envelope
 			case "payload":
-				dst, limit = &req.Payload, maxPayload
+				// Fields after the payload (none in the securedoc's
+				// form) are not read.
+				req.Stream = bufio.NewReaderSize(p, armorPeek)
+				req.Envelope = strings.TrimSpace(req.Envelope)
+				if len(req.Meta) > maxMetaBytes {
+					req.Meta = ""
+				}
+				return req, nil
 			case "meta":
 				dst, limit = &req.Meta, maxMetaBytes
 			default:
@@ -117,11 +168,16 @@ func readOpenRequest(r *http.Request, maxPayload int64) (openRequest, error) {
 // securedoc carries) with its own CSP: scripts by hash, the key service
 // (this origin) as the only peer.
 func (s *Server) renderOpen(w http.ResponseWriter, r *http.Request, p openRequest) {
-	var buf bytes.Buffer
-	err := envelope.WriteOpenPage(&buf, envelope.OpenPage{
+	page := envelope.OpenPage{
 		EnvelopeID: p.Envelope, Payload: p.Payload, Meta: envelope.ParsePageMeta(p.Meta),
 		PublicURL: s.cfg.PublicURL, Organization: s.cfg.Organization,
-	})
+	}
+	if p.Stream != nil {
+		s.streamOpen(w, r, page, p.Stream)
+		return
+	}
+	var buf bytes.Buffer
+	err := envelope.WriteOpenPage(&buf, page)
 	if err != nil {
 		s.log.Error("key service: open page", "envelope", p.Envelope, "err", err)
 		s.sentence(w, r, http.StatusInternalServerError, "Cannot open", "The online reader could not be prepared. Please open the attachment in a web browser instead.")
@@ -131,4 +187,24 @@ func (s *Server) renderOpen(w http.ResponseWriter, r *http.Request, p openReques
 	h.Set("Content-Security-Policy", envelope.OpenPageCSP(s.cfg.PublicURL))
 	h.Set("Content-Type", "text/html; charset=us-ascii")
 	_, _ = w.Write(buf.Bytes())
+}
+
+// streamOpen writes the page while the payload is read from the request.
+// Once the page has begun, a failure (the post cut short or over the
+// limit) can no longer change the status: the connection is aborted so
+// the browser shows an error rather than a page that looks whole.
+func (s *Server) streamOpen(w http.ResponseWriter, r *http.Request, page envelope.OpenPage, payload io.Reader) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", envelope.OpenPageCSP(s.cfg.PublicURL))
+	h.Set("Content-Type", "text/html; charset=us-ascii")
+	page.PayloadReader = payload
+	// HTTP/1.1 servers stop reading a request once its answer has begun,
+	// unless told that both go on at once.
+	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+		s.log.Debug("key service: no full duplex", "err", err)
+	}
+	if err := envelope.WriteOpenPage(w, page); err != nil {
+		s.log.Warn("key service: open page cut short", "envelope", page.EnvelopeID, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }

@@ -1,11 +1,15 @@
 package keyserver
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postseal/postseal/envelope"
 )
@@ -33,7 +37,7 @@ func TestOpenOnline(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("open: %d %s", rec.Code, rec.Body)
 	}
-	if got.Envelope != "abc234" || got.Payload != armored || got.Meta != `{"subject":"Hi"}` {
+	if got.Envelope != "abc234" || got.Stream == nil || got.Meta != `{"subject":"Hi"}` {
 		t.Errorf("fields %+v", got)
 	}
 	page := rec.Body.String()
@@ -140,5 +144,108 @@ func TestRehashOnLogin(t *testing.T) {
 	}
 	if h := f.account("ann@partner.example").PasswordHash; !strings.Contains(h, "m=128,") {
 		t.Errorf("hash not upgraded: %s", h)
+	}
+}
+
+// Finding 2: Open Online serves a bounded number of posts at once; the
+// next is told to come back (503, Retry-After) instead of adding to the
+// process's memory.
+func TestOpenConcurrencyBound(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.OpenConcurrency = 2 })
+	entered, release := make(chan struct{}), make(chan struct{})
+	f.srv.openPage = func(w http.ResponseWriter, r *http.Request, p openRequest) {
+		entered <- struct{}{}
+		<-release
+		f.srv.renderOpen(w, r, p)
+	}
+	done := make(chan int, 2)
+	for range 2 {
+		go func() { done <- postOpen(f, map[string]string{"envelope": "abc234", "payload": armored}).Code }()
+		<-entered
+	}
+	f.srv.openPage = f.srv.renderOpen
+	rec := postOpen(f, map[string]string{"envelope": "abc234", "payload": armored})
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("third simultaneous post: %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if f.metrics.refusals(refusedOpen) != 1 {
+		t.Errorf("open_busy refusals: %d", f.metrics.refusals(refusedOpen))
+	}
+	close(release)
+	for range 2 {
+		if code := <-done; code != 200 {
+			t.Errorf("held post: %d", code)
+		}
+	}
+	if rec := postOpen(f, map[string]string{"envelope": "abc234", "payload": armored}); rec.Code != 200 {
+		t.Errorf("after the others finished: %d", rec.Code)
+	}
+}
+
+// Finding 2: the payload is streamed into the page: the page begins (with
+// the payload's first bytes) while the post is still being sent, instead
+// of the whole post being read into memory first.
+func TestOpenStreams(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(f.srv)
+	defer srv.Close()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	release := make(chan struct{})
+	line := strings.Repeat("Q", 76) + "\n"
+	go func() {
+		_ = mw.WriteField("envelope", "abc234")
+		_ = mw.WriteField("meta", `{"subject":"Hi"}`)
+		part, _ := mw.CreateFormField("payload")
+		_, _ = io.WriteString(part, "-----BEGIN PGP MESSAGE-----\n\n"+strings.Repeat(line, 4000))
+		<-release
+		_, _ = io.WriteString(part, strings.Repeat(line, 4000)+"-----END PGP MESSAGE-----\n")
+		_ = mw.Close()
+		_ = pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", srv.URL+"/open", pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", "null")
+	got := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			close(got)
+			return
+		}
+		got <- resp
+	}()
+	var resp *http.Response
+	select {
+	case resp = <-got:
+	case <-time.After(20 * time.Second): // the post is waiting on this answer: it never comes if the body is buffered
+		close(release)
+		t.Fatal("no answer while the post was still being sent: the payload is read whole before the page")
+	}
+	if resp == nil {
+		close(release)
+		return
+	}
+	defer resp.Body.Close()
+	// Read until the payload's first lines show, still before the rest is sent.
+	buf := make([]byte, 0, 1<<20)
+	chunk := make([]byte, 32<<10)
+	for !bytes.Contains(buf, []byte("BEGIN PGP MESSAGE-----\n\n"+line+line)) {
+		n, err := resp.Body.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if err != nil {
+			close(release)
+			t.Fatalf("page ended before the payload: %v", err)
+		}
+	}
+	close(release)
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(buf) + string(rest)
+	if resp.StatusCode != 200 || strings.Count(page, line) != 8000 || !strings.Contains(page, "-----END PGP MESSAGE-----\n</textarea>") {
+		t.Errorf("streamed page: %d, %d payload lines; ends %q", resp.StatusCode, strings.Count(page, line), page[max(0, strings.Index(page, "-----END")-200):min(len(page), strings.Index(page, "-----END")+100)])
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -105,4 +106,39 @@ func schemaKeys(typ reflect.Type, prefix string) []string {
 		out = append(out, full)
 	}
 	return out
+}
+
+// TestUnitBoundsMemory: the shipped unit caps the process's memory, and
+// the softer limits come first (the Go runtime's, then the kernel's
+// reclaim), so a flood slows down before anything is killed.
+func TestUnitBoundsMemory(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "packaging", "systemd", "postseal.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func(v string) int64 {
+		t.Helper()
+		units := map[string]int64{"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+		m := regexp.MustCompile(`^(\d+)([A-Za-z]*)$`).FindStringSubmatch(v)
+		if m == nil || units[m[2]] == 0 {
+			t.Fatalf("size %q", v)
+		}
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		return n * units[m[2]]
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			if k == "Environment" {
+				k, v, _ = strings.Cut(v, "=")
+			}
+			got[k] = v
+		}
+	}
+	if got["MemoryMax"] == "" || got["MemoryHigh"] == "" || got["GOMEMLIMIT"] == "" {
+		t.Fatalf("unit without MemoryMax, MemoryHigh or GOMEMLIMIT: %v", got)
+	}
+	if max, high, gc := size(got["MemoryMax"]), size(got["MemoryHigh"]), size(got["GOMEMLIMIT"]); !(gc < high && high < max) {
+		t.Errorf("want GOMEMLIMIT < MemoryHigh < MemoryMax; got %d, %d, %d", gc, high, max)
+	}
 }
