@@ -75,6 +75,10 @@ type Organization struct {
 	// Timezone is the IANA name ("America/Chicago") times are shown in to
 	// senders (read receipts, the Sent page), always with UTC beside.
 	Timezone string `toml:"timezone"`
+	// Logo is an image file (PNG, JPEG or GIF) shown on the key service's
+	// pages and inline in notifications; the same setting as
+	// [envelope] brand_logo (either key, not two different files).
+	Logo string `toml:"logo"`
 }
 
 // Location is the organisation's time zone (validate has checked it).
@@ -336,6 +340,15 @@ func Default() *Config {
 	}
 }
 
+// LogoFile is the organisation's logo file: [organization] logo or its
+// other name [envelope] brand_logo; "" for none.
+func (c *Config) LogoFile() string {
+	if c.Organization.Logo != "" {
+		return c.Organization.Logo
+	}
+	return c.Envelope.BrandLogo
+}
+
 // DefaultHelpURL is the key service's own help page under publicURL.
 func DefaultHelpURL(publicURL string) string {
 	return strings.TrimRight(publicURL, "/") + "/help"
@@ -594,6 +607,9 @@ func (c *Config) validate() error {
 	if c.Envelope.TemplateDir != "" {
 		return keyErr("envelope.template_dir", "template overrides are not part of this version of postseal; remove the key")
 	}
+	if c.Organization.Logo != "" && c.Envelope.BrandLogo != "" && c.Organization.Logo != c.Envelope.BrandLogo {
+		return keyErr("organization.logo", "is the same setting as envelope.brand_logo, which names another file; keep one")
+	}
 	if c.Envelope.ExpireAfter <= 0 {
 		return keyErr("envelope.expire_after", "must be positive")
 	}
@@ -676,6 +692,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.Envelope.RecoveryKey)
 	abs(&c.Envelope.BrandLogo)
+	abs(&c.Organization.Logo)
 	abs(&c.Envelope.TemplateDir)
 	for i := range c.Domains {
 		abs(&c.Domains[i].PasswordFile)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -42,5 +43,29 @@ func TestReceiptsTimezoneAudit(t *testing.T) {
 	}
 	if c.Envelope.ReadReceipts || c.Organization.Location().String() != "America/Chicago" || time.Duration(c.Audit.Keep) != 400*24*time.Hour {
 		t.Errorf("read %v, %v, %v", c.Envelope.ReadReceipts, c.Organization.Location(), c.Audit.Keep)
+	}
+}
+
+// [organization] logo and [envelope] brand_logo are one setting: either
+// key names the file, two different files are an error at the key's line.
+func TestLogoOneSetting(t *testing.T) {
+	for body, want := range map[string]string{
+		"[organization]\nlogo = \"img/logo.png\"\n":                              "/etc/p/img/logo.png",
+		"[envelope]\nbrand_logo = \"img/logo.png\"\n":                            "/etc/p/img/logo.png",
+		"[organization]\nlogo = \"a.png\"\n[envelope]\nbrand_logo = \"a.png\"\n": "/etc/p/a.png",
+		"": "",
+	} {
+		c, err := Parse("/etc/p/postseal.toml", []byte(body))
+		if err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		if got := c.LogoFile(); got != want {
+			t.Errorf("%q: logo %q; want %q", body, got, want)
+		}
+	}
+	_, err := Parse("/etc/p/postseal.toml", []byte("[organization]\nlogo = \"a.png\"\n[envelope]\nbrand_logo = \"b.png\"\n"))
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "organization.logo" || ce.Line != 2 {
+		t.Errorf("two logos: %v; want an organization.logo error at line 2", err)
 	}
 }

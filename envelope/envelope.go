@@ -34,6 +34,9 @@ type Options struct {
 	// Decryptor is how the page carries its decryptor ("" is linked; a
 	// shared-password envelope, or one without PublicURL, always embeds it).
 	Decryptor Decryptor
+	// Logo, when set, is shown inline at the top of the notification's
+	// HTML part (see ReadLogo).
+	Logo *Logo
 	// RecoveryKey, when non-empty, is an extra recipient of every envelope.
 	RecoveryKey openpgp.EntityList
 }

@@ -133,6 +133,9 @@ type parsedNotification struct {
 	attCTE       string
 	attDisposion string
 	page         []byte
+	logo         []byte // an inline image part, with its Content-ID
+	logoType     string
+	logoCID      string
 }
 
 func parseNotification(t testing.TB, s *Sealed) parsedNotification {
@@ -165,6 +168,8 @@ func parseNotification(t testing.TB, s *Sealed) parsedNotification {
 				p.text = string(body)
 			case "text/html":
 				p.html = string(body)
+			case "image/png", "image/jpeg", "image/gif":
+				p.logo, p.logoType, p.logoCID = body, ct, h.Get("Content-Id")
 			default:
 				t.Errorf("unexpected inline part %q", ct)
 			}

@@ -24,16 +24,20 @@ import (
 // The milter hands the body to the MTA byte for byte, so it is written with
 // CRLF line ends throughout.
 
+// With a logo, the HTML alternative is a multipart/related holding the
+// HTML and the image it shows by cid: (see logo.go).
+
 // notification holds what the notification says and its boundaries.
 type notification struct {
-	outer, inner string
-	attachment   string // file name
-	text, html   string // rendered alternative parts, LF line ends
+	outer, inner, related string
+	attachment            string // file name
+	text, html            string // rendered alternative parts, LF line ends
+	logo                  *Logo
 }
 
 type notificationData struct {
 	Org, Attachment, PublicURL, HelpURL, Support string
-	SharedPassword                               bool
+	SharedPassword, Logo                         bool
 }
 
 // notificationText is the plain-text part: short paragraphs, wrapped so
@@ -41,15 +45,16 @@ type notificationData struct {
 func notificationText(d notificationData) string {
 	paras := []string{
 		"You have received a secure message from " + d.Org + ".",
-		"Open the attachment " + d.Attachment + " in a web browser to read it.",
+		"Open the attachment " + d.Attachment + " in a web browser to read it. " + msgSaveFirst,
 	}
 	switch {
 	case d.SharedPassword:
 		paras = append(paras, "You need the password agreed between your organisation and "+d.Org+".")
 	case d.PublicURL != "":
-		paras = append(paras, "The first time, you will be asked to register with the key service at "+
-			d.PublicURL+" and choose a password; then confirm your address from the activation e-mail and open the message.")
+		paras = append(paras, "The first time, press Register on the page that opens and choose a password "+
+			"(or register at "+d.PublicURL+"/register); then confirm your address from the activation e-mail and open the message.")
 	}
+	paras = append(paras, msgTrust)
 	var contact []string
 	if d.HelpURL != "" {
 		contact = append(contact, "Help: "+d.HelpURL)
@@ -90,19 +95,31 @@ func wrapText(p string, width int) string {
 	return b.String()
 }
 
+// The sentences recipients rely on to trust a notification and to open
+// its attachment.
+const (
+	msgSaveFirst = "For best results, save the file first, then open it."
+	msgTrust     = "If you have concerns about the validity of this message, contact the sender directly."
+)
+
 var notificationHTML = template.Must(template.New("html").Parse(`<!DOCTYPE html>
 <html>
 <head><meta charset="utf-8"><title>Secure message from {{.Org}}</title></head>
 <body>
+{{- if .Logo}}
+<p><img src="cid:` + logoCID + `" alt="{{.Org}} logo" style="max-height:64px;max-width:240px"></p>
+{{- end}}
 <p>You have received a secure message from <strong>{{.Org}}</strong>.</p>
-<p>Open the attachment <strong>{{.Attachment}}</strong> in a web browser to read it.</p>
+<p>Open the attachment <strong>{{.Attachment}}</strong> in a web browser to read it.
+` + msgSaveFirst + `</p>
 {{- if .SharedPassword}}
 <p>You need the password agreed between your organisation and {{.Org}}.</p>
 {{- else if .PublicURL}}
-<p>The first time, you will be asked to register with the key service at
-<a href="{{.PublicURL}}">{{.PublicURL}}</a> and choose a password; then confirm
+<p>The first time, press <strong>Register</strong> on the page that opens and choose a
+password (or <a href="{{.PublicURL}}/register">register here</a>); then confirm
 your address from the activation e-mail and open the message.</p>
 {{- end}}
+<p>` + msgTrust + `</p>
 {{- if .HelpURL}}
 <p>Help: <a href="{{.HelpURL}}">{{.HelpURL}}</a></p>
 {{- end}}
@@ -123,7 +140,14 @@ func newNotification(req Request, opt Options, attachment string) (*notification
 	if err != nil {
 		return nil, err
 	}
+	related := ""
+	if opt.Logo != nil {
+		if related, err = boundary(); err != nil {
+			return nil, err
+		}
+	}
 	d := notificationData{
+		Logo:           opt.Logo != nil,
 		Org:            oneLine(opt.OrgName),
 		Attachment:     attachment,
 		PublicURL:      oneLine(opt.PublicURL),
@@ -135,7 +159,8 @@ func newNotification(req Request, opt Options, attachment string) (*notification
 	if err := notificationHTML.Execute(&html, d); err != nil {
 		return nil, fmt.Errorf("notification html: %w", err)
 	}
-	return &notification{outer: outer, inner: inner, attachment: attachment, text: notificationText(d), html: html.String()}, nil
+	return &notification{outer: outer, inner: inner, related: related, attachment: attachment,
+		text: notificationText(d), html: html.String(), logo: opt.Logo}, nil
 }
 
 // write writes the notification body to w; page writes the securedoc.
@@ -148,7 +173,21 @@ func (n *notification) write(w io.Writer, page func(io.Writer) error) error {
 				`Content-Type: multipart/alternative; boundary="`+n.inner+`"`, "")
 		},
 		func() error { return writeQPPart(cw, n.inner, "text/plain; charset=utf-8", n.text) },
-		func() error { return writeQPPart(cw, n.inner, "text/html; charset=utf-8", n.html) },
+		func() error {
+			if n.logo == nil {
+				return writeQPPart(cw, n.inner, "text/html; charset=utf-8", n.html)
+			}
+			if err := writeLines(cw, "--"+n.inner, `Content-Type: multipart/related; type="text/html"; boundary="`+n.related+`"`, ""); err != nil {
+				return err
+			}
+			if err := writeQPPart(cw, n.related, "text/html; charset=utf-8", n.html); err != nil {
+				return err
+			}
+			if err := writeLogoPart(cw, n.related, n.logo); err != nil {
+				return err
+			}
+			return writeLines(cw, "--"+n.related+"--")
+		},
 		func() error {
 			return writeLines(cw, "--"+n.inner+"--", "",
 				"--"+n.outer,

@@ -257,7 +257,10 @@ func TestNotificationStructure(t *testing.T) {
 		for _, want := range []string{
 			"You have received a secure message from Example Health.",
 			"Open the attachment securedoc_20261123T153959.html in a web browser to read it.",
-			"register with the key service at https://keys.example.org",
+			"press Register on the page that opens",
+			"register at https://keys.example.org/register",
+			"For best results, save the file first, then open it.",
+			"If you have concerns about the validity of this message, contact the sender directly.",
 			"Help: https://example.org/help/secure-mail",
 			"Support: Service desk +1 555 0100, help@example.org",
 			"The subject line of this message is not encrypted.",
@@ -273,7 +276,9 @@ func TestNotificationStructure(t *testing.T) {
 		for _, want := range []string{
 			"You have received a secure message from <strong>Example Health</strong>.",
 			"<strong>securedoc_20261123T153959.html</strong>",
-			`<a href="https://keys.example.org">`,
+			`<a href="https://keys.example.org/register">`,
+			"For best results, save the file first, then open it.",
+			"If you have concerns about the validity of this message, contact the sender directly.",
 			"The subject line of this message is not encrypted.",
 		} {
 			if !strings.Contains(flat, want) {

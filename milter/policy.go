@@ -49,6 +49,11 @@ func LoadPolicy(cfg *config.Config) (*Policy, error) {
 		return nil, err
 	}
 	p.scan.Rules = adminRules
+	if f := cfg.LogoFile(); f != "" {
+		if p.Envelope.Logo, err = envelope.ReadLogo(f); err != nil {
+			return nil, fmt.Errorf("organization.logo: %w", err)
+		}
+	}
 	if f := cfg.Envelope.RecoveryKey; f != "" {
 		keys, err := readPublicKeys(f)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/keyserver"
 	"github.com/postseal/postseal/mailer"
 	"github.com/postseal/postseal/metrics"
@@ -165,10 +166,12 @@ func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m k
 		return nil, usagef("keyserver.login_rate: %v", err)
 	}
 	var logo []byte
-	if cfg.Envelope.BrandLogo != "" {
-		if logo, err = os.ReadFile(cfg.Envelope.BrandLogo); err != nil {
-			return nil, usagef("envelope.brand_logo: %v", err)
+	if f := cfg.LogoFile(); f != "" {
+		l, err := envelope.ReadLogo(f)
+		if err != nil {
+			return nil, usagef("organization.logo: %v", err)
 		}
+		logo = l.Data
 	}
 	k := cfg.Keyserver
 	return keyserver.New(keyserver.Config{
