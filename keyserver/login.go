@@ -47,7 +47,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setSession(w, acct)
-	http.Redirect(w, r, s.cfg.PublicURL+"/account", http.StatusSeeOther)
+	// A sender lands on their sent messages, a recipient on the account.
+	next := "/account"
+	if sender, err := s.st.IsSender(ctx, acct.Email); err == nil && sender {
+		next = "/sent"
+	}
+	http.Redirect(w, r, s.cfg.PublicURL+next, http.StatusSeeOther)
 }
 
 // refuseThrottled answers 429 on the given form page when the address or

@@ -71,6 +71,9 @@ type pageData struct {
 	Text                 string // the sentence of a message page
 	Link, LinkText       string
 
+	// Sent is the Sent secure messages page's content (sent.go).
+	Sent *sentView
+
 	Email, FirstName, LastName, Envelope, Token string
 	MinLen, MaxLen                              int
 }

@@ -86,9 +86,13 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 func (s *Server) registerAddress(ctx context.Context, d pageData, hash, ip string) error {
 	now := s.now()
 	live, err := s.st.IsLiveRecipient(ctx, d.Email, now)
+	if err == nil && !live {
+		// A sender registers for Sent secure messages the same way.
+		live, err = s.st.IsSender(ctx, d.Email)
+	}
 	if err != nil || !live {
 		if !live && err == nil {
-			s.log.Info("key service: registration refused: not a recipient of a live envelope", "email", d.Email)
+			s.log.Info("key service: registration refused: neither a recipient of a live envelope nor a sender", "email", d.Email)
 		}
 		return err
 	}

@@ -34,6 +34,11 @@ type Store interface {
 	IsLiveRecipient(ctx context.Context, email string, now time.Time) (bool, error)
 
 	FirstOpen(ctx context.Context, envelopeID, address string, at time.Time, receipt *store.Mail) (bool, error)
+	SentEnvelopes(ctx context.Context, sender string, offset, limit int) ([]store.SentEnvelope, int, error)
+	IsSender(ctx context.Context, address string) (bool, error)
+	SetLocked(ctx context.Context, id string, locked bool, by store.Change) error
+	ExpireEnvelope(ctx context.Context, id string, now time.Time, by store.Change) error
+	SetExpiry(ctx context.Context, id string, at time.Time, by store.Change) error
 
 	AddEvent(ctx context.Context, e store.Event) error
 	Events(ctx context.Context, f store.EventFilter) ([]store.Event, error)
@@ -267,6 +272,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /reset/{token}", s.reset)
 
 	mux.HandleFunc("GET /help", s.help)
+	mux.HandleFunc("GET /sent", s.sentList)
+	mux.HandleFunc("POST /sent/{id}/lock", s.sentLock)
+	mux.HandleFunc("POST /sent/{id}/unlock", s.sentUnlock)
+	mux.HandleFunc("GET /sent/{id}/expire", s.sentExpireForm)
+	mux.HandleFunc("POST /sent/{id}/expire", s.sentExpire)
+	mux.HandleFunc("POST /sent/{id}/expiry", s.sentExpiry)
+
 	mux.HandleFunc("GET /open", s.openInfo)
 	mux.HandleFunc("POST /open", s.open)
 
