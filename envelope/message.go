@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -22,12 +23,12 @@ const maxHeaderBytes = 1 << 20
 // ends. Lines in the original header that are not fields (an mbox "From "
 // line, garbage) are dropped. The Subject is omitted only when newSubject is
 // empty and the original had none. Only the header of original is read.
-func WriteMessage(w io.Writer, original io.Reader, newSubject string, s *Sealed) error {
+func WriteMessage(w io.Writer, original io.Reader, newSubject string, s *Sealed, drop ...string) error {
 	if s == nil {
 		return errors.New("write message: nothing sealed")
 	}
 	bw := bufio.NewWriter(w)
-	hadSubject, err := copyHeader(bw, original)
+	hadSubject, err := copyHeader(bw, original, drop)
 	if err != nil {
 		return fmt.Errorf("write message: %w", err)
 	}
@@ -53,8 +54,8 @@ func WriteMessage(w io.Writer, original io.Reader, newSubject string, s *Sealed)
 }
 
 // copyHeader copies the fields of the original header that the sealed
-// message keeps, and reports whether the original had a Subject.
-func copyHeader(w *bufio.Writer, original io.Reader) (hadSubject bool, err error) {
+// message keeps (less those named in drop), and reports whether the original had a Subject.
+func copyHeader(w *bufio.Writer, original io.Reader, drop []string) (hadSubject bool, err error) {
 	r := bufio.NewReader(io.LimitReader(original, maxHeaderBytes+1))
 	var field []string // raw lines of the current field, without line ends
 	flush := func() {
@@ -66,7 +67,7 @@ func copyHeader(w *bufio.Writer, original io.Reader) (hadSubject bool, err error
 		if strings.EqualFold(name, "Subject") {
 			hadSubject = true
 		}
-		if keepField(name) {
+		if keepField(name) && !slices.ContainsFunc(drop, func(d string) bool { return strings.EqualFold(d, name) }) {
 			for _, l := range field {
 				w.WriteString(l + "\r\n")
 			}

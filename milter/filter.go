@@ -24,12 +24,13 @@ import (
 	"log/slog"
 	"net/textproto"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/emersion/go-message/mail"
 	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/policy"
 )
 
 // Sender delivers a whole message over SMTP; the milter uses it to
@@ -40,8 +41,8 @@ type Sender interface {
 
 // Filter is the milter's decision logic. It is safe for concurrent use.
 type Filter struct {
-	policy   atomic.Pointer[Policy]
-	store    EnvelopeStore
+	policy   atomic.Pointer[policy.Policy]
+	store    policy.EnvelopeStore
 	reinject Sender
 	log      *slog.Logger
 	obs      Observer
@@ -60,7 +61,7 @@ type Config struct {
 	// MemMax is how much of a body is kept in memory (default 2 MiB).
 	MemMax int
 	// MaxHeaders is the most header fields a message may have (default
-	// MaxHeaders); one with more is refused, never filtered on a part.
+	// policy.MaxHeaders); one with more is refused, never filtered on a part.
 	MaxHeaders int
 	// Notices queues the notices to senders whose mail the scanner sealed;
 	// nil sends none.
@@ -69,17 +70,14 @@ type Config struct {
 	Observer Observer
 }
 
-// MaxHeaders is the default cap on header fields.
-const MaxHeaders = 10000
-
 // New returns a Filter. reinject may be nil only if no message ever needs
 // more than one copy (tests); such a message is then temp-failed.
-func New(p *Policy, st EnvelopeStore, reinject Sender, log *slog.Logger, cfg Config) *Filter {
+func New(p *policy.Policy, st policy.EnvelopeStore, reinject Sender, log *slog.Logger, cfg Config) *Filter {
 	if cfg.MemMax <= 0 {
 		cfg.MemMax = 2 << 20
 	}
 	if cfg.MaxHeaders <= 0 {
-		cfg.MaxHeaders = MaxHeaders
+		cfg.MaxHeaders = policy.MaxHeaders
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
@@ -90,18 +88,13 @@ func New(p *Policy, st EnvelopeStore, reinject Sender, log *slog.Logger, cfg Con
 }
 
 // SetPolicy replaces the rules for the messages that start after it.
-func (f *Filter) SetPolicy(p *Policy) { f.policy.Store(p) }
+func (f *Filter) SetPolicy(p *policy.Policy) { f.policy.Store(p) }
 
 // Policy returns the rules in force.
-func (f *Filter) Policy() *Policy { return f.policy.Load() }
+func (f *Filter) Policy() *policy.Policy { return f.policy.Load() }
 
-// Field is one header field as the MTA passed it. Value is everything after
-// the colon (leading space and folds included), so that Name + ":" + Value
-// is the line as received.
-type Field struct {
-	Name  string
-	Value string
-}
+// Field is one header field as the MTA passed it.
+type Field = policy.Field
 
 // Transaction is one message as collected from the MTA.
 type Transaction struct {
@@ -110,7 +103,7 @@ type Transaction struct {
 	Sender string
 	// Rcpts are the envelope recipients, without angle brackets.
 	Rcpts  []string
-	Fields []Field
+	Fields policy.Header
 	// Body is the message body from its start (nil for none).
 	Body io.ReadSeeker
 	// BodySize is the body's length in bytes.
@@ -118,24 +111,7 @@ type Transaction struct {
 }
 
 // headerSize is the size of the header as received (fields plus the blank line).
-func (t *Transaction) headerSize() int64 {
-	n := int64(2)
-	for _, f := range t.Fields {
-		n += int64(len(f.Name)+1+len(f.Value)) + 2
-	}
-	return n
-}
-
-// subjects returns the raw values of all Subject fields.
-func (t *Transaction) subjects() []string {
-	var out []string
-	for _, f := range t.Fields {
-		if strings.EqualFold(f.Name, "Subject") {
-			out = append(out, f.Value)
-		}
-	}
-	return out
-}
+func (t *Transaction) headerSize() int64 { return t.Fields.Size() }
 
 // Original returns the message as received: header fields with CRLF line
 // ends, a blank line, the body.
@@ -164,31 +140,6 @@ func crlf(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
-}
-
-func (t *Transaction) display() envelope.Display {
-	h := mail.HeaderFromMap(nil)
-	for _, f := range t.Fields {
-		h.Add(f.Name, strings.TrimSpace(unfold(f.Value)))
-	}
-	text := func(k string) string {
-		v, err := h.Text(k)
-		if err != nil {
-			return h.Get(k)
-		}
-		return strings.TrimSpace(v)
-	}
-	return envelope.Display{From: text("From"), To: text("To"), Cc: text("Cc"), Date: text("Date")}
-}
-
-// field is the first header field of that name, unfolded.
-func (t *Transaction) field(name string) string {
-	for _, f := range t.Fields {
-		if strings.EqualFold(f.Name, name) {
-			return strings.TrimSpace(unfold(f.Value))
-		}
-	}
-	return ""
 }
 
 // Outcome is the answer for one message.
@@ -222,47 +173,42 @@ type Changes struct {
 	DelRcpts []string
 }
 
-// Replies the sender's MTA gets. The texts are meant for people.
-var (
-	outcomeAccept      = Outcome{}
-	outcomeTempFail    = Outcome{Code: 451, Text: "4.3.0 postseal could not secure this message right now; it will be retried"}
-	outcomeManyHeaders = Outcome{Code: 552, Text: "5.3.4 This message has too many header fields to be checked."}
-)
+// outcomeTempFail is the answer to anything that failed on the way.
+var outcomeTempFail = outcome(policy.TempFailDecision(""))
 
-func outcomeTooLarge(size, limit int64) Outcome {
-	return Outcome{Code: 552, Text: fmt.Sprintf("5.3.4 This message is too large to be sent securely (%s; the limit is %s). Send large files another way or split the message.", humanSize(size), humanSize(limit))}
+// outcome turns a decision that seals nothing into the MTA's answer.
+func outcome(d policy.Decision) Outcome {
+	code, text := d.SMTP()
+	return Outcome{Code: code, Text: text}
+}
+
+// facts are what the transaction tells the decision at a stage.
+func (f *Filter) facts(t *Transaction, stage policy.Stage) policy.Facts {
+	return policy.Facts{Stage: stage, Sender: t.Sender, Rcpts: t.Rcpts, Header: t.Fields, Size: t.headerSize(), MaxHeaders: f.maxHeaders}
 }
 
 // Triage is the decision at the end of the header: whether the message
-// needs its body at all. A plan that passes ends the filtering of that
-// message there; for the others the body is collected and Process decides.
-func (f *Filter) Triage(p *Policy, t *Transaction) (Plan, Outcome, bool) {
-	if len(t.Fields) >= f.maxHeaders {
-		return Plan{Action: "reject", Why: "too many header fields"}, outcomeManyHeaders, true
-	}
-	plan := p.Plan(t.subjects(), t.Rcpts, t.headerSize())
-	switch plan.Action {
-	case "pass":
-		return plan, outcomeAccept, true
-	case "reject":
-		return plan, outcomeTooLarge(t.headerSize(), int64(p.Config.Milter.MaxSecureSize)), true
-	}
-	return plan, Outcome{}, false
+// needs its body at all. A decision other than NeedBody ends the
+// filtering of that message there; for the others the body is collected
+// (up to KeepBody bytes) and Process decides.
+func (f *Filter) Triage(p *policy.Policy, t *Transaction) policy.Decision {
+	return policy.Decide(p.Config, f.facts(t, policy.AtHeader))
 }
 
 // Process decides and seals one whole message, and logs and counts its
-// outcome. It never returns an error: every failure becomes a temporary
-// failure of the message.
-func (f *Filter) Process(ctx context.Context, p *Policy, t *Transaction) Outcome {
+// outcome. bodyKept is false when the body outgrew what the end of the
+// header asked to keep. It never returns an error: every failure becomes a
+// temporary failure of the message.
+func (f *Filter) Process(ctx context.Context, p *policy.Policy, t *Transaction, bodyKept bool) Outcome {
 	start := f.now()
-	out, v := f.process(ctx, p, t)
+	out, v := f.process(ctx, p, t, bodyKept)
 	f.record(t, v, out, start)
 	return out
 }
 
 // process is Process without the record, for callers that still have to
 // hand the changes over before the outcome is known.
-func (f *Filter) process(ctx context.Context, p *Policy, t *Transaction) (out Outcome, v verdict) {
+func (f *Filter) process(ctx context.Context, p *policy.Policy, t *Transaction, bodyKept bool) (out Outcome, v verdict) {
 	defer func() {
 		if r := recover(); r != nil {
 			f.log.Error("panic while filtering", "queue_id", t.QueueID, "panic", r, "stack", string(debug.Stack()))
@@ -273,39 +219,35 @@ func (f *Filter) process(ctx context.Context, p *Policy, t *Transaction) (out Ou
 	defer cancel()
 
 	v.size = t.headerSize() + t.BodySize
-	if plan, early, done := f.Triage(p, t); done {
-		v.plan = plan
-		return early, v
-	}
-	plan := p.Plan(t.subjects(), t.Rcpts, v.size)
-	v.plan = plan
-	if plan.Action == "scan" {
+	facts := f.facts(t, policy.AtEnd)
+	facts.Size, facts.BodyKept = v.size, bodyKept
+	var scanErr error
+	facts.Scan = func() policy.ScanReport {
 		orig, err := t.Original()
 		if err != nil {
-			v.reason, v.err = TempFailSpool, fmt.Errorf("message not scanned: %w", err)
-			return outcomeTempFail, v
+			scanErr = fmt.Errorf("message not scanned: %w", err)
+			return policy.ScanReport{Interrupted: true}
 		}
-		rep := p.Scan(ctx, orig)
-		plan = p.Resolve(plan, rep, v.size)
-		v.plan = plan
-		if rep.Interrupted && plan.Action == "pass" && p.Config.Scanner.Mode != "report" {
-			// "unreadable = ignore" judges what could be read of a
-			// message; a scan cut short by load or a spool that cannot be
-			// read back is no verdict at all: the MTA tries again later.
-			v.reason, v.err = TempFailTimeout, errors.New("message not scanned to the end (deadline or spool read error)")
-			return outcomeTempFail, v
-		}
-		if err := ctx.Err(); err != nil {
-			// The scanner stops at its own deadline; this is the milter's.
-			v.reason, v.err = tempFailReason(err), fmt.Errorf("message not scanned in time: %w", err)
-			return outcomeTempFail, v
-		}
+		return p.Scan(ctx, orig)
 	}
-	if plan.Action != "seal" {
-		return f.unsealed(p, plan, v.size), v
+	d := policy.Decide(p.Config, facts)
+	v.decision = d
+	switch {
+	case scanErr != nil:
+		v.reason, v.err = TempFailSpool, scanErr
+		return outcomeTempFail, v
+	case d.Action == policy.TempFail:
+		v.reason, v.err = TempFailTimeout, errors.New(d.Why)
+		return outcome(d), v
+	case d.Scan != nil && ctx.Err() != nil:
+		// The scanner stops at its own deadline; this is the milter's.
+		v.reason, v.err = tempFailReason(ctx.Err()), fmt.Errorf("message not scanned in time: %w", ctx.Err())
+		return outcomeTempFail, v
+	case d.Action != policy.Seal:
+		return outcome(d), v
 	}
 	sealStart := f.now()
-	changes, ids, err := f.seal(ctx, p, plan, t)
+	changes, ids, err := f.seal(ctx, p, d, t)
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -314,59 +256,30 @@ func (f *Filter) process(ctx context.Context, p *Policy, t *Transaction) (out Ou
 		v.reason, v.err = tempFailReason(err), err
 		return outcomeTempFail, v
 	}
-	if plan.Trigger == ScanTrigger {
-		f.notifySender(ctx, f.log.With("queue_id", t.QueueID), p, plan, t)
+	if d.Notify {
+		f.notifySender(ctx, f.log.With("queue_id", t.QueueID), p, d, t)
 	}
 	return Outcome{Changes: changes, EnvelopeIDs: ids}, v
 }
 
-// Oversized decides, logs and counts a message whose body was too large to
-// keep: only a plan waiting for the scanner gets here (other over-limit
-// mail is refused by the session). It could not be scanned, so
-// `unreadable` decides.
-func (f *Filter) Oversized(p *Policy, t *Transaction) Outcome {
-	start := f.now()
-	size := t.headerSize() + t.BodySize
-	limit := int64(p.Config.Milter.MaxSecureSize)
-	plan := p.Plan(t.subjects(), t.Rcpts, size)
-	if plan.Action == "scan" {
-		plan = p.Resolve(plan, notScanned(size, limit), size)
-	}
-	out := f.unsealed(p, plan, size)
-	f.record(t, verdict{plan: plan, size: size}, out, start)
-	return out
-}
-
-// unsealed is the answer for a plan that seals nothing.
-func (f *Filter) unsealed(p *Policy, plan Plan, size int64) Outcome {
-	if plan.Action != "reject" {
-		return outcomeAccept
-	}
-	limit := int64(p.Config.Milter.MaxSecureSize)
-	if plan.Trigger == "" && plan.Scan != nil {
-		return Outcome{Code: 552, Text: fmt.Sprintf("5.3.4 This message must be sent securely (it carries sensitive data, or parts that could not be checked) but it is too large for that (%s; the limit is %s). Send large files another way or split the message.", humanSize(size), humanSize(limit))}
-	}
-	return outcomeTooLarge(size, limit)
-}
-
 // scanAttrs are the log attributes of the scanner's part in a decision:
 // rule names and counts only, never the values, not even masked.
-func scanAttrs(plan Plan) []any {
-	if plan.Scan == nil {
+func scanAttrs(d policy.Decision) []any {
+	if d.Scan == nil {
 		return nil
 	}
 	counts := map[string]int{}
-	for _, c := range plan.Scan.Counts() {
+	for _, c := range d.Scan.Counts() {
 		counts[c.Rule] = c.Count
 	}
-	return []any{"findings", counts, "unreadable", len(plan.Scan.Unreadable), "report_mode", plan.Report}
+	return []any{"findings", counts, "unreadable", len(d.Scan.Unreadable), "report_mode", d.Report}
 }
 
 // seal makes the copies and re-injects all but the one kept in place. It
 // returns the changes for the MTA's copy; nothing is sent to the MTA here.
-func (f *Filter) seal(ctx context.Context, p *Policy, plan Plan, t *Transaction) (*Changes, []string, error) {
-	msg := Message{QueueID: t.QueueID, Sender: t.Sender, Display: t.display(), MessageID: t.field("Message-ID"), Original: t.Original}
-	copies, err := p.Seal(ctx, plan, msg, f.store, f.now())
+func (f *Filter) seal(ctx context.Context, p *policy.Policy, d policy.Decision, t *Transaction) (*Changes, []string, error) {
+	msg := policy.Message{QueueID: t.QueueID, Sender: t.Sender, Display: t.Fields.Display(), MessageID: t.Fields.Get("Message-ID"), Original: t.Original}
+	copies, err := p.Seal(ctx, d, msg, f.store, f.now())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -381,39 +294,42 @@ func (f *Filter) seal(ctx context.Context, p *Policy, plan Plan, t *Transaction)
 	// internal recipients under split, else the first sealed one); the
 	// others go out through the re-injection listener.
 	for _, c := range copies[1:] {
-		if err := f.reinjectCopy(ctx, plan, t, c); err != nil {
+		if err := f.reinjectCopy(ctx, d, t, c); err != nil {
 			return nil, nil, err
 		}
 		changes.DelRcpts = append(changes.DelRcpts, c.Group.Recipients...)
 	}
 	if kept := copies[0]; kept.Sealed != nil {
-		subject := envelope.EncodeSubject(plan.Subject)
+		subject := envelope.EncodeSubject(kept.Group.Subject)
 		for _, line := range strings.Split(subject, "\r\n") {
 			if len(line) > 998-len("Subject: ") {
 				return nil, nil, fmt.Errorf("encoded subject line too long (%d octets)", len(line))
 			}
 		}
-		if plan.Subject != plan.OriginalSubject || len(t.subjects()) != 1 {
+		if kept.Group.Subject != d.OriginalSubject || len(t.Fields.Values("Subject")) != 1 {
 			changes.Subject = &subject
 		}
-		changes.Remove = isSealedAway
+		changes.Remove = sealedAway(d.RemoveFields)
 		changes.Add = kept.Sealed.Header
 		changes.Body = kept.Sealed.Body
 	}
 	return changes, ids, nil
 }
 
-// isSealedAway names the fields that describe the original body or claim
-// an envelope: they must not stay on the sealed copy.
-func isSealedAway(name string) bool {
-	switch k := textproto.CanonicalMIMEHeaderKey(name); {
-	case k == "Mime-Version", k == "X-Postseal-Envelope", strings.HasPrefix(k, "Content-"):
-		return true
+// sealedAway names the fields that must not stay on a sealed copy: those
+// that describe the original body or claim an envelope, and a header
+// trigger's field (extra).
+func sealedAway(extra []string) func(name string) bool {
+	return func(name string) bool {
+		switch k := textproto.CanonicalMIMEHeaderKey(name); {
+		case k == "Mime-Version", k == "X-Postseal-Envelope", strings.HasPrefix(k, "Content-"):
+			return true
+		}
+		return slices.ContainsFunc(extra, func(x string) bool { return strings.EqualFold(x, name) })
 	}
-	return false
 }
 
-func (f *Filter) reinjectCopy(ctx context.Context, plan Plan, t *Transaction, c Copy) error {
+func (f *Filter) reinjectCopy(ctx context.Context, d policy.Decision, t *Transaction, c policy.Copy) error {
 	if f.reinject == nil {
 		return fmt.Errorf("%w: not configured", errReinject)
 	}
@@ -422,7 +338,7 @@ func (f *Filter) reinjectCopy(ctx context.Context, plan Plan, t *Transaction, c 
 		return fmt.Errorf("reinject %s: %w", c.EnvelopeID, err)
 	}
 	var buf bytes.Buffer
-	if err := envelope.WriteMessage(&buf, orig, plan.Subject, c.Sealed); err != nil {
+	if err := envelope.WriteMessage(&buf, orig, c.Group.Subject, c.Sealed, d.RemoveFields...); err != nil {
 		return fmt.Errorf("reinject %s: %w", c.EnvelopeID, err)
 	}
 	if err := f.reinject.Send(ctx, t.Sender, c.Group.Recipients, &buf); err != nil {

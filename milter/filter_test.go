@@ -19,10 +19,11 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/policy"
 	"github.com/postseal/postseal/store"
 )
 
-// memStore is an in-memory EnvelopeStore. The real stores are tested in
+// memStore is an in-memory policy.EnvelopeStore. The real stores are tested in
 // package store and end to end; here the milter's reaction to a store
 // that works, fails or hangs is what is tested.
 type memStore struct {
@@ -83,9 +84,9 @@ func (f *fakeSender) Send(_ context.Context, from string, to []string, msg io.Re
 	return nil
 }
 
-func testPolicy(t *testing.T) *Policy {
+func testPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
-	p, err := LoadPolicy(config.Default())
+	p, err := policy.Load(config.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,13 +103,13 @@ func newTrx(subject string, rcpts ...string) *Transaction {
 		Sender:  "doc@example.org",
 		Rcpts:   rcpts,
 		Fields: []Field{
-			{"Received", " from client by mx.example.org"},
-			{"From", " Dr Who <doc@example.org>"},
-			{"To", " pat@ext.example"},
-			{"Subject", " " + subject},
-			{"MIME-Version", " 1.0"},
-			{"Content-Type", " text/plain; charset=utf-8"},
-			{"Content-Transfer-Encoding", " 8bit"},
+			{Name: "Received", Value: " from client by mx.example.org"},
+			{Name: "From", Value: " Dr Who <doc@example.org>"},
+			{Name: "To", Value: " pat@ext.example"},
+			{Name: "Subject", Value: " " + subject},
+			{Name: "MIME-Version", Value: " 1.0"},
+			{Name: "Content-Type", Value: " text/plain; charset=utf-8"},
+			{Name: "Content-Transfer-Encoding", Value: " 8bit"},
 		},
 		Body:     strings.NewReader(testBody),
 		BodySize: int64(len(testBody)),
@@ -130,10 +131,10 @@ func originalOf(t *testing.T, trx *Transaction) []byte {
 
 func decide(t *testing.T, f *Filter, trx *Transaction) Outcome {
 	t.Helper()
-	return f.Process(context.Background(), f.Policy(), trx)
+	return f.Process(context.Background(), f.Policy(), trx, true)
 }
 
-func newFilter(t *testing.T, st EnvelopeStore, s Sender) *Filter {
+func newFilter(t *testing.T, st policy.EnvelopeStore, s Sender) *Filter {
 	return New(testPolicy(t), st, s, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{SpoolDir: t.TempDir()})
 }
 
@@ -157,7 +158,7 @@ func TestPassUntouched(t *testing.T) {
 			if out.Changes != nil {
 				t.Errorf("untouched mail was modified: %+v", out.Changes)
 			}
-			if _, _, early := f.Triage(f.Policy(), trx); !early {
+			if f.Triage(f.Policy(), trx).Action == policy.NeedBody {
 				t.Error("mail that passes must be decided at the end of the header")
 			}
 			if len(st.envs) != 0 {
@@ -219,9 +220,9 @@ func TestSealExternal(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
 	trx := newTrx("*secure* Palliative care consult", "pat@ext.example", "sam@other.example")
-	trx.Fields = append(trx.Fields, Field{"Message-ID", " <consult-1@example.org>"})
+	trx.Fields = append(trx.Fields, Field{Name: "Message-ID", Value: " <consult-1@example.org>"})
 	original := originalOf(t, trx)
-	if _, _, early := f.Triage(f.Policy(), trx); early {
+	if f.Triage(f.Policy(), trx).Action != policy.NeedBody {
 		t.Fatal("a tagged message was decided before its body")
 	}
 	out := decide(t, f, trx)
@@ -291,7 +292,7 @@ func TestSecondSubjectCannotHideTag(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
 	trx := newTrx("Lunch", "pat@ext.example")
-	trx.Fields = append(trx.Fields, Field{"Subject", " *secure* hidden"})
+	trx.Fields = append(trx.Fields, Field{Name: "Subject", Value: " *secure* hidden"})
 	out := decide(t, f, trx)
 	if len(st.envs) != 1 || out.Changes == nil {
 		t.Fatal("a tag in a second Subject header must still seal the message")
@@ -305,7 +306,7 @@ func TestForgedEnvelopeHeaderReplaced(t *testing.T) {
 	st := newMemStore()
 	f := newFilter(t, st, &fakeSender{})
 	trx := newTrx("*secure* x", "pat@ext.example")
-	trx.Fields = append(trx.Fields, Field{"x-postseal-envelope", " forged"})
+	trx.Fields = append(trx.Fields, Field{Name: "x-postseal-envelope", Value: " forged"})
 	out := decide(t, f, trx)
 	for _, v := range headers(trx, out.Changes)["x-postseal-envelope"] {
 		t.Errorf("an incoming X-Postseal-Envelope survived: %q", v)
@@ -344,7 +345,7 @@ func TestSplitMixedRecipients(t *testing.T) {
 
 func TestEncryptAllMixed(t *testing.T) {
 	p := testPolicy(t)
-	p.Config.Milter.MixedRecipients = "encrypt-all"
+	p.Config.Milter.MixedRecipients = config.MixedEncryptAll
 	st := newMemStore()
 	f := New(p, st, &fakeSender{err: errors.New("must not be used")}, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
 	trx := newTrx("*secure* x", "nurse@example.org", "pat@ext.example")
@@ -438,7 +439,7 @@ func TestSharedPasswordDomain(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Domains = []config.Domain{{Name: "partner.example", PasswordFile: pw}}
-	p, err := LoadPolicy(cfg)
+	p, err := policy.Load(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,22 +471,6 @@ func TestSharedPasswordDomain(t *testing.T) {
 	}
 	if got := openPayload(t, s.sent[0].data, "correct horse battery staple"); !bytes.Equal(got, original) {
 		t.Error("partner copy does not open with the shared password")
-	}
-}
-
-func TestMissingPasswordFileIsLoadError(t *testing.T) {
-	cfg := config.Default()
-	cfg.Domains = []config.Domain{{Name: "partner.example", PasswordFile: "/nonexistent/pw"}}
-	if _, err := LoadPolicy(cfg); err == nil || !strings.Contains(err.Error(), "/nonexistent/pw") {
-		t.Errorf("LoadPolicy = %v; want an error naming the file", err)
-	}
-}
-
-func TestVisibleRecipientsHideBcc(t *testing.T) {
-	d := envelope.Display{To: "Pat <Pat@Ext.example>", Cc: "sam@other.example"}
-	got := visible([]string{"pat@ext.example", "sam@other.example", "hidden@bcc.example"}, d)
-	if strings.Join(got, ",") != "pat@ext.example,sam@other.example" {
-		t.Errorf("visible = %v; a Bcc'd address must not be listed", got)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postseal/postseal/policy"
+
 	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/scanner"
@@ -26,11 +28,11 @@ type Notifier interface {
 // notifySender tells the sender that the scanner sealed their message. A
 // notice that cannot be queued is logged, not fatal: the message itself is
 // already secured, and failing it now would only make the sender resend.
-func (f *Filter) notifySender(ctx context.Context, log *slog.Logger, p *Policy, plan Plan, t *Transaction) {
+func (f *Filter) notifySender(ctx context.Context, log *slog.Logger, p *policy.Policy, d policy.Decision, t *Transaction) {
 	if f.notices == nil || !p.Config.Scanner.NotifySender || t.Sender == "" {
 		return
 	}
-	msg := Notice(p.Config, t.Sender, plan, f.now())
+	msg := Notice(p.Config, t.Sender, d, f.now())
 	// The null reverse-path: a notice must never cause a bounce loop.
 	if err := f.notices.Enqueue(ctx, "", []string{t.Sender}, msg); err != nil {
 		log.Error("sender notice not queued", "err", err)
@@ -40,10 +42,10 @@ func (f *Filter) notifySender(ctx context.Context, log *slog.Logger, p *Policy, 
 // Notice is the mail that tells a sender why the scanner sealed their
 // message: the rules that fired, how often, and masked samples — never a
 // value. Lines end in CRLF.
-func Notice(cfg *config.Config, sender string, plan Plan, now time.Time) []byte {
+func Notice(cfg *config.Config, sender string, plan policy.Decision, now time.Time) []byte {
 	var sealedTo []string
 	for _, g := range plan.Groups {
-		if g.Treatment != config.Clear {
+		if g.Sealed() {
 			sealedTo = append(sealedTo, g.Recipients...)
 		}
 	}

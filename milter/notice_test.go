@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/policy"
 	"github.com/postseal/postseal/scanner"
 )
 
@@ -13,10 +14,10 @@ import (
 // masked samples only.
 func TestNoticeWordsAndParts(t *testing.T) {
 	cfg := config.Default()
-	plan := Plan{
+	plan := policy.Decision{
 		OriginalSubject: "Lab results",
-		Groups:          []config.Group{{Treatment: config.KeyService, Recipients: []string{"pat@ext.example"}}},
-		Scan: &ScanReport{
+		Groups:          []policy.Group{{Treatment: policy.KeyService, Recipients: []string{"pat@ext.example"}}},
+		Scan: &policy.ScanReport{
 			Findings: []scanner.Finding{
 				{Detector: "us_ssn", Masked: "***-**-4817", Where: "attachment lab.pdf, page 1"},
 				{Detector: "credit_card", Masked: "************1111", Where: "message body"},

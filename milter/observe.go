@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/policy"
 )
 
 // Observer is told the outcome of every message (metrics). Each message
@@ -54,8 +54,8 @@ var errReinject = errors.New("re-injection failed")
 
 // verdict is what is known about a message when its outcome is recorded.
 type verdict struct {
-	plan Plan
-	size int64 // header + body, as far as known
+	decision policy.Decision
+	size     int64 // header + body, as far as known
 	// reason and err explain a temporary failure.
 	reason string
 	err    error
@@ -80,35 +80,35 @@ func tempFailReason(err error) string {
 // the time taken — never content, subjects or addresses.
 func (f *Filter) record(t *Transaction, v verdict, out Outcome, start time.Time) {
 	clear, sealed := 0, 0
-	for _, g := range v.plan.Groups {
-		if g.Treatment == config.Clear {
-			clear += len(g.Recipients)
-		} else {
+	for _, g := range v.decision.Groups {
+		if g.Sealed() {
 			sealed += len(g.Recipients)
+		} else {
+			clear += len(g.Recipients)
 		}
 	}
-	attrs := []any{"queue_id", t.QueueID, "trigger", v.plan.Trigger, "recipients_clear", clear, "recipients_sealed", sealed,
+	attrs := []any{"queue_id", t.QueueID, "trigger", v.decision.Trigger, "recipients_clear", clear, "recipients_sealed", sealed,
 		"size", v.size, "duration", f.now().Sub(start)}
 	// The scanner's part: rule names and counts, never values.
-	attrs = append(attrs, scanAttrs(v.plan)...)
-	if v.plan.Scan != nil {
+	attrs = append(attrs, scanAttrs(v.decision)...)
+	if v.decision.Scan != nil {
 		mode := "encrypt"
-		if v.plan.Report {
+		if v.decision.Report {
 			mode = "report"
 		}
-		for _, c := range v.plan.Scan.Counts() {
+		for _, c := range v.decision.Scan.Counts() {
 			f.obs.ScanFindings(c.Rule, c.Count, mode)
 		}
 	}
 	switch {
 	case out.Accepted() && len(out.EnvelopeIDs) > 0:
-		f.log.Info("message sealed", append(attrs, "outcome", "sealed", "envelope_ids", out.EnvelopeIDs, "copies", len(v.plan.Groups))...)
-		f.obs.Sealed(v.plan.Trigger, v.size, v.sealTime)
+		f.log.Info("message sealed", append(attrs, "outcome", "sealed", "envelope_ids", out.EnvelopeIDs, "copies", len(v.decision.Groups))...)
+		f.obs.Sealed(v.decision.Trigger, v.size, v.sealTime)
 	case out.Accepted():
-		f.log.Info("message passed", append(attrs, "outcome", "passed", "why", v.plan.Why)...)
+		f.log.Info("message passed", append(attrs, "outcome", "passed", "reason", v.decision.Reason, "why", v.decision.Why)...)
 		f.obs.Passed()
 	case out.Code >= 500:
-		f.log.Info("message refused", append(attrs, "outcome", "rejected", "why", v.plan.Why, "code", out.Code)...)
+		f.log.Info("message refused", append(attrs, "outcome", "rejected", "reason", v.decision.Reason, "why", v.decision.Why, "code", out.Code)...)
 		f.obs.Rejected()
 	default:
 		if len(v.ids) > 0 {

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/policy"
 	"github.com/postseal/postseal/scanner"
 )
 
@@ -42,7 +43,7 @@ func scanningFilter(t *testing.T, edit func(*config.Scanner)) (*Filter, *memStor
 	if edit != nil {
 		edit(&cfg.Scanner)
 	}
-	p, err := LoadPolicy(cfg)
+	p, err := policy.Load(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ const ssnBody = "Hello,\r\n\r\nThe patient's SSN: 536-22-1234 for the claim.\r\n
 func TestScannerSealsSensitiveMail(t *testing.T) {
 	f, st, q := scanningFilter(t, nil)
 	trx := withBody(newTrx("Claim for Jane", "pat@ext.example"), ssnBody)
-	if _, _, early := f.Triage(f.Policy(), trx); early {
+	if f.Triage(f.Policy(), trx).Action != policy.NeedBody {
 		t.Fatal("untagged external mail was decided before its body was scanned")
 	}
 	out := decide(t, f, trx)
@@ -78,7 +79,7 @@ func TestScannerSealsSensitiveMail(t *testing.T) {
 		t.Fatalf("%d envelopes stored", len(st.envs))
 	}
 	for _, e := range st.envs {
-		if e.Trigger != ScanTrigger {
+		if e.Trigger != policy.ScanTrigger {
 			t.Errorf("envelope trigger %q", e.Trigger)
 		}
 	}
@@ -117,7 +118,7 @@ func TestScannerPassesCleanAndInternalMail(t *testing.T) {
 		t.Errorf("clean external mail: %+v; want untouched", out)
 	}
 	internal := withBody(newTrx("Claim", "nurse@example.org"), ssnBody)
-	if _, out, early := f.Triage(f.Policy(), internal); !early || !out.Accepted() {
+	if f.Triage(f.Policy(), internal).Action != policy.Pass {
 		t.Error("internal-only mail must pass at the end of the header, unscanned")
 	}
 	plus := withBody(newTrx("++ Claim", "pat@ext.example"), ssnBody)
@@ -151,7 +152,7 @@ func TestScannerMixedRecipientsSplit(t *testing.T) {
 }
 
 func TestScannerReportMode(t *testing.T) {
-	f, st, q := scanningFilter(t, func(s *config.Scanner) { s.Mode = "report" })
+	f, st, q := scanningFilter(t, func(s *config.Scanner) { s.Mode = config.ScanReport })
 	var logs bytes.Buffer
 	f.log = slog.New(slog.NewTextHandler(&logs, nil))
 	obs := &findingsObserver{findings: map[string]int{}}
@@ -200,7 +201,7 @@ func TestScannerUnreadable(t *testing.T) {
 	if len(q.sent) != 1 || !strings.Contains(decodeQP(t, q.sent[0].data), "could not be checked") {
 		t.Errorf("the notice must say what could not be checked")
 	}
-	f, _, _ = scanningFilter(t, func(s *config.Scanner) { s.Unreadable = "ignore" })
+	f, _, _ = scanningFilter(t, func(s *config.Scanner) { s.Unreadable = config.UnreadableIgnore })
 	if out := decide(t, f, mk()); out.Changes != nil {
 		t.Errorf("unreadable = ignore: %+v; want untouched", out)
 	}
@@ -210,30 +211,13 @@ func TestScannerOversized(t *testing.T) {
 	f, _, _ := scanningFilter(t, nil)
 	f.Policy().Config.Milter.MaxSecureSize = 1000
 	trx := withBody(newTrx("Big", "pat@ext.example"), strings.Repeat("a\r\n", 1000))
-	if out := f.Oversized(f.Policy(), trx); out.Code != 552 || !strings.Contains(out.Text, "must be sent securely") {
+	if out := f.Process(context.Background(), f.Policy(), trx, false); out.Code != 552 || !strings.Contains(out.Text, "too large to encrypt") {
 		t.Errorf("unscannable large mail with unreadable = encrypt: %+v; want 552", out)
 	}
-	f, _, _ = scanningFilter(t, func(s *config.Scanner) { s.Unreadable = "ignore" })
+	f, _, _ = scanningFilter(t, func(s *config.Scanner) { s.Unreadable = config.UnreadableIgnore })
 	f.Policy().Config.Milter.MaxSecureSize = 1000
-	if out := f.Oversized(f.Policy(), trx); !out.Accepted() || out.Changes != nil {
+	if out := f.Process(context.Background(), f.Policy(), trx, false); !out.Accepted() || out.Changes != nil {
 		t.Errorf("unscannable large mail with unreadable = ignore: %+v; want untouched", out)
-	}
-}
-
-func TestResolveIsPure(t *testing.T) {
-	p := testPolicy(t)
-	p.Config.Scanner.Enabled = true
-	plan := p.Plan([]string{" Hello"}, []string{"pat@ext.example", "nurse@example.org"}, 100)
-	if plan.Action != "scan" {
-		t.Fatalf("plan %+v", plan)
-	}
-	before := plan.Groups[0].Treatment
-	pass := p.Resolve(plan, ScanReport{Findings: []scanner.Finding{}}, 100)
-	if pass.Action != "pass" || len(pass.Groups) != 1 || pass.Groups[0].Treatment != config.Clear {
-		t.Errorf("nothing found: %+v", pass)
-	}
-	if plan.Groups[0].Treatment != before {
-		t.Error("Resolve changed its input plan")
 	}
 }
 
@@ -298,7 +282,7 @@ func TestScannerAdminRules(t *testing.T) {
 
 	cfg := config.Default()
 	cfg.Scanner.Keywords = []config.ScannerWords{{Name: "gone", File: filepath.Join(dir, "missing.txt"), MinCount: 1}}
-	if _, err := LoadPolicy(cfg); err == nil || !strings.Contains(err.Error(), "missing.txt") {
+	if _, err := policy.Load(cfg); err == nil || !strings.Contains(err.Error(), "missing.txt") {
 		t.Errorf("a missing word list: %v; want an error naming the file", err)
 	}
 }
@@ -316,7 +300,7 @@ func TestScannerInterruptedIsNoVerdict(t *testing.T) {
 		trx.Body = failingBody{strings.NewReader(ssnBody)}
 		return trx
 	}
-	f, _, _ := scanningFilter(t, func(s *config.Scanner) { s.Unreadable = "ignore" })
+	f, _, _ := scanningFilter(t, func(s *config.Scanner) { s.Unreadable = config.UnreadableIgnore })
 	if out := decide(t, f, mk()); out.Code != 451 {
 		t.Errorf("unreadable = ignore, spool read error: %+v; want 451", out)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postseal/postseal/policy"
+
 	"github.com/d--j/go-milter"
 )
 
@@ -67,10 +69,10 @@ type session struct {
 	f            *Filter
 	leadingSpace bool
 
-	policy *Policy
-	trx    Transaction
-	plan   Plan
-	body   *bodyBuffer
+	policy   *policy.Policy
+	trx      Transaction
+	decision policy.Decision
+	body     *bodyBuffer
 	// early is the answer given at the end of the header, if any.
 	early *Outcome
 }
@@ -79,7 +81,7 @@ func (s *session) reset() {
 	if s.body != nil {
 		s.body.Close()
 	}
-	s.policy, s.trx, s.plan, s.body, s.early = nil, Transaction{}, Plan{}, nil, nil
+	s.policy, s.trx, s.decision, s.body, s.early = nil, Transaction{}, policy.Decision{}, nil, nil
 }
 
 func (s *session) MailFrom(from, _ string, _ milter.Modifier) (*milter.Response, error) {
@@ -122,14 +124,15 @@ func (s *session) Headers(m milter.Modifier) (resp *milter.Response, err error) 
 	s.trx.QueueID = m.Get(milter.MacroQueueId)
 	s.f.obs.Seen()
 	start := s.f.now()
-	plan, out, done := s.f.Triage(s.policy, &s.trx)
-	if done {
-		s.f.record(&s.trx, verdict{plan: plan, size: s.trx.headerSize()}, out, start)
+	d := s.f.Triage(s.policy, &s.trx)
+	if d.Action != policy.NeedBody {
+		out := outcome(d)
+		s.f.record(&s.trx, verdict{decision: d, size: s.trx.headerSize()}, out, start)
 		s.early = &out
 		return response(out)
 	}
-	s.plan = plan
-	s.body = newBodyBuffer(s.f.spool, s.f.memMax, int64(s.policy.Config.Milter.MaxSecureSize))
+	s.decision = d
+	s.body = newBodyBuffer(s.f.spool, s.f.memMax, d.KeepBody)
 	return milter.RespContinue, nil
 }
 
@@ -145,7 +148,7 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 	defer func() {
 		if r := recover(); r != nil {
 			s.f.log.Error("panic at the end of a message", "queue_id", s.trx.QueueID, "panic", r, "stack", string(debug.Stack()))
-			s.f.record(&s.trx, verdict{plan: s.plan, reason: TempFailPanic, err: fmt.Errorf("panic: %v", r)}, outcomeTempFail, s.f.now())
+			s.f.record(&s.trx, verdict{decision: s.decision, reason: TempFailPanic, err: fmt.Errorf("panic: %v", r)}, outcomeTempFail, s.f.now())
 			resp, err = milter.RespTempFail, nil
 		}
 	}()
@@ -165,24 +168,17 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 		s.trx.QueueID = q
 	}
 	s.trx.BodySize = s.body.Size()
-	if s.body.Over() && s.plan.Action == "scan" {
-		return response(s.f.Oversized(s.policy, &s.trx))
+	bodyKept := !s.body.Over()
+	if bodyKept {
+		body, err := s.body.Reader()
+		if err != nil {
+			v := verdict{decision: s.decision, size: s.trx.headerSize() + s.trx.BodySize, reason: TempFailSpool, err: err}
+			s.f.record(&s.trx, v, outcomeTempFail, start)
+			return response(outcomeTempFail)
+		}
+		s.trx.Body = body
 	}
-	size := s.trx.headerSize() + s.trx.BodySize
-	if s.body.Over() {
-		out := outcomeTooLarge(size, int64(s.policy.Config.Milter.MaxSecureSize))
-		plan := s.plan
-		plan.Why = "larger than the secure limit"
-		s.f.record(&s.trx, verdict{plan: plan, size: size}, out, start)
-		return response(out)
-	}
-	body, err := s.body.Reader()
-	if err != nil {
-		s.f.record(&s.trx, verdict{plan: s.plan, size: size, reason: TempFailSpool, err: err}, outcomeTempFail, start)
-		return response(outcomeTempFail)
-	}
-	s.trx.Body = body
-	out, v := s.process(m)
+	out, v := s.process(m, bodyKept)
 	if out.Accepted() && out.Changes != nil {
 		if err := s.apply(m, out.Changes); err != nil {
 			// The connection is broken or the MTA refused a change: return
@@ -199,7 +195,7 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 
 // process runs the filter and keeps the MTA waiting patiently: without a
 // sign of life every second a slow seal would hit the MTA's timeout.
-func (s *session) process(m milter.Modifier) (Outcome, verdict) {
+func (s *session) process(m milter.Modifier, bodyKept bool) (Outcome, verdict) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type result struct {
@@ -208,7 +204,7 @@ func (s *session) process(m milter.Modifier) (Outcome, verdict) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		out, v := s.f.process(ctx, s.policy, &s.trx)
+		out, v := s.f.process(ctx, s.policy, &s.trx, bodyKept)
 		done <- result{out, v}
 	}()
 	tick := time.NewTicker(time.Second)

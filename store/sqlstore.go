@@ -129,7 +129,7 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 		e := r.e
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked, payload_digest, subject, message_id, read_receipts, sender_norm)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), e.Expires.UnixMilli(), e.Locked, e.PayloadDigest, e.Subject, e.MessageID, e.ReadReceipts, normAddress(e.Sender)); err != nil {
+			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), expiresMillis(e.Expires), e.Locked, e.PayloadDigest, e.Subject, e.MessageID, e.ReadReceipts, normAddress(e.Sender)); err != nil {
 			return err
 		}
 		for _, rc := range e.Recipients {
@@ -152,7 +152,7 @@ func scanEnvelope(row interface{ Scan(...any) error }) (Envelope, error) {
 	var e Envelope
 	var created, expires int64
 	err := row.Scan(&e.ID, &e.QueueID, &e.Sender, &e.Kind, &e.Domain, &e.Trigger, &e.HasKey, &created, &expires, &e.Locked, &e.PayloadDigest, &e.Subject, &e.MessageID, &e.ReadReceipts)
-	e.Created, e.Expires = time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
+	e.Created, e.Expires = time.UnixMilli(created).UTC(), expiresTime(expires)
 	return e, err
 }
 
@@ -277,7 +277,7 @@ func (s *sqlStore) SetExpiry(ctx context.Context, id string, at time.Time, by Ch
 	if by.Detail == "" {
 		by.Detail = "expires " + at.UTC().Format(time.RFC3339)
 	}
-	err := s.change(ctx, id, EventExpirySet, by, `UPDATE envelopes SET expires = ? WHERE id = ? AND wrapped_key IS NOT NULL`, at.UnixMilli(), id)
+	err := s.change(ctx, id, EventExpirySet, by, `UPDATE envelopes SET expires = ? WHERE id = ? AND wrapped_key IS NOT NULL`, expiresMillis(at), id)
 	if errors.Is(err, ErrNotFound) {
 		if _, e := s.Envelope(ctx, id); e == nil {
 			return fmt.Errorf("set expiry of %s: %w", id, ErrKeyDestroyed)
@@ -632,4 +632,23 @@ func (s *sqlStore) MailQueueDepth(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("mail queue depth: %w", err)
 	}
 	return n, nil
+}
+
+// neverMillis stands for "never expires" in the expires column: larger
+// than every instant, so the shredding and expiry queries need no special
+// case. The zero time.Time means the same in Go.
+const neverMillis = math.MaxInt64
+
+func expiresMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return neverMillis
+	}
+	return t.UnixMilli()
+}
+
+func expiresTime(ms int64) time.Time {
+	if ms == neverMillis {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
 }

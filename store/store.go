@@ -33,7 +33,7 @@ type Envelope struct {
 	Domain  string    `json:"domain,omitempty"`
 	Trigger string    `json:"trigger,omitempty"`
 	Created time.Time `json:"created"`
-	Expires time.Time `json:"expires"`
+	Expires time.Time `json:"expires"` // zero: never
 	Locked  bool      `json:"locked"`
 	HasKey  bool      `json:"has_key"`
 	// PayloadDigest is the SHA-256 (hex) of the armoured payload as

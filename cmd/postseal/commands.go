@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,11 +16,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
-	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 	"github.com/postseal/postseal/envelope"
-	"github.com/postseal/postseal/milter"
+	"github.com/postseal/postseal/policy"
 	"github.com/postseal/postseal/scanner"
 	"github.com/postseal/postseal/store"
 )
@@ -62,42 +58,20 @@ func parseMessageArgs(name string, args []string, stderr io.Writer) (*messageArg
 	return m, nil
 }
 
-// readMessage reads a whole message and its Subject fields.
-func readMessage(r io.Reader) ([]byte, []string, envelope.Display, error) {
+// messageFacts reads a whole message and states its facts for the
+// decision, as the milter would at the end of the message.
+func messageFacts(ctx context.Context, p *policy.Policy, m *messageArgs, r io.Reader) ([]byte, policy.Facts, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, nil, envelope.Display{}, err
+		return nil, policy.Facts{}, err
 	}
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(data)))
+	h, err := policy.ParseHeader(data)
 	if err != nil {
-		return nil, nil, envelope.Display{}, fmt.Errorf("not an RFC 5322 message: %w", err)
+		return nil, policy.Facts{}, err
 	}
-	var subjects []string
-	for f := h.FieldsByKey("Subject"); f.Next(); {
-		raw, _ := f.Raw()
-		if _, v, ok := bytes.Cut(raw, []byte(":")); ok {
-			subjects = append(subjects, strings.TrimRight(string(v), "\r\n"))
-		}
-	}
-	mh := mail.Header{Header: message.Header{Header: h}}
-	text := func(k string) string {
-		v, err := mh.Text(k)
-		if err != nil {
-			return h.Get(k)
-		}
-		return v
-	}
-	d := envelope.Display{From: text("From"), To: text("To"), Cc: text("Cc"), Date: text("Date")}
-	return data, subjects, d, nil
-}
-
-// messageID is the Message-ID field of a message ("" if none).
-func messageID(data []byte) string {
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(data)))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(h.Get("Message-Id"))
+	f := policy.Facts{Stage: policy.AtEnd, Sender: m.from, Rcpts: m.to, Header: h, Size: int64(len(data)), BodyKept: true}
+	f.Scan = func() policy.ScanReport { return p.Scan(ctx, bytes.NewReader(data)) }
+	return data, f, nil
 }
 
 func cmdExplain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -121,27 +95,32 @@ func cmdExplain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		defer f.Close()
 		in = f
 	}
-	data, subjects, _, err := readMessage(in)
+	data, facts, err := messageFacts(ctx, p, m, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.rest[0], err)
 	}
-	plan := p.Plan(subjects, m.to, int64(len(data)))
-	// The scanner runs on every message here, even when the decision does
-	// not need it (or the scanner is off), so admins can tune rules first.
-	report := p.Scan(ctx, bytes.NewReader(data))
-	if plan.Action == "scan" {
-		plan = p.Resolve(plan, report, int64(len(data)))
-		plan.Scan = nil // printed once, below
+	d := policy.Decide(p.Config, facts)
+	// The scanner's findings are printed for every message, even when the
+	// decision did not need them (or the scanner is off), so admins can
+	// tune rules first; the decision itself is the milter's, unchanged.
+	report := d.Scan
+	if report == nil {
+		r := facts.Scan()
+		report = &r
 	}
+	d.Scan = nil // printed once, below
 	out := struct {
 		From string   `json:"from"`
 		To   []string `json:"to"`
 		Size int      `json:"size"`
-		milter.Plan
+		policy.Decision
 		ScannerEnabled bool                 `json:"scanner_enabled"`
 		Findings       []scanner.Finding    `json:"findings"`
 		Unreadable     []scanner.Unreadable `json:"unreadable"`
-	}{m.from, m.to, len(data), plan, p.Config.Scanner.Enabled, report.Findings, report.Unreadable}
+	}{m.from, m.to, len(data), d, p.Config.Scanner.Enabled, report.Findings, report.Unreadable}
+	if out.Findings == nil {
+		out.Findings = []scanner.Finding{}
+	}
 	if out.Unreadable == nil {
 		out.Unreadable = []scanner.Unreadable{}
 	}
@@ -162,35 +141,36 @@ func cmdSeal(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	data, subjects, display, err := readMessage(stdin)
+	data, facts, err := messageFacts(ctx, p, m, stdin)
 	if err != nil {
 		return fmt.Errorf("standard input: %w", err)
 	}
-	plan := p.Plan(subjects, m.to, int64(len(data)))
-	switch plan.Action {
-	case "pass":
-		fmt.Fprintf(stderr, "postseal seal: not sealed: %s; the message is written unchanged\n", plan.Why)
+	d := policy.Decide(p.Config, facts)
+	switch d.Action {
+	case policy.Pass:
+		fmt.Fprintf(stderr, "postseal seal: not sealed: %s; the message is written unchanged\n", d.Why)
 		_, err := stdout.Write(data)
 		return err
-	case "reject":
-		return errors.New(plan.Why)
+	case policy.Seal:
+	default:
+		return fmt.Errorf("%s (%d %s)", d.Why, d.Code, d.Text)
 	}
 	st, err := openStore(ctx, p.Config, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	msg := milter.Message{
-		Sender: m.from, Display: display, MessageID: messageID(data),
+	msg := policy.Message{
+		Sender: m.from, Display: facts.Header.Display(), MessageID: facts.Header.Get("Message-ID"),
 		Original: func() (io.Reader, error) { return bytes.NewReader(data), nil },
 	}
-	copies, err := p.Seal(ctx, plan, msg, st, time.Now())
+	copies, err := p.Seal(ctx, d, msg, st, time.Now())
 	if err != nil {
 		return err
 	}
 	for _, c := range copies {
 		if c.Sealed == nil {
-			fmt.Fprintf(stderr, "postseal seal: %s get the original (internal); not written\n", strings.Join(c.Group.Recipients, ", "))
+			fmt.Fprintf(stderr, "postseal seal: %s get the original; not written\n", strings.Join(c.Group.Recipients, ", "))
 			continue
 		}
 		fmt.Fprintf(stderr, "postseal seal: envelope %s for %s\n", c.EnvelopeID, strings.Join(c.Group.Recipients, ", "))
@@ -199,7 +179,7 @@ func cmdSeal(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if c.Sealed != nil {
 			// One message on standard output: the first sealed copy. Other
 			// sealed copies (partner domains) are recorded but not written.
-			return envelope.WriteMessage(stdout, bytes.NewReader(data), plan.Subject, c.Sealed)
+			return envelope.WriteMessage(stdout, bytes.NewReader(data), c.Group.Subject, c.Sealed, d.RemoveFields...)
 		}
 	}
 	return nil
@@ -236,7 +216,7 @@ func cmdEnvelope(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tSTATE\tKIND\tSENDER\tRECIPIENTS")
 		for _, e := range envs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Created.Format(time.RFC3339), e.Expires.Format(time.RFC3339), envelopeState(e, now), e.Kind, e.Sender, strings.Join(e.Recipients, ","))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Created.Format(time.RFC3339), expiresText(e.Expires), envelopeState(e, now), e.Kind, e.Sender, strings.Join(e.Recipients, ","))
 		}
 		return tw.Flush()
 	case "lock", "unlock", "expire":
@@ -268,11 +248,18 @@ func cmdEnvelope(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	}
 }
 
+func expiresText(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Format(time.RFC3339)
+}
+
 // envelopeState is what an admin needs at a glance: whether the key can
 // still be released.
 func envelopeState(e store.Envelope, now time.Time) string {
 	switch {
-	case !e.Expires.After(now):
+	case !e.Expires.IsZero() && !e.Expires.After(now):
 		return "expired"
 	case e.Locked:
 		return "locked"

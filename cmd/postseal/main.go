@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/postseal/postseal/config"
-	"github.com/postseal/postseal/milter"
+	"github.com/postseal/postseal/policy"
 	"github.com/postseal/postseal/store"
 )
 
@@ -142,12 +142,12 @@ func loadConfig(path string) (*config.Config, error) {
 	return config.Load(path)
 }
 
-func loadPolicy(path string) (*milter.Policy, error) {
+func loadPolicy(path string) (*policy.Policy, error) {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return nil, err
 	}
-	p, err := milter.LoadPolicy(cfg)
+	p, err := policy.Load(cfg)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%s: %w", configName(cfg), err)}
 	}

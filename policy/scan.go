@@ -1,20 +1,15 @@
-package milter
+package policy
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 	"strings"
 	"unicode"
 
-	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/scanner"
 )
-
-// ScanTrigger is the trigger name of mail the scanner sealed.
-const ScanTrigger = "scanner"
 
 // ScanReport is what the content scanner found in one message. It holds
 // masked findings only, never the values, so it is safe to log, print and
@@ -126,51 +121,33 @@ func notScanned(size, limit int64) ScanReport {
 	}
 }
 
-// Resolve completes a plan whose action is "scan" with what the scanner
-// found. It is pure: the same plan and report give the same decision.
-func (p *Policy) Resolve(plan Plan, rep ScanReport, size int64) Plan {
-	plan.Scan = &rep
-	sc := p.Config.Scanner
-	var why string
-	switch {
-	case len(rep.Findings) > 0:
-		var names []string
-		for _, c := range rep.Counts() {
-			names = append(names, fmt.Sprintf("%s ×%d", c.Rule, c.Count))
-		}
-		why = "the scanner found " + strings.Join(names, ", ")
-	case rep.unreadable() && sc.Unreadable == "encrypt":
-		why = "the scanner could not read all of it (unreadable = \"encrypt\")"
+// describeFindings says in words what made the scanner seal a message,
+// for the refusal and the log: "a Social Security number", "parts that
+// could not be checked".
+func describeFindings(rep ScanReport) string {
+	var parts []string
+	for _, c := range rep.Counts() {
+		parts = append(parts, findingTitle(c.Rule, c.Count))
 	}
-	switch {
-	case why == "":
-		plan.Action, plan.Why = "pass", "the scanner found nothing"
-		if rep.unreadable() {
-			plan.Why += " it could read (unreadable = \"ignore\")"
-		}
-	case sc.Mode == "report":
-		plan.Action, plan.Why = "pass", why+"; report mode delivers it untouched"
-		plan.Report = true
-	case size > int64(p.Config.Milter.MaxSecureSize):
-		plan.Action = "reject"
-		plan.Why = fmt.Sprintf("%s, but the message (%s) is larger than the secure limit (%s)", why, humanSize(size), humanSize(int64(p.Config.Milter.MaxSecureSize)))
-	default:
-		plan.Action, plan.Why = "seal", why
-		plan.Trigger, plan.Reason = ScanTrigger, "scanner"
-		plan.Subject = config.MarkSubject(plan.OriginalSubject, sc.Marker)
-		return plan
+	if len(parts) == 0 && rep.unreadable() {
+		return "parts that could not be checked"
 	}
-	if plan.Action == "pass" {
-		plan.Groups = clearAll(plan.Groups)
-	}
-	return plan
+	return strings.Join(parts, ", ")
 }
 
-// clearAll makes every group a clear one and merges them.
-func clearAll(groups []config.Group) []config.Group {
-	groups = slices.Clone(groups)
-	for i := range groups {
-		groups[i].Treatment = config.Clear
+// findingTitle names a detector for people with its count: "a Social
+// Security number", "3 × payment card number"; admin rules keep their name.
+func findingTitle(rule string, n int) string {
+	t := scanner.Title(rule)
+	if t == rule {
+		return fmt.Sprintf("matches of rule %q", rule)
 	}
-	return mergeClear(groups)
+	if n > 1 {
+		return fmt.Sprintf("%d × %s", n, t)
+	}
+	article := "a"
+	if strings.ContainsRune("AEIOU", rune(t[0])) {
+		article = "an"
+	}
+	return article + " " + t
 }

@@ -10,109 +10,6 @@ import (
 	"time"
 )
 
-func TestDecideSubjectDefaults(t *testing.T) {
-	cfg := Default()
-	tests := []struct {
-		in, want, trigger, reason string
-	}{
-		{"*secure* Palliative care consult", "Palliative care consult [-Encrypted-]", "secure-tag", "tag"},
-		{"Palliative *secure* care consult", "Palliative care consult [-Encrypted-]", "secure-tag", "tag"},
-		{"Palliative care consult *secure*", "Palliative care consult [-Encrypted-]", "secure-tag", "tag"},
-		{"*SECURE* lab", "lab [-Encrypted-]", "secure-tag", "tag"},
-		{"*Secure*lab", "lab [-Encrypted-]", "secure-tag", "tag"},
-		{"a *secure* b *secure* c", "a b c [-Encrypted-]", "secure-tag", "tag"},
-		{"*secure*", "[-Encrypted-]", "secure-tag", "tag"},
-		{"   *secure*   ", "[-Encrypted-]", "secure-tag", "tag"},
-		{"Re: Lab results [-Encrypted-]", "Re: Lab results [-Encrypted-]", "secure-tag", "marker"},
-		{"Re: *secure* Lab results [-Encrypted-]", "Re: Lab results [-Encrypted-]", "secure-tag", "tag"},
-		{"RE: lab [-encrypted-]", "RE: lab [-encrypted-]", "secure-tag", "marker"},
-		{"++ Lab results", "[SECURE MESSAGE] Lab results", "plus-prefix", "tag"},
-		{"++Lab results", "[SECURE MESSAGE] Lab results", "plus-prefix", "tag"},
-		{"  ++ Lab results", "[SECURE MESSAGE] Lab results", "plus-prefix", "tag"},
-		{"++", "[SECURE MESSAGE]", "plus-prefix", "tag"},
-		{"++ [SECURE MESSAGE] Lab", "[SECURE MESSAGE] Lab", "plus-prefix", "tag"},
-		{"[SECURE MESSAGE] Lab results", "[SECURE MESSAGE] Lab results", "plus-prefix", "marker"},
-		{"Re: [SECURE MESSAGE] Lab results", "Re: [SECURE MESSAGE] Lab results", "plus-prefix", "marker"},
-		{"Café ++ menu", "Café ++ menu", "", ""},
-		{"C++ meeting", "C++ meeting", "", ""},
-		{"secure payment", "secure payment", "", ""},
-		{"*secure", "*secure", "", ""},
-		{"", "", "", ""},
-		{"Zoë *secure* Müller", "Zoë Müller [-Encrypted-]", "secure-tag", "tag"},
-		{"日本語 *secure* 件名", "日本語 件名 [-Encrypted-]", "secure-tag", "tag"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			d := cfg.DecideSubject(tt.in)
-			name := ""
-			if d.Trigger != nil {
-				name = d.Trigger.Name
-			}
-			if name != tt.trigger || d.Reason != tt.reason || d.Subject != tt.want {
-				t.Errorf("DecideSubject(%q) = trigger %q reason %q subject %q; want %q %q %q", tt.in, name, d.Reason, d.Subject, tt.trigger, tt.reason, tt.want)
-			}
-		})
-	}
-}
-
-func TestIndexFoldOffsets(t *testing.T) {
-	// Folding must never yield an offset that splits a rune or runs past
-	// the end (K and the Kelvin sign fold together but differ in length).
-	for _, s := range []string{"\u212a*secure*", "ß*SECURE*", "*ſecure*", "é"} {
-		i := indexFold(s, "*secure*")
-		if i > len(s) {
-			t.Fatalf("indexFold(%q) = %d beyond the string", s, i)
-		}
-		_ = Default().DecideSubject(s)
-	}
-}
-
-func TestGroups(t *testing.T) {
-	cfg := Default()
-	cfg.Domains = []Domain{{Name: "partner.example", PasswordFile: "x"}}
-	tests := []struct {
-		name  string
-		mixed string
-		rcpts []string
-		want  []Group
-	}{
-		{"external only", "split", []string{"a@ext.example"},
-			[]Group{{Treatment: KeyService, Recipients: []string{"a@ext.example"}}}},
-		{"internal only", "split", []string{"a@example.org", "b@lab.example.org", "root"},
-			[]Group{{Treatment: Clear, Recipients: []string{"a@example.org", "b@lab.example.org", "root"}}}},
-		{"wildcard does not match the parent's lookalike", "split", []string{"a@badexample.org"},
-			[]Group{{Treatment: KeyService, Recipients: []string{"a@badexample.org"}}}},
-		{"routed addresses leave the organisation", "split", []string{"user%gmail.com@example.org", "gmail.com!user", "user%gmail.com", `"x@gmail.com"@example.org`, "@example.org:user@gmail.com"},
-			[]Group{{Treatment: KeyService, Recipients: []string{"user%gmail.com@example.org", "gmail.com!user", "user%gmail.com", `"x@gmail.com"@example.org`, "@example.org:user@gmail.com"}}}},
-		{"case and trailing dot", "split", []string{"A@EXAMPLE.ORG."},
-			[]Group{{Treatment: Clear, Recipients: []string{"A@EXAMPLE.ORG."}}}},
-		{"mixed split", "split", []string{"a@example.org", "b@ext.example", "c@partner.example"},
-			[]Group{
-				{Treatment: Clear, Recipients: []string{"a@example.org"}},
-				{Treatment: KeyService, Recipients: []string{"b@ext.example"}},
-				{Treatment: SharedPassword, Domain: "partner.example", Recipients: []string{"c@partner.example"}},
-			}},
-		{"mixed encrypt-all", "encrypt-all", []string{"a@example.org", "b@ext.example"},
-			[]Group{{Treatment: KeyService, Recipients: []string{"a@example.org", "b@ext.example"}}}},
-		{"encrypt-all internal only stays clear", "encrypt-all", []string{"a@example.org"},
-			[]Group{{Treatment: Clear, Recipients: []string{"a@example.org"}}}},
-		{"partner only under encrypt-all seals internals for the key service", "encrypt-all", []string{"a@example.org", "c@partner.example"},
-			[]Group{
-				{Treatment: KeyService, Recipients: []string{"a@example.org"}},
-				{Treatment: SharedPassword, Domain: "partner.example", Recipients: []string{"c@partner.example"}},
-			}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg.Milter.MixedRecipients = tt.mixed
-			got := cfg.Groups(tt.rcpts)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Groups(%v) = %+v; want %+v", tt.rcpts, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestMatchDomain(t *testing.T) {
 	pats := []string{"example.org", "*.hospital.example"}
 	for d, want := range map[string]bool{
@@ -179,9 +76,8 @@ password_file = "partner.pw"
 	if cfg.Milter.Reinject != "127.0.0.1:10026" {
 		t.Errorf("unset keys keep their defaults; reinject = %q", cfg.Milter.Reinject)
 	}
-	d := cfg.DecideSubject("Budget [CONFIDENTIAL] draft")
-	if d.Trigger == nil || d.Subject != "Budget draft (encrypted)" {
-		t.Errorf("custom trigger: %+v", d)
+	if tr := cfg.Triggers[0]; tr.Match != "[confidential]" || tr.Marker != "(encrypted)" || tr.MarkerPosition != MarkerAppend {
+		t.Errorf("custom trigger: %+v", tr)
 	}
 }
 
@@ -226,6 +122,17 @@ func TestLoadErrors(t *testing.T) {
 		{"scanner keywords negative count", "[[scanner.keywords]]\nname = \"phi\"\nwords = [\"x\"]\nmin_count = -1\n", 4, "min_count"},
 		{"unknown time zone", "[organization]\ntimezone = \"Mars/Olympus\"\n", 2, "organization.timezone"},
 		{"audit keep too short", "[audit]\nkeep = \"1h\"\n", 2, "audit.keep"},
+		{"trigger without condition", "[[trigger]]\nname = \"x\"\nmarker = \"[S]\"\n", 1, "trigger[0]"},
+		{"header without match", "[[trigger]]\nname = \"x\"\nheader = \"X-Secure\"\nmarker = \"[S]\"\n", 3, "trigger[0].header"},
+		{"header is the subject", "[[trigger]]\nname = \"x\"\nheader = \"subject\"\nmatch = \"y\"\nmarker = \"[S]\"\n", 3, "trigger[0].header"},
+		{"position without match", "[[trigger]]\nname = \"x\"\nsenders = [\"*@a.example\"]\nposition = \"prefix\"\nmarker = \"[S]\"\n", 4, "trigger[0].position"},
+		{"internal recipient trigger", "[[trigger]]\nname = \"x\"\nrecipients = [\"*@example.org\"]\nmarker = \"[S]\"\n", 3, "trigger[0].recipients[0]"},
+		{"bad sender pattern", "[[trigger]]\nname = \"x\"\nsenders = [\"oncology\"]\nmarker = \"[S]\"\n", 3, "trigger[0].senders[0]"},
+		{"bad reply kind", "[[trigger]]\nname = \"x\"\nmatch = \"s\"\nmarker = \"[S]\"\nreply = [\"reply\", \"fwd\"]\n", 5, "trigger[0].reply[1]"},
+		{"bad outer subject", "[envelope]\nouter_subject = \"hidden\"\n", 2, "envelope.outer_subject"},
+		{"zero expiry", "[envelope]\nexpire_after = \"0s\"\n", 2, "envelope.expire_after"},
+		{"bad reply allow", "[reply]\nallow = [\"reply\", \"reply\"]\n", 2, "reply.allow[1]"},
+		{"bad scanner max size", "[scanner]\nmax_size = 0\n", 2, "scanner.max_size"},
 		{"template dir not yet", "[envelope]\n\ntemplate_dir = \"t\"\n", 3, "envelope.template_dir"},
 		{"bad trusted proxy", "[keyserver]\ntrusted_proxies = [\"127.0.0.1\", \"proxy.example.org\"]\n", 2, "keyserver.trusted_proxies[1]"},
 		{"bad profile", "[envelope]\nprofile = \"ocb\"\n", 2, "envelope.profile"},
@@ -296,35 +203,6 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-// FuzzDecideSubject checks properties of the subject rewriting on any
-// input: no panic; a fired tag leaves no tag behind and exactly one marker;
-// deciding again on the result fires on the marker and changes nothing.
-func FuzzDecideSubject(f *testing.F) {
-	for _, s := range []string{"*secure* a", "++ b", "Re: c [-Encrypted-]", "x *SECURE* y *secure*", "\u212a*secure*", "++[SECURE MESSAGE]", ""} {
-		f.Add(s)
-	}
-	cfg := Default()
-	f.Fuzz(func(t *testing.T, s string) {
-		d := cfg.DecideSubject(s)
-		if d.Trigger == nil {
-			if d.Subject != s {
-				t.Fatalf("untriggered subject changed: %q -> %q", s, d.Subject)
-			}
-			return
-		}
-		if d.Reason == "tag" && d.Trigger.Position == "anywhere" && indexFold(d.Subject, d.Trigger.Match) >= 0 {
-			t.Fatalf("tag left in %q (from %q)", d.Subject, s)
-		}
-		if indexFold(d.Subject, d.Trigger.Marker) < 0 {
-			t.Fatalf("no marker in %q (from %q)", d.Subject, s)
-		}
-		again := cfg.DecideSubject(d.Subject)
-		if again.Trigger == nil || (again.Reason == "marker" && again.Subject != d.Subject) {
-			t.Fatalf("deciding %q again: %+v", d.Subject, again)
-		}
-	})
-}
-
 func TestScannerConfig(t *testing.T) {
 	p := writeConfig(t, `[scanner]
 enabled = true
@@ -352,18 +230,5 @@ min_count = 3
 	}
 	if want := filepath.Join(filepath.Dir(p), "phi.txt"); s.Keywords[0].File != want {
 		t.Errorf("word list file %q, want %q (relative to the rules file)", s.Keywords[0].File, want)
-	}
-}
-
-func TestMarkSubject(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"Lab results", "Lab results [-Encrypted-]"},
-		{"", "[-Encrypted-]"},
-		{"RE: Lab results [-encrypted-]", "RE: Lab results [-encrypted-]"},
-		{"  Lab results  ", "Lab results [-Encrypted-]"},
-	} {
-		if got := MarkSubject(tt.in, "[-Encrypted-]"); got != tt.want {
-			t.Errorf("MarkSubject(%q) = %q, want %q", tt.in, got, tt.want)
-		}
 	}
 }

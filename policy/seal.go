@@ -1,0 +1,109 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/store"
+)
+
+// visible returns the recipients the page may list: those named in To or
+// Cc. Listing a Bcc'd address would show it to every other recipient; a
+// Bcc'd recipient picks "my address is not listed" instead.
+func visible(rcpts []string, d envelope.Display) []string {
+	named := map[string]bool{}
+	for _, h := range []string{d.To, d.Cc} {
+		list, err := mail.ParseAddressList(h)
+		if err != nil {
+			// Unparseable header: fall back to plain substring matching below.
+			continue
+		}
+		for _, a := range list {
+			named[strings.ToLower(a.Address)] = true
+		}
+	}
+	var out []string
+	for _, r := range rcpts {
+		lr := strings.ToLower(r)
+		if named[lr] || (len(named) == 0 && strings.Contains(strings.ToLower(d.To+","+d.Cc), lr)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// EnvelopeStore is what sealing needs of the store.
+type EnvelopeStore interface {
+	PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error
+}
+
+// Message is what sealing needs of a message.
+type Message struct {
+	QueueID string
+	// Sender is the envelope sender (MAIL FROM).
+	Sender  string
+	Display envelope.Display
+	// MessageID is the original's Message-ID field (receipts and replies
+	// thread on it).
+	MessageID string
+	// Original returns a reader of the exact original bytes; it is called
+	// once per sealed copy.
+	Original func() (io.Reader, error)
+}
+
+// Copy is one copy of a message for one group of recipients.
+type Copy struct {
+	Group      Group
+	EnvelopeID string           // "" for a clear copy
+	Sealed     *envelope.Sealed // nil for a clear copy
+}
+
+// Seal makes the copies a decision asks for: every sealed group is encrypted
+// and its envelope recorded durably before Seal returns. Clear groups come
+// back with a nil Sealed. Any error means no copy may be delivered.
+func (p *Policy) Seal(ctx context.Context, d Decision, msg Message, st EnvelopeStore, now time.Time) ([]Copy, error) {
+	copies := make([]Copy, 0, len(d.Groups))
+	for _, g := range d.Groups {
+		if !g.Sealed() {
+			copies = append(copies, Copy{Group: g})
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		id := envelope.NewID()
+		orig, err := msg.Original()
+		if err != nil {
+			return nil, fmt.Errorf("seal %s: read message: %w", id, err)
+		}
+		display := msg.Display
+		display.Subject = g.Subject
+		req := envelope.Request{ID: id, Original: orig, Display: display, Recipients: visible(g.Recipients, display), Now: now}
+		if g.Treatment == SharedPassword {
+			req.Password = p.passwords[g.Domain]
+			if req.Password == nil {
+				return nil, fmt.Errorf("seal %s: no shared password loaded for %s", id, g.Domain)
+			}
+		}
+		sealed, err := envelope.Seal(req, p.Envelope)
+		if err != nil {
+			return nil, fmt.Errorf("seal %s: %w", id, err)
+		}
+		rec := store.Envelope{
+			ID: id, QueueID: msg.QueueID, Sender: msg.Sender, Recipients: g.Recipients,
+			Kind: string(g.Treatment), Domain: g.Domain, Trigger: g.Trigger,
+			Created: now, Expires: g.Options.ExpireAfter.Deadline(now),
+			Subject: g.Subject, MessageID: msg.MessageID, ReadReceipts: g.Options.ReadReceipt,
+		}
+		if err := st.PutEnvelope(ctx, rec, sealed.Key); err != nil {
+			return nil, fmt.Errorf("seal %s: %w", id, err)
+		}
+		copies = append(copies, Copy{Group: g, EnvelopeID: id, Sealed: sealed})
+	}
+	return copies, nil
+}
