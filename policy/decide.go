@@ -573,3 +573,34 @@ func (h Header) Subject() string {
 	}
 	return ""
 }
+
+// ReplyTrigger is the trigger name of secure replies sealed by the key service.
+const ReplyTrigger = "reply"
+
+// DecideReply is the decision for a secure reply (or forward) written on
+// an opened message: it travels to internal recipients in the clear and to
+// every external one sealed, whatever the triggers say — its text answers
+// sealed mail. The subject carries the scanner's marker once, so replies
+// to it are sealed again.
+func DecideReply(cfg *config.Config, rcpts []string, subject string) Decision {
+	d := Decision{Action: Seal, Reason: ReasonTrigger, Why: "a secure reply", Trigger: ReplyTrigger, OriginalSubject: subject}
+	d.Subject = MarkSubject(subject, cfg.Scanner.Marker)
+	opts := defaultOptions(cfg)
+	if opts.OuterSubject == config.OuterNeutral {
+		d.Subject = neutralSubject(cfg, cfg.Scanner.Marker)
+	}
+	var clear []string
+	var sealed []Group
+	for _, r := range rcpts {
+		if cfg.IsInternal(r) {
+			clear = append(clear, r)
+			continue
+		}
+		sealed = addTo(sealed, cfg, r, ReplyTrigger, d.Subject, opts)
+	}
+	if len(sealed) == 0 {
+		d.Action, d.Why, d.Subject = Pass, "a secure reply to internal recipients only", subject
+	}
+	d.Groups = groups(cfg, clear, nil, sealed, false)
+	return d
+}
