@@ -32,6 +32,7 @@ func BuildPostseal(root, dir string) (string, error) {
 type PostsealConfig struct {
 	ReinjectPort int    // the MTA listener without milters (required for split)
 	Extra        string // more TOML appended to the file (whole tables)
+	Keyserver    string // more lines of the [keyserver] table
 	StoreDSN     string // default: state dir/postseal.db
 	StoreDriver  string // "sqlite" (default) or "postgres"
 	MasterKey    string // default: state dir/master.key (created at first start)
@@ -101,7 +102,7 @@ support = "Call the service desk at +1 555 0100."
 [keyserver]
 listen = "127.0.0.1:%d"
 public_url = "http://127.0.0.1:%d"
-
+%s
 [store]
 driver = %q
 dsn = %q
@@ -111,7 +112,7 @@ master_key = %q
 relay = "127.0.0.1:%d"
 from = "postseal@example.org"
 %s
-`, p.MilterPort, reinject, pc.Milter, p.HTTPPort, p.HTTPPort, pc.StoreDriver, pc.StoreDSN, pc.MasterKey, reinject, pc.Extra)
+`, p.MilterPort, reinject, pc.Milter, p.HTTPPort, p.HTTPPort, pc.Keyserver, pc.StoreDriver, pc.StoreDSN, pc.MasterKey, reinject, pc.Extra)
 	if err := os.WriteFile(p.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
@@ -153,6 +154,9 @@ func (p *Postseal) Stop() {
 		}
 	})
 }
+
+// PID is the process id of the running postseal.
+func (p *Postseal) PID() int { return p.cmd.Process.Pid }
 
 // Log returns what the process has written so far.
 func (p *Postseal) Log() string { return p.log.String() }
