@@ -108,7 +108,9 @@ func TestKeyServiceUnderAttack(t *testing.T) {
 	t.Run("TargetedLockout", func(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range 12 {
-			wg.Go(func() { attackRelease(t, base, id, victim, "guess number "+strconv.Itoa(i), "198.51.100."+strconv.Itoa(20+i)) })
+			wg.Go(func() {
+				attackRelease(t, base, id, victim, "guess number "+strconv.Itoa(i), "198.51.100."+strconv.Itoa(20+i))
+			})
 		}
 		wg.Wait()
 		if code := attackRelease(t, base, id, victim, ownerPW, "198.51.100.99"); code != 429 {
