@@ -20,6 +20,12 @@ import (
 	"github.com/postseal/postseal/scanner"
 )
 
+// MinSharedPassword is the shortest partner password accepted: a
+// securedoc for a partner domain can be attacked offline by whoever holds
+// it, so the password must carry the strength (16 random characters; the
+// ones postseal domain password makes carry 120 bits).
+const MinSharedPassword = 16
+
 // Policy is a checked configuration together with the files it names (the
 // recovery key, the partners' shared passwords), loaded once so that a
 // missing file is a start-up or reload error, never a per-message surprise.
@@ -64,13 +70,15 @@ func Load(cfg *config.Config) (*Policy, error) {
 		p.Envelope.RecoveryKey = keys
 	}
 	for _, d := range cfg.Domains {
+		// MinSharedPassword: anyone holding a partner's securedoc can guess
+		// its shared password offline, at the speed of their hardware.
 		pw, err := os.ReadFile(d.PasswordFile)
 		if err != nil {
 			return nil, fmt.Errorf("domain %s: password_file: %w", d.Name, err)
 		}
 		pw = bytes.TrimRight(pw, "\r\n")
-		if len(pw) < 8 {
-			return nil, fmt.Errorf("domain %s: password_file %s: the shared password must have at least 8 characters", d.Name, d.PasswordFile)
+		if len(pw) < MinSharedPassword {
+			return nil, fmt.Errorf("domain %s: password_file %s: the shared password must have at least %d characters (postseal domain password %s makes one)", d.Name, d.PasswordFile, MinSharedPassword, d.Name)
 		}
 		p.passwords[strings.ToLower(strings.TrimSpace(d.Name))] = pw
 	}

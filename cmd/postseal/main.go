@@ -60,6 +60,9 @@ commands:
   audit verify [--log FILE]  check the audit hash chain (and the checkpoints
                              in a service log): exit 0 with the count when
                              intact, 1 naming the first broken event
+  domain password NAME [--write]
+                             a new shared password for a partner domain
+                             (120 bits); --write replaces its password_file
   init                       create the master key if it does not exist (never replaces one)
   version                    print the version
 
@@ -87,6 +90,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		"envelope":     cmdEnvelope,
 		"account":      cmdAccount,
 		"audit":        cmdAudit,
+		"domain":       cmdDomain,
 		"version":      cmdVersion,
 		"init":         cmdInit,
 	}

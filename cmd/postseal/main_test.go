@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -341,4 +342,37 @@ func TestAccountAdminCommands(t *testing.T) {
 			}
 		}
 	})
+}
+
+// postseal domain password NAME prints a fresh shared password the
+// policy accepts; --write puts it in the domain's password_file (0600).
+func TestDomainPassword(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "p.toml", "[[domain]]\nname = \"partner.example\"\npassword_file = \"partner.pw\"\n")
+	code, out, errs := runCLI(t, "", "domain", "password", "partner.example")
+	pw := strings.TrimSpace(out)
+	if code != exitOK || !regexp.MustCompile(`^[a-z2-7]{4}(-[a-z2-7]{4}){5}$`).MatchString(pw) {
+		t.Fatalf("domain password: %d %q %s", code, out, errs)
+	}
+	if _, again, _ := runCLI(t, "", "domain", "password", "partner.example"); strings.TrimSpace(again) == pw {
+		t.Error("the same password twice")
+	}
+	code, out, errs = runCLI(t, "", "domain", "-c", cfg, "--write", "password", "partner.example")
+	if code != exitOK {
+		t.Fatalf("--write: %d %s", code, errs)
+	}
+	file := filepath.Join(dir, "partner.pw")
+	b, err := os.ReadFile(file)
+	if err != nil || strings.TrimSpace(string(b)) != strings.TrimSpace(out) {
+		t.Fatalf("password_file %q (%v); printed %q", b, err, out)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+		t.Errorf("password_file mode %v", fi.Mode().Perm())
+	}
+	if code, _, errs := runCLI(t, "", "check-config", "-c", cfg); code != exitOK {
+		t.Errorf("check-config with the written password: %d %s", code, errs)
+	}
+	if code, _, _ := runCLI(t, "", "domain", "-c", cfg, "--write", "password", "other.example"); code != exitUsage {
+		t.Errorf("--write for an unknown domain: %d; want %d", code, exitUsage)
+	}
 }
