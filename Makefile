@@ -12,7 +12,7 @@ PKG_RELEASE   := 1
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 # Debian packages the tests drive for real (private instances, nothing of
 # the system configuration is touched).
-TEST_DEBS     := postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 lintian rpm systemd chromium firefox-esr
+TEST_DEBS     := postgresql postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 lintian rpm systemd chromium firefox-esr
 TEST_TIMEOUT  ?= 15m
 
 .PHONY: all build run test test-deps lint bench clean package check-bundle bundle
@@ -69,8 +69,10 @@ check-bundle: web/node_modules
 	echo "check-bundle: $(BUNDLE) matches web/ ($$(wc -c < $(BUNDLE)) bytes)"
 	cd web && node --test test/
 
+# test/gotest.sh finds or starts PostgreSQL, sets CI=true (a missing real
+# component fails its test) and fails the run if any test skipped.
 test: test-deps lint check-bundle
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	GO=$(GO) bash test/gotest.sh -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 bench: test-deps
 	$(GO) run ./bench
