@@ -656,6 +656,24 @@ func TestSendmail(t *testing.T) {
 			if !miltertestHasRecipient(env, "patient@example.net") {
 				t.Errorf("envelope %s does not list patient@example.net: %v", envID, env)
 			}
+			// gpg opens the payload with the key postseal keeps for it,
+			// and finds the message as sent: its header lines and its
+			// body byte for byte (dot-led line and trailing space kept).
+			armor := postfixArmorRe.Find(doc.Body)
+			if armor == nil {
+				t.Fatalf("no armoured message in the securedoc")
+			}
+			key := strings.TrimSpace(p.Run(t, "envelope", "key", envID))
+			payload := postfixGPGDecrypt(t, armor, key)
+			ph, pb := sendmailSplit(payload)
+			if string(pb) != secure.body {
+				t.Errorf("decrypted body differs from the sent body\n--- sent\n%q\n--- decrypted\n%q", secure.body, pb)
+			}
+			for _, line := range strings.SplitAfter(secure.header, "\r\n") {
+				if line != "" && !bytes.Contains(ph, []byte(line)) {
+					t.Errorf("sent header line %q missing from the decrypted header:\n%s", line, ph)
+				}
+			}
 		}
 	})
 
