@@ -136,6 +136,8 @@ func TestPostfix(t *testing.T) {
 		mark := postfixMustAccept(t, pf, mta.SMTP, postfixSender, []string{internal, external}, sent)
 		di := postfixWait(t, pf, mark, internal, 1)[0]
 		de := postfixWait(t, pf, mark, external, 1)[0]
+		// No clear copy reaches the external recipient after the sealed one.
+		postfixExactlyOne(t, pf, internal, external)
 		postfixAssertUntouched(t, di, sent)
 		s := postfixOpenSealed(t, ps, de)
 		postfixCheckSecureAttachment(t, de, s, sent)

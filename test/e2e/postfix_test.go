@@ -180,6 +180,41 @@ func postfixWait(t testing.TB, pf *mta.Postfix, mark int64, rcpt string, n int) 
 	}
 }
 
+// postfixExactlyOne waits until Postfix holds nothing more for any of
+// rcpts (every copy delivered or given up), then fails unless each got
+// exactly one copy. postfixWait returns at the first copy: a second one
+// (the original in clear after the sealed copy) would arrive unseen.
+func postfixExactlyOne(t testing.TB, pf *mta.Postfix, rcpts ...string) {
+	t.Helper()
+	deadline := time.Now().Add(postfixDeliveryTimeout)
+	tick := time.NewTicker(20 * time.Millisecond) // poll interval
+	defer tick.Stop()
+	for _, rcpt := range rcpts {
+		for {
+			q, err := pf.QueuedFor(rcpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(q) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("still queued for %s after %v: %v", rcpt, postfixDeliveryTimeout, q)
+			}
+			<-tick.C
+		}
+	}
+	for _, rcpt := range rcpts {
+		got, err := pf.DeliveredTo(rcpt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 {
+			t.Errorf("%d copies delivered to %s, want exactly 1\nmaillog:\n%s", len(got), rcpt, postfixLogFor(pf, rcpt))
+		}
+	}
+}
+
 // postfixNothingDelivered fails if anything was delivered to, or is still
 // queued for, rcpt, or if the maillog shows a delivery attempt for it. Call
 // it after the rejection was seen (reply and log), when the verdict is final.
