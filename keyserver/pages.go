@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/postseal/postseal/locale"
 	"github.com/postseal/postseal/store"
 )
 
@@ -76,9 +77,14 @@ type pageData struct {
 
 	Email, FirstName, LastName, Envelope, Token string
 	MinLen, MaxLen                              int
+
+	Lang      string // the page's language (see language.go)
+	Languages []langChoice
+	cat       *locale.Catalog
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, page string, d pageData) {
+	d = s.translated(w, d)
 	d.Org, d.HelpURL, d.Support = s.cfg.Organization, s.cfg.HelpURL, s.cfg.Support
 	d.Base = strings.TrimRight(s.public.Path, "/")
 	d.HasLogo = len(s.cfg.Logo) > 0

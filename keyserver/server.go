@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/locale"
 	"github.com/postseal/postseal/store"
 )
 
@@ -123,6 +124,11 @@ type Config struct {
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
 	// client (see ClientAddr); empty: the peer is the client.
 	TrustedProxies []netip.Prefix
+	// Language is the organisation's language ([organization] language):
+	// pages use it when the browser states no preference. "" is English.
+	Language string
+	// Catalog holds the translations; nil is the built-in one.
+	Catalog *locale.Catalog
 	// SessionKey signs login cookies; nil means a random key per process
 	// (logins then last until a restart, and several processes behind one
 	// name need a shared key).
@@ -155,6 +161,7 @@ type Server struct {
 	https    bool
 	handler  http.Handler
 	sessions sessionSigner
+	cat      *locale.Catalog
 	// openPage renders POST /open; replaced in tests.
 	openPage func(w http.ResponseWriter, r *http.Request, p openRequest)
 	bg       sync.WaitGroup
@@ -209,6 +216,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.MaxOpenBody <= 0 {
 		cfg.MaxOpenBody = 14_000_000 + 64<<10
 	}
+	if cfg.Catalog == nil {
+		cfg.Catalog = locale.Builtin()
+	}
+	if !cfg.Catalog.Has(cfg.Language) {
+		cfg.Language = locale.Source
+	}
 	if cfg.Organization == "" {
 		cfg.Organization = "postseal"
 	}
@@ -234,7 +247,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s := &Server{
 		cfg: cfg, st: deps.Store, mail: deps.Mailer, metrics: deps.Metrics, log: deps.Log, now: deps.Now,
 		hash: h, formHash: fh, limits: newLimits(), openSem: make(chan struct{}, cfg.OpenConcurrency), pages: pages, public: u, https: u.Scheme == "https",
-		sessions: sessionSigner{key: cfg.SessionKey}, bgSem: make(chan struct{}, maxBackground),
+		sessions: sessionSigner{key: cfg.SessionKey}, bgSem: make(chan struct{}, maxBackground), cat: cfg.Catalog,
 	}
 	if s.metrics == nil {
 		s.metrics = noMetrics{}
@@ -301,7 +314,7 @@ func (s *Server) routes() http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.sentence(w, r, http.StatusForbidden, "Refused", "This form was sent from another web site. For your safety it was not accepted; open the page on this site and try again.")
 	}))
-	return s.recoverer(s.secureHeaders(cop.Handler(mux)))
+	return s.recoverer(s.secureHeaders(s.language(cop.Handler(mux))))
 }
 
 // recoverer turns a panic into a 500 with a sentence instead of a dropped

@@ -1,0 +1,94 @@
+package keyserver
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/postseal/postseal/locale"
+)
+
+func (f *fixture) getWith(path string, header map[string]string) *httptest.ResponseRecorder {
+	f.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	return f.do(req, "")
+}
+
+// The pages speak the browser's language, a choice on the page wins and
+// is kept in a cookie, and the organisation's language is the fallback.
+func TestPagesLanguage(t *testing.T) {
+	f := newFixture(t)
+	es := f.getWith("/register?email=ana%40partner.example", map[string]string{"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"})
+	body := es.Body.String()
+	for _, want := range []string{
+		`<html lang="es">`, `<label for="email">Correo electrónico</label>`, `<label for="password">Contraseña</label>`,
+		`<button type="submit">Registrarse</button>`, `<option value="es" lang="es" selected>Español</option>`,
+		`Al menos 12 caracteres.`, `value="ana@partner.example"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("Spanish register page lacks %s", want)
+		}
+	}
+	// The picker keeps the page's query and offers every language.
+	if !strings.Contains(body, `href="/register?email=ana%40partner.example&amp;lang=en" lang="en" hreflang="en">English</a>`) {
+		t.Errorf("no English link keeping the query:\n%s", body)
+	}
+	if en := f.getWith("/register", map[string]string{"Accept-Language": "fr, en;q=0.5"}).Body.String(); !strings.Contains(en, `<button type="submit">Register</button>`) {
+		t.Error("an English-speaking browser did not get the English page")
+	}
+
+	pick := f.getWith("/login?lang=es", nil)
+	var cookie *http.Cookie
+	for _, c := range pick.Result().Cookies() {
+		if c.Name == langCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil || cookie.Value != "es" || !cookie.HttpOnly {
+		t.Fatalf("choosing Español set cookie %+v", cookie)
+	}
+	if got := f.getWith("/forgot", map[string]string{"Cookie": langCookie + "=es", "Accept-Language": "en"}).Body.String(); !strings.Contains(got, "Enviar enlace") {
+		t.Error("the chosen language did not outlast the browser's preference")
+	}
+	// Sentences set by handlers are translated too, formatted ones included.
+	short := registration("x@partner.example")
+	short.Set("password", "short")
+	short.Set("confirm_password", "short")
+	rec := f.postForm("/register", short, &http.Cookie{Name: langCookie, Value: "es"})
+	if !strings.Contains(rec.Body.String(), "La contraseña debe tener al menos 12 caracteres.") {
+		t.Errorf("the refusal is not in Spanish:\n%s", rec.Body)
+	}
+
+	g := newFixture(t, func(c *Config) { c.Language = "es" })
+	if got := g.get("/").Body.String(); !strings.Contains(got, `<html lang="es">`) {
+		t.Error("[organization] language = \"es\" is not the default")
+	}
+}
+
+// Every sentence of the pages' templates has its Spanish translation.
+func TestPagesSpanishComplete(t *testing.T) {
+	keyRe := regexp.MustCompile(`\.T "((?:[^"\\]|\\.)*)"`)
+	names, _ := templateFS.ReadDir("templates")
+	var keys []string
+	for _, n := range names {
+		b, err := os.ReadFile("templates/" + n.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range keyRe.FindAllStringSubmatch(string(b), -1) {
+			keys = append(keys, strings.ReplaceAll(m[1], `\"`, `"`))
+		}
+	}
+	if len(keys) < 50 {
+		t.Fatalf("found only %d template sentences", len(keys))
+	}
+	if miss := locale.Builtin().Missing("es", keys); len(miss) > 0 {
+		t.Errorf("no Spanish for %d template sentences: %q", len(miss), miss)
+	}
+}
