@@ -60,6 +60,8 @@ func Default() *Config {
 			InternalDomains: []string{"example.org", "*.example.org"},
 			HelpURL:         "http://127.0.0.1:8025/help",
 			Support:         "Contact your sender or the IT service desk.",
+			Language:        "en",
+			Languages:       map[string]string{},
 		},
 		Triggers: DefaultTriggers(),
 		Scanner: Scanner{

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -21,7 +22,18 @@ type Organization struct {
 	// pages and inline in notifications; the same setting as
 	// [envelope] brand_logo (either key, not two different files).
 	Logo string `toml:"logo"`
+	// Language is what recipients read (notification, securedoc, the key
+	// service's pages when the browser states no preference): a language
+	// of the built-in catalogue, "en" or "es".
+	Language string `toml:"language"`
+	// Languages maps recipient domains ("example.es", "*.mx") to the
+	// language of their notifications, where it differs from Language.
+	Languages map[string]string `toml:"languages"`
 }
+
+// langRe is the shape of a language code ("es", "pt-BR"); whether the
+// catalogue has it is checked where the catalogue is loaded.
+var langRe = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 
 // LogoFile is the organisation's logo file: [organization] logo or its
 // other name [envelope] brand_logo; "" for none.
@@ -52,6 +64,17 @@ func (o *Organization) validate() error {
 	if tz := o.Timezone; tz != "" {
 		if _, err := time.LoadLocation(tz); err != nil {
 			return keyErr("organization.timezone", "%q is not a time zone name like \"America/Chicago\" or \"UTC\"", tz)
+		}
+	}
+	if !langRe.MatchString(o.Language) {
+		return keyErr("organization.language", "must be a language code like \"en\" or \"es\", not %q", o.Language)
+	}
+	for d, l := range o.Languages {
+		if err := checkDomainPattern(d); err != nil {
+			return keyErr("organization.languages", "%q: %v", d, err)
+		}
+		if !langRe.MatchString(l) {
+			return keyErr("organization.languages", "%q: must be a language code like \"es\", not %q", d, l)
 		}
 	}
 	for i, d := range o.InternalDomains {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,5 +68,30 @@ func TestLogoOneSetting(t *testing.T) {
 	var ce *Error
 	if !errors.As(err, &ce) || ce.Key != "organization.logo" || ce.Line != 2 {
 		t.Errorf("two logos: %v; want an organization.logo error at line 2", err)
+	}
+}
+
+func TestLanguageSettings(t *testing.T) {
+	c, err := Parse("o.toml", []byte("[organization]\nlanguage = \"es\"\n[organization.languages]\n\"partner.example\" = \"en\"\n\"*.mx\" = \"es\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Organization.Language != "es" || c.Organization.Languages["*.mx"] != "es" || c.Organization.Languages["partner.example"] != "en" {
+		t.Errorf("organization %+v", c.Organization)
+	}
+	if Default().Organization.Language != "en" {
+		t.Error("the default language is not English")
+	}
+	for _, body := range []string{
+		"[organization]\nlanguage = \"Spanish\"\n",
+		"[organization]\nlanguage = \"\"\n",
+		"[organization.languages]\n\"partner.example\" = \"español\"\n",
+		"[organization.languages]\n\"bad domain\" = \"es\"\n",
+	} {
+		_, err := Parse("o.toml", []byte(body))
+		var ce *Error
+		if !errors.As(err, &ce) || !strings.HasPrefix(ce.Key, "organization.language") || ce.Line == 0 {
+			t.Errorf("%q: %v; want an organization.language(s) error with its line", body, err)
+		}
 	}
 }

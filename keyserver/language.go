@@ -110,4 +110,3 @@ func (s *Server) translated(w http.ResponseWriter, d pageData) pageData {
 	}
 	return d
 }
-

@@ -180,6 +180,7 @@ func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m k
 		HelpURL:           cfg.Organization.HelpURL,
 		Support:           cfg.Organization.Support,
 		Logo:              logo,
+		Language:          cfg.Organization.Language,
 		From:              cfg.SMTP.From,
 		Location:          cfg.Organization.Location(),
 		PasswordMinLength: k.PasswordMinLength,
