@@ -12,7 +12,7 @@ PKG_RELEASE   := 1
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 # Debian packages the tests drive for real (private instances, nothing of
 # the system configuration is touched).
-TEST_DEBS     := postgresql postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 lintian rpm systemd chromium firefox-esr
+TEST_DEBS     := postgresql postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 lintian rpm systemd chromium firefox-esr libreoffice-writer-nogui libreoffice-calc-nogui qpdf
 TEST_TIMEOUT  ?= 15m
 
 .PHONY: all build run test test-deps lint bench clean package check-bundle bundle

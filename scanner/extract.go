@@ -176,10 +176,12 @@ const (
 	kPDF
 	kZIP
 	kMessage
+	kOLE // compound files: .doc, .xls, .ppt, .msg
+	kRTF
 )
 
 func (k kind) String() string {
-	return [...]string{"unknown", "text", "CSV", "HTML", "DOCX", "XLSX", "PDF", "ZIP", "message"}[k]
+	return [...]string{"unknown", "text", "CSV", "HTML", "DOCX", "XLSX", "PDF", "ZIP", "message", "OLE", "RTF"}[k]
 }
 
 // kindOf decides by file extension first (it is what the recipient's
@@ -198,10 +200,14 @@ func kindOf(mediaType, name string) kind {
 		return kXLSX
 	case ".pdf":
 		return kPDF
-	case ".zip":
-		return kZIP
+	case ".zip", ".pptx", ".pptm", ".ppsx", ".odt", ".ods", ".odp", ".ott", ".ots":
+		return kZIP // zipDoc tells the packages apart by their contents
 	case ".eml":
 		return kMessage
+	case ".doc", ".dot", ".xls", ".xlt", ".ppt", ".pps", ".msg":
+		return kOLE
+	case ".rtf":
+		return kRTF
 	}
 	mt := strings.ToLower(mediaType)
 	switch mt {
@@ -217,6 +223,10 @@ func kindOf(mediaType, name string) kind {
 		return kZIP
 	case "message/rfc822", "message/global":
 		return kMessage
+	case "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint", "application/vnd.ms-outlook", "application/x-msg":
+		return kOLE
+	case "application/rtf", "text/rtf", "application/x-rtf":
+		return kRTF
 	case "text/csv", "application/csv", "text/comma-separated-values":
 		return kCSV
 	}
@@ -326,6 +336,10 @@ func sniff(b []byte) kind {
 		return kPDF
 	case bytes.HasPrefix(b, []byte("PK\x03\x04")):
 		return kZIP // zipDoc tells DOCX/XLSX apart by their contents
+	case bytes.HasPrefix(b, oleMagic):
+		return kOLE
+	case bytes.HasPrefix(b, []byte("{\\rtf")):
+		return kRTF
 	}
 	return kNone
 }
@@ -561,6 +575,10 @@ func (e *extractor) doc(k kind, prefix, p string, data []byte, zips int) {
 		e.pdf(src, data)
 	case kDOCX, kXLSX, kZIP:
 		e.zipDoc(k, prefix, p, data, zips)
+	case kOLE:
+		e.ole(prefix, p, data, zips)
+	case kRTF:
+		e.add(src, rtfText(data))
 	case kMessage:
 		e.message(src, data, 1)
 	}

@@ -104,6 +104,7 @@ func (e *extractor) pdf(src string, b []byte) {
 }
 
 type pdfPage struct {
+	ref      pdfRef // the page object, when it is one
 	res      pdfDict
 	contents []*pdfStream
 }
@@ -137,6 +138,7 @@ func (d *pdfDoc) pages() []pdfPage {
 			return
 		}
 		pg := pdfPage{res: res}
+		pg.ref, _ = v.(pdfRef)
 		switch c := d.resolve(node["Contents"]).(type) {
 		case *pdfStream:
 			pg.contents = []*pdfStream{c}

@@ -350,7 +350,7 @@ func TestExtractUnreadable(t *testing.T) {
 		{"attachment locked.pdf", "encrypted PDF"},
 		{"attachment broken.docx", "corrupt DOCX"},
 		{"attachment garbage.xlsx", "corrupt XLSX"},
-		{"attachment ole.docx", "encrypted or legacy"},
+		{"attachment ole.docx", "corrupt OLE compound file"},
 		{"attachment image.pdf", "no extractable text"},
 		{"body text/plain", "corrupt encoding"},
 	} {

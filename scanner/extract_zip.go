@@ -17,10 +17,10 @@ import (
 // read as what it is.
 func (e *extractor) zipDoc(k kind, prefix, p string, data []byte, zips int) {
 	src := prefix + " " + p
-	if bytes.HasPrefix(data, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")) && k != kZIP {
-		// Password-protected Office documents are OLE compound files
-		// holding an encrypted package.
-		e.unreadable(src, "encrypted or legacy (OLE) Office document")
+	if bytes.HasPrefix(data, oleMagic) {
+		// A legacy document named .docx, or a password-protected Office
+		// document: an OLE compound file holding an encrypted package.
+		e.ole(prefix, p, data, zips)
 		return
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
@@ -37,6 +37,10 @@ func (e *extractor) zipDoc(k kind, prefix, p string, data []byte, zips int) {
 		e.docx(src, zr, files)
 	case files["xl/workbook.xml"] != nil || files["xl/sharedStrings.xml"] != nil:
 		e.xlsx(src, zr)
+	case files["ppt/presentation.xml"] != nil:
+		e.pptx(src, zr)
+	case files["content.xml"] != nil && files["mimetype"] != nil:
+		e.odf(src, files)
 	case k != kZIP:
 		e.unreadable(src, "corrupt "+k.String()+": required part missing")
 	default:
@@ -141,11 +145,7 @@ func (e *extractor) archive(prefix, p string, zr *zip.Reader, zips int) {
 				continue
 			}
 		}
-		if k == kZIP || k == kDOCX || k == kXLSX {
-			e.zipDoc(k, "archive", name, b, zips+1)
-		} else {
-			e.doc(k, "archive", name, b, zips+1)
-		}
+		e.doc(k, "archive", name, b, zips+1)
 	}
 }
 
