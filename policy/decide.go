@@ -344,8 +344,11 @@ func Decide(cfg *config.Config, f Facts) Decision {
 // pass is the decision for a message nothing seals.
 func pass(d Decision, cfg *config.Config, rcpts []string, fired []firing) Decision {
 	d.Action, d.Reason, d.Why = Pass, ReasonNoTrigger, "no trigger fired"
-	if len(fired) > 0 {
-		d.Reason, d.Why = ReasonInternalOnly, fmt.Sprintf("trigger %q fired, but no external recipient is sealed by it", fired[0].t.Name)
+	for _, x := range fired {
+		if slices.ContainsFunc(rcpts, x.t.MatchRecipient) {
+			d.Reason, d.Why = ReasonInternalOnly, fmt.Sprintf("trigger %q fired, but every recipient it applies to is internal", x.t.Name)
+			break
+		}
 	}
 	d.Trigger, d.Match, d.Subject = "", "", d.OriginalSubject
 	d.RemoveFields = nil
