@@ -1,21 +1,18 @@
 package milter
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"mime/quotedprintable"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/postseal/postseal/mailer"
 	"github.com/postseal/postseal/policy"
 
 	"github.com/postseal/postseal/config"
-	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/scanner"
 )
 
@@ -32,7 +29,11 @@ func (f *Filter) notifySender(ctx context.Context, log *slog.Logger, p *policy.P
 	if f.notices == nil || !p.Config.Scanner.NotifySender || t.Sender == "" {
 		return
 	}
-	msg := Notice(p.Config, t.Sender, d, f.now())
+	msg, err := Notice(p.Config, t.Sender, d, f.now())
+	if err != nil {
+		log.Error("sender notice not written", "err", err)
+		return
+	}
 	// The null reverse-path: a notice must never cause a bounce loop.
 	if err := f.notices.Enqueue(ctx, "", []string{t.Sender}, msg); err != nil {
 		log.Error("sender notice not queued", "err", err)
@@ -41,8 +42,8 @@ func (f *Filter) notifySender(ctx context.Context, log *slog.Logger, p *policy.P
 
 // Notice is the mail that tells a sender why the scanner sealed their
 // message: the rules that fired, how often, and masked samples — never a
-// value. Lines end in CRLF.
-func Notice(cfg *config.Config, sender string, plan policy.Decision, now time.Time) []byte {
+// value. It is written like every mail postseal writes (mailer.Message).
+func Notice(cfg *config.Config, sender string, plan policy.Decision, now time.Time) ([]byte, error) {
 	var sealedTo []string
 	for _, g := range plan.Groups {
 		if g.Sealed() {
@@ -80,23 +81,15 @@ func Notice(cfg *config.Config, sender string, plan policy.Decision, now time.Ti
 		fmt.Fprintf(&body, "\n%s\n", cfg.Organization.Support)
 	}
 
-	var b bytes.Buffer
-	header := func(name, value string) { fmt.Fprintf(&b, "%s: %s\r\n", name, value) }
-	header("Date", now.Format(time.RFC1123Z))
-	header("From", cfg.SMTP.From)
-	header("To", sender)
-	header("Subject", envelope.EncodeSubject("Sent encrypted: "+subject))
-	header("Message-ID", "<"+randomHex(16)+"@postseal.notice>")
-	header("Auto-Submitted", "auto-generated")
-	header("X-Postseal-Notice", "scanner")
-	header("MIME-Version", "1.0")
-	header("Content-Type", "text/plain; charset=utf-8")
-	header("Content-Transfer-Encoding", "quoted-printable")
-	b.WriteString("\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	_, _ = qp.Write([]byte(strings.ReplaceAll(body.String(), "\n", "\r\n")))
-	_ = qp.Close()
-	return b.Bytes()
+	m := mailer.Message{
+		From:    mail.Address{Address: cfg.SMTP.From},
+		To:      []mail.Address{{Address: sender}},
+		Subject: "Sent encrypted: " + subject,
+		Text:    body.String(),
+		Date:    now,
+		Headers: map[string]string{"Auto-Submitted": "auto-generated", "X-Postseal-Notice": "scanner"},
+	}
+	return m.Bytes()
 }
 
 // noticeLine is one kind of finding in the notice: its name in words, how
@@ -149,10 +142,4 @@ func joinPlaces(ws []string) string {
 		return ps[0]
 	}
 	return strings.Join(ps[:len(ps)-1], "; ") + " and " + ps[len(ps)-1]
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

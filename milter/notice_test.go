@@ -28,7 +28,11 @@ func TestNoticeWordsAndParts(t *testing.T) {
 			Unreadable: []scanner.Unreadable{{Source: "attachment scan.pdf, page 3", Reason: "a page that is only an image (scanned?), no text"}},
 		},
 	}
-	text := decodeQP(t, Notice(cfg, "doc@example.org", plan, time.Unix(0, 0)))
+	msg, err := Notice(cfg, "doc@example.org", plan, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := decodeQP(t, msg)
 	for _, want := range []string{
 		"  - Social Security number: 3 (***-**-4817, ***-**-1234, ***-**-4817) in attachment lab.pdf, page 1 and attachment lab.pdf, page 2\r\n",
 		"  - payment card number: 1 (************1111) in the message body\r\n",

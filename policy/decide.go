@@ -197,7 +197,8 @@ const (
 )
 
 // Decide is the one decision for a message at a stage. It is pure: the
-// only work it starts is f.Scan, and only when scanning applies.
+// only work it starts is f.Scan, and only when scanning applies. The table
+// it implements is in docs/ARCHITECTURE.md ("The decision").
 func Decide(cfg *config.Config, f Facts) Decision {
 	d := Decision{OriginalSubject: f.Header.Subject()}
 	d.Subject = d.OriginalSubject
