@@ -10,6 +10,7 @@ require (
 	github.com/d--j/go-milter v0.10.2
 	github.com/emersion/go-message v0.18.2
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/klauspost/compress v1.18.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/richardlehane/mscfb v1.0.9
 	golang.org/x/crypto v0.58.0

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/ProtonMail/go-crypto/openpgp/s2k"
 )
@@ -53,6 +52,8 @@ type encryptParams struct {
 	human    bool
 	recovery openpgp.EntityList
 	now      time.Time
+	// compress: ZLIB inside the encryption (see compress.go).
+	compress bool
 }
 
 // packetConfig builds a fresh Config per message: s2k.Generate writes into
@@ -62,8 +63,6 @@ func packetConfig(p encryptParams) *packet.Config {
 		Rand:                   rand.Reader,
 		DefaultHash:            crypto.SHA256,
 		DefaultCipher:          packet.CipherAES256,
-		DefaultCompressionAlgo: packet.CompressionZLIB,
-		CompressionConfig:      &packet.CompressionConfig{Level: packet.DefaultCompression},
 		Time:                   func() time.Time { return p.now },
 	}
 	s2kc := &s2k.Config{S2KMode: s2k.IteratedSaltedS2K, Hash: crypto.SHA256, S2KCount: keyS2KCount}
@@ -87,13 +86,20 @@ func packetConfig(p encryptParams) *packet.Config {
 // cipher and AEAD mode from the recipients' key preferences: a recovery key
 // could otherwise silently move an envelope off the profile (to AES-128 or
 // OCB, or off SEIPD v2), and no go-crypto v1 call combines a passphrase with
-// public keys.
+// public keys. The message streams through the layers (literal, ZLIB when
+// p.compress, encryption, armour) into w: none holds more than a chunk.
 func encrypt(w io.Writer, src io.Reader, p encryptParams) (err error) {
 	cfg := packetConfig(p)
 	suite := packet.CipherSuite{Cipher: packet.CipherAES256, Mode: cfg.AEAD().Mode()}
 
+	// The armour holds no line end of its own but those it writes: into
+	// the notification's CRLF writer it writes CRLF past it.
+	out, eol := w, "\n"
+	if c, ok := w.(*crlfWriter); ok {
+		out, eol = c.w, "\r\n"
+	}
 	// RFC 9580 drops the CRC24 armour checksum; GnuPG 2.2 still wants it.
-	arm, err := armor.EncodeWithChecksumOption(w, "PGP MESSAGE", nil, !p.profile.aead)
+	arm, err := newArmorWriter(out, eol, !p.profile.aead)
 	if err != nil {
 		return fmt.Errorf("armour: %w", err)
 	}
@@ -111,11 +117,13 @@ func encrypt(w io.Writer, src io.Reader, p encryptParams) (err error) {
 	if err != nil {
 		return fmt.Errorf("encrypted data packet: %w", err)
 	}
-	compressed, err := packet.SerializeCompressed(seipd, cfg.Compression(), cfg.CompressionConfig)
-	if err != nil {
-		return fmt.Errorf("compressed packet: %w", err)
+	inner := seipd
+	if p.compress {
+		if inner, err = compressedPacket(seipd); err != nil {
+			return fmt.Errorf("compressed packet: %w", err)
+		}
 	}
-	literal, err := packet.SerializeLiteral(compressed, true, "message.eml", uint32(p.now.Unix()))
+	literal, err := packet.SerializeLiteral(inner, true, "message.eml", uint32(p.now.Unix()))
 	if err != nil {
 		return fmt.Errorf("literal packet: %w", err)
 	}

@@ -76,10 +76,16 @@ func seal(req Request, opt Options) (*Sealed, error) {
 		return nil, err
 	}
 
+	size := originalSize(req.Original)
+	src, compress, ratio, err := sampleCompression(req.Original)
+	if err != nil {
+		return nil, fmt.Errorf("read original: %w", err)
+	}
 	var body bytes.Buffer
-	body.Grow(estimateBody(req.Original))
+	body.Grow(estimateBody(size, ratio))
 	payload := func(w io.Writer) error {
-		return encrypt(w, req.Original, encryptParams{
+		return encrypt(w, src, encryptParams{
+			compress:   compress,
 			profile:    prof,
 			passphrase: passphrase,
 			human:      req.Password != nil,
@@ -161,26 +167,36 @@ func attachmentName(pattern string, now time.Time) string {
 	return name
 }
 
-// estimateBody guesses the final body size from the original's size when the
-// reader tells it, so the body buffer is allocated once instead of doubling
-// (each doubling briefly holds old and new copies). Armour costs 4/3 plus a
-// CRLF per 64 characters; compression only makes it smaller.
-func estimateBody(r io.Reader) int {
-	var n int64
+// originalSize is the size of the original when the reader tells it
+// (0 when it does not).
+func originalSize(r io.Reader) int64 {
 	switch v := r.(type) {
 	case interface{ Len() int }:
-		n = int64(v.Len())
+		return int64(v.Len())
 	case interface{ Size() int64 }:
-		n = v.Size()
+		return v.Size()
 	case interface{ Stat() (fs.FileInfo, error) }:
 		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
-			n = fi.Size()
+			return fi.Size()
 		}
 	}
+	return 0
+}
+
+// estimateBody guesses the final body size from the original's size n and
+// the compression ratio its sample showed, so the body buffer is allocated
+// once instead of doubling (each doubling briefly holds old and new
+// copies). Armour costs 4/3 plus a line end per 64 characters.
+func estimateBody(n int64, ratio float64) int {
 	const overhead = 32 << 10 // page, notification, packet headers
 	const maxHint = 1 << 30
 	if n <= 0 || n > maxHint {
 		return overhead
+	}
+	if ratio < 1 {
+		// A sample is a guess: the compressor stores whole blocks of
+		// base64 it compressed in a small sample, so leave room.
+		n = int64(float64(n) * min(1, ratio*1.5+0.1))
 	}
 	armoured := n*4/3 + 4
 	return int(armoured + armoured/64*2 + overhead)

@@ -1,0 +1,124 @@
+package envelope
+
+import (
+	"encoding/base64"
+	"io"
+)
+
+// armorWriter writes ASCII armour (RFC 9580 §6.2) for a "PGP MESSAGE":
+// base64 in lines of 64 characters and, for rfc4880, the CRC-24 line GnuPG
+// 2.2 wants. go-crypto's armor encoder computes the CRC bit by bit and
+// writes each line (and each line end) separately, which made armouring
+// the largest cost of a seal; this one encodes a batch of whole lines at a
+// time and looks the CRC up by byte.
+type armorWriter struct {
+	w        io.Writer
+	eol      string
+	checksum bool
+	crc      uint32
+	in       []byte // pending input, less than armorBatch bytes
+	out      []byte
+	err      error
+}
+
+const (
+	armorLineBytes = 48 // 64 base64 characters
+	armorBatch     = armorLineBytes * 512
+	armorBegin     = "-----BEGIN PGP MESSAGE-----"
+	armorEnd       = "-----END PGP MESSAGE-----"
+)
+
+// newArmorWriter starts the armour; eol is the line end to write ("\n" or
+// "\r\n"). Close ends it without a final line end, as go-crypto's does.
+func newArmorWriter(w io.Writer, eol string, checksum bool) (*armorWriter, error) {
+	a := &armorWriter{w: w, eol: eol, checksum: checksum, crc: crc24Init,
+		in:  make([]byte, 0, armorBatch),
+		out: make([]byte, 0, armorBatch/armorLineBytes*(64+len(eol))+64),
+	}
+	if _, err := io.WriteString(w, armorBegin+eol+eol); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *armorWriter) Write(p []byte) (int, error) {
+	if a.err != nil {
+		return 0, a.err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		k := copy(a.in[len(a.in):cap(a.in)], p)
+		a.in = a.in[:len(a.in)+k]
+		p = p[k:]
+		if len(a.in) == cap(a.in) {
+			if err := a.flush(); err != nil {
+				return n - len(p), err
+			}
+		}
+	}
+	return n, nil
+}
+
+// flush encodes the pending input as lines (the last one short only at
+// Close) and writes them.
+func (a *armorWriter) flush() error {
+	if a.checksum {
+		a.crc = crc24(a.crc, a.in)
+	}
+	out := a.out[:0]
+	for in := a.in; len(in) > 0; {
+		k := min(len(in), armorLineBytes)
+		out = base64.StdEncoding.AppendEncode(out, in[:k])
+		out = append(out, a.eol...)
+		in = in[k:]
+	}
+	a.in = a.in[:0]
+	if _, err := a.w.Write(out); err != nil {
+		a.err = err
+		return err
+	}
+	return nil
+}
+
+func (a *armorWriter) Close() error {
+	if a.err != nil {
+		return a.err
+	}
+	if err := a.flush(); err != nil {
+		return err
+	}
+	tail := armorEnd
+	if a.checksum {
+		sum := [3]byte{byte(a.crc >> 16), byte(a.crc >> 8), byte(a.crc)}
+		tail = "=" + base64.StdEncoding.EncodeToString(sum[:]) + a.eol + armorEnd
+	}
+	_, err := io.WriteString(a.w, tail)
+	return err
+}
+
+// CRC-24 of RFC 4880 §6.1.
+const (
+	crc24Init = 0xb704ce
+	crc24Poly = 0x1864cfb
+)
+
+var crc24Table = func() (t [256]uint32) {
+	for i := range t {
+		c := uint32(i) << 16
+		for range 8 {
+			c <<= 1
+			if c&0x1000000 != 0 {
+				c ^= crc24Poly
+			}
+		}
+		t[i] = c & 0xffffff
+	}
+	return t
+}()
+
+func crc24(crc uint32, p []byte) uint32 {
+	for _, b := range p {
+		crc = (crc<<8 ^ crc24Table[byte(crc>>16)^b]) & 0xffffff
+	}
+	return crc
+}

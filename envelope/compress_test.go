@@ -1,0 +1,150 @@
+package envelope
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+)
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// TestCompressedPacket: the compressed packet written here (klauspost ZLIB,
+// partial body lengths) is read back by go-crypto for every length class:
+// empty, one-octet, two-octet and five-octet final lengths, and exact and
+// off-by-one multiples of the partial chunk.
+func TestCompressedPacket(t *testing.T) {
+	for _, n := range []int{0, 1, 191, 192, 8383, 8384, partialChunk - 1, partialChunk, partialChunk + 1, 3*partialChunk + 7, 1 << 20} {
+		in := make([]byte, n)
+		_, _ = rand.Read(in[:n/2]) // half noise, half zeros: both kinds of block
+		var buf bytes.Buffer
+		w, err := compressedPacket(nopCloser{&buf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Odd write sizes cross the chunk boundaries anywhere.
+		for rest := in; len(rest) > 0; {
+			k := min(len(rest), 12345)
+			if _, err := w.Write(rest[:k]); err != nil {
+				t.Fatal(err)
+			}
+			rest = rest[k:]
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		p, err := packet.Read(&buf)
+		if err != nil {
+			t.Fatalf("%d bytes: go-crypto cannot read the packet: %v", n, err)
+		}
+		c, ok := p.(*packet.Compressed)
+		if !ok {
+			t.Fatalf("%d bytes: read a %T, want a compressed packet", n, p)
+		}
+		got, err := io.ReadAll(c.Body)
+		if err != nil || !bytes.Equal(got, in) {
+			t.Fatalf("%d bytes: inflated %d bytes (%v), want the input back", n, len(got), err)
+		}
+		if buf.Len() != 0 {
+			t.Errorf("%d bytes: %d bytes after the packet", n, buf.Len())
+		}
+	}
+}
+
+// TestArmorWriter: go-crypto decodes the armour, and verifies its CRC-24
+// where one is written, for lengths around the line and batch sizes.
+func TestArmorWriter(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 47, 48, 49, armorBatch - 1, armorBatch, armorBatch + 1, 100_000} {
+		for _, checksum := range []bool{true, false} {
+			in := make([]byte, n)
+			_, _ = rand.Read(in)
+			var buf bytes.Buffer
+			a, err := newArmorWriter(&buf, "\n", checksum)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = a.Write(in[:n/3])
+			_, _ = a.Write(in[n/3:])
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			text := buf.String()
+			for i, line := range strings.Split(text, "\n") {
+				if len(line) > 64 && !strings.HasPrefix(line, "-----") {
+					t.Fatalf("%d bytes: line %d is %d characters", n, i+1, len(line))
+				}
+			}
+			if strings.Contains(text, "\n=") != checksum {
+				t.Errorf("%d bytes: checksum line present = %v, want %v", n, !checksum, checksum)
+			}
+			blk, err := armor.Decode(strings.NewReader(text))
+			if err != nil {
+				t.Fatalf("%d bytes, checksum %v: %v\n%s", n, checksum, err, text)
+			}
+			got, err := io.ReadAll(blk.Body)
+			if err != nil || !bytes.Equal(got, in) || blk.Type != "PGP MESSAGE" {
+				t.Fatalf("%d bytes, checksum %v: decoded %d bytes of %q (%v)", n, checksum, len(got), blk.Type, err)
+			}
+		}
+	}
+	// go-crypto's reader no longer checks the CRC (RFC 9580 drops it), so
+	// it is compared with go-crypto's own encoder's.
+	for _, n := range []int{1, 48, armorBatch + 5} {
+		in := make([]byte, n)
+		_, _ = rand.Read(in)
+		var mine, theirs bytes.Buffer
+		a, _ := newArmorWriter(&mine, "\n", true)
+		_, _ = a.Write(in)
+		_ = a.Close()
+		e, _ := armor.EncodeWithChecksumOption(&theirs, "PGP MESSAGE", nil, true)
+		_, _ = e.Write(in)
+		_ = e.Close()
+		crc := func(s string) string { return s[strings.LastIndex(s, "\n=")+1:] }
+		if crc(mine.String()) != crc(theirs.String()) {
+			t.Errorf("%d bytes: checksum and end %q, go-crypto writes %q", n, crc(mine.String()), crc(theirs.String()))
+		}
+	}
+}
+
+// TestSealCompressesWhenItPays: mail text is compressed, random data (an
+// already-compressed attachment) is not; both open.
+func TestSealCompressesWhenItPays(t *testing.T) {
+	text := []byte(strings.Repeat("Dear Bob, the results of your tests are in the attached report. ", 16_000))
+	noise := make([]byte, 1<<20)
+	_, _ = rand.Read(noise)
+	for _, c := range []struct {
+		name     string
+		msg      []byte
+		compress bool
+	}{{"text", text, true}, {"noise", noise, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			_, compress, _, err := sampleCompression(bytes.NewReader(c.msg))
+			if err != nil || compress != c.compress {
+				t.Fatalf("sampleCompression: %v, %v; want %v", compress, err, c.compress)
+			}
+			// Through a reader that cannot seek: sampled at its start.
+			src, compress, _, err := sampleCompression(io.MultiReader(bytes.NewReader(c.msg)))
+			if err != nil || compress != c.compress {
+				t.Fatalf("sampleCompression (stream): %v, %v; want %v", compress, err, c.compress)
+			}
+			if all, err := io.ReadAll(src); err != nil || !bytes.Equal(all, c.msg) {
+				t.Fatal("the sampled stream does not yield the whole message")
+			}
+			s := sealOK(t, testRequest(c.msg), testOptions())
+			payload := payloadOf(t, parseNotification(t, s).page)
+			if small := len(payload) < len(c.msg)/2; small != c.compress {
+				t.Errorf("payload %d bytes for a %d-byte message; compressed = %v, want %v", len(payload), len(c.msg), small, c.compress)
+			}
+			got, _, err := decrypt(payload, []byte(Passphrase(s.Key)), nil)
+			if err != nil || !bytes.Equal(got, c.msg) {
+				t.Fatalf("decrypt: %v", err)
+			}
+		})
+	}
+}
