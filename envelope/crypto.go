@@ -60,10 +60,10 @@ type encryptParams struct {
 // the S2K config, so sharing one between goroutines is a data race.
 func packetConfig(p encryptParams) *packet.Config {
 	cfg := &packet.Config{
-		Rand:                   rand.Reader,
-		DefaultHash:            crypto.SHA256,
-		DefaultCipher:          packet.CipherAES256,
-		Time:                   func() time.Time { return p.now },
+		Rand:          rand.Reader,
+		DefaultHash:   crypto.SHA256,
+		DefaultCipher: packet.CipherAES256,
+		Time:          func() time.Time { return p.now },
 	}
 	s2kc := &s2k.Config{S2KMode: s2k.IteratedSaltedS2K, Hash: crypto.SHA256, S2KCount: keyS2KCount}
 	if p.human {
