@@ -55,7 +55,12 @@ type config struct {
 }
 
 // rowNames are the rows in table order; -rows must name some of them.
-var rowNames = []string{"pipeline-pass", "pipeline-seal", "seal-10mb", "seal-10mb-heap", "scan", "scan-rules", "open-10mb", "securedoc-small", "keyserver", "keyserver-p99"}
+var rowNames = []string{
+	"pipeline-null", "pipeline-pass", "pass/null", "pipeline-seal", "pipeline-seal-pg", "seal-cpu", "seal-bytes", "soak-seal",
+	"seal-10mb", "seal-10mb-rfc9580", "seal-10mb-heap", "scan", "scan-rules",
+	"open-10mb", "open-10mb-rfc9580", "open-10mb-firefox", "open-10mb-firefox-rfc9580",
+	"securedoc-small", "securedoc-small-embedded", "keyserver", "keyserver-p99",
+}
 
 // want reports whether any of the named rows was asked for.
 func (c config) want(names ...string) bool {
@@ -107,10 +112,10 @@ func main() {
 	printMachine()
 
 	var rows []Row
-	if c.want("pipeline-pass", "pipeline-seal") {
+	if c.want("pipeline-null", "pipeline-pass", "pass/null", "pipeline-seal", "pipeline-seal-pg", "seal-cpu", "seal-bytes", "soak-seal") {
 		rows = append(rows, pipelineRows(c, root)...)
 	}
-	if c.want("seal-10mb", "seal-10mb-heap") {
+	if c.want("seal-10mb", "seal-10mb-rfc9580", "seal-10mb-heap") {
 		rows = append(rows, seal10MB(c)...)
 	}
 	if c.want("scan") {
@@ -119,11 +124,11 @@ func main() {
 	if c.want("scan-rules") {
 		rows = append(rows, scanRulesRow(c))
 	}
-	if c.want("open-10mb") {
-		rows = append(rows, open10MB(c)...)
+	if c.want("open-10mb", "open-10mb-rfc9580", "open-10mb-firefox", "open-10mb-firefox-rfc9580") {
+		rows = append(rows, open10MB(c, root)...)
 	}
-	if c.want("securedoc-small") {
-		rows = append(rows, securedocSmall())
+	if c.want("securedoc-small", "securedoc-small-embedded") {
+		rows = append(rows, securedocSmall()...)
 	}
 	if c.want("keyserver", "keyserver-p99") {
 		rows = append(rows, keyserverRows(c)...)
@@ -166,7 +171,7 @@ func printMachine() {
 }
 
 func printTable(rows []Row) {
-	fmt.Printf("\n%-16s %14s %-8s %14s %9s  %s\n", "row", "value", "unit", "baseline", "ratio", "goal / note")
+	fmt.Printf("\n%-26s %14s %-10s %14s %9s  %s\n", "row", "value", "unit", "baseline", "ratio", "goal / note")
 	fmt.Println(strings.Repeat("-", 100))
 	num := func(p *float64) string {
 		if p == nil {
@@ -188,7 +193,7 @@ func printTable(rows []Row) {
 			}
 			tail += r.Note
 		}
-		fmt.Printf("%-16s %14s %-8s %14s %9s  %s\n", r.Name, num(r.Value), r.Unit, num(r.Baseline), num(r.Ratio), tail)
+		fmt.Printf("%-26s %14s %-10s %14s %9s  %s\n", r.Name, num(r.Value), r.Unit, num(r.Baseline), num(r.Ratio), tail)
 	}
 }
 

@@ -3,7 +3,7 @@ package main
 // ---- open-10mb ---------------------------------------------------------------
 //
 // The recipient's wait: a 10 MB message sealed as the milter seals it, its
-// securedoc opened from disk in headless Chromium, and the time from the
+// securedoc opened from disk in headless Chromium and Firefox ESR, and the time from the
 // click on "Open" to the message shown, as the page itself records it
 // (data-open-ms: key fetch, decrypt, MIME parse, render). The key endpoint is
 // a stub that answers at once: the key service's own cost (Argon2id) is the
@@ -27,25 +27,30 @@ import (
 	"github.com/postseal/postseal/test/mta"
 )
 
-func open10MB(c config) []Row {
-	const goal = "≤ 1,000 ms"
-	if _, err := os.Stat(mta.ChromiumPath); err != nil {
-		return []Row{notRun("open-10mb", goal, "no Chromium at "+mta.ChromiumPath+" (make test-deps installs it)")}
-	}
+func open10MB(c config, root string) []Row {
+	const goal = "≤ 1,000 ms (≤ 500 ms later)"
 	msg := textMessage(10_000_000, 4)
 	var rows []Row
-	for _, profile := range []string{envelope.ProfileRFC4880, envelope.ProfileRFC9580} {
-		name := "open-10mb"
-		if profile != sealOpts.Profile {
-			name += "-" + profile
+	for _, browser := range []string{"chromium", "firefox"} {
+		for _, profile := range []string{envelope.ProfileRFC4880, envelope.ProfileRFC9580} {
+			name := "open-10mb"
+			if browser == "firefox" {
+				name += "-firefox"
+			}
+			if profile != sealOpts.Profile {
+				name += "-" + profile
+			}
+			if !c.want(name) {
+				continue
+			}
+			ms, err := openIn(browser, root, msg, profile, c.pairs)
+			if err != nil {
+				rows = append(rows, Row{Name: name, Goal: goal, Note: "failed: " + firstLine(err.Error())})
+				continue
+			}
+			rows = append(rows, Row{Name: name, Unit: "ms", Value: f(median(ms)), Goal: goal,
+				Note: fmt.Sprintf("headless %s, profile %s, median of %d opens (%s ms); click on Open to message shown, key endpoint stubbed, decryptor linked (loaded before the click)", browser, profile, len(ms), joinMS(ms))})
 		}
-		ms, err := openInChromium(msg, profile, c.pairs)
-		if err != nil {
-			rows = append(rows, Row{Name: name, Goal: goal, Note: "failed: " + err.Error()})
-			continue
-		}
-		rows = append(rows, Row{Name: name, Unit: "ms", Value: f(median(ms)), Goal: goal,
-			Note: fmt.Sprintf("profile %s, median of %d opens (%s ms); click on Open to message shown, key endpoint stubbed", profile, len(ms), joinMS(ms))})
 	}
 	return rows
 }
@@ -58,14 +63,27 @@ func joinMS(ms []float64) string {
 	return strings.Join(s, ", ")
 }
 
-// openInChromium seals msg with the profile and opens its securedoc n times
-// (after one warm-up), returning the page's own open times in ms.
-func openInChromium(msg []byte, profile string, n int) ([]float64, error) {
+// openIn seals msg with the profile and opens its securedoc from disk n
+// times in the browser (after one warm-up), returning the page's own open
+// times in ms.
+func openIn(browser, root string, msg []byte, profile string, n int) ([]float64, error) {
+	if browser == "chromium" {
+		if _, err := os.Stat(mta.ChromiumPath); err != nil {
+			return nil, fmt.Errorf("no Chromium at %s (make test-deps installs it)", mta.ChromiumPath)
+		}
+	}
 	var key string
+	decryptor := envelope.LinkedDecryptor()
 	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Header().Set("Access-Control-Allow-Headers", "content-type")
 		w.Header().Set("Access-Control-Allow-Private-Network", "true")
+		if r.URL.Path == decryptor.Path {
+			w.Header().Set("Content-Type", "text/javascript")
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+			_, _ = w.Write(decryptor.Body)
+			return
+		}
 		if r.Method == http.MethodOptions {
 			w.WriteHeader(http.StatusNoContent)
 			return
@@ -94,6 +112,24 @@ func openInChromium(msg []byte, profile string, n int) ([]float64, error) {
 	doc := filepath.Join(dir, "securedoc.html")
 	if err := os.WriteFile(doc, page, 0o600); err != nil {
 		return nil, err
+	}
+	if browser == "firefox" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		res, err := mta.RunFirefox(ctx, root, mta.FirefoxOpen{URL: "file://" + doc, Password: "any password: the stub releases the key", Times: n + 1})
+		if err != nil {
+			return nil, err
+		}
+		var out []float64
+		for i, r := range res {
+			if r.Outcome != "message" || r.OpenMs <= 0 {
+				return nil, fmt.Errorf("open %d: %s %q (decryptor %q)", i, r.Outcome, r.Error, r.Decryptor)
+			}
+			if i > 0 { // the first open warms the browser up
+				out = append(out, r.OpenMs)
+			}
+		}
+		return out, nil
 	}
 
 	actx, cancelAlloc := mta.NewChromium(filepath.Join(dir, "profile"))

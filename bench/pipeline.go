@@ -2,28 +2,62 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
 	"github.com/postseal/postseal/test/mta"
 )
 
-// ---- pipeline-pass, pipeline-seal ----------------------------------------
+// ---- pipeline-null, pipeline-pass, pipeline-seal, pipeline-seal-pg, seal-cpu, seal-bytes, soak-seal
 
 const (
 	benchFrom = "bench@example.org"
 	benchTo   = "bench@partner.example.net" // external: the milter must act
 	noMilter  = "nomilter"
+	nullName  = "nullmilter"
+	pgName    = "postseal-pg"
 )
 
+// Goals of the pipeline rows (README.md).
+const (
+	nullGoal   = "— (the milter floor, ~0.9 here)"
+	passGoal   = "ratio ≥ 0.97 × pipeline-null"
+	sealGoal   = "ratio ≥ 0.80"
+	sealPGGoal = "ratio ≥ 0.75"
+	soakGoal   = "RSS flat; rate flat"
+)
+
+// variant is one A of the pipeline's A/B pairs: a listener of the same
+// Postfix (with its milter), the subject that triggers sealing or not, and
+// the process whose CPU time the row reports.
+type variant struct {
+	name, listener, subject, goal string
+	sealed                        bool
+	ps                            *mta.Postseal // nil: not postseal's
+}
+
 func pipelineRows(c config, root string) []Row {
-	const passGoal, sealGoal = "ratio ≥ 0.95", "ratio ≥ 0.80"
+	names := []string{"pipeline-null", "pipeline-pass", "pass/null", "pipeline-seal", "pipeline-seal-pg", "seal-cpu", "seal-bytes", "soak-seal"}
 	fail := func(why string) []Row {
-		return []Row{notRun("pipeline-pass", passGoal, why), notRun("pipeline-seal", sealGoal, why)}
+		var rows []Row
+		for _, n := range names {
+			if c.want(n) {
+				rows = append(rows, notRun(n, "", why))
+			}
+		}
+		return rows
 	}
 	if os.Geteuid() != 0 {
 		return fail("needs root to run a private Postfix")
@@ -45,15 +79,41 @@ func pipelineRows(c config, root string) []Row {
 	if alt := os.Getenv("POSTSEAL_BENCH_BIN"); alt != "" {
 		bin = alt // compare another build (or a stand-in milter) in the same harness
 	}
-	ps, reinjectPort, err := startPostseal(bin, filepath.Join(work, "state"))
+	null, err := startNullMilter(root, work)
+	if err != nil {
+		return fail("the do-nothing milter: " + err.Error())
+	}
+	defer null.stop()
+	ps, reinjectPort, err := startPostseal(bin, filepath.Join(work, "state"), "", "")
 	if err != nil {
 		return fail(err.Error())
 	}
 	defer ps.Stop()
+	listeners := []mta.Listener{{Name: noMilter}, {Name: nullName, Milter: fmt.Sprintf("inet:127.0.0.1:%d", null.port)}}
+	// The PostgreSQL store: a second postseal on a private schema, on a
+	// listener of its own, re-injecting into the same Postfix.
+	var psPG *mta.Postseal
+	pgWhy := ""
+	if c.want("pipeline-seal-pg") {
+		dsn, drop, err := benchSchema()
+		if err != nil {
+			pgWhy = "no PostgreSQL: " + firstLine(err.Error())
+		} else {
+			defer drop()
+			p, _, err := startPostsealOn(bin, filepath.Join(work, "state-pg"), reinjectPort, "postgres", dsn)
+			if err != nil {
+				pgWhy = "postseal with the PostgreSQL store: " + firstLine(err.Error())
+			} else {
+				psPG = p
+				defer p.Stop()
+				listeners = append(listeners, mta.Listener{Name: pgName, Milter: fmt.Sprintf("inet:127.0.0.1:%d", p.MilterPort)})
+			}
+		}
+	}
 	pf, err := mta.StartPostfix(mta.Options{
 		Milter:       fmt.Sprintf("inet:127.0.0.1:%d", ps.MilterPort),
 		ReinjectPort: reinjectPort,
-		Listeners:    []mta.Listener{{Name: noMilter}},
+		Listeners:    listeners,
 		Postconf: []string{
 			// The sink is on the same disk for A and B; keep Postfix's own
 			// limits out of the way of 20 sessions.
@@ -66,49 +126,173 @@ func pipelineRows(c config, root string) []Row {
 	}
 	defer pf.Stop()
 
-	fmt.Printf("pipeline: %d msgs of ~%d bytes, %d sessions (smtp-source), %d A/B pairs; A = Postfix with postseal as milter, B = the same Postfix, listener without milter.\n",
+	fmt.Printf("pipeline: %d msgs of ~%d bytes, %d sessions (smtp-source), %d rounds; each round runs B = the same Postfix on a listener without milter, then each A = a listener with a milter.\n",
 		c.n, c.size, c.sessions, c.pairs)
 	fmt.Println("          time = from the start of smtp-source until the N-th message is delivered to the sink (a file in the Maildir).")
 
-	// Warm up both paths (process spawn, page cache, Go runtime).
-	for _, w := range []struct{ listener, subject string }{{mta.SMTP, "bench pass"}, {noMilter, "bench pass"}, {mta.SMTP, "*secure* bench seal"}} {
-		if _, err := runSource(pf, w.listener, min(100, c.n), c.sessions, c.size, w.subject); err != nil {
+	const pass, seal = "bench pass", "*secure* bench seal"
+	var vs []variant
+	if c.want("pipeline-null", "pass/null") {
+		vs = append(vs, variant{name: "pipeline-null", listener: nullName, subject: pass, goal: nullGoal})
+	}
+	if c.want("pipeline-pass", "pass/null") {
+		vs = append(vs, variant{name: "pipeline-pass", listener: mta.SMTP, subject: pass, goal: passGoal, ps: ps})
+	}
+	if c.want("pipeline-seal", "seal-cpu", "seal-bytes") {
+		vs = append(vs, variant{name: "pipeline-seal", listener: mta.SMTP, subject: seal, goal: sealGoal, sealed: true, ps: ps})
+	}
+	if psPG != nil {
+		vs = append(vs, variant{name: "pipeline-seal-pg", listener: pgName, subject: seal, goal: sealPGGoal, sealed: true, ps: psPG})
+	}
+	// Warm up every path (process spawn, page cache, Go runtime, store).
+	for _, v := range append([]variant{{listener: noMilter, subject: pass}}, vs...) {
+		if _, err := runSource(pf, v.listener, min(100, c.n), c.sessions, c.size, v.subject); err != nil {
 			return fail("warm-up: " + err.Error() + "\npostseal log:\n" + ps.LogTail(40))
 		}
 	}
-
-	pass := measurePair(pf, c, "pipeline-pass", "bench pass", false, passGoal)
-	seal := measurePair(pf, c, "pipeline-seal", "*secure* bench seal", true, sealGoal)
-	if strings.HasPrefix(seal.Note, "failed") || strings.HasPrefix(pass.Note, "failed") {
-		fmt.Fprintf(os.Stderr, "postseal log (tail):\n%s\n", ps.LogTail(40))
+	rows := measureRounds(pf, c, vs)
+	if c.want("pipeline-seal-pg") && psPG == nil {
+		rows = append(rows, notRun("pipeline-seal-pg", sealPGGoal, pgWhy))
 	}
-	return []Row{pass, seal}
+	if c.want("soak-seal") {
+		rows = append(rows, soakSeal(pf, ps, c))
+	}
+	for _, r := range rows {
+		if strings.HasPrefix(r.Note, "failed") {
+			fmt.Fprintf(os.Stderr, "postseal log (tail):\n%s\n", ps.LogTail(40))
+			break
+		}
+	}
+	// Keep the table's order whatever ran.
+	var out []Row
+	for _, n := range names {
+		for _, r := range rows {
+			if r.Name == n && c.want(n) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
-func measurePair(pf *mta.Postfix, c config, name, subject string, sealed bool, goal string) Row {
-	var as, bs, ratios []float64
+// measureRounds runs c.pairs rounds of B (Postfix alone) then every
+// variant, and reports each variant's median rate and median ratio to the
+// B of its own round; for pass and null also pass/null within each round;
+// for the sealing variants postseal's CPU time and the bytes delivered per
+// message.
+func measureRounds(pf *mta.Postfix, c config, vs []variant) []Row {
+	type acc struct{ rates, ratios, cpu, bytes []float64 }
+	res := make([]acc, len(vs))
+	var bs, passNull []float64
 	for i := 0; i < c.pairs; i++ {
-		a, err := runSource(pf, mta.SMTP, c.n, c.sessions, c.size, subject)
-		if err == nil {
-			err = checkSample(pf, sealed)
-		}
+		b, err := runSource(pf, noMilter, c.n, c.sessions, c.size, "bench pass")
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-			return Row{Name: name, Goal: goal, Note: "failed: " + firstLine(err.Error())}
+			fmt.Fprintf(os.Stderr, "baseline: %v\n", err)
+			var rows []Row
+			for _, v := range vs {
+				rows = append(rows, Row{Name: v.name, Goal: v.goal, Note: "failed (baseline): " + firstLine(err.Error())})
+			}
+			return rows
 		}
-		b, err := runSource(pf, noMilter, c.n, c.sessions, c.size, subject)
+		rb := float64(c.n) / b.Seconds()
+		bs = append(bs, rb)
+		fmt.Printf("  round %d: B %7.1f msgs/s (%v)\n", i+1, rb, b.Round(time.Millisecond))
+		rate := map[string]float64{}
+		for k, v := range vs {
+			var cpu0 time.Duration
+			if v.ps != nil {
+				cpu0, _, _ = v.ps.Usage()
+			}
+			a, err := runSource(pf, v.listener, c.n, c.sessions, c.size, v.subject)
+			if err == nil {
+				err = checkSample(pf, v.sealed)
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", v.name, err)
+				return []Row{{Name: v.name, Goal: v.goal, Note: "failed: " + firstLine(err.Error())}}
+			}
+			ra := float64(c.n) / a.Seconds()
+			rate[v.name] = ra
+			res[k].rates = append(res[k].rates, ra)
+			res[k].ratios = append(res[k].ratios, ra/rb)
+			extra := ""
+			if v.ps != nil && v.sealed {
+				cpu1, _, _ := v.ps.Usage()
+				perMsg := float64(cpu1-cpu0) / float64(time.Millisecond) / float64(c.n)
+				size, _ := sinkBytes(pf)
+				res[k].cpu = append(res[k].cpu, perMsg)
+				res[k].bytes = append(res[k].bytes, size/float64(c.n))
+				extra = fmt.Sprintf("  postseal CPU %.2f ms/msg, %.0f bytes/msg delivered", perMsg, size/float64(c.n))
+			}
+			fmt.Printf("           %-16s A %7.1f msgs/s (%v)  ratio %.3f%s\n", v.name, ra, a.Round(time.Millisecond), ra/rb, extra)
+		}
+		if p, n := rate["pipeline-pass"], rate["pipeline-null"]; p > 0 && n > 0 {
+			passNull = append(passNull, p/n)
+		}
+	}
+	var rows []Row
+	note := fmt.Sprintf("median of %d rounds, %d msgs each, until delivered; ratio to Postfix alone in the same round", c.pairs, c.n)
+	for k, v := range vs {
+		rows = append(rows, Row{Name: v.name, Unit: "msgs/s", Value: f(median(res[k].rates)), Baseline: f(median(bs)), Ratio: f(median(res[k].ratios)), Goal: v.goal, Note: note})
+		if v.name == "pipeline-seal" {
+			rows = append(rows,
+				Row{Name: "seal-cpu", Unit: "ms/msg", Value: f(median(res[k].cpu)), Goal: "— (report)",
+					Note: fmt.Sprintf("postseal's CPU time (user+system, /proc) per sealed message of ~%d bytes during the pipeline-seal runs (scan, seal, store, milter I/O)", c.size)},
+				Row{Name: "seal-bytes", Unit: "bytes", Value: f(median(res[k].bytes)), Baseline: f(float64(c.size)), Ratio: f(median(res[k].bytes) / float64(c.size)), Goal: "— (report)",
+					Note: "bytes delivered per sealed message (notification + securedoc) vs the message's payload size"})
+		}
+	}
+	if len(passNull) > 0 {
+		rows = append(rows, Row{Name: "pass/null", Unit: "ratio", Value: f(median(passNull)), Goal: "≥ 0.97",
+			Note: "pipeline-pass rate / pipeline-null rate within each round, median: what postseal's pass path costs above the milter floor"})
+	}
+	return rows
+}
+
+// sinkBytes sums the sizes of the messages in the sink.
+func sinkBytes(pf *mta.Postfix) (float64, error) {
+	ents, err := os.ReadDir(filepath.Join(pf.SinkDir, "new"))
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil {
+			n += fi.Size()
+		}
+	}
+	return float64(n), nil
+}
+
+// soakSeal sends soakCount sealed messages in slices through the main
+// listener and reports the rate of each slice and postseal's RSS at the
+// start and the end: neither may drift with the count.
+func soakSeal(pf *mta.Postfix, ps *mta.Postseal, c config) Row {
+	const soakCount, slice = 10_000, 1_000
+	_, rss0, err := ps.Usage()
+	if err != nil {
+		return Row{Name: "soak-seal", Goal: soakGoal, Note: "failed: " + err.Error()}
+	}
+	var rates []string
+	var first, last float64
+	var rss1 int64
+	for i := 0; i < soakCount/slice; i++ {
+		d, err := runSource(pf, mta.SMTP, slice, c.sessions, c.size, "*secure* bench soak")
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s (baseline): %v\n", name, err)
-			return Row{Name: name, Goal: goal, Note: "failed (baseline): " + firstLine(err.Error())}
+			return Row{Name: "soak-seal", Goal: soakGoal, Note: fmt.Sprintf("failed after %d msgs: %s", i*slice, firstLine(err.Error()))}
 		}
-		ra, rb := float64(c.n)/a.Seconds(), float64(c.n)/b.Seconds()
-		fmt.Printf("  %-14s pair %d: A %7.1f msgs/s (%v)  B %7.1f msgs/s (%v)  ratio %.3f\n", name, i+1, ra, a.Round(time.Millisecond), rb, b.Round(time.Millisecond), ra/rb)
-		as, bs, ratios = append(as, ra), append(bs, rb), append(ratios, ra/rb)
+		r := float64(slice) / d.Seconds()
+		if i == 0 {
+			first = r
+		}
+		last = r
+		_, rss1, _ = ps.Usage()
+		rates = append(rates, fmt.Sprintf("%.0f", r))
+		fmt.Printf("  soak-seal      %5d msgs: %6.1f msgs/s, postseal RSS %.1f MB\n", (i+1)*slice, r, float64(rss1)/1e6)
 	}
-	return Row{
-		Name: name, Unit: "msgs/s", Value: f(median(as)), Baseline: f(median(bs)), Ratio: f(median(ratios)), Goal: goal,
-		Note: fmt.Sprintf("median of %d A/B pairs, %d msgs each, until delivered", c.pairs, c.n),
-	}
+	return Row{Name: "soak-seal", Unit: "MB RSS", Value: f(float64(rss1) / 1e6), Baseline: f(float64(rss0) / 1e6), Ratio: f(float64(rss1) / float64(rss0)), Goal: soakGoal,
+		Note: fmt.Sprintf("%d sealed msgs of ~%d bytes in slices of %d: msgs/s per slice %s (last/first %.2f); value = RSS at the end, baseline = RSS at the start (after the warm-up and the pipeline rows)",
+			soakCount, c.size, slice, strings.Join(rates, " "), last/first)}
 }
 
 // runSource empties the sink, runs smtp-source against a listener and waits
@@ -175,13 +359,96 @@ func checkSample(pf *mta.Postfix, sealed bool) error {
 // startPostseal runs `postseal serve` with the e2e tests' rules file
 // (split delivery; internal domains example.org, *.example.org) and a
 // re-injection port of its own.
-func startPostseal(bin, dir string) (*mta.Postseal, int, error) {
+func startPostseal(bin, dir, driver, dsn string) (*mta.Postseal, int, error) {
 	reinject, err := mta.FreePort()
 	if err != nil {
 		return nil, 0, err
 	}
-	ps, err := mta.StartPostseal(bin, dir, mta.PostsealConfig{ReinjectPort: reinject})
+	return startPostsealOn(bin, dir, reinject, driver, dsn)
+}
+
+func startPostsealOn(bin, dir string, reinject int, driver, dsn string) (*mta.Postseal, int, error) {
+	ps, err := mta.StartPostseal(bin, dir, mta.PostsealConfig{ReinjectPort: reinject, StoreDriver: driver, StoreDSN: dsn})
 	return ps, reinject, err
+}
+
+// nullMilter is the running do-nothing milter (bench/nullmilter).
+type nullMilter struct {
+	cmd  *exec.Cmd
+	port int
+}
+
+func startNullMilter(root, work string) (*nullMilter, error) {
+	bin := filepath.Join(work, "nullmilter")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./bench/nullmilter")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build ./bench/nullmilter: %v\n%s", err, out)
+	}
+	port, err := mta.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-listen", fmt.Sprintf("127.0.0.1:%d", port))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	n := &nullMilter{cmd: cmd, port: port}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			c.Close()
+			return n, nil
+		}
+		if time.Now().After(deadline) {
+			n.stop()
+			return nil, fmt.Errorf("nullmilter does not listen on %d: %v", port, err)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval
+	}
+}
+
+func (n *nullMilter) stop() {
+	_ = n.cmd.Process.Kill()
+	_ = n.cmd.Wait()
+}
+
+// benchSchema creates a private schema on the PostgreSQL the store tests
+// use (POSTSEAL_TEST_PG_DSN, default the local database "test") and
+// returns a DSN selecting it and a function that drops it.
+func benchSchema() (string, func(), error) {
+	dsn := os.Getenv("POSTSEAL_TEST_PG_DSN")
+	if dsn == "" {
+		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "postseal_bench_" + hex.EncodeToString(b)
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	drop := func() {
+		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		db.Close()
+	}
+	return u.String(), drop, nil
 }
 
 func firstLine(s string) string {

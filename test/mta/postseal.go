@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -246,4 +247,46 @@ func (p *Postseal) WaitLog(after int, timeout time.Duration, subs ...string) (in
 		case <-time.After(20 * time.Millisecond): // poll interval
 		}
 	}
+}
+
+// Usage is the process's CPU time so far (user + system) and its resident
+// set size, read from /proc (Linux).
+func (p *Postseal) Usage() (cpu time.Duration, rssBytes int64, err error) {
+	return ProcUsage(p.cmd.Process.Pid)
+}
+
+// ProcUsage reads a process's CPU time (user + system) and resident set
+// size from /proc/PID.
+func ProcUsage(pid int) (cpu time.Duration, rssBytes int64, err error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// fields are counted after its closing one. utime and stime are
+	// fields 14 and 15, in clock ticks (100 per second on Linux).
+	s := string(stat)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: utime %q stime %q", pid, f[11], f[12])
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, 0, fmt.Errorf("/proc/%d/status: VmRSS %q", pid, v)
+			}
+			rssBytes = kb << 10
+		}
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, rssBytes, nil
 }
