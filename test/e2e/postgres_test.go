@@ -87,4 +87,13 @@ func TestTwoServersOnePostgreSQL(t *testing.T) {
 			t.Errorf("%s releasing %s: %d %v; want its key", c.base, c.env.ID, status, ans)
 		}
 	}
+	// Both processes wrote one audit chain: it verifies, and holds both
+	// seals and one read receipt per envelope, whichever process released.
+	if out := second.Run(t, "audit", "verify"); !strings.Contains(out, "audit chain intact") {
+		t.Errorf("audit verify: %s", out)
+	}
+	exp := first.Run(t, "audit", "export")
+	if strings.Count(exp, `"kind":"sealed"`) != 2 || strings.Count(exp, `"kind":"receipt_sent"`) != 2 {
+		t.Errorf("the shared audit chain lacks a seal or a receipt:\n%s", exp)
+	}
 }
