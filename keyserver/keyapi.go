@@ -33,6 +33,14 @@ type apiAnswer struct {
 	RegisterURL string `json:"register_url,omitempty"`
 	ForgotURL   string `json:"forgot_url,omitempty"`
 	RetryAfter  int    `json:"retry_after,omitempty"`
+	// ReplyToken lets the page send secure replies (see reply.go); Reply
+	// lists the kinds allowed and ReplyTo whom Reply and Reply all reach.
+	ReplyToken string              `json:"reply_token,omitempty"`
+	Reply      []string            `json:"reply,omitempty"`
+	ReplyTo    map[string][]string `json:"reply_to,omitempty"`
+	// Sent and Recipients answer a reply.
+	Sent       bool     `json:"sent,omitempty"`
+	Recipients []string `json:"recipients,omitempty"`
 }
 
 // Refusal reasons recorded in events (never shown to the client, which
@@ -237,7 +245,14 @@ func (s *Server) handleKey(w http.ResponseWriter, r *http.Request) {
 	s.event(ctx, store.EventKeyReleased, acct.Email, id, ip, "")
 	s.recordOpen(ctx, env, acct, now)
 	s.metrics.KeyReleased()
-	s.writeAPI(w, http.StatusOK, apiAnswer{Key: base64.RawURLEncoding.EncodeToString(key), Envelope: id})
+	ans := apiAnswer{Key: base64.RawURLEncoding.EncodeToString(key), Envelope: id}
+	if ans.ReplyToken, ans.Reply = s.issueReplyToken(ctx, env, acct.Email, now); ans.ReplyToken != "" {
+		ans.ReplyTo = map[string][]string{
+			kindReply:    replyRecipients(env, kindReply, acct.Email),
+			kindReplyAll: replyRecipients(env, kindReplyAll, acct.Email),
+		}
+	}
+	s.writeAPI(w, http.StatusOK, ans)
 }
 
 func (s *Server) unavailable(w http.ResponseWriter, what string, err error) {

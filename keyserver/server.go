@@ -16,6 +16,7 @@ import (
 
 	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/locale"
+	"github.com/postseal/postseal/policy"
 	"github.com/postseal/postseal/store"
 )
 
@@ -25,12 +26,16 @@ import (
 type Store interface {
 	Envelope(ctx context.Context, id string) (store.Envelope, error)
 	EnvelopeKey(ctx context.Context, id string) ([]byte, error)
+	// PutEnvelope records the envelopes of sealed secure replies.
+	PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error
 
 	CreateAccount(ctx context.Context, a store.Account) error
 	Account(ctx context.Context, email string) (store.Account, error)
 	UpdateAccount(ctx context.Context, a store.Account) error
 	PutToken(ctx context.Context, t store.Token) error
 	UseToken(ctx context.Context, hash []byte, purpose string, now time.Time) (store.Token, error)
+	Token(ctx context.Context, hash []byte, purpose string, now time.Time) (store.Token, error)
+	SpendToken(ctx context.Context, hash []byte, purpose string, now time.Time) (store.Token, error)
 	DropTokens(ctx context.Context, email, purpose string) error
 	IsLiveRecipient(ctx context.Context, email string, now time.Time) (bool, error)
 
@@ -70,6 +75,7 @@ const (
 	refusedAddress   = "limit_address"  // mail limit of the address asked for
 	refusedOpen      = "open_busy"      // Open Online at its concurrency bound
 	refusedRepeat    = "repeat_refusal" // a locked/expired refusal already recorded
+	refusedReplies   = "limit_replies"  // secure replies per address per hour
 )
 
 type noMetrics struct{}
@@ -129,6 +135,16 @@ type Config struct {
 	Language string
 	// Catalog holds the translations; nil is the built-in one.
 	Catalog *locale.Catalog
+	// MaxReplySize caps a secure reply as written (text, attachments,
+	// MIME); 0 means 10 MB, the default [milter] max_secure_size.
+	MaxReplySize int64
+	// RepliesPerHour is how many secure replies one address may send in an
+	// hour; 0 means 30.
+	RepliesPerHour int
+	// ReplyConcurrency bounds replies being read and sealed at once (each
+	// holds up to MaxReplySize in memory); past it the answer is 503. 0
+	// means 4.
+	ReplyConcurrency int
 	// SessionKey signs login cookies; nil means a random key per process
 	// (logins then last until a restart, and several processes behind one
 	// name need a shared key).
@@ -142,6 +158,10 @@ type Deps struct {
 	Metrics Metrics // nil: no-op
 	Log     *slog.Logger
 	Now     func() time.Time // nil: time.Now; tests move a clock
+	// Policy is the rules in force (they change on reload); secure replies
+	// are decided and sealed by it. nil: no secure reply (no reply token
+	// is handed out).
+	Policy func() *policy.Policy
 }
 
 // Server is the key service; it is an http.Handler.
@@ -167,6 +187,8 @@ type Server struct {
 	bg       sync.WaitGroup
 	bgSem    chan struct{}
 	attempts gates // see enterAttempt
+	policy   func() *policy.Policy
+	replySem chan struct{}
 }
 
 const (
@@ -222,6 +244,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if !cfg.Catalog.Has(cfg.Language) {
 		cfg.Language = locale.Source
 	}
+	if cfg.MaxReplySize <= 0 {
+		cfg.MaxReplySize = 10 * 1000 * 1000
+	}
+	if cfg.RepliesPerHour <= 0 {
+		cfg.RepliesPerHour = 30
+	}
+	if cfg.ReplyConcurrency <= 0 {
+		cfg.ReplyConcurrency = 4
+	}
 	if cfg.Organization == "" {
 		cfg.Organization = "postseal"
 	}
@@ -248,6 +279,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg: cfg, st: deps.Store, mail: deps.Mailer, metrics: deps.Metrics, log: deps.Log, now: deps.Now,
 		hash: h, formHash: fh, limits: newLimits(), openSem: make(chan struct{}, cfg.OpenConcurrency), pages: pages, public: u, https: u.Scheme == "https",
 		sessions: sessionSigner{key: cfg.SessionKey}, bgSem: make(chan struct{}, maxBackground), cat: cfg.Catalog,
+		policy: deps.Policy, replySem: make(chan struct{}, cfg.ReplyConcurrency),
 	}
 	if s.metrics == nil {
 		s.metrics = noMetrics{}
@@ -269,6 +301,8 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/envelopes/{id}/key", s.handleKey)
 	mux.HandleFunc("OPTIONS /api/v1/envelopes/{id}/key", s.handleKeyPreflight)
+	mux.HandleFunc("POST /api/v1/envelopes/{id}/reply", s.handleReply)
+	mux.HandleFunc("OPTIONS /api/v1/envelopes/{id}/reply", s.handleReplyPreflight)
 
 	mux.HandleFunc("GET /register", s.registerForm)
 	mux.HandleFunc("POST /register", s.register)
@@ -310,6 +344,7 @@ func (s *Server) routes() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	_ = cop.AddTrustedOrigin(s.public.Scheme + "://" + s.public.Host)
 	cop.AddInsecureBypassPattern("POST /api/v1/envelopes/{id}/key")
+	cop.AddInsecureBypassPattern("POST /api/v1/envelopes/{id}/reply")
 	cop.AddInsecureBypassPattern("POST /open")
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.sentence(w, r, http.StatusForbidden, "Refused", "This form was sent from another web site. For your safety it was not accepted; open the page on this site and try again.")

@@ -1,9 +1,11 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/envelope"
 )
 
 func TestDecideReply(t *testing.T) {
@@ -17,5 +19,36 @@ func TestDecideReply(t *testing.T) {
 	}
 	if d := DecideReply(cfg, []string{"doc@example.org"}, "Re: x [-Encrypted-]"); d.Action != Pass || d.Groups[0].Treatment != Clear {
 		t.Errorf("internal-only reply: %+v", d)
+	}
+}
+
+func TestReplySubject(t *testing.T) {
+	cfg := config.Default()
+	for _, c := range []struct{ prefix, in, want string }{
+		{"Re", "*secure* Lab results", "Re: Lab results"},
+		{"Re", "Lab results [-Encrypted-]", "Re: Lab results"},
+		{"Re", "re: Lab results [-Encrypted-]", "Re: Lab results"},
+		{"Re", "++ Lab results", "Re: Lab results"},
+		{"Re", "[SECURE MESSAGE] Lab  results", "Re: Lab results"},
+		{"Fwd", "Re: Lab results [-Encrypted-]", "Fwd: Re: Lab results"},
+		{"Re", "", "Re:"},
+	} {
+		if got := ReplySubject(cfg, c.prefix, c.in); got != c.want {
+			t.Errorf("ReplySubject(%s, %q) = %q; want %q", c.prefix, c.in, got, c.want)
+		}
+	}
+}
+
+func TestSealedEnvelopeReplyRights(t *testing.T) {
+	o := &Options{Reply: []config.ReplyKind{config.ReplyToSender, config.ReplyForward}}
+	if got := replyRights(Group{Treatment: KeyService, Options: o}); strings.Join(got, ",") != "reply,forward" {
+		t.Errorf("key service envelope rights = %v", got)
+	}
+	if got := replyRights(Group{Treatment: SharedPassword, Options: o}); got == nil || len(got) != 0 {
+		t.Errorf("a partner envelope's rights = %#v; want none (recorded as empty)", got)
+	}
+	got := named(envelope.Display{To: "Pat <Pat@Ext.example>, nurse@example.org", Cc: "sam@other.example"})
+	if strings.Join(got, ",") != "pat@ext.example,nurse@example.org,sam@other.example" {
+		t.Errorf("Reply all list = %v", got)
 	}
 }

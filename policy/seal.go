@@ -37,6 +37,37 @@ func visible(rcpts []string, d envelope.Display) []string {
 	return out
 }
 
+// named returns the addresses of the To and Cc fields: with the sender,
+// whom Reply all answers. Bcc'd recipients are not named, as in a mail
+// program's Reply all.
+func named(d envelope.Display) []string {
+	out := []string{}
+	for _, h := range []string{d.To, d.Cc} {
+		list, err := mail.ParseAddressList(h)
+		if err != nil {
+			continue
+		}
+		for _, a := range list {
+			out = append(out, strings.ToLower(a.Address))
+		}
+	}
+	return out
+}
+
+// replyRights are the ways a sealed copy's recipients may answer from the
+// opened message; a partner's shared-password envelope has none (it is
+// opened without the key service, which would authenticate the reply).
+func replyRights(g Group) []string {
+	out := []string{}
+	if g.Treatment != KeyService || g.Options == nil {
+		return out
+	}
+	for _, k := range g.Options.Reply {
+		out = append(out, string(k))
+	}
+	return out
+}
+
 // EnvelopeStore is what sealing needs of the store.
 type EnvelopeStore interface {
 	PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error
@@ -99,6 +130,7 @@ func (p *Policy) Seal(ctx context.Context, d Decision, msg Message, st EnvelopeS
 			Kind: string(g.Treatment), Domain: g.Domain, Trigger: g.Trigger,
 			Created: now, Expires: g.Options.ExpireAfter.Deadline(now),
 			Subject: g.Subject, MessageID: msg.MessageID, ReadReceipts: g.Options.ReadReceipt,
+			Reply: replyRights(g), ReplyAll: named(display),
 		}
 		if err := st.PutEnvelope(ctx, rec, sealed.Key); err != nil {
 			return nil, fmt.Errorf("seal %s: %w", id, err)

@@ -131,3 +131,26 @@ func prefixFoldLen(s, prefix string) int {
 	}
 	return i
 }
+
+// ReplySubject is the subject of a secure reply ("Re") or forward ("Fwd")
+// to a message whose subject was original: the triggers' tags and markers
+// come out (the sealed copies get the marker again, once), and a leading
+// "Re:" is not doubled.
+func ReplySubject(cfg *config.Config, prefix, original string) string {
+	s := original
+	for _, t := range cfg.Triggers {
+		for _, w := range []string{t.Match, t.Marker} {
+			if w != "" {
+				s = removeAllFold(s, w)
+			}
+		}
+	}
+	if m := cfg.Scanner.Marker; m != "" {
+		s = removeAllFold(s, m)
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if n := prefixFoldLen(s, prefix+":"); n > 0 {
+		return prefix + ": " + strings.TrimSpace(s[n:])
+	}
+	return join(prefix+":", s)
+}

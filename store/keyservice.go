@@ -32,6 +32,9 @@ type Account struct {
 const (
 	TokenActivate = "activate"
 	TokenReset    = "reset"
+	// TokenReply lets the holder of an opened envelope send secure
+	// replies: bound to the envelope and the address, Uses sends, expiring.
+	TokenReply = "reply"
 )
 
 // Token is a single-use secret sent by e-mail. Only its hash is stored.
@@ -48,6 +51,10 @@ type Token struct {
 	FirstName, LastName string
 	// Failures counts wrong passwords typed with this token.
 	Failures int
+	// EnvelopeID binds a reply token to its envelope; Uses is how many
+	// sends it has left (SpendToken).
+	EnvelopeID string
+	Uses       int
 }
 
 // Event kinds: the audit trail. The key service's kinds are also what
@@ -149,6 +156,12 @@ type Accounts interface {
 	// it returns it and deletes it, or ErrNotFound if it does not exist,
 	// was used, or expired before now.
 	UseToken(ctx context.Context, hash []byte, purpose string, now time.Time) (Token, error)
+	// SpendToken atomically takes one use of the token with this hash and
+	// purpose and returns it with the uses left; ErrNotFound if it does not
+	// exist, has no use left or expired before now. Token reads without
+	// spending.
+	SpendToken(ctx context.Context, hash []byte, purpose string, now time.Time) (Token, error)
+	Token(ctx context.Context, hash []byte, purpose string, now time.Time) (Token, error)
 	// DropTokens deletes every token of this purpose for the address.
 	DropTokens(ctx context.Context, email, purpose string) error
 	// IsLiveRecipient reports whether the address (case-insensitive) is a

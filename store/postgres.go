@@ -96,6 +96,8 @@ var postgresSchema = []string{
 	keyServiceHardening,
 	// 4: what the sender's side needs (see senderSchema).
 	senderSchema("BIGINT"),
+	// 5: secure reply (see replySchema).
+	replySchema,
 }
 
 // postgresDialect: claims skip rows another claimant holds (SKIP LOCKED),

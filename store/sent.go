@@ -109,7 +109,8 @@ func (s *sqlStore) SentEnvelopes(ctx context.Context, sender string, offset, lim
 	}
 	in := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
 	replied := map[[2]string]time.Time{}
-	rows, err = s.db.QueryContext(ctx, s.q(`SELECT envelope_id, email, MIN(time) FROM events WHERE envelope_id IN (`+in+`) AND kind = ? GROUP BY envelope_id, email`), append(ids, EventReplySent)...)
+	// A reply that failed to go out is no reply (its event says "failed").
+	rows, err = s.db.QueryContext(ctx, s.q(`SELECT envelope_id, email, MIN(time) FROM events WHERE envelope_id IN (`+in+`) AND kind = ? AND outcome IN ('', 'ok') GROUP BY envelope_id, email`), append(ids, EventReplySent)...)
 	if err != nil {
 		return fail(err)
 	}

@@ -119,6 +119,8 @@ var sqliteSchema = []string{
 	keyServiceHardening,
 	// 5: what the sender's side needs (read receipts, Sent page).
 	senderSchema("INTEGER"),
+	// 6: secure reply (reply tokens, each envelope's reply rights).
+	replySchema,
 }
 
 // senderSchema is the same step for both databases. opened is when the
@@ -135,6 +137,15 @@ func senderSchema(integer string) string {
 	CREATE INDEX envelopes_sender ON envelopes(sender_norm, created);
 	CREATE INDEX events_envelope_kind ON events(envelope_id, kind);`
 }
+
+// replySchema is the same step for both databases. A reply token is bound
+// to its envelope and counts its sends; an envelope keeps how its
+// recipients may answer and whom Reply all reaches, as JSON lists ('null':
+// sealed before they were recorded).
+const replySchema = `ALTER TABLE tokens ADD COLUMN envelope_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN uses INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE envelopes ADD COLUMN reply TEXT NOT NULL DEFAULT 'null';
+	ALTER TABLE envelopes ADD COLUMN reply_all TEXT NOT NULL DEFAULT 'null';`
 
 // keyServiceHardening is the same step for both databases.
 const keyServiceHardening = `ALTER TABLE tokens ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';

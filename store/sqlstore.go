@@ -127,9 +127,9 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 	evs := make([]Event, 0, len(rows))
 	for _, r := range rows {
 		e := r.e
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked, payload_digest, subject, message_id, read_receipts, sender_norm)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), expiresMillis(e.Expires), e.Locked, e.PayloadDigest, e.Subject, e.MessageID, e.ReadReceipts, normAddress(e.Sender)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked, payload_digest, subject, message_id, read_receipts, sender_norm, reply, reply_all)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), expiresMillis(e.Expires), e.Locked, e.PayloadDigest, e.Subject, e.MessageID, e.ReadReceipts, normAddress(e.Sender), jsonList(e.Reply), jsonList(e.ReplyAll)); err != nil {
 			return err
 		}
 		for _, rc := range e.Recipients {
@@ -146,14 +146,34 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 	return tx.Commit()
 }
 
-const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked, payload_digest, subject, message_id, read_receipts`
+const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked, payload_digest, subject, message_id, read_receipts, reply, reply_all`
 
 func scanEnvelope(row interface{ Scan(...any) error }) (Envelope, error) {
 	var e Envelope
 	var created, expires int64
-	err := row.Scan(&e.ID, &e.QueueID, &e.Sender, &e.Kind, &e.Domain, &e.Trigger, &e.HasKey, &created, &expires, &e.Locked, &e.PayloadDigest, &e.Subject, &e.MessageID, &e.ReadReceipts)
+	var reply, replyAll string
+	err := row.Scan(&e.ID, &e.QueueID, &e.Sender, &e.Kind, &e.Domain, &e.Trigger, &e.HasKey, &created, &expires, &e.Locked, &e.PayloadDigest, &e.Subject, &e.MessageID, &e.ReadReceipts, &reply, &replyAll)
 	e.Created, e.Expires = time.UnixMilli(created).UTC(), expiresTime(expires)
+	if err == nil {
+		if e.Reply, err = fromJSONList(reply); err == nil {
+			e.ReplyAll, err = fromJSONList(replyAll)
+		}
+	}
 	return e, err
+}
+
+// jsonList stores a list that may be absent (nil → 'null') or empty ('[]').
+func jsonList(l []string) string {
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
+func fromJSONList(s string) ([]string, error) {
+	var l []string
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, fmt.Errorf("stored list %q: %w", s, err)
+	}
+	return l, nil
 }
 
 func (s *sqlStore) recipients(ctx context.Context, e *Envelope) error {
@@ -420,8 +440,8 @@ func (s *sqlStore) PutToken(ctx context.Context, t Token) error {
 	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE expires < ?`), time.Now().UnixMilli()); err != nil {
 		return fmt.Errorf("put token: %w", err)
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tokens (hash, purpose, email, expires, password_hash, first_name, last_name, failures) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		t.Hash, t.Purpose, strings.ToLower(t.Email), t.Expires.UnixMilli(), t.PasswordHash, t.FirstName, t.LastName, t.Failures)
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tokens (hash, purpose, email, expires, password_hash, first_name, last_name, failures, envelope_id, uses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		t.Hash, t.Purpose, strings.ToLower(t.Email), t.Expires.UnixMilli(), t.PasswordHash, t.FirstName, t.LastName, t.Failures, t.EnvelopeID, t.Uses)
 	if err != nil && s.d.isUnique(err) {
 		return fmt.Errorf("put token: %w", ErrExists)
 	}
@@ -447,6 +467,39 @@ func (s *sqlStore) UseToken(ctx context.Context, hash []byte, purpose string, no
 	if !now.Before(t.Expires) {
 		return Token{}, fmt.Errorf("use %s token: expired: %w", purpose, ErrNotFound)
 	}
+	return t, nil
+}
+
+// SpendToken implements Accounts: one UPDATE … RETURNING, so of two
+// concurrent sends on the last use exactly one gets it.
+func (s *sqlStore) SpendToken(ctx context.Context, hash []byte, purpose string, now time.Time) (Token, error) {
+	t := Token{Hash: hash, Purpose: purpose}
+	var expires int64
+	err := s.db.QueryRowContext(ctx, s.q(`UPDATE tokens SET uses = uses - 1 WHERE hash = ? AND purpose = ? AND uses > 0 AND expires > ?
+		RETURNING email, expires, envelope_id, uses`), hash, purpose, now.UnixMilli()).Scan(&t.Email, &expires, &t.EnvelopeID, &t.Uses)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, fmt.Errorf("spend %s token: %w", purpose, ErrNotFound)
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("spend %s token: %w", purpose, err)
+	}
+	t.Expires = time.UnixMilli(expires).UTC()
+	return t, nil
+}
+
+// Token implements Accounts.
+func (s *sqlStore) Token(ctx context.Context, hash []byte, purpose string, now time.Time) (Token, error) {
+	t := Token{Hash: hash, Purpose: purpose}
+	var expires int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT email, expires, envelope_id, uses FROM tokens WHERE hash = ? AND purpose = ? AND uses > 0 AND expires > ?`),
+		hash, purpose, now.UnixMilli()).Scan(&t.Email, &expires, &t.EnvelopeID, &t.Uses)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, fmt.Errorf("%s token: %w", purpose, ErrNotFound)
+	}
+	if err != nil {
+		return Token{}, fmt.Errorf("%s token: %w", purpose, err)
+	}
+	t.Expires = time.UnixMilli(expires).UTC()
 	return t, nil
 }
 

@@ -48,6 +48,15 @@ type Envelope struct {
 	// ReadReceipts: the sender gets a receipt when each recipient first
 	// opens it.
 	ReadReceipts bool `json:"read_receipts"`
+	// Reply lists how its recipients may answer from the opened message
+	// ("reply", "reply-all", "forward"), decided when it was sealed. nil:
+	// sealed before this was recorded (the key service's configuration
+	// decides); empty: no answer from the page.
+	Reply []string `json:"reply"`
+	// ReplyAll are the original's To and Cc addresses: with the sender,
+	// whom "Reply all" answers (the clear copies' recipients are in no
+	// envelope). nil: not recorded; Recipients stand in.
+	ReplyAll []string `json:"reply_all,omitempty"`
 }
 
 // Store is the persistence used by the milter, the key service and the CLI.

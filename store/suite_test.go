@@ -30,6 +30,8 @@ func runSuite(t *testing.T, newDB func(t *testing.T) database) {
 		{"Accounts", testAccounts},
 		{"Tokens", testTokens},
 		{"ConcurrentUseToken", testConcurrentUseToken},
+		{"ReplyTokens", testReplyTokens},
+		{"EnvelopeReplyRights", testEnvelopeReplyRights},
 		{"LiveRecipient", testLiveRecipient},
 		{"Events", testEvents},
 		{"EnvelopeAdmin", testEnvelopeAdmin},

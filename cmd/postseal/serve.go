@@ -22,6 +22,7 @@ import (
 	"github.com/postseal/postseal/mailer"
 	"github.com/postseal/postseal/metrics"
 	"github.com/postseal/postseal/milter"
+	"github.com/postseal/postseal/policy"
 	"github.com/postseal/postseal/store"
 )
 
@@ -82,7 +83,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: queue, Observer: m})
 	// The key service listens before the milter: a listening milter is
 	// what tells the MTA (and the tests) that postseal is up.
-	ks, handler, err := keyService(cfg, st, queue, m, log)
+	ks, handler, err := keyService(cfg, st, queue, m, log, filter.Policy)
 	if err != nil {
 		return err
 	}
@@ -160,7 +161,7 @@ type ops struct {
 }
 
 // newKeyserver builds the key service from the rules file.
-func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m keyserver.Metrics, log *slog.Logger) (*keyserver.Server, error) {
+func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m keyserver.Metrics, log *slog.Logger, pol func() *policy.Policy) (*keyserver.Server, error) {
 	allow, window, err := config.ParseRate(cfg.Keyserver.LoginRate)
 	if err != nil {
 		return nil, usagef("keyserver.login_rate: %v", err)
@@ -192,14 +193,18 @@ func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m k
 		TrustedProxies:  k.Proxies(),
 		// Armour is ~1.35x the message; the rest is the form around it.
 		MaxOpenBody: int64(cfg.Milter.MaxSecureSize)*14/10 + 256<<10,
-	}, keyserver.Deps{Store: st, Mailer: mail, Metrics: m, Log: log})
+		// A secure reply is held to the milter's limit for sealed mail.
+		MaxReplySize: int64(cfg.Milter.MaxSecureSize),
+	}, keyserver.Deps{Store: st, Mailer: mail, Metrics: m, Log: log, Policy: pol})
 }
 
 // keyService builds the key service from the rules file and what the key
 // service listener answers: health and metrics for the operator,
 // everything else is the key service.
-func keyService(cfg *config.Config, st store.Store, mail keyserver.Mailer, m *metrics.Metrics, log *slog.Logger) (*keyserver.Server, http.Handler, error) {
-	ks, err := newKeyserver(cfg, st, mail, m, log)
+// pol is the rules in force, by which secure replies are sealed (nil: no
+// secure reply).
+func keyService(cfg *config.Config, st store.Store, mail keyserver.Mailer, m *metrics.Metrics, log *slog.Logger, pol func() *policy.Policy) (*keyserver.Server, http.Handler, error) {
+	ks, err := newKeyserver(cfg, st, mail, m, log, pol)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,401 @@
+package keyserver
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/store"
+)
+
+// Secure reply. The key release hands the reader a reply token bound to
+// the envelope and their address; POST /api/v1/envelopes/{id}/reply takes
+// it with the text and attachments (multipart/form-data, from a page on
+// file:// or Open Online: CORS for any origin, no cookies). Who receives the
+// reply is decided here from the store — the envelope's sender, its other
+// recipients — never from the page, except the addresses of a Forward.
+// Internal addresses get the reply in the clear through the durable mail
+// queue ([smtp] relay), external ones a new sealed envelope made by the
+// same policy code as the milter's.
+
+const (
+	// replyTokenTTL and replyTokenUses bound what a released key's token
+	// can send: a reader writes a few answers in one sitting.
+	replyTokenTTL  = 2 * time.Hour
+	replyTokenUses = 5
+	// replyFieldMax caps a form field other than an attachment.
+	replyFieldMax = 1 << 20
+)
+
+// Reply kinds as the page posts them.
+const (
+	kindReply    = string(config.ReplyToSender)
+	kindReplyAll = string(config.ReplyToAll)
+	kindForward  = string(config.ReplyForward)
+)
+
+const (
+	msgReplyToken    = "This reply cannot be sent: the page's permission to send has expired or was used up. Open the message again (press Open) and send it once more; your text is still on the page."
+	msgReplyBad      = "The reply is incomplete: it needs a kind (reply, reply-all or forward) and a text or an attachment."
+	msgReplyNotAllow = "The sender's organisation does not allow this kind of answer for this message."
+	msgReplyTooLarge = "The reply is too large to be sent securely (the limit is %s). Remove or shrink attachments."
+	msgReplyRate     = "You have sent many secure replies in the last hour. Please wait %s and try again."
+	msgReplyBusy     = "The key service is busy. Please try again in a minute."
+	msgReplyFailed   = "The reply could not be sent right now. Nothing was sent; please try again in a few minutes."
+)
+
+// replyRights are the kinds of answer an envelope allows: what was decided
+// when it was sealed, or (sealed before that was recorded) the
+// configuration's [reply] allow. Shared-password envelopes allow none.
+func replyRights(env store.Envelope, cfg *config.Config) []string {
+	if env.Kind == kindShared {
+		return []string{}
+	}
+	if env.Reply != nil {
+		return env.Reply
+	}
+	out := []string{}
+	for _, k := range cfg.Reply.Allow {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+// replyRecipients is whom a Reply or Reply all from address reaches,
+// decided from the envelope: the sender, and for Reply all everyone the
+// original named in To and Cc (or, for envelopes sealed before that was
+// recorded, the envelope's recipients) but the replier.
+func replyRecipients(env store.Envelope, kind, address string) []string {
+	out := []string{normEmail(env.Sender)}
+	if kind == kindReplyAll {
+		others := env.ReplyAll
+		if others == nil {
+			others = env.Recipients
+		}
+		out = append(out, others...)
+	}
+	var uniq []string
+	for _, a := range out {
+		a = normEmail(a)
+		if a == "" || a == address || slices.Contains(uniq, a) {
+			continue
+		}
+		uniq = append(uniq, a)
+	}
+	return uniq
+}
+
+// issueReplyToken stores a fresh reply token for address on env and
+// returns it, with the kinds of answer allowed; "" when replies are off.
+func (s *Server) issueReplyToken(ctx context.Context, env store.Envelope, address string, now time.Time) (string, []string) {
+	if s.policy == nil {
+		return "", nil
+	}
+	rights := replyRights(env, s.policy().Config)
+	if len(rights) == 0 {
+		return "", nil
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	sum := sha256.Sum256(secret)
+	err := s.st.PutToken(ctx, store.Token{Hash: sum[:], Purpose: store.TokenReply, Email: address, EnvelopeID: env.ID, Uses: replyTokenUses, Expires: now.Add(replyTokenTTL)})
+	if err != nil {
+		// The key is released all the same: reading matters more than
+		// answering from the page.
+		s.log.Error("key service: storing reply token", "envelope", env.ID, "err", err)
+		return "", nil
+	}
+	return base64.RawURLEncoding.EncodeToString(secret), rights
+}
+
+// replyForm is what the page posts.
+type replyForm struct {
+	token, kind, text, subject string
+	to                         []string
+	files                      []replyFile
+	size                       int64 // bytes of text and files
+}
+
+type replyFile struct {
+	name, contentType string
+	data              []byte
+}
+
+var errReplyTooLarge = errors.New("too large")
+
+// readReplyForm reads the multipart form, holding at most limit bytes of
+// text and attachments; past that it returns errReplyTooLarge.
+func readReplyForm(r *http.Request, limit int64) (replyForm, error) {
+	var f replyForm
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return f, err
+	}
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return f, nil
+		}
+		if err != nil {
+			return f, err
+		}
+		name := p.FormName()
+		max := int64(replyFieldMax)
+		if name == "attachments" {
+			max = limit - f.size
+		}
+		data, err := io.ReadAll(io.LimitReader(p, max+1))
+		if err != nil {
+			return f, err
+		}
+		if int64(len(data)) > max {
+			return f, errReplyTooLarge
+		}
+		switch name {
+		case "reply_token":
+			f.token = strings.TrimSpace(string(data))
+		case "kind":
+			f.kind = strings.TrimSpace(string(data))
+		case "text":
+			f.text = string(data)
+			f.size += int64(len(data))
+		case "subject":
+			f.subject = string(data)
+		case "to":
+			f.to = append(f.to, string(data))
+		case "attachments":
+			if p.FileName() == "" && len(data) == 0 {
+				continue // an empty file input
+			}
+			f.files = append(f.files, replyFile{name: p.FileName(), contentType: p.Header.Get("Content-Type"), data: data})
+			f.size += int64(len(data))
+		}
+		if f.size > limit {
+			return f, errReplyTooLarge
+		}
+	}
+}
+
+// forwardAddresses checks the typed Forward addresses: at most max, each an
+// address.
+func forwardAddresses(fields []string, max int) ([]string, string) {
+	var out []string
+	for _, field := range fields {
+		for _, part := range strings.FieldsFunc(field, func(r rune) bool { return r == ',' || r == ';' || r == '\n' }) {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			a, err := mail.ParseAddress(part)
+			if err != nil || !plausibleEmail(normEmail(a.Address)) {
+				return nil, fmt.Sprintf("%q is not an e-mail address. Enter addresses like name@example.com, separated by commas.", part)
+			}
+			if addr := normEmail(a.Address); !slices.Contains(out, addr) {
+				out = append(out, addr)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, "Enter at least one address in To."
+	}
+	if len(out) > max {
+		return nil, fmt.Sprintf("A message can be forwarded to at most %d addresses.", max)
+	}
+	return out, ""
+}
+
+func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if s.policy == nil || !validEnvelopeID(id) {
+		s.writeAPI(w, http.StatusNotFound, apiAnswer{Error: "unknown_envelope", Message: msgUnknown})
+		return
+	}
+	pol := s.policy()
+	limit := s.cfg.MaxReplySize
+	if r.ContentLength > limit+replyFieldMax {
+		s.writeAPI(w, http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
+		return
+	}
+	select {
+	case s.replySem <- struct{}{}:
+		defer func() { <-s.replySem }()
+	default:
+		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit+replyFieldMax)
+	form, err := readReplyForm(r, limit)
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.Is(err, errReplyTooLarge) || errors.As(err, &maxErr):
+		s.writeAPI(w, http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
+		return
+	case err != nil:
+		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
+		return
+	}
+
+	now := s.now()
+	secret, err := base64.RawURLEncoding.DecodeString(form.token)
+	if err != nil || len(secret) != 32 {
+		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		return
+	}
+	sum := sha256.Sum256(secret)
+	tok, err := s.st.Token(ctx, sum[:], store.TokenReply, now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		return
+	case err != nil:
+		s.unavailable(w, "reply token", err)
+		return
+	}
+	if tok.EnvelopeID != id {
+		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		return
+	}
+	env, err := s.st.Envelope(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.writeAPI(w, http.StatusNotFound, apiAnswer{Error: "unknown_envelope", Message: msgUnknown})
+		return
+	case err != nil:
+		s.unavailable(w, "envelope", err)
+		return
+	}
+	if expired(env, now) || !env.HasKey {
+		s.writeAPI(w, http.StatusGone, apiAnswer{Error: "expired", Message: msgExpired})
+		return
+	}
+	if env.Locked {
+		s.writeAPI(w, http.StatusForbidden, apiAnswer{Error: "locked", Message: msgLocked})
+		return
+	}
+	// The account must still be the reader's: a disabled one sends nothing.
+	acct, err := s.st.Account(ctx, tok.Email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!acct.Active || acct.Disabled)) || !isRecipient(env, tok.Email) {
+		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		return
+	}
+	if err != nil {
+		s.unavailable(w, "account", err)
+		return
+	}
+	if !slices.Contains([]string{kindReply, kindReplyAll, kindForward}, form.kind) || (strings.TrimSpace(form.text) == "" && len(form.files) == 0) {
+		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
+		return
+	}
+	if !slices.Contains(replyRights(env, pol.Config), form.kind) {
+		s.writeAPI(w, http.StatusForbidden, apiAnswer{Error: "not_allowed", Message: msgReplyNotAllow})
+		return
+	}
+	var rcpts []string
+	if form.kind == kindForward {
+		var why string
+		if rcpts, why = forwardAddresses(form.to, max(1, pol.Config.Reply.MaxRecipients)); why != "" {
+			s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_recipients", Message: why})
+			return
+		}
+	} else if rcpts = replyRecipients(env, form.kind, acct.Email); len(rcpts) == 0 {
+		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_recipients", Message: "This message names nobody to answer."})
+		return
+	}
+	n, err := s.st.CountEvents(ctx, store.EventFilter{Kind: store.EventReplySent, Email: acct.Email, Since: now.Add(-time.Hour)})
+	if err != nil {
+		s.unavailable(w, "reply count", err)
+		return
+	}
+	if n >= s.cfg.RepliesPerHour {
+		s.metrics.Refused(refusedReplies)
+		s.writeAPI(w, http.StatusTooManyRequests, apiAnswer{Error: "throttled", Message: fmt.Sprintf(msgReplyRate, waitText(10*time.Minute)), RetryAfter: 600})
+		return
+	}
+
+	out, err := s.composeReply(pol.Config, env, acct, form, rcpts, now)
+	if err != nil {
+		s.log.Error("key service: composing reply", "envelope", id, "err", err)
+		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
+		return
+	}
+	if int64(len(out.data)) > limit {
+		s.writeAPI(w, http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
+		return
+	}
+	// The token's use is taken last, atomically: of two sends racing for
+	// the last use one goes, and a refused form costs the reader none.
+	if _, err := s.st.SpendToken(ctx, sum[:], store.TokenReply, now); errors.Is(err, store.ErrNotFound) {
+		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		return
+	} else if err != nil {
+		s.unavailable(w, "reply token", err)
+		return
+	}
+	ip := s.remoteIP(r)
+	if err := s.deliverReply(ctx, pol, out, rcpts, now); err != nil {
+		s.log.Error("key service: sending reply", "envelope", id, "kind", form.kind, "err", err)
+		s.replyEvent(ctx, env.ID, acct.Email, ip, "failed", form.kind, len(rcpts), len(out.data))
+		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "unavailable", Message: msgReplyFailed})
+		return
+	}
+	s.replyEvent(ctx, env.ID, acct.Email, ip, "ok", form.kind, len(rcpts), len(out.data))
+	s.writeAPI(w, http.StatusOK, apiAnswer{Envelope: id, Sent: true, Recipients: rcpts, Message: "Sent to " + strings.Join(rcpts, ", ") + "."})
+}
+
+// replyEvent records a reply in the audit trail: who, on which envelope,
+// to how many, how large and how it went — never the text.
+func (s *Server) replyEvent(ctx context.Context, envelopeID, address, ip, outcome, kind string, rcpts, size int) {
+	err := s.st.AddEvent(ctx, store.Event{
+		Time: s.now(), Kind: store.EventReplySent, Email: address, EnvelopeID: envelopeID, RemoteIP: ip,
+		Auth: "reply token", Outcome: outcome, Detail: fmt.Sprintf("%s; %d recipients; %d bytes", kind, rcpts, size),
+	})
+	if err != nil {
+		s.log.Error("key service: recording event", "kind", store.EventReplySent, "err", err)
+	}
+}
+
+func (s *Server) handleReplyPreflight(w http.ResponseWriter, r *http.Request) {
+	s.handleKeyPreflight(w, r)
+}
+
+// newMessageID is a fresh Message-ID in the domain of addr.
+func newMessageID(addr string) string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	domain := "postseal.invalid"
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 && i < len(addr)-1 {
+		domain = addr[i+1:]
+	}
+	return "<" + hex.EncodeToString(b) + "@" + domain + ">"
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1000*1000:
+		return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+	case n >= 1000:
+		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// mediaType keeps a part's declared type when it is one, else a neutral one.
+func mediaType(ct string) string {
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && strings.Contains(mt, "/") {
+		return mt
+	}
+	return "application/octet-stream"
+}

@@ -1,0 +1,171 @@
+package keyserver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/mail"
+	"strings"
+	"time"
+
+	gomail "github.com/emersion/go-message/mail"
+
+	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/policy"
+	"github.com/postseal/postseal/store"
+)
+
+// replyOut is a reply written as a whole message, with what sealing it
+// needs to know.
+type replyOut struct {
+	data      []byte
+	subject   string
+	messageID string
+	from      mail.Address
+	display   envelope.Display
+}
+
+// ReplyEnvelopeHeader names the envelope a secure reply answers.
+const ReplyEnvelopeHeader = "X-Postseal-In-Reply-To"
+
+// composeReply writes the reply: From the reader (with their account's
+// name), To whom the store says, "Re:"/"Fwd:" and the marker once on the
+// original's subject, threaded on the original's Message-ID, a fresh
+// Message-ID, the envelope it answers, the text and the attachments.
+func (s *Server) composeReply(cfg *config.Config, env store.Envelope, acct store.Account, f replyForm, rcpts []string, now time.Time) (replyOut, error) {
+	prefix := "Re"
+	if f.kind == kindForward {
+		prefix = "Fwd"
+	}
+	original := strings.TrimSpace(oneLine(f.subject))
+	if original == "" {
+		original = env.Subject
+	}
+	out := replyOut{
+		subject:   policy.MarkSubject(policy.ReplySubject(cfg, prefix, original), cfg.Scanner.Marker),
+		messageID: newMessageID(s.cfg.From),
+		from:      mail.Address{Name: strings.TrimSpace(acct.FirstName + " " + acct.LastName), Address: acct.Email},
+	}
+	to, cc := rcpts, []string(nil)
+	if f.kind == kindReplyAll && len(rcpts) > 1 {
+		to, cc = rcpts[:1], rcpts[1:]
+	}
+	var h gomail.Header
+	h.SetDate(now)
+	h.SetAddressList("From", []*gomail.Address{{Name: out.from.Name, Address: out.from.Address}})
+	h.SetAddressList("To", addressList(to))
+	if len(cc) > 0 {
+		h.SetAddressList("Cc", addressList(cc))
+	}
+	h.SetSubject(out.subject)
+	h.Set("Message-Id", out.messageID)
+	if id := oneLine(env.MessageID); strings.HasPrefix(id, "<") && strings.HasSuffix(id, ">") && len(id) < 900 {
+		if f.kind != kindForward {
+			h.Set("In-Reply-To", id)
+		}
+		h.Set("References", id)
+	}
+	h.Set(ReplyEnvelopeHeader, env.ID)
+	var b bytes.Buffer
+	mw, err := gomail.CreateWriter(&b, h)
+	if err != nil {
+		return out, fmt.Errorf("compose reply: %w", err)
+	}
+	var th gomail.InlineHeader
+	th.Set("Content-Type", "text/plain; charset=utf-8")
+	tw, err := mw.CreateSingleInline(th)
+	if err != nil {
+		return out, fmt.Errorf("compose reply: %w", err)
+	}
+	text := strings.ReplaceAll(strings.ReplaceAll(f.text, "\r\n", "\n"), "\n", "\r\n")
+	if text != "" && !strings.HasSuffix(text, "\r\n") {
+		text += "\r\n"
+	}
+	if _, err := io.WriteString(tw, text); err != nil {
+		return out, fmt.Errorf("compose reply: %w", err)
+	}
+	if err := tw.Close(); err != nil {
+		return out, fmt.Errorf("compose reply: %w", err)
+	}
+	for i, file := range f.files {
+		var ah gomail.AttachmentHeader
+		ah.Set("Content-Type", mediaType(file.contentType))
+		name := oneLine(file.name)
+		if name == "" {
+			name = fmt.Sprintf("attachment-%d", i+1)
+		}
+		ah.SetFilename(name)
+		aw, err := mw.CreateAttachment(ah)
+		if err != nil {
+			return out, fmt.Errorf("compose reply: %w", err)
+		}
+		if _, err := aw.Write(file.data); err != nil {
+			return out, fmt.Errorf("compose reply: %w", err)
+		}
+		if err := aw.Close(); err != nil {
+			return out, fmt.Errorf("compose reply: %w", err)
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return out, fmt.Errorf("compose reply: %w", err)
+	}
+	out.data = b.Bytes()
+	out.display = envelope.Display{
+		From: out.from.String(), To: strings.Join(to, ", "), Cc: strings.Join(cc, ", "),
+		Subject: out.subject, Date: now.Format(time.RFC1123Z),
+	}
+	return out, nil
+}
+
+func addressList(addrs []string) []*gomail.Address {
+	out := make([]*gomail.Address, len(addrs))
+	for i, a := range addrs {
+		out[i] = &gomail.Address{Address: a}
+	}
+	return out
+}
+
+// deliverReply sends the reply by the one decision for replies: internal
+// recipients get it as written, queued for [smtp] relay; external ones
+// get a new envelope (sealed and recorded by policy.Seal, as the milter
+// does) whose notification comes From the organisation's address ("Pat Lee
+// via Example Health") — a message from the reader's own domain sent by
+// our servers would fail DMARC at the receiver — with Reply-To the reader.
+// Every copy is durable in the mail queue before this returns.
+func (s *Server) deliverReply(ctx context.Context, pol *policy.Policy, out replyOut, rcpts []string, now time.Time) error {
+	d := policy.DecideReply(pol.Config, rcpts, out.subject)
+	if code, text := d.SMTP(); code != 0 {
+		return fmt.Errorf("reply refused by policy: %d %s", code, text)
+	}
+	msg := policy.Message{
+		Sender: out.from.Address, Display: out.display, MessageID: out.messageID,
+		Original: func() (io.Reader, error) { return bytes.NewReader(out.data), nil },
+	}
+	copies, err := pol.Seal(ctx, d, msg, s.st, now)
+	if err != nil {
+		return err
+	}
+	via := mail.Address{Name: strings.TrimSpace(out.from.Name + " via " + s.cfg.Organization), Address: s.cfg.From}
+	if out.from.Name == "" {
+		via.Name = out.from.Address + " via " + s.cfg.Organization
+	}
+	for _, c := range copies {
+		if c.Sealed == nil {
+			if err := s.mail.Enqueue(ctx, s.cfg.From, c.Group.Recipients, out.data); err != nil {
+				return err
+			}
+			continue
+		}
+		var b bytes.Buffer
+		b.WriteString("From: " + via.String() + "\r\nReply-To: " + out.from.String() + "\r\n")
+		if err := envelope.WriteMessage(&b, bytes.NewReader(out.data), c.Group.Subject, c.Sealed, "From", "Reply-To", "Sender"); err != nil {
+			return fmt.Errorf("reply envelope %s: %w", c.EnvelopeID, err)
+		}
+		if err := s.mail.Enqueue(ctx, s.cfg.From, c.Group.Recipients, b.Bytes()); err != nil {
+			return fmt.Errorf("reply envelope %s: %w", c.EnvelopeID, err)
+		}
+	}
+	return nil
+}

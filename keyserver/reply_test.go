@@ -1,0 +1,510 @@
+package keyserver
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/emersion/go-message"
+	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/policy"
+	"github.com/postseal/postseal/store"
+)
+
+// replyFixture is a key service with the default rules (example.org is
+// internal) and an envelope "lab" sent by doctor@example.org to two
+// external readers, with a nurse inside named in Cc.
+type replyFixture struct {
+	*fixture
+	cfg *config.Config
+}
+
+const (
+	replyReader = "pat@ext.example"
+	replyOther  = "sam@other.example"
+	replyNurse  = "nurse@example.org"
+	replyDoctor = "doctor@example.org"
+)
+
+func newReplyFixture(t *testing.T, edit func(*config.Config), opts ...func(*Config)) *replyFixture {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Keyserver.PublicURL = "http://keys.example.org:8025"
+	if edit != nil {
+		edit(cfg)
+	}
+	pol, err := policy.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	f := &fixture{t: t, st: openStore(t), mail: &captureMailer{}, metrics: &countMetrics{}, clock: c}
+	kc := Config{
+		PublicURL: "http://keys.example.org:8025", Organization: "Example Health",
+		From: "postseal@example.org", PasswordMinLength: 12, Argon2: testArgon2,
+	}
+	for _, o := range opts {
+		o(&kc)
+	}
+	srv, err := New(kc, Deps{Store: f.st, Mailer: f.mail, Metrics: f.metrics, Now: c.Now, Policy: func() *policy.Policy { return pol }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	f.srv = srv
+	rf := &replyFixture{fixture: f, cfg: cfg}
+	rf.putLab("lab", nil)
+	f.putAccount(replyReader, testPassword, true, false)
+	return rf
+}
+
+// putLab records an envelope like the milter seals it.
+func (f *replyFixture) putLab(id string, rights []string) {
+	f.t.Helper()
+	now := f.clock.Now()
+	e := store.Envelope{
+		ID: id, Sender: replyDoctor, Recipients: []string{replyReader, replyOther}, Kind: "keyservice", Created: now,
+		Subject: "Lab results [-Encrypted-]", MessageID: " <orig-1@example.org>", Reply: rights,
+		ReplyAll: []string{replyReader, replyOther, replyNurse},
+	}
+	if err := f.st.PutEnvelope(context.Background(), e, bytes.Repeat([]byte{7}, 32)); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// token opens envelope id as the reader and returns the key answer.
+func (f *replyFixture) token(id string) apiAnswer {
+	f.t.Helper()
+	rec := f.postKey(id, replyReader, testPassword, "")
+	if rec.Code != http.StatusOK {
+		f.t.Fatalf("key release: %d %s", rec.Code, rec.Body)
+	}
+	return decodeAnswer(f.t, rec)
+}
+
+type replyPost struct {
+	token, kind, text, subject string
+	to                         []string
+	files                      map[string][]byte
+}
+
+func (f *replyFixture) reply(id string, p replyPost) *httptest.ResponseRecorder {
+	f.t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	_ = mw.WriteField("reply_token", p.token)
+	_ = mw.WriteField("kind", p.kind)
+	_ = mw.WriteField("text", p.text)
+	if p.subject != "" {
+		_ = mw.WriteField("subject", p.subject)
+	}
+	for _, to := range p.to {
+		_ = mw.WriteField("to", to)
+	}
+	for name, data := range p.files {
+		w, _ := mw.CreateFormFile("attachments", name)
+		_, _ = w.Write(data)
+	}
+	mw.Close()
+	req := httptest.NewRequest("POST", "/api/v1/envelopes/"+id+"/reply", &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	// What a securedoc opened from disk sends.
+	req.Header.Set("Origin", "null")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	return f.do(req, "")
+}
+
+func (f *replyFixture) mailTo(addr string) []sentMail {
+	var out []sentMail
+	for _, m := range f.mail.sent() {
+		if slices.Contains(m.To, addr) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestReplyTokenWithKey(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	if a.ReplyToken == "" || !slices.Equal(a.Reply, []string{"reply", "reply-all", "forward"}) {
+		t.Fatalf("key answer: token %q, kinds %v", a.ReplyToken, a.Reply)
+	}
+	if got := a.ReplyTo["reply"]; !slices.Equal(got, []string{replyDoctor}) {
+		t.Errorf("Reply reaches %v", got)
+	}
+	if got := a.ReplyTo["reply-all"]; !slices.Equal(got, []string{replyDoctor, replyOther, replyNurse}) {
+		t.Errorf("Reply all reaches %v; want the sender and the others named, not the reader", got)
+	}
+	// Stored hashed: the token itself is not a key of the store, its hash is.
+	secret, _ := base64.RawURLEncoding.DecodeString(a.ReplyToken)
+	if _, err := f.st.Token(context.Background(), secret, store.TokenReply, f.clock.Now()); err == nil {
+		t.Error("the reply token is stored in clear")
+	}
+	sum := sha256.Sum256(secret)
+	tok, err := f.st.Token(context.Background(), sum[:], store.TokenReply, f.clock.Now())
+	if err != nil || tok.EnvelopeID != "lab" || tok.Email != replyReader || tok.Uses != replyTokenUses {
+		t.Errorf("stored token %+v, %v", tok, err)
+	}
+	// No rights, no token; a partner envelope never gets here at all.
+	f.putLab("quiet", []string{})
+	if a := f.token("quiet"); a.ReplyToken != "" || len(a.Reply) != 0 {
+		t.Errorf("an envelope without reply rights got token %q kinds %v", a.ReplyToken, a.Reply)
+	}
+}
+
+var armourRe = regexp.MustCompile(`(?s)-----BEGIN PGP MESSAGE-----.*?-----END PGP MESSAGE-----`)
+
+// openSealed decrypts the payload of a sealed notification with the key
+// the store keeps for its envelope.
+func (f *replyFixture) openSealed(data []byte) (store.Envelope, []byte) {
+	f.t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	id := m.Header.Get("X-Postseal-Envelope")
+	env, err := f.st.Envelope(context.Background(), id)
+	if err != nil {
+		f.t.Fatalf("sealed reply's envelope %q: %v", id, err)
+	}
+	key, err := f.st.EnvelopeKey(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	block := armourRe.Find(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")))
+	if block == nil {
+		f.t.Fatal("no PGP MESSAGE in the sealed reply")
+	}
+	ab, err := armor.Decode(bytes.NewReader(block))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	pass := []byte(envelope.Passphrase(key))
+	md, err := openpgp.ReadMessage(ab.Body, nil, func([]openpgp.Key, bool) ([]byte, error) { return pass, nil }, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out, err := io.ReadAll(md.UnverifiedBody)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return env, out
+}
+
+// bodyParts returns the text and the attachments of a reply.
+func bodyParts(t *testing.T, data []byte) (string, map[string][]byte) {
+	t.Helper()
+	e, err := message.Read(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	var text string
+	err = e.Walk(func(_ []int, p *message.Entity, err error) error {
+		if err != nil || p.MultipartReader() != nil {
+			return err
+		}
+		b, _ := io.ReadAll(p.Body)
+		if _, params, _ := p.Header.ContentDisposition(); params["filename"] != "" {
+			files[params["filename"]] = b
+		} else {
+			text += string(b)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text, files
+}
+
+func TestReplyAllDeliversClearInsideSealedOutside(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	attachment := []byte("%PDF-1.4 lab values\x00\x01\x02")
+	rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply-all", text: "Thanks, results received.", subject: "*secure* Lab results",
+		to: []string{"mallory@evil.example"}, files: map[string][]byte{"scan.pdf": attachment}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("reply all: %d %s", rec.Code, rec.Body)
+	}
+	if rec.Header().Get("Access-Control-Allow-Origin") != "*" || rec.Header().Get("Set-Cookie") != "" {
+		t.Errorf("CORS %q, cookie %q", rec.Header().Get("Access-Control-Allow-Origin"), rec.Header().Get("Set-Cookie"))
+	}
+	ans := decodeAnswer(t, rec)
+	if !ans.Sent || !slices.Equal(ans.Recipients, []string{replyDoctor, replyOther, replyNurse}) {
+		t.Errorf("answer %+v", ans)
+	}
+	if len(f.mailTo("mallory@evil.example")) != 0 {
+		t.Error("a Reply all went to an address the page added")
+	}
+	// Inside: one clear message to the doctor and the nurse.
+	clear := f.mailTo(replyDoctor)
+	if len(clear) != 1 || !slices.Equal(clear[0].To, []string{replyDoctor, replyNurse}) {
+		t.Fatalf("clear copies: %+v", clear)
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(clear[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := m.Header.AddressList("From")
+	if len(from) != 1 || from[0].Address != replyReader || from[0].Name != "Ann Lee" {
+		t.Errorf("From %v; want the reader with their account's name", from)
+	}
+	if s := m.Header.Get("Subject"); s != "Re: Lab results [-Encrypted-]" {
+		t.Errorf("Subject %q", s)
+	}
+	if m.Header.Get("In-Reply-To") != "<orig-1@example.org>" || m.Header.Get("References") != "<orig-1@example.org>" {
+		t.Errorf("In-Reply-To %q References %q", m.Header.Get("In-Reply-To"), m.Header.Get("References"))
+	}
+	if m.Header.Get(ReplyEnvelopeHeader) != "lab" || !strings.HasSuffix(m.Header.Get("Message-Id"), "@example.org>") {
+		t.Errorf("%s %q, Message-ID %q", ReplyEnvelopeHeader, m.Header.Get(ReplyEnvelopeHeader), m.Header.Get("Message-Id"))
+	}
+	text, files := bodyParts(t, clear[0].Data)
+	if !strings.Contains(text, "Thanks, results received.") || !bytes.Equal(files["scan.pdf"], attachment) {
+		t.Errorf("clear reply text %q, attachment %q", text, files["scan.pdf"])
+	}
+	// Outside: a new envelope for the other reader, its notification from
+	// the organisation's address.
+	sealed := f.mailTo(replyOther)
+	if len(sealed) != 1 || len(sealed[0].To) != 1 || sealed[0].From != "postseal@example.org" {
+		t.Fatalf("sealed copies: %+v", sealed)
+	}
+	n, err := mail.ReadMessage(bytes.NewReader(sealed[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nf, _ := n.Header.AddressList("From")
+	if len(nf) != 1 || nf[0].Address != "postseal@example.org" || nf[0].Name != "Ann Lee via Example Health" {
+		t.Errorf("notification From %v; want the organisation's address", nf)
+	}
+	if rt, _ := n.Header.AddressList("Reply-To"); len(rt) != 1 || rt[0].Address != replyReader {
+		t.Errorf("notification Reply-To %v", rt)
+	}
+	if bytes.Contains(sealed[0].Data, []byte("Thanks, results received.")) {
+		t.Error("the sealed copy carries the text in clear")
+	}
+	env, inner := f.openSealed(sealed[0].Data)
+	if env.Sender != replyReader || !slices.Equal(env.Recipients, []string{replyOther}) || env.Trigger != policy.ReplyTrigger || env.Subject != "Re: Lab results [-Encrypted-]" {
+		t.Errorf("sealed reply envelope %+v", env)
+	}
+	if text, files := bodyParts(t, inner); !strings.Contains(text, "Thanks, results received.") || !bytes.Equal(files["scan.pdf"], attachment) {
+		t.Errorf("sealed reply decrypts to text %q, attachment %q", text, files["scan.pdf"])
+	}
+	// The audit trail: who, what, how many, how large; never the text.
+	ev := f.events(store.EventReplySent)
+	if len(ev) != 1 || ev[0].EnvelopeID != "lab" || ev[0].Email != replyReader || ev[0].Outcome != "ok" || !strings.Contains(ev[0].Detail, "reply-all; 3 recipients; ") {
+		t.Fatalf("events %+v", ev)
+	}
+	if strings.Contains(ev[0].Detail, "Thanks") {
+		t.Error("the event carries the text")
+	}
+}
+
+func TestReplyGoesToTheSenderOnly(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "ok", to: []string{replyOther}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("reply: %d %s", rec.Code, rec.Body)
+	}
+	if sent := f.mail.sent(); len(sent) != 1 || !slices.Equal(sent[0].To, []string{replyDoctor}) {
+		t.Errorf("reply sent to %+v; want the envelope's sender only", sent)
+	}
+	// Without a subject from the page, the stored one stands in.
+	m, _ := mail.ReadMessage(bytes.NewReader(f.mail.sent()[0].Data))
+	if s := m.Header.Get("Subject"); s != "Re: Lab results [-Encrypted-]" {
+		t.Errorf("Subject %q", s)
+	}
+}
+
+func TestReplyTokenBinding(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	f.putLab("other-env", nil)
+	a := f.token("lab")
+	post := replyPost{token: a.ReplyToken, kind: "reply", text: "hello"}
+	if rec := f.reply("other-env", post); rec.Code != http.StatusUnauthorized {
+		t.Errorf("token of another envelope: %d", rec.Code)
+	}
+	if rec := f.reply("lab", replyPost{token: "not-a-token", kind: "reply", text: "x"}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("made-up token: %d", rec.Code)
+	}
+	// Another address: the token is the reader's; disabling their account
+	// ends it, and it never speaks for anyone else.
+	f.putAccount(replyOther, testPassword, true, false)
+	otherAnswer := decodeAnswer(t, f.postKey("lab", replyOther, testPassword, ""))
+	if rec := f.reply("lab", replyPost{token: otherAnswer.ReplyToken, kind: "reply", text: "from sam"}); rec.Code != http.StatusOK {
+		t.Fatalf("sam's reply: %d %s", rec.Code, rec.Body)
+	}
+	m, _ := mail.ReadMessage(bytes.NewReader(f.mail.sent()[0].Data))
+	if from, _ := m.Header.AddressList("From"); len(from) != 1 || from[0].Address != replyOther {
+		t.Errorf("sam's token sent From %v", from)
+	}
+	acct := f.account(replyOther)
+	acct.Disabled = true
+	if err := f.st.UpdateAccount(context.Background(), acct); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.reply("lab", replyPost{token: otherAnswer.ReplyToken, kind: "reply", text: "again"}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("token of a disabled account: %d", rec.Code)
+	}
+	// Limited sends.
+	for i := range replyTokenUses {
+		if rec := f.reply("lab", post); rec.Code != http.StatusOK {
+			t.Fatalf("send %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	if rec := f.reply("lab", post); rec.Code != http.StatusUnauthorized {
+		t.Errorf("send past the token's count: %d", rec.Code)
+	}
+	// Expired.
+	b := f.token("lab")
+	f.clock.Advance(replyTokenTTL)
+	if rec := f.reply("lab", replyPost{token: b.ReplyToken, kind: "reply", text: "late"}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("token at its expiry: %d", rec.Code)
+	}
+}
+
+func TestReplyEnvelopeState(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	post := replyPost{token: a.ReplyToken, kind: "reply", text: "hello"}
+	if err := f.st.SetLocked(context.Background(), "lab", true, by); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.reply("lab", post); rec.Code != http.StatusForbidden {
+		t.Errorf("locked envelope: %d", rec.Code)
+	}
+	if err := f.st.SetLocked(context.Background(), "lab", false, by); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.ExpireEnvelope(context.Background(), "lab", f.clock.Now(), by); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.reply("lab", post); rec.Code != http.StatusGone {
+		t.Errorf("expired envelope: %d", rec.Code)
+	}
+	if len(f.mail.sent()) != 0 {
+		t.Error("mail sent for a locked or expired envelope")
+	}
+}
+
+func TestReplyForwardLimits(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	fwd := func(to ...string) *httptest.ResponseRecorder {
+		return f.reply("lab", replyPost{token: a.ReplyToken, kind: "forward", text: "FYI", to: to})
+	}
+	var eleven []string
+	for i := range 11 {
+		eleven = append(eleven, fmt.Sprintf("r%d@ext.example", i))
+	}
+	if rec := fwd(strings.Join(eleven, ", ")); rec.Code != http.StatusBadRequest || !strings.Contains(decodeAnswer(t, rec).Message, "at most 10") {
+		t.Errorf("forward to 11: %d %s", rec.Code, rec.Body)
+	}
+	if rec := fwd("not an address"); rec.Code != http.StatusBadRequest {
+		t.Errorf("forward to a non-address: %d", rec.Code)
+	}
+	if rec := fwd(); rec.Code != http.StatusBadRequest {
+		t.Errorf("forward to nobody: %d", rec.Code)
+	}
+	if len(f.mail.sent()) != 0 {
+		t.Fatal("refused forwards sent mail")
+	}
+	rec := fwd("Kim <kim@third.example>", "colleague@example.org")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("forward: %d %s", rec.Code, rec.Body)
+	}
+	sealed := f.mailTo("kim@third.example")
+	if len(sealed) != 1 {
+		t.Fatalf("forward to an external address: %+v", f.mail.sent())
+	}
+	env, inner := f.openSealed(sealed[0].Data)
+	m, _ := mail.ReadMessage(bytes.NewReader(inner))
+	if env.Sender != replyReader || m.Header.Get("Subject") != "Fwd: Lab results [-Encrypted-]" || m.Header.Get("In-Reply-To") != "" {
+		t.Errorf("forwarded: envelope sender %q, Subject %q, In-Reply-To %q", env.Sender, m.Header.Get("Subject"), m.Header.Get("In-Reply-To"))
+	}
+
+	// Forward not allowed for this envelope (a trigger's reply list).
+	f.putLab("noforward", []string{"reply"})
+	b := f.token("noforward")
+	if !slices.Equal(b.Reply, []string{"reply"}) {
+		t.Errorf("kinds offered %v", b.Reply)
+	}
+	if rec := f.reply("noforward", replyPost{token: b.ReplyToken, kind: "forward", text: "x", to: []string{"kim@third.example"}}); rec.Code != http.StatusForbidden {
+		t.Errorf("forward where not allowed: %d", rec.Code)
+	}
+}
+
+func TestReplyAllowFromConfig(t *testing.T) {
+	// An envelope sealed before reply rights were recorded follows
+	// [reply] allow.
+	f := newReplyFixture(t, func(c *config.Config) { c.Reply.Allow = []config.ReplyKind{config.ReplyToSender} })
+	a := f.token("lab")
+	if !slices.Equal(a.Reply, []string{"reply"}) {
+		t.Fatalf("kinds %v", a.Reply)
+	}
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply-all", text: "x"}); rec.Code != http.StatusForbidden {
+		t.Errorf("reply all where not allowed: %d", rec.Code)
+	}
+}
+
+func TestReplySizeAndRateLimits(t *testing.T) {
+	f := newReplyFixture(t, nil, func(c *Config) { c.MaxReplySize = 64 << 10; c.RepliesPerHour = 2 })
+	a := f.token("lab")
+	big := bytes.Repeat([]byte("x"), 65<<10)
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x", files: map[string][]byte{"big.bin": big}}); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("reply over the size limit: %d", rec.Code)
+	}
+	// Encoded, 50 KiB of attachment is over 64 KiB of message.
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x", files: map[string][]byte{"b.bin": big[:50<<10]}}); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("reply whose message is over the limit: %d", rec.Code)
+	}
+	for i := range 2 {
+		if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x"}); rec.Code != http.StatusOK {
+			t.Fatalf("reply %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x"})
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("third reply in an hour: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if f.metrics.refusals(refusedReplies) != 1 {
+		t.Errorf("refusals counted: %d", f.metrics.refusals(refusedReplies))
+	}
+}
+
+func TestReplyCORS(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	req := httptest.NewRequest("OPTIONS", "/api/v1/envelopes/lab/reply", nil)
+	req.Header.Set("Origin", "null")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	rec := f.do(req, "")
+	if rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(rec.Header().Get("Access-Control-Allow-Methods"), "POST") {
+		t.Errorf("preflight: %d %v", rec.Code, rec.Header())
+	}
+	// A refusal carries CORS too, so the page can read why.
+	rec = f.reply("lab", replyPost{token: "x", kind: "reply", text: "x"})
+	if rec.Code != http.StatusUnauthorized || rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("refusal: %d, CORS %q", rec.Code, rec.Header().Get("Access-Control-Allow-Origin"))
+	}
+	if ct, _, _ := mime.ParseMediaType(rec.Header().Get("Content-Type")); ct != "application/json" {
+		t.Errorf("answer type %q", ct)
+	}
+}
