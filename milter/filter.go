@@ -264,7 +264,7 @@ func (f *Filter) process(ctx context.Context, p *policy.Policy, t *Transaction, 
 
 // scanAttrs are the log attributes of the scanner's part in a decision:
 // rule names and counts only, never the values, not even masked.
-func scanAttrs(d policy.Decision) []any {
+func scanAttrs(d policy.Decision) []slog.Attr {
 	if d.Scan == nil {
 		return nil
 	}
@@ -272,7 +272,7 @@ func scanAttrs(d policy.Decision) []any {
 	for _, c := range d.Scan.Counts() {
 		counts[c.Rule] = c.Count
 	}
-	return []any{"findings", counts, "unreadable", len(d.Scan.Unreadable), "report_mode", d.Report}
+	return []slog.Attr{slog.Any("findings", counts), slog.Int("unreadable", len(d.Scan.Unreadable)), slog.Bool("report_mode", d.Report)}
 }
 
 // seal makes the copies and re-injects all but the one kept in place. It
