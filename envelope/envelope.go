@@ -37,6 +37,12 @@ type Options struct {
 	// Logo, when set, is shown inline at the top of the notification's
 	// HTML part (see ReadLogo).
 	Logo *Logo
+	// Language is the recipients' language ("en", "es"; "" is English),
+	// Languages the language of recipient domains ("example.es", "*.mx")
+	// where it differs: the notification and the page are written in the
+	// recipients' language when all of them share one.
+	Language  string
+	Languages map[string]string
 	// RecoveryKey, when non-empty, is an extra recipient of every envelope.
 	RecoveryKey openpgp.EntityList
 }

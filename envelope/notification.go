@@ -38,29 +38,34 @@ type notification struct {
 type notificationData struct {
 	Org, Attachment, PublicURL, HelpURL, Support string
 	SharedPassword, Logo                         bool
+	Lang                                         string
+}
+
+// T translates for the notification's language (see package locale).
+func (d notificationData) T(format string, args ...any) string {
+	return catalog().Sprintf(d.Lang, format, args...)
 }
 
 // notificationText is the plain-text part: short paragraphs, wrapped so
 // quoted-printable needs no soft line breaks for ordinary names.
 func notificationText(d notificationData) string {
 	paras := []string{
-		"You have received a secure message from " + d.Org + ".",
-		"Open the attachment " + d.Attachment + " in a web browser to read it. " + msgSaveFirst,
+		d.T("You have received a secure message from %s.", d.Org),
+		d.T("Open the attachment %s in a web browser to read it.", d.Attachment) + " " + d.T(msgSaveFirst),
 	}
 	switch {
 	case d.SharedPassword:
-		paras = append(paras, "You need the password agreed between your organisation and "+d.Org+".")
+		paras = append(paras, d.T("You need the password agreed between your organisation and %s.", d.Org))
 	case d.PublicURL != "":
-		paras = append(paras, "The first time, press Register on the page that opens and choose a password "+
-			"(or register at "+d.PublicURL+"/register); then confirm your address from the activation e-mail and open the message.")
+		paras = append(paras, d.T("The first time, press Register on the page that opens and choose a password (or register at %s); then confirm your address from the activation e-mail and open the message.", d.PublicURL+"/register"))
 	}
-	paras = append(paras, msgTrust)
+	paras = append(paras, d.T(msgTrust))
 	var contact []string
 	if d.HelpURL != "" {
-		contact = append(contact, "Help: "+d.HelpURL)
+		contact = append(contact, d.T("Help:")+" "+d.HelpURL)
 	}
 	if d.Support != "" {
-		contact = append(contact, "Support: "+d.Support)
+		contact = append(contact, d.T("Support:")+" "+d.Support)
 	}
 	var b strings.Builder
 	for _, p := range paras {
@@ -69,7 +74,7 @@ func notificationText(d notificationData) string {
 	if len(contact) > 0 {
 		b.WriteString(strings.Join(contact, "\n") + "\n\n")
 	}
-	b.WriteString("The subject line of this message is not encrypted.\n")
+	b.WriteString(d.T("The subject line of this message is not encrypted.") + "\n")
 	return b.String()
 }
 
@@ -103,30 +108,29 @@ const (
 )
 
 var notificationHTML = template.Must(template.New("html").Parse(`<!DOCTYPE html>
-<html>
-<head><meta charset="utf-8"><title>Secure message from {{.Org}}</title></head>
+<html lang="{{.Lang}}">
+<head><meta charset="utf-8"><title>{{.T "Secure message from %s" .Org}}</title></head>
 <body>
 {{- if .Logo}}
-<p><img src="cid:` + logoCID + `" alt="{{.Org}} logo" style="max-height:64px;max-width:240px"></p>
+<p><img src="cid:` + logoCID + `" alt="{{.T "%s logo" .Org}}" style="max-height:64px;max-width:240px"></p>
 {{- end}}
-<p>You have received a secure message from <strong>{{.Org}}</strong>.</p>
-<p>Open the attachment <strong>{{.Attachment}}</strong> in a web browser to read it.
-` + msgSaveFirst + `</p>
+<p>{{.T "You have received a secure message from %s." .Org}}</p>
+<p>{{.T "Open the attachment %s in a web browser to read it." .Attachment}}
+{{.T "` + msgSaveFirst + `"}}</p>
 {{- if .SharedPassword}}
-<p>You need the password agreed between your organisation and {{.Org}}.</p>
+<p>{{.T "You need the password agreed between your organisation and %s." .Org}}</p>
 {{- else if .PublicURL}}
-<p>The first time, press <strong>Register</strong> on the page that opens and choose a
-password (or <a href="{{.PublicURL}}/register">register here</a>); then confirm
-your address from the activation e-mail and open the message.</p>
+<p>{{.T "The first time, press Register on the page that opens and choose a password (or register at %s); then confirm your address from the activation e-mail and open the message." (print .PublicURL "/register")}}
+<a href="{{.PublicURL}}/register">{{.T "Register"}}</a></p>
 {{- end}}
-<p>` + msgTrust + `</p>
+<p>{{.T "` + msgTrust + `"}}</p>
 {{- if .HelpURL}}
-<p>Help: <a href="{{.HelpURL}}">{{.HelpURL}}</a></p>
+<p>{{.T "Help:"}} <a href="{{.HelpURL}}">{{.HelpURL}}</a></p>
 {{- end}}
 {{- if .Support}}
-<p>Support: {{.Support}}</p>
+<p>{{.T "Support:"}} {{.Support}}</p>
 {{- end}}
-<p>The subject line of this message is not encrypted.</p>
+<p>{{.T "The subject line of this message is not encrypted."}}</p>
 </body>
 </html>
 `))
@@ -147,6 +151,7 @@ func newNotification(req Request, opt Options, attachment string) (*notification
 		}
 	}
 	d := notificationData{
+		Lang:           opt.pageLanguage(req.Recipients),
 		Logo:           opt.Logo != nil,
 		Org:            oneLine(opt.OrgName),
 		Attachment:     attachment,

@@ -50,6 +50,9 @@ type OpenPage struct {
 	Meta          PageMeta // parsed from the "meta" field; empty if absent/bad
 	PublicURL     string   // key service base URL (same origin here)
 	Organization  string
+	// Language is the page's language (the reader's, as the key service
+	// settled it); "" is English.
+	Language string
 	// Nonce, when set, is put on the page's script and style elements for a
 	// nonce-based policy of the caller's own; OpenPageCSP allows them by hash.
 	Nonce string
@@ -90,6 +93,7 @@ func WriteOpenPage(w io.Writer, p OpenPage) error {
 		sharedPassword: p.Meta.SharedPassword,
 		online:         true,
 		nonce:          p.Nonce,
+		lang:           p.Language,
 	})
 	if err != nil {
 		return fmt.Errorf("open page: %w", err)

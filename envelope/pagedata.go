@@ -57,6 +57,23 @@ func jsonLines(cost func(string) int, fields ...jsonField) string {
 			writeList(&b, key, v, cost, false)
 		case displayList:
 			writeList(&b, key, v, cost, true)
+		case jsonMap:
+			// A pair too long for one line is left out: the reader then
+			// sees the English sentence.
+			b.WriteString(key + "{")
+			n := 0
+			for _, k := range v.keys() {
+				line := jsonString(k) + ":" + jsonString(v[k])
+				if cost(line) > lineBudget-2 {
+					continue
+				}
+				if n > 0 {
+					b.WriteString(",")
+				}
+				b.WriteString("\n" + line)
+				n++
+			}
+			b.WriteString("}")
 		default:
 			panic(fmt.Sprintf("jsonLines: %T", v))
 		}

@@ -10,11 +10,13 @@ import (
 
 // pageJSON is the decryptor's view of #postseal-data.
 type pageJSON struct {
-	Envelope   string   `json:"envelope"`
-	PublicURL  string   `json:"publicURL"`
-	Org        string   `json:"org"`
-	Mode       string   `json:"mode"`
-	Recipients []string `json:"recipients"`
+	Envelope   string            `json:"envelope"`
+	PublicURL  string            `json:"publicURL"`
+	Org        string            `json:"org"`
+	Mode       string            `json:"mode"`
+	Recipients []string          `json:"recipients"`
+	Lang       string            `json:"lang"`
+	Messages   map[string]string `json:"messages"`
 }
 
 func pageDataOf(t *testing.T, page string) pageJSON {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/postseal/postseal/locale"
 )
 
 // The securedoc page travels as a 7bit text/html; charset=us-ascii MIME
@@ -65,46 +67,43 @@ const payloadMarker = "@@POSTSEAL-PAYLOAD@@"
 // the payload and fills the hidden #message section. The ids are a contract
 // with web/src and the browser tests.
 var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html>
-<html lang="en">
+<html lang="{{.Lang}}">
 <head>
 <meta charset="us-ascii">
 <meta http-equiv="Content-Security-Policy" content="{{.CSP}}">
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Secure message from {{.Title}}</title>
+<title>{{.T "Secure message from %s" .Title}}</title>
 <style{{if .Nonce}} nonce="{{.Nonce}}"{{end}}>` + pageStyle + `</style>
 </head>
 <body>
 <main id="securedoc" data-envelope="{{.ID}}" data-profile="{{.Profile}}"{{if .KeyService}} data-key-service="{{.KeyService}}"{{end}}>
 <h1>{{.Org}}</h1>
-<p class="kind">Secure message</p>
+<p class="kind">{{.T "Secure message"}}</p>
 <table id="envelope-header">
-<tr><th>From</th><td id="h-from">{{.From}}</td></tr>
-<tr><th>To</th><td id="h-to">{{.To}}</td></tr>
+<tr><th>{{.T "From"}}</th><td id="h-from">{{.From}}</td></tr>
+<tr><th>{{.T "To"}}</th><td id="h-to">{{.To}}</td></tr>
 {{- if .Cc}}
-<tr><th>Cc</th><td id="h-cc">{{.Cc}}</td></tr>
+<tr><th>{{.T "Cc"}}</th><td id="h-cc">{{.Cc}}</td></tr>
 {{- end}}
-<tr><th>Subject</th><td id="h-subject">{{.Subject}}</td></tr>
-<tr><th>Date</th><td id="h-date">{{.Date}}</td></tr>
+<tr><th>{{.T "Subject"}}</th><td id="h-subject">{{.Subject}}</td></tr>
+<tr><th>{{.T "Date"}}</th><td id="h-date">{{.Date}}</td></tr>
 </table>
 <div id="instructions">
 {{- if .Online}}
-<p>This is a secure message from {{.Org}}. Enter your e-mail address and
-password to open it. The message is decrypted in your browser.</p>
+<p>{{.T "This is a secure message from %s. Enter your e-mail address and password to open it. The message is decrypted in your browser." .OrgText}}</p>
 {{- else}}
-<p id="noscript-intro">This is a secure message from {{.Org}}. To read it, open this file in a web browser.
-{{- if .OpenURL}} If the message does not open by itself, press Open Online below: the
-encrypted message is sent to the key service of {{.Org}}, where you sign in to read it.{{end}}</p>
+<p id="noscript-intro">{{.T "This is a secure message from %s. To read it, open this file in a web browser." .OrgText}}
+{{- if .OpenURL}} {{.T "If the message does not open by itself, press Open Online below: the encrypted message is sent to the key service of %s, where you sign in to read it." .OrgText}}{{end}}</p>
 {{- end}}
 {{- if .SharedPassword}}
-<p>You need the password agreed between your organisation and {{.Org}}.</p>
+<p>{{.T "You need the password agreed between your organisation and %s." .OrgText}}</p>
 {{- end}}
-<p>The subject line is visible to the mail servers that carried this message; the
-content of the message and its attachments are encrypted.</p>
+<p>{{.T "The subject line is visible to the mail servers that carried this message; the content of the message and its attachments are encrypted."}}</p>
 </div>
 {{- if .Recipients}}
 <div id="recipients-box">
-<p>Sent to:</p>
+<p>{{.T "Sent to:"}}</p>
 <ul id="recipients">
 {{- range .Recipients}}
 <li>{{.}}</li>
@@ -113,45 +112,45 @@ content of the message and its attachments are encrypted.</p>
 </div>
 {{- end}}
 <form id="unlock" hidden>
-<h2>Open the message</h2>
+<h2>{{.T "Open the message"}}</h2>
 {{- if .RegisterURL}}
-<p id="first-time">First secure message from {{.Org}}? <a id="register-link" href="{{.RegisterURL}}" target="_blank" rel="noopener noreferrer">Register</a>
-first: choose a password, confirm your address from the e-mail you then receive, and come back here to open the message.</p>
+<p id="first-time">{{.T "First secure message from %s? Register first: choose a password, confirm your address from the e-mail you then receive, and come back here to open the message." .OrgText}}
+<a id="register-link" href="{{.RegisterURL}}" target="_blank" rel="noopener noreferrer">{{.T "Register"}}</a></p>
 {{- end}}
 <div id="email-field">
-<label for="email-select">Email address</label>
+<label for="email-select">{{.T "Email address"}}</label>
 <select id="email-select" name="email"></select>
 </div>
 <div id="email-other-field" hidden>
-<label for="email-other">Your email address</label>
+<label for="email-other">{{.T "Your email address"}}</label>
 <input id="email-other" name="email-other" type="email" autocomplete="email" spellcheck="false">
 </div>
 <div>
-<label for="password">Password</label>
+<label for="password">{{.T "Password"}}</label>
 <input id="password" name="password" type="password" autocomplete="current-password">
 </div>
-<p><button id="open" type="submit">Open</button><span id="status" role="status" aria-live="polite"></span></p>
+<p><button id="open" type="submit">{{.T "Open"}}</button><span id="status" role="status" aria-live="polite"></span></p>
 {{- if .ForgotURL}}
-<p id="forgot"><a id="forgot-link" href="{{.ForgotURL}}" target="_blank" rel="noopener noreferrer">Forgot your password?</a></p>
+<p id="forgot"><a id="forgot-link" href="{{.ForgotURL}}" target="_blank" rel="noopener noreferrer">{{.T "Forgot your password?"}}</a></p>
 {{- end}}
 </form>
 <div id="error" class="error" role="alert" tabindex="-1" hidden></div>
-<section id="message" tabindex="-1" aria-label="Decrypted message" hidden>
-<h2>Message</h2>
+<section id="message" tabindex="-1" aria-label="{{.T "Decrypted message"}}" hidden>
+<h2>{{.T "Message"}}</h2>
 <table id="msg-header">
-<tr><th>From</th><td id="msg-from"></td></tr>
-<tr><th>To</th><td id="msg-to"></td></tr>
-<tr><th>Cc</th><td id="msg-cc"></td></tr>
-<tr><th>Date</th><td id="msg-date"></td></tr>
-<tr><th>Subject</th><td id="msg-subject"></td></tr>
+<tr><th>{{.T "From"}}</th><td id="msg-from"></td></tr>
+<tr><th>{{.T "To"}}</th><td id="msg-to"></td></tr>
+<tr><th>{{.T "Cc"}}</th><td id="msg-cc"></td></tr>
+<tr><th>{{.T "Date"}}</th><td id="msg-date"></td></tr>
+<tr><th>{{.T "Subject"}}</th><td id="msg-subject"></td></tr>
 </table>
 <div id="msg-html-box" hidden>
-<p><button id="show-images" class="secondary" type="button" hidden>Show images</button></p>
-<iframe id="msg-html" title="Message content" sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer"></iframe>
+<p><button id="show-images" class="secondary" type="button" hidden>{{.T "Show images"}}</button></p>
+<iframe id="msg-html" title="{{.T "Message content"}}" sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer"></iframe>
 </div>
-<details id="msg-text-box" hidden><summary id="msg-text-summary">Plain-text version</summary><pre id="msg-text"></pre></details>
+<details id="msg-text-box" hidden><summary id="msg-text-summary">{{.T "Plain-text version"}}</summary><pre id="msg-text"></pre></details>
 <div id="attachments-box" hidden>
-<h2>Attachments</h2>
+<h2>{{.T "Attachments"}}</h2>
 <ul id="attachments"></ul>
 </div>
 </section>
@@ -161,7 +160,7 @@ first: choose a password, confirm your address from the e-mail you then receive,
 <input type="hidden" name="meta" value="{{.Meta}}">
 <textarea id="payload" name="payload" hidden readonly>
 {{.Payload}}</textarea>
-<p><button type="submit">Open Online</button></p>
+<p><button type="submit">{{.T "Open Online"}}</button></p>
 </form>
 {{- else}}
 <textarea id="payload" hidden readonly>
@@ -169,10 +168,10 @@ first: choose a password, confirm your address from the e-mail you then receive,
 {{- end}}
 <footer>
 {{- if .HelpURL}}
-<p>Help: <a href="{{.HelpURL}}" rel="noopener noreferrer">{{.HelpText}}</a></p>
+<p>{{.T "Help:"}} <a href="{{.HelpURL}}" rel="noopener noreferrer">{{.HelpText}}</a></p>
 {{- end}}
 {{- if .Support}}
-<p>Support: {{.Support}}</p>
+<p>{{.T "Support:"}} {{.Support}}</p>
 {{- end}}
 </footer>
 </main>
@@ -193,6 +192,14 @@ type pageData struct {
 	SharedPassword, Online              bool
 	Data                                template.JS
 	Payload                             string
+
+	Lang, OrgText string // the page's language; the organisation's name as text
+	cat           *locale.Catalog
+}
+
+// T translates for the page's language (see package locale).
+func (d pageData) T(format string, args ...any) string {
+	return d.cat.Sprintf(d.Lang, format, args...)
 }
 
 // page is a rendered securedoc split around the payload.
@@ -213,6 +220,7 @@ type pageInput struct {
 	// online marks the key service's own page: no Open Online form.
 	online bool
 	nonce  string
+	lang   string // the page's language; "" or unknown is English
 	// linked: the page loads the decryptor from the key service (see
 	// bundle.go) instead of carrying it.
 	linked bool
@@ -229,6 +237,7 @@ func newPage(req Request, opt Options, prof profile) (*page, error) {
 		display:        req.Display,
 		recipients:     req.Recipients,
 		sharedPassword: req.Password != nil,
+		lang:           opt.pageLanguage(req.Recipients),
 		// A partner's shared-password envelope opens without the key
 		// service, so it must carry its decryptor, as must a page with no
 		// key service to load it from.
@@ -262,7 +271,15 @@ func renderPage(in pageInput) (*page, error) {
 	if in.sharedPassword {
 		mode = "password"
 	}
+	cat := catalog()
+	if !cat.Has(in.lang) {
+		in.lang = locale.Source
+	}
+	tr := func(f string, a ...any) string { return cat.Sprintf(in.lang, f, a...) }
 	d := pageData{
+		Lang:           in.lang,
+		OrgText:        oneLine(in.org),
+		cat:            cat,
 		CSP:            pageCSP(origin, decryptorURL),
 		Title:          truncateRunes(oneLine(in.org), 120),
 		ID:             in.id,
@@ -288,6 +305,8 @@ func renderPage(in pageInput) (*page, error) {
 			jsonField{"org", in.org},
 			jsonField{"mode", mode},
 			jsonField{"recipients", in.recipients},
+			jsonField{"lang", in.lang},
+			jsonField{"messages", jsonMap(cat.Browser(in.lang))},
 		)),
 	}
 	if origin != "" && !in.sharedPassword {
@@ -324,12 +343,12 @@ func renderPage(in pageInput) (*page, error) {
 		a := LinkedDecryptor()
 		org := truncateRunes(oneLine(in.org), 120)
 		if org == "" {
-			org = "the sender"
+			org = tr("the sender")
 		}
 		attrs := "\n" + `data-src="` + attr(decryptorURL) + `"` +
 			"\n" + `data-integrity="` + a.Integrity + `"` +
-			"\n" + `data-down="` + attr("The key service of "+org+" at "+origin+" cannot be reached, so this message cannot be opened here. Check your Internet connection and try again later, or press Open Online below.") + `"` +
-			"\n" + `data-bad="` + attr("The key service of "+org+" at "+origin+" did not send the message reader this message was sealed with, so nothing was run. Try again later, or press Open Online below.") + `"`
+			"\n" + `data-down="` + attr(tr("The key service of %s at %s cannot be reached, so this message cannot be opened here. Check your Internet connection and try again later, or press Open Online below.", org, origin)) + `"` +
+			"\n" + `data-bad="` + attr(tr("The key service of %s at %s did not send the message reader this message was sealed with, so nothing was run. Try again later, or press Open Online below.", org, origin)) + `"`
 		if err := checkLines(attrs); err != nil {
 			return nil, fmt.Errorf("securedoc page: %w", err)
 		}

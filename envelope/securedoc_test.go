@@ -274,8 +274,8 @@ func TestNotificationStructure(t *testing.T) {
 	t.Run("html", func(t *testing.T) {
 		flat := strings.Join(strings.Fields(n.html), " ")
 		for _, want := range []string{
-			"You have received a secure message from <strong>Example Health</strong>.",
-			"<strong>securedoc_20261123T153959.html</strong>",
+			"You have received a secure message from Example Health.",
+			"Open the attachment securedoc_20261123T153959.html in a web browser",
 			`<a href="https://keys.example.org/register">`,
 			"For best results, save the file first, then open it.",
 			"If you have concerns about the validity of this message, contact the sender directly.",

@@ -170,7 +170,7 @@ func readOpenRequest(r *http.Request, maxPayload int64) (openRequest, error) {
 func (s *Server) renderOpen(w http.ResponseWriter, r *http.Request, p openRequest) {
 	page := envelope.OpenPage{
 		EnvelopeID: p.Envelope, Payload: p.Payload, Meta: envelope.ParsePageMeta(p.Meta),
-		PublicURL: s.cfg.PublicURL, Organization: s.cfg.Organization,
+		PublicURL: s.cfg.PublicURL, Organization: s.cfg.Organization, Language: s.requestLang(r),
 	}
 	if p.Stream != nil {
 		s.streamOpen(w, r, page, p.Stream)

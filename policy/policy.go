@@ -17,6 +17,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/locale"
 	"github.com/postseal/postseal/scanner"
 )
 
@@ -48,6 +49,8 @@ func Load(cfg *config.Config) (*Policy, error) {
 			PublicURL:      strings.TrimRight(cfg.Keyserver.PublicURL, "/"),
 			AttachmentName: cfg.Envelope.AttachmentName,
 			Decryptor:      envelope.Decryptor(cfg.Envelope.Decryptor),
+			Language:       cfg.Organization.Language,
+			Languages:      cfg.Organization.Languages,
 		},
 		passwords: map[string][]byte{},
 		scan:      scanner.Options{Detectors: cfg.Scanner.Detectors},
@@ -57,6 +60,9 @@ func Load(cfg *config.Config) (*Policy, error) {
 		return nil, err
 	}
 	p.scan.Rules = adminRules
+	if err := checkLanguages(cfg.Organization); err != nil {
+		return nil, err
+	}
 	if f := cfg.LogoFile(); f != "" {
 		if p.Envelope.Logo, err = envelope.ReadLogo(f); err != nil {
 			return nil, fmt.Errorf("organization.logo: %w", err)
@@ -150,4 +156,20 @@ func humanSize(n int64) string {
 		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// checkLanguages makes sure the catalogue has every language the
+// configuration names (config only checks their shape).
+func checkLanguages(o config.Organization) error {
+	cat := locale.Builtin()
+	known := strings.Join(cat.Codes(), ", ")
+	if !cat.Has(o.Language) {
+		return fmt.Errorf("organization.language: no catalogue for %q (available: %s)", o.Language, known)
+	}
+	for d, l := range o.Languages {
+		if !cat.Has(l) {
+			return fmt.Errorf("organization.languages: %q: no catalogue for %q (available: %s)", d, l, known)
+		}
+	}
+	return nil
 }

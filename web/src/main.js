@@ -15,6 +15,7 @@ import { readMessage, decrypt } from 'openpgp';
 import PostalMime from 'postal-mime';
 import { dearmor } from './armor.js';
 import { showMessage } from './render.js';
+import { setMessages, t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 // The select's value for "My address is not listed" (no address lacks an @).
@@ -32,6 +33,7 @@ function init() {
   const data = pageData();
   const form = $('unlock');
   if (!data || !form) return;
+  setMessages(data.messages);
   const select = $('email-select');
   const other = $('email-other');
   const password = $('password');
@@ -45,7 +47,7 @@ function init() {
     const recipients = Array.isArray(data.recipients) ? data.recipients : [];
     select.replaceChildren();
     for (const r of recipients) select.append(new Option(r, r));
-    select.append(new Option('My address is not listed', OTHER));
+    select.append(new Option(t('My address is not listed'), OTHER));
     const sync = () => {
       otherField.hidden = select.value !== OTHER;
       other.required = select.value === OTHER;
@@ -79,7 +81,7 @@ function init() {
     if (busy) return;
     const email = chosenEmail();
     if (data.mode !== 'password' && !email) {
-      fail({ text: 'Enter your e-mail address.' }, other);
+      fail({ text: t('Enter your e-mail address.') }, other);
       return;
     }
     if (!password.value) {
@@ -87,11 +89,12 @@ function init() {
       // yet: say where one comes from instead of only "enter it".
       fail(
         data.mode === 'password'
-          ? { text: 'Enter the password agreed between your organisation and the sender.' }
+          ? { text: t('Enter the password agreed between your organisation and the sender.') }
           : {
-              text:
+              text: t(
                 'Enter your password. If this is your first secure message, you have no password yet: ' +
-                'press Register, choose a password, confirm your address from the e-mail you receive, then come back and press Open.',
+                  'press Register, choose a password, confirm your address from the e-mail you receive, then come back and press Open.',
+              ),
               links: firstStepLinks(data, email),
             },
         password,
@@ -101,7 +104,7 @@ function init() {
     busy = true;
     const button = $('open');
     button.disabled = true;
-    setStatus('Opening the message\u2026');
+    setStatus(t('Opening the message\u2026'));
     clearError();
     const t0 = performance.now();
     try {
@@ -115,7 +118,7 @@ function init() {
       setStatus('');
       $('message').focus();
     } catch (e) {
-      fail(e instanceof Problem ? e : { text: 'The message could not be opened: ' + (e && e.message ? e.message : String(e)) }, null);
+      fail(e instanceof Problem ? e : { text: t('The message could not be opened: {reason}', { reason: e && e.message ? e.message : String(e) }) }, null);
     } finally {
       busy = false;
       button.disabled = false;
@@ -135,8 +138,8 @@ function firstStepLinks(data, email, registerURL, forgotURL) {
   const q = email ? `email=${encodeURIComponent(email)}` : '';
   const reg = `${base}/register?${q ? q + '&' : ''}envelope=${encodeURIComponent(data.envelope)}`;
   return [
-    { href: safeURL(registerURL, reg), text: email ? `Register ${email}` : 'Register' },
-    { href: safeURL(forgotURL, `${base}/forgot${q ? '?' + q : ''}`), text: 'Forgot your password?' },
+    { href: safeURL(registerURL, reg), text: email ? t('Register {email}', { email }) : t('Register') },
+    { href: safeURL(forgotURL, `${base}/forgot${q ? '?' + q : ''}`), text: t('Forgot your password?') },
   ];
 }
 
@@ -194,7 +197,7 @@ function fail(p, focusTo) {
 
 function minutes(seconds) {
   const m = Math.max(1, Math.ceil(seconds / 60));
-  return m === 1 ? '1 minute' : `${m} minutes`;
+  return m === 1 ? t('1 minute') : t('{n} minutes', { n: m });
 }
 
 // safeURL keeps only http(s) links from the key service's answer.
@@ -211,7 +214,11 @@ function safeURL(u, fallback) {
 async function fetchKey(data, email, password) {
   const base = keyBase(data);
   if (!base) {
-    throw new Problem(`This message opens only with the key service of ${data.org || 'the sender'}, and this file does not say where that is. Contact the sender.`);
+    throw new Problem(
+      t('This message opens only with the key service of {org}, and this file does not say where that is. Contact the sender.', {
+        org: data.org || t('the sender'),
+      }),
+    );
   }
   const url = `${base}/api/v1/envelopes/${encodeURIComponent(data.envelope)}/key`;
   let res;
@@ -228,8 +235,9 @@ async function fetchKey(data, email, password) {
     });
   } catch {
     throw new Problem(
-      `The key service at ${base} cannot be reached. Check your Internet connection and try again later` +
-        (document.getElementById('open-online') ? ', or use the Open Online button below.' : '.'),
+      document.getElementById('open-online')
+        ? t('The key service at {url} cannot be reached. Check your Internet connection and try again later, or use the Open Online button below.', { url: base })
+        : t('The key service at {url} cannot be reached. Check your Internet connection and try again later.', { url: base }),
     );
   }
   let body = {};
@@ -239,39 +247,42 @@ async function fetchKey(data, email, password) {
     /* a non-JSON answer is judged by its status alone */
   }
   if (res.ok && typeof body.key === 'string' && body.key) return body.key;
-  const org = data.org || 'the sender\u2019s organisation';
+  const org = data.org || t('the sender\u2019s organisation');
   switch (res.status) {
     case 401:
       // The key service never says whether the address has an account, so
       // the next step is given for each case.
       throw new Problem(
-        `The password is wrong, or ${email} is not registered with the key service yet. Next step: ` +
-          `if this is your first secure message, press Register; ` +
-          'if you registered but have not confirmed your address yet, open the link in the e-mail you received and enter your password there; ' +
-          'if you do not remember your password, press Forgot your password?.',
+        t(
+          'The password is wrong, or {email} is not registered with the key service yet. Next step: ' +
+            'if this is your first secure message, press Register; ' +
+            'if you registered but have not confirmed your address yet, open the link in the e-mail you received and enter your password there; ' +
+            'if you do not remember your password, press Forgot your password?.',
+          { email },
+        ),
         firstStepLinks(data, email, body.register_url, body.forgot_url),
       );
     case 403:
-      throw new Problem(`This message has been locked by ${org}. Contact the sender if you still need it.`);
+      throw new Problem(t('This message has been locked by {org}. Contact the sender if you still need it.', { org }));
     case 404:
-      throw new Problem('The key service does not know this message. It may have been withdrawn; contact the sender.');
+      throw new Problem(t('The key service does not know this message. It may have been withdrawn; contact the sender.'));
     case 410:
-      throw new Problem('This message has expired and can no longer be opened. Ask the sender to send it again.');
+      throw new Problem(t('This message has expired and can no longer be opened. Ask the sender to send it again.'));
     case 429: {
       const after = Number(body.retry_after || res.headers.get('Retry-After')) || 60;
-      throw new Problem(`Too many attempts. Try again in ${minutes(after)}.`);
+      throw new Problem(t('Too many attempts. Try again in {wait}.', { wait: minutes(after) }));
     }
     case 400:
-      throw new Problem('The key service did not accept the request. Check the e-mail address and try again.');
+      throw new Problem(t('The key service did not accept the request. Check the e-mail address and try again.'));
     case 503:
-      throw new Problem('The key service is temporarily unavailable. Try again in a few minutes.');
+      throw new Problem(t('The key service is temporarily unavailable. Try again in a few minutes.'));
   }
-  if (res.ok) throw new Problem('The key service sent an answer this page does not understand. Try again later.');
-  throw new Problem(`The key service answered with an error (HTTP ${res.status}). Try again later.`);
+  if (res.ok) throw new Problem(t('The key service sent an answer this page does not understand. Try again later.'));
+  throw new Problem(t('The key service answered with an error (HTTP {status}). Try again later.', { status: res.status }));
 }
 
 async function openMessage(passphrase, sharedPassword) {
-  const corrupt = new Problem('This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.');
+  const corrupt = new Problem(t('This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.'));
   let message;
   try {
     message = await readMessage({ binaryMessage: dearmor($('payload').value) });
@@ -287,8 +298,8 @@ async function openMessage(passphrase, sharedPassword) {
     if (/session key|passphrase|password/i.test(msg)) {
       throw new Problem(
         sharedPassword
-          ? 'The password is wrong. Use the password agreed between your organisation and the sender.'
-          : 'The key from the key service does not open this message: the file may have been changed. Ask the sender to send it again.',
+          ? t('The password is wrong. Use the password agreed between your organisation and the sender.')
+          : t('The key from the key service does not open this message: the file may have been changed. Ask the sender to send it again.'),
       );
     }
     throw corrupt;
@@ -296,7 +307,7 @@ async function openMessage(passphrase, sharedPassword) {
   try {
     return await PostalMime.parse(bytes, { attachmentEncoding: 'arraybuffer' });
   } catch {
-    throw new Problem('The message was decrypted but could not be read as an e-mail.');
+    throw new Problem(t('The message was decrypted but could not be read as an e-mail.'));
   }
 }
 

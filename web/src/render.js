@@ -4,6 +4,7 @@
 // scripts, forms or same-origin access, under its own CSP.
 
 import { encodeBase64 } from './armor.js';
+import { t } from './i18n.js';
 
 const el = (tag, props = {}, ...children) => {
   const e = document.createElement(tag);
@@ -26,7 +27,7 @@ export function formatAddress(a) {
 const formatList = (l) => (l || []).map(formatAddress).join(', ');
 
 export function formatSize(n) {
-  if (n < 1024) return `${n} bytes`;
+  if (n < 1024) return t('{n} bytes', { n });
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
