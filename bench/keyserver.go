@@ -75,7 +75,7 @@ func keyserverRows(c config) []Row {
 		}
 	}
 	key := bytes.Repeat([]byte{7}, 32)
-	if err := st.PutEnvelope(ctx, store.Envelope{ID: "benchenvelope", Sender: "a@example.org", Recipients: recipients, Kind: "keyservice", Created: now, Expires: now.Add(24 * time.Hour)}, key); err != nil {
+	if err := st.PutEnvelope(ctx, store.Envelope{ID: "benchenvelope", Sender: "a@example.org", Recipients: recipients, Kind: store.KindKeyService, Created: now, Expires: now.Add(24 * time.Hour)}, key); err != nil {
 		return fail(err.Error())
 	}
 	srv, err := keyserver.New(keyserver.Config{PublicURL: "http://127.0.0.1", Organization: "Bench", From: "postseal@example.org", Argon2: params},

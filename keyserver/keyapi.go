@@ -94,7 +94,6 @@ const (
 	msgShared       = "This message is opened with the password agreed between your organisation and the sender's, not with a key-service registration."
 	msgExpired      = "This message has expired and can no longer be opened. Please ask the sender to send it again."
 	msgUnavailable  = "The key service cannot check your request right now. Please try again in a few minutes."
-	kindShared      = "shared-password"
 	maxEnvelopeIDLn = 64
 )
 
@@ -177,7 +176,7 @@ func (s *Server) handleKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	if env.Kind == kindShared {
+	if env.Kind == store.KindSharedPassword {
 		s.writeAPI(w, http.StatusNotFound, apiAnswer{Error: "unknown_envelope", Message: msgShared})
 		return
 	}

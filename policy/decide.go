@@ -7,6 +7,7 @@ import (
 
 	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/store"
 )
 
 // Stage is how much of a message the facts describe.
@@ -83,9 +84,9 @@ const (
 	// Clear: the original message, untouched.
 	Clear Treatment = "clear"
 	// KeyService: an envelope opened with a key from the key service.
-	KeyService Treatment = "keyservice"
+	KeyService = Treatment(store.KindKeyService)
 	// SharedPassword: an envelope opened offline with a partner's password.
-	SharedPassword Treatment = "shared-password"
+	SharedPassword = Treatment(store.KindSharedPassword)
 )
 
 // ScanTrigger is the trigger name of mail the scanner sealed.

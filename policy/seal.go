@@ -127,7 +127,7 @@ func (p *Policy) Seal(ctx context.Context, d Decision, msg Message, st EnvelopeS
 		}
 		rec := store.Envelope{
 			ID: id, QueueID: msg.QueueID, Sender: msg.Sender, Recipients: g.Recipients,
-			Kind: string(g.Treatment), Domain: g.Domain, Trigger: g.Trigger,
+			Kind: store.EnvelopeKind(g.Treatment), Domain: g.Domain, Trigger: g.Trigger,
 			Created: now, Expires: g.Options.ExpireAfter.Deadline(now),
 			Subject: g.Subject, MessageID: msg.MessageID, ReadReceipts: g.Options.ReadReceipt,
 			Reply: replyRights(g), ReplyAll: named(display),

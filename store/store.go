@@ -20,6 +20,16 @@ var ErrNotFound = errors.New("not found")
 // can no longer change.
 var ErrKeyDestroyed = errors.New("the envelope has expired and its key is destroyed")
 
+// EnvelopeKind says how an envelope opens.
+type EnvelopeKind string
+
+const (
+	// KindKeyService: a message key released by the key service.
+	KindKeyService EnvelopeKind = "keyservice"
+	// KindSharedPassword: opened offline with a partner's password; no key kept.
+	KindSharedPassword EnvelopeKind = "shared-password"
+)
+
 // Envelope is the record of one sealed copy of a message.
 type Envelope struct {
 	ID      string `json:"id"`
@@ -27,9 +37,8 @@ type Envelope struct {
 	Sender  string `json:"sender"`
 	// Recipients are the addresses that may open the envelope.
 	Recipients []string `json:"recipients"`
-	// Kind is "keyservice" (a message key released by the key service) or
-	// "shared-password" (opened offline with a partner's password; no key kept).
-	Kind    string    `json:"kind"`
+	// Kind says how the envelope opens.
+	Kind EnvelopeKind `json:"kind"`
 	Domain  string    `json:"domain,omitempty"`
 	Trigger string    `json:"trigger,omitempty"`
 	Created time.Time `json:"created"`
