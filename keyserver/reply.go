@@ -60,7 +60,7 @@ const (
 // when it was sealed, or (sealed before that was recorded) the
 // configuration's [reply] allow. Shared-password envelopes allow none.
 func replyRights(env store.Envelope, cfg *config.Config) []string {
-	if env.Kind == kindShared {
+	if env.Kind == store.KindSharedPassword {
 		return []string{}
 	}
 	if env.Reply != nil {
