@@ -29,7 +29,7 @@ import (
 const browserTimeout = 30 * time.Second
 
 // startBrowser starts a headless Chromium with a fresh profile, without the
-// background traffic that floods a closed network (NOTES.md).
+// background traffic that floods a closed network; without them it fails to look up hosts.
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(mta.ChromiumPath); err != nil {
