@@ -35,7 +35,7 @@ func TestKeyReleased(t *testing.T) {
 		t.Errorf("headers %v: want CORS *, no-store, no cookie", h)
 	}
 	ev := f.events(store.EventKeyReleased)
-	if len(ev) != 1 || ev[0].Email != "ann.lee@partner.example" || ev[0].EnvelopeID != "env1" || ev[0].RemoteIP != "198.51.100.7" {
+	if len(ev) != 1 || ev[0].Email != "ann.lee@partner.example" || ev[0].EnvelopeID != "env1" || ev[0].RemoteIP != "198.51.100.7" || ev[0].Auth != "password: ok" || ev[0].Outcome != "ok" {
 		t.Errorf("key_released events %+v", ev)
 	}
 	if f.metrics.released.Load() != 1 {
@@ -152,7 +152,7 @@ func TestKeyEnumerationSafety(t *testing.T) {
 			}
 		}
 		ev := g.events(store.EventLoginFailed)
-		if len(ev) != 1 || ev[0].Detail != c.reason || ev[0].Email != "x@partner.example" {
+		if len(ev) != 1 || ev[0].Detail != c.reason || ev[0].Email != "x@partner.example" || ev[0].Auth != "password: failed" || ev[0].Outcome != "refused" {
 			t.Errorf("%s: login_failed events %+v; want one with reason %s", c.name, ev, c.reason)
 		}
 		if g.metrics.failed.Load() != 1 {

@@ -414,10 +414,34 @@ func (s *Server) refusal(ctx context.Context, env store.Envelope, email, ip, det
 // for the request (the answer has been decided). Every event the key
 // service writes goes through here.
 func (s *Server) event(ctx context.Context, kind, email, envelope, ip, detail string) {
-	err := s.st.AddEvent(ctx, store.Event{Time: s.now(), Kind: kind, Email: email, EnvelopeID: envelope, RemoteIP: ip, Detail: detail})
+	auth, outcome := eventAuth(kind, detail)
+	err := s.st.AddEvent(ctx, store.Event{Time: s.now(), Kind: kind, Email: email, EnvelopeID: envelope, RemoteIP: ip, Auth: auth, Outcome: outcome, Detail: detail})
 	if err != nil {
 		s.log.Error("key service: recording event", "kind", kind, "err", err)
 	}
+}
+
+// eventAuth says, for the audit log, how the client was authenticated for
+// an event of the key service and what came of the operation.
+func eventAuth(kind, detail string) (auth, outcome string) {
+	switch kind {
+	case store.EventKeyReleased:
+		return "password: ok", "ok"
+	case store.EventLoginFailed:
+		return "password: failed", "refused"
+	case store.EventKeyRefused:
+		return "none (refused before any password check)", "refused"
+	case store.EventActivated:
+		return "activation link and password: ok", "ok"
+	case store.EventPasswordSet:
+		if detail == "reset" {
+			return "reset link: ok", "ok"
+		}
+		return "session and current password: ok", "ok"
+	case store.EventRegistered, store.EventResetAsked:
+		return "none (the mailed link proves the address)", "ok"
+	}
+	return "", ""
 }
 
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
