@@ -15,7 +15,7 @@ GOBIN         := $(shell $(GO) env GOPATH)/bin
 TEST_DEBS     := postgresql postfix swaks miltertest gnupg sendmail-cf m4 sqlite3 lintian rpm systemd chromium firefox-esr libreoffice-writer-nogui libreoffice-calc-nogui qpdf
 TEST_TIMEOUT  ?= 15m
 
-.PHONY: all build run test test-deps lint bench clean package check-bundle bundle
+.PHONY: all build run test test-deps lint bench clean package check-bundle bundle mutate fuzz
 
 all: build
 
@@ -76,6 +76,19 @@ test: test-deps lint check-bundle
 
 bench: test-deps
 	$(GO) run ./bench
+
+# Mutation testing of the packages that decide and guard (slow: hours on a
+# small machine; MUTATE_PKGS=keyserver for one package). One line per
+# package, "mutation PACKAGE KILLED/TOTAL PERCENT%", then its survivors;
+# equivalent ones are explained in test/mutation-equivalent.txt.
+GREMLINS      := github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
+mutate: test-deps
+	@test -x $(GOBIN)/gremlins || $(GO) install $(GREMLINS)
+	GO=$(GO) GREMLINS=$(GOBIN)/gremlins bash test/mutate.sh
+
+# Every fuzz target for FUZZTIME each (default 60s): before a release.
+fuzz:
+	GO=$(GO) bash test/fuzz.sh
 
 # $(DIST)/postseal_VERSION-1_amd64.deb and $(DIST)/postseal-VERSION-1.x86_64.rpm:
 # the static binary, the conffile /etc/postseal/postseal.toml, the hardened

@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"regexp"
 	"slices"
 	"testing"
 )
@@ -56,8 +57,9 @@ func FuzzScan(f *testing.F) {
 // FuzzRules compiles the fuzzed regex as an admin pattern (most inputs are
 // rejected, which must be an error and never a panic) and scans the fuzzed
 // text with it and a keyword rule: findings stay inside the text, keep at
-// most four digits, and every pattern match contains the pattern's
-// prefilter literal, so the prefilter cannot have invented one.
+// most four digits, every pattern match contains the pattern's prefilter
+// literal, so the prefilter cannot have invented one, and a bounded pattern
+// without context words matches exactly where Go's regexp does.
 func FuzzRules(f *testing.F) {
 	for _, s := range [][2]string{
 		{`(?i)\bmrn[:#]?\s*\d{7}\b`, "MRN: 4417302 and mrn#5520193"},
@@ -97,11 +99,25 @@ func FuzzRules(f *testing.F) {
 		}
 		for _, p := range r.pats {
 			s := scan{t: text, thr: defaultThreshold}
-			hs, _ := s.scanPattern(p)
+			hs, complete := s.scanPattern(p)
 			for _, h := range hs {
 				if !p.prefilterOK(text[h.start:h.end]) {
 					t.Fatalf("%s: match %q lacks what the prefilter requires", re, text[h.start:h.end])
 				}
+			}
+			// Searched to the end, a rule without context words whose
+			// matches have a bounded length finds exactly what Go's regexp
+			// finds on the whole text: the prefilter and the windows only
+			// skip text where no match can be.
+			if p.ctx != nil || !complete || p.maxW == maxUnbounded {
+				continue
+			}
+			var want []hit
+			for _, m := range regexp.MustCompile(re).FindAllIndex(text, -1) {
+				want = append(want, hit{m[0], m[1]})
+			}
+			if !slices.Equal(hs, want) {
+				t.Fatalf("%s on %q: rule matches %v, regexp's %v", re, text, hs, want)
 			}
 		}
 	})

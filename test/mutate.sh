@@ -14,6 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GO=${GO:-go}
+# shellcheck source=test/postgres.sh
+. test/postgres.sh
+trap pg_cleanup EXIT
 GREMLINS=${GREMLINS:-$($GO env GOPATH)/bin/gremlins}
 pkgs=${MUTATE_PKGS:-policy milter config store keyserver envelope scanner}
 out=${MUTATE_OUT:-mutation}
