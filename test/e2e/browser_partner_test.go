@@ -207,6 +207,9 @@ func TestBrowserPartnerEnvelope(t *testing.T) {
 				chromedp.Click(chromedp.CSS("#open")),
 				chromedp.WaitVisible(chromedp.CSS("#message")),
 			)
+			if v := browserEval[string](t, ctx, `window.__cspViolations.join("; ")`); v != "" {
+				t.Errorf("the page broke its own Content-Security-Policy: %s", v)
+			}
 			if got := browserText(ctx, "#msg-subject"); got != "*secure* Referral letter" {
 				t.Errorf("subject shown %q", got)
 			}
@@ -234,6 +237,15 @@ func TestBrowserPartnerEnvelope(t *testing.T) {
 			seen := bi.seen()
 			if len(seen) != 1 || seen[0] != tracker+"?"+tc.profile {
 				t.Errorf("requests after Show images %v; want the one image", seen)
+			}
+			// The violation recorder works: a style the CSP does not list
+			// is reported.
+			browserEval[bool](t, ctx, `!!document.head.appendChild(Object.assign(document.createElement('style'), {textContent: 'p { color: red }'}))`)
+			for browserEval[string](t, ctx, `window.__cspViolations.join("; ")`) == "" {
+				if time.Now().After(deadline) {
+					t.Fatal("an unlisted inline style was not reported as a CSP violation: the recorder sees nothing")
+				}
+				<-tick.C
 			}
 		})
 	}

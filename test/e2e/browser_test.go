@@ -54,10 +54,13 @@ func startBrowser(t *testing.T) context.Context {
 // browserRecordBlobs is test instrumentation run in every page before its
 // own scripts (the DevTools protocol injects it past the page's CSP): it
 // records the type of every Blob the page turns into a URL, since the
-// page's CSP forbids the test to fetch them.
+// page's CSP forbids the test to fetch them, and every violation of the
+// page's Content-Security-Policy.
 const browserRecordBlobs = `(() => {
   const make = URL.createObjectURL;
   window.__blobTypes = [];
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
   URL.createObjectURL = function (b) {
     if (b instanceof Blob) window.__blobTypes.push(b.type || "(none)");
     return make.apply(this, arguments);
@@ -416,6 +419,11 @@ func browserCheckMessage(t *testing.T, ctx context.Context, attachment []byte) {
 	}
 	if got := browserText(ctx, "#msg-text"); !strings.Contains(got, "Browser body marker: your potassium is 4.1 mmol/L.") {
 		t.Errorf("text part shown %q", got)
+	}
+	// Chromium, not the code under test, judges the page's CSP hashes:
+	// the page's own script and style ran without a violation.
+	if v := browserEval[string](t, ctx, `window.__cspViolations.join("; ")`); v != "" {
+		t.Errorf("the page broke its own Content-Security-Policy: %s", v)
 	}
 	sandbox := browserEval[string](t, ctx, `document.querySelector('#msg-html').getAttribute('sandbox')`)
 	if strings.Contains(sandbox, "allow-scripts") || strings.Contains(sandbox, "allow-forms") {

@@ -387,9 +387,9 @@ func postfixCheckSecureAttachment(t *testing.T, d *mta.Delivery, s *postfixSeale
 }
 
 // postfixCheckPayload checks that the decrypted payload is the original
-// message: its Subject line is there and the body is byte-identical (line
-// ends normalised). Whether the whole message is byte-identical apart from
-// Postfix's Received: is logged, not required.
+// message: its Subject line is there, the body is byte-identical, and the
+// whole message is the one sent with only Postfix's Received: field before
+// it (line ends normalised).
 func postfixCheckPayload(t *testing.T, s *postfixSealed, sent []byte, subjectLine string) {
 	t.Helper()
 	hdr, body := postfixSplit(s.Payload)
@@ -404,7 +404,14 @@ func postfixCheckPayload(t *testing.T, s *postfixSealed, sent []byte, subjectLin
 	norm := bytes.ReplaceAll(s.Payload, []byte("\r\n"), []byte("\n"))
 	sentNorm := bytes.ReplaceAll(sent, []byte("\r\n"), []byte("\n"))
 	if !bytes.HasSuffix(norm, sentNorm) {
-		t.Logf("note: payload is not the sent message plus a prefix (Postfix's Received:); header:\n%s", hdr)
+		t.Errorf("decrypted payload is not the sent message (plus Postfix's Received:); header:\n%s", hdr)
+		return
+	}
+	prefix := string(norm[:len(norm)-len(sentNorm)])
+	for _, line := range strings.SplitAfter(prefix, "\n") {
+		if line != "" && !strings.HasPrefix(line, "Received:") && !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "\t") {
+			t.Errorf("decrypted payload has %q before the sent message; only Received: is expected", line)
+		}
 	}
 }
 
