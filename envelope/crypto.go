@@ -54,6 +54,8 @@ type encryptParams struct {
 	now      time.Time
 	// compress: ZLIB inside the encryption (see compress.go).
 	compress bool
+	// digest, when set, receives the unarmoured OpenPGP message.
+	digest io.Writer
 }
 
 // packetConfig builds a fresh Config per message: s2k.Generate writes into
@@ -104,16 +106,21 @@ func encrypt(w io.Writer, src io.Reader, p encryptParams) (err error) {
 		return fmt.Errorf("armour: %w", err)
 	}
 
+	var bin io.Writer = arm
+	if p.digest != nil {
+		bin = io.MultiWriter(arm, p.digest)
+	}
+
 	sessionKey := make([]byte, suite.Cipher.KeySize())
 	if _, err := rand.Read(sessionKey); err != nil {
 		return fmt.Errorf("session key: %w", err)
 	}
 	defer clear(sessionKey)
 
-	if err := writeKeyPackets(arm, sessionKey, p, cfg); err != nil {
+	if err := writeKeyPackets(bin, sessionKey, p, cfg); err != nil {
 		return err
 	}
-	seipd, err := packet.SerializeSymmetricallyEncrypted(arm, suite.Cipher, p.profile.aead, suite, sessionKey, cfg)
+	seipd, err := packet.SerializeSymmetricallyEncrypted(bin, suite.Cipher, p.profile.aead, suite, sessionKey, cfg)
 	if err != nil {
 		return fmt.Errorf("encrypted data packet: %w", err)
 	}

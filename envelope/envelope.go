@@ -85,6 +85,11 @@ type Sealed struct {
 	Header []Field
 	// Body is the notification body that goes after the header.
 	Body []byte
+	// PayloadDigest is the SHA-256 (lowercase hex) of the OpenPGP message
+	// in the page, unarmoured. Stored with the envelope, it lets the key
+	// service's decryptor refuse a payload someone else encrypted under
+	// the same message key (any recipient holds that key).
+	PayloadDigest string
 }
 
 // Field is one header field.

@@ -3,8 +3,10 @@ package envelope
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -83,6 +85,7 @@ func seal(req Request, opt Options) (*Sealed, error) {
 	}
 	var body bytes.Buffer
 	body.Grow(estimateBody(size, ratio))
+	digest := sha256.New()
 	payload := func(w io.Writer) error {
 		return encrypt(w, src, encryptParams{
 			compress:   compress,
@@ -91,6 +94,7 @@ func seal(req Request, opt Options) (*Sealed, error) {
 			human:      req.Password != nil,
 			recovery:   opt.RecoveryKey,
 			now:        req.Now,
+			digest:     digest,
 		})
 	}
 	if err := n.write(&body, func(w io.Writer) error { return page.write(w, payload) }); err != nil {
@@ -105,7 +109,8 @@ func seal(req Request, opt Options) (*Sealed, error) {
 			{Name: "Content-Type", Value: `multipart/mixed; boundary="` + n.outer + `"`},
 			{Name: "X-Postseal-Envelope", Value: req.ID},
 		},
-		Body: body.Bytes(),
+		Body:          body.Bytes(),
+		PayloadDigest: hex.EncodeToString(digest.Sum(nil)),
 	}, nil
 }
 

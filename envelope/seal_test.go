@@ -2,7 +2,9 @@ package envelope
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -521,6 +523,32 @@ func TestSealConcurrent(t *testing.T) {
 	for range cap(errs) {
 		if err := <-errs; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// The sealed envelope's payload digest is the SHA-256 of the OpenPGP
+// message in the page, unarmoured — what the decryptor computes — for
+// each profile; two seals of one message differ.
+func TestPayloadDigest(t *testing.T) {
+	for _, profile := range []string{ProfileRFC4880, ProfileRFC9580} {
+		opt := testOptions()
+		opt.Profile = profile
+		s := sealOK(t, testRequest(textMessage()), opt)
+		block, err := armor.Decode(strings.NewReader(payloadOf(t, parseNotification(t, s).page)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin, err := io.ReadAll(block.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(bin)
+		if s.PayloadDigest != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: PayloadDigest %q; the page's payload hashes to %x", profile, s.PayloadDigest, sum)
+		}
+		if again := sealOK(t, testRequest(textMessage()), opt); again.PayloadDigest == s.PayloadDigest {
+			t.Errorf("%s: two seals with one digest", profile)
 		}
 	}
 }

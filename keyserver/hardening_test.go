@@ -449,3 +449,21 @@ func TestUnreadableForwardedForShared(t *testing.T) {
 		t.Errorf("remoteIP %q; want the shared %q", ip, unreadableClient)
 	}
 }
+
+// Finding 11: the key answer carries the digest of the payload as sealed,
+// for the decryptor to refuse a co-recipient's forgery under the same key.
+func TestKeyAnswerCarriesPayloadDigest(t *testing.T) {
+	f := newFixture(t)
+	digest := strings.Repeat("5e", 32)
+	now := f.clock.Now()
+	e := store.Envelope{ID: "env1", Sender: "doctor@example.org", Recipients: []string{"ann@partner.example"}, Kind: "keyservice",
+		Created: now, Expires: now.Add(time.Hour), PayloadDigest: digest}
+	if err := f.st.PutEnvelope(context.Background(), e, bytes.Repeat([]byte{7}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	f.putAccount("ann@partner.example", testPassword, true, false)
+	rec := f.postKey("env1", "ann@partner.example", testPassword, "")
+	if a := decodeAnswer(t, rec); rec.Code != 200 || a.PayloadSHA256 != digest {
+		t.Errorf("key answer %d %s; want payload_sha256 %s", rec.Code, rec.Body, digest)
+	}
+}

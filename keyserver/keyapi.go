@@ -26,13 +26,17 @@ type keyRequest struct {
 // apiAnswer is one JSON answer; a struct (not a map) keeps the bytes of
 // equal answers equal.
 type apiAnswer struct {
-	Key         string `json:"key,omitempty"`
-	Envelope    string `json:"envelope,omitempty"`
-	Error       string `json:"error,omitempty"`
-	Message     string `json:"message,omitempty"`
-	RegisterURL string `json:"register_url,omitempty"`
-	ForgotURL   string `json:"forgot_url,omitempty"`
-	RetryAfter  int    `json:"retry_after,omitempty"`
+	Key      string `json:"key,omitempty"`
+	Envelope string `json:"envelope,omitempty"`
+	// PayloadSHA256 is the digest of the payload as sealed: the decryptor
+	// refuses a payload that does not match (a co-recipient's forgery
+	// under the shared message key).
+	PayloadSHA256 string `json:"payload_sha256,omitempty"`
+	Error         string `json:"error,omitempty"`
+	Message       string `json:"message,omitempty"`
+	RegisterURL   string `json:"register_url,omitempty"`
+	ForgotURL     string `json:"forgot_url,omitempty"`
+	RetryAfter    int    `json:"retry_after,omitempty"`
 	// ReplyToken lets the page send secure replies (see reply.go); Reply
 	// lists the kinds allowed and ReplyTo whom Reply and Reply all reach.
 	ReplyToken string              `json:"reply_token,omitempty"`
@@ -244,7 +248,7 @@ func (s *Server) handleKey(w http.ResponseWriter, r *http.Request) {
 	s.event(ctx, store.EventKeyReleased, acct.Email, id, ip, "")
 	s.recordOpen(ctx, env, acct, now)
 	s.metrics.KeyReleased()
-	ans := apiAnswer{Key: base64.RawURLEncoding.EncodeToString(key), Envelope: id}
+	ans := apiAnswer{Key: base64.RawURLEncoding.EncodeToString(key), Envelope: id, PayloadSHA256: env.PayloadDigest}
 	if ans.ReplyToken, ans.Reply = s.issueReplyToken(ctx, env, acct.Email, now); ans.ReplyToken != "" {
 		ans.ReplyTo = map[string][]string{
 			kindReply:    replyRecipients(env, kindReply, acct.Email),

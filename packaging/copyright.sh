@@ -106,15 +106,18 @@ Files: envelope/assets/decryptor.js
 Copyright: Proton AG and the OpenPGP.js contributors (OpenPGP.js)
  2021-2025 Andris Reinman (postal-mime)
  Paul Miller (noble-hashes, noble-ciphers; their MIT notices are kept in the bundle)
+ Cure53 and other contributors (DOMPurify)
 Comment: The browser decryptor embedded in every securedoc page and served by
- the key service: OpenPGP.js 6.3.2 (LGPL-3.0-or-later) and postal-mime 4.0.0
- (MIT-0), bundled with esbuild. The corresponding source of OpenPGP.js is the
+ the key service: OpenPGP.js 6.3.2 (LGPL-3.0-or-later), postal-mime 4.0.0
+ (MIT-0) and DOMPurify 3.4.18 (Apache-2.0 or MPL-2.0), bundled with esbuild. The corresponding source of OpenPGP.js is the
  npm package openpgp@6.3.2; postseal's source repository holds the build
  (web/build.mjs, web/package.json) to rebuild the bundle with a modified
  OpenPGP.js. See web/LICENSES/README there.
-License: LGPL-3.0+ and MIT-0
+License: LGPL-3.0+ and MIT-0 and (Apache-2.0 or MPL-2.0)
  On Debian systems the full text of the GNU Lesser General Public License
- version 3 is in /usr/share/common-licenses/LGPL-3.
+ version 3 is in /usr/share/common-licenses/LGPL-3, of the Apache License 2.0
+ in /usr/share/common-licenses/Apache-2.0 and of the Mozilla Public License
+ 2.0 in /usr/share/common-licenses/MPL-2.0.
  .
  postal-mime is under MIT-0:
 WEB

@@ -131,6 +131,7 @@ func (p *Policy) Seal(ctx context.Context, d Decision, msg Message, st EnvelopeS
 			Created: now, Expires: g.Options.ExpireAfter.Deadline(now),
 			Subject: g.Subject, MessageID: msg.MessageID, ReadReceipts: g.Options.ReadReceipt,
 			Reply: replyRights(g), ReplyAll: named(display),
+			PayloadDigest: sealed.PayloadDigest,
 		}
 		if err := st.PutEnvelope(ctx, rec, sealed.Key); err != nil {
 			return nil, fmt.Errorf("seal %s: %w", id, err)

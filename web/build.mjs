@@ -22,6 +22,7 @@ const out = process.argv[2] || join(here, '..', 'envelope', 'assets', 'decryptor
 const pkg = (name) => JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'), 'utf8'));
 const openpgpVersion = pkg('openpgp').version;
 const postalVersion = pkg('postal-mime').version;
+const purifyVersion = pkg('dompurify').version;
 
 // OpenPGP.js's "lightweight" build loads what most messages never need
 // through dynamic import() of separate chunks. Bundled without splitting,
@@ -53,6 +54,18 @@ const inlineSafePlugin = {
       for (const [from, to] of inlineSafe) {
         if (!src.includes(from)) throw new Error(`${args.path}: expected ${from} (postal-mime changed?)`);
         src = src.split(from).join(to);
+      }
+      return { contents: src, loader: 'js' };
+    });
+    // DOMPurify parses two comment strings of its own ("<!-->" for empty
+    // input, "<!---->" to start a document). esbuild folds constant
+    // concatenations (and String.fromCharCode), so the string is joined
+    // at run time.
+    build.onLoad({ filter: /dompurify[\\/]dist[\\/]purify[a-z.]*\.m?js$/ }, (args) => {
+      let src = readFileSync(args.path, 'utf8');
+      for (const s of ['"<!-->"', '"<!---->"']) {
+        if (!src.includes(s)) throw new Error(`${args.path}: expected ${s} (DOMPurify changed?)`);
+        src = src.split(s).join(`["<", "${s.slice(2)}].join("")`);
       }
       return { contents: src, loader: 'js' };
     });
@@ -114,6 +127,8 @@ const header = `/*! postseal securedoc decryptor. Built from web/ in the postsea
  *    kept at the end of this file.
  *  - postal-mime ${postalVersion} (npm package "postal-mime@${postalVersion}"), MIT-0,
  *    Copyright (c) 2021-2025 Andris Reinman.
+ *  - DOMPurify ${purifyVersion} (npm package "dompurify@${purifyVersion}"), Apache-2.0 OR MPL-2.0,
+ *    Copyright (c) Cure53 and other contributors.
  * You may replace the OpenPGP.js part: rebuild with web/build.mjs. */
 `;
 

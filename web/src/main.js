@@ -108,8 +108,9 @@ function init() {
     clearError();
     const t0 = performance.now();
     try {
-      const passphrase = data.mode === 'password' ? password.value : await fetchKey(data, email, password.value);
-      const parsed = await openMessage(passphrase, data.mode === 'password');
+      const shared = data.mode === 'password';
+      const answer = shared ? { key: password.value } : await fetchKey(data, email, password.value);
+      const parsed = await openMessage(answer.key, shared, answer.payload_sha256);
       await showMessage($('message'), parsed);
       // The message is open: the form, the instructions and Open Online
       // have done their work.
@@ -246,7 +247,7 @@ async function fetchKey(data, email, password) {
   } catch {
     /* a non-JSON answer is judged by its status alone */
   }
-  if (res.ok && typeof body.key === 'string' && body.key) return body.key;
+  if (res.ok && typeof body.key === 'string' && body.key) return body;
   const org = data.org || t('the sender\u2019s organisation');
   switch (res.status) {
     case 401:
@@ -281,11 +282,36 @@ async function fetchKey(data, email, password) {
   throw new Problem(t('The key service answered with an error (HTTP {status}). Try again later.', { status: res.status }));
 }
 
-async function openMessage(passphrase, sharedPassword) {
+// hex is the lowercase hexadecimal form of a digest.
+const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+
+// checkSealed refuses a payload that is not the one sealed. Every
+// recipient of a message holds its key, so one of them could encrypt a
+// text of their own under it and pass it to another as this message; the
+// key service gives the digest of the payload it sealed with the key.
+async function checkSealed(binary, digest) {
+  if (!digest) return; // sealed before digests were kept
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  if (!subtle) throw new Problem(t('This browser cannot check that the message is genuine here. Open the attachment in an up-to-date browser.'));
+  if (hex(await subtle.digest('SHA-256', binary)) !== String(digest).toLowerCase()) {
+    throw new Problem(
+      t('This is not the message that was sealed: its content was replaced after it was sent (for example by another recipient), so it is not shown. Contact the sender.'),
+    );
+  }
+}
+
+async function openMessage(passphrase, sharedPassword, digest) {
   const corrupt = new Problem(t('This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.'));
+  let binary;
+  try {
+    binary = dearmor($('payload').value);
+  } catch {
+    throw corrupt;
+  }
+  await checkSealed(binary, digest);
   let message;
   try {
-    message = await readMessage({ binaryMessage: dearmor($('payload').value) });
+    message = await readMessage({ binaryMessage: binary });
   } catch {
     // Bad armour or bad packets: either way the file is damaged.
     throw corrupt;

@@ -1,8 +1,12 @@
 // Rendering of a parsed message (postal-mime's result) into the page. The
 // message is untrusted: everything goes in as text (textContent), except
-// the HTML part, which is shown only inside a sandboxed iframe without
-// scripts, forms or same-origin access, under its own CSP.
+// the HTML part, which is sanitised by DOMPurify and then shown inside a
+// sandboxed iframe without scripts or forms, under its own CSP. The frame
+// is same-origin with this page (allow-same-origin, so that restyle below
+// can apply the message's CSS through the CSSOM): the sanitiser, not the
+// sandbox alone, is what keeps markup that could act on this page out.
 
+import DOMPurify from 'dompurify';
 import { encodeBase64 } from './armor.js';
 import { t } from './i18n.js';
 
@@ -46,14 +50,40 @@ function formatDate(d) {
 const CSP_BLOCKED = "default-src 'none'; img-src data:";
 const CSP_IMAGES = "default-src 'none'; img-src data: https: http:";
 
-// prepareHTML parses the untrusted HTML inertly (DOMParser runs nothing),
-// maps cid: references to data: URLs of the inline parts, removes what could
-// navigate or load outside the sandbox (meta refresh, base, embedded
-// frames/objects), makes links open in a new tab, and puts the CSP first in
-// the head so it covers everything after it. It also reports whether the
-// message refers to remote images.
+// What the sanitiser removes beyond its defaults (it already drops
+// scripts, event handlers and javascript: URLs, and handles the
+// namespace-confusion tricks of MathML, SVG and <style>): anything that
+// navigates, loads or re-configures the frame (meta: a hostile
+// referrer policy or refresh; base; frames, objects, links), forms, and
+// <template>, whose declarative shadow roots come alive when the frame
+// parses its srcdoc. Named elements are prefixed (SANITIZE_NAMED_PROPS),
+// so <img name=querySelectorAll> clobbers nothing.
+const PURIFY = {
+  WHOLE_DOCUMENT: true,
+  RETURN_DOM: true,
+  SANITIZE_NAMED_PROPS: true,
+  FORBID_TAGS: ['meta', 'base', 'link', 'script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'portal', 'template', 'form', 'input', 'button', 'select', 'textarea', 'noscript'],
+  FORBID_ATTR: ['action', 'formaction', 'ping'],
+};
+
+// URL-bearing attributes of resources (images, SVG image/use/feImage):
+// cid: becomes the inline part, remote URLs wait for "Show images", the
+// rest (relative URLs resolve against this page) is removed.
+const RESOURCE_ATTRS = ['src', 'background', 'poster', 'href', 'xlink:href'];
+
+// prepareHTML sanitises the untrusted HTML with DOMPurify (parsed
+// inertly: nothing runs), maps cid: references to data: URLs of the
+// inline parts, makes web and mail links open in a new tab (all other
+// links are removed), and puts the CSP and the referrer policy first in
+// the head so they cover everything after them. It also reports whether
+// the message refers to remote images.
 export async function prepareHTML(html, attachments) {
-  const doc = new DOMParser().parseFromString(html, 'text/html');
+  const root = DOMPurify.sanitize(html, PURIFY);
+  const doc = document.implementation.createHTMLDocument('');
+  doc.replaceChild(doc.importNode(root, true), doc.documentElement);
+  // Element methods, not the document's: named elements can shadow
+  // properties of a document, never of Element.prototype.
+  const all = (sel) => Element.prototype.querySelectorAll.call(doc.documentElement, sel);
   const cids = new Map();
   for (const a of attachments) {
     if (a.contentId) cids.set(a.contentId.replace(/^<|>$/g, '').toLowerCase(), a);
@@ -68,9 +98,10 @@ export async function prepareHTML(html, attachments) {
     return dataURLs.get(a);
   };
   let remote = false;
-  for (const n of doc.querySelectorAll('meta[http-equiv], base, script, iframe, frame, frameset, object, embed, link, portal')) n.remove();
-  for (const n of doc.querySelectorAll('[src], [background], [srcset], [poster]')) {
-    for (const attr of ['src', 'background', 'poster']) {
+  const isLink = (n) => /^(a|area)$/i.test(n.localName);
+  for (const n of all('*')) {
+    for (const attr of RESOURCE_ATTRS) {
+      if ((attr === 'href' || attr === 'xlink:href') && isLink(n)) continue;
       const v = n.getAttribute(attr);
       if (v == null) continue;
       const m = /^\s*cid:(.*)$/i.exec(v);
@@ -85,6 +116,7 @@ export async function prepareHTML(html, attachments) {
       // the key service): it is nobody's image.
       else if (!/^\s*data:/i.test(v)) n.removeAttribute(attr);
     }
+    if (!n.hasAttribute('srcset')) continue;
     const srcset = n.getAttribute('srcset');
     if (srcset != null) {
       if (/(^|,)\s*(https?:)?\/\//i.test(srcset)) remote = true;
@@ -92,17 +124,21 @@ export async function prepareHTML(html, attachments) {
     }
   }
   if (/url\(\s*['"]?\s*(https?:)?\/\//i.test(html)) remote = true;
-  for (const a of doc.querySelectorAll('a[href], area[href]')) {
+  for (const a of all('a, area')) {
     // Links open in a new tab, outside the sandbox; only web and mail
     // links: a javascript: or file: link has no business in a message.
-    if (!/^\s*(https?:|mailto:|tel:)/i.test(a.getAttribute('href'))) {
+    // SVG links carry xlink:href, which is not followed: removed.
+    a.removeAttribute('xlink:href');
+    const href = a.getAttribute('href');
+    if (href == null) continue;
+    if (!/^\s*(https?:|mailto:|tel:)/i.test(href)) {
       a.removeAttribute('href');
       continue;
     }
     a.setAttribute('target', '_blank');
     a.setAttribute('rel', 'noopener noreferrer');
   }
-  const head = doc.head || doc.documentElement.insertBefore(doc.createElement('head'), doc.body);
+  const head = all('head')[0] || doc.documentElement.insertBefore(doc.createElement('head'), doc.documentElement.firstChild);
   const charset = doc.createElement('meta');
   charset.setAttribute('charset', 'utf-8');
   const csp = doc.createElement('meta');
