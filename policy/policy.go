@@ -35,6 +35,7 @@ type Policy struct {
 	Envelope  envelope.Options
 	passwords map[string][]byte // partner domain → shared password
 	scan      scanner.Options
+	limits    scanner.Limits
 }
 
 // Load reads the files a configuration refers to.
@@ -54,6 +55,7 @@ func Load(cfg *config.Config) (*Policy, error) {
 		},
 		passwords: map[string][]byte{},
 		scan:      scanner.Options{Detectors: cfg.Scanner.Detectors},
+		limits:    scanLimits(cfg.Scanner.MaxSize),
 	}
 	adminRules, err := compileScanRules(cfg.Scanner)
 	if err != nil {
@@ -172,4 +174,12 @@ func checkLanguages(o config.Organization) error {
 		}
 	}
 	return nil
+}
+
+// scanLimits lets the scanner read a whole message up to [scanner]
+// max_size: a large clean message is read to its end and passes, instead of
+// being truncated (unreadable) at the scanner's default part size.
+func scanLimits(maxSize config.Size) scanner.Limits {
+	n := max(int64(maxSize), scanner.DefaultMaxTotal)
+	return scanner.Limits{MaxTotal: n, MaxEntry: n}
 }

@@ -63,7 +63,7 @@ func (r *ScanReport) unreadable() bool { return len(r.Unreadable) > 0 || r.Trunc
 // unreadable, and the policy's `unreadable` setting decides.
 func (p *Policy) Scan(ctx context.Context, msg io.Reader) ScanReport {
 	src := &readErr{r: msg}
-	x, err := scanner.Extract(ctx, src, scanner.Limits{})
+	x, err := scanner.Extract(ctx, src, p.limits)
 	if err != nil {
 		return ScanReport{Findings: []scanner.Finding{}, Unreadable: []scanner.Unreadable{{Source: "message", Reason: "unparseable message header"}}, Interrupted: src.err != nil}
 	}

@@ -66,3 +66,35 @@ func incompressibleMessage(size int) []byte {
 	b.WriteString("\r\n")
 	return b.Bytes()
 }
+
+// TestScannerLargeMail: untagged mail far over max_secure_size is scanned,
+// not refused for its size alone — a clean 30 MB message passes untouched;
+// the same with a Social Security number cannot be sealed (too large) and
+// is refused with a sentence that says both.
+func TestScannerLargeMail(t *testing.T) {
+	needRoot(t)
+	reinject := freePort(t)
+	ps := startPostseal(t, PostsealConfig{ReinjectPort: reinject, Extra: "[scanner]\nenabled = true\n"})
+	pf := startPostfix(t, mta.Options{Milter: postfixMilterAddr(ps.MilterPort), ReinjectPort: reinject, MessageSizeLimit: 40_000_000})
+	rcpt := "archive@partner.example.net"
+	large := func(extra string) []byte {
+		var b bytes.Buffer
+		b.WriteString("From: Records <records@example.org>\r\nTo: <" + rcpt + ">\r\nSubject: Quarterly export\r\n" +
+			"Date: Thu, 03 Dec 2026 09:00:00 +0000\r\nMessage-ID: <export-" + strings.ReplaceAll(extra[:min(4, len(extra))], " ", "") + "@example.org>\r\n" +
+			"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n")
+		line := "Ward 4 linen inventory, no patient data in this line at all.\r\n"
+		for b.Len() < 30_000_000 {
+			b.WriteString(line)
+		}
+		b.WriteString(extra)
+		return b.Bytes()
+	}
+	clean := large("End of export.\r\n")
+	mark := postfixMustAccept(t, pf, mta.SMTP, postfixSender, []string{rcpt}, clean)
+	postfixAssertUntouched(t, postfixWait(t, pf, mark, rcpt, 1)[0], clean)
+
+	rep := postfixSend(t, pf, mta.SMTP, postfixSender, []string{rcpt}, large("Patient SSN: 536-22-1234\r\n"))
+	if rep.Code != 552 || !strings.Contains(rep.Text, "contains a Social Security number and is too large to encrypt") {
+		t.Errorf("30 MB with an SSN: %v; want 552 naming the reason", rep)
+	}
+}
