@@ -38,13 +38,13 @@ type Envelope struct {
 	// Recipients are the addresses that may open the envelope.
 	Recipients []string `json:"recipients"`
 	// Kind says how the envelope opens.
-	Kind EnvelopeKind `json:"kind"`
-	Domain  string    `json:"domain,omitempty"`
-	Trigger string    `json:"trigger,omitempty"`
-	Created time.Time `json:"created"`
-	Expires time.Time `json:"expires"` // zero: never
-	Locked  bool      `json:"locked"`
-	HasKey  bool      `json:"has_key"`
+	Kind    EnvelopeKind `json:"kind"`
+	Domain  string       `json:"domain,omitempty"`
+	Trigger string       `json:"trigger,omitempty"`
+	Created time.Time    `json:"created"`
+	Expires time.Time    `json:"expires"` // zero: never
+	Locked  bool         `json:"locked"`
+	HasKey  bool         `json:"has_key"`
 	// PayloadDigest is the SHA-256 (hex) of the armoured payload as
 	// sealed; the key service hands it out with the key so the decryptor
 	// refuses a payload someone else encrypted under the same key.
