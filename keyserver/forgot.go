@@ -28,15 +28,18 @@ func (s *Server) forgot(w http.ResponseWriter, r *http.Request) {
 	if s.limitForm(w, ip, "forgot", d) || s.limitMail(w, email, ip, "forgot", d) {
 		return
 	}
+	lang := s.requestLang(r)
 	s.background(func(ctx context.Context) {
-		if err := s.sendReset(ctx, email, ip); err != nil {
+		if err := s.sendReset(ctx, email, ip, lang); err != nil {
 			s.log.Error("key service: password reset", "email", email, "err", err)
 		}
 	})
 	s.render(w, http.StatusOK, "forgot_sent", pageData{Title: "Check your mail", Email: email})
 }
 
-func (s *Server) sendReset(ctx context.Context, email, ip string) error {
+// sendReset mails a reset link in the account's language, else the one of
+// the page that asked.
+func (s *Server) sendReset(ctx context.Context, email, ip, lang string) error {
 	acct, err := s.st.Account(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -53,7 +56,7 @@ func (s *Server) sendReset(ctx context.Context, email, ip string) error {
 	if err != nil {
 		return err
 	}
-	return s.sendMail(ctx, email, resetMail(s.cfg.Organization, ownerName(acct), s.cfg.PublicURL+"/reset/"+secret))
+	return s.sendMail(ctx, email, resetMail(s.mailTr(firstOf(acct.Language, lang)), s.cfg.Organization, ownerName(acct), s.cfg.PublicURL+"/reset/"+secret))
 }
 
 func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {

@@ -110,3 +110,13 @@ func (s *Server) translated(w http.ResponseWriter, d pageData) pageData {
 	}
 	return d
 }
+
+// firstOf is the first non-empty value.
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

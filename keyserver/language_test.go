@@ -3,6 +3,7 @@ package keyserver
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -90,5 +91,39 @@ func TestPagesSpanishComplete(t *testing.T) {
 	}
 	if miss := locale.Builtin().Missing("es", keys); len(miss) > 0 {
 		t.Errorf("no Spanish for %d template sentences: %q", len(miss), miss)
+	}
+}
+
+// The language chosen at registration is kept with the account, and the
+// account's mails are written in it, whatever page later asks for them.
+func TestAccountLanguage(t *testing.T) {
+	f := newFixture(t)
+	f.putEnvelope("env1", "ana@partner.example")
+	v := registration("ana@partner.example")
+	v.Set("language", "es")
+	if rec := f.postForm("/register", v); rec.Code != 200 {
+		t.Fatalf("register: %d", rec.Code)
+	}
+	link := f.link("ana@partner.example")
+	mails := f.mail.sent()
+	text := mailText(t, mails[len(mails)-1].Data)
+	if !strings.Contains(text, "Hola:") || !strings.Contains(text, "pulse «Activar»") || strings.Contains(text, "Hello") {
+		t.Errorf("activation mail not in Spanish:\n%s", text)
+	}
+	if rec := f.postForm(link, activation(testPassword)); rec.Code != 200 {
+		t.Fatalf("activate: %d %s", rec.Code, rec.Body)
+	}
+	if a := f.account("ana@partner.example"); a.Language != "es" {
+		t.Fatalf("account language %q; want es", a.Language)
+	}
+	// An English page asks for a reset: the owner's choice wins.
+	if rec := f.postForm("/forgot", url.Values{"email": {"ana@partner.example"}}, &http.Cookie{Name: langCookie, Value: "en"}); rec.Code != 200 {
+		t.Fatalf("forgot: %d", rec.Code)
+	}
+	f.srv.Close()
+	mails = f.mail.sent()
+	text = mailText(t, mails[len(mails)-1].Data)
+	if !strings.Contains(text, "restablecer la contraseña") {
+		t.Errorf("reset mail not in the account's language:\n%s", text)
 	}
 }

@@ -181,7 +181,7 @@ func (s *Server) setPassword(ctx context.Context, email, pw, detail, ip string) 
 	if detail == "reset" {
 		how = "reset"
 	}
-	if err := s.sendMail(ctx, email, passwordChangedMail(s.cfg.Organization, ownerName(acct), how, s.now(), s.forgotURL(email))); err != nil {
+	if err := s.sendMail(ctx, email, passwordChangedMail(s.mailTr(acct.Language), s.cfg.Organization, ownerName(acct), how, s.now(), s.forgotURL(email))); err != nil {
 		s.log.Error("key service: password change notice", "email", email, "err", err)
 	}
 	return acct, nil

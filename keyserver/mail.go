@@ -49,64 +49,74 @@ func buildMail(org, from, to string, c mailContent, now time.Time) ([]byte, erro
 	}.Bytes()
 }
 
+// tr writes a mail's sentences in the recipient's language (see package
+// locale).
+type tr func(format string, args ...any) string
+
+// mailTr is the translator for a language; "" or an unknown one is the
+// organisation's.
+func (s *Server) mailTr(lang string) tr {
+	if !s.cat.Has(lang) {
+		lang = s.cfg.Language
+	}
+	return func(f string, a ...any) string { return s.cat.Sprintf(lang, f, a...) }
+}
+
 // activationMail goes to an address nobody has proven yet, on a stranger's
 // word: it carries nothing the registrant typed (no name, no password
 // hint), only the address and the organisation's own text.
-func activationMail(org, addr, link string) mailContent {
+func activationMail(t tr, org, addr, link string) mailContent {
 	return mailContent{
-		Subject: "Confirm your address for secure messages from " + org,
-		Text: greeting("") + "\n\n" +
-			"Your address " + addr + " was registered to open secure messages from " + org + ". " +
-			"To confirm it, open this link and press \"Activate\":\n\n" +
+		Subject: t("Confirm your address for secure messages from %s", org),
+		Text: greeting(t, "") + "\n\n" +
+			t("Your address %s was registered to open secure messages from %s. To confirm it, open this link and press \"Activate\":", addr, org) + "\n\n" +
 			link + "\n\n" +
-			"The link works once, within 7 days. If you did not register, ignore this e-mail: " +
-			"nothing happens without the confirmation.\n",
+			t("The link works once, within 7 days. If you did not register, ignore this e-mail: nothing happens without the confirmation.") + "\n",
 		Link:   link,
-		Action: "Confirm my address",
+		Action: t("Confirm my address"),
 	}
 }
 
-func resetMail(org, name, link string) mailContent {
+func resetMail(t tr, org, name, link string) mailContent {
 	return mailContent{
-		Subject: "Reset your password for secure messages from " + org,
-		Text: greeting(name) + "\n\n" +
-			"Someone asked to reset the password you use to open secure messages from " + org + ". " +
-			"To choose a new password, open this link:\n\n" +
+		Subject: t("Reset your password for secure messages from %s", org),
+		Text: greeting(t, name) + "\n\n" +
+			t("Someone asked to reset the password you use to open secure messages from %s. To choose a new password, open this link:", org) + "\n\n" +
 			link + "\n\n" +
-			"The link works once, within one hour. If you did not ask, ignore this e-mail: " +
-			"your password stays as it is.\n",
+			t("The link works once, within one hour. If you did not ask, ignore this e-mail: your password stays as it is.") + "\n",
 		Link:   link,
-		Action: "Choose a new password",
+		Action: t("Choose a new password"),
 	}
 }
 
-func alreadyRegisteredMail(org, name, addr, forgotLink string) mailContent {
+func alreadyRegisteredMail(t tr, org, name, addr, forgotLink string) mailContent {
 	return mailContent{
-		Subject: "You are already registered for secure messages from " + org,
-		Text: greeting(name) + "\n\n" +
-			"Someone tried to register " + addr + " to open secure messages from " + org + ", " +
-			"but this address already has an active registration. You can open your secure messages " +
-			"with the password you chose. If you forgot it, choose a new one here:\n\n" +
+		Subject: t("You are already registered for secure messages from %s", org),
+		Text: greeting(t, name) + "\n\n" +
+			t("Someone tried to register %s to open secure messages from %s, but this address already has an active registration. You can open your secure messages with the password you chose. If you forgot it, choose a new one here:", addr, org) + "\n\n" +
 			forgotLink + "\n\n" +
-			"If this was not you, you need not do anything.\n",
+			t("If this was not you, you need not do anything.") + "\n",
 		Link:   forgotLink,
-		Action: "Reset my password",
+		Action: t("Reset my password"),
 	}
 }
 
 // passwordChangedMail tells the owner that the password was changed or
 // reset, so that a change they did not make does not go unnoticed.
-func passwordChangedMail(org, name, how string, when time.Time, forgotLink string) mailContent {
+func passwordChangedMail(t tr, org, name, how string, when time.Time, forgotLink string) mailContent {
+	msg := "The password you use to open secure messages from %s was changed on %s."
+	if how == "reset" {
+		msg = "The password you use to open secure messages from %s was reset on %s."
+	}
 	return mailContent{
-		Subject: "Your password for secure messages from " + org + " was changed",
-		Text: greeting(name) + "\n\n" +
-			"The password you use to open secure messages from " + org + " was " + how + " on " +
-			when.UTC().Format("Monday, 2 January 2006 at 15:04 MST") + ". " +
-			"If this was you, you need not do anything.\n\n" +
-			"If it was not you, choose a new password at once here, and tell " + org + ":\n\n" +
+		Subject: t("Your password for secure messages from %s was changed", org),
+		Text: greeting(t, name) + "\n\n" +
+			t(msg, org, when.UTC().Format("2006-01-02 15:04 MST")) + " " +
+			t("If this was you, you need not do anything.") + "\n\n" +
+			t("If it was not you, choose a new password at once here, and tell %s:", org) + "\n\n" +
 			forgotLink + "\n",
 		Link:   forgotLink,
-		Action: "Choose a new password",
+		Action: t("Choose a new password"),
 	}
 }
 
@@ -119,9 +129,9 @@ func ownerName(a store.Account) string {
 	return a.FirstName
 }
 
-func greeting(name string) string {
+func greeting(t tr, name string) string {
 	if strings.TrimSpace(name) == "" {
-		return "Hello,"
+		return t("Hello,")
 	}
-	return "Hello " + name + ","
+	return t("Hello %s,", name)
 }

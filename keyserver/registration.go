@@ -27,7 +27,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	d := pageData{
 		Title: "Register", Email: normEmail(f.Get("email")),
 		FirstName: strings.TrimSpace(f.Get("first_name")), LastName: strings.TrimSpace(f.Get("last_name")),
-		Envelope: f.Get("envelope"),
+		Envelope: f.Get("envelope"), Lang: s.requestLang(r),
+	}
+	if l := f.Get("language"); s.cat.Has(l) {
+		d.Lang = l // the registrant's choice, kept with the account
 	}
 	if !validEnvelopeID(d.Envelope) {
 		d.Envelope = "" // only recorded with the event; never trusted
@@ -120,18 +123,18 @@ func (s *Server) registerAddress(ctx context.Context, d pageData, hash, ip strin
 		return nil
 	case acct.Active:
 		s.event(ctx, store.EventRegistered, d.Email, d.Envelope, ip, "already_active")
-		return s.sendMail(ctx, d.Email, alreadyRegisteredMail(s.cfg.Organization, ownerName(acct), d.Email, s.forgotURL(d.Email)))
+		return s.sendMail(ctx, d.Email, alreadyRegisteredMail(s.mailTr(firstOf(acct.Language, d.Lang)), s.cfg.Organization, ownerName(acct), d.Email, s.forgotURL(d.Email)))
 	default:
 		// Registered before but never activated: this registration gets a
 		// link of its own; the earlier ones still activate with theirs.
 		s.event(ctx, store.EventRegistered, d.Email, d.Envelope, ip, "again")
 	}
 	secret, err := s.newToken(ctx, store.Token{Purpose: store.TokenActivate, Email: d.Email,
-		PasswordHash: hash, FirstName: d.FirstName, LastName: d.LastName}, activationTTL)
+		PasswordHash: hash, FirstName: d.FirstName, LastName: d.LastName, Language: d.Lang}, activationTTL)
 	if err != nil {
 		return err
 	}
-	return s.sendMail(ctx, d.Email, activationMail(s.cfg.Organization, d.Email, s.cfg.PublicURL+"/activate/"+secret))
+	return s.sendMail(ctx, d.Email, activationMail(s.mailTr(d.Lang), s.cfg.Organization, d.Email, s.cfg.PublicURL+"/activate/"+secret))
 }
 
 // activateForm shows a button rather than activating: mail scanners and
@@ -205,6 +208,9 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) {
 	}
 	if t.PasswordHash != "" {
 		acct.PasswordHash, acct.FirstName, acct.LastName = t.PasswordHash, t.FirstName, t.LastName
+		if t.Language != "" {
+			acct.Language = t.Language
+		}
 		acct.SessionVersion++ // sessions of a former password end
 	}
 	if !acct.Active {

@@ -26,6 +26,9 @@ type Account struct {
 	// SessionVersion is signed into login cookies; raising it (logout, a
 	// new password) ends every session of the account.
 	SessionVersion int64 `json:"-"`
+	// Language is the one the owner chose for the pages and their mails
+	// ("en", "es"); "" for none (the organisation's).
+	Language string `json:"language,omitempty"`
 }
 
 // Token purposes.
@@ -55,6 +58,8 @@ type Token struct {
 	// sends it has left (SpendToken).
 	EnvelopeID string
 	Uses       int
+	// Language is what a pending registration chose (see Account).
+	Language string
 }
 
 // Event kinds: the audit trail. The key service's kinds are also what

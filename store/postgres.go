@@ -98,6 +98,8 @@ var postgresSchema = []string{
 	senderSchema("BIGINT"),
 	// 5: secure reply (see replySchema).
 	replySchema,
+	// 6: the language a recipient chose (see languageSchema).
+	languageSchema,
 }
 
 // postgresDialect: claims skip rows another claimant holds (SKIP LOCKED),

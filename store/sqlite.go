@@ -121,6 +121,8 @@ var sqliteSchema = []string{
 	senderSchema("INTEGER"),
 	// 6: secure reply (reply tokens, each envelope's reply rights).
 	replySchema,
+	// 7: the language a recipient chose (see languageSchema).
+	languageSchema,
 }
 
 // senderSchema is the same step for both databases. opened is when the
@@ -146,6 +148,12 @@ const replySchema = `ALTER TABLE tokens ADD COLUMN envelope_id TEXT NOT NULL DEF
 	ALTER TABLE tokens ADD COLUMN uses INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE envelopes ADD COLUMN reply TEXT NOT NULL DEFAULT 'null';
 	ALTER TABLE envelopes ADD COLUMN reply_all TEXT NOT NULL DEFAULT 'null';`
+
+// languageSchema is the same step for both databases: the language a
+// recipient chose at registration ('' for none), carried by the pending
+// registration's token into the account; their mails are written in it.
+const languageSchema = `ALTER TABLE accounts ADD COLUMN language TEXT NOT NULL DEFAULT '';
+	ALTER TABLE tokens ADD COLUMN language TEXT NOT NULL DEFAULT '';`
 
 // keyServiceHardening is the same step for both databases.
 const keyServiceHardening = `ALTER TABLE tokens ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';

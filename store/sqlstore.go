@@ -362,12 +362,12 @@ func affected(res sql.Result, err error, what string) error {
 
 // --- Accounts ---
 
-const accountColumns = `email, first_name, last_name, password_hash, active, disabled, created, activated, session_version`
+const accountColumns = `email, first_name, last_name, password_hash, active, disabled, created, activated, session_version, language`
 
 func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var created, activated int64
-	err := row.Scan(&a.Email, &a.FirstName, &a.LastName, &a.PasswordHash, &a.Active, &a.Disabled, &created, &activated, &a.SessionVersion)
+	err := row.Scan(&a.Email, &a.FirstName, &a.LastName, &a.PasswordHash, &a.Active, &a.Disabled, &created, &activated, &a.SessionVersion, &a.Language)
 	a.Created, a.Activated = fromMS(created), fromMS(activated)
 	return a, err
 }
@@ -378,8 +378,8 @@ func (s *sqlStore) CreateAccount(ctx context.Context, a Account) error {
 	if a.Created.IsZero() {
 		a.Created = time.Now()
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		email, a.FirstName, a.LastName, a.PasswordHash, a.Active, a.Disabled, ms(a.Created), ms(a.Activated), a.SessionVersion)
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		email, a.FirstName, a.LastName, a.PasswordHash, a.Active, a.Disabled, ms(a.Created), ms(a.Activated), a.SessionVersion, a.Language)
 	if err != nil && s.d.isUnique(err) {
 		return fmt.Errorf("create account %s: %w", email, ErrExists)
 	}
@@ -405,8 +405,8 @@ func (s *sqlStore) Account(ctx context.Context, email string) (Account, error) {
 // UpdateAccount implements Accounts.
 func (s *sqlStore) UpdateAccount(ctx context.Context, a Account) error {
 	email := strings.ToLower(a.Email)
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE accounts SET first_name = ?, last_name = ?, password_hash = ?, active = ?, disabled = ?, activated = ?, session_version = ? WHERE email = ?`),
-		a.FirstName, a.LastName, a.PasswordHash, a.Active, a.Disabled, ms(a.Activated), a.SessionVersion, email)
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE accounts SET first_name = ?, last_name = ?, password_hash = ?, active = ?, disabled = ?, activated = ?, session_version = ?, language = ? WHERE email = ?`),
+		a.FirstName, a.LastName, a.PasswordHash, a.Active, a.Disabled, ms(a.Activated), a.SessionVersion, a.Language, email)
 	return affected(res, err, "update account "+email)
 }
 
@@ -440,8 +440,8 @@ func (s *sqlStore) PutToken(ctx context.Context, t Token) error {
 	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM tokens WHERE expires < ?`), time.Now().UnixMilli()); err != nil {
 		return fmt.Errorf("put token: %w", err)
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tokens (hash, purpose, email, expires, password_hash, first_name, last_name, failures, envelope_id, uses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		t.Hash, t.Purpose, strings.ToLower(t.Email), t.Expires.UnixMilli(), t.PasswordHash, t.FirstName, t.LastName, t.Failures, t.EnvelopeID, t.Uses)
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tokens (hash, purpose, email, expires, password_hash, first_name, last_name, failures, envelope_id, uses, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		t.Hash, t.Purpose, strings.ToLower(t.Email), t.Expires.UnixMilli(), t.PasswordHash, t.FirstName, t.LastName, t.Failures, t.EnvelopeID, t.Uses, t.Language)
 	if err != nil && s.d.isUnique(err) {
 		return fmt.Errorf("put token: %w", ErrExists)
 	}
@@ -456,7 +456,7 @@ func (s *sqlStore) PutToken(ctx context.Context, t Token) error {
 func (s *sqlStore) UseToken(ctx context.Context, hash []byte, purpose string, now time.Time) (Token, error) {
 	t := Token{Hash: hash, Purpose: purpose}
 	var expires int64
-	err := s.db.QueryRowContext(ctx, s.q(`DELETE FROM tokens WHERE hash = ? AND purpose = ? RETURNING email, expires, password_hash, first_name, last_name, failures`), hash, purpose).Scan(&t.Email, &expires, &t.PasswordHash, &t.FirstName, &t.LastName, &t.Failures)
+	err := s.db.QueryRowContext(ctx, s.q(`DELETE FROM tokens WHERE hash = ? AND purpose = ? RETURNING email, expires, password_hash, first_name, last_name, failures, language`), hash, purpose).Scan(&t.Email, &expires, &t.PasswordHash, &t.FirstName, &t.LastName, &t.Failures, &t.Language)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, fmt.Errorf("use %s token: %w", purpose, ErrNotFound)
 	}

@@ -241,13 +241,13 @@ func testAccounts(t *testing.T, db database) {
 	if _, err := s.Account(ctx, "nobody@ext.example"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing account: %v; want ErrNotFound", err)
 	}
-	got.Active, got.Activated, got.PasswordHash, got.FirstName = true, t0.Add(time.Minute), "new", "Patricia"
+	got.Active, got.Activated, got.PasswordHash, got.FirstName, got.Language = true, t0.Add(time.Minute), "new", "Patricia", "es"
 	got.Email = "Pat.Doe@EXT.example"
 	if err := s.UpdateAccount(ctx, got); err != nil {
 		t.Fatal(err)
 	}
 	got2, err := s.Account(ctx, "pat.doe@ext.example")
-	if err != nil || !got2.Active || !got2.Activated.Equal(t0.Add(time.Minute)) || got2.PasswordHash != "new" || got2.FirstName != "Patricia" || !got2.Created.Equal(t0) {
+	if err != nil || !got2.Active || !got2.Activated.Equal(t0.Add(time.Minute)) || got2.PasswordHash != "new" || got2.FirstName != "Patricia" || !got2.Created.Equal(t0) || got2.Language != "es" {
 		t.Errorf("after update = %+v, %v", got2, err)
 	}
 	got2.Disabled = true
@@ -282,7 +282,7 @@ func testTokens(t *testing.T, db database) {
 	// Expiry far ahead: PutToken removes tokens expired at the wall clock.
 	exp := time.Now().Add(24 * time.Hour).Truncate(time.Millisecond)
 	now := exp.Add(-time.Hour)
-	tok := Token{Hash: hash("secret1"), Purpose: TokenActivate, Email: "Pat@Ext.Example", Expires: exp}
+	tok := Token{Hash: hash("secret1"), Purpose: TokenActivate, Email: "Pat@Ext.Example", Expires: exp, Language: "es"}
 	if err := s.PutToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func testTokens(t *testing.T, db database) {
 	if err != nil {
 		t.Fatalf("use after a wrong-purpose try: %v", err)
 	}
-	if got.Email != "pat@ext.example" || got.Purpose != TokenActivate || !got.Expires.Equal(exp) || !bytes.Equal(got.Hash, hash("secret1")) {
+	if got.Email != "pat@ext.example" || got.Purpose != TokenActivate || !got.Expires.Equal(exp) || !bytes.Equal(got.Hash, hash("secret1")) || got.Language != "es" {
 		t.Errorf("token = %+v", got)
 	}
 	if _, err := s.UseToken(ctx, hash("secret1"), TokenActivate, now); !errors.Is(err, ErrNotFound) {
