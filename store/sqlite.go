@@ -150,7 +150,7 @@ const replySchema = `ALTER TABLE tokens ADD COLUMN envelope_id TEXT NOT NULL DEF
 	ALTER TABLE envelopes ADD COLUMN reply_all TEXT NOT NULL DEFAULT 'null';`
 
 // languageSchema is the same step for both databases: the language a
-// recipient chose at registration ('' for none), carried by the pending
+// recipient chose at registration (empty for none), carried by the pending
 // registration's token into the account; their mails are written in it.
 const languageSchema = `ALTER TABLE accounts ADD COLUMN language TEXT NOT NULL DEFAULT '';
 	ALTER TABLE tokens ADD COLUMN language TEXT NOT NULL DEFAULT '';`
