@@ -81,8 +81,14 @@ func testSentEnvelopes(t *testing.T, db database) {
 	if _, err := s.FirstOpen(ctx, "mid", "pat@ext.example", t0.Add(2*time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddEvent(ctx, Event{Time: t0.Add(3 * time.Hour), Kind: EventReplySent, EnvelopeID: "mid", Email: "pat@ext.example"}); err != nil {
-		t.Fatal(err)
+	// A reply that failed to go out is no reply; the one that went is.
+	for _, e := range []Event{
+		{Time: t0.Add(150 * time.Minute), Kind: EventReplySent, EnvelopeID: "mid", Email: "pat@ext.example", Outcome: "failed"},
+		{Time: t0.Add(3 * time.Hour), Kind: EventReplySent, EnvelopeID: "mid", Email: "pat@ext.example"},
+	} {
+		if err := s.AddEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
 	}
 	page, total, err := s.SentEnvelopes(ctx, "DOC@example.org", 0, 2)
 	if err != nil {
