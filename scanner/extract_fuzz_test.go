@@ -19,6 +19,13 @@ func FuzzExtract(f *testing.F) {
 		attachment("c.pdf", "application/pdf", makePDF(f, false)),
 		attachment("d.zip", "application/zip", makeZip(f, zfile{"e.csv", []byte("a,536-22-1234")})),
 		attachment("f.zip", "application/zip", encryptedZip(f)),
+		attachment("g.msg", "application/octet-stream", cfb(f, []*cfbEntry{
+			{name: "__substg1.0_1000001F", data: utf16le("SSN 536-22-1234")},
+			{name: "__attach_version1.0_#00000000", children: []*cfbEntry{
+				{name: "__substg1.0_3707001F", data: utf16le("a.rtf")},
+				{name: "__substg1.0_37010102", data: []byte(`{\rtf1 SSN {\b 536}-22-1234\par}`)},
+			}},
+		})),
 	))
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nbody\r\n--x--\r\n"))
 	const maxTotal = 64 << 10

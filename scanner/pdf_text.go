@@ -33,6 +33,7 @@ type pageText struct {
 	fonts  map[any]*pdfFont
 	forms  map[pdfRef][]byte
 	ops    int
+	draws  int // forms drawn
 	images int // images painted
 	shown  int // glyphs shown
 	mapped int // glyphs that had text
@@ -53,8 +54,12 @@ type pageText struct {
 	gl                      []glyph
 }
 
-// maxFormDepth bounds form XObjects drawn inside one another.
-const maxFormDepth = 8
+// maxFormDepth bounds form XObjects drawn inside one another, and
+// maxFormDraws how many are drawn on one page.
+const (
+	maxFormDepth = 8
+	maxFormDraws = 10000
+)
 
 func (d *pdfDoc) newPageText(fonts map[any]*pdfFont, forms map[pdfRef][]byte) *pageText {
 	return &pageText{d: d, fonts: fonts, forms: forms, ctm: identity, tm: identity, tlm: identity, th: 1}
@@ -69,13 +74,11 @@ func (p *pageText) run(content []byte, res pdfDict, depth int) error {
 	xobjRes := d.resolveDict(res["XObject"])
 	lx := pdfLexer{b: content}
 	var args []any
-	next := chunk
 	for {
-		if lx.i >= next {
-			if d.e.ctx.Err() != nil {
-				return errDeadline
-			}
-			next = lx.i + chunk
+		// By operators, not bytes: a small form drawn again and again
+		// costs time without moving through much content.
+		if p.ops&0x3FF == 0 && d.e.ctx.Err() != nil {
+			return errDeadline
 		}
 		t := lx.next()
 		if _, ok := t.(pdfEnd); ok {
@@ -214,6 +217,9 @@ func (p *pageText) xobject(v any, res pdfDict, depth int) error {
 	}
 	if depth >= maxFormDepth {
 		return nil
+	}
+	if p.draws++; p.draws > maxFormDraws {
+		return nil // forms drawing forms, a bomb of drawing rather than of bytes
 	}
 	ref, isRef := v.(pdfRef)
 	content, cached := p.forms[ref]
