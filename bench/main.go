@@ -57,7 +57,7 @@ type config struct {
 // rowNames are the rows in table order; -rows must name some of them.
 var rowNames = []string{
 	"pipeline-null", "pipeline-pass", "pass/null", "pipeline-seal", "pipeline-seal-pg", "seal-cpu", "seal-bytes", "soak-seal",
-	"seal-10mb", "seal-10mb-rfc9580", "seal-10mb-heap", "scan", "scan-rules",
+	"seal-10mb", "seal-10mb-rfc9580", "seal-10mb-heap", "scan", "scan-rules", "scan-pdf", "scan-docx",
 	"open-10mb", "open-10mb-rfc9580", "open-10mb-firefox", "open-10mb-firefox-rfc9580",
 	"securedoc-small", "securedoc-small-embedded", "keyserver", "keyserver-p99",
 }
@@ -123,6 +123,9 @@ func main() {
 	}
 	if c.want("scan-rules") {
 		rows = append(rows, scanRulesRow(c))
+	}
+	if c.want("scan-pdf", "scan-docx") {
+		rows = append(rows, scanDocRows(c)...)
 	}
 	if c.want("open-10mb", "open-10mb-rfc9580", "open-10mb-firefox", "open-10mb-firefox-rfc9580") {
 		rows = append(rows, open10MB(c, root)...)

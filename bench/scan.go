@@ -255,8 +255,8 @@ func scanRow(c config) Row {
 		fmt.Printf("  %-14s pair %d: scanner %7.0f MB/s (%v)  regexp %6.1f MB/s (%v)  ratio %.1f\n", "scan", i+1, ra, a.Round(time.Microsecond), rb, b.Round(time.Millisecond), ra/rb)
 		as, bs, ratios = append(as, ra), append(bs, rb), append(ratios, ra/rb)
 	}
-	note := fmt.Sprintf("A: scanner.Scan, all 7 built-in detectors, default threshold; B: Go regexp %s plus the same SSA/Luhn/issuer/layout checks (no context words); 10 MiB (%.1f MB) of mail-like text, one core, median of %d pairs; both find %d SSN+card (%d planted)",
-		"`"+scanRegexp+"`", mb, pairs, na, planted)
+	note := fmt.Sprintf("A: scanner.Scan, all %d built-in detectors, default threshold; B: Go regexp %s plus the same SSA/Luhn/issuer/layout checks (no context words); 10 MiB (%.1f MB) of mail-like text, one core, median of %d pairs; both find %d SSN+card (%d planted)",
+		len(scanner.Detectors()), "`"+scanRegexp+"`", mb, pairs, na, planted)
 	if na != nb {
 		note = fmt.Sprintf("WARNING: A finds %d SSN+card, B finds %d (%d planted); ", na, nb, planted) + note
 	}

@@ -403,6 +403,17 @@ func (e *extractor) add(src string, text []byte) {
 
 var errDeadline = errors.New("deadline exceeded")
 
+// sizeHinter is a reader that knows about how much it will produce.
+type sizeHinter interface{ sizeHint() int64 }
+
+// hinted gives a reader a size hint for extractor.read.
+type hinted struct {
+	io.Reader
+	n int64
+}
+
+func (h hinted) sizeHint() int64 { return h.n }
+
 // read reads r to the end, at most max bytes, checking the deadline between
 // chunks and charging decompressed bytes to the work budget when inflated
 // is set. over says r had more than max bytes; the first max are returned.
@@ -411,6 +422,11 @@ func (e *extractor) read(r io.Reader, max int64, inflated bool) (b []byte, over 
 		max = e.work
 	}
 	var buf bytes.Buffer
+	if h, ok := r.(sizeHinter); ok {
+		// Growing the buffer by doubling cleared and copied more than the
+		// inflating itself cost.
+		buf.Grow(int(min(h.sizeHint(), max)) + 1)
+	}
 	lr := &io.LimitedReader{R: r, N: max + 1}
 	for {
 		if e.ctx.Err() != nil {

@@ -76,7 +76,7 @@ func (e *extractor) entry(src string, f *zip.File) (b []byte, ok bool) {
 	if byRatio := max(int64(f.CompressedSize64)*e.lim.MaxRatio, ratioFloor); f.CompressedSize64 < 1<<40 && byRatio < lim {
 		lim = byRatio
 	}
-	b, over, err := e.read(rc, lim, true)
+	b, over, err := e.read(hinted{rc, int64(f.UncompressedSize64)}, lim, true)
 	switch {
 	case err == errDeadline:
 		e.alive(src)

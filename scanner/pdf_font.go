@@ -22,6 +22,7 @@ type pdfFont struct {
 	scale   float64            // glyph units → text space (1/1000, or a Type3 FontMatrix)
 	cidMap  map[uint32]uint32  // Type0 with a non-identity CMap: code → CID (widths)
 	symbol  bool               // no ToUnicode and no usable encoding
+	utf8    map[uint32][]byte  // toUni as UTF-8, made on first use
 }
 
 type codespace struct {
@@ -280,11 +281,19 @@ func (f *pdfFont) codeLen(s []byte) int {
 
 // text appends the text of one code.
 func (f *pdfFont) text(g glyph, out []byte) []byte {
-	if rs, ok := f.toUni[g.code]; ok {
-		for _, r := range rs {
-			out = appendRune(out, r)
+	if f.utf8 == nil && f.toUni != nil {
+		// Once per font: the map's runes as UTF-8, ready to append.
+		f.utf8 = make(map[uint32][]byte, len(f.toUni))
+		for c, rs := range f.toUni {
+			var b []byte
+			for _, r := range rs {
+				b = appendRune(b, r)
+			}
+			f.utf8[c] = b
 		}
-		return out
+	}
+	if b, ok := f.utf8[g.code]; ok {
+		return append(out, b...)
 	}
 	if f.enc != nil && g.code < 256 {
 		if r := f.enc[g.code]; r != 0 {

@@ -566,7 +566,7 @@ func (d *pdfDoc) decode(s *pdfStream, content bool) ([]byte, error) {
 			return nil, errPDFImage
 		}
 		// A truncated or damaged stream still yields what inflated.
-		out, over, err := d.e.read(r, d.e.lim.MaxEntry, true)
+		out, over, err := d.e.read(hinted{r, int64(4 * len(data))}, d.e.lim.MaxEntry, true)
 		if err == errDeadline {
 			return nil, err
 		}
@@ -712,8 +712,9 @@ type pdfKeyword string
 
 // pdfLexer reads PDF tokens and objects from b.
 type pdfLexer struct {
-	b []byte
-	i int
+	b       []byte
+	i       int
+	content bool // a content stream: operands are never references
 }
 
 func (l *pdfLexer) space() {
@@ -829,6 +830,9 @@ func (l *pdfLexer) object(depth int) any {
 func (l *pdfLexer) objectFrom(t any, depth int) any {
 	switch v := t.(type) {
 	case int:
+		if l.content {
+			return v
+		}
 		// Maybe "N G R".
 		save := l.i
 		if g, ok := l.next().(int); ok {

@@ -52,6 +52,7 @@ type pageText struct {
 	tc, tw, th, tl, tfs, ts float64
 	font                    *pdfFont
 	gl                      []glyph
+	buf                     []byte
 }
 
 // maxFormDepth bounds form XObjects drawn inside one another, and
@@ -72,7 +73,7 @@ func (p *pageText) run(content []byte, res pdfDict, depth int) error {
 	d := p.d
 	fontRes := d.resolveDict(res["Font"])
 	xobjRes := d.resolveDict(res["XObject"])
-	lx := pdfLexer{b: content}
+	lx := pdfLexer{b: content, content: true}
 	var args []any
 	for {
 		// By operators, not bytes: a small form drawn again and again
@@ -280,7 +281,9 @@ func (p *pageText) advance(tx float64) {
 	p.tm = matrix{1, 0, 0, 1, tx, 0}.mul(p.tm)
 }
 
-// show places the glyphs of one string.
+// show places one string. Its glyphs follow one another by their widths,
+// so only where the string starts is compared with where the last one
+// ended; inside it the text is taken as it comes.
 func (p *pageText) show(v any) {
 	s, ok := v.(pdfString)
 	if !ok {
@@ -296,22 +299,30 @@ func (p *pageText) show(v any) {
 		return
 	}
 	p.gl = f.glyphs(s, p.gl)
-	var buf [16]byte
+	buf := p.buf[:0]
+	var tx float64
 	for _, g := range p.gl {
 		p.shown++
-		t := f.text(g, buf[:0])
-		w := f.width(g)
-		if len(t) == 0 {
-			p.advance((w*p.tfs + p.tc) * p.th)
-			continue
-		}
-		p.mapped++
-		adv := w*p.tfs + p.tc
+		adv := f.width(g)*p.tfs + p.tc
 		if g.space {
 			adv += p.tw
 		}
-		p.place(t, adv*p.th)
+		n := len(buf)
+		buf = f.text(g, buf)
+		if len(buf) > n {
+			p.mapped++
+		} else if n == 0 {
+			p.advance(adv * p.th) // nothing shown yet: the string starts later
+			continue
+		}
+		tx += adv * p.th
 	}
+	p.buf = buf
+	if len(buf) == 0 {
+		p.advance(tx)
+		return
+	}
+	p.place(buf, tx)
 }
 
 // place writes text whose glyph starts at the current text position and
