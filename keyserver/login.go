@@ -62,6 +62,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 func (s *Server) refuseThrottled(w http.ResponseWriter, r *http.Request, email, ip, page string, d pageData) (leave func(), refused bool) {
 	leave, err := s.enterAttempt(r.Context(), email, ip)
 	if err != nil {
+		s.metrics.Refused(refusedBusy)
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(attemptWait)))
 		d.Error = msgThrottled(attemptWait)
 		s.render(w, http.StatusTooManyRequests, page, d)
@@ -77,6 +78,7 @@ func (s *Server) refuseThrottled(w http.ResponseWriter, r *http.Request, email, 
 		return leave, false
 	}
 	leave()
+	s.metrics.Refused(refusedThrottled) // counted, not stored
 	w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(wait)))
 	d.Error = msgThrottled(wait)
 	s.render(w, http.StatusTooManyRequests, page, d)
