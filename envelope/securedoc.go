@@ -315,6 +315,11 @@ func renderPage(in pageInput) (*page, error) {
 		base := strings.TrimRight(in.publicURL, "/")
 		d.RegisterURL = base + "/register?envelope=" + url.QueryEscape(in.id)
 		d.ForgotURL = base + "/forgot"
+		if in.lang != locale.Source {
+			// The key service's pages go on in the page's language.
+			d.RegisterURL += "&lang=" + url.QueryEscape(in.lang)
+			d.ForgotURL += "?lang=" + url.QueryEscape(in.lang)
+		}
 	}
 	if openURL != "" {
 		d.Meta = pageMeta(in.display, in.recipients, in.sharedPassword)

@@ -1483,31 +1483,32 @@ r.")}:{text:H("Enter your password. If this is your first secure message, you ha
 and press Open."),links:Wo(t,h)},s);return}c=!0;let f=Ee("open");f.disabled=!0,jo(H("Opening the message\u2026")),SA();let d=performance.now();try{let g=t.mode==="password",w=g?{key:s.value}:await CA(
 t,h,s.value),b=await DA(w.key,g,w.payload_sha256);await Hh(Ee("message"),b);for(let m of[e,Ee("instructions"),Ee("open-online")])m&&(m.hidden=!0);document.documentElement.dataset.openMs=String(Math.round(
 performance.now()-d)),jo(""),Ee("message").focus()}catch(g){Go(g instanceof ke?g:{text:H("The message could not be opened: {reason}",{reason:g&&g.message?g.message:String(g)})},null)}finally{c=!1,f.disabled=
-!1}})}function jh(t){return String(t.publicURL||"").replace(/\/+$/,"")}function Wo(t,e,r,n){let s=jh(t);if(!s)return[];let i=e?`email=${encodeURIComponent(e)}`:"",a=`${s}/register?${i?i+"&":""}envelop\
-e=${encodeURIComponent(t.envelope)}`;return[{href:Gh(r,a),text:e?H("Register {email}",{email:e}):H("Register")},{href:Gh(n,`${s}/forgot${i?"?"+i:""}`),text:H("Forgot your password?")}]}function zo(t,e){
-let[r,n]=Wo(t,e);if(!r)return;let s=Ee("register-link"),i=Ee("forgot-link");s&&(s.href=r.href),i&&(i.href=n.href)}var ke=class extends Error{constructor(e,r=[]){super(e),this.text=e,this.links=r}};function jo(t){
-let e=Ee("status");e&&(e.textContent=t)}function SA(){let t=Ee("error");t.replaceChildren(),t.hidden=!0}function Go(t,e){jo("");let r=Ee("error");r.replaceChildren();let n=document.createElement("p");
-n.textContent=t.text,r.append(n);for(let s of t.links||[]){let i=document.createElement("p"),a=document.createElement("a");a.href=s.href,a.textContent=s.text,a.rel="noopener noreferrer",a.target="_bla\
-nk",i.append(a),r.append(i)}r.hidden=!1,(e||r).focus()}function vA(t){let e=Math.max(1,Math.ceil(t/60));return e===1?H("1 minute"):H("{n} minutes",{n:e})}function Gh(t,e){try{let r=new URL(t);if(r.protocol===
-"https:"||r.protocol==="http:")return r.href}catch{}return e}async function CA(t,e,r){let n=jh(t);if(!n)throw new ke(H("This message opens only with the key service of {org}, and this file does not sa\
-y where that is. Contact the sender.",{org:t.org||H("the sender")}));let s=`${n}/api/v1/envelopes/${encodeURIComponent(t.envelope)}/key`,i;try{i=await fetch(s,{method:"POST",body:JSON.stringify({email:e,
-password:r}),headers:{"Content-Type":"text/plain;charset=UTF-8"},credentials:"omit",cache:"no-store",referrerPolicy:"no-referrer"})}catch{throw new ke(document.getElementById("open-online")?H("The key\
- service at {url} cannot be reached. Check your Internet connection and try again later, or use the Open Online button below.",{url:n}):H("The key service at {url} cannot be reached. Check your Intern\
-et connection and try again later.",{url:n}))}let a={};try{a=await i.json()}catch{}if(i.ok&&typeof a.key=="string"&&a.key)return a;let o=t.org||H("the sender\u2019s organisation");switch(i.status){case 401:
-throw new ke(H("The password is wrong, or {email} is not registered with the key service yet. Next step: if this is your first secure message, press Register; if you registered but have not confirmed \
-your address yet, open the link in the e-mail you received and enter your password there; if you do not remember your password, press Forgot your password?.",{email:e}),Wo(t,e,a.register_url,a.forgot_url));case 403:
-throw new ke(H("This message has been locked by {org}. Contact the sender if you still need it.",{org:o}));case 404:throw new ke(H("The key service does not know this message. It may have been withdra\
-wn; contact the sender."));case 410:throw new ke(H("This message has expired and can no longer be opened. Ask the sender to send it again."));case 429:{let c=Number(a.retry_after||i.headers.get("Retry\
--After"))||60;throw new ke(H("Too many attempts. Try again in {wait}.",{wait:vA(c)}))}case 400:throw new ke(H("The key service did not accept the request. Check the e-mail address and try again."));case 503:
-throw new ke(H("The key service is temporarily unavailable. Try again in a few minutes."))}throw i.ok?new ke(H("The key service sent an answer this page does not understand. Try again later.")):new ke(
-H("The key service answered with an error (HTTP {status}). Try again later.",{status:i.status}))}var IA=t=>Array.from(new Uint8Array(t),e=>e.toString(16).padStart(2,"0")).join("");async function BA(t,e){
-if(!e)return;let r=globalThis.crypto&&globalThis.crypto.subtle;if(!r)throw new ke(H("This browser cannot check that the message is genuine here. Open the attachment in an up-to-date browser."));if(IA(
-await r.digest("SHA-256",t))!==String(e).toLowerCase())throw new ke(H("This is not the message that was sealed: its content was replaced after it was sent (for example by another recipient), so it is \
-not shown. Contact the sender."))}async function DA(t,e,r){let n=new ke(H("This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.")),s;try{s=wh(Ee("payload").
-value)}catch{throw n}await BA(s,r);let i;try{i=await ju({binaryMessage:s})}catch{throw n}let a;try{({data:a}=await Wu({message:i,passwords:[t],format:"binary"}))}catch(o){let c=String(o&&o.message||o);
-throw/session key|passphrase|password/i.test(c)?new ke(e?H("The password is wrong. Use the password agreed between your organisation and the sender."):H("The key from the key service does not open thi\
-s message: the file may have been changed. Ask the sender to send it again.")):n}try{return await ns.parse(a,{attachmentEncoding:"arraybuffer"})}catch{throw new ke(H("The message was decrypted but cou\
-ld not be read as an e-mail."))}}document.readyState==="loading"?document.addEventListener("DOMContentLoaded",zh):zh();})();
+!1}})}function jh(t){return String(t.publicURL||"").replace(/\/+$/,"")}function Wo(t,e,r,n){let s=jh(t);if(!s)return[];let i=[];e&&i.push(`email=${encodeURIComponent(e)}`),t.lang&&t.lang!=="en"&&i.push(
+`lang=${encodeURIComponent(t.lang)}`);let a=i.join("&"),o=`${s}/register?${a?a+"&":""}envelope=${encodeURIComponent(t.envelope)}`;return[{href:Gh(r,o),text:e?H("Register {email}",{email:e}):H("Registe\
+r")},{href:Gh(n,`${s}/forgot${a?"?"+a:""}`),text:H("Forgot your password?")}]}function zo(t,e){let[r,n]=Wo(t,e);if(!r)return;let s=Ee("register-link"),i=Ee("forgot-link");s&&(s.href=r.href),i&&(i.href=
+n.href)}var ke=class extends Error{constructor(e,r=[]){super(e),this.text=e,this.links=r}};function jo(t){let e=Ee("status");e&&(e.textContent=t)}function SA(){let t=Ee("error");t.replaceChildren(),t.
+hidden=!0}function Go(t,e){jo("");let r=Ee("error");r.replaceChildren();let n=document.createElement("p");n.textContent=t.text,r.append(n);for(let s of t.links||[]){let i=document.createElement("p"),a=document.
+createElement("a");a.href=s.href,a.textContent=s.text,a.rel="noopener noreferrer",a.target="_blank",i.append(a),r.append(i)}r.hidden=!1,(e||r).focus()}function vA(t){let e=Math.max(1,Math.ceil(t/60));
+return e===1?H("1 minute"):H("{n} minutes",{n:e})}function Gh(t,e){try{let r=new URL(t);if(r.protocol==="https:"||r.protocol==="http:")return r.href}catch{}return e}async function CA(t,e,r){let n=jh(t);
+if(!n)throw new ke(H("This message opens only with the key service of {org}, and this file does not say where that is. Contact the sender.",{org:t.org||H("the sender")}));let s=`${n}/api/v1/envelopes/${encodeURIComponent(
+t.envelope)}/key`,i;try{i=await fetch(s,{method:"POST",body:JSON.stringify({email:e,password:r}),headers:{"Content-Type":"text/plain;charset=UTF-8"},credentials:"omit",cache:"no-store",referrerPolicy:"\
+no-referrer"})}catch{throw new ke(document.getElementById("open-online")?H("The key service at {url} cannot be reached. Check your Internet connection and try again later, or use the Open Online butto\
+n below.",{url:n}):H("The key service at {url} cannot be reached. Check your Internet connection and try again later.",{url:n}))}let a={};try{a=await i.json()}catch{}if(i.ok&&typeof a.key=="string"&&a.
+key)return a;let o=t.org||H("the sender\u2019s organisation");switch(i.status){case 401:throw new ke(H("The password is wrong, or {email} is not registered with the key service yet. Next step: if this\
+ is your first secure message, press Register; if you registered but have not confirmed your address yet, open the link in the e-mail you received and enter your password there; if you do not remember\
+ your password, press Forgot your password?.",{email:e}),Wo(t,e,a.register_url,a.forgot_url));case 403:throw new ke(H("This message has been locked by {org}. Contact the sender if you still need it.",
+{org:o}));case 404:throw new ke(H("The key service does not know this message. It may have been withdrawn; contact the sender."));case 410:throw new ke(H("This message has expired and can no longer be\
+ opened. Ask the sender to send it again."));case 429:{let c=Number(a.retry_after||i.headers.get("Retry-After"))||60;throw new ke(H("Too many attempts. Try again in {wait}.",{wait:vA(c)}))}case 400:throw new ke(
+H("The key service did not accept the request. Check the e-mail address and try again."));case 503:throw new ke(H("The key service is temporarily unavailable. Try again in a few minutes."))}throw i.ok?
+new ke(H("The key service sent an answer this page does not understand. Try again later.")):new ke(H("The key service answered with an error (HTTP {status}). Try again later.",{status:i.status}))}var IA=t=>Array.
+from(new Uint8Array(t),e=>e.toString(16).padStart(2,"0")).join("");async function BA(t,e){if(!e)return;let r=globalThis.crypto&&globalThis.crypto.subtle;if(!r)throw new ke(H("This browser cannot check\
+ that the message is genuine here. Open the attachment in an up-to-date browser."));if(IA(await r.digest("SHA-256",t))!==String(e).toLowerCase())throw new ke(H("This is not the message that was sealed\
+: its content was replaced after it was sent (for example by another recipient), so it is not shown. Contact the sender."))}async function DA(t,e,r){let n=new ke(H("This file is damaged: the encrypted\
+ message in it cannot be read. Ask the sender to send it again.")),s;try{s=wh(Ee("payload").value)}catch{throw n}await BA(s,r);let i;try{i=await ju({binaryMessage:s})}catch{throw n}let a;try{({data:a}=
+await Wu({message:i,passwords:[t],format:"binary"}))}catch(o){let c=String(o&&o.message||o);throw/session key|passphrase|password/i.test(c)?new ke(e?H("The password is wrong. Use the password agreed b\
+etween your organisation and the sender."):H("The key from the key service does not open this message: the file may have been changed. Ask the sender to send it again.")):n}try{return await ns.parse(a,
+{attachmentEncoding:"arraybuffer"})}catch{throw new ke(H("The message was decrypted but could not be read as an e-mail."))}}document.readyState==="loading"?document.addEventListener("DOMContentLoaded",
+zh):zh();})();
 /*! Bundled license information:
 
 openpgp/dist/lightweight/sha512.mjs:

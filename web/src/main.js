@@ -136,7 +136,11 @@ function keyBase(data) {
 function firstStepLinks(data, email, registerURL, forgotURL) {
   const base = keyBase(data);
   if (!base) return [];
-  const q = email ? `email=${encodeURIComponent(email)}` : '';
+  // The key service's pages go on in the page's language.
+  const params = [];
+  if (email) params.push(`email=${encodeURIComponent(email)}`);
+  if (data.lang && data.lang !== 'en') params.push(`lang=${encodeURIComponent(data.lang)}`);
+  const q = params.join('&');
   const reg = `${base}/register?${q ? q + '&' : ''}envelope=${encodeURIComponent(data.envelope)}`;
   return [
     { href: safeURL(registerURL, reg), text: email ? t('Register {email}', { email }) : t('Register') },

@@ -1,0 +1,135 @@
+package e2e
+
+// A first-time recipient in Spanish, in Chromium: the securedoc a real
+// Postfix delivered speaks Spanish (the recipient's domain is mapped to
+// it), its Registrarse link leads to the key service's pages in Spanish,
+// the activation mail is in Spanish, the message opens; ¿Olvidó su
+// contraseña? from the page sends a Spanish reset mail; /help renders.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/postseal/postseal/test/mta"
+)
+
+var spanishResetRe = regexp.MustCompile(`http://127\.0\.0\.1:\d+/reset/[A-Za-z0-9_-]{43}`)
+
+func TestBrowserSpanishJourney(t *testing.T) {
+	needRoot(t)
+	ctx := startBrowser(t)
+	reinject := freePort(t)
+	ps := startPostseal(t, PostsealConfig{ReinjectPort: reinject, Extra: "[organization.languages]\n\"hospital.example.es\" = \"es\"\n"})
+	pf := startPostfix(t, mta.Options{Milter: postfixMilterAddr(ps.MilterPort), ReinjectPort: reinject})
+	base := fmt.Sprintf("http://127.0.0.1:%d", ps.HTTPPort)
+	rcpt := "ana@hospital.example.es"
+	const password = "caballo correcto grapa bateria"
+
+	mark := postfixMustAccept(t, pf, mta.SMTP, postfixSender, []string{rcpt}, browserMessage(rcpt, []byte("resultados")))
+	sealed := postfixOpenSealed(t, ps, postfixWait(t, pf, mark, rcpt, 1)[0])
+	doc := filepath.Join(t.TempDir(), sealed.AttachmentName)
+	if err := os.WriteFile(doc, sealed.HTML, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	docURL := "file://" + doc
+
+	browserDo(t, ctx, "the securedoc in Spanish",
+		chromedp.Navigate(docURL),
+		chromedp.WaitVisible(chromedp.CSS("#register-link")),
+	)
+	if got := browserEval[string](t, ctx, `document.documentElement.lang + "|" + document.querySelector('#open').textContent + "|" + document.querySelector('#register-link').textContent + "|" + document.querySelector('#forgot-link').textContent + "|" + document.querySelector('label[for=password]').textContent`); got != "es|Abrir|Registrarse|¿Olvidó su contraseña?|Contraseña" {
+		t.Fatalf("securedoc: %q; want it in Spanish", got)
+	}
+	// A blank password: the decryptor's sentence is Spanish too.
+	browserDo(t, ctx, "blank password", chromedp.Click(chromedp.CSS("#open")), chromedp.WaitVisible(chromedp.CSS("#error")))
+	if msg := browserText(ctx, "#error"); !strings.Contains(msg, "aún no tiene contraseña") {
+		t.Errorf("blank password told %q; want the Spanish sentence", msg)
+	}
+	register := browserEval[string](t, ctx, `document.querySelector('#register-link').href`)
+	if !strings.HasPrefix(register, base+"/register?") || !strings.Contains(register, "lang=es") || !strings.Contains(register, "ana%40hospital.example.es") {
+		t.Fatalf("Registrarse links to %q", register)
+	}
+
+	browserDo(t, ctx, "register",
+		chromedp.Navigate(register),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="first_name"]`)),
+	)
+	if got := browserEval[string](t, ctx, `document.documentElement.lang + "|" + document.querySelector('label[for=first_name]').textContent + "|" + document.querySelector('#language').value`); got != "es|Nombre|es" {
+		t.Fatalf("registration page: %q; want Spanish with Español chosen", got)
+	}
+	browserDo(t, ctx, "fill in the registration",
+		chromedp.SetValue(chromedp.CSS(`input[name="first_name"]`), "Ana"),
+		chromedp.SetValue(chromedp.CSS(`input[name="last_name"]`), "García"),
+		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.SetValue(chromedp.CSS(`input[name="confirm_password"]`), password),
+	)
+	browserSubmit(t, ctx, `form button[type="submit"]`)
+	if got := browserText(ctx, "h1"); got != "Revise su correo" {
+		t.Fatalf("after Registrarse: %q", got)
+	}
+
+	var link, text string
+	for _, d := range postfixWait(t, pf, mark, rcpt, 2) {
+		body := keyserverMailText(t, d.Data)
+		if m := keyserverActivationRe.FindString(body); m != "" {
+			link, text = m, body
+		}
+	}
+	if link == "" || !strings.Contains(text, "Hola:") || !strings.Contains(text, "«Activar»") {
+		t.Fatalf("activation mail %q not in Spanish or without a link", text)
+	}
+	browserDo(t, ctx, "activate",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),
+	)
+	if b := browserText(ctx, `form button[type="submit"]`); b != "Activar" {
+		t.Errorf("activation button %q; want Activar", b)
+	}
+	browserSubmit(t, ctx, `form button[type="submit"]`)
+	if got := browserText(ctx, "h1"); got != "Dirección confirmada" {
+		t.Fatalf("after Activar: %q", got)
+	}
+
+	browserDo(t, ctx, "open the message",
+		chromedp.Navigate(docURL),
+		chromedp.WaitVisible(chromedp.CSS("#open")),
+		chromedp.SetValue(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#open")),
+		chromedp.WaitVisible(chromedp.CSS("#message")),
+	)
+	if got := browserText(ctx, "#msg-text"); !strings.Contains(got, "Browser body marker") {
+		t.Errorf("opened message text %q", got)
+	}
+
+	// ¿Olvidó su contraseña? from the page, after the account exists.
+	forgot := browserEval[string](t, ctx, `document.querySelector('#forgot-link').href`)
+	browserDo(t, ctx, "forgot",
+		chromedp.Navigate(forgot),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="email"]`)),
+	)
+	if got := browserEval[string](t, ctx, `document.querySelector('input[name=email]').value + "|" + document.querySelector('form button').textContent`); got != rcpt+"|Enviar enlace" {
+		t.Fatalf("forgot page: %q", got)
+	}
+	browserSubmit(t, ctx, `form button[type="submit"]`)
+	var reset string
+	for _, d := range postfixWait(t, pf, mark, rcpt, 3) {
+		if body := keyserverMailText(t, d.Data); spanishResetRe.MatchString(body) {
+			reset = body
+		}
+	}
+	if !strings.Contains(reset, "restablecer la contraseña") {
+		t.Errorf("reset mail not in Spanish: %q", reset)
+	}
+
+	browserDo(t, ctx, "help", chromedp.Navigate(base+"/help"), chromedp.WaitVisible(chromedp.CSS("#contact")))
+	if got := browserText(ctx, "h1"); got != "Ayuda con los mensajes seguros" {
+		t.Errorf("/help: %q", got)
+	}
+}
