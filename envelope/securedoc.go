@@ -48,6 +48,9 @@ input,select{font:inherit;box-sizing:border-box;width:100%;max-width:28em;paddin
 iframe{display:block;box-sizing:border-box;width:100%;height:20em;border:1px solid #d5dae3;border-radius:6px;resize:vertical;background:#fff}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;font:15px/1.45 ui-monospace,Menlo,Consolas,monospace;background:#f7f8fa;padding:.8em;border-radius:6px}
 summary{cursor:pointer;margin:.8em 0}
+textarea{font:inherit;box-sizing:border-box;width:100%;min-height:8em;padding:.5em;border:1px solid #8e98aa;border-radius:6px;color:inherit}
+input[readonly]{background:#f3f5f8}input[type=file]{border:0;padding:.2em 0}.hint{color:#5b6475;font-size:.9em;margin:.2em 0}
+#reply{margin-top:1.5em;border-top:1px solid #d5dae3;padding-top:1em}#reply-actions button{margin:0 .4em .4em 0}#compose-sent p:first-child{font-weight:600}
 footer{margin-top:1.5em;font-size:.9em;color:#5b6475}
 `
 

@@ -16,6 +16,7 @@ import PostalMime from 'postal-mime';
 import { dearmor } from './armor.js';
 import { showMessage } from './render.js';
 import { setMessages, t } from './i18n.js';
+import { setupReply } from './reply.js';
 
 const $ = (id) => document.getElementById(id);
 // The select's value for "My address is not listed" (no address lacks an @).
@@ -112,6 +113,10 @@ function init() {
       const answer = shared ? { key: password.value } : await fetchKey(data, email, password.value);
       const parsed = await openMessage(answer.key, shared, answer.payload_sha256);
       await showMessage($('message'), parsed);
+      // Reply, Reply all and Forward, as far as the envelope allows; a
+      // partner's shared-password envelope has no key service answer and
+      // so no buttons.
+      if (!shared) setupReply($('message'), data, answer, parsed);
       // The message is open: the form, the instructions and Open Online
       // have done their work.
       for (const n of [form, $('instructions'), $('open-online')]) if (n) n.hidden = true;
