@@ -43,13 +43,13 @@ func open10MB(c config, root string) []Row {
 			if !c.want(name) {
 				continue
 			}
-			ms, err := openIn(browser, root, msg, profile, c.pairs)
+			ms, phases, err := openIn(browser, root, msg, profile, c.pairs)
 			if err != nil {
 				rows = append(rows, Row{Name: name, Goal: goal, Note: "failed: " + firstLine(err.Error())})
 				continue
 			}
 			rows = append(rows, Row{Name: name, Unit: "ms", Value: f(median(ms)), Goal: goal,
-				Note: fmt.Sprintf("headless %s, profile %s, median of %d opens (%s ms); click on Open to message shown, key endpoint stubbed, decryptor linked (loaded before the click)", browser, profile, len(ms), joinMS(ms))})
+				Note: fmt.Sprintf("headless %s, profile %s, median of %d opens (%s ms; last one by step, ms: %s); click on Open to message shown, key endpoint stubbed, decryptor linked (loaded before the click)", browser, profile, len(ms), joinMS(ms), phases)})
 		}
 	}
 	return rows
@@ -65,11 +65,11 @@ func joinMS(ms []float64) string {
 
 // openIn seals msg with the profile and opens its securedoc from disk n
 // times in the browser (after one warm-up), returning the page's own open
-// times in ms.
-func openIn(browser, root string, msg []byte, profile string, n int) ([]float64, error) {
+// times in ms and the last open's time by step (data-open-phases).
+func openIn(browser, root string, msg []byte, profile string, n int) ([]float64, string, error) {
 	if browser == "chromium" {
 		if _, err := os.Stat(mta.ChromiumPath); err != nil {
-			return nil, fmt.Errorf("no Chromium at %s (make test-deps installs it)", mta.ChromiumPath)
+			return nil, "", fmt.Errorf("no Chromium at %s (make test-deps installs it)", mta.ChromiumPath)
 		}
 	}
 	var key string
@@ -97,39 +97,41 @@ func openIn(browser, root string, msg []byte, profile string, n int) ([]float64,
 	opts.Profile, opts.PublicURL = profile, stub.URL
 	s, err := sealWith(msg, opts)
 	if err != nil {
-		return nil, fmt.Errorf("seal: %w", err)
+		return nil, "", fmt.Errorf("seal: %w", err)
 	}
 	key = envelope.Passphrase(s.Key)
 	page, _, err := securedocOf(s)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	dir, err := os.MkdirTemp("", "postseal-bench-open-")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer os.RemoveAll(dir)
 	doc := filepath.Join(dir, "securedoc.html")
 	if err := os.WriteFile(doc, page, 0o600); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if browser == "firefox" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		res, err := mta.RunFirefox(ctx, root, mta.FirefoxOpen{URL: "file://" + doc, Password: "any password: the stub releases the key", Times: n + 1})
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		var out []float64
+		var phases string
 		for i, r := range res {
+			phases = r.Phases
 			if r.Outcome != "message" || r.OpenMs <= 0 {
-				return nil, fmt.Errorf("open %d: %s %q (decryptor %q)", i, r.Outcome, r.Error, r.Decryptor)
+				return nil, "", fmt.Errorf("open %d: %s %q (decryptor %q)", i, r.Outcome, r.Error, r.Decryptor)
 			}
 			if i > 0 { // the first open warms the browser up
 				out = append(out, r.OpenMs)
 			}
 		}
-		return out, nil
+		return out, phases, nil
 	}
 
 	actx, cancelAlloc := mta.NewChromium(filepath.Join(dir, "profile"))
@@ -137,9 +139,10 @@ func openIn(browser, root string, msg []byte, profile string, n int) ([]float64,
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
 	if err := chromedp.Do(ctx); err != nil {
-		return nil, fmt.Errorf("start chromium: %w", err)
+		return nil, "", fmt.Errorf("start chromium: %w", err)
 	}
 	var out []float64
+	var phases string
 	for i := 0; i <= n; i++ {
 		sctx, scancel := context.WithTimeout(ctx, 2*time.Minute)
 		err := chromedp.Do(sctx,
@@ -153,17 +156,20 @@ func openIn(browser, root string, msg []byte, profile string, n int) ([]float64,
 		if err == nil {
 			v, err = chromedp.Run(sctx, chromedp.Evaluate[string](`document.documentElement.dataset.openMs || ""`))
 		}
+		if err == nil {
+			phases, err = chromedp.Run(sctx, chromedp.Evaluate[string](`document.documentElement.dataset.openPhases || ""`))
+		}
 		scancel()
 		if err != nil {
-			return nil, fmt.Errorf("open %d: %w", i, err)
+			return nil, "", fmt.Errorf("open %d: %w", i, err)
 		}
 		ms, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return nil, fmt.Errorf("open %d: the page recorded no open time (%q)", i, v)
+			return nil, "", fmt.Errorf("open %d: the page recorded no open time (%q)", i, v)
 		}
 		if i > 0 { // the first open warms the browser up
 			out = append(out, ms)
 		}
 	}
-	return out, nil
+	return out, phases, nil
 }

@@ -72,7 +72,8 @@ const inlineSafePlugin = {
   },
 };
 
-// postal-mime's base64 decoder is replaced too (see the first onResolve).
+// postal-mime's base64 and pass-through decoders are replaced too (see the
+// first onResolves).
 // postal-mime decodes named character references (when it turns an HTML
 // part into text) with the full 46 KB WHATWG table. The browser has that
 // table already: an RCDATA element decodes "&name;" without running
@@ -83,6 +84,10 @@ const entitiesPlugin = {
     // A faster Base64Decoder with the same results (see src/base64-decoder.js).
     build.onResolve({ filter: /^\.\/base64-decoder\.js$/ }, (args) =>
       /postal-mime/.test(args.importer) ? { path: join(here, 'src', 'base64-decoder.js') } : undefined);
+    // A PassThroughDecoder that copies lines instead of making a Blob of
+    // them (see src/pass-through-decoder.js).
+    build.onResolve({ filter: /^\.\/pass-through-decoder\.js$/ }, (args) =>
+      /postal-mime/.test(args.importer) ? { path: join(here, 'src', 'pass-through-decoder.js') } : undefined);
     build.onResolve({ filter: /^\.\/html-entities\.js$/ }, (args) =>
       /postal-mime/.test(args.importer) ? { path: 'html-entities', namespace: 'entities' } : undefined);
     build.onLoad({ filter: /.*/, namespace: 'entities' }, () => ({

@@ -6,7 +6,7 @@
 //
 // {"outcome":"message"|"error"|"form", "error":"<#error text>",
 //  "decryptor":"<html[data-decryptor]>", "openMs":<the page's own
-//  data-open-ms>, "subject":"<#msg-subject>"}
+//  data-open-ms>, "phases":"<data-open-phases>", "subject":"<#msg-subject>"}
 //
 // Without --password it stops once the page has settled (the Open form is
 // shown, or an error is). The page is loaded afresh for each open; the
@@ -84,6 +84,7 @@ try {
         error: shown('error') ? t('error') : '',
         decryptor: document.documentElement.dataset.decryptor || '',
         openMs: Number(document.documentElement.dataset.openMs || 0),
+        phases: document.documentElement.dataset.openPhases || '',
         subject: t('msg-subject'),
       };
     });

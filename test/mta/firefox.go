@@ -35,6 +35,7 @@ type FirefoxResult struct {
 	Error     string  `json:"error"`
 	Decryptor string  `json:"decryptor"` // <html data-decryptor>: "ready" once the decryptor runs
 	OpenMs    float64 `json:"openMs"`    // the page's own data-open-ms
+	Phases    string  `json:"phases"`    // data-open-phases: ms per step ("key=3 dearmor=40 ...")
 	Subject   string  `json:"subject"`
 }
 

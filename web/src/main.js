@@ -108,11 +108,14 @@ function init() {
     setStatus(t('Opening the message\u2026'));
     clearError();
     const t0 = performance.now();
+    lap.start();
     try {
       const shared = data.mode === 'password';
       const answer = shared ? { key: password.value } : await fetchKey(data, email, password.value);
+      lap('key');
       const parsed = await openMessage(answer.key, shared, answer.payload_sha256);
       await showMessage($('message'), parsed);
+      lap('render');
       // Reply, Reply all and Forward, as far as the envelope allows; a
       // partner's shared-password envelope has no key service answer and
       // so no buttons.
@@ -121,6 +124,7 @@ function init() {
       // have done their work.
       for (const n of [form, $('instructions'), $('open-online')]) if (n) n.hidden = true;
       document.documentElement.dataset.openMs = String(Math.round(performance.now() - t0));
+      document.documentElement.dataset.openPhases = lap.text();
       setStatus('');
       $('message').focus();
     } catch (e) {
@@ -309,6 +313,26 @@ async function checkSealed(binary, digest) {
   }
 }
 
+// lap times the steps of an open, for the page's data-open-phases (read by
+// postseal's bench to show where a browser spends the time): key fetch,
+// armour to bytes, payload digest, packet parse, decryption (with
+// decompression), MIME parse, render, in ms.
+const lap = (() => {
+  let last = 0;
+  let laps = [];
+  const f = (name) => {
+    const now = performance.now();
+    laps.push(`${name}=${Math.round(now - last)}`);
+    last = now;
+  };
+  f.start = () => {
+    last = performance.now();
+    laps = [];
+  };
+  f.text = () => laps.join(' ');
+  return f;
+})();
+
 async function openMessage(passphrase, sharedPassword, digest) {
   const corrupt = new Problem(t('This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.'));
   let binary;
@@ -317,10 +341,13 @@ async function openMessage(passphrase, sharedPassword, digest) {
   } catch {
     throw corrupt;
   }
+  lap('dearmor');
   await checkSealed(binary, digest);
+  lap('digest');
   let message;
   try {
     message = await readMessage({ binaryMessage: binary });
+    lap('packets');
   } catch {
     // Bad armour or bad packets: either way the file is damaged.
     throw corrupt;
@@ -339,8 +366,11 @@ async function openMessage(passphrase, sharedPassword, digest) {
     }
     throw corrupt;
   }
+  lap('decrypt');
   try {
-    return await PostalMime.parse(bytes, { attachmentEncoding: 'arraybuffer' });
+    const parsed = await PostalMime.parse(bytes, { attachmentEncoding: 'arraybuffer' });
+    lap('parse');
+    return parsed;
   } catch {
     throw new Problem(t('The message was decrypted but could not be read as an e-mail.'));
   }
