@@ -1,9 +1,11 @@
 package policy
 
 import (
+	"mime"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/postseal/postseal/config"
 )
@@ -155,6 +157,17 @@ func FuzzDecideSubject(f *testing.F) {
 			return
 		}
 		tr := triggerByName(cfg, name)
+		// And only then: what fired is in the subject (as sent, or with
+		// its RFC 2047 words decoded by the standard library), found with
+		// simple case folding rune by rune.
+		decoded, _ := new(mime.WordDecoder).DecodeHeader(s)
+		has := func(sub string) bool { return containsFold(s, sub) || containsFold(decoded, sub) }
+		if !has(tr.Match) && !has(tr.Marker) {
+			t.Fatalf("trigger %s fired (%s) on %q, which has neither %q nor %q", name, match, s, tr.Match, tr.Marker)
+		}
+		if match == MatchTag && !has(tr.Match) {
+			t.Fatalf("trigger %s fired on its tag in %q, which lacks %q", name, s, tr.Match)
+		}
 		if match == MatchTag && tr.Position == config.PositionAnywhere && indexFold(out, tr.Match) >= 0 {
 			t.Fatalf("tag left in %q (from %q)", out, s)
 		}
@@ -185,3 +198,21 @@ func TestMarkSubject(t *testing.T) {
 }
 
 func noFindings() ScanReport { return ScanReport{} }
+
+// containsFold reports whether some run of runes of s equals sub under
+// strings.EqualFold: independent of the code's own indexFold.
+func containsFold(s, sub string) bool {
+	n := utf8.RuneCountInString(sub)
+	for i := range s {
+		j, k := i, 0
+		for k < n && j < len(s) {
+			_, w := utf8.DecodeRuneInString(s[j:])
+			j += w
+			k++
+		}
+		if k == n && strings.EqualFold(s[i:j], sub) {
+			return true
+		}
+	}
+	return false
+}
