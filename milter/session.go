@@ -23,10 +23,12 @@ import (
 const (
 	// Events the filter ignores are still sent, but without a reply: some
 	// peers (miltertest) do not cope with events switched off altogether.
-	protocol = milter.OptNoUnknown | milter.OptNoConnReply | milter.OptNoHeloReply | milter.OptNoDataReply |
+	// Protocol and Actions are exported for the bench's do-nothing milter,
+	// which must negotiate exactly as postseal does to measure the floor.
+	Protocol = milter.OptNoUnknown | milter.OptNoConnReply | milter.OptNoHeloReply | milter.OptNoDataReply |
 		milter.OptNoMailReply | milter.OptNoRcptReply | milter.OptNoHeaderReply | milter.OptNoBodyReply |
 		milter.OptHeaderLeadingSpace
-	actions = milter.OptAddHeader | milter.OptChangeHeader | milter.OptChangeBody | milter.OptRemoveRcpt
+	Actions = milter.OptAddHeader | milter.OptChangeHeader | milter.OptChangeBody | milter.OptRemoveRcpt
 )
 
 // Server is the milter listener.
@@ -40,8 +42,8 @@ func (f *Filter) NewServer() *Server {
 		milter.WithDynamicMilter(func(_ uint32, _ milter.OptAction, proto milter.OptProtocol, _ milter.DataSize) milter.Milter {
 			return &session{f: f, leadingSpace: proto&milter.OptHeaderLeadingSpace != 0}
 		}),
-		milter.WithActions(actions),
-		milter.WithProtocols(protocol),
+		milter.WithActions(Actions),
+		milter.WithProtocols(Protocol),
 		milter.WithMacroRequest(milter.StageEOH, []milter.MacroName{milter.MacroQueueId}),
 		milter.WithMacroRequest(milter.StageEOM, []milter.MacroName{milter.MacroQueueId}),
 	)}

@@ -14,14 +14,8 @@ import (
 	"os"
 
 	"github.com/d--j/go-milter"
-)
 
-// The negotiation of postseal's milter (milter/session.go).
-const (
-	protocol = milter.OptNoUnknown | milter.OptNoConnReply | milter.OptNoHeloReply | milter.OptNoDataReply |
-		milter.OptNoMailReply | milter.OptNoRcptReply | milter.OptNoHeaderReply | milter.OptNoBodyReply |
-		milter.OptHeaderLeadingSpace
-	actions = milter.OptAddHeader | milter.OptChangeHeader | milter.OptChangeBody | milter.OptRemoveRcpt
+	psmilter "github.com/postseal/postseal/milter"
 )
 
 type accept struct{ milter.NoOpMilter }
@@ -38,8 +32,8 @@ func main() {
 	}
 	srv := milter.NewServer(
 		milter.WithMilter(func() milter.Milter { return accept{} }),
-		milter.WithActions(actions),
-		milter.WithProtocols(protocol),
+		milter.WithActions(psmilter.Actions),
+		milter.WithProtocols(psmilter.Protocol),
 		milter.WithMacroRequest(milter.StageEOH, []milter.MacroName{milter.MacroQueueId}),
 		milter.WithMacroRequest(milter.StageEOM, []milter.MacroName{milter.MacroQueueId}),
 	)
