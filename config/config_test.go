@@ -133,7 +133,6 @@ func TestLoadErrors(t *testing.T) {
 		{"zero expiry", "[envelope]\nexpire_after = \"0s\"\n", 2, "envelope.expire_after"},
 		{"bad reply allow", "[reply]\nallow = [\"reply\", \"reply\"]\n", 2, "reply.allow[1]"},
 		{"bad scanner max size", "[scanner]\nmax_size = 0\n", 2, "scanner.max_size"},
-		{"template dir not yet", "[envelope]\n\ntemplate_dir = \"t\"\n", 3, "envelope.template_dir"},
 		{"bad trusted proxy", "[keyserver]\ntrusted_proxies = [\"127.0.0.1\", \"proxy.example.org\"]\n", 2, "keyserver.trusted_proxies[1]"},
 		{"bad profile", "[envelope]\nprofile = \"ocb\"\n", 2, "envelope.profile"},
 		{"bad attachment name", "[envelope]\nattachment_name = \"../x.html\"\n", 2, "attachment_name"},

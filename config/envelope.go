@@ -41,11 +41,6 @@ func (e *Envelope) validate() error {
 	if name == "" || strings.ContainsAny(name, "/\\\"\r\n") || !strings.HasSuffix(strings.ToLower(name), ".html") {
 		return keyErr("envelope.attachment_name", "must be a file name ending in .html, not %q", name)
 	}
-	// Accepted keys of features still to come are refused when used, so
-	// that a setting never silently does nothing.
-	if e.TemplateDir != "" {
-		return keyErr("envelope.template_dir", "template overrides are not part of this version of postseal; remove the key")
-	}
 	if err := oneOf("envelope.outer_subject", e.OuterSubject, OuterKeep, OuterNeutral); err != nil {
 		return err
 	}

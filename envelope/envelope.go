@@ -43,6 +43,9 @@ type Options struct {
 	// recipients' language when all of them share one.
 	Language  string
 	Languages map[string]string
+	// Templates are the notification's templates (see LoadTemplates); nil
+	// is the shipped ones.
+	Templates *Templates
 	// RecoveryKey, when non-empty, is an extra recipient of every envelope.
 	RecoveryKey openpgp.EntityList
 }

@@ -41,41 +41,12 @@ type notificationData struct {
 	Lang                                         string
 }
 
+// LogoSrc is where the HTML part's logo comes from (see logo.go).
+func (notificationData) LogoSrc() template.URL { return "cid:" + logoCID }
+
 // T translates for the notification's language (see package locale).
 func (d notificationData) T(format string, args ...any) string {
 	return catalog().Sprintf(d.Lang, format, args...)
-}
-
-// notificationText is the plain-text part: short paragraphs, wrapped so
-// quoted-printable needs no soft line breaks for ordinary names.
-func notificationText(d notificationData) string {
-	paras := []string{
-		d.T("You have received a secure message from %s.", d.Org),
-		d.T("Open the attachment %s in a web browser to read it.", d.Attachment) + " " + d.T(msgSaveFirst),
-	}
-	switch {
-	case d.SharedPassword:
-		paras = append(paras, d.T("You need the password agreed between your organisation and %s.", d.Org))
-	case d.PublicURL != "":
-		paras = append(paras, d.T("The first time, press Register on the page that opens and choose a password (or register at %s); then confirm your address from the activation e-mail and open the message.", d.PublicURL+"/register"))
-	}
-	paras = append(paras, d.T(msgTrust))
-	var contact []string
-	if d.HelpURL != "" {
-		contact = append(contact, d.T("Help:")+" "+d.HelpURL)
-	}
-	if d.Support != "" {
-		contact = append(contact, d.T("Support:")+" "+d.Support)
-	}
-	var b strings.Builder
-	for _, p := range paras {
-		b.WriteString(wrapText(p, 72) + "\n\n")
-	}
-	if len(contact) > 0 {
-		b.WriteString(strings.Join(contact, "\n") + "\n\n")
-	}
-	b.WriteString(d.T("The subject line of this message is not encrypted.") + "\n")
-	return b.String()
 }
 
 // wrapText breaks a paragraph at spaces into lines of at most width
@@ -99,41 +70,6 @@ func wrapText(p string, width int) string {
 	}
 	return b.String()
 }
-
-// The sentences recipients rely on to trust a notification and to open
-// its attachment.
-const (
-	msgSaveFirst = "For best results, save the file first, then open it."
-	msgTrust     = "If you have concerns about the validity of this message, contact the sender directly."
-)
-
-var notificationHTML = template.Must(template.New("html").Parse(`<!DOCTYPE html>
-<html lang="{{.Lang}}">
-<head><meta charset="utf-8"><title>{{.T "Secure message from %s" .Org}}</title></head>
-<body>
-{{- if .Logo}}
-<p><img src="cid:` + logoCID + `" alt="{{.T "%s logo" .Org}}" style="max-height:64px;max-width:240px"></p>
-{{- end}}
-<p>{{.T "You have received a secure message from %s." .Org}}</p>
-<p>{{.T "Open the attachment %s in a web browser to read it." .Attachment}}
-{{.T "` + msgSaveFirst + `"}}</p>
-{{- if .SharedPassword}}
-<p>{{.T "You need the password agreed between your organisation and %s." .Org}}</p>
-{{- else if .PublicURL}}
-<p>{{.T "The first time, press Register on the page that opens and choose a password (or register at %s); then confirm your address from the activation e-mail and open the message." (print .PublicURL "/register")}}
-<a href="{{.PublicURL}}/register">{{.T "Register"}}</a></p>
-{{- end}}
-<p>{{.T "` + msgTrust + `"}}</p>
-{{- if .HelpURL}}
-<p>{{.T "Help:"}} <a href="{{.HelpURL}}">{{.HelpURL}}</a></p>
-{{- end}}
-{{- if .Support}}
-<p>{{.T "Support:"}} {{.Support}}</p>
-{{- end}}
-<p>{{.T "The subject line of this message is not encrypted."}}</p>
-</body>
-</html>
-`))
 
 func newNotification(req Request, opt Options, attachment string) (*notification, error) {
 	outer, err := boundary()
@@ -160,12 +96,19 @@ func newNotification(req Request, opt Options, attachment string) (*notification
 		Support:        oneLine(opt.Support),
 		SharedPassword: req.Password != nil,
 	}
-	var html strings.Builder
-	if err := notificationHTML.Execute(&html, d); err != nil {
+	tm := opt.Templates
+	if tm == nil {
+		tm = builtinTemplates()
+	}
+	var html, text strings.Builder
+	if err := tm.html.Execute(&html, d); err != nil {
 		return nil, fmt.Errorf("notification html: %w", err)
 	}
+	if err := tm.text.Execute(&text, d); err != nil {
+		return nil, fmt.Errorf("notification text: %w", err)
+	}
 	return &notification{outer: outer, inner: inner, related: related, attachment: attachment,
-		text: notificationText(d), html: html.String(), logo: opt.Logo}, nil
+		text: text.String(), html: html.String(), logo: opt.Logo}, nil
 }
 
 // write writes the notification body to w; page writes the securedoc.

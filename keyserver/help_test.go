@@ -1,6 +1,8 @@
 package keyserver
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -23,5 +25,26 @@ func TestHelpPage(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("help page lacks %q", want)
 		}
+	}
+}
+
+// A page in template_dir's keyserver/ folder replaces the shipped one.
+func TestPageTemplateOverride(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "keyserver"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keyserver", "help.html"), []byte(`{{define "content"}}<p id="ours">Call the clinic desk. {{.T "Register"}}</p>{{end}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *Config) { c.TemplateDir = dir })
+	if body := f.get("/help").Body.String(); !strings.Contains(body, `<p id="ours">Call the clinic desk. Register</p>`) {
+		t.Errorf("help page not from the override:\n%s", body)
+	}
+	if body := f.get("/register").Body.String(); !strings.Contains(body, `<label for="first_name">First name</label>`) {
+		t.Error("a page not overridden is no longer the shipped one")
+	}
+	if err := CheckTemplates(filepath.Join(dir, "missing")); err != nil {
+		t.Errorf("a template_dir without keyserver/ pages: %v", err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,14 +30,32 @@ type pageSet struct {
 	css   []byte
 }
 
-// loadPages parses each page together with the shared layout.
-func loadPages() (*pageSet, error) {
-	layout, err := templateFS.ReadFile("templates/layout.html")
+// loadPages parses each page together with the shared layout. A file of
+// the same name in dir's keyserver/ folder (layout.html, register.html,
+// style.css, ...) replaces the shipped one; dir "" is the shipped pages.
+// A template that does not parse is an error naming its file and line at
+// start-up and in check-config, not at a recipient's request.
+func loadPages(dir string) (*pageSet, error) {
+	read := func(name string) (string, []byte, error) {
+		if dir != "" {
+			p := filepath.Join(dir, "keyserver", name)
+			b, err := os.ReadFile(p)
+			if err == nil {
+				return p, b, nil
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return "", nil, err
+			}
+		}
+		b, err := templateFS.ReadFile("templates/" + name)
+		return "templates/" + name, b, err
+	}
+	layoutName, layout, err := read("layout.html")
 	if err != nil {
 		return nil, err
 	}
 	ps := &pageSet{pages: map[string]*template.Template{}}
-	if ps.css, err = templateFS.ReadFile("templates/style.css"); err != nil {
+	if _, ps.css, err = read("style.css"); err != nil {
 		return nil, err
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -47,20 +67,27 @@ func loadPages() (*pageSet, error) {
 		if name == "layout" {
 			continue
 		}
-		body, err := templateFS.ReadFile(n)
+		file, body, err := read(name + ".html")
 		if err != nil {
 			return nil, err
 		}
 		t, err := template.New("layout").Parse(string(layout))
 		if err != nil {
-			return nil, fmt.Errorf("layout: %w", err)
+			return nil, fmt.Errorf("%s: %w", layoutName, err)
 		}
 		if _, err := t.New(name).Parse(string(body)); err != nil {
-			return nil, fmt.Errorf("%s: %w", n, err)
+			return nil, fmt.Errorf("%s: %w", file, err)
 		}
 		ps.pages[name] = t
 	}
 	return ps, nil
+}
+
+// CheckTemplates reports the first page template in dir (see loadPages)
+// that does not parse or run; for check-config.
+func CheckTemplates(dir string) error {
+	_, err := loadPages(dir)
+	return err
 }
 
 // pageData is what every page template sees.

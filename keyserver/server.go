@@ -133,6 +133,9 @@ type Config struct {
 	// Language is the organisation's language ([organization] language):
 	// pages use it when the browser states no preference. "" is English.
 	Language string
+	// TemplateDir holds page templates replacing the shipped ones (its
+	// keyserver/ folder, see loadPages); "" for none.
+	TemplateDir string
 	// Catalog holds the translations; nil is the built-in one.
 	Catalog *locale.Catalog
 	// MaxReplySize caps a secure reply as written (text, attachments,
@@ -271,7 +274,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keyserver: %w", err)
 	}
-	pages, err := loadPages()
+	pages, err := loadPages(cfg.TemplateDir)
 	if err != nil {
 		return nil, fmt.Errorf("keyserver: templates: %w", err)
 	}

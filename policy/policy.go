@@ -65,6 +65,11 @@ func Load(cfg *config.Config) (*Policy, error) {
 	if err := checkLanguages(cfg.Organization); err != nil {
 		return nil, err
 	}
+	if dir := cfg.Envelope.TemplateDir; dir != "" {
+		if p.Envelope.Templates, err = envelope.LoadTemplates(dir); err != nil {
+			return nil, fmt.Errorf("envelope.template_dir: %w", err)
+		}
+	}
 	if f := cfg.LogoFile(); f != "" {
 		if p.Envelope.Logo, err = envelope.ReadLogo(f); err != nil {
 			return nil, fmt.Errorf("organization.logo: %w", err)

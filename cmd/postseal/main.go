@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/keyserver"
 	"github.com/postseal/postseal/policy"
 	"github.com/postseal/postseal/store"
 )
@@ -154,6 +155,11 @@ func loadPolicy(path string) (*policy.Policy, error) {
 	p, err := policy.Load(cfg)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%s: %w", configName(cfg), err)}
+	}
+	// The key service's page templates are checked here too, so
+	// check-config names a broken one before serve meets it.
+	if err := keyserver.CheckTemplates(cfg.Envelope.TemplateDir); err != nil {
+		return nil, usageError{fmt.Errorf("%s: envelope.template_dir: %w", configName(cfg), err)}
 	}
 	return p, nil
 }

@@ -182,6 +182,7 @@ func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m k
 		Support:           cfg.Organization.Support,
 		Logo:              logo,
 		Language:          cfg.Organization.Language,
+		TemplateDir:       cfg.Envelope.TemplateDir,
 		From:              cfg.SMTP.From,
 		Location:          cfg.Organization.Location(),
 		PasswordMinLength: k.PasswordMinLength,
