@@ -19,6 +19,7 @@ type armorWriter struct {
 	in       []byte // pending input, less than armorBatch bytes
 	out      []byte
 	err      error
+	pooled   [2]*[]byte // in's and out's arrays, back to the pool at Close
 }
 
 const (
@@ -31,10 +32,9 @@ const (
 // newArmorWriter starts the armour; eol is the line end to write ("\n" or
 // "\r\n"). Close ends it without a final line end, as go-crypto's does.
 func newArmorWriter(w io.Writer, eol string, checksum bool) (*armorWriter, error) {
+	in, out := getBuf(armorBatch), getBuf(armorBatch/armorLineBytes*(64+2)+64)
 	a := &armorWriter{w: w, eol: eol, checksum: checksum, crc: crc24Init,
-		in:  make([]byte, 0, armorBatch),
-		out: make([]byte, 0, armorBatch/armorLineBytes*(64+len(eol))+64),
-	}
+		in: (*in)[:0], out: (*out)[:0], pooled: [2]*[]byte{in, out}}
 	if _, err := io.WriteString(w, armorBegin+eol+eol); err != nil {
 		return nil, err
 	}
@@ -93,6 +93,12 @@ func (a *armorWriter) Close() error {
 		tail = "=" + base64.StdEncoding.EncodeToString(sum[:]) + a.eol + armorEnd
 	}
 	_, err := io.WriteString(a.w, tail)
+	if a.pooled[0] != nil {
+		a.in, a.out = nil, nil
+		putBuf(a.pooled[0])
+		putBuf(a.pooled[1])
+		a.pooled = [2]*[]byte{}
+	}
 	return err
 }
 

@@ -29,6 +29,22 @@ const (
 	compressLevel = 3
 )
 
+// Buffers of the sealing layers: a sealed short message used to allocate
+// ~250 KB of them (sample, chunk, armour and copy buffers), so they are
+// pooled; getBuf returns one of exactly n bytes.
+var bufPools sync.Map // size → *sync.Pool of *[]byte
+
+func getBuf(n int) *[]byte {
+	p, _ := bufPools.LoadOrStore(n, &sync.Pool{New: func() any { b := make([]byte, n); return &b }})
+	return p.(*sync.Pool).Get().(*[]byte)
+}
+
+func putBuf(b *[]byte) {
+	if p, ok := bufPools.Load(len(*b)); ok {
+		p.(*sync.Pool).Put(b)
+	}
+}
+
 // Compressors keep ~1 MB of tables each: one per message would be most of
 // what sealing a short message allocates, so they are pooled.
 var (
@@ -64,15 +80,21 @@ func sampleCompression(src io.Reader) (io.Reader, bool, float64, error) {
 		if end-cur <= compressSample {
 			windows = 1 // the whole rest is the sample
 		}
-		win := make([]byte, compressSample/windows)
+		buf := getBuf(compressSample)
+		defer putBuf(buf)
+		sample = (*buf)[:0]
+		step := compressSample / int(windows)
 		for i := range windows {
+			win := (*buf)[len(sample) : len(sample)+step]
 			n, err := ra.ReadAt(win, cur+(end-cur)*i/windows)
 			if err != nil && err != io.EOF {
 				return nil, false, 1, err
 			}
-			sample = append(sample, win[:n]...)
+			sample = sample[:len(sample)+n]
 		}
 	} else {
+		// The sample is replayed from its own buffer, which the message
+		// then owns: not pooled.
 		sample = make([]byte, compressSample)
 		n, err := io.ReadFull(src, sample)
 		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
@@ -106,7 +128,8 @@ func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); 
 // on w, framed with partial body lengths. Closing it finishes the packet
 // and closes w, as go-crypto's own layers do.
 func compressedPacket(w io.WriteCloser) (io.WriteCloser, error) {
-	p := &partialWriter{w: w, tag: 8, buf: make([]byte, 0, partialChunk)}
+	pb := getBuf(partialChunk)
+	p := &partialWriter{w: w, tag: 8, buf: (*pb)[:0], pooled: pb}
 	if _, err := p.Write([]byte{2}); err != nil { // algorithm 2: ZLIB
 		return nil, err
 	}
@@ -145,6 +168,7 @@ type partialWriter struct {
 	tag     byte
 	started bool
 	buf     []byte
+	pooled  *[]byte // buf's array, back to the pool at Close
 }
 
 func (p *partialWriter) Write(b []byte) (int, error) {
@@ -200,6 +224,11 @@ func (p *partialWriter) Close() error {
 	}
 	if err != nil {
 		return err
+	}
+	if p.pooled != nil {
+		p.buf = nil
+		putBuf(p.pooled)
+		p.pooled = nil
 	}
 	return p.w.Close()
 }

@@ -170,7 +170,8 @@ func writeKeyPackets(w io.Writer, sessionKey []byte, p encryptParams, cfg *packe
 // whole content to one Write, and go-crypto's layers then allocate
 // several copies of it.
 func copyChunked(dst io.Writer, src io.Reader) error {
-	buf := make([]byte, 32<<10)
-	_, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, buf)
+	buf := getBuf(32 << 10)
+	defer putBuf(buf)
+	_, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *buf)
 	return err
 }
