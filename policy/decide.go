@@ -594,6 +594,10 @@ func DecideReply(cfg *config.Config, rcpts []string, subject string) Decision {
 	if opts.OuterSubject == config.OuterNeutral {
 		d.Subject = neutralSubject(cfg, cfg.Scanner.Marker)
 	}
+	// An envelope made by a reply or forward never grants Forward: a chain
+	// of forwards would let one recipient send organisation-branded mail
+	// anywhere without limit.
+	opts.Reply = slices.DeleteFunc(opts.Reply, func(k config.ReplyKind) bool { return k == config.ReplyForward })
 	var clear []string
 	var sealed []Group
 	for _, r := range rcpts {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,5 +51,24 @@ func TestSealedEnvelopeReplyRights(t *testing.T) {
 	got := named(envelope.Display{To: "Pat <Pat@Ext.example>, nurse@example.org", Cc: "sam@other.example"})
 	if strings.Join(got, ",") != "pat@ext.example,nurse@example.org,sam@other.example" {
 		t.Errorf("Reply all list = %v", got)
+	}
+}
+
+// TestDecideReplyNoForward: an envelope a secure reply or forward creates
+// never grants Forward again, whatever [reply] allow says, so one
+// recipient cannot chain forwards into unlimited organisation mail.
+func TestDecideReplyNoForward(t *testing.T) {
+	cfg := config.Default()
+	cfg.Reply.Allow = []config.ReplyKind{config.ReplyToSender, config.ReplyToAll, config.ReplyForward}
+	d := DecideReply(cfg, []string{"pat@ext.example"}, "Fwd: Lab results")
+	if len(d.Groups) != 1 || d.Groups[0].Options == nil {
+		t.Fatalf("forward to one external: %+v", d)
+	}
+	got := d.Groups[0].Options.Reply
+	if slices.Contains(got, config.ReplyForward) || !slices.Contains(got, config.ReplyToSender) {
+		t.Errorf("reply envelope's kinds = %v; want reply kinds without forward", got)
+	}
+	if !slices.Contains(cfg.Reply.Allow, config.ReplyForward) {
+		t.Errorf("DecideReply changed the configuration: %v", cfg.Reply.Allow)
 	}
 }
