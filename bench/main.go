@@ -59,7 +59,7 @@ var rowNames = []string{
 	"pipeline-null", "pipeline-pass", "pass/null", "pipeline-seal", "pipeline-seal-pg", "seal-cpu", "seal-bytes", "soak-seal",
 	"seal-10mb", "seal-10mb-rfc9580", "seal-10mb-heap", "scan", "scan-rules", "scan-pdf", "scan-docx",
 	"open-10mb", "open-10mb-rfc9580", "open-10mb-firefox", "open-10mb-firefox-rfc9580",
-	"securedoc-small", "securedoc-small-embedded", "keyserver", "keyserver-p99",
+	"securedoc-small", "securedoc-small-embedded", "keyserver", "keyserver-p99", "reply", "reply-sealed",
 }
 
 // want reports whether any of the named rows was asked for.
@@ -135,6 +135,9 @@ func main() {
 	}
 	if c.want("keyserver", "keyserver-p99") {
 		rows = append(rows, keyserverRows(c)...)
+	}
+	if c.want("reply", "reply-sealed") {
+		rows = append(rows, replyRows(c)...)
 	}
 
 	printTable(rows)
