@@ -73,3 +73,19 @@ func TestNewHasherMinimum(t *testing.T) {
 		}
 	}
 }
+
+// Only a throttled answer says when to retry: a refused password carries
+// no Retry-After (a "Retry-After: 0" would invite clients to hammer).
+func TestKeyAnswerRetryAfterOnlyWhenThrottled(t *testing.T) {
+	f := newFixture(t)
+	f.putAccount("ann@partner.example", testPassword, true, false)
+	f.putEnvelope("env1", "ann@partner.example")
+	rec := f.postKey("env1", "ann@partner.example", "wrong password here", "")
+	if rec.Code != 401 || rec.Header().Get("Retry-After") != "" {
+		t.Errorf("wrong password: %d with Retry-After %q; want 401 without it", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	rec = f.postKey("env1", "ann@partner.example", testPassword, "")
+	if rec.Code != 200 || rec.Header().Get("Retry-After") != "" {
+		t.Errorf("key released: %d with Retry-After %q; want 200 without it", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
