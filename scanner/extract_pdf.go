@@ -294,7 +294,11 @@ func pdfLiteral(s []byte, i int) ([]byte, int) {
 
 // pdfHex parses the hex string starting at s[i] == '<'.
 func pdfHex(s []byte, i int) ([]byte, int) {
-	var out []byte
+	end := bytes.IndexByte(s[i:], '>')
+	if end < 0 {
+		end = len(s) - i
+	}
+	out := make([]byte, 0, end/2+1)
 	var hi byte
 	half := false
 	for i++; i < len(s); i++ {

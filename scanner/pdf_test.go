@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -125,4 +126,44 @@ func FuzzPDF(f *testing.F) {
 			t.Errorf("pdf took %v", d)
 		}
 	})
+}
+
+// BenchmarkPDFText: pages of words shown as hex strings in kerned TJ
+// arrays through a Type0 font with a ToUnicode map, as browsers write.
+func BenchmarkPDFText(b *testing.B) {
+	cmap := "1 begincodespacerange <0000> <FFFF> endcodespacerange 1 beginbfrange <0020> <00FF> <0020> endbfrange"
+	var c bytes.Buffer
+	c.WriteString("BT /F1 10 Tf 12 TL 50 770 Td\n")
+	words := []string{"please", "find", "the", "attached", "report", "SSN", "536-22-1234", "card", "4111", "1111"}
+	for line := 0; line < 50; line++ {
+		c.WriteString("[")
+		for w := 0; w < 12; w++ {
+			fmt.Fprintf(&c, "<")
+			for _, r := range []byte(words[(line*12+w)%len(words)]) {
+				fmt.Fprintf(&c, "00%02X", r)
+			}
+			c.WriteString("> -250 ")
+		}
+		c.WriteString("] TJ T*\n")
+	}
+	c.WriteString("ET")
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
+	var kids []string
+	for p := 0; p < 100; p++ {
+		objs = append(objs, stream("", c.String()))
+		objs = append(objs, fmt.Sprintf("<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>", 203, len(objs)))
+		kids = append(kids, fmt.Sprintf("%d 0 R", len(objs)))
+	}
+	objs[1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(kids))
+	objs = append(objs, "<< /Type /Font /Subtype /Type0 /Encoding /Identity-H /DescendantFonts [204 0 R] /ToUnicode 205 0 R >>",
+		"<< /Type /Font /Subtype /CIDFontType2 /DW 500 >>", stream("", cmap))
+	pdf := buildPDF(objs...)
+	b.SetBytes(int64(len(pdf)))
+	for b.Loop() {
+		e := &extractor{ctx: context.Background(), lim: Limits{}.withDefaults(), out: &Extracted{}, work: 1 << 30}
+		e.pdf("t.pdf", pdf)
+		if len(e.out.Parts) != 100 {
+			b.Fatalf("%d parts, unreadable %+v", len(e.out.Parts), e.out.Unreadable)
+		}
+	}
 }

@@ -277,8 +277,11 @@ func (p *pageText) moveText(tx, ty float64) {
 	p.tm = p.tlm
 }
 
+// advance moves the text position by tx along the text line:
+// translate(tx, 0) × tm.
 func (p *pageText) advance(tx float64) {
-	p.tm = matrix{1, 0, 0, 1, tx, 0}.mul(p.tm)
+	p.tm[4] += tx * p.tm[0]
+	p.tm[5] += tx * p.tm[1]
 }
 
 // show places one string. Its glyphs follow one another by their widths,
@@ -328,13 +331,15 @@ func (p *pageText) show(v any) {
 // place writes text whose glyph starts at the current text position and
 // moves the position by tx (text space) for the next one.
 func (p *pageText) place(t []byte, tx float64) {
-	trm := matrix{p.tfs * p.th, 0, 0, p.tfs, 0, p.ts}.mul(p.tm).mul(p.ctm)
-	x, y := trm[4], trm[5]
-	size := math.Hypot(trm[2], trm[3])
+	// The text rendering matrix is [tfs·th 0 0 tfs 0 ts] × tm × ctm; only
+	// its origin, baseline direction and height are needed.
+	m := p.tm.mul(p.ctm)
+	x, y := p.ts*m[2]+m[4], p.ts*m[3]+m[5]
+	size := math.Abs(p.tfs) * math.Hypot(m[2], m[3])
 	if size == 0 {
 		size = 1
 	}
-	dir := [2]float64{trm[0], trm[1]}
+	dir := [2]float64{m[0], m[1]}
 	if l := math.Hypot(dir[0], dir[1]); l > 0 {
 		dir[0], dir[1] = dir[0]/l, dir[1]/l
 	} else {
@@ -356,8 +361,9 @@ func (p *pageText) place(t []byte, tx float64) {
 	}
 	p.out = append(p.out, t...)
 	p.advance(tx)
-	end := matrix{p.tfs * p.th, 0, 0, p.tfs, 0, p.ts}.mul(p.tm).mul(p.ctm)
-	p.along = end[4]*dir[0] + end[5]*dir[1]
+	// The end, along the baseline: the origin moved by tx in text space.
+	ex, ey := x+tx*m[0], y+tx*m[1]
+	p.along = ex*dir[0] + ey*dir[1]
 	p.across = across
 	p.size, p.dir, p.have = size, dir, true
 }
