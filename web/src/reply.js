@@ -7,7 +7,9 @@
 //   POST {publicURL}/api/v1/envelopes/{id}/reply  (multipart/form-data)
 // as a "simple" CORS request (no preflight; the page may run from file://).
 
-const LABELS = { reply: 'Reply', 'reply-all': 'Reply all', forward: 'Forward' };
+import { t } from './i18n.js';
+
+const LABELS = { reply: () => t('Reply'), 'reply-all': () => t('Reply all'), forward: () => t('Forward') };
 
 const el = (tag, props = {}, ...children) => {
   const e = document.createElement(tag);
@@ -34,12 +36,12 @@ export function quote(kind, parsed) {
   const when = date && !isNaN(date) ? date.toUTCString() : '';
   const body = String(parsed.text || '').replace(/\r\n/g, '\n').replace(/\s+$/, '');
   if (kind === 'forward') {
-    const lines = ['---------- Forwarded message ----------', `From: ${from}`];
+    const lines = ['---------- ' + t('Forwarded message') + ' ----------', `From: ${from}`];
     if (when) lines.push(`Date: ${when}`);
     lines.push(`Subject: ${parsed.subject || ''}`, `To: ${(parsed.to || []).map(addressText).join(', ')}`, '', body);
     return lines.join('\n');
   }
-  const intro = when ? `On ${when}, ${from} wrote:` : `${from} wrote:`;
+  const intro = when ? t('On {when}, {from} wrote:', { when, from }) : t('{from} wrote:', { from });
   return intro + '\n' + body.split('\n').map((l) => (l ? '> ' + l : '>')).join('\n');
 }
 
@@ -56,33 +58,33 @@ export function setupReply(root, data, answer, parsed) {
 
   const buttons = el('p', { id: 'reply-actions' });
   for (const k of kinds) {
-    buttons.append(el('button', { type: 'button', class: 'secondary', id: `reply-${k}`, 'data-kind': k, text: LABELS[k] }), ' ');
+    buttons.append(el('button', { type: 'button', class: 'secondary', id: `reply-${k}`, 'data-kind': k, text: LABELS[k]() }), ' ');
   }
   const heading = el('h2', { id: 'compose-title' });
   const to = el('input', { id: 'compose-to', name: 'to', type: 'text', autocomplete: 'email', spellcheck: 'false' });
-  const toHint = el('p', { id: 'compose-to-hint', class: 'hint', text: 'Separate several addresses with commas.' });
+  const toHint = el('p', { id: 'compose-to-hint', class: 'hint', text: t('Separate several addresses with commas.') });
   const text = el('textarea', { id: 'compose-text', name: 'text', rows: '8' });
   const files = el('input', { id: 'compose-files', name: 'attachments', type: 'file', multiple: true });
   const forwarded = el('p', { id: 'compose-forwarded', class: 'hint', hidden: true });
-  const quoted = el('pre', { id: 'compose-quote', 'aria-label': 'Original message' });
-  const send = el('button', { id: 'compose-send', type: 'submit', text: 'Send' });
+  const quoted = el('pre', { id: 'compose-quote', 'aria-label': t('Original message') });
+  const send = el('button', { id: 'compose-send', type: 'submit', text: t('Send') });
   const status = el('span', { id: 'compose-status', role: 'status', 'aria-live': 'polite' });
   const error = el('div', { id: 'compose-error', class: 'error', role: 'alert', tabindex: '-1', hidden: true });
   const form = el(
     'form',
     { id: 'compose', hidden: true, 'aria-labelledby': 'compose-title' },
     heading,
-    el('div', {}, el('label', { for: 'compose-to', text: 'To' }), to),
+    el('div', {}, el('label', { for: 'compose-to', text: t('To') }), to),
     toHint,
-    el('div', {}, el('label', { for: 'compose-text', text: 'Message' }), text),
-    el('div', {}, el('label', { for: 'compose-files', text: 'Attachments' }), files),
+    el('div', {}, el('label', { for: 'compose-text', text: t('Message') }), text),
+    el('div', {}, el('label', { for: 'compose-files', text: t('Attachments') }), files),
     forwarded,
     quoted,
     error,
     el('p', {}, send, status),
   );
   const sent = el('div', { id: 'compose-sent', role: 'status', tabindex: '-1', hidden: true });
-  const box = el('section', { id: 'reply', 'aria-label': 'Answer securely' }, buttons, form, sent);
+  const box = el('section', { id: 'reply', 'aria-label': t('Answer securely') }, buttons, form, sent);
   root.after(box);
 
   let kind = null;
@@ -90,14 +92,14 @@ export function setupReply(root, data, answer, parsed) {
   const originals = (parsed.attachments || []).filter((a) => a.disposition !== 'inline' || a.filename);
   const open = (k) => {
     kind = k;
-    heading.textContent = LABELS[k];
+    heading.textContent = LABELS[k]();
     const fixed = k !== 'forward';
     to.readOnly = fixed;
     to.value = fixed ? (replyTo[k] || []).join(', ') : '';
     toHint.hidden = fixed;
     forwarded.hidden = !(k === 'forward' && originals.length);
     forwarded.textContent = originals.length
-      ? 'The original attachments go with it: ' + originals.map((a) => a.filename || 'attachment').join(', ')
+      ? t('The original attachments go with it: {names}', { names: originals.map((a) => a.filename || 'attachment').join(', ') })
       : '';
     quoted.textContent = quote(k, parsed);
     error.hidden = true;
@@ -111,11 +113,11 @@ export function setupReply(root, data, answer, parsed) {
     ev.preventDefault();
     if (busy || !kind) return;
     if (kind === 'forward' && !to.value.trim()) {
-      showError('Enter the address to forward to in To.', to);
+      showError(t('Enter the address to forward to in To.'), to);
       return;
     }
     if (!text.value.trim() && files.files.length === 0) {
-      showError('Write a message or attach a file.', text);
+      showError(t('Write a message or attach a file.'), text);
       return;
     }
     const fd = new FormData();
@@ -130,7 +132,7 @@ export function setupReply(root, data, answer, parsed) {
     }
     busy = true;
     send.disabled = true;
-    status.textContent = 'Sending\u2026';
+    status.textContent = t('Sending\u2026');
     error.hidden = true;
     try {
       const url = `${base}/api/v1/envelopes/${encodeURIComponent(data.envelope)}/reply`;
@@ -138,7 +140,7 @@ export function setupReply(root, data, answer, parsed) {
       try {
         res = await fetch(url, { method: 'POST', body: fd, credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer' });
       } catch {
-        throw new Error(`The key service at ${base} cannot be reached, so nothing was sent. Your text is still here: try again later.`);
+        throw new Error(t('The key service at {base} cannot be reached, so nothing was sent. Your text is still here: try again later.', { base }));
       }
       let body = {};
       try {
@@ -147,11 +149,11 @@ export function setupReply(root, data, answer, parsed) {
         /* judged by the status alone */
       }
       if (!res.ok || !body.sent) {
-        const why = typeof body.message === 'string' && body.message ? body.message : `The key service refused the reply (HTTP ${res.status}).`;
-        throw new Error(why + (res.status === 413 || res.status === 400 ? '' : ' Nothing was sent.'));
+        const why = typeof body.message === 'string' && body.message ? body.message : t('The key service refused the reply (HTTP {status}).', { status: res.status });
+        throw new Error(why + (res.status === 413 || res.status === 400 ? '' : ' ' + t('Nothing was sent.')));
       }
       const who = Array.isArray(body.recipients) ? body.recipients.join(', ') : '';
-      sent.replaceChildren(el('p', { text: 'Sent' }), el('p', { text: who ? `Sent securely to ${who}.` : 'Sent securely.' }));
+      sent.replaceChildren(el('p', { text: t('Sent') }), el('p', { text: who ? t('Sent securely to {who}.', { who }) : t('Sent securely.') }));
       sent.hidden = false;
       form.hidden = true;
       text.value = '';
