@@ -47,6 +47,10 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		// A line break in a name would let a stranger write paragraphs
 		// into the organisation's activation mail.
 		d.Error = "Names may not contain line breaks or control characters."
+	case !safeName(d.FirstName + d.LastName):
+		// "IT Service Desk <servicedesk@example.org> via Example Health"
+		// in a reply's From would pose as another sender.
+		d.Error = "Names may not contain <, >, @ or \"."
 	default:
 		d.Error = s.checkNewPassword(pw, f.Get("confirm_password"))
 	}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/postseal/postseal/config"
 	"github.com/postseal/postseal/store"
@@ -314,16 +315,22 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_recipients", Message: "This message names nobody to answer."})
 		return
 	}
-	n, err := s.st.CountEvents(ctx, store.EventFilter{Kind: store.EventReplySent, Email: acct.Email, Since: now.Add(-time.Hour)})
+	if utf8.RuneCountInString(form.subject) > replySubjectMax {
+		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplySubject})
+		return
+	}
+	ip := s.remoteIP(r)
+	release, refused, err := s.replyQuota.reserve(ctx, s.st, acct.Email, ip, s.cfg.RepliesPerHour, s.cfg.RepliesPerClient, now)
 	if err != nil {
 		s.unavailable(w, "reply count", err)
 		return
 	}
-	if n >= s.cfg.RepliesPerHour {
+	if refused {
 		s.metrics.Refused(refusedReplies)
 		s.writeAPI(w, http.StatusTooManyRequests, apiAnswer{Error: "throttled", Message: fmt.Sprintf(msgReplyRate, waitText(10*time.Minute)), RetryAfter: 600})
 		return
 	}
+	defer release()
 
 	out, err := s.composeReply(pol.Config, env, acct, form, rcpts, now)
 	if err != nil {
@@ -344,7 +351,6 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, "reply token", err)
 		return
 	}
-	ip := s.remoteIP(r)
 	if err := s.deliverReply(ctx, pol, out, rcpts, now); err != nil {
 		s.log.Error("key service: sending reply", "envelope", id, "kind", form.kind, "err", err)
 		s.replyEvent(ctx, env.ID, acct.Email, ip, "failed", form.kind, len(rcpts), len(out.data))

@@ -30,6 +30,11 @@ type replyOut struct {
 // ReplyEnvelopeHeader names the envelope a secure reply answers.
 const ReplyEnvelopeHeader = "X-Postseal-In-Reply-To"
 
+// ReplyMarkHeader marks the clear copy of a secure reply or forward that
+// reaches internal addresses: it was written outside, by the named
+// address, and entered through the key service, not the inbound MX.
+const ReplyMarkHeader = "X-Postseal-Reply"
+
 // composeReply writes the reply: From the reader (with their account's
 // name), To whom the store says, "Re:"/"Fwd:" and the marker once on the
 // original's subject, threaded on the original's Message-ID, a fresh
@@ -46,7 +51,7 @@ func (s *Server) composeReply(cfg *config.Config, env store.Envelope, acct store
 	out := replyOut{
 		subject:   policy.MarkSubject(policy.ReplySubject(cfg, prefix, original), cfg.Scanner.Marker),
 		messageID: newMessageID(s.cfg.From),
-		from:      mail.Address{Name: strings.TrimSpace(acct.FirstName + " " + acct.LastName), Address: acct.Email},
+		from:      mail.Address{Name: senderName(acct), Address: acct.Email},
 	}
 	to, cc := rcpts, []string(nil)
 	if f.kind == kindReplyAll && len(rcpts) > 1 {
@@ -153,7 +158,9 @@ func (s *Server) deliverReply(ctx context.Context, pol *policy.Policy, out reply
 	}
 	for _, c := range copies {
 		if c.Sealed == nil {
-			if err := s.mail.Enqueue(ctx, s.cfg.From, c.Group.Recipients, out.data); err != nil {
+			// Internal filters must see this as the outside mail it is.
+			marked := append([]byte(ReplyMarkHeader+": external sender <"+out.from.Address+">\r\n"), out.data...)
+			if err := s.mail.Enqueue(ctx, s.cfg.From, c.Group.Recipients, marked); err != nil {
 				return err
 			}
 			continue

@@ -144,6 +144,10 @@ type Config struct {
 	// RepliesPerHour is how many secure replies one address may send in an
 	// hour; 0 means 30.
 	RepliesPerHour int
+	// RepliesPerClient is how many secure replies one client address
+	// (IPv6: its /64) may send in an hour, whatever the accounts; 0 means
+	// 2 × RepliesPerHour.
+	RepliesPerClient int
 	// ReplyConcurrency bounds replies being read and sealed at once (each
 	// holds up to MaxReplySize in memory); past it the answer is 503. 0
 	// means 4.
@@ -192,6 +196,8 @@ type Server struct {
 	attempts gates // see enterAttempt
 	policy   func() *policy.Policy
 	replySem chan struct{}
+	// replyQuota reserves reply sends before delivery.
+	replyQuota replyQuota
 }
 
 const (
@@ -252,6 +258,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.RepliesPerHour <= 0 {
 		cfg.RepliesPerHour = 30
+	}
+	if cfg.RepliesPerClient <= 0 {
+		cfg.RepliesPerClient = 2 * cfg.RepliesPerHour
 	}
 	if cfg.ReplyConcurrency <= 0 {
 		cfg.ReplyConcurrency = 4

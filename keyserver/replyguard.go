@@ -1,0 +1,87 @@
+package keyserver
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/postseal/postseal/store"
+)
+
+// What guards secure replies against a recipient turning the key service
+// into a relay for organisation-branded mail: names that cannot pose as an
+// address, a quota per client address besides the one per account, and
+// quotas reserved before delivery so concurrent sends cannot overshoot.
+
+// replySubjectMax caps the subject a reply page posts (in characters): a
+// subject is a line, not a document.
+const replySubjectMax = 900
+
+const msgReplySubject = "The subject is too long (at most 900 characters). Shorten it and send again."
+
+// safeName reports whether name may stand in a From display name: no
+// characters that would make "Name via Org" read like an address ('<',
+// '>', '@', '"') and no control characters.
+func safeName(name string) bool {
+	return !strings.ContainsAny(name, "<>@\"") && strings.IndexFunc(name, unicode.IsControl) < 0
+}
+
+// senderName is the display name a reply from acct carries: the account's
+// name, or none (the address stands alone) when the stored name could pose
+// as an address — accounts registered before names were checked.
+func senderName(acct store.Account) string {
+	name := strings.TrimSpace(acct.FirstName + " " + acct.LastName)
+	if !safeName(name) {
+		return ""
+	}
+	return name
+}
+
+// replyQuota reserves one send against the per-account and per-client
+// quotas before the reply is delivered; the audit events count what was
+// sent, pending reservations count what is being sent. The check and the
+// reservation happen under one lock, so two sends racing for the last
+// slot cannot both go (per process; several processes each keep their
+// own reservations on top of the shared events).
+type replyQuota struct {
+	mu      sync.Mutex
+	pending map[string]int // "a:"+address and "ip:"+client → sends in flight
+}
+
+// reserve returns a release function when address (from client ip) may
+// send one more reply this hour; refused tells which quota is used up.
+func (q *replyQuota) reserve(ctx context.Context, st Store, address, ip string, perAddress, perIP int, now time.Time) (release func(), refused bool, err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.pending == nil {
+		q.pending = map[string]int{}
+	}
+	since := now.Add(-time.Hour)
+	n, err := st.CountEvents(ctx, store.EventFilter{Kind: store.EventReplySent, Email: address, Since: since})
+	if err != nil {
+		return nil, false, err
+	}
+	if n+q.pending["a:"+address] >= perAddress {
+		return nil, true, nil
+	}
+	n, err = st.CountEvents(ctx, store.EventFilter{Kind: store.EventReplySent, RemoteIP: ip, Since: since})
+	if err != nil {
+		return nil, false, err
+	}
+	if n+q.pending["ip:"+ip] >= perIP {
+		return nil, true, nil
+	}
+	q.pending["a:"+address]++
+	q.pending["ip:"+ip]++
+	return func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		for _, k := range []string{"a:" + address, "ip:" + ip} {
+			if q.pending[k]--; q.pending[k] <= 0 {
+				delete(q.pending, k)
+			}
+		}
+	}, false, nil
+}

@@ -1,0 +1,149 @@
+package keyserver
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/postseal/postseal/store"
+)
+
+// Findings of the security review of the key service, one test each.
+
+// TestRegisterRefusesAddressLikeNames: a name that could pose as an
+// address in "Name via Org" is refused before anything is stored or sent.
+func TestRegisterRefusesAddressLikeNames(t *testing.T) {
+	f := newFixture(t)
+	for i, name := range []string{"IT Service Desk <servicedesk@example.org>", "a@b", `"Quoted"`, "x>y"} {
+		rec := f.postFormFrom("/register", registrationAs("new@ext.example", name, testPassword), fmt.Sprintf("198.51.%d.9", 100+i))
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "Names may not contain") {
+			t.Errorf("register as %q: %d", name, rec.Code)
+		}
+	}
+	f.srv.bg.Wait()
+	if n := len(f.mail.sent()); n != 0 {
+		t.Errorf("refused registrations sent %d mails", n)
+	}
+}
+
+// TestReplyStoredAddressLikeName: an account registered before names were
+// checked does not lend its name to From; the address stands in for it.
+func TestReplyStoredAddressLikeName(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	acct := f.account(replyReader)
+	acct.FirstName, acct.LastName = "IT Service Desk", "<servicedesk@example.org>"
+	if err := f.st.UpdateAccount(t.Context(), acct); err != nil {
+		t.Fatal(err)
+	}
+	a := f.token("lab")
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "forward", text: "FYI", to: []string{"kim@third.example", "colleague@example.org"}}); rec.Code != http.StatusOK {
+		t.Fatalf("forward: %d %s", rec.Code, rec.Body)
+	}
+	for _, to := range []string{"kim@third.example", "colleague@example.org"} {
+		got := f.mailTo(to)
+		if len(got) != 1 {
+			t.Fatalf("mail to %s: %d", to, len(got))
+		}
+		m, err := mail.ReadMessage(bytes.NewReader(got[0].Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		from := m.Header.Get("From")
+		if strings.Contains(from, "servicedesk") || strings.Contains(from, "Service Desk") || !strings.Contains(from, replyReader) {
+			t.Errorf("From to %s: %q", to, from)
+		}
+	}
+}
+
+// TestReplyPerClientCap: many accounts behind one client address share a
+// quota on top of each account's own.
+func TestReplyPerClientCap(t *testing.T) {
+	f := newReplyFixture(t, nil, func(c *Config) { c.RepliesPerHour = 2; c.RepliesPerClient = 3 })
+	f.putAccount(replyOther, testPassword, true, false)
+	a := f.token("lab")
+	rec := f.postKey("lab", replyOther, testPassword, "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("key release to %s: %d", replyOther, rec.Code)
+	}
+	b := decodeAnswer(t, rec)
+	for i, tok := range []string{a.ReplyToken, a.ReplyToken, b.ReplyToken} {
+		if rec := f.reply("lab", replyPost{token: tok, kind: "reply", text: "x"}); rec.Code != http.StatusOK {
+			t.Fatalf("reply %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec = f.reply("lab", replyPost{token: b.ReplyToken, kind: "reply", text: "x"})
+	if rec.Code != http.StatusTooManyRequests {
+		t.Errorf("fourth reply from one client (second of its account): %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestReplyQuotaConcurrent: sends racing for the last slots of the hourly
+// quota cannot overshoot it (the slot is reserved before delivery).
+func TestReplyQuotaConcurrent(t *testing.T) {
+	f := newReplyFixture(t, nil, func(c *Config) { c.RepliesPerHour = 2; c.ReplyConcurrency = 16 })
+	a := f.token("lab")
+	var wg sync.WaitGroup
+	codes := make([]int, replyTokenUses)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: fmt.Sprint("x", i)}).Code
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, c := range codes {
+		if c == http.StatusOK {
+			ok++
+		}
+	}
+	if ok != 2 || len(f.mail.sent()) != 2 {
+		t.Errorf("%d concurrent replies, quota 2: %d accepted (%v), %d mails", len(codes), ok, codes, len(f.mail.sent()))
+	}
+	if n := len(f.events(store.EventReplySent)); n != 2 {
+		t.Errorf("reply events: %d", n)
+	}
+}
+
+// TestReplySubjectCap: a subject is a line, not a megabyte.
+func TestReplySubjectCap(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x", subject: strings.Repeat("s", 1000)})
+	if rec.Code != http.StatusBadRequest || !strings.Contains(decodeAnswer(t, rec).Message, "subject is too long") {
+		t.Errorf("1000-character subject: %d %s", rec.Code, rec.Body)
+	}
+	if len(f.mail.sent()) != 0 {
+		t.Error("a refused reply was sent")
+	}
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x", subject: strings.Repeat("s", 800)}); rec.Code != http.StatusOK {
+		t.Errorf("800-character subject: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestReplyInternalCopyMarked: the clear copy of a reply or forward to an
+// internal address carries X-Postseal-Reply naming the outside sender, so
+// internal filters can treat it as external mail.
+func TestReplyInternalCopyMarked(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "forward", text: "FYI", to: []string{"colleague@example.org"}}); rec.Code != http.StatusOK {
+		t.Fatalf("forward: %d %s", rec.Code, rec.Body)
+	}
+	got := f.mailTo("colleague@example.org")
+	if len(got) != 1 {
+		t.Fatalf("mail to the colleague: %d", len(got))
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(got[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := m.Header.Get(ReplyMarkHeader); h != "external sender <"+replyReader+">" {
+		t.Errorf("%s: %q", ReplyMarkHeader, h)
+	}
+}
