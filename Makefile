@@ -39,6 +39,8 @@ test-deps:
 	@command -v npm >/dev/null || { echo "installing: nodejs npm (for check-bundle)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm; }
 	@# Firefox ESR is driven by puppeteer-core (pinned in test/firefox's lockfile).
 	@test -d test/firefox/node_modules/puppeteer-core || { cd test/firefox && npm ci --no-audit --no-fund --loglevel=error; }
+	@# axe-core (accessibility checks in Chromium), pinned in test/axe's lockfile.
+	@test -f test/axe/node_modules/axe-core/axe.min.js || { cd test/axe && npm ci --no-audit --no-fund --loglevel=error; }
 	bash test/e2e/install-sendmail.sh >/dev/null
 	@test -x $(GOBIN)/nfpm || $(GO) install $(NFPM)
 

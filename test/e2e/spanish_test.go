@@ -5,6 +5,8 @@ package e2e
 // it), its Registrarse link leads to the key service's pages in Spanish,
 // the activation mail is in Spanish, the message opens; ¿Olvidó su
 // contraseña? from the page sends a Spanish reset mail; /help renders.
+// axe-core checks every page of the journey (WCAG 2.1 A and AA): no
+// serious or critical violation.
 
 import (
 	"fmt"
@@ -24,6 +26,7 @@ var spanishResetRe = regexp.MustCompile(`http://127\.0\.0\.1:\d+/reset/[A-Za-z0-
 func TestBrowserSpanishJourney(t *testing.T) {
 	needRoot(t)
 	ctx := startBrowser(t)
+	axeBypassCSP(t, ctx)
 	reinject := freePort(t)
 	ps := startPostseal(t, PostsealConfig{ReinjectPort: reinject, Extra: "[organization.languages]\n\"hospital.example.es\" = \"es\"\n"})
 	pf := startPostfix(t, mta.Options{Milter: postfixMilterAddr(ps.MilterPort), ReinjectPort: reinject})
@@ -46,11 +49,13 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	if got := browserEval[string](t, ctx, `document.documentElement.lang + "|" + document.querySelector('#open').textContent + "|" + document.querySelector('#register-link').textContent + "|" + document.querySelector('#forgot-link').textContent + "|" + document.querySelector('label[for=password]').textContent`); got != "es|Abrir|Registrarse|¿Olvidó su contraseña?|Contraseña" {
 		t.Fatalf("securedoc: %q; want it in Spanish", got)
 	}
+	axeCheck(t, ctx, "securedoc")
 	// A blank password: the decryptor's sentence is Spanish too.
 	browserDo(t, ctx, "blank password", chromedp.Click(chromedp.CSS("#open")), chromedp.WaitVisible(chromedp.CSS("#error")))
 	if msg := browserText(ctx, "#error"); !strings.Contains(msg, "aún no tiene contraseña") {
 		t.Errorf("blank password told %q; want the Spanish sentence", msg)
 	}
+	axeCheck(t, ctx, "securedoc with an error")
 	register := browserEval[string](t, ctx, `document.querySelector('#register-link').href`)
 	if !strings.HasPrefix(register, base+"/register?") || !strings.Contains(register, "lang=es") || !strings.Contains(register, "ana%40hospital.example.es") {
 		t.Fatalf("Registrarse links to %q", register)
@@ -63,6 +68,7 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	if got := browserEval[string](t, ctx, `document.documentElement.lang + "|" + document.querySelector('label[for=first_name]').textContent + "|" + document.querySelector('#language').value`); got != "es|Nombre|es" {
 		t.Fatalf("registration page: %q; want Spanish with Español chosen", got)
 	}
+	axeCheck(t, ctx, "/register")
 	browserDo(t, ctx, "fill in the registration",
 		chromedp.SetValue(chromedp.CSS(`input[name="first_name"]`), "Ana"),
 		chromedp.SetValue(chromedp.CSS(`input[name="last_name"]`), "García"),
@@ -73,6 +79,7 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	if got := browserText(ctx, "h1"); got != "Revise su correo" {
 		t.Fatalf("after Registrarse: %q", got)
 	}
+	axeCheck(t, ctx, "registered")
 
 	var link, text string
 	for _, d := range postfixWait(t, pf, mark, rcpt, 2) {
@@ -92,10 +99,12 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	if b := browserText(ctx, `form button[type="submit"]`); b != "Activar" {
 		t.Errorf("activation button %q; want Activar", b)
 	}
+	axeCheck(t, ctx, "/activate")
 	browserSubmit(t, ctx, `form button[type="submit"]`)
 	if got := browserText(ctx, "h1"); got != "Dirección confirmada" {
 		t.Fatalf("after Activar: %q", got)
 	}
+	axeCheck(t, ctx, "activated")
 
 	browserDo(t, ctx, "open the message",
 		chromedp.Navigate(docURL),
@@ -107,6 +116,7 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	if got := browserText(ctx, "#msg-text"); !strings.Contains(got, "Browser body marker") {
 		t.Errorf("opened message text %q", got)
 	}
+	axeCheck(t, ctx, "the opened message")
 
 	// ¿Olvidó su contraseña? from the page, after the account exists.
 	forgot := browserEval[string](t, ctx, `document.querySelector('#forgot-link').href`)
@@ -117,7 +127,9 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	if got := browserEval[string](t, ctx, `document.querySelector('input[name=email]').value + "|" + document.querySelector('form button').textContent`); got != rcpt+"|Enviar enlace" {
 		t.Fatalf("forgot page: %q", got)
 	}
+	axeCheck(t, ctx, "/forgot")
 	browserSubmit(t, ctx, `form button[type="submit"]`)
+	axeCheck(t, ctx, "forgot sent")
 	var reset string
 	for _, d := range postfixWait(t, pf, mark, rcpt, 3) {
 		if body := keyserverMailText(t, d.Data); spanishResetRe.MatchString(body) {
@@ -132,4 +144,9 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	if got := browserText(ctx, "h1"); got != "Ayuda con los mensajes seguros" {
 		t.Errorf("/help: %q", got)
 	}
+	axeCheck(t, ctx, "/help")
+	browserDo(t, ctx, "login", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS("#email")))
+	axeCheck(t, ctx, "/login")
+	browserDo(t, ctx, "home", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	axeCheck(t, ctx, "/")
 }
