@@ -1,3 +1,10 @@
+//go:build !race
+
+// The race detector makes the partner rows' password S2K (65 MB of SHA-256
+// per sealed copy, by design) take seconds each; this test has no
+// concurrency of its own to check, so `make test` runs it in a second,
+// race-free pass (see the Makefile).
+
 package main
 
 import (
