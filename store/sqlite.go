@@ -209,11 +209,12 @@ func OpenSQLite(ctx context.Context, dsn string, key *MasterKey) (*SQLite, error
 		f.Close()
 	}
 	if params == "" {
-		// busy_timeout: a locked database is waited for briefly, then the
+		// busy_timeout: a locked database is waited for (10 s: writers from
+		// two processes, each fsyncing, queue behind one another), then the
 		// message is temp-failed; FULL sync: a reported write survives a crash.
 		// secure_delete: a destroyed (expired) wrapped key is overwritten,
 		// not left in a free page.
-		params = "_txlock=immediate&_pragma=busy_timeout(2000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)"
+		params = "_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)"
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+params)
 	if err != nil {
