@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/emersion/go-message/mail"
 
@@ -44,7 +45,7 @@ func (s *Server) composeReply(cfg *config.Config, env store.Envelope, acct store
 	if f.kind == kindForward {
 		prefix = "Fwd"
 	}
-	original := strings.TrimSpace(oneLine(f.subject))
+	original := clip(strings.TrimSpace(oneLine(f.subject)), maxReplySubject)
 	if original == "" {
 		original = env.Subject
 	}
@@ -97,7 +98,7 @@ func (s *Server) composeReply(cfg *config.Config, env store.Envelope, acct store
 	for i, file := range f.files {
 		var ah gomail.AttachmentHeader
 		ah.Set("Content-Type", mediaType(file.contentType))
-		name := oneLine(file.name)
+		name := clip(oneLine(file.name), maxReplyFileName)
 		if name == "" {
 			name = fmt.Sprintf("attachment-%d", i+1)
 		}
@@ -122,6 +123,23 @@ func (s *Server) composeReply(cfg *config.Config, env store.Envelope, acct store
 		Subject: out.subject, Date: now.Format(time.RFC1123Z),
 	}
 	return out, nil
+}
+
+// What the page may set in the reply's header is bounded: a subject or a
+// file name longer than these is cut (at a character boundary).
+const (
+	maxReplySubject  = 400
+	maxReplyFileName = 200
+)
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func addressList(addrs []string) []*gomail.Address {

@@ -508,3 +508,29 @@ func TestReplyCORS(t *testing.T) {
 		t.Errorf("answer type %q", ct)
 	}
 }
+
+// What the page sets in the header is bounded and every header line stays
+// within SMTP's 998 octets.
+func TestReplyLongSubjectAndFileName(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	long := strings.Repeat("é", 3000)
+	rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x", subject: long, files: map[string][]byte{long + ".pdf": []byte("pdf")}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("reply: %d %s", rec.Code, rec.Body)
+	}
+	data := f.mail.sent()[0].Data
+	for _, line := range strings.Split(string(data), "\r\n") {
+		if len(line) > 998 {
+			t.Fatalf("a line of %d octets: %.80q…", len(line), line)
+		}
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if err != nil || !strings.HasPrefix(subject, "Re: éé") || len(subject) > 500 {
+		t.Errorf("Subject of %d bytes (%v): %.40q", len(subject), err, subject)
+	}
+}
