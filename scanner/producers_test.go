@@ -65,6 +65,15 @@ var loProfile struct {
 	dir  string
 }
 
+// TestMain removes the LibreOffice profile the tests shared.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if loProfile.dir != "" {
+		os.RemoveAll(loProfile.dir)
+	}
+	os.Exit(code)
+}
+
 // soffice converts the file name (with content data) to format.
 func soffice(t testing.TB, name string, data []byte, format string) []byte {
 	t.Helper()
