@@ -2,8 +2,10 @@
 // sealed message talks to. It registers recipients (name, password, an
 // activation link by e-mail), releases message keys to the browser decryptor
 // (POST /api/v1/envelopes/{id}/key), lets recipients log in, change and reset
-// their password, and serves Open Online (POST /open) for mail apps that
-// will not run the securedoc's script.
+// their password, serves the decryptor that linked securedoc pages load
+// (GET /decryptor/<SHA-384>.js: CORS, cached for good, the page pins its
+// hash) and serves Open Online (POST /open) for mail apps that will not run
+// the securedoc's script.
 //
 // Why it is built the way it is:
 //
