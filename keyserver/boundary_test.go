@@ -89,3 +89,10 @@ func TestKeyAnswerRetryAfterOnlyWhenThrottled(t *testing.T) {
 		t.Errorf("key released: %d with Retry-After %q; want 200 without it", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }
+
+// The default Argon2 cost is OWASP's recommendation: 19 MiB, 2 passes, 1 lane.
+func TestDefaultArgon2IsOWASP(t *testing.T) {
+	if DefaultArgon2 != (Argon2{MemoryKiB: 19456, Time: 2, Threads: 1}) {
+		t.Errorf("DefaultArgon2 = %+v; want m=19456 KiB, t=2, p=1", DefaultArgon2)
+	}
+}

@@ -73,7 +73,7 @@ func main() {
 				total++
 				id := fmt.Sprintf("%s:%d:%d %s", name, m.Line, m.Column, m.Type)
 				if why, ok := reasons[id]; ok {
-					lived = append(lived, fmt.Sprintf("  %s %s: equivalent: %s", strings.ToLower(m.Status), id, why))
+					lived = append(lived, fmt.Sprintf("  %s %s: explained: %s", strings.ToLower(m.Status), id, why))
 				} else {
 					lived = append(lived, fmt.Sprintf("  %s %s", strings.ToLower(m.Status), id))
 				}
