@@ -6,9 +6,9 @@
 // where KILLED counts the mutants a test failed on (a mutant whose tests
 // ran out of time counts as killed: it changed behaviour) and TOTAL adds
 // the survivors, those no test covers included. Mutants that do not compile
-// are not counted. Each survivor is then listed, marked "equivalent" with
-// the reason when the equivalents file (lines "FILE:LINE:COLUMN TYPE
-// reason") explains it.
+// are not counted. Each survivor is then listed, marked "explained" with
+// the reason when the explanations file (lines "FILE:LINE:COLUMN TYPE
+// reason": an equivalent mutant, or one the tool misreports) has it.
 package main
 
 import (
