@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/postseal/postseal/envelope"
+	"github.com/postseal/postseal/store"
 )
 
 // Open Online: the securedoc's no-script form posts the armoured payload
@@ -81,6 +82,19 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 		s.sentence(w, r, http.StatusBadRequest, "Cannot open", "The form did not carry a secure message. Please use the \"Open Online\" button of the securedoc attachment.")
 		return
 	}
+	// Only envelopes this service sealed are shown on its origin, and as
+	// the store records them.
+	env, err := s.st.Envelope(r.Context(), req.Envelope)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.sentence(w, r, http.StatusNotFound, "Unknown message", "The key service knows no secure message with this number. Please open the attachment of the e-mail you received in a web browser instead.")
+		return
+	case err != nil:
+		s.log.Error("key service: store", "op", "open envelope", "err", err)
+		s.sentence(w, r, http.StatusServiceUnavailable, "Cannot open", "The key service cannot open messages right now. Please try again in a few minutes.")
+		return
+	}
+	req.Meta = storedMeta(req.Meta, env)
 	s.openPage(w, r, req)
 }
 

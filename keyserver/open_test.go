@@ -28,6 +28,7 @@ func postOpen(f *fixture, fields map[string]string) *httptest.ResponseRecorder {
 
 func TestOpenOnline(t *testing.T) {
 	f := newFixture(t)
+	f.putEnvelope("abc234", "pat@ext.example")
 	var got openRequest
 	f.srv.openPage = func(w http.ResponseWriter, r *http.Request, p openRequest) {
 		got = p
@@ -37,12 +38,14 @@ func TestOpenOnline(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("open: %d %s", rec.Code, rec.Body)
 	}
-	if got.Envelope != "abc234" || got.Stream == nil || got.Meta != `{"subject":"Hi"}` {
+	// The claimed subject gives way to the store's record (see
+	// TestOpenOnlineTrustsTheStore).
+	if got.Envelope != "abc234" || got.Stream == nil || !strings.Contains(got.Meta, `"from":"doctor@example.org"`) || strings.Contains(got.Meta, "Hi") {
 		t.Errorf("fields %+v", got)
 	}
 	page := rec.Body.String()
-	if !strings.Contains(page, armored) || !strings.Contains(page, "abc234") || !strings.Contains(page, "Hi") {
-		t.Error("the page lacks the payload, the envelope id or the subject")
+	if !strings.Contains(page, armored) || !strings.Contains(page, "abc234") {
+		t.Error("the page lacks the payload or the envelope id")
 	}
 	if csp := rec.Header().Get("Content-Security-Policy"); csp != envelope.OpenPageCSP("http://keys.example.org:8025") {
 		t.Errorf("CSP %q; want the decryptor page's", csp)
@@ -70,6 +73,7 @@ func TestOpenOnline(t *testing.T) {
 
 func TestOpenTooLarge(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.MaxOpenBody = 2_000_000 })
+	f.putEnvelope("abc234", "pat@ext.example")
 	rec := postOpen(f, map[string]string{"envelope": "abc234", "payload": armored + strings.Repeat("A", 2_000_000)})
 	if rec.Code != 413 || !strings.Contains(rec.Body.String(), "larger than the key service accepts online (2 MB)") {
 		t.Errorf("too large: %d %s", rec.Code, rec.Body)
@@ -78,6 +82,7 @@ func TestOpenTooLarge(t *testing.T) {
 
 func TestPanicIsA500(t *testing.T) {
 	f := newFixture(t)
+	f.putEnvelope("abc234", "pat@ext.example")
 	f.srv.openPage = func(http.ResponseWriter, *http.Request, openRequest) { panic("boom") }
 	rec := postOpen(f, map[string]string{"envelope": "abc234", "payload": armored})
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "Please try again later") {
@@ -152,6 +157,7 @@ func TestRehashOnLogin(t *testing.T) {
 // process's memory.
 func TestOpenConcurrencyBound(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.OpenConcurrency = 2 })
+	f.putEnvelope("abc234", "pat@ext.example")
 	entered, release := make(chan struct{}), make(chan struct{})
 	f.srv.openPage = func(w http.ResponseWriter, r *http.Request, p openRequest) {
 		entered <- struct{}{}
@@ -187,6 +193,7 @@ func TestOpenConcurrencyBound(t *testing.T) {
 // of the whole post being read into memory first.
 func TestOpenStreams(t *testing.T) {
 	f := newFixture(t)
+	f.putEnvelope("abc234", "pat@ext.example")
 	srv := httptest.NewServer(f.srv)
 	defer srv.Close()
 	pr, pw := io.Pipe()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/store"
 )
 
@@ -145,5 +146,41 @@ func TestReplyInternalCopyMarked(t *testing.T) {
 	}
 	if h := m.Header.Get(ReplyMarkHeader); h != "external sender <"+replyReader+">" {
 		t.Errorf("%s: %q", ReplyMarkHeader, h)
+	}
+}
+
+// TestOpenOnlineTrustsTheStore: Open Online shows only envelopes the key
+// service sealed, in the mode the store records, under the sender and
+// subject the store records — never what the posted meta claims.
+func TestOpenOnlineTrustsTheStore(t *testing.T) {
+	f := newFixture(t)
+	var got openRequest
+	f.srv.openPage = func(w http.ResponseWriter, r *http.Request, p openRequest) {
+		got = p
+		f.srv.renderOpen(w, r, p)
+	}
+	// An outsider's payload under an id the service never issued.
+	forged := `{"shared_password":true,"from":"IT <it@example.org>","subject":"Reset your password"}`
+	rec := postOpen(f, map[string]string{"envelope": "zzzz2345", "payload": armored, "meta": forged})
+	if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), armored) {
+		t.Errorf("unknown envelope: %d, payload shown %v", rec.Code, strings.Contains(rec.Body.String(), armored))
+	}
+	// A co-recipient's genuine payload with a claimed From and Subject.
+	f.putEnvelope("abc234", "pat@ext.example", "sam@ext.example")
+	ctx := t.Context()
+	env, err := f.st.Envelope(ctx, "abc234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = postOpen(f, map[string]string{"envelope": "abc234", "payload": armored, "meta": forged})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("known envelope: %d %s", rec.Code, rec.Body)
+	}
+	meta := envelope.ParsePageMeta(got.Meta)
+	if meta.SharedPassword || !strings.Contains(meta.From, env.Sender) || meta.Subject == "Reset your password" {
+		t.Errorf("meta shown for a key-service envelope: %+v", meta)
+	}
+	if strings.Contains(rec.Body.String(), "Reset your password") || strings.Contains(rec.Body.String(), "it@example.org") {
+		t.Error("the page shows the claimed From or Subject")
 	}
 }
