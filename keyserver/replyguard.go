@@ -16,10 +16,11 @@ import (
 // quotas reserved before delivery so concurrent sends cannot overshoot.
 
 // replySubjectMax caps the subject a reply page posts (in characters): a
-// subject is a line, not a document.
-const replySubjectMax = 900
+// subject is a line, not a document. The message's Subject is shortened
+// further when written; this refuses the megabyte a form field could hold.
+const replySubjectMax = 4000
 
-const msgReplySubject = "The subject is too long (at most 900 characters). Shorten it and send again."
+const msgReplySubject = "The subject is too long (at most 4000 characters). Shorten it and send again."
 
 // safeName reports whether name may stand in a From display name: no
 // characters that would make "Name via Org" read like an address ('<',

@@ -115,15 +115,15 @@ func TestReplyQuotaConcurrent(t *testing.T) {
 func TestReplySubjectCap(t *testing.T) {
 	f := newReplyFixture(t, nil)
 	a := f.token("lab")
-	rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x", subject: strings.Repeat("s", 1000)})
+	rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x", subject: strings.Repeat("s", 4001)})
 	if rec.Code != http.StatusBadRequest || !strings.Contains(decodeAnswer(t, rec).Message, "subject is too long") {
-		t.Errorf("1000-character subject: %d %s", rec.Code, rec.Body)
+		t.Errorf("4001-character subject: %d %s", rec.Code, rec.Body)
 	}
 	if len(f.mail.sent()) != 0 {
 		t.Error("a refused reply was sent")
 	}
-	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x", subject: strings.Repeat("s", 800)}); rec.Code != http.StatusOK {
-		t.Errorf("800-character subject: %d %s", rec.Code, rec.Body)
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x", subject: strings.Repeat("s", 4000)}); rec.Code != http.StatusOK {
+		t.Errorf("4000-character subject: %d %s", rec.Code, rec.Body)
 	}
 }
 
