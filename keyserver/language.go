@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // The recipient's language on the pages: a choice made on a page
@@ -77,10 +78,9 @@ func (s *Server) languages(li langInfo) []langChoice {
 			q := u.Query()
 			q.Set("lang", code)
 			u.RawQuery = q.Encode()
-			href = s.public.Path + u.Path
-			if len(s.public.Path) > 0 && s.public.Path[len(s.public.Path)-1] == '/' {
-				href = s.public.Path[:len(s.public.Path)-1] + u.Path
-			}
+			// The escaped path with its leading slashes collapsed: a
+			// decoded "//evil.com" would be a link to another site.
+			href = strings.TrimRight(s.public.Path, "/") + "/" + strings.TrimLeft(u.EscapedPath(), "/")
 			href += "?" + u.RawQuery
 		}
 		out = append(out, langChoice{Code: code, Name: s.cat.Name(code), Href: href, Current: code == li.lang})

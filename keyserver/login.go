@@ -168,8 +168,9 @@ func (s *Server) setPassword(ctx context.Context, email, pw, detail, ip string) 
 	}
 	// Reset links sent before are void once a password is set: whoever
 	// holds an older mail cannot set another one; nor can a pending
-	// registration's link replace the password now chosen.
-	for _, purpose := range []string{store.TokenReset, store.TokenActivate} {
+	// registration's link replace the password now chosen; reply tokens
+	// taken with the old password send nothing more.
+	for _, purpose := range []string{store.TokenReset, store.TokenActivate, store.TokenReply} {
 		if err := s.st.DropTokens(ctx, email, purpose); err != nil {
 			return acct, err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -182,5 +183,36 @@ func TestOpenOnlineTrustsTheStore(t *testing.T) {
 	}
 	if strings.Contains(rec.Body.String(), "Reset your password") || strings.Contains(rec.Body.String(), "it@example.org") {
 		t.Error("the page shows the claimed From or Subject")
+	}
+}
+
+// TestReplyTokenDiesWithPasswordChange: whoever took a reply token before
+// the owner set a new password (a reset after a stolen password) can no
+// longer send with it.
+func TestReplyTokenDiesWithPasswordChange(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	if _, err := f.srv.setPassword(t.Context(), replyReader, "a brand new passphrase", "reset", "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "x"}); rec.Code != http.StatusUnauthorized {
+		t.Errorf("reply with a token from before the reset: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestLanguageLinksStayOnSite: the language picker on any page, the 404
+// of an encoded "//host" path included, links within the service.
+func TestLanguageLinksStayOnSite(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/%2F%2Fevil.com", "/%2F%5Cevil.com", "/%5C%5Cevil.com"} {
+		body := f.get(path).Body.String()
+		for _, m := range regexp.MustCompile(`href="([^"]*lang=[^"]*)"`).FindAllStringSubmatch(body, -1) {
+			if h := m[1]; strings.HasPrefix(h, "//") || strings.Contains(h, `\`) || strings.Contains(h, "://") {
+				t.Errorf("GET %s: language link %q leaves the site", path, h)
+			}
+		}
+		if !strings.Contains(body, "lang=") {
+			t.Errorf("GET %s: no language links", path)
+		}
 	}
 }
