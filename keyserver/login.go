@@ -28,6 +28,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, "login", d)
 		return
 	}
+	if !plausibleEmail(email) {
+		// No account has such an address; refused before anything (the
+		// audit trail included) stores it.
+		d.Email = ""
+		d.Error = "Please enter your e-mail address, like name@example.com."
+		s.render(w, http.StatusBadRequest, "login", d)
+		return
+	}
 	ip := s.remoteIP(r)
 	leave, refused := s.refuseThrottled(w, r, email, ip, "login", d)
 	if refused {

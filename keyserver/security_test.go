@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -214,5 +215,20 @@ func TestLanguageLinksStayOnSite(t *testing.T) {
 		if !strings.Contains(body, "lang=") {
 			t.Errorf("GET %s: no language links", path)
 		}
+	}
+}
+
+// TestLoginRefusesImplausibleAddress: an address with control characters
+// or over 254 octets is refused before anything is stored.
+func TestLoginRefusesImplausibleAddress(t *testing.T) {
+	f := newFixture(t)
+	for _, email := range []string{"x@ext.example\n99\tforged", "x\x1b[2J@ext.example", strings.Repeat("a", 250) + "@ext.example"} {
+		rec := f.postForm("/login", url.Values{"email": {email}, "password": {"whatever it is"}})
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("login as %q: %d", email, rec.Code)
+		}
+	}
+	if evs := f.events(store.EventLoginFailed); len(evs) != 0 {
+		t.Errorf("refused logins stored %d events: %q", len(evs), evs[0].Email)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/locale"
@@ -462,7 +463,8 @@ func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 // what proves an address.
 func plausibleEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
-	return len(s) <= 254 && at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n<>\",;") && strings.Contains(s[at:], ".")
+	return len(s) <= 254 && at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n<>\",;") && strings.Contains(s[at:], ".") &&
+		strings.IndexFunc(s, unicode.IsControl) < 0
 }
 
 // background runs work whose outcome must not show in the answer's timing

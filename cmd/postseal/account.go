@@ -47,7 +47,7 @@ func cmdAccount(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 			if !a.Activated.IsZero() {
 				activated = a.Activated.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Email, strings.TrimSpace(a.FirstName+" "+a.LastName), accountState(a), a.Created.Format(time.RFC3339), activated)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cell(a.Email), cell(strings.TrimSpace(a.FirstName+" "+a.LastName)), accountState(a), a.Created.Format(time.RFC3339), activated)
 		}
 		return tw.Flush()
 	}

@@ -85,7 +85,7 @@ func auditList(ctx context.Context, st store.Store, f store.EventFilter, cfg *co
 	fmt.Fprintln(tw, "SEQ\tTIME ("+loc.String()+")\tKIND\tENVELOPE\tADDRESS\tCLIENT\tACTOR\tAUTH\tOUTCOME\tDETAIL")
 	err := st.AuditEvents(ctx, f, func(e store.Event) error {
 		_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.In(loc).Format("2006-01-02 15:04:05 MST"),
-			e.Kind, dash(e.EnvelopeID), dash(e.Email), dash(e.RemoteIP), dash(e.Actor), dash(e.Auth), dash(e.Outcome), dash(oneLine(e.Detail)))
+			cell(e.Kind), dash(e.EnvelopeID), dash(e.Email), dash(e.RemoteIP), dash(e.Actor), dash(e.Auth), dash(e.Outcome), dash(oneLine(e.Detail)))
 		return err
 	})
 	if err != nil {
@@ -149,7 +149,7 @@ func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return cell(s)
 }
 
 func oneLine(s string) string {

@@ -216,7 +216,7 @@ func cmdEnvelope(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES\tSTATE\tKIND\tSENDER\tRECIPIENTS")
 		for _, e := range envs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Created.Format(time.RFC3339), expiresText(e.Expires), envelopeState(e, now), e.Kind, e.Sender, strings.Join(e.Recipients, ","))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Created.Format(time.RFC3339), expiresText(e.Expires), envelopeState(e, now), e.Kind, cell(e.Sender), cell(strings.Join(e.Recipients, ",")))
 		}
 		return tw.Flush()
 	case "lock", "unlock", "expire":
