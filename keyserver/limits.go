@@ -24,8 +24,9 @@ import (
 // The numbers are what a load balancer in front must know (the README
 // lists them): a client address may submit formBurst forms at once and
 // then one per formEvery; an address may be asked for mailBurstPerSource
-// mails from one client network and mailBurst from anywhere, then one per
-// mailEvery.
+// mails from one client network, then one per mailEvery (no total across
+// networks: strangers elsewhere must not use up the owner's share); the
+// store's mailsPerHour, derived from mailBurst, bounds the mailbox flood.
 const (
 	formBurst          = 10
 	formEvery          = time.Minute
@@ -88,16 +89,14 @@ func (l *keyedLimiter) sweep(now time.Time) {
 
 // limits are the key service's in-memory flood limits.
 type limits struct {
-	forms     *keyedLimiter // per client address: register, forgot, activate
-	mailFrom  *keyedLimiter // per asked-for address and client network
-	mailTotal *keyedLimiter // per asked-for address
+	forms    *keyedLimiter // per client address: register, forgot, activate
+	mailFrom *keyedLimiter // per asked-for address and client network
 }
 
 func newLimits() *limits {
 	return &limits{
-		forms:     newKeyedLimiter(formEvery, formBurst),
-		mailFrom:  newKeyedLimiter(mailEvery, mailBurstPerSource),
-		mailTotal: newKeyedLimiter(mailEvery, mailBurst),
+		forms:    newKeyedLimiter(formEvery, formBurst),
+		mailFrom: newKeyedLimiter(mailEvery, mailBurstPerSource),
 	}
 }
 
@@ -155,11 +154,11 @@ func (s *Server) limitForm(w http.ResponseWriter, ip, page string, d pageData) b
 // told, never refused silently.
 func (s *Server) limitMail(w http.ResponseWriter, email, ip, page string, d pageData) bool {
 	now := s.now()
+	// Per client network only: a total per address let a stranger on
+	// three networks use up the owner's own reset or activation mail.
 	ok, wait := s.limits.mailFrom.allow(email+" "+clientNetwork(ip), now)
 	if ok {
-		if ok, wait = s.limits.mailTotal.allow(email, now); ok {
-			return false
-		}
+		return false
 	}
 	s.metrics.Refused(refusedAddress)
 	w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(wait)))

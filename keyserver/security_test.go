@@ -232,3 +232,27 @@ func TestLoginRefusesImplausibleAddress(t *testing.T) {
 		t.Errorf("refused logins stored %d events: %q", len(evs), evs[0].Email)
 	}
 }
+
+// TestStrangerCannotUseUpOwnersMail: requests for the owner's address
+// from other networks (three /24s, each up to its own quota) leave the
+// owner's own reset request from their network answered with a mail.
+func TestStrangerCannotUseUpOwnersMail(t *testing.T) {
+	f := newFixture(t)
+	const owner = "ann@partner.example"
+	f.putAccount(owner, testPassword, true, false)
+	for _, net := range []string{"198.51.100", "198.51.101", "198.51.102"} {
+		for i := range 3 {
+			f.postFormFrom("/forgot", url.Values{"email": {owner}}, fmt.Sprintf("%s.%d", net, 10+i))
+		}
+	}
+	f.srv.bg.Wait()
+	before := len(f.mail.sent())
+	rec := f.postFormFrom("/forgot", url.Values{"email": {owner}}, "203.0.113.5")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("the owner's own request: %d", rec.Code)
+	}
+	f.srv.bg.Wait()
+	if got := len(f.mail.sent()); got != before+1 {
+		t.Errorf("the owner's request sent %d mails; want 1", got-before)
+	}
+}
