@@ -49,6 +49,15 @@ const openRetry = 10 * time.Second
 // streamed from the request into the page, never held whole: a post
 // costs a few buffers of memory, whatever its size.
 func (s *Server) open(w http.ResponseWriter, r *http.Request) {
+	client := "open " + s.remoteIP(r)
+	if !s.inFlight.enter(client) {
+		s.metrics.Refused(refusedOpen)
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(openRetry)))
+		s.sentence(w, r, http.StatusServiceUnavailable, "Please try again in a moment",
+			"Several messages are being opened online from your connection right now. Please wait until they are open, then press \"Open Online\" again.")
+		return
+	}
+	defer s.inFlight.leave(client)
 	select {
 	case s.openSem <- struct{}{}:
 		defer func() { <-s.openSem }()

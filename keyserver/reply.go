@@ -230,6 +230,12 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 		s.writeAPI(w, http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
 		return
 	}
+	client := "reply " + s.remoteIP(r)
+	if !s.inFlight.enter(client) {
+		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
+		return
+	}
+	defer s.inFlight.leave(client)
 	select {
 	case s.replySem <- struct{}{}:
 		defer func() { <-s.replySem }()

@@ -86,3 +86,36 @@ func (q *replyQuota) reserve(ctx context.Context, st Store, address, ip string, 
 		}
 	}, false, nil
 }
+
+// perClientInFlight is the default of Config.ClientInFlight.
+const perClientInFlight = 2
+
+// inFlight counts requests in progress per endpoint and client.
+type inFlight struct {
+	mu  sync.Mutex
+	max int
+	n   map[string]int
+}
+
+// enter reports whether key may start one more request; leave must then
+// be called when it ends.
+func (f *inFlight) enter(key string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == nil {
+		f.n = map[string]int{}
+	}
+	if f.n[key] >= max(f.max, 1) {
+		return false
+	}
+	f.n[key]++
+	return true
+}
+
+func (f *inFlight) leave(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[key]--; f.n[key] <= 0 {
+		delete(f.n, key)
+	}
+}

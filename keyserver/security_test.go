@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -254,5 +255,45 @@ func TestStrangerCannotUseUpOwnersMail(t *testing.T) {
 	f.srv.bg.Wait()
 	if got := len(f.mail.sent()); got != before+1 {
 		t.Errorf("the owner's request sent %d mails; want 1", got-before)
+	}
+}
+
+// TestOpenPerClientBound: one client holding posts open (slow uploads)
+// takes at most perClientInFlight of the Open Online slots; others still
+// get theirs.
+func TestOpenPerClientBound(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.OpenConcurrency = 4 })
+	f.putEnvelope("abc234", "pat@ext.example")
+	entered, release := make(chan struct{}), make(chan struct{})
+	f.srv.openPage = func(w http.ResponseWriter, r *http.Request, p openRequest) {
+		entered <- struct{}{}
+		<-release
+		f.srv.renderOpen(w, r, p)
+	}
+	post := func(ip string) int {
+		ct, body := multipartBody(t, map[string]string{"envelope": "abc234", "payload": armored})
+		req := httptest.NewRequest("POST", "/open", body)
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Origin", "null")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		return f.do(req, ip).Code
+	}
+	done := make(chan int, perClientInFlight)
+	for range perClientInFlight {
+		go func() { done <- post("198.51.100.7") }()
+		<-entered
+	}
+	f.srv.openPage = f.srv.renderOpen
+	if code := post("198.51.100.7"); code != http.StatusServiceUnavailable {
+		t.Errorf("a third post from the same client: %d", code)
+	}
+	if code := post("203.0.113.8"); code != http.StatusOK {
+		t.Errorf("another client's post: %d", code)
+	}
+	close(release)
+	for range perClientInFlight {
+		if code := <-done; code != http.StatusOK {
+			t.Errorf("held post: %d", code)
+		}
 	}
 }

@@ -149,6 +149,10 @@ type Config struct {
 	// (IPv6: its /64) may send in an hour, whatever the accounts; 0 means
 	// 2 × RepliesPerHour.
 	RepliesPerClient int
+	// ClientInFlight bounds the Open Online posts and the replies one
+	// client address has in progress at once, so a few slow uploads from
+	// one client cannot hold every slot; 0 means 2.
+	ClientInFlight int
 	// ReplyConcurrency bounds replies being read and sealed at once (each
 	// holds up to MaxReplySize in memory); past it the answer is 503. 0
 	// means 4.
@@ -199,6 +203,8 @@ type Server struct {
 	replySem chan struct{}
 	// replyQuota reserves reply sends before delivery.
 	replyQuota replyQuota
+	// inFlight bounds each client's Open Online posts and replies.
+	inFlight inFlight
 }
 
 const (
@@ -263,6 +269,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.RepliesPerClient <= 0 {
 		cfg.RepliesPerClient = 2 * cfg.RepliesPerHour
 	}
+	if cfg.ClientInFlight <= 0 {
+		cfg.ClientInFlight = perClientInFlight
+	}
 	if cfg.ReplyConcurrency <= 0 {
 		cfg.ReplyConcurrency = 4
 	}
@@ -293,6 +302,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		hash: h, formHash: fh, limits: newLimits(), openSem: make(chan struct{}, cfg.OpenConcurrency), pages: pages, public: u, https: u.Scheme == "https",
 		sessions: sessionSigner{key: cfg.SessionKey}, bgSem: make(chan struct{}, maxBackground), cat: cfg.Catalog,
 		policy: deps.Policy, replySem: make(chan struct{}, cfg.ReplyConcurrency),
+		inFlight: inFlight{max: cfg.ClientInFlight},
 	}
 	if s.metrics == nil {
 		s.metrics = noMetrics{}
