@@ -198,12 +198,12 @@ st=class t extends Array{constructor(){super(),Object.setPrototypeOf(this,t.prot
 void 0&&(this[Ln]=0),{read:async()=>(await this[un],this[Ln]===this.length?{value:void 0,done:!0}:{value:this[this[Ln]++],done:!1})}};st.prototype.readToEnd=async function(t){await this[un];let e=t(this.
 slice(this[Ln]));return this.length=0,e};st.prototype.clone=function(){let t=new st;return t[un]=this[un].then(()=>{t.push(...this)}),t};function ie(t){return t&&t.getReader&&Array.isArray(t)}function Wn(t){
 if(!ie(t)){let e=t.getWriter(),r=e.releaseLock;return e.releaseLock=()=>{e.closed.catch(function(){}),r.call(e)},e}this.stream=t}Wn.prototype.write=async function(t){this.stream.push(t)};Wn.prototype.
-close=async function(){this.stream[tu]()};Wn.prototype.abort=async function(t){return this.stream[ru](t),t};Wn.prototype.releaseLock=function(){};typeof Nt.process=="object"&&Nt.process.versions;function we(t){
+close=async function(){this.stream[tu]()};Wn.prototype.abort=async function(t){return this.stream[ru](t),t};Wn.prototype.releaseLock=function(){};typeof Nt.process=="object"&&Nt.process.versions;function me(t){
 if(ie(t))return"array";if(Nt.ReadableStream&&Nt.ReadableStream.prototype.isPrototypeOf(t))return"web";if(t&&!(Nt.ReadableStream&&t instanceof Nt.ReadableStream)&&typeof t._read=="function"&&typeof t._readableState==
 "object")throw new Error("Native Node streams are no longer supported: please manually convert the stream to a WebStream, using e.g. `stream.Readable.toWeb`");return t&&t.getReader?"web-like":!1}function pi(t){
 return Uint8Array.prototype.isPrototypeOf(t)}function nu(t){if(t.length===1)return t[0];let e=0;for(let s=0;s<t.length;s++){if(!pi(t[s]))throw new Error("concatUint8Array: Data must be in the form of \
 a Uint8Array");e+=t[s].length}let r=new Uint8Array(e),n=0;return t.forEach(function(s){r.set(s,n),n+=s.length}),r}var bl=new WeakSet,X=Symbol("externalBuffer");function Ct(t){if(this.stream=t,t[X]&&(this[X]=
-t[X].slice()),ie(t)){let n=t.getReader();this._read=n.read.bind(n),this._releaseLock=()=>{},this._cancel=()=>{};return}if(we(t)){let n=t.getReader();this._read=n.read.bind(n),this._releaseLock=()=>{n.
+t[X].slice()),ie(t)){let n=t.getReader();this._read=n.read.bind(n),this._releaseLock=()=>{},this._cancel=()=>{};return}if(me(t)){let n=t.getReader();this._read=n.read.bind(n),this._releaseLock=()=>{n.
 closed.catch(function(){}),n.releaseLock()},this._cancel=n.cancel.bind(n);return}let r=!1;this._read=async()=>r||bl.has(t)?{value:void 0,done:!0}:(r=!0,{value:t,done:!1}),this._releaseLock=()=>{if(r)try{
 bl.add(t)}catch{}}}Ct.prototype.read=async function(){return this[X]&&this[X].length?{done:!1,value:this[X].shift()}:this._read()};Ct.prototype.releaseLock=function(){this[X]&&(this.stream[X]=this[X]),
 this._releaseLock()};Ct.prototype.cancel=function(t){return this._cancel(t)};Ct.prototype.readLine=async function(){let t=[],e;for(;!e;){let{done:r,value:n}=await this.read();if(n+="",r)return t.length?
@@ -213,30 +213,30 @@ return this.unshift(Pe(e,1)),r};Ct.prototype.readBytes=async function(t){let e=[
 e);return this.unshift(Pe(i,t)),Pe(i,0,t)}}};Ct.prototype.peekBytes=async function(t){let e=await this.readBytes(t);return this.unshift(e),e};Ct.prototype.unshift=function(...t){if(this[X]||(this[X]=[]),
 t.length===1&&pi(t[0])&&this[X].length&&t[0].length&&this[X][0].byteOffset>=t[0].length){this[X][0]=new Uint8Array(this[X][0].buffer,this[X][0].byteOffset-t[0].length,this[X][0].byteLength+t[0].length);
 return}this[X].unshift(...t.filter(e=>e&&e.length))};Ct.prototype.readToEnd=async function(t=Qe){let e=[];for(;;){let{done:r,value:n}=await this.read();if(r)break;e.push(n)}return t(e)};function Vn(t){
-return we(t)?t:new ReadableStream({start(e){e.enqueue(t),e.close()}})}function su(t){let e=we(t);if(e){if(e!=="array")throw new Error("Can't convert Stream to ArrayStream here, call `readToEnd` first");
-return t}let r=new st;return(async()=>{let n=Je(r);await n.write(t),await n.close()})(),r}function Qe(t){return t.some(e=>we(e)&&!ie(e))?sd(t):t.some(e=>ie(e))?id(t):typeof t[0]=="string"?t.join(""):nu(
+return me(t)?t:new ReadableStream({start(e){e.enqueue(t),e.close()}})}function su(t){let e=me(t);if(e){if(e!=="array")throw new Error("Can't convert Stream to ArrayStream here, call `readToEnd` first");
+return t}let r=new st;return(async()=>{let n=Je(r);await n.write(t),await n.close()})(),r}function Qe(t){return t.some(e=>me(e)&&!ie(e))?sd(t):t.some(e=>ie(e))?id(t):typeof t[0]=="string"?t.join(""):nu(
 t)}function sd(t){let e=t.map(Vn),r=iu(async function(i){await Promise.all(s.map(a=>Ma(a,i)))}),n=Promise.resolve(),s=e.map((i,a)=>hr(i,(o,c)=>(n=n.then(()=>wn(o,r.writable,{preventClose:a!==e.length-
 1})),n)));return r.readable}function id(t){let e=new st,r=Promise.resolve();return t.forEach((n,s)=>(r=r.then(()=>wn(n,e,{preventClose:s!==t.length-1})),r)),e}async function wn(t,e,{preventClose:r=!1,
-preventAbort:n=!1,preventCancel:s=!1}={}){if(we(t)&&!ie(t)&&!ie(e)){t=Vn(t);try{if(t[X]){let o=Je(e);for(let c=0;c<t[X].length;c++)await o.ready,await o.write(t[X][c]);o.releaseLock()}await t.pipeTo(e,
-{preventClose:r,preventAbort:n,preventCancel:s})}catch{}return}we(t)||(t=su(t));let i=ht(t),a=Je(e);try{for(;;){await a.ready;let{done:o,value:c}=await i.read();if(o){r||await a.close();break}await a.
+preventAbort:n=!1,preventCancel:s=!1}={}){if(me(t)&&!ie(t)&&!ie(e)){t=Vn(t);try{if(t[X]){let o=Je(e);for(let c=0;c<t[X].length;c++)await o.ready,await o.write(t[X][c]);o.releaseLock()}await t.pipeTo(e,
+{preventClose:r,preventAbort:n,preventCancel:s})}catch{}return}me(t)||(t=su(t));let i=ht(t),a=Je(e);try{for(;;){await a.ready;let{done:o,value:c}=await i.read();if(o){r||await a.close();break}await a.
 write(c)}}catch(o){n||await a.abort(o)}finally{i.releaseLock(),a.releaseLock()}}function iu(t){let e=!1,r=!1,n,s,i;return{readable:new ReadableStream({start(a){i=a},pull(){n?n():e=!0},async cancel(a){
 r=!0,t&&await t(a),s&&s(a)}},{highWaterMark:0}),writable:new WritableStream({write:async function(a){if(r)throw new Error("Stream is cancelled");i.enqueue(a),e?e=!1:(await new Promise((o,c)=>{n=o,s=c}),
-n=null,s=null)},close:i.close.bind(i),abort:i.error.bind(i)})}}function ge(t,e=()=>{},r=()=>{},n={highWaterMark:0}){if(we(t))return au(t,e,r,n);let s=e(t),i=r();return s!==void 0&&i!==void 0?Qe([s,i]):
-s!==void 0?s:i}async function La(t,e=async()=>{},r=async()=>{},n={highWaterMark:1}){if(we(t))return au(t,e,r,n);let s=await e(t),i=await r();return s!==void 0&&i!==void 0?Qe([s,i]):s!==void 0?s:i}function au(t,e,r,n){
+n=null,s=null)},close:i.close.bind(i),abort:i.error.bind(i)})}}function we(t,e=()=>{},r=()=>{},n={highWaterMark:0}){if(me(t))return au(t,e,r,n);let s=e(t),i=r();return s!==void 0&&i!==void 0?Qe([s,i]):
+s!==void 0?s:i}async function La(t,e=async()=>{},r=async()=>{},n={highWaterMark:1}){if(me(t))return au(t,e,r,n);let s=await e(t),i=await r();return s!==void 0&&i!==void 0?Qe([s,i]):s!==void 0?s:i}function au(t,e,r,n){
 if(ie(t)){let s=new st;return(async()=>{let i=Je(s);try{let a=await de(t),o=await e(a),c=await r(),u;o!==void 0&&c!==void 0?u=Qe([o,c]):u=o!==void 0?o:c,await i.write(u),await i.close()}catch(a){await i.
-abort(a)}})(),s}if(we(t)){let s,i=!1;return new ReadableStream({start(){s=t.getReader()},async pull(a){if(i){a.close(),t.releaseLock();return}try{for(;;){let{value:o,done:c}=await s.read();i=c;let u=await(c?
-r:e)(o);if(u!==void 0){a.enqueue(u);return}if(c){a.close(),t.releaseLock();return}}}catch(o){a.error(o)}},async cancel(a){await s.cancel(a)}},n)}throw new Error("Unreachable")}function hr(t,e){if(we(t)&&
+abort(a)}})(),s}if(me(t)){let s,i=!1;return new ReadableStream({start(){s=t.getReader()},async pull(a){if(i){a.close(),t.releaseLock();return}try{for(;;){let{value:o,done:c}=await s.read();i=c;let u=await(c?
+r:e)(o);if(u!==void 0){a.enqueue(u);return}if(c){a.close(),t.releaseLock();return}}}catch(o){a.error(o)}},async cancel(a){await s.cancel(a)}},n)}throw new Error("Unreachable")}function hr(t,e){if(me(t)&&
 !ie(t)){let n,s=new TransformStream({start(o){n=o}}),i=wn(t,s.writable),a=iu(async function(o){n.error(o),await i,await new Promise(c=>setTimeout(c))});return e(s.readable,a.writable),a.readable}t=su(
 t);let r=new st;return e(t,r),r}function di(t,e){let r,n=hr(t,(s,i)=>{let a=ht(s);a.remainder=()=>(a.releaseLock(),wn(s,i),n),r=e(a)});return r}function ad(t){if(ie(t))throw new Error("ArrayStream can\
-not be tee()d, use clone() instead");if(we(t)){let e=Vn(t).tee();return e[0][X]=e[1][X]=t[X],e}return[Pe(t),Pe(t)]}function Kr(t){if(ie(t))return t.clone();if(we(t)){let e=ad(t);return ou(t,e[0]),e[1]}
-return Pe(t)}function Rn(t){return ie(t)?Kr(t):we(t)?new ReadableStream({start(e){let r=hr(t,async(n,s)=>{let i=ht(n),a=Je(s);try{for(;;){await a.ready;let{done:o,value:c}=await i.read();if(o){try{e.close()}catch{}
+not be tee()d, use clone() instead");if(me(t)){let e=Vn(t).tee();return e[0][X]=e[1][X]=t[X],e}return[Pe(t),Pe(t)]}function Kr(t){if(ie(t))return t.clone();if(me(t)){let e=ad(t);return ou(t,e[0]),e[1]}
+return Pe(t)}function Rn(t){return ie(t)?Kr(t):me(t)?new ReadableStream({start(e){let r=hr(t,async(n,s)=>{let i=ht(n),a=Je(s);try{for(;;){await a.ready;let{done:o,value:c}=await i.read();if(o){try{e.close()}catch{}
 await a.close();return}try{e.enqueue(c)}catch{}await a.write(c)}}catch(o){e.error(o),await a.abort(o)}});ou(t,r)}}):Pe(t)}function ou(t,e){Object.entries(Object.getOwnPropertyDescriptors(t.constructor.
 prototype)).forEach(([r,n])=>{r!=="constructor"&&(n.value?n.value=n.value.bind(e):n.get=n.get.bind(e),Object.defineProperty(t,r,n))})}function Pe(t,e=0,r=1/0){if(ie(t))throw new Error("Not implemented");
-if(we(t)){if(e>=0&&r>=0){let n,s=0;return new ReadableStream({start(){n=t.getReader()},async pull(i){try{for(;;)if(s<r){let{value:a,done:o}=await n.read();if(o){i.close(),t.releaseLock();return}let c;
+if(me(t)){if(e>=0&&r>=0){let n,s=0;return new ReadableStream({start(){n=t.getReader()},async pull(i){try{for(;;)if(s<r){let{value:a,done:o}=await n.read();if(o){i.close(),t.releaseLock();return}let c;
 if(s+a.length>=e&&(c=Pe(a,Math.max(e-s,0),r-s)),s+=a.length,c){i.enqueue(c);return}}else{i.close(),t.releaseLock();return}}catch(a){i.error(a)}},async cancel(i){await n.cancel(i)}},{highWaterMark:0})}
-if(e<0&&(r<0||r===1/0)){let n=[];return ge(t,s=>{s.length>=-e?n=[s]:n.push(s)},()=>Pe(Qe(n),e,r))}if(e===0&&r<0){let n;return ge(t,s=>{let i=n?Qe([n,s]):s;if(i.length>=-r)return n=Pe(i,r),Pe(i,e,r);n=
+if(e<0&&(r<0||r===1/0)){let n=[];return we(t,s=>{s.length>=-e?n=[s]:n.push(s)},()=>Pe(Qe(n),e,r))}if(e===0&&r<0){let n;return we(t,s=>{let i=n?Qe([n,s]):s;if(i.length>=-r)return n=Pe(i,r),Pe(i,e,r);n=
 i})}return console.warn(`stream.slice(input, ${e}, ${r}) not implemented efficiently.`),Rr(async()=>Pe(await de(t),e,r))}return t[X]&&(t=Qe(t[X].concat([t]))),pi(t)?t.subarray(e,r===1/0?t.length:r):t.
-slice(e,r)}async function de(t,e=Qe){return ie(t)?t.readToEnd(e):we(t)?ht(t).readToEnd(e):t}async function Ma(t,e){if(we(t)){if(t.cancel){let r=await t.cancel(e);return await new Promise(n=>setTimeout(
+slice(e,r)}async function de(t,e=Qe){return ie(t)?t.readToEnd(e):me(t)?ht(t).readToEnd(e):t}async function Ma(t,e){if(me(t)){if(t.cancel){let r=await t.cancel(e);return await new Promise(n=>setTimeout(
 n)),r}if(t.destroy)return t.destroy(e),await new Promise(r=>setTimeout(r)),e}}function Rr(t){let e=new st;return(async()=>{let r=Je(e);try{await r.write(await t()),await r.close()}catch(n){await r.abort(
 n)}})(),e}function ht(t){return new Ct(t)}function Je(t){return new Wn(t)}var Bn=Symbol("byValue"),l={curve:{nistP256:"nistP256",p256:"nistP256",nistP384:"nistP384",p384:"nistP384",nistP521:"nistP521",
 p521:"nistP521",secp256k1:"secp256k1",ed25519Legacy:"ed25519Legacy",ed25519:"ed25519Legacy",curve25519Legacy:"curve25519Legacy",curve25519:"curve25519Legacy",brainpoolP256r1:"brainpoolP256r1",brainpoolP384r1:"\
@@ -259,7 +259,7 @@ allowMissingKeyFlags:!1,constantTimePKCS1Decryption:!1,constantTimePKCS1Decrypti
 ignoreMalformedPackets:!1,enforceGrammar:!0,additionalAllowedPackets:[],showVersion:!1,showComment:!1,versionString:"OpenPGP.js 6.3.2",commentString:"https://openpgpjs.org",maxUserIDLength:1024*5,maxDecompressedMessageSize:1/0,
 knownNotations:[],nonDeterministicSignaturesViaNotation:!0,useEllipticFallback:!0,rejectHashAlgorithms:new Set([l.hash.md5,l.hash.ripemd]),rejectMessageHashAlgorithms:new Set([l.hash.md5,l.hash.ripemd,
 l.hash.sha1]),rejectPublicKeyAlgorithms:new Set([l.publicKey.elgamal,l.publicKey.dsa]),rejectCurves:new Set([l.curve.secp256k1])},od=()=>()=>{},El=(()=>{try{return!1}catch{}return!1})(),p={isString:function(t){
-return typeof t=="string"||t instanceof String},nodeRequire:od(),isArray:function(t){return t instanceof Array},isUint8Array:pi,isStream:we,getNobleCurve:async(t,e)=>{if(!L.useEllipticFallback)throw new Error(
+return typeof t=="string"||t instanceof String},nodeRequire:od(),isArray:function(t){return t instanceof Array},isUint8Array:pi,isStream:me,getNobleCurve:async(t,e)=>{if(!L.useEllipticFallback)throw new Error(
 "This curve is only supported in the full build of OpenPGP.js");let{nobleCurves:r}=await Promise.resolve().then(()=>(vc(),Sc));switch(t){case l.publicKey.ecdh:case l.publicKey.ecdsa:{let n=r.get(e);if(!n)
 throw new Error("Unsupported curve");return n}case l.publicKey.x448:return r.get("x448");case l.publicKey.ed448:return r.get("ed448");default:throw new Error("Unsupported curve")}},readNumber:function(t){
 let e=0;for(let r=0;r<t.length;r++)e+=256**r*t[t.length-1-r];return e},writeNumber:function(t,e){let r=new Uint8Array(e);for(let n=0;n<e;n++)r[n]=t>>8*(e-n-1)&255;return r},readDate:function(t){let e=p.
@@ -268,10 +268,10 @@ readNumber(t);return new Date(e*1e3)},writeDate:function(t){let e=Math.floor(t.g
 e,r)},leftPad(t,e){if(t.length>e)throw new Error("Input array too long");let r=new Uint8Array(e),n=e-t.length;return r.set(t,n),r},uint8ArrayToMPI:function(t){let e=p.uint8ArrayBitLength(t);if(e===0)throw new Error(
 "Zero MPI");let r=t.subarray(t.length-Math.ceil(e/8)),n=new Uint8Array([(e&65280)>>8,e&255]);return p.concatUint8Array([n,r])},uint8ArrayBitLength:function(t){let e;for(e=0;e<t.length&&t[e]===0;e++);if(e===
 t.length)return 0;let r=t.subarray(e);return(r.length-1)*8+p.nbits(r[0])},hexToUint8Array:function(t){let e=new Uint8Array(t.length>>1);for(let r=0;r<t.length>>1;r++)e[r]=parseInt(t.substr(r<<1,2),16);
-return e},uint8ArrayToHex:function(t){let e="0123456789abcdef",r="";return t.forEach(n=>{r+=e[n>>4]+e[n&15]}),r},stringToUint8Array:function(t){return ge(t,e=>{if(!p.isString(e))throw new Error("strin\
+return e},uint8ArrayToHex:function(t){let e="0123456789abcdef",r="";return t.forEach(n=>{r+=e[n>>4]+e[n&15]}),r},stringToUint8Array:function(t){return we(t,e=>{if(!p.isString(e))throw new Error("strin\
 gToUint8Array: Data must be in the form of a string");let r=new Uint8Array(e.length);for(let n=0;n<e.length;n++)r[n]=e.charCodeAt(n);return r})},uint8ArrayToString:function(t){t=new Uint8Array(t);let e=[],
 r=16384,n=t.length;for(let s=0;s<n;s+=r)e.push(String.fromCharCode.apply(String,t.subarray(s,s+r<n?s+r:n)));return e.join("")},encodeUTF8:function(t){let e=new TextEncoder("utf-8");function r(n,s=!1){
-return e.encode(n,{stream:!s})}return ge(t,r,()=>r("",!0))},decodeUTF8:function(t){let e=new TextDecoder("utf-8");function r(n,s=!1){return e.decode(n,{stream:!s})}return ge(t,r,()=>r(new Uint8Array,!0))},
+return e.encode(n,{stream:!s})}return we(t,r,()=>r("",!0))},decodeUTF8:function(t){let e=new TextDecoder("utf-8");function r(n,s=!1){return e.decode(n,{stream:!s})}return we(t,r,()=>r(new Uint8Array,!0))},
 concat:Qe,concatUint8Array:nu,equalsUint8Array:function(t,e){if(!p.isUint8Array(t)||!p.isUint8Array(e))throw new Error("Data must be in the form of a Uint8Array");if(t.length!==e.length)return!1;for(let r=0;r<
 t.length;r++)if(t[r]!==e[r])return!1;return!0},findLastIndex:function(t,e){for(let r=t.length;r>=0;r--)if(e(t[r],r,t))return r;return-1},timingSafeEqualsUint8Array:function(t,e){if(t.length!==e.length)
 throw new Error("Equal input arrays expected");let r=1;for(let n=0;n<t.length;n++)r&=t[n]===e[n];return!!r},writeChecksum:function(t){let e=0;for(let r=0;r<t.length;r++)e=e+t[r]&65535;return p.writeNumber(
@@ -280,10 +280,10 @@ r=t>>8,r!==0&&(t=r,e+=8),r=t>>4,r!==0&&(t=r,e+=4),r=t>>2,r!==0&&(t=r,e+=2),r=t>>
 1]>>7;return e[r]=t[r]<<1^(t[0]>>7)*135,e},shiftRight:function(t,e){if(e)for(let r=t.length-1;r>=0;r--)t[r]>>=e,r>0&&(t[r]|=t[r-1]<<8-e);return t},getWebCrypto:function(){let e=typeof Nt<"u"&&Nt.crypto&&
 Nt.crypto.subtle||this.getNodeCrypto()?.webcrypto.subtle;if(!e)throw new Error("The WebCrypto API is not available");return e},getNodeCrypto:function(){return this.nodeRequire("crypto")},getNodeZlib:function(){
 return this.nodeRequire("zlib")},getNodeBuffer:function(){return(this.nodeRequire("buffer")||{}).Buffer},getHardwareConcurrency:function(){return typeof navigator<"u"?navigator.hardwareConcurrency||1:
-this.nodeRequire("os").cpus().length},isEmailAddress:function(t){return p.isString(t)?/^[^\p{C}\p{Z}@<>\\]+@[^\p{C}\p{Z}@<>\\]+[^\p{C}\p{Z}\p{P}]$/u.test(t):!1},canonicalizeEOL:function(t){let n=!1;return ge(
+this.nodeRequire("os").cpus().length},isEmailAddress:function(t){return p.isString(t)?/^[^\p{C}\p{Z}@<>\\]+@[^\p{C}\p{Z}@<>\\]+[^\p{C}\p{Z}\p{P}]$/u.test(t):!1},canonicalizeEOL:function(t){let n=!1;return we(
 t,s=>{n&&(s=p.concatUint8Array([new Uint8Array([13]),s])),s[s.length-1]===13?(n=!0,s=s.subarray(0,-1)):n=!1;let i,a=[];for(let u=0;i=s.indexOf(10,u)+1,i;u=i)s[i-2]!==13&&a.push(i);if(!a.length)return s;
 let o=new Uint8Array(s.length+a.length),c=0;for(let u=0;u<a.length;u++){let h=s.subarray(a[u-1]||0,a[u]);o.set(h,c),c+=h.length,o[c-1]=13,o[c]=10,c++}return o.set(s.subarray(a[a.length-1]||0),c),o},()=>n?
-new Uint8Array([13]):void 0)},nativeEOL:function(t){let n=!1;return ge(t,s=>{n&&s[0]!==10?s=p.concatUint8Array([new Uint8Array([13]),s]):s=new Uint8Array(s),s[s.length-1]===13?(n=!0,s=s.subarray(0,-1)):
+new Uint8Array([13]):void 0)},nativeEOL:function(t){let n=!1;return we(t,s=>{n&&s[0]!==10?s=p.concatUint8Array([new Uint8Array([13]),s]):s=new Uint8Array(s),s[s.length-1]===13?(n=!0,s=s.subarray(0,-1)):
 n=!1;let i,a=0;for(let o=0;o!==s.length;o=i){i=s.indexOf(13,o)+1,i||(i=s.length);let c=i-(s[i]===10?1:0);o&&s.copyWithin(a,o,c),a+=c-o}return s.subarray(0,a)},()=>n?new Uint8Array([13]):void 0)},removeTrailingSpaces:function(t){
 return t.split(`
 `).map(e=>{let r=e.length-1;for(;r>=0&&(e[r]===" "||e[r]==="\x09"||e[r]==="\r");r--);return e.substr(0,r+1)}).join(`
@@ -292,10 +292,10 @@ constructAllowedPackets:function(t){let e={};return t.forEach(r=>{if(!r.tag)thro
 let n;Promise.all(t.map(async s=>{try{e(await s)}catch(i){n=i}})).then(()=>{r(n)})})},selectUint8Array:function(t,e,r){let n=Math.max(e.length,r.length),s=new Uint8Array(n),i=0;for(let a=0;a<s.length;a++)
 s[a]=e[a]&256-t|r[a]&255+t,i+=t&a<e.length|1-t&a<r.length;return s.subarray(0,i)},selectUint8:function(t,e,r){return e&256-t|r&255+t},isAES:function(t){return t===l.symmetric.aes128||t===l.symmetric.aes192||
 t===l.symmetric.aes256}},ba=p.getNodeBuffer(),Hs,zs;ba?(Hs=t=>ba.from(t).toString("base64"),zs=t=>{let e=ba.from(t,"base64");return new Uint8Array(e.buffer,e.byteOffset,e.byteLength)}):(Hs=t=>btoa(p.uint8ArrayToString(
-t)),zs=t=>p.stringToUint8Array(atob(t)));function _t(t){let e=new Uint8Array;return ge(t,r=>{e=p.concatUint8Array([e,r]);let n=[],s=45,i=Math.floor(e.length/s),a=i*s,o=Hs(e.subarray(0,a));for(let c=0;c<
+t)),zs=t=>p.stringToUint8Array(atob(t)));function _t(t){let e=new Uint8Array;return we(t,r=>{e=p.concatUint8Array([e,r]);let n=[],s=45,i=Math.floor(e.length/s),a=i*s,o=Hs(e.subarray(0,a));for(let c=0;c<
 i;c++)n.push(o.substr(c*60,60)),n.push(`
 `);return e=e.subarray(a),n.join("")},()=>e.length?Hs(e)+`
-`:"")}function cu(t){let e="";return ge(t,r=>{e+=r;let n=0,s=[" ","\x09","\r",`
+`:"")}function cu(t){let e="";return we(t,r=>{e+=r;let n=0,s=[" ","\x09","\r",`
 `];for(let o=0;o<s.length;o++){let c=s[o];for(let u=e.indexOf(c);u!==-1;u=e.indexOf(c,u+1))n++}let i=e.length;for(;i>0&&(i-n)%4!==0;i--)s.includes(e[i])&&n--;let a=zs(e.substr(0,i));return e=e.substr(
 i),a},()=>zs(e))}function Ht(t){return cu(t.replace(/-/g,"+").replace(/_/g,"/"))}function Ke(t,e){let r=_t(t).replace(/[\r\n]/g,"");return r=r.replace(/[+]/g,"-").replace(/[/]/g,"_").replace(/[=]/g,""),
 r}function cd(t){let e=/^-----BEGIN PGP (MESSAGE, PART \d+\/\d+|MESSAGE, PART \d+|SIGNED MESSAGE|MESSAGE|PUBLIC KEY BLOCK|PRIVATE KEY BLOCK|SIGNATURE)-----$/m,r=t.match(e);if(!r)throw new Error("Unkno\
@@ -307,7 +307,7 @@ armor.signature}function Cr(t,e){let r="";return e.showVersion&&(r+="Version: "+
 `),r+=`
 `,r}function Ir(t){let e=ud(t);return _t(e)}var ve=[new Array(255),new Array(255),new Array(255),new Array(255)];for(let t=0;t<=255;t++){let e=t<<16;for(let r=0;r<8;r++)e=e<<1^((e&8388608)!==0?8801531:
 0);ve[0][t]=(e&16711680)>>16|e&65280|(e&255)<<16}for(let t=0;t<=255;t++)ve[1][t]=ve[0][t]>>8^ve[0][ve[0][t]&255];for(let t=0;t<=255;t++)ve[2][t]=ve[1][t]>>8^ve[0][ve[1][t]&255];for(let t=0;t<=255;t++)
-ve[3][t]=ve[2][t]>>8^ve[0][ve[2][t]&255];var ld=(function(){let t=new ArrayBuffer(2);return new DataView(t).setInt16(0,255,!0),new Int16Array(t)[0]===255})();function ud(t){let e=13501623;return ge(t,
+ve[3][t]=ve[2][t]>>8^ve[0][ve[2][t]&255];var ld=(function(){let t=new ArrayBuffer(2);return new DataView(t).setInt16(0,255,!0),new Int16Array(t)[0]===255})();function ud(t){let e=13501623;return we(t,
 r=>{let n=ld?Math.floor(r.length/4):0,s=new Uint32Array(r.buffer,r.byteOffset,n);for(let i=0;i<n;i++)e^=s[i],e=ve[0][e>>24&255]^ve[1][e>>16&255]^ve[2][e>>8&255]^ve[3][e>>0&255];for(let i=n*4;i<r.length;i++)
 e=e>>8^ve[0][e&255^r[i]]},()=>new Uint8Array([e,e>>8,e>>16]))}function kl(t){for(let e=0;e<t.length;e++)/^([^\s:]|[^\s:][^:]*[^\s:]): .+$/.test(t[e])||p.printDebugError(new Error("Improperly formatted\
  armor header: "+t[e])),/^(Version|Comment|MessageID|Hash|Charset): .+$/.test(t[e])||p.printDebugError(new Error("Unknown header: "+t[e]))}function hd(t){let e=t,r=t.lastIndexOf("=");return r>=0&&r!==
@@ -360,9 +360,9 @@ let r=e-t,n=je(r),s=H(it(n+8));return ee(s,r)+t}var Om=BigInt(1);var Qm=[7,11,13
 3733,3739,3761,3767,3769,3779,3793,3797,3803,3821,3823,3833,3847,3851,3853,3863,3877,3881,3889,3907,3911,3917,3919,3923,3929,3931,3943,3947,3967,3989,4001,4003,4007,4013,4019,4021,4027,4049,4051,4057,
 4073,4079,4091,4093,4099,4111,4127,4129,4133,4139,4153,4157,4159,4177,4201,4211,4217,4219,4229,4231,4241,4243,4253,4259,4261,4271,4273,4283,4289,4297,4327,4337,4339,4349,4357,4363,4373,4391,4397,4409,
 4421,4423,4441,4447,4451,4457,4463,4481,4483,4493,4507,4513,4517,4519,4523,4547,4549,4561,4567,4583,4591,4597,4603,4621,4637,4639,4643,4649,4651,4657,4663,4673,4679,4691,4703,4721,4723,4729,4733,4751,
-4759,4783,4787,4789,4793,4799,4801,4813,4817,4831,4861,4871,4877,4889,4903,4909,4919,4931,4933,4937,4943,4951,4957,4967,4969,4973,4987,4993,4999].map(t=>BigInt(t));var Sl=p.getWebCrypto(),js=p.getNodeCrypto(),yd=js&&js.getHashes();function zt(t){if(!(!js||!yd.includes(t)))return async function(e){let r=js.createHash(t);return ge(e,n=>{r.update(n)},()=>new Uint8Array(
+4759,4783,4787,4789,4793,4799,4801,4813,4817,4831,4861,4871,4877,4889,4903,4909,4919,4931,4933,4937,4943,4951,4957,4967,4969,4973,4987,4993,4999].map(t=>BigInt(t));var Sl=p.getWebCrypto(),js=p.getNodeCrypto(),yd=js&&js.getHashes();function zt(t){if(!(!js||!yd.includes(t)))return async function(e){let r=js.createHash(t);return we(e,n=>{r.update(n)},()=>new Uint8Array(
 r.digest()))}}function jt(t,e){let r=async()=>{let{nobleHashes:n}=await Promise.resolve().then(()=>(nl(),rl)),s=n.get(t);if(!s)throw new Error("Unsupported hash");return s};return async function(n){if(ie(
-n)&&(n=await de(n)),p.isStream(n)){let i=(await r()).create();return ge(n,a=>{i.update(a)},()=>i.digest())}else return Sl&&e?new Uint8Array(await Sl.digest(e,n)):(await r())(n)}}var gd=zt("md5")||jt("\
+n)&&(n=await de(n)),p.isStream(n)){let i=(await r()).create();return we(n,a=>{i.update(a)},()=>i.digest())}else return Sl&&e?new Uint8Array(await Sl.digest(e,n)):(await r())(n)}}var gd=zt("md5")||jt("\
 md5"),wd=zt("sha1")||jt("sha1","SHA-1"),md=zt("sha224")||jt("sha224"),Ad=zt("sha256")||jt("sha256","SHA-256"),bd=zt("sha384")||jt("sha384","SHA-384"),Ed=zt("sha512")||jt("sha512","SHA-512"),kd=zt("rip\
 emd160")||jt("ripemd160"),xd=zt("sha3-256")||jt("sha3_256"),Sd=zt("sha3-512")||jt("sha3_512");function Pr(t,e){switch(t){case l.hash.md5:return gd(e);case l.hash.sha1:return wd(e);case l.hash.ripemd:return kd(
 e);case l.hash.sha256:return Ad(e);case l.hash.sha384:return bd(e);case l.hash.sha512:return Ed(e);case l.hash.sha224:return md(e);case l.hash.sha3_256:return xd(e);case l.hash.sha3_512:return Sd(e);default:
@@ -607,9 +607,9 @@ iptic signing algo")}}var Fs=p.getWebCrypto(),Qn=p.getNodeCrypto(),Br=Qn?Qn.getC
 cast5:Br.includes("cast5-cfb")?"cast5-cfb":void 0,blowfish:Br.includes("bf-cfb")?"bf-cfb":void 0,aes128:Br.includes("aes-128-cfb")?"aes-128-cfb":void 0,aes192:Br.includes("aes-192-cfb")?"aes-192-cfb":
 void 0,aes256:Br.includes("aes-256-cfb")?"aes-256-cfb":void 0};function Nu(t){let{blockSize:e}=se(t),r=it(e),n=new Uint8Array([r[r.length-2],r[r.length-1]]);return p.concat([r,n])}async function ri(t,e,r,n,s){
 let i=l.read(l.symmetric,t);if(p.getNodeCrypto()&&Ai[i])return qy(t,e,r,n);if(p.isAES(t))return Vy(t,e,r,n);let a=await Du(t),o=new a(e),c=o.blockSize,u=n.slice(),h=new Uint8Array,f=d=>{d&&(h=p.concatUint8Array(
-[h,d]));let g=new Uint8Array(h.length),w,b=0;for(;d?h.length>=c:h.length;){let A=o.encrypt(u);for(w=0;w<c;w++)u[w]=h[w]^A[w],g[b++]=u[w];h=h.subarray(c)}return g.subarray(0,b)};return ge(r,f,f)}async function Eo(t,e,r,n){
+[h,d]));let g=new Uint8Array(h.length),w,b=0;for(;d?h.length>=c:h.length;){let A=o.encrypt(u);for(w=0;w<c;w++)u[w]=h[w]^A[w],g[b++]=u[w];h=h.subarray(c)}return g.subarray(0,b)};return we(r,f,f)}async function Eo(t,e,r,n){
 let s=l.read(l.symmetric,t);if(Qn&&Ai[s])return Jy(t,e,r,n);if(p.isAES(t))return Yy(t,e,r,n);let i=await Du(t),a=new i(e),o=a.blockSize,c=n,u=new Uint8Array,h=f=>{f&&(u=p.concatUint8Array([u,f]));let d=new Uint8Array(
-u.length),g,w=0;for(;f?u.length>=o:u.length;){let b=a.encrypt(c);for(c=u.subarray(0,o),g=0;g<o;g++)d[w++]=c[g]^b[g];u=u.subarray(o)}return d.subarray(0,w)};return ge(r,h,h)}var ni=class{constructor(e,r,n){
+u.length),g,w=0;for(;f?u.length>=o:u.length;){let b=a.encrypt(c);for(c=u.subarray(0,o),g=0;g<o;g++)d[w++]=c[g]^b[g];u=u.subarray(o)}return d.subarray(0,w)};return we(r,h,h)}var ni=class{constructor(e,r,n){
 let{blockSize:s}=se(e);this.key=r,this.iv=n,this.prevBlock=n.slice(),this.nextBlock=new Uint8Array(s),this.i=0,this.blockSize=s,this.zeroBlock=new Uint8Array(this.blockSize)}static isSupported(e){let{
 keySize:r}=se(e);return Fs.importKey("raw",new Uint8Array(r),"aes-cbc",!1,["encrypt"]).then(()=>!0,()=>!1)}async _runCBC(e,r){let n="AES-CBC";this.keyRef=this.keyRef||await Fs.importKey("raw",this.key,
 n,!1,["encrypt"]);let s=await Fs.encrypt({name:n,iv:r||this.zeroBlock},this.keyRef,e);return new Uint8Array(s).subarray(0,e.length)}async encryptChunk(e){let r=this.nextBlock.length-this.i,n=e.subarray(
@@ -628,7 +628,7 @@ let e;return this.i===0?e=new Uint8Array:e=this._runCFB(this.nextBlock).subarray
 0)}};async function Vy(t,e,r,n){if(Fs&&await ni.isSupported(t)){let s=new ni(t,e,n);return p.isStream(r)?La(r,i=>s.encryptChunk(i),()=>s.finish()):s.encrypt(r)}else if(p.isStream(r)){let s=new si(!0,t,
 e,n);return La(r,i=>s.processChunk(i),()=>s.finish())}return Su(e,n).encrypt(r)}function Yy(t,e,r,n){if(p.isStream(r)){let s=new si(!1,t,e,n);return La(r,i=>s.processChunk(i),()=>s.finish())}return Su(
 e,n).decrypt(r)}function Ts(t,e){let r=Math.min(t.length,e.length);for(let n=0;n<r;n++)t[n]=t[n]^e[n]}var va=t=>new Uint32Array(t.buffer,t.byteOffset,Math.floor(t.byteLength/4));function qy(t,e,r,n){let s=l.
-read(l.symmetric,t),i=new Qn.createCipheriv(Ai[s],e,n);return ge(r,a=>new Uint8Array(i.update(a)))}function Jy(t,e,r,n){let s=l.read(l.symmetric,t),i=new Qn.createDecipheriv(Ai[s],e,n);return ge(r,a=>new Uint8Array(
+read(l.symmetric,t),i=new Qn.createCipheriv(Ai[s],e,n);return we(r,a=>new Uint8Array(i.update(a)))}function Jy(t,e,r,n){let s=l.read(l.symmetric,t),i=new Qn.createDecipheriv(Ai[s],e,n);return we(r,a=>new Uint8Array(
 i.update(a)))}var Rl=p.getWebCrypto(),$y=p.getNodeCrypto(),Ot=16;function _l(t,e){let r=t.length-Ot;for(let n=0;n<Ot;n++)t[n+r]^=e[n];return t}function Xy(t,e,r){if(t.length&&t.length%Ot===0)return _l(
 t,e);let n=new Uint8Array(t.length+(Ot-t.length%Ot));return n.set(t),n[t.length]=128,_l(n,r)}var Ns=new Uint8Array(Ot);async function Zy(t){let e=await eg(t),r=p.double(await e(Ns)),n=p.double(r);return async function(s){
 return(await e(Xy(s,r,n))).subarray(-Ot)}}async function eg(t){if(p.getNodeCrypto())return async function(e){let n=new $y.createCipheriv("aes-"+t.length*8+"-cbc",t,Ns).update(e);return new Uint8Array(
@@ -819,7 +819,7 @@ signature;switch(e){case n.binary:return r.text!==null?p.encodeUTF8(r.getText(!0
 "Either a userID or userAttribute packet needs to be supplied for certification.");let a=s.write();return p.concat([this.toSign(n.key,r),new Uint8Array([i]),p.writeNumber(a.length,4),a])}case n.subkeyBinding:case n.
 subkeyRevocation:case n.keyBinding:return p.concat([this.toSign(n.key,r),this.toSign(n.key,{key:r.bind})]);case n.key:if(r.key===void 0)throw new Error("Key packet is required for this signature.");return r.
 key.writeForHash(this.version);case n.keyRevocation:return this.toSign(n.key,r);case n.timestamp:return new Uint8Array(0);case n.thirdParty:throw new Error("Not implemented");default:throw new Error("\
-Unknown signature type.")}}calculateTrailer(e,r){let n=0;return ge(Kr(this.signatureData),s=>{n+=s.length},()=>{let s=[];return this.version===5&&(this.signatureType===l.signature.binary||this.signatureType===
+Unknown signature type.")}}calculateTrailer(e,r){let n=0;return we(Kr(this.signatureData),s=>{n+=s.length},()=>{let s=[];return this.version===5&&(this.signatureType===l.signature.binary||this.signatureType===
 l.signature.text)&&(r?s.push(new Uint8Array(6)):s.push(e.writeHeader())),s.push(new Uint8Array([this.version,255])),this.version===5&&s.push(new Uint8Array(4)),s.push(p.writeNumber(n,4)),p.concat(s)})}toHash(e,r,n=!1){
 let s=this.toSign(e,r);return p.concat([this.salt||new Uint8Array,s,this.signatureData,this.calculateTrailer(r,n)])}async hash(e,r,n,s=!1){if(this.version===6&&this.salt.length!==Pa(this.hashAlgorithm))
 throw new Error("Signature salt does not have the expected length");return n||(n=this.toHash(e,r,s)),Pr(this.hashAlgorithm,n)}async verify(e,r,n,s=new Date,i=!1,a=L){if(!this.issuerKeyID.equals(e.getKeyID()))
@@ -854,8 +854,8 @@ D=E instanceof _n&&!n.ignoreMalformedPackets,T=_s(k.tag),M=!(E instanceof an||E 
 p.printDebugError(E)}}),w&&(d=null),g)throw await h.readToEnd(),g;let b=await h.peekBytes(2);if(!b||!b.length){try{s?.recordEnd()}catch(k){if(n.enforceGrammar)throw k;p.printDebugError(k)}await f.ready,
 await f.close();return}}}catch(d){await f.abort(d)}});let o=ht(this.stream);for(;;){let{done:c,value:u}=await o.read();if(c?this.stream=null:this.push(u),c||_s(u.constructor.tag))break}o.releaseLock()}write(){
 let e=[];for(let r=0;r<this.length;r++){let n=this[r]instanceof Nn?this[r].tag:this[r].constructor.tag,s=this[r].write();if(p.isStream(s)&&_s(this[r].constructor.tag)){let i=[],a=0,o=512;e.push(fu(n)),
-e.push(ge(s,c=>{if(i.push(c),a+=c.length,a>=o){let u=Math.min(Math.log(a)/Math.LN2|0,30),h=2**u,f=p.concat([jd(u)].concat(i));return i=[f.subarray(1+h)],a=i[0].length,f.subarray(0,1+h)}},()=>p.concat(
-[co(a)].concat(i))))}else{if(p.isStream(s)){let i=0;e.push(ge(Kr(s),a=>{i+=a.length},()=>Cl(n,i)))}else e.push(Cl(n,s.length));e.push(s)}}return p.concat(e)}filterByTag(...e){let r=new t,n=s=>i=>s===i;
+e.push(we(s,c=>{if(i.push(c),a+=c.length,a>=o){let u=Math.min(Math.log(a)/Math.LN2|0,30),h=2**u,f=p.concat([jd(u)].concat(i));return i=[f.subarray(1+h)],a=i[0].length,f.subarray(0,1+h)}},()=>p.concat(
+[co(a)].concat(i))))}else{if(p.isStream(s)){let i=0;e.push(we(Kr(s),a=>{i+=a.length},()=>Cl(n,i)))}else e.push(Cl(n,s.length));e.push(s)}}return p.concat(e)}filterByTag(...e){let r=new t,n=s=>i=>s===i;
 for(let s=0;s<this.length;s++)e.some(n(this[s].constructor.tag))&&r.push(this[s]);return r}findPacket(e){return this.find(r=>r.constructor.tag===e)}indexOfTag(...e){let r=[],n=this,s=i=>a=>i===a;for(let i=0;i<
 this.length;i++)e.some(s(n[i].constructor.tag))&&r.push(i);return r}},mt=class t extends Error{constructor(...e){super(...e),Error.captureStackTrace&&Error.captureStackTrace(this,t),this.name="Grammar\
 Error"}},le;(function(t){t[t.EmptyMessage=0]="EmptyMessage",t[t.PlaintextOrEncryptedData=1]="PlaintextOrEncryptedData",t[t.EncryptedSessionKeys=2]="EncryptedSessionKeys",t[t.StandaloneAdditionalAllowedData=
@@ -873,11 +873,11 @@ switch(this.state){case le.EmptyMessage:case le.PlaintextOrEncryptedData:case le
 sing trailing signature packets")}}},Mg=p.constructAllowedPackets([Lr,at,Re]),Mr=class{static get tag(){return l.packet.compressedData}constructor(e=L){this.packets=null,this.algorithm=e.preferredCompressionAlgorithm,
 this.compressed=null}async read(e,r=L){await di(e,async n=>{this.algorithm=await n.readByte(),this.compressed=n.remainder(),await this.decompress(r)})}write(){return this.compressed===null&&this.compress(),
 p.concat([new Uint8Array([this.algorithm]),this.compressed])}async decompress(e=L){let r=l.read(l.compression,this.algorithm),n=Ng[r];if(!n)throw new Error(`${r} decompression not supported`);let s=await n(
-this.compressed,e);if(e.maxDecompressedMessageSize!==1/0){let i=0;s=ge(s,a=>{if(i+=a.length,i>e.maxDecompressedMessageSize)throw new Error("Maximum decompressed message size exceeded");return a})}(!we(
+this.compressed,e);if(e.maxDecompressedMessageSize!==1/0){let i=0;s=we(s,a=>{if(i+=a.length,i>e.maxDecompressedMessageSize)throw new Error("Maximum decompressed message size exceeded");return a})}(!me(
 this.compressed)||ie(this.compressed))&&(s=await de(s)),this.packets=await ue.fromBinary(s,Mg,e,new pn)}compress(){let e=l.read(l.compression,this.algorithm),r=Fg[e];if(!r)throw new Error(`${e} compre\
-ssion not supported`);let n=this.packets.write(),s=r(n);(!we(n)||ie(n))&&(s=Rr(()=>de(s))),this.compressed=s}};function Rg(t){let r=ht(t);return new ReadableStream({async pull(n){try{let{value:s,done:i}=await r.
+ssion not supported`);let n=this.packets.write(),s=r(n);(!me(n)||ie(n))&&(s=Rr(()=>de(s))),this.compressed=s}};function Rg(t){let r=ht(t);return new ReadableStream({async pull(n){try{let{value:s,done:i}=await r.
 read();if(i){n.close();return}for(let a=0;a<=s.length;a+=65536)(!a||a<s.length)&&n.enqueue(s.subarray(a,a+65536))}catch(s){n.error(s)}}},{highWaterMark:0})}function ai(t,e){return(r,n)=>{let s;if(ie(r)?
-s=new ReadableStream({async start(u){try{u.enqueue(await de(r)),u.close()}catch(h){u.error(h)}}}):we(r)?s=r:s=Vn(r),s=Rg(s),t)try{let u=t();return s.pipeThrough(u)}catch(u){if(u.name!=="TypeError")throw u}
+s=new ReadableStream({async start(u){try{u.enqueue(await de(r)),u.close()}catch(h){u.error(h)}}}):me(r)?s=r:s=Vn(r),s=Rg(s),t)try{let u=t();return s.pipeThrough(u)}catch(u){if(u.name!=="TypeError")throw u}
 let i=ht(s),a=new e,o=!1,c=!1;return new ReadableStream({start(u){a.ondata=(h,f)=>{u.enqueue(h),o=!0,f&&(u.close(),c=!0)}},async pull(){for(o=!1;!o&&!c;){let{done:u,value:h}=await i.read();if(u){a.push(
 new Uint8Array,!0);return}else h.length&&a.push(h)}}},{highWaterMark:0})}}function _g(){return async function(t,e){let{default:r}=await Promise.resolve().then(()=>(Al(),ml)).then(function(n){return n.
 i});return r(Vn(t),e.maxDecompressedMessageSize)}}var oi=t=>({compressor:typeof CompressionStream<"u"&&(()=>new CompressionStream(t)),decompressor:typeof DecompressionStream<"u"&&(()=>new DecompressionStream(
@@ -1310,8 +1310,8 @@ function Bi(t){var e,r;function n(i,a){try{var o=t[i](a),c=o.value,u=c instanceo
 h).value}s(!!o.done,h)},function(h){n("throw",h)})}catch(h){s(2,h)}}function s(i,a){i===2?e.reject(a):e.resolve({value:a,done:i}),(e=e.next)?n(e.key,e.arg):r=null}this._invoke=function(i,a){return new Promise(
 function(o,c){var u={key:i,arg:a,resolve:o,reject:c,next:null};r?r=r.next=u:(e=r=u,n(i,a))})},typeof t.return!="function"&&(this.return=void 0)}Bi.prototype[typeof Symbol=="function"&&Symbol.asyncIterator||
 "@@asyncIterator"]=function(){return this},Bi.prototype.next=function(t){return this._invoke("next",t)},Bi.prototype.throw=function(t){return this._invoke("throw",t)},Bi.prototype.return=function(t){return this.
-_invoke("return",t)};var Rh=Object.entries,Hw=Object.keys,Sh=Object.setPrototypeOf,zw=Object.isFrozen,_h=Object.getPrototypeOf,Fh=Object.getOwnPropertyDescriptor,Ie=Object.freeze,me=Object.seal,yr=Object.
-create,Nh=typeof Reflect<"u"&&Reflect,Pi=Nh.apply,zo=Nh.construct;Ie||(Ie=function(e){return e});me||(me=function(e){return e});Pi||(Pi=function(e,r){for(var n=arguments.length,s=new Array(n>2?n-2:0),
+_invoke("return",t)};var Rh=Object.entries,Hw=Object.keys,Sh=Object.setPrototypeOf,zw=Object.isFrozen,_h=Object.getPrototypeOf,Fh=Object.getOwnPropertyDescriptor,Ie=Object.freeze,Ae=Object.seal,yr=Object.
+create,Nh=typeof Reflect<"u"&&Reflect,Pi=Nh.apply,zo=Nh.construct;Ie||(Ie=function(e){return e});Ae||(Ae=function(e){return e});Pi||(Pi=function(e,r){for(var n=arguments.length,s=new Array(n>2?n-2:0),
 i=2;i<n;i++)s[i-2]=arguments[i];return e.apply(r,s)});zo||(zo=function(e){for(var r=arguments.length,n=new Array(r>1?r-1:0),s=1;s<r;s++)n[s-1]=arguments[s];return new e(...n)});var Vt=ae(Array.prototype.
 forEach),jw=ae(Array.prototype.lastIndexOf),vh=ae(Array.prototype.pop),is=ae(Array.prototype.push),Gw=ae(Array.prototype.slice),Ww=ae(Array.prototype.splice),An=Array.isArray,Uo=Oh(Set),Lo=ae(Set.prototype.
 add),as=ae(Set.prototype.has),Qr=ae(String.prototype.toLowerCase),Mo=ae(String.prototype.toString),Vw=ae(String.prototype.match),Di=ae(String.prototype.replace),Ro=ae(String.prototype.indexOf),Yw=ae(String.
@@ -1357,10 +1357,10 @@ ert-origin-x","vert-origin-y","width","word-spacing","wrap","writing-mode","xcha
 lign","bevelled","close","columnalign","columnlines","columnspacing","columnspan","denomalign","depth","dir","display","displaystyle","encoding","fence","frame","height","href","id","largeop","length",
 "linethickness","lquote","lspace","mathbackground","mathcolor","mathsize","mathvariant","maxsize","minsize","movablelimits","notation","numalign","open","rowalign","rowlines","rowspacing","rowspan","r\
 space","rquote","scriptlevel","scriptminsize","scriptsizemultiplier","selection","separator","separators","stretchy","subscriptshift","supscriptshift","symmetric","voffset","width","xmlns"]),Ki=Ie(["x\
-link:href","xml:id","xlink:title","xml:space","xmlns:xlink"]),sm=me(/{{[\w\W]*|^[\w\W]*}}/g),im=me(/<%[\w\W]*|^[\w\W]*%>/g),am=me(/\${[\w\W]*/g),om=me(/{{|}}|\${|<%|%>|&lt;%|%&gt;/),cm=me(/^data-[\-\w.\u00B7-\uFFFF]+$/),
-lm=me(/^aria-[\-\w]+$/),Th=me(/^(?:(?:(?:f|ht)tps?|mailto|tel|callto|sms|cid|xmpp|matrix):|[^a-z]|[a-z+.\-]+(?:[^a-z+.\-:]|$))/i),um=me(/^(?:\w+script|data):/i),hm=me(/[\u0000-\u0020\u00A0\u1680\u180E\u2000-\u2029\u205F\u3000]/g),
-fm=me(/^html$/i),pm=me(/^[a-z][.\w]*(-[.\w]+)+$/i),Qo=me(/<[/\w!]/g),Uh=me(/<[/\w]/g),dm=me(/<\/no(script|embed|frames)/i),Lh=me(/\/>/i),ym=me(/((--!?|])>)|<\/(style|script|title|xmp|textarea|noscript|iframe|noembed|noframes)/i),
-gm=me(/^[\r\n\t ]+/),ye={element:1,text:3,processingInstruction:7,comment:8,document:9,documentFragment:11},wm=Ie(Y({},["style","script","xmp","iframe","noembed","noframes","plaintext","noscript"])),mm=function(){
+link:href","xml:id","xlink:title","xml:space","xmlns:xlink"]),sm=Ae(/{{[\w\W]*|^[\w\W]*}}/g),im=Ae(/<%[\w\W]*|^[\w\W]*%>/g),am=Ae(/\${[\w\W]*/g),om=Ae(/{{|}}|\${|<%|%>|&lt;%|%&gt;/),cm=Ae(/^data-[\-\w.\u00B7-\uFFFF]+$/),
+lm=Ae(/^aria-[\-\w]+$/),Th=Ae(/^(?:(?:(?:f|ht)tps?|mailto|tel|callto|sms|cid|xmpp|matrix):|[^a-z]|[a-z+.\-]+(?:[^a-z+.\-:]|$))/i),um=Ae(/^(?:\w+script|data):/i),hm=Ae(/[\u0000-\u0020\u00A0\u1680\u180E\u2000-\u2029\u205F\u3000]/g),
+fm=Ae(/^html$/i),pm=Ae(/^[a-z][.\w]*(-[.\w]+)+$/i),Qo=Ae(/<[/\w!]/g),Uh=Ae(/<[/\w]/g),dm=Ae(/<\/no(script|embed|frames)/i),Lh=Ae(/\/>/i),ym=Ae(/((--!?|])>)|<\/(style|script|title|xmp|textarea|noscript|iframe|noembed|noframes)/i),
+gm=Ae(/^[\r\n\t ]+/),ye={element:1,text:3,processingInstruction:7,comment:8,document:9,documentFragment:11},wm=Ie(Y({},["style","script","xmp","iframe","noembed","noframes","plaintext","noscript"])),mm=function(){
 return typeof window>"u"?null:window},Am=function(e,r){if(typeof e!="object"||typeof e.createPolicy!="function")return null;let n=null,s="data-tt-policy-suffix";r&&r.hasAttribute(s)&&(n=r.getAttribute(
 s));let i="dompurify"+(n?"#"+n:"");try{return e.createPolicy(i,{createHTML(a){return a},createScriptURL(a){return a}})}catch{return console.warn("TrustedTypes policy "+i+" could not be created."),null}},
 Mh=function(){return{afterSanitizeAttributes:[],afterSanitizeElements:[],afterSanitizeShadowDOM:[],beforeSanitizeAttributes:[],beforeSanitizeElements:[],beforeSanitizeShadowDOM:[],uponSanitizeAttribute:[],
@@ -1388,7 +1388,7 @@ En=dr(y,"FORBID_TAGS",yr(null),{transform:pe}),Xo=dr(y,"FORBID_ATTR",yr(null),{t
 y.RETURN_DOM||!1,fs=y.RETURN_DOM_FRAGMENT||!1,Oi=y.RETURN_TRUSTED_TYPE||!1,Ni=y.FORCE_BODY||!1,tc=y.SANITIZE_DOM!==!1,rc=y.SANITIZE_NAMED_PROPS||!1,Qi=y.KEEP_CONTENT!==!1,Hi=y.IN_PLACE||!1,$o=tm(y.ALLOWED_URI_REGEXP)?
 y.ALLOWED_URI_REGEXP:Th,Wr=typeof y.NAMESPACE=="string"?y.NAMESPACE:yt,ji=Ho(y,"MATHML_TEXT_INTEGRATION_POINTS",Zh),Gi=Ho(y,"HTML_INTEGRATION_POINTS",ef);let m=Ho(y,"CUSTOM_ELEMENT_HANDLING",tf);if(dt=
 yr(null),_e(m,"tagNameCheck")&&uc(m.tagNameCheck)&&(dt.tagNameCheck=m.tagNameCheck),_e(m,"attributeNameCheck")&&uc(m.attributeNameCheck)&&(dt.attributeNameCheck=m.attributeNameCheck),_e(m,"allowCustom\
-izedBuiltInElements")&&typeof m.allowCustomizedBuiltInElements=="boolean"&&(dt.allowCustomizedBuiltInElements=m.allowCustomizedBuiltInElements),me(dt),Bt&&(Ri=!1),fs&&(jr=!0),Gr&&((_e(y,"ALLOWED_TAGS")||
+izedBuiltInElements")&&typeof m.allowCustomizedBuiltInElements=="boolean"&&(dt.allowCustomizedBuiltInElements=m.allowCustomizedBuiltInElements),Ae(dt),Bt&&(Ri=!1),fs&&(jr=!0),Gr&&((_e(y,"ALLOWED_TAGS")||
 _e(y,"ALLOWED_ATTR"))&&typeof console<"u"&&typeof console.warn=="function"&&console.warn("DOMPurify: USE_PROFILES overrides ALLOWED_TAGS and ALLOWED_ATTR. Do not use these options together."),oe=Y({},
 Dh),ce=yr(null),Gr.html===!0&&(Y(oe,Bh),Y(ce,Kh)),Gr.svg===!0&&(Y(oe,_o),Y(ce,Oo),Y(ce,Ki)),Gr.svgFilters===!0&&(Y(oe,Fo),Y(ce,Oo),Y(ce,Ki)),Gr.mathMl===!0&&(Y(oe,No),Y(ce,Ph),Y(ce,Ki))),Xt.tagCheck=null,
 Xt.attributeCheck=null,_e(y,"ADD_TAGS")&&(typeof y.ADD_TAGS=="function"?Xt.tagCheck=y.ADD_TAGS:An(y.ADD_TAGS)&&(oe===Li&&(oe=cs(oe)),Y(oe,y.ADD_TAGS,pe))),_e(y,"ADD_ATTR")&&(typeof y.ADD_ATTR=="functi\
@@ -1502,43 +1502,43 @@ omit",cache:"no-store",referrerPolicy:"no-referrer"})}catch{throw new Error(_("T
 try{z=await G.json()}catch{}if(!G.ok||!z.sent){let W=typeof z.message=="string"&&z.message?z.message:_("The key service refused the reply (HTTP {status}).",{status:G.status});throw new Error(W+(G.status===
 413||G.status===400?"":" "+_("Nothing was sent.")))}let Q=Array.isArray(z.recipients)?z.recipients.join(", "):"";v.replaceChildren(te("p",{text:_("Sent")}),te("p",{text:Q?_("Sent securely to {who}.",{
 who:Q}):_("Sent securely.")})),v.hidden=!1,S.hidden=!0,d.value="",g.value="",T=null,document.documentElement.dataset.reply="sent",v.focus()}catch(N){P(N&&N.message?N.message:String(N),null)}finally{M=
-!1,A.disabled=!1,k.textContent=""}});function P(I,F){E.replaceChildren(te("p",{text:I})),E.hidden=!1,(F||E).focus()}}var Ae=t=>document.getElementById(t),ls="other";function Dm(){try{return JSON.parse(Ae("postseal-data").textContent)}catch{return null}}function Yh(){let t=Dm(),e=Ae("unlock");if(!t||!e)return;zh(t.messages);
-let r=Ae("email-select"),n=Ae("email-other"),s=Ae("password"),i=Ae("email-field"),a=Ae("email-other-field");if(t.mode==="password")i.hidden=!0,a.hidden=!0;else{let u=Array.isArray(t.recipients)?t.recipients:
+!1,A.disabled=!1,k.textContent=""}});function P(I,F){E.replaceChildren(te("p",{text:I})),E.hidden=!1,(F||E).focus()}}var ge=t=>document.getElementById(t),ls="other";function Dm(){try{return JSON.parse(ge("postseal-data").textContent)}catch{return null}}function Yh(){let t=Dm(),e=ge("unlock");if(!t||!e)return;zh(t.messages);
+let r=ge("email-select"),n=ge("email-other"),s=ge("password"),i=ge("email-field"),a=ge("email-other-field");if(t.mode==="password")i.hidden=!0,a.hidden=!0;else{let u=Array.isArray(t.recipients)?t.recipients:
 [];r.replaceChildren();for(let f of u)r.append(new Option(f,f));r.append(new Option(_("My address is not listed"),ls));let h=()=>{a.hidden=r.value!==ls,n.required=r.value===ls};r.addEventListener("cha\
-nge",()=>{h(),Vo(t,o()),r.value===ls&&n.focus()}),n.addEventListener("input",()=>Vo(t,o())),h(),Vo(t,o())}e.hidden=!1;for(let u of["noscript-intro","recipients-box"]){let h=Ae(u);h&&(h.hidden=!0)}document.
+nge",()=>{h(),Vo(t,o()),r.value===ls&&n.focus()}),n.addEventListener("input",()=>Vo(t,o())),h(),Vo(t,o())}e.hidden=!1;for(let u of["noscript-intro","recipients-box"]){let h=ge(u);h&&(h.hidden=!0)}document.
 documentElement.dataset.decryptor="ready";function o(){return t.mode==="password"?"":(r.value===ls?n.value:r.value).trim()}let c=!1;e.addEventListener("submit",async u=>{if(u.preventDefault(),c)return;
 let h=o();if(t.mode!=="password"&&!h){Yo({text:_("Enter your e-mail address.")},n);return}if(!s.value){Yo(t.mode==="password"?{text:_("Enter the password agreed between your organisation and the sende\
 r.")}:{text:_("Enter your password. If this is your first secure message, you have no password yet: press Register, choose a password, confirm your address from the e-mail you receive, then come back \
-and press Open."),links:Jo(t,h)},s);return}c=!0;let f=Ae("open");f.disabled=!0,qo(_("Opening the message\u2026")),Km();let d=performance.now();qt.start();try{let g=t.mode==="password",w=g?{key:s.value}:
-await Tm(t,h,s.value);qt("key");let b=await Mm(w.key,g,w.payload_sha256);await Wh(Ae("message"),b),qt("render"),g||Vh(Ae("message"),t,w,b);for(let A of[e,Ae("instructions"),Ae("open-online")])A&&(A.hidden=
-!0);document.documentElement.dataset.openMs=String(Math.round(performance.now()-d)),document.documentElement.dataset.openPhases=qt.text(),qo(""),Ae("message").focus()}catch(g){Yo(g instanceof xe?g:{text:_(
-"The message could not be opened: {reason}",{reason:g&&g.message?g.message:String(g)})},null)}finally{c=!1,f.disabled=!1}})}function Jh(t){return String(t.publicURL||"").replace(/\/+$/,"")}function Jo(t,e,r,n){
-let s=Jh(t);if(!s)return[];let i=[];e&&i.push(`email=${encodeURIComponent(e)}`),t.lang&&t.lang!=="en"&&i.push(`lang=${encodeURIComponent(t.lang)}`);let a=i.join("&"),o=`${s}/register?${a?a+"&":""}enve\
-lope=${encodeURIComponent(t.envelope)}`;return[{href:qh(r,o),text:e?_("Register {email}",{email:e}):_("Register")},{href:qh(n,`${s}/forgot${a?"?"+a:""}`),text:_("Forgot your password?")}]}function Vo(t,e){
-let[r,n]=Jo(t,e);if(!r)return;let s=Ae("register-link"),i=Ae("forgot-link");s&&(s.href=r.href),i&&(i.href=n.href)}var xe=class extends Error{constructor(e,r=[]){super(e),this.text=e,this.links=r}};function qo(t){
-let e=Ae("status");e&&(e.textContent=t)}function Km(){let t=Ae("error");t.replaceChildren(),t.hidden=!0}function Yo(t,e){qo("");let r=Ae("error");r.replaceChildren();let n=document.createElement("p");
-n.textContent=t.text,r.append(n);for(let s of t.links||[]){let i=document.createElement("p"),a=document.createElement("a");a.href=s.href,a.textContent=s.text,a.rel="noopener noreferrer",a.target="_bla\
-nk",i.append(a),r.append(i)}r.hidden=!1,(e||r).focus()}function Pm(t){let e=Math.max(1,Math.ceil(t/60));return e===1?_("1 minute"):_("{n} minutes",{n:e})}function qh(t,e){try{let r=new URL(t);if(r.protocol===
-"https:"||r.protocol==="http:")return r.href}catch{}return e}async function Tm(t,e,r){let n=Jh(t);if(!n)throw new xe(_("This message opens only with the key service of {org}, and this file does not sa\
-y where that is. Contact the sender.",{org:t.org||_("the sender")}));let s=`${n}/api/v1/envelopes/${encodeURIComponent(t.envelope)}/key`,i;try{i=await fetch(s,{method:"POST",body:JSON.stringify({email:e,
-password:r}),headers:{"Content-Type":"text/plain;charset=UTF-8"},credentials:"omit",cache:"no-store",referrerPolicy:"no-referrer"})}catch{throw new xe(document.getElementById("open-online")?_("The key\
- service at {url} cannot be reached. Check your Internet connection and try again later, or use the Open Online button below.",{url:n}):_("The key service at {url} cannot be reached. Check your Intern\
-et connection and try again later.",{url:n}))}let a={};try{a=await i.json()}catch{}if(i.ok&&typeof a.key=="string"&&a.key)return a;let o=t.org||_("the sender\u2019s organisation");switch(i.status){case 401:
-throw new xe(_("The password is wrong, or {email} is not registered with the key service yet. Next step: if this is your first secure message, press Register; if you registered but have not confirmed \
-your address yet, open the link in the e-mail you received and enter your password there; if you do not remember your password, press Forgot your password?.",{email:e}),Jo(t,e,a.register_url,a.forgot_url));case 403:
-throw new xe(_("This message has been locked by {org}. Contact the sender if you still need it.",{org:o}));case 404:throw new xe(_("The key service does not know this message. It may have been withdra\
-wn; contact the sender."));case 410:throw new xe(_("This message has expired and can no longer be opened. Ask the sender to send it again."));case 429:{let c=Number(a.retry_after||i.headers.get("Retry\
--After"))||60;throw new xe(_("Too many attempts. Try again in {wait}.",{wait:Pm(c)}))}case 400:throw new xe(_("The key service did not accept the request. Check the e-mail address and try again."));case 503:
-throw new xe(_("The key service is temporarily unavailable. Try again in a few minutes."))}throw i.ok?new xe(_("The key service sent an answer this page does not understand. Try again later.")):new xe(
-_("The key service answered with an error (HTTP {status}). Try again later.",{status:i.status}))}var Um=t=>Array.from(new Uint8Array(t),e=>e.toString(16).padStart(2,"0")).join("");async function Lm(t,e){
-if(!e)return;let r=globalThis.crypto&&globalThis.crypto.subtle;if(!r)throw new xe(_("This browser cannot check that the message is genuine here. Open the attachment in an up-to-date browser."));if(Um(
-await r.digest("SHA-256",t))!==String(e).toLowerCase())throw new xe(_("This is not the message that was sealed: its content was replaced after it was sent (for example by another recipient), so it is \
-not shown. Contact the sender."))}var qt=(()=>{let t=0,e=[],r=n=>{let s=performance.now();e.push(`${n}=${Math.round(s-t)}`),t=s};return r.start=()=>{t=performance.now(),e=[]},r.text=()=>e.join(" "),r})();
-async function Mm(t,e,r){let n=new xe(_("This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.")),s;try{s=Eh(Ae("payload").value)}catch{throw n}qt("dearmor"),
-await Lm(s,r),qt("digest");let i;try{i=await qu({binaryMessage:s}),qt("packets")}catch{throw n}let a;try{({data:a}=await Ju({message:i,passwords:[t],format:"binary"}))}catch(o){let c=String(o&&o.message||
-o);throw/session key|passphrase|password/i.test(c)?new xe(e?_("The password is wrong. Use the password agreed between your organisation and the sender."):_("The key from the key service does not open \
-this message: the file may have been changed. Ask the sender to send it again.")):n}qt("decrypt");try{let o=await ss.parse(a,{attachmentEncoding:"arraybuffer"});return qt("parse"),o}catch{throw new xe(
-_("The message was decrypted but could not be read as an e-mail."))}}document.readyState==="loading"?document.addEventListener("DOMContentLoaded",Yh):Yh();})();
+and press Open."),links:Jo(t,h)},s);return}c=!0;let f=ge("open");f.disabled=!0,qo(_("Opening the message\u2026")),Km();let d=performance.now();qt.start();try{let g=t.mode==="password",w=g?{key:s.value}:
+await Tm(t,h,s.value);qt("key");let b=await Mm(w.key,g,w.payload_sha256);await Wh(ge("message"),b),qt("render"),g||Vh(ge("message"),t,w,b);for(let A of[e,ge("instructions"),ge("open-online"),ge("envel\
+ope-header")])A&&(A.hidden=!0);document.documentElement.dataset.openMs=String(Math.round(performance.now()-d)),document.documentElement.dataset.openPhases=qt.text(),qo(""),ge("message").focus()}catch(g){
+Yo(g instanceof xe?g:{text:_("The message could not be opened: {reason}",{reason:g&&g.message?g.message:String(g)})},null)}finally{c=!1,f.disabled=!1}})}function Jh(t){return String(t.publicURL||"").replace(
+/\/+$/,"")}function Jo(t,e,r,n){let s=Jh(t);if(!s)return[];let i=[];e&&i.push(`email=${encodeURIComponent(e)}`),t.lang&&t.lang!=="en"&&i.push(`lang=${encodeURIComponent(t.lang)}`);let a=i.join("&"),o=`${s}\
+/register?${a?a+"&":""}envelope=${encodeURIComponent(t.envelope)}`;return[{href:qh(r,o),text:e?_("Register {email}",{email:e}):_("Register")},{href:qh(n,`${s}/forgot${a?"?"+a:""}`),text:_("Forgot your\
+ password?")}]}function Vo(t,e){let[r,n]=Jo(t,e);if(!r)return;let s=ge("register-link"),i=ge("forgot-link");s&&(s.href=r.href),i&&(i.href=n.href)}var xe=class extends Error{constructor(e,r=[]){super(e),
+this.text=e,this.links=r}};function qo(t){let e=ge("status");e&&(e.textContent=t)}function Km(){let t=ge("error");t.replaceChildren(),t.hidden=!0}function Yo(t,e){qo("");let r=ge("error");r.replaceChildren();
+let n=document.createElement("p");n.textContent=t.text,r.append(n);for(let s of t.links||[]){let i=document.createElement("p"),a=document.createElement("a");a.href=s.href,a.textContent=s.text,a.rel="n\
+oopener noreferrer",a.target="_blank",i.append(a),r.append(i)}r.hidden=!1,(e||r).focus()}function Pm(t){let e=Math.max(1,Math.ceil(t/60));return e===1?_("1 minute"):_("{n} minutes",{n:e})}function qh(t,e){
+try{let r=new URL(t);if(r.protocol==="https:"||r.protocol==="http:")return r.href}catch{}return e}async function Tm(t,e,r){let n=Jh(t);if(!n)throw new xe(_("This message opens only with the key servic\
+e of {org}, and this file does not say where that is. Contact the sender.",{org:t.org||_("the sender")}));let s=`${n}/api/v1/envelopes/${encodeURIComponent(t.envelope)}/key`,i;try{i=await fetch(s,{method:"\
+POST",body:JSON.stringify({email:e,password:r}),headers:{"Content-Type":"text/plain;charset=UTF-8"},credentials:"omit",cache:"no-store",referrerPolicy:"no-referrer"})}catch{throw new xe(document.getElementById(
+"open-online")?_("The key service at {url} cannot be reached. Check your Internet connection and try again later, or use the Open Online button below.",{url:n}):_("The key service at {url} cannot be r\
+eached. Check your Internet connection and try again later.",{url:n}))}let a={};try{a=await i.json()}catch{}if(i.ok&&typeof a.key=="string"&&a.key)return a;let o=t.org||_("the sender\u2019s organisation");
+switch(i.status){case 401:throw new xe(_("The password is wrong, or {email} is not registered with the key service yet. Next step: if this is your first secure message, press Register; if you register\
+ed but have not confirmed your address yet, open the link in the e-mail you received and enter your password there; if you do not remember your password, press Forgot your password?.",{email:e}),Jo(t,
+e,a.register_url,a.forgot_url));case 403:throw new xe(_("This message has been locked by {org}. Contact the sender if you still need it.",{org:o}));case 404:throw new xe(_("The key service does not kn\
+ow this message. It may have been withdrawn; contact the sender."));case 410:throw new xe(_("This message has expired and can no longer be opened. Ask the sender to send it again."));case 429:{let c=Number(
+a.retry_after||i.headers.get("Retry-After"))||60;throw new xe(_("Too many attempts. Try again in {wait}.",{wait:Pm(c)}))}case 400:throw new xe(_("The key service did not accept the request. Check the \
+e-mail address and try again."));case 503:throw new xe(_("The key service is temporarily unavailable. Try again in a few minutes."))}throw i.ok?new xe(_("The key service sent an answer this page does \
+not understand. Try again later.")):new xe(_("The key service answered with an error (HTTP {status}). Try again later.",{status:i.status}))}var Um=t=>Array.from(new Uint8Array(t),e=>e.toString(16).padStart(
+2,"0")).join("");async function Lm(t,e){if(!e)return;let r=globalThis.crypto&&globalThis.crypto.subtle;if(!r)throw new xe(_("This browser cannot check that the message is genuine here. Open the attach\
+ment in an up-to-date browser."));if(Um(await r.digest("SHA-256",t))!==String(e).toLowerCase())throw new xe(_("This is not the message that was sealed: its content was replaced after it was sent (for \
+example by another recipient), so it is not shown. Contact the sender."))}var qt=(()=>{let t=0,e=[],r=n=>{let s=performance.now();e.push(`${n}=${Math.round(s-t)}`),t=s};return r.start=()=>{t=performance.
+now(),e=[]},r.text=()=>e.join(" "),r})();async function Mm(t,e,r){let n=new xe(_("This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.")),s;try{s=Eh(ge("p\
+ayload").value)}catch{throw n}qt("dearmor"),await Lm(s,r),qt("digest");let i;try{i=await qu({binaryMessage:s}),qt("packets")}catch{throw n}let a;try{({data:a}=await Ju({message:i,passwords:[t],format:"\
+binary"}))}catch(o){let c=String(o&&o.message||o);throw/session key|passphrase|password/i.test(c)?new xe(e?_("The password is wrong. Use the password agreed between your organisation and the sender."):
+_("The key from the key service does not open this message: the file may have been changed. Ask the sender to send it again.")):n}qt("decrypt");try{let o=await ss.parse(a,{attachmentEncoding:"arraybuf\
+fer"});return qt("parse"),o}catch{throw new xe(_("The message was decrypted but could not be read as an e-mail."))}}document.readyState==="loading"?document.addEventListener("DOMContentLoaded",Yh):Yh();})();
 /*! Bundled license information:
 
 openpgp/dist/lightweight/sha512.mjs:

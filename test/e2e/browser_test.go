@@ -417,6 +417,11 @@ func browserCheckMessage(t *testing.T, ctx context.Context, attachment []byte) {
 	if got := browserText(ctx, "#msg-from"); !strings.Contains(got, postfixSender) {
 		t.Errorf("from shown %q", got)
 	}
+	// The header the file claims is gone once the sealed one is shown: a
+	// co-recipient's Open Online post could claim any From or Subject.
+	if visible := browserEval[bool](t, ctx, `!!document.querySelector('#envelope-header') && !document.querySelector('#envelope-header').closest('[hidden]')`); visible {
+		t.Error("the claimed header stays visible above the opened message")
+	}
 	if got := browserText(ctx, "#msg-text"); !strings.Contains(got, "Browser body marker: your potassium is 4.1 mmol/L.") {
 		t.Errorf("text part shown %q", got)
 	}

@@ -121,8 +121,10 @@ function init() {
       // so no buttons.
       if (!shared) setupReply($('message'), data, answer, parsed);
       // The message is open: the form, the instructions and Open Online
-      // have done their work.
-      for (const n of [form, $('instructions'), $('open-online')]) if (n) n.hidden = true;
+      // have done their work. The header the file (or an Open Online post)
+      // claimed goes too: the decrypted message shows its own, and only
+      // that one is what was sealed.
+      for (const n of [form, $('instructions'), $('open-online'), $('envelope-header')]) if (n) n.hidden = true;
       document.documentElement.dataset.openMs = String(Math.round(performance.now() - t0));
       document.documentElement.dataset.openPhases = lap.text();
       setStatus('');
