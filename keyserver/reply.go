@@ -326,7 +326,7 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.remoteIP(r)
-	release, refused, err := s.replyQuota.reserve(ctx, s.st, acct.Email, ip, s.cfg.RepliesPerHour, s.cfg.RepliesPerClient, now)
+	res, refused, err := s.replyQuota.reserve(ctx, s.st, acct.Email, ip, s.cfg.RepliesPerHour, s.cfg.RepliesPerClient, now)
 	if err != nil {
 		s.unavailable(w, "reply count", err)
 		return
@@ -336,7 +336,7 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 		s.writeAPI(w, http.StatusTooManyRequests, apiAnswer{Error: "throttled", Message: fmt.Sprintf(msgReplyRate, waitText(10*time.Minute)), RetryAfter: 600})
 		return
 	}
-	defer release()
+	defer res.Done(nil)
 
 	out, err := s.composeReply(pol.Config, env, acct, form, rcpts, now)
 	if err != nil {
@@ -359,11 +359,11 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.deliverReply(ctx, pol, out, rcpts, now); err != nil {
 		s.log.Error("key service: sending reply", "envelope", id, "kind", form.kind, "err", err)
-		s.replyEvent(ctx, env.ID, acct.Email, ip, "failed", form.kind, len(rcpts), len(out.data))
+		res.Done(func() { s.replyEvent(ctx, env.ID, acct.Email, ip, "failed", form.kind, len(rcpts), len(out.data)) })
 		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "unavailable", Message: msgReplyFailed})
 		return
 	}
-	s.replyEvent(ctx, env.ID, acct.Email, ip, "ok", form.kind, len(rcpts), len(out.data))
+	res.Done(func() { s.replyEvent(ctx, env.ID, acct.Email, ip, "ok", form.kind, len(rcpts), len(out.data)) })
 	s.writeAPI(w, http.StatusOK, apiAnswer{Envelope: id, Sent: true, Recipients: rcpts, Message: "Sent to " + strings.Join(rcpts, ", ") + "."})
 }
 

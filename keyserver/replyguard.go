@@ -51,9 +51,9 @@ type replyQuota struct {
 	pending map[string]int // "a:"+address and "ip:"+client → sends in flight
 }
 
-// reserve returns a release function when address (from client ip) may
-// send one more reply this hour; refused tells which quota is used up.
-func (q *replyQuota) reserve(ctx context.Context, st Store, address, ip string, perAddress, perIP int, now time.Time) (release func(), refused bool, err error) {
+// reserve returns a reservation when address (from client ip) may send
+// one more reply this hour; refused tells which quota is used up.
+func (q *replyQuota) reserve(ctx context.Context, st Store, address, ip string, perAddress, perIP int, now time.Time) (res *reservation, refused bool, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.pending == nil {
@@ -76,15 +76,34 @@ func (q *replyQuota) reserve(ctx context.Context, st Store, address, ip string, 
 	}
 	q.pending["a:"+address]++
 	q.pending["ip:"+ip]++
-	return func() {
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		for _, k := range []string{"a:" + address, "ip:" + ip} {
-			if q.pending[k]--; q.pending[k] <= 0 {
-				delete(q.pending, k)
+	return &reservation{q: q, keys: []string{"a:" + address, "ip:" + ip}}, false, nil
+}
+
+// reservation is one send counted as pending until Done.
+type reservation struct {
+	q    *replyQuota
+	keys []string
+	once sync.Once
+}
+
+// Done ends the reservation; record (when not nil) writes the event that
+// counts the send from now on. Both happen under the quota's lock: were the
+// event written first and the reservation dropped after, a send racing in
+// between would see the reply twice (event and pending) and be refused
+// although the quota had room. Later calls do nothing.
+func (r *reservation) Done(record func()) {
+	r.once.Do(func() {
+		r.q.mu.Lock()
+		defer r.q.mu.Unlock()
+		if record != nil {
+			record()
+		}
+		for _, k := range r.keys {
+			if r.q.pending[k]--; r.q.pending[k] <= 0 {
+				delete(r.q.pending, k)
 			}
 		}
-	}, false, nil
+	})
 }
 
 // perClientInFlight is the default of Config.ClientInFlight.

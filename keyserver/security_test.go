@@ -2,6 +2,7 @@ package keyserver
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/store"
@@ -86,34 +88,89 @@ func TestReplyPerClientCap(t *testing.T) {
 }
 
 // TestReplyQuotaConcurrent: sends racing for the last slots of the hourly
-// quota cannot overshoot it (the slot is reserved before delivery).
+// quota cannot overshoot it (the slot is reserved before delivery), and a
+// send finishing while another checks the quota is not counted twice (its
+// event and its reservation): with the default two requests in progress
+// per client, CI once saw one reply accepted and the next refused 429.
 func TestReplyQuotaConcurrent(t *testing.T) {
-	f := newReplyFixture(t, nil, func(c *Config) { c.RepliesPerHour = 2; c.ReplyConcurrency = 16 })
-	a := f.token("lab")
-	var wg sync.WaitGroup
-	codes := make([]int, replyTokenUses)
-	for i := range codes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			codes[i] = f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: fmt.Sprint("x", i)}).Code
-		}()
-	}
-	wg.Wait()
-	ok := 0
-	for _, c := range codes {
-		if c == http.StatusOK {
-			ok++
-		}
-	}
-	if ok != 2 || len(f.mail.sent()) != 2 {
-		t.Errorf("%d concurrent replies, quota 2: %d accepted (%v), %d mails", len(codes), ok, codes, len(f.mail.sent()))
-	}
-	if n := len(f.events(store.EventReplySent)); n != 2 {
-		t.Errorf("reply events: %d", n)
+	for _, inFlight := range []int{0, 16} {
+		t.Run(fmt.Sprint("in-flight-", inFlight), func(t *testing.T) {
+			f := newReplyFixture(t, nil, func(c *Config) { c.RepliesPerHour = 2; c.ReplyConcurrency = 16; c.ClientInFlight = inFlight })
+			a := f.token("lab")
+			var wg sync.WaitGroup
+			codes := make([]int, replyTokenUses)
+			for i := range codes {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					codes[i] = f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: fmt.Sprint("x", i)}).Code
+				}()
+			}
+			wg.Wait()
+			ok := 0
+			for _, c := range codes {
+				if c == http.StatusOK {
+					ok++
+				}
+			}
+			if ok != 2 || len(f.mail.sent()) != 2 {
+				t.Errorf("%d concurrent replies, quota 2: %d accepted (%v), %d mails", len(codes), ok, codes, len(f.mail.sent()))
+			}
+			if n := len(f.events(store.EventReplySent)); n != 2 {
+				t.Errorf("reply events: %d", n)
+			}
+		})
 	}
 }
 
+
+// TestReplyQuotaNoDoubleCount: a reservation's event is written and the
+// reservation dropped as one step; a quota check waiting meanwhile sees the
+// send once. The recording is held open until the second check has been
+// started, so the old order (event, then release) refused it.
+func TestReplyQuotaNoDoubleCount(t *testing.T) {
+	st := &countingStore{}
+	var q replyQuota
+	now := time.Now()
+	r1, refused, err := q.reserve(context.Background(), st, "a@x", "192.0.2.1", 2, 10, now)
+	if err != nil || refused {
+		t.Fatalf("first reservation: refused=%v err=%v", refused, err)
+	}
+	recorded, proceed := make(chan struct{}), make(chan struct{})
+	go r1.Done(func() { st.add(); close(recorded); <-proceed })
+	<-recorded
+	second := make(chan bool)
+	go func() {
+		_, refused, err := q.reserve(context.Background(), st, "a@x", "192.0.2.1", 2, 10, now)
+		if err != nil {
+			t.Error(err)
+		}
+		second <- refused
+	}()
+	close(proceed)
+	if <-second {
+		t.Error("second send refused: the first was counted as event and as pending reservation")
+	}
+	if _, refused, _ := q.reserve(context.Background(), st, "a@x", "192.0.2.1", 2, 10, now); !refused {
+		t.Error("third send within a quota of 2 was not refused")
+	}
+}
+
+// countingStore answers CountEvents from a counter; no other method is
+// called by replyQuota.
+type countingStore struct {
+	Store
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingStore) add() { c.mu.Lock(); c.n++; c.mu.Unlock() }
+
+func (c *countingStore) CountEvents(context.Context, store.EventFilter) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n, nil
+}
 // TestReplySubjectCap: a subject is a line, not a megabyte.
 func TestReplySubjectCap(t *testing.T) {
 	f := newReplyFixture(t, nil)
