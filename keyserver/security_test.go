@@ -123,7 +123,6 @@ func TestReplyQuotaConcurrent(t *testing.T) {
 	}
 }
 
-
 // TestReplyQuotaNoDoubleCount: a reservation's event is written and the
 // reservation dropped as one step; a quota check waiting meanwhile sees the
 // send once. The recording is held open until the second check has been
@@ -171,6 +170,7 @@ func (c *countingStore) CountEvents(context.Context, store.EventFilter) (int, er
 	defer c.mu.Unlock()
 	return c.n, nil
 }
+
 // TestReplySubjectCap: a subject is a line, not a megabyte.
 func TestReplySubjectCap(t *testing.T) {
 	f := newReplyFixture(t, nil)
