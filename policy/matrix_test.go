@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/policy/policytest"
 	"github.com/postseal/postseal/scanner"
 )
 
@@ -17,63 +18,24 @@ import (
 // (who is internal, which trigger applies to whom, what the scanner does
 // in each mode), not from the code under test.
 
-type matrixRow struct {
-	kind    string // none, tag, header, sender, recipient, marker
-	rcpts   string // internal, external, mixed, partner
-	scan    string // off, encrypt, report
-	result  string // findings, none, unreadable
-	over    bool
-	encrAll bool
-}
-
-func (r matrixRow) String() string {
-	return fmt.Sprintf("%s/%s/scan-%s/%s/over=%v/encrypt-all=%v", r.kind, r.rcpts, r.scan, r.result, r.over, r.encrAll)
-}
-
-// MatrixConfig is the configuration of the matrix: the default triggers
-// plus one of each other kind, and a partner domain.
+// MatrixConfig is the configuration of the matrix: its triggers (the
+// subject tag and one of each other kind) and a partner domain.
 func MatrixConfig() *config.Config {
 	cfg := config.Default()
-	cfg.Triggers = append(cfg.Triggers,
-		config.Trigger{Name: "encrypt-button", Header: "X-Secure", Match: "yes", Position: config.PositionAnywhere, Marker: "[-Encrypted-]", MarkerPosition: config.MarkerAppend},
-		config.Trigger{Name: "oncology", Senders: []string{"*@oncology.example.org"}, Marker: "[-Encrypted-]", MarkerPosition: config.MarkerAppend},
-		config.Trigger{Name: "reflab", Recipients: []string{"*@reflab.example"}, Marker: "[-Encrypted-]", MarkerPosition: config.MarkerAppend},
-	)
-	cfg.Domains = []config.Domain{{Name: "partner.example", PasswordFile: "unused"}}
+	cfg.Triggers = policytest.Triggers()
+	cfg.Domains = []config.Domain{{Name: policytest.PartnerDomain, PasswordFile: "unused"}}
 	return cfg
 }
 
 // MatrixMessage is the message of a row: envelope sender, recipients, header.
 func MatrixMessage(kind, rcpts string) (string, []string, Header) {
-	sender, subject := "doc@example.org", "Lab results"
+	m := policytest.MessageOf(kind, rcpts)
 	h := Header{{Name: "From", Value: " Dr Who <doc@example.org>"}, {Name: "To", Value: " pat@ext.example"}}
-	switch kind {
-	case "tag":
-		subject = "*secure* Lab results"
-	case "header":
-		h = append(h, Field{Name: "X-Secure", Value: " yes"})
-	case "sender":
-		sender = "onc@oncology.example.org"
-	case "marker":
-		subject = "Re: Lab results [-Encrypted-]"
+	for _, f := range m.Extra {
+		h = append(h, Field{Name: f[0], Value: " " + f[1]})
 	}
-	h = append(h, Field{Name: "Subject", Value: " " + subject})
-	ext := "pat@ext.example"
-	if kind == "recipient" {
-		ext = "lab@reflab.example"
-	}
-	var to []string
-	switch rcpts {
-	case "internal":
-		to = []string{"nurse@example.org"}
-	case "external":
-		to = []string{ext}
-	case "mixed":
-		to = []string{"nurse@example.org", ext, "pat2@other.example"}
-	case "partner":
-		to = []string{"c@partner.example", ext}
-	}
-	return sender, to, h
+	h = append(h, Field{Name: "Subject", Value: " " + m.Subject})
+	return m.Sender, m.To, h
 }
 
 // MatrixScan is the scanner's answer of a row.
@@ -87,31 +49,13 @@ func MatrixScan(result string) ScanReport {
 	return ScanReport{Findings: []scanner.Finding{}}
 }
 
-func matrixRows() []matrixRow {
-	var rows []matrixRow
-	for _, kind := range []string{"none", "tag", "header", "sender", "recipient", "marker"} {
-		for _, rc := range []string{"internal", "external", "mixed", "partner"} {
-			for _, sc := range []string{"off", "encrypt", "report"} {
-				for _, res := range []string{"findings", "none", "unreadable"} {
-					for _, over := range []bool{false, true} {
-						for _, ea := range []bool{false, true} {
-							rows = append(rows, matrixRow{kind, rc, sc, res, over, ea})
-						}
-					}
-				}
-			}
-		}
-	}
-	return rows
-}
-
-func rowConfig(r matrixRow) *config.Config {
+func rowConfig(r policytest.Row) *config.Config {
 	cfg := MatrixConfig()
-	cfg.Scanner.Enabled = r.scan != "off"
-	if r.scan == "report" {
+	cfg.Scanner.Enabled = r.Scan != "off"
+	if r.Scan == "report" {
 		cfg.Scanner.Mode = config.ScanReport
 	}
-	if r.encrAll {
+	if r.EncryptAll {
 		cfg.Milter.MixedRecipients = config.MixedEncryptAll
 	}
 	return cfg
@@ -125,10 +69,10 @@ type expected struct {
 	text    string // a piece of the refusal
 }
 
-func want(r matrixRow, rcpts []string) expected {
+func want(r policytest.Row, rcpts []string) expected {
 	internal := func(a string) bool { return strings.HasSuffix(a, "@example.org") }
 	triggered := func(a string) bool {
-		switch r.kind {
+		switch r.Kind {
 		case "tag", "header", "sender", "marker":
 			return true
 		case "recipient":
@@ -136,9 +80,9 @@ func want(r matrixRow, rcpts []string) expected {
 		}
 		return false
 	}
-	scannerSeals := r.scan == "encrypt" && r.result != "none"
+	scannerSeals := r.Scan == "encrypt" && r.Result != "none"
 	e := expected{action: Pass, sealed: map[string]Treatment{}, subject: "Lab results [-Encrypted-]"}
-	if r.kind == "marker" {
+	if r.Kind == "marker" {
 		e.subject = "Re: Lab results [-Encrypted-]"
 	}
 	byTrigger, byScanner := false, false
@@ -163,13 +107,13 @@ func want(r matrixRow, rcpts []string) expected {
 		return e
 	}
 	switch {
-	case r.over && byTrigger:
+	case r.Over && byTrigger:
 		return expected{action: Reject, text: "too large to be sent securely"}
-	case r.over && byScanner:
+	case r.Over && byScanner:
 		return expected{action: Reject, text: "too large to encrypt"}
 	}
 	e.action = Seal
-	if r.encrAll {
+	if r.EncryptAll {
 		for _, a := range rcpts {
 			if internal(a) {
 				e.sealed[a] = KeyService
@@ -180,19 +124,19 @@ func want(r matrixRow, rcpts []string) expected {
 }
 
 func TestDecisionMatrix(t *testing.T) {
-	rows := matrixRows()
+	rows := policytest.Rows()
 	if len(rows) != 864 {
 		t.Fatalf("%d rows", len(rows))
 	}
 	for _, r := range rows {
 		cfg := rowConfig(r)
-		sender, rcpts, h := MatrixMessage(r.kind, r.rcpts)
+		sender, rcpts, h := MatrixMessage(r.Kind, r.Rcpts)
 		size := int64(4000)
-		if r.over {
+		if r.Over {
 			size = int64(cfg.Milter.MaxSecureSize) + 1
 		}
 		scans := 0
-		rep := MatrixScan(r.result)
+		rep := MatrixScan(r.Result)
 		f := Facts{Stage: AtEnd, Sender: sender, Rcpts: rcpts, Header: h, Size: size, BodyKept: true,
 			Scan: func() ScanReport { scans++; return rep }}
 		d := Decide(cfg, f)
@@ -242,7 +186,7 @@ func TestDecisionMatrix(t *testing.T) {
 		if d.Action == Seal && d.Subject != w.subject {
 			t.Errorf("%v: decision subject %q, want %q", r, d.Subject, w.subject)
 		}
-		if r.kind == "header" && d.Action == Seal && !slices.Contains(d.RemoveFields, "X-Secure") {
+		if r.Kind == "header" && d.Action == Seal && !slices.Contains(d.RemoveFields, "X-Secure") {
 			t.Errorf("%v: the header trigger's field must be removed from sealed copies", r)
 		}
 
@@ -251,7 +195,7 @@ func TestDecisionMatrix(t *testing.T) {
 		hf := f
 		hf.Stage, hf.Size, hf.Scan = AtHeader, h.Size(), nil
 		early := Decide(cfg, hf)
-		needsScan := r.scan != "off" && slices.ContainsFunc(rcpts, func(a string) bool {
+		needsScan := r.Scan != "off" && slices.ContainsFunc(rcpts, func(a string) bool {
 			return !strings.HasSuffix(a, "@example.org") && w.sealed[a] == "" || (w.sealed[a] != "" && d.Trigger == ScanTrigger)
 		})
 		switch {
@@ -271,7 +215,8 @@ func TestTriggerOptions(t *testing.T) {
 	never, days := config.Never, config.Expiry(30*24*3600*1e9)
 	off := false
 	neutral := config.OuterNeutral
-	cfg.Triggers[4].ExpireAfter, cfg.Triggers[4].ReadReceipt, cfg.Triggers[4].Reply, cfg.Triggers[4].OuterSubject =
+	reflab := &cfg.Triggers[slices.IndexFunc(cfg.Triggers, func(t config.Trigger) bool { return t.Name == "reflab" })]
+	reflab.ExpireAfter, reflab.ReadReceipt, reflab.Reply, reflab.OuterSubject =
 		&days, &off, &[]config.ReplyKind{config.ReplyToSender}, &neutral
 	_, rcpts, h := MatrixMessage("recipient", "mixed")
 	h = append(h, Field{Name: "X-Secure", Value: " no"})

@@ -25,6 +25,7 @@ import (
 	"github.com/postseal/postseal/envelope"
 	"github.com/postseal/postseal/milter"
 	"github.com/postseal/postseal/policy"
+	"github.com/postseal/postseal/policy/policytest"
 )
 
 // `explain`, `seal` and the milter must agree on every row of the decision
@@ -33,39 +34,16 @@ import (
 // subject. Each row is a real message and a real rules file; the scanner
 // reads the real body (an SSN, nothing, or an attachment it cannot read).
 
-type agreeRow struct {
-	kind, rcpts, scan, result string
-	over, encryptAll          bool
-}
-
-func agreeRows() []agreeRow {
-	var rows []agreeRow
-	for _, kind := range []string{"none", "tag", "header", "sender", "recipient", "marker"} {
-		for _, rc := range []string{"internal", "external", "mixed", "partner"} {
-			for _, sc := range []string{"off", "encrypt", "report"} {
-				for _, res := range []string{"findings", "none", "unreadable"} {
-					for _, over := range []bool{false, true} {
-						for _, ea := range []bool{false, true} {
-							rows = append(rows, agreeRow{kind, rc, sc, res, over, ea})
-						}
-					}
-				}
-			}
-		}
-	}
-	return rows
-}
-
 // agreeConfig is the rules file of a row: a small secure limit, so that
 // "over" rows need no megabytes.
-func agreeConfig(t *testing.T, dir string, r agreeRow) string {
+func agreeConfig(t *testing.T, dir string, r policytest.Row) string {
 	writeFile(t, dir, "partner.pw", "correct-horse-battery-staple\n")
 	mixed := "split"
-	if r.encryptAll {
+	if r.EncryptAll {
 		mixed = "encrypt-all"
 	}
 	mode := "encrypt"
-	if r.scan == "report" {
+	if r.Scan == "report" {
 		mode = "report"
 	}
 	return fmt.Sprintf(`[milter]
@@ -78,66 +56,28 @@ mode = %q
 dsn = "p.db"
 master_key = "master.key"
 [[domain]]
-name = "partner.example"
+name = %q
 password_file = "partner.pw"
-[[trigger]]
-name = "secure-tag"
-match = "*secure*"
-marker = "[-Encrypted-]"
-scan = true
-[[trigger]]
-name = "encrypt-button"
-header = "X-Secure"
-match = "yes"
-marker = "[-Encrypted-]"
-[[trigger]]
-name = "oncology"
-senders = ["*@oncology.example.org"]
-marker = "[-Encrypted-]"
-[[trigger]]
-name = "reflab"
-recipients = ["*@reflab.example"]
-marker = "[-Encrypted-]"
-`, mixed, r.scan != "off", mode)
+`+policytest.TriggersTOML, mixed, r.Scan != "off", mode, policytest.PartnerDomain)
 }
 
-func agreeMessage(r agreeRow) (string, []string, []byte) {
-	sender, subject, extra := "doc@example.org", "Lab results", ""
-	switch r.kind {
-	case "tag":
-		subject = "*secure* Lab results"
-	case "header":
-		extra = "X-Secure: yes\r\n"
-	case "sender":
-		sender = "onc@oncology.example.org"
-	case "marker":
-		subject = "Re: Lab results [-Encrypted-]"
-	}
-	ext := "pat@ext.example"
-	if r.kind == "recipient" {
-		ext = "lab@reflab.example"
-	}
-	var to []string
-	switch r.rcpts {
-	case "internal":
-		to = []string{"nurse@example.org"}
-	case "external":
-		to = []string{ext}
-	case "mixed":
-		to = []string{"nurse@example.org", ext, "pat2@other.example"}
-	case "partner":
-		to = []string{"c@partner.example", ext}
+func agreeMessage(r policytest.Row) (string, []string, []byte) {
+	m := policytest.MessageOf(r.Kind, r.Rcpts)
+	sender, to, subject := m.Sender, m.To, m.Subject
+	extra := ""
+	for _, f := range m.Extra {
+		extra += f[0] + ": " + f[1] + "\r\n"
 	}
 	text := "Lunch at noon?\r\n"
-	if r.result == "findings" {
+	if r.Result == "findings" {
 		text = "The patient's SSN: 536-22-1234 for the claim.\r\n"
 	}
-	if r.over {
+	if r.Over {
 		text += strings.Repeat("Nothing to see on this line, just length.\r\n", 80)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: Dr Who <%s>\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <row@example.org>\r\n%sMIME-Version: 1.0\r\n", sender, strings.Join(to, ", "), subject, extra)
-	if r.result == "unreadable" {
+	if r.Result == "unreadable" {
 		b.WriteString("Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n" + text +
 			"--b1\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"data.gz\"\r\nContent-Transfer-Encoding: base64\r\n\r\nH4sIAAAAAAAAA8tIzcnJBwCGphA2BQAAAA==\r\n--b1--\r\n")
 	} else {
@@ -154,14 +94,14 @@ type agreed struct {
 }
 
 func TestExplainSealAndMilterAgree(t *testing.T) {
-	rows := agreeRows()
+	rows := policytest.Rows()
 	if len(rows) != 864 {
 		t.Fatalf("%d rows", len(rows))
 	}
 	// Rows run in parallel by configuration; each has its own store.
-	byCfg := map[string][]agreeRow{}
+	byCfg := map[string][]policytest.Row{}
 	for _, r := range rows {
-		k := fmt.Sprint(r.scan, r.encryptAll)
+		k := fmt.Sprint(r.Scan, r.EncryptAll)
 		byCfg[k] = append(byCfg[k], r)
 	}
 	for k, rs := range byCfg {

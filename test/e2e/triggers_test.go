@@ -6,32 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postseal/postseal/policy/policytest"
 	"github.com/postseal/postseal/test/mta"
 )
 
-// triggersExtra are triggers beyond the subject tag, as an admin writes them.
-const triggersExtra = `
-[[trigger]]
-name = "secure-tag"
-match = "*secure*"
-marker = "[-Encrypted-]"
-
-[[trigger]]
-name = "encrypt-button"
-header = "X-Secure"
-match = "yes"
-marker = "[-Encrypted-]"
-
-[[trigger]]
-name = "oncology"
-senders = ["*@oncology.example.org"]
-marker = "[-Encrypted-]"
-
-[[trigger]]
-name = "reflab"
-recipients = ["*@reflab.example"]
-marker = "[-Encrypted-]"
-
+// triggersExtra are the decision matrix's triggers (the subject tag and one
+// of each other kind, as an admin writes them) and a neutral-subject one.
+var triggersExtra = policytest.TriggersTOML + `
 [[trigger]]
 name = "private"
 match = "*private*"
