@@ -78,6 +78,8 @@ func Default() *Config {
 			ExpireAfter:    Never,
 			ReadReceipts:   true,
 			OuterSubject:   OuterKeep,
+			// As long as CRES keeps a message for its phone recipients.
+			OnlineCopyHours: 8,
 		},
 		Reply: Reply{
 			Allow:         append([]ReplyKind(nil), AllReplyKinds...),

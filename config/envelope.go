@@ -28,7 +28,15 @@ type Envelope struct {
 	// NeutralSubject replaces "Secure message from <organisation>" under
 	// outer_subject = "neutral".
 	NeutralSubject string `toml:"neutral_subject"`
+	// OnlineCopyHours is how long the key service keeps a key-service
+	// envelope's armoured payload for the phone page (the notification's
+	// "Open on your phone" link); 0 keeps none and sends no link.
+	OnlineCopyHours int `toml:"online_copy_hours"`
 }
+
+// MaxOnlineCopyHours bounds online_copy_hours: the copy is a convenience
+// for reading on a phone soon after the mail arrives, not an archive.
+const MaxOnlineCopyHours = 7 * 24
 
 func (e *Envelope) validate() error {
 	if err := oneOf("envelope.profile", e.Profile, ProfileRFC4880, ProfileRFC9580); err != nil {
@@ -46,6 +54,9 @@ func (e *Envelope) validate() error {
 	}
 	if strings.ContainsAny(e.NeutralSubject, "\r\n") {
 		return keyErr("envelope.neutral_subject", "must be one line")
+	}
+	if e.OnlineCopyHours < 0 || e.OnlineCopyHours > MaxOnlineCopyHours {
+		return keyErr("envelope.online_copy_hours", "must be a whole number of hours from 0 (no online copy, no phone link) to %d (a week), not %d", MaxOnlineCopyHours, e.OnlineCopyHours)
 	}
 	return nil
 }

@@ -48,6 +48,10 @@ type Options struct {
 	Templates *Templates
 	// RecoveryKey, when non-empty, is an extra recipient of every envelope.
 	RecoveryKey openpgp.EntityList
+	// OnlineCopy is how long the key service keeps a copy of a key-service
+	// envelope's payload for the phone page; when set, the notification
+	// links to {PublicURL}/m/{id} and Sealed carries the copy. 0: neither.
+	OnlineCopy time.Duration
 }
 
 // Display is what the page and notification show of the original message.
@@ -93,6 +97,13 @@ type Sealed struct {
 	// service's decryptor refuse a payload someone else encrypted under
 	// the same message key (any recipient holds that key).
 	PayloadDigest string
+	// OnlinePayload is the armoured payload exactly as the securedoc in
+	// Body carries it (a slice of Body, not a copy), and OnlineMeta the
+	// page's display header (JSON, see PageMeta): the online copy the key
+	// service keeps for the phone page. Both empty when Options.OnlineCopy
+	// is 0 or the envelope opens with a shared password.
+	OnlinePayload []byte
+	OnlineMeta    string
 }
 
 // Field is one header field.

@@ -39,6 +39,10 @@ type notificationData struct {
 	Org, Attachment, PublicURL, HelpURL, Support string
 	SharedPassword, Logo                         bool
 	Lang                                         string
+	// PhoneURL is the "Open on your phone" link ("" for none), good for
+	// PhoneHours after sending.
+	PhoneURL   string
+	PhoneHours int
 }
 
 // LogoSrc is where the HTML part's logo comes from (see logo.go).
@@ -95,6 +99,8 @@ func newNotification(req Request, opt Options, attachment string) (*notification
 		HelpURL:        oneLine(opt.HelpURL),
 		Support:        oneLine(opt.Support),
 		SharedPassword: req.Password != nil,
+		PhoneURL:       phoneLink(req, opt),
+		PhoneHours:     int(opt.OnlineCopy.Hours()),
 	}
 	tm := opt.Templates
 	if tm == nil {

@@ -86,7 +86,11 @@ func seal(req Request, opt Options) (*Sealed, error) {
 	var body bytes.Buffer
 	body.Grow(estimateBody(size, ratio))
 	digest := sha256.New()
+	online := phoneLink(req, opt) != ""
+	var start, end int // the payload's place in body, for the online copy
 	payload := func(w io.Writer) error {
+		start = body.Len()
+		defer func() { end = body.Len() }()
 		return encrypt(w, src, encryptParams{
 			compress:   compress,
 			profile:    prof,
@@ -101,7 +105,7 @@ func seal(req Request, opt Options) (*Sealed, error) {
 		return nil, err
 	}
 
-	return &Sealed{
+	s := &Sealed{
 		Key:            key,
 		AttachmentName: name,
 		Header: []Field{
@@ -111,8 +115,33 @@ func seal(req Request, opt Options) (*Sealed, error) {
 		},
 		Body:          body.Bytes(),
 		PayloadDigest: hex.EncodeToString(digest.Sum(nil)),
-	}, nil
+	}
+	if online {
+		// The page is written straight into body (no buffering between),
+		// so the bytes written while the payload was are the payload, as
+		// the attachment carries it (CRLF line ends: the page's textarea
+		// reads them as the attachment's does).
+		s.OnlinePayload = s.Body[start:end:end]
+		s.OnlineMeta = pageMeta(req.Display, req.Recipients, false)
+	}
+	return s, nil
 }
+
+// phoneLink is the notification's "Open on your phone" link: the key
+// service's page for the envelope's online copy, kept for key-service
+// envelopes only ("" when there is none). A partner's envelope opens with a
+// shared password people chose, which a copy on a public page would let
+// anyone holding the link guess at offline; a message key cannot be guessed.
+func phoneLink(req Request, opt Options) string {
+	if opt.OnlineCopy <= 0 || req.Password != nil || opt.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimRight(opt.PublicURL, "/") + PhonePathPrefix + req.ID
+}
+
+// PhonePathPrefix is where the key service serves the phone page:
+// {PublicURL}/m/{envelope id}.
+const PhonePathPrefix = "/m/"
 
 // Passphrase is the OpenPGP passphrase of a message key: its base64url form
 // without padding. It is what `gpg --decrypt` asks for.

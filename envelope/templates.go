@@ -78,6 +78,10 @@ func LoadTemplates(dir string) (*Templates, error) {
 		Support: "Support", Logo: true, Lang: "en"}
 	for _, shared := range []bool{false, true} {
 		sample.SharedPassword = shared
+		sample.PhoneURL, sample.PhoneHours = "", 0
+		if !shared {
+			sample.PhoneURL, sample.PhoneHours = "https://keys.example/m/id", 8
+		}
 		var sb strings.Builder
 		if err := t.text.Execute(&sb, sample); err != nil {
 			return nil, err

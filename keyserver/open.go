@@ -49,25 +49,11 @@ const openRetry = 10 * time.Second
 // streamed from the request into the page, never held whole: a post
 // costs a few buffers of memory, whatever its size.
 func (s *Server) open(w http.ResponseWriter, r *http.Request) {
-	client := "open " + s.remoteIP(r)
-	if !s.inFlight.enter(client) {
-		s.metrics.Refused(refusedOpen)
-		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(openRetry)))
-		s.sentence(w, r, http.StatusServiceUnavailable, "Please try again in a moment",
-			"Several messages are being opened online from your connection right now. Please wait until they are open, then press \"Open Online\" again.")
+	leave, ok := s.openSlot(w, r, openBusy)
+	if !ok {
 		return
 	}
-	defer s.inFlight.leave(client)
-	select {
-	case s.openSem <- struct{}{}:
-		defer func() { <-s.openSem }()
-	default:
-		s.metrics.Refused(refusedOpen)
-		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(openRetry)))
-		s.sentence(w, r, http.StatusServiceUnavailable, "Please try again in a moment",
-			"Many messages are being opened online right now. Please go back and press \"Open Online\" again in a few seconds.")
-		return
-	}
+	defer leave()
 	tooLarge := func() {
 		s.sentence(w, r, http.StatusRequestEntityTooLarge, "Message too large",
 			fmt.Sprintf("This message is larger than the key service accepts online (%d MB). Please open the attachment in a web browser on a computer instead.", s.cfg.MaxOpenBody/1_000_000))
@@ -105,6 +91,38 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Meta = storedMeta(req.Meta, env)
 	s.openPage(w, r, req)
+}
+
+// busyText is what a 503 of openSlot says: the client's places are
+// taken, or the service's.
+type busyText struct{ client, all string }
+
+var openBusy = busyText{
+	client: "Several messages are being opened online from your connection right now. Please wait until they are open, then press \"Open Online\" again.",
+	all:    "Many messages are being opened online right now. Please go back and press \"Open Online\" again in a few seconds.",
+}
+
+// openSlot takes one of the client's Open Online places and one of the
+// service's (OpenConcurrency), or answers 503 with Retry-After and says
+// why; leave gives them back.
+func (s *Server) openSlot(w http.ResponseWriter, r *http.Request, says busyText) (leave func(), ok bool) {
+	client := "open " + s.remoteIP(r)
+	busy := func(text string) (func(), bool) {
+		s.metrics.Refused(refusedOpen)
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(openRetry)))
+		s.sentence(w, r, http.StatusServiceUnavailable, "Please try again in a moment", text)
+		return nil, false
+	}
+	if !s.inFlight.enter(client) {
+		return busy(says.client)
+	}
+	select {
+	case s.openSem <- struct{}{}:
+		return func() { <-s.openSem; s.inFlight.leave(client) }, true
+	default:
+		s.inFlight.leave(client)
+		return busy(says.all)
+	}
 }
 
 // armoured reports whether the payload looks like ASCII armour (for a

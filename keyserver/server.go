@@ -27,6 +27,8 @@ import (
 type Store interface {
 	Envelope(ctx context.Context, id string) (store.Envelope, error)
 	EnvelopeKey(ctx context.Context, id string) ([]byte, error)
+	// OnlineCopy is an envelope's copy for the phone page (phone.go).
+	OnlineCopy(ctx context.Context, id string) (store.OnlineCopy, error)
 	// PutEnvelope records the envelopes of sealed secure replies.
 	PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error
 
@@ -349,6 +351,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /sent/{id}/expire", s.sentExpire)
 	mux.HandleFunc("POST /sent/{id}/expiry", s.sentExpiry)
 
+	mux.HandleFunc("GET "+envelope.PhonePathPrefix+"{id}", s.phone)
 	mux.HandleFunc("GET /open", s.openInfo)
 	mux.HandleFunc("POST /open", s.open)
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/postseal/postseal/config"
@@ -52,6 +53,7 @@ func Load(cfg *config.Config) (*Policy, error) {
 			Decryptor:      envelope.Decryptor(cfg.Envelope.Decryptor),
 			Language:       cfg.Organization.Language,
 			Languages:      cfg.Organization.Languages,
+			OnlineCopy:     time.Duration(cfg.Envelope.OnlineCopyHours) * time.Hour,
 		},
 		passwords: map[string][]byte{},
 		scan:      scanner.Options{Detectors: cfg.Scanner.Detectors},

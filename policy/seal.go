@@ -133,6 +133,11 @@ func (p *Policy) Seal(ctx context.Context, d Decision, msg Message, st EnvelopeS
 			Reply: replyRights(g), ReplyAll: named(display),
 			PayloadDigest: sealed.PayloadDigest,
 		}
+		if sealed.OnlinePayload != nil {
+			// The phone page's copy: ciphertext and the page's clear
+			// header only, deleted after its time.
+			rec.Online = &store.OnlineCopy{Payload: sealed.OnlinePayload, Meta: sealed.OnlineMeta, Expires: now.Add(p.Envelope.OnlineCopy)}
+		}
 		if err := st.PutEnvelope(ctx, rec, sealed.Key); err != nil {
 			return nil, fmt.Errorf("seal %s: %w", id, err)
 		}

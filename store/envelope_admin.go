@@ -13,10 +13,21 @@ import (
 // change applies one UPDATE to an envelope and records by as an event of
 // kind in the same transaction; ErrNotFound when no row changed.
 func (s *sqlStore) change(ctx context.Context, id, kind string, by Change, query string, args ...any) error {
+	return s.changeThen(ctx, id, kind, by, nil, query, args...)
+}
+
+// changeThen is change with more work in the same transaction (then, when
+// not nil, after the UPDATE).
+func (s *sqlStore) changeThen(ctx context.Context, id, kind string, by Change, then func(tx *sql.Tx) error, query string, args ...any) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(query), args...)
 		if err := affected(res, err, kind+" "+id); err != nil {
 			return err
+		}
+		if then != nil {
+			if err := then(tx); err != nil {
+				return fmt.Errorf("%s %s: %w", kind, id, err)
+			}
 		}
 		return s.appendEvents(ctx, tx, Event{Time: by.Time, Kind: kind, EnvelopeID: id, RemoteIP: by.RemoteIP, Actor: by.Actor, Auth: by.Auth, Detail: by.Detail})
 	})
@@ -32,12 +43,16 @@ func (s *sqlStore) SetLocked(ctx context.Context, id string, locked bool, by Cha
 }
 
 // ExpireEnvelope implements EnvelopeAdmin. An envelope that expired
-// earlier keeps its earlier expiry.
+// earlier keeps its earlier expiry; its online copy goes with its key.
 func (s *sqlStore) ExpireEnvelope(ctx context.Context, id string, now time.Time, by Change) error {
 	if by.Time.IsZero() {
 		by.Time = now
 	}
-	err := s.change(ctx, id, EventEnvelopeExpired, by, `UPDATE envelopes SET wrapped_key = NULL,
+	dropCopy := func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM online_copies WHERE envelope_id = ?`), id)
+		return err
+	}
+	err := s.changeThen(ctx, id, EventEnvelopeExpired, by, dropCopy, `UPDATE envelopes SET wrapped_key = NULL,
 		expires = CASE WHEN expires < ? THEN expires ELSE ? END WHERE id = ?`, now.UnixMilli(), now.UnixMilli(), id)
 	if err != nil {
 		return err

@@ -100,6 +100,8 @@ var postgresSchema = []string{
 	replySchema,
 	// 6: the language a recipient chose (see languageSchema).
 	languageSchema,
+	// 7: the phone page's copies (see onlineSchema).
+	onlineSchema("BYTEA", "BIGINT"),
 }
 
 // postgresDialect: claims skip rows another claimant holds (SKIP LOCKED),

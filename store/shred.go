@@ -6,12 +6,20 @@ import (
 	"time"
 )
 
-// ShredEvery destroys the keys of expired envelopes at once and then every
-// interval until ctx ends. The key service refuses expired envelopes by
-// their expiry anyway; this makes the refusal final (crypto-shredding), so
-// a later database leak holds no key of an expired envelope. With several
-// processes on one PostgreSQL each may run it: the UPDATE is idempotent.
-func ShredEvery(ctx context.Context, a EnvelopeAdmin, interval time.Duration, log *slog.Logger) {
+// Sweeper is what the shredding loop needs of the store.
+type Sweeper interface {
+	ShredExpired(ctx context.Context, now time.Time) (int, error)
+	DeleteExpiredCopies(ctx context.Context, now time.Time) (int, error)
+}
+
+// ShredEvery destroys the keys of expired envelopes, and deletes the
+// online copies whose time is up, at once and then every interval until
+// ctx ends. The key service refuses expired envelopes and copies by their
+// times anyway; this makes the refusal final (crypto-shredding), so a
+// later database leak holds no key of an expired envelope and no copy kept
+// past its time. With several processes on one PostgreSQL each may run
+// it: the statements are idempotent.
+func ShredEvery(ctx context.Context, a Sweeper, interval time.Duration, log *slog.Logger) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -20,12 +28,20 @@ func ShredEvery(ctx context.Context, a EnvelopeAdmin, interval time.Duration, lo
 			return
 		case <-t.C:
 		}
-		n, err := a.ShredExpired(ctx, time.Now())
+		now := time.Now()
+		n, err := a.ShredExpired(ctx, now)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error("destroying expired envelope keys failed; retrying later", "err", err)
 		case n > 0:
 			log.Info("expired envelope keys destroyed", "count", n)
+		}
+		n, err = a.DeleteExpiredCopies(ctx, now)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("deleting expired online copies failed; retrying later", "err", err)
+		case n > 0:
+			log.Info("expired online copies deleted", "count", n)
 		}
 		t.Reset(interval)
 	}

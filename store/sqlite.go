@@ -123,6 +123,8 @@ var sqliteSchema = []string{
 	replySchema,
 	// 7: the language a recipient chose (see languageSchema).
 	languageSchema,
+	// 8: the phone page's copies (see onlineSchema).
+	onlineSchema("BLOB", "INTEGER"),
 }
 
 // senderSchema is the same step for both databases. opened is when the

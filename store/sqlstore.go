@@ -126,9 +126,15 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 	evs := make([]Event, 0, len(rows))
 	for _, r := range rows {
 		e := r.e
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked, payload_digest, subject, message_id, read_receipts, sender_norm, reply, reply_all)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), expiresMillis(e.Expires), e.Locked, e.PayloadDigest, e.Subject, e.MessageID, e.ReadReceipts, normAddress(e.Sender), jsonList(e.Reply), jsonList(e.ReplyAll)); err != nil {
+		if e.Online != nil {
+			e.OnlineUntil = e.Online.Expires
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked, payload_digest, subject, message_id, read_receipts, sender_norm, reply, reply_all, online_until)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), expiresMillis(e.Expires), e.Locked, e.PayloadDigest, e.Subject, e.MessageID, e.ReadReceipts, normAddress(e.Sender), jsonList(e.Reply), jsonList(e.ReplyAll), ms(e.OnlineUntil)); err != nil {
+			return err
+		}
+		if err := s.insertOnlineCopy(ctx, tx, e); err != nil {
 			return err
 		}
 		for _, rc := range e.Recipients {
@@ -145,14 +151,14 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 	return tx.Commit()
 }
 
-const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked, payload_digest, subject, message_id, read_receipts, reply, reply_all`
+const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked, payload_digest, subject, message_id, read_receipts, reply, reply_all, online_until`
 
 func scanEnvelope(row interface{ Scan(...any) error }) (Envelope, error) {
 	var e Envelope
-	var created, expires int64
+	var created, expires, online int64
 	var reply, replyAll string
-	err := row.Scan(&e.ID, &e.QueueID, &e.Sender, &e.Kind, &e.Domain, &e.Trigger, &e.HasKey, &created, &expires, &e.Locked, &e.PayloadDigest, &e.Subject, &e.MessageID, &e.ReadReceipts, &reply, &replyAll)
-	e.Created, e.Expires = time.UnixMilli(created).UTC(), expiresTime(expires)
+	err := row.Scan(&e.ID, &e.QueueID, &e.Sender, &e.Kind, &e.Domain, &e.Trigger, &e.HasKey, &created, &expires, &e.Locked, &e.PayloadDigest, &e.Subject, &e.MessageID, &e.ReadReceipts, &reply, &replyAll, &online)
+	e.Created, e.Expires, e.OnlineUntil = time.UnixMilli(created).UTC(), expiresTime(expires), fromMS(online)
 	if err == nil {
 		if e.Reply, err = fromJSONList(reply); err == nil {
 			e.ReplyAll, err = fromJSONList(replyAll)

@@ -66,6 +66,13 @@ type Envelope struct {
 	// whom "Reply all" answers (the clear copies' recipients are in no
 	// envelope). nil: not recorded; Recipients stand in.
 	ReplyAll []string `json:"reply_all,omitempty"`
+	// OnlineUntil is when the phone page's copy is (or was) deleted; zero:
+	// the envelope never had one.
+	OnlineUntil time.Time `json:"online_until,omitzero"`
+	// Online, when set, is written by PutEnvelope with the envelope (its
+	// Expires becomes OnlineUntil); Envelope never reads it back (see
+	// OnlineCopies).
+	Online *OnlineCopy `json:"-"`
 }
 
 // Store is the persistence used by the milter, the key service and the CLI.
@@ -76,8 +83,10 @@ type Store interface {
 	MailQueue
 	Audit
 	Senders
+	OnlineCopies
 	// PutEnvelope records an envelope and its message key (nil for
-	// shared-password envelopes). It returns only once the record is durable.
+	// shared-password envelopes), and its online copy when e.Online is
+	// set. It returns only once the record is durable.
 	PutEnvelope(ctx context.Context, e Envelope, key []byte) error
 	// Envelope returns one envelope, or ErrNotFound.
 	Envelope(ctx context.Context, id string) (Envelope, error)

@@ -42,6 +42,7 @@ func runSuite(t *testing.T, newDB func(t *testing.T) database) {
 		{"AuditConcurrent", testAuditConcurrent},
 		{"FirstOpen", testFirstOpen},
 		{"SentEnvelopes", testSentEnvelopes},
+		{"OnlineCopies", testOnlineCopies},
 		{"AuditPrune", testAuditPrune},
 		{"AuditPruneForged", testAuditPruneForged},
 		{"AuditDeletedHead", testAuditDeletedHead},

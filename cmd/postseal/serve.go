@@ -29,6 +29,11 @@ import (
 // drainTimeout bounds how long SIGTERM waits for messages in flight.
 const drainTimeout = 60 * time.Second
 
+// sweepEvery is how often expired keys and online copies are swept: a
+// copy outlives its time by at most this (the key service refuses it from
+// its time on).
+const sweepEvery = 10 * time.Minute
+
 // auditCheckpointEvery is how often the audit chain's head is logged when
 // it moved.
 const auditCheckpointEvery = 15 * time.Minute
@@ -67,12 +72,13 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	m.QueueDepth(queueDepth(st))
 	// The key service's mail (activation, reset) and the sender notices go
 	// through the durable queue: a relay outage delays them, never loses
-	// them. Expired envelopes' keys are destroyed hourly.
+	// them. Expired envelopes' keys are destroyed, and the phone page's
+	// copies deleted when their time is up, within sweepEvery.
 	queue := mailer.NewQueue(st, &mailer.SMTP{Addr: cfg.SMTP.Relay}, log)
 	qctx, stopQueue := context.WithCancel(context.Background())
 	queueDone, shredDone, auditDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() { queue.Run(qctx); close(queueDone) }()
-	go func() { store.ShredEvery(qctx, st, time.Hour, log); close(shredDone) }()
+	go func() { store.ShredEvery(qctx, st, sweepEvery, log); close(shredDone) }()
 	// The audit chain's head goes to this log now, every quarter hour and
 	// at shutdown (postseal audit verify --log checks against it).
 	go func() {
