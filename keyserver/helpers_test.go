@@ -38,16 +38,35 @@ type sentMail struct {
 	From string
 	To   []string
 	Data []byte
+	// Route is the queue's route: "" for Enqueue (the relay), else the
+	// route of the via it went through.
+	Route store.Route
 }
 
-func (m *captureMailer) Enqueue(_ context.Context, from string, to []string, msg []byte) error {
+func (m *captureMailer) Enqueue(ctx context.Context, from string, to []string, msg []byte) error {
+	return m.enqueue("", from, to, msg)
+}
+
+func (m *captureMailer) enqueue(r store.Route, from string, to []string, msg []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
 		return m.fail
 	}
-	m.msgs = append(m.msgs, sentMail{from, to, append([]byte(nil), msg...)})
+	m.msgs = append(m.msgs, sentMail{from, to, append([]byte(nil), msg...), r})
 	return nil
+}
+
+// via records into m what is queued for route r (as mailer.Queue.Via).
+func (m *captureMailer) via(r store.Route) Mailer { return routeCapture{m, r} }
+
+type routeCapture struct {
+	m *captureMailer
+	r store.Route
+}
+
+func (c routeCapture) Enqueue(_ context.Context, from string, to []string, msg []byte) error {
+	return c.m.enqueue(c.r, from, to, msg)
 }
 
 func (m *captureMailer) sent() []sentMail {

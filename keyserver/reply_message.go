@@ -155,8 +155,10 @@ func addressList(addrs []string) []*gomail.Address {
 // get a new envelope (sealed and recorded by policy.Seal, as the milter
 // does) whose notification comes From the organisation's address ("Pat Lee
 // via Example Health") — a message from the reader's own domain sent by
-// our servers would fail DMARC at the receiver — with Reply-To the reader.
-// Every copy is durable in the mail queue before this returns.
+// our servers would fail DMARC at the receiver — with Reply-To the reader,
+// queued for the listener without milters (Deps.Sealed), so the milter
+// does not seal it a second time. Every copy is durable in the mail queue
+// before this returns.
 func (s *Server) deliverReply(ctx context.Context, pol *policy.Policy, out replyOut, rcpts []string, now time.Time) error {
 	d := policy.DecideReply(pol.Config, rcpts, out.subject)
 	if code, text := d.SMTP(); code != 0 {
@@ -188,7 +190,7 @@ func (s *Server) deliverReply(ctx context.Context, pol *policy.Policy, out reply
 		if err := envelope.WriteMessage(&b, bytes.NewReader(out.data), c.Group.Subject, c.Sealed, "From", "Reply-To", "Sender"); err != nil {
 			return fmt.Errorf("reply envelope %s: %w", c.EnvelopeID, err)
 		}
-		if err := s.mail.Enqueue(ctx, s.cfg.From, c.Group.Recipients, b.Bytes()); err != nil {
+		if err := s.sealed.Enqueue(ctx, s.cfg.From, c.Group.Recipients, b.Bytes()); err != nil {
 			return fmt.Errorf("reply envelope %s: %w", c.EnvelopeID, err)
 		}
 	}

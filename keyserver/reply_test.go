@@ -62,7 +62,7 @@ func newReplyFixture(t *testing.T, edit func(*config.Config), opts ...func(*Conf
 	for _, o := range opts {
 		o(&kc)
 	}
-	srv, err := New(kc, Deps{Store: f.st, Mailer: f.mail, Metrics: f.metrics, Now: c.Now, Policy: func() *policy.Policy { return pol }})
+	srv, err := New(kc, Deps{Store: f.st, Mailer: f.mail, Sealed: f.mail.via(store.RouteReinject), Metrics: f.metrics, Now: c.Now, Policy: func() *policy.Policy { return pol }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,6 +259,9 @@ func TestReplyAllDeliversClearInsideSealedOutside(t *testing.T) {
 	if len(clear) != 1 || !slices.Equal(clear[0].To, []string{replyDoctor, replyNurse}) {
 		t.Fatalf("clear copies: %+v", clear)
 	}
+	if clear[0].Route != "" {
+		t.Errorf("the clear copy was queued for %q; want the relay (internal filters see it)", clear[0].Route)
+	}
 	m, err := mail.ReadMessage(bytes.NewReader(clear[0].Data))
 	if err != nil {
 		t.Fatal(err)
@@ -285,6 +288,9 @@ func TestReplyAllDeliversClearInsideSealedOutside(t *testing.T) {
 	sealed := f.mailTo(replyOther)
 	if len(sealed) != 1 || len(sealed[0].To) != 1 || sealed[0].From != "postseal@example.org" {
 		t.Fatalf("sealed copies: %+v", sealed)
+	}
+	if sealed[0].Route != store.RouteReinject {
+		t.Errorf("the sealed copy was queued for %q; want %q (the relay's milter would seal it again)", sealed[0].Route, store.RouteReinject)
 	}
 	n, err := mail.ReadMessage(bytes.NewReader(sealed[0].Data))
 	if err != nil {

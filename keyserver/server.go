@@ -167,8 +167,13 @@ type Config struct {
 
 // Deps are the key service's collaborators.
 type Deps struct {
-	Store   Store
-	Mailer  Mailer
+	Store  Store
+	Mailer Mailer
+	// Sealed queues mail that is sealed already — the sealed copies of
+	// secure replies — for the MTA listener without milters ([milter]
+	// reinject): through the relay's milter the marker in their subject
+	// would have them sealed again. nil: Mailer (tests that capture mail).
+	Sealed  Mailer
 	Metrics Metrics // nil: no-op
 	Log     *slog.Logger
 	Now     func() time.Time // nil: time.Now; tests move a clock
@@ -183,6 +188,7 @@ type Server struct {
 	cfg      Config
 	st       Store
 	mail     Mailer
+	sealed   Mailer // see Deps.Sealed
 	metrics  Metrics
 	log      *slog.Logger
 	now      func() time.Time
@@ -300,11 +306,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("keyserver: templates: %w", err)
 	}
 	s := &Server{
-		cfg: cfg, st: deps.Store, mail: deps.Mailer, metrics: deps.Metrics, log: deps.Log, now: deps.Now,
+		cfg: cfg, st: deps.Store, mail: deps.Mailer, sealed: deps.Sealed, metrics: deps.Metrics, log: deps.Log, now: deps.Now,
 		hash: h, formHash: fh, limits: newLimits(), openSem: make(chan struct{}, cfg.OpenConcurrency), pages: pages, public: u, https: u.Scheme == "https",
 		sessions: sessionSigner{key: cfg.SessionKey}, bgSem: make(chan struct{}, maxBackground), cat: cfg.Catalog,
 		policy: deps.Policy, replySem: make(chan struct{}, cfg.ReplyConcurrency),
 		inFlight: inFlight{max: cfg.ClientInFlight},
+	}
+	if s.sealed == nil {
+		s.sealed = s.mail
 	}
 	if s.metrics == nil {
 		s.metrics = noMetrics{}

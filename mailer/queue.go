@@ -42,11 +42,13 @@ var DefaultBackoff = Backoff{Min: time.Minute, Max: time.Hour, GiveUp: 5 * 24 * 
 
 // Queue is the durable outgoing queue: Enqueue stores a mail, Run delivers
 // what is due to the relay and retries what the relay could not take, so a
-// relay or postseal restart loses nothing.
+// relay or postseal restart loses nothing. Each mail names its route (the
+// MTA listener it goes to: store.Route); Enqueue queues for the relay,
+// Via for another route.
 type Queue struct {
-	store  QueueStore
-	sender Sender
-	log    *slog.Logger
+	store   QueueStore
+	senders map[store.Route]Sender
+	log     *slog.Logger
 
 	Backoff Backoff
 	// Lease is how long a claimed mail is hidden from other workers: longer
@@ -63,10 +65,11 @@ type Queue struct {
 	attempted func(m store.Mail, err error)
 }
 
-// NewQueue returns a queue over st that sends with sender.
-func NewQueue(st QueueStore, sender Sender, log *slog.Logger) *Queue {
+// NewQueue returns a queue over st that sends mail for the relay route
+// with relay; AddRoute adds the others.
+func NewQueue(st QueueStore, relay Sender, log *slog.Logger) *Queue {
 	return &Queue{
-		store: st, sender: sender, log: log,
+		store: st, senders: map[store.Route]Sender{store.RouteRelay: relay}, log: log,
 		Backoff: DefaultBackoff,
 		Lease:   5 * time.Minute,
 		Poll:    15 * time.Second,
@@ -75,14 +78,36 @@ func NewQueue(st QueueStore, sender Sender, log *slog.Logger) *Queue {
 	}
 }
 
-// Enqueue stores a message (RFC 5322, CRLF line ends) for delivery and
-// returns once it is durable; delivery happens in Run. An empty from is
-// the null reverse-path (notices that must never bounce).
+// AddRoute sends the mail queued for route r with s. Call it before Run.
+func (q *Queue) AddRoute(r store.Route, s Sender) { q.senders[r] = s }
+
+// Enqueue stores a message (RFC 5322, CRLF line ends) for delivery through
+// the relay and returns once it is durable; delivery happens in Run. An
+// empty from is the null reverse-path (notices that must never bounce).
 func (q *Queue) Enqueue(ctx context.Context, from string, to []string, msg []byte) error {
+	return q.enqueue(ctx, store.RouteRelay, from, to, msg)
+}
+
+// Via is the queue for route r: its Enqueue queues mail that is delivered
+// (and retried) through r's listener only.
+func (q *Queue) Via(r store.Route) RouteQueue { return RouteQueue{q: q, route: r} }
+
+// RouteQueue queues mail for one route (Queue.Via).
+type RouteQueue struct {
+	q     *Queue
+	route store.Route
+}
+
+// Enqueue is Queue.Enqueue for the route.
+func (rq RouteQueue) Enqueue(ctx context.Context, from string, to []string, msg []byte) error {
+	return rq.q.enqueue(ctx, rq.route, from, to, msg)
+}
+
+func (q *Queue) enqueue(ctx context.Context, r store.Route, from string, to []string, msg []byte) error {
 	if len(to) == 0 {
 		return errors.New("queue mail: no recipients")
 	}
-	if _, err := q.store.EnqueueMail(ctx, store.Mail{From: from, To: to, Data: msg}); err != nil {
+	if _, err := q.store.EnqueueMail(ctx, store.Mail{From: from, To: to, Data: msg, Route: r}); err != nil {
 		return fmt.Errorf("queue mail to %v: %w", to, err)
 	}
 	select {
@@ -151,7 +176,7 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 		return false, time.Time{}, err
 	}
 	m := mails[0]
-	sendErr := q.sender.Send(ctx, m.From, m.To, bytes.NewReader(m.Data))
+	sendErr := q.send(ctx, m)
 	if sendErr != nil && ctx.Err() != nil {
 		// Shutting down mid-send: hand the mail back at once, so the next
 		// start (or another process) need not wait for the lease to run
@@ -174,10 +199,26 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 	return true, retry, err
 }
 
+// send submits m through its route's listener. A route this process has
+// no listener for (a newer postseal queued it into a shared database) is a
+// failure to retry, never a detour through another listener: the relay
+// would hand a sealed copy to the milter again.
+func (q *Queue) send(ctx context.Context, m store.Mail) error {
+	r := m.Route
+	if r == "" {
+		r = store.RouteRelay
+	}
+	s := q.senders[r]
+	if s == nil {
+		return fmt.Errorf("no MTA listener for route %q in this process", r)
+	}
+	return s.Send(ctx, m.From, m.To, bytes.NewReader(m.Data))
+}
+
 // settle records the outcome of one attempt and returns when the mail is
 // to be retried (zero if sent or dropped).
 func (q *Queue) settle(ctx context.Context, m store.Mail, sendErr error) (time.Time, error) {
-	log := q.log.With("mail", m.ID, "to", m.To, "attempt", m.Attempts+1)
+	log := q.log.With("mail", m.ID, "to", m.To, "route", m.Route, "attempt", m.Attempts+1)
 	if sendErr == nil {
 		log.Info("mail sent")
 		return time.Time{}, q.store.MailSent(ctx, m.ID)

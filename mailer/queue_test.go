@@ -176,10 +176,15 @@ type attempt struct {
 	err error
 }
 
-// runQueue starts a queue over st sending to addr, with short retries;
-// stop ends it and waits for Run to return.
-func runQueue(t *testing.T, st store.Store, addr string, poll time.Duration) (q *Queue, attempts chan attempt, stop func()) {
+// runQueue starts a queue over st sending to addr, with short retries and
+// more routes (route → address); stop ends it and waits for Run to return.
+func runQueue(t *testing.T, st store.Store, addr string, poll time.Duration, routes ...map[store.Route]string) (q *Queue, attempts chan attempt, stop func()) {
 	q = NewQueue(st, &SMTP{Addr: addr, Timeout: 20 * time.Second}, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	for _, rs := range routes {
+		for r, a := range rs {
+			q.AddRoute(r, &SMTP{Addr: a, Timeout: 20 * time.Second})
+		}
+	}
 	q.Backoff = Backoff{Min: 20 * time.Millisecond, Max: 200 * time.Millisecond, GiveUp: time.Hour}
 	q.Poll = poll
 	attempts = make(chan attempt, 100)

@@ -1,7 +1,9 @@
-// Package mailer sends the mail postseal writes itself (re-injected sealed
-// copies now; activation mails, receipts and notices later) by SMTP to the
-// local MTA. It never goes through the milter: the MTA listener it talks to
-// is one without milters, so postseal can never filter its own output.
+// Package mailer sends the mail postseal writes itself (activation mails,
+// receipts, notices, secure replies, the milter's re-injected copies) by
+// SMTP to the local MTA, through a durable queue. Mail that is sealed
+// already goes to a listener without milters (store.RouteReinject), so
+// postseal never seals its own output twice; clear mail goes to the relay,
+// which may pass the milter like any mail.
 package mailer
 
 import (

@@ -134,15 +134,38 @@ type EventFilter struct {
 // Mail is one outgoing message in the durable queue (activation, reset,
 // notices). Data is the whole RFC 5322 message with CRLF line ends.
 type Mail struct {
-	ID          int64
-	From        string
-	To          []string
-	Data        []byte
+	ID   int64
+	From string
+	To   []string
+	Data []byte
+	// Route is the MTA listener the mail is submitted to; "" is RouteRelay.
+	// It stays with the mail through every retry.
+	Route       Route
 	Attempts    int
 	NextAttempt time.Time
 	LastError   string
 	Created     time.Time
 }
+
+// Route names the MTA listener a queued mail is submitted to.
+type Route string
+
+const (
+	// RouteRelay is [smtp] relay, the MTA's listener with postseal as its
+	// milter: mail postseal writes in the clear (activation, receipts,
+	// notices, the clear copies of secure replies) is filtered like any
+	// other mail.
+	RouteRelay Route = "relay"
+	// RouteReinject is [milter] reinject, the listener without milters:
+	// mail that is sealed already (a secure reply's sealed copies). Through
+	// the milter its subject's marker would have it sealed a second time,
+	// a securedoc inside a securedoc.
+	RouteReinject Route = "reinject"
+)
+
+// Valid reports whether r is a route the queue knows ("" counts as
+// RouteRelay).
+func (r Route) Valid() bool { return r == "" || r == RouteRelay || r == RouteReinject }
 
 // Accounts is the key service's account and token persistence.
 type Accounts interface {

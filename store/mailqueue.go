@@ -12,13 +12,13 @@ import (
 	"time"
 )
 
-const mailColumns = `id, sender, recipients, data, attempts, next_attempt, last_error, created`
+const mailColumns = `id, sender, recipients, data, attempts, next_attempt, last_error, created, route`
 
 func scanMail(row interface{ Scan(...any) error }) (Mail, error) {
 	var m Mail
 	var to string
 	var next, created int64
-	if err := row.Scan(&m.ID, &m.From, &to, &m.Data, &m.Attempts, &next, &m.LastError, &created); err != nil {
+	if err := row.Scan(&m.ID, &m.From, &to, &m.Data, &m.Attempts, &next, &m.LastError, &created, &m.Route); err != nil {
 		return m, err
 	}
 	if err := json.Unmarshal([]byte(to), &m.To); err != nil {
@@ -38,6 +38,12 @@ func (s *sqlStore) enqueueMail(ctx context.Context, tx execer, m Mail) (int64, e
 	if len(m.To) == 0 {
 		return 0, errors.New("enqueue mail: no recipients")
 	}
+	if !m.Route.Valid() {
+		return 0, fmt.Errorf("enqueue mail: unknown route %q", m.Route)
+	}
+	if m.Route == "" {
+		m.Route = RouteRelay
+	}
 	now := time.Now()
 	if m.Created.IsZero() {
 		m.Created = now
@@ -50,9 +56,9 @@ func (s *sqlStore) enqueueMail(ctx context.Context, tx execer, m Mail) (int64, e
 		return 0, fmt.Errorf("enqueue mail: %w", err)
 	}
 	var id int64
-	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO mail_queue (sender, recipients, data, attempts, next_attempt, last_error, created)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		m.From, string(to), m.Data, m.Attempts, ms(m.NextAttempt), m.LastError, ms(m.Created)).Scan(&id)
+	err = tx.QueryRowContext(ctx, s.q(`INSERT INTO mail_queue (sender, recipients, data, attempts, next_attempt, last_error, created, route)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		m.From, string(to), m.Data, m.Attempts, ms(m.NextAttempt), m.LastError, ms(m.Created), string(m.Route)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue mail: %w", err)
 	}

@@ -102,6 +102,8 @@ var postgresSchema = []string{
 	languageSchema,
 	// 7: the phone page's copies (see onlineSchema).
 	onlineSchema("BYTEA", "BIGINT"),
+	// 8: each queued mail's route (see routeSchema).
+	routeSchema,
 }
 
 // postgresDialect: claims skip rows another claimant holds (SKIP LOCKED),
@@ -116,7 +118,7 @@ var postgresDialect = dialect{
 	claimSQL: `WITH due AS (
 		SELECT id FROM mail_queue WHERE next_attempt <= $2 ORDER BY next_attempt, id LIMIT $3 FOR UPDATE SKIP LOCKED)
 		UPDATE mail_queue m SET next_attempt = $1 FROM due WHERE m.id = due.id
-		RETURNING m.id, m.sender, m.recipients, m.data, m.attempts, m.next_attempt, m.last_error, m.created`,
+		RETURNING m.id, m.sender, m.recipients, m.data, m.attempts, m.next_attempt, m.last_error, m.created, m.route`,
 }
 
 // OpenPostgres connects to the database named by dsn (a postgres:// URL or

@@ -125,6 +125,8 @@ var sqliteSchema = []string{
 	languageSchema,
 	// 8: the phone page's copies (see onlineSchema).
 	onlineSchema("BLOB", "INTEGER"),
+	// 9: each queued mail's route (see routeSchema).
+	routeSchema,
 }
 
 // senderSchema is the same step for both databases. opened is when the
@@ -156,6 +158,11 @@ const replySchema = `ALTER TABLE tokens ADD COLUMN envelope_id TEXT NOT NULL DEF
 // registration's token into the account; their mails are written in it.
 const languageSchema = `ALTER TABLE accounts ADD COLUMN language TEXT NOT NULL DEFAULT '';
 	ALTER TABLE tokens ADD COLUMN language TEXT NOT NULL DEFAULT '';`
+
+// routeSchema is the same step for both databases: the MTA listener each
+// queued mail goes to (store.Route). Mail queued before it was all for
+// [smtp] relay, so that is what existing rows get.
+const routeSchema = `ALTER TABLE mail_queue ADD COLUMN route TEXT NOT NULL DEFAULT 'relay';`
 
 // keyServiceHardening is the same step for both databases.
 const keyServiceHardening = `ALTER TABLE tokens ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';

@@ -37,6 +37,8 @@ func runSuite(t *testing.T, newDB func(t *testing.T) database) {
 		{"EnvelopeAdmin", testEnvelopeAdmin},
 		{"MailQueue", testMailQueue},
 		{"ConcurrentClaim", testConcurrentClaim},
+		{"MailQueueRoute", testMailQueueRoute},
+		{"MailQueueRouteUpgrade", testMailQueueRouteUpgrade},
 		{"PendingRegistrationSessionDigest", testPendingRegistration},
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrent", testAuditConcurrent},

@@ -72,9 +72,13 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	m.QueueDepth(queueDepth(st))
 	// The key service's mail (activation, reset) and the sender notices go
 	// through the durable queue: a relay outage delays them, never loses
-	// them. Expired envelopes' keys are destroyed, and the phone page's
-	// copies deleted when their time is up, within sweepEvery.
+	// them. Mail that is sealed already (a secure reply's sealed copies)
+	// goes to the listener without milters, as the milter's own split
+	// copies do: the relay may pass the milter, which would seal it again.
+	// Expired envelopes' keys are destroyed, and the phone page's copies
+	// deleted when their time is up, within sweepEvery.
 	queue := mailer.NewQueue(st, &mailer.SMTP{Addr: cfg.SMTP.Relay}, log)
+	queue.AddRoute(store.RouteReinject, &mailer.SMTP{Addr: cfg.Milter.Reinject})
 	qctx, stopQueue := context.WithCancel(context.Background())
 	queueDone, shredDone, auditDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() { queue.Run(qctx); close(queueDone) }()
@@ -89,7 +93,7 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writ
 	filter := milter.New(policy, st, &mailer.SMTP{Addr: cfg.Milter.Reinject}, log, milter.Config{SpoolDir: cfg.Milter.SpoolDir, Notices: queue, Observer: m})
 	// The key service listens before the milter: a listening milter is
 	// what tells the MTA (and the tests) that postseal is up.
-	ks, handler, err := keyService(cfg, st, queue, m, log, filter.Policy)
+	ks, handler, err := keyService(cfg, st, outbox{queue, queue.Via(store.RouteReinject)}, m, log, filter.Policy)
 	if err != nil {
 		return err
 	}
@@ -166,8 +170,14 @@ type ops struct {
 	proxies   []netip.Prefix // [keyserver] trusted_proxies
 }
 
+// outbox is where the key service queues what it writes: clear mail for the
+// relay, and sealed copies for the listener without milters.
+type outbox struct {
+	clear, sealed keyserver.Mailer
+}
+
 // newKeyserver builds the key service from the rules file.
-func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m keyserver.Metrics, log *slog.Logger, pol func() *policy.Policy) (*keyserver.Server, error) {
+func newKeyserver(cfg *config.Config, st store.Store, mail outbox, m keyserver.Metrics, log *slog.Logger, pol func() *policy.Policy) (*keyserver.Server, error) {
 	allow, window, err := config.ParseRate(cfg.Keyserver.LoginRate)
 	if err != nil {
 		return nil, usagef("keyserver.login_rate: %v", err)
@@ -202,7 +212,7 @@ func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m k
 		MaxOpenBody: int64(cfg.Milter.MaxSecureSize)*14/10 + 256<<10,
 		// A secure reply is held to the milter's limit for sealed mail.
 		MaxReplySize: int64(cfg.Milter.MaxSecureSize),
-	}, keyserver.Deps{Store: st, Mailer: mail, Metrics: m, Log: log, Policy: pol})
+	}, keyserver.Deps{Store: st, Mailer: mail.clear, Sealed: mail.sealed, Metrics: m, Log: log, Policy: pol})
 }
 
 // keyService builds the key service from the rules file and what the key
@@ -210,7 +220,7 @@ func newKeyserver(cfg *config.Config, st store.Store, mail keyserver.Mailer, m k
 // everything else is the key service.
 // pol is the rules in force, by which secure replies are sealed (nil: no
 // secure reply).
-func keyService(cfg *config.Config, st store.Store, mail keyserver.Mailer, m *metrics.Metrics, log *slog.Logger, pol func() *policy.Policy) (*keyserver.Server, http.Handler, error) {
+func keyService(cfg *config.Config, st store.Store, mail outbox, m *metrics.Metrics, log *slog.Logger, pol func() *policy.Policy) (*keyserver.Server, http.Handler, error) {
 	ks, err := newKeyserver(cfg, st, mail, m, log, pol)
 	if err != nil {
 		return nil, nil, err

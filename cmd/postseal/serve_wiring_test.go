@@ -44,7 +44,7 @@ func newWired(t *testing.T, toml string) *wired {
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	queue := mailer.NewQueue(st, &mailer.SMTP{Addr: "127.0.0.1:1"}, log) // never run: mail stays queued
-	ks, h, err := keyService(cfg, st, queue, metrics.New(), log, nil)
+	ks, h, err := keyService(cfg, st, outbox{queue, queue.Via(store.RouteReinject)}, metrics.New(), log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -293,10 +294,18 @@ func keyserverReleaseFull(t *testing.T, base, id, email, password string) (int, 
 // replyPostForward posts a Forward as the page does and returns the status.
 func replyPostForward(t *testing.T, base, id, token, to string) int {
 	t.Helper()
+	code, _ := replyPostAPI(t, base, id, [2]string{"reply_token", token}, [2]string{"kind", "forward"}, [2]string{"to", to}, [2]string{"text", "forward attempt"})
+	return code
+}
+
+// replyPostAPI posts a reply form with fields in the order given (the
+// page sends reply_token first) and returns the status and the answer.
+func replyPostAPI(t *testing.T, base, id string, fields ...[2]string) (int, []byte) {
+	t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
-	for k, v := range map[string]string{"reply_token": token, "kind": "forward", "to": to, "text": "forward attempt"} {
-		_ = mw.WriteField(k, v)
+	for _, f := range fields {
+		_ = mw.WriteField(f[0], f[1])
 	}
 	mw.Close()
 	req, _ := http.NewRequestWithContext(context.Background(), "POST", base+"/api/v1/envelopes/"+id+"/reply", &b)
@@ -306,6 +315,10 @@ func replyPostForward(t *testing.T, base, id, token, to string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
 }

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -608,6 +609,28 @@ func deliveredTo(data []byte) string {
 		}
 	}
 	return ""
+}
+
+var (
+	receivedIDRe = regexp.MustCompile(`with \S+ id ([0-9A-F]+)`)
+	smtpdNameRe  = regexp.MustCompile(`postfix-([A-Za-z0-9_.-]+)/smtpd\[`)
+)
+
+// Listener names the smtpd service (SMTP, Reinject, a Listener's name)
+// that received the delivered copy d: the queue id in its newest Received
+// header, looked up in the maillog, where each listener logs as
+// postfix-NAME/smtpd.
+func (p *Postfix) Listener(d *Delivery) (string, error) {
+	m := receivedIDRe.FindSubmatch(d.Data)
+	if m == nil {
+		return "", fmt.Errorf("mta: no queue id in the Received header of %s", d.Path)
+	}
+	for _, l := range p.MaillogGrep(string(m[1])+": client=", "/smtpd[") {
+		if n := smtpdNameRe.FindStringSubmatch(l); n != nil {
+			return n[1], nil
+		}
+	}
+	return "", fmt.Errorf("mta: no smtpd line for queue id %s in the maillog", m[1])
 }
 
 // DeliveredTo returns the copies delivered to rcpt so far.

@@ -32,6 +32,7 @@ func BuildPostseal(root, dir string) (string, error) {
 // defaults.
 type PostsealConfig struct {
 	ReinjectPort int    // the MTA listener without milters (required for split)
+	RelayPort    int    // [smtp] relay; default ReinjectPort (set it to the milter's listener to run postseal's own mail through it)
 	Extra        string // more TOML appended to the file (whole tables)
 	Keyserver    string // more lines of the [keyserver] table
 	StoreDSN     string // default: state dir/postseal.db
@@ -88,6 +89,10 @@ func StartPostseal(bin, dir string, pc PostsealConfig) (*Postseal, error) {
 	if reinject == 0 {
 		reinject = 9 // discard: nothing listens, re-injection fails (temp-fail)
 	}
+	relay := pc.RelayPort
+	if relay == 0 {
+		relay = reinject
+	}
 	cfg := fmt.Sprintf(`[milter]
 listen = "inet:127.0.0.1:%d"
 reinject = "127.0.0.1:%d"
@@ -113,7 +118,7 @@ master_key = %q
 relay = "127.0.0.1:%d"
 from = "postseal@example.org"
 %s
-`, p.MilterPort, reinject, pc.Milter, p.HTTPPort, p.HTTPPort, pc.Keyserver, pc.StoreDriver, pc.StoreDSN, pc.MasterKey, reinject, pc.Extra)
+`, p.MilterPort, reinject, pc.Milter, p.HTTPPort, p.HTTPPort, pc.Keyserver, pc.StoreDriver, pc.StoreDSN, pc.MasterKey, relay, pc.Extra)
 	if err := os.WriteFile(p.Config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
