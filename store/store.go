@@ -1,7 +1,8 @@
 // Package store persists what postseal must remember about envelopes: their
 // id, sender, recipients, times and the message key, wrapped with a master
-// key kept in a separate file. The database never holds message content, so
-// a stolen database alone opens nothing.
+// key kept in a separate file, and for a few hours the phone page's copy of
+// the encrypted payload (online.go). The database never holds a message in
+// clear, so a stolen database alone opens nothing.
 //
 // One interface, several databases: SQLite (embedded, pure Go, the default)
 // and PostgreSQL for several mail servers sharing one key service.

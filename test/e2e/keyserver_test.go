@@ -129,7 +129,11 @@ func keyserverRelease(t *testing.T, base, id, email, password string) (int, map[
 }
 
 // keyserverMailText returns the text/plain part of a delivered mail ("" if none).
-func keyserverMailText(t *testing.T, data []byte) string {
+func keyserverMailText(t *testing.T, data []byte) string { return mailPart(t, data, "text/plain") }
+
+// mailPart returns the first part of a delivered mail of media type mt
+// that is not an attachment ("" if none).
+func mailPart(t *testing.T, data []byte, mt string) string {
 	t.Helper()
 	e, err := message.Read(bytes.NewReader(data))
 	if err != nil {
@@ -137,7 +141,8 @@ func keyserverMailText(t *testing.T, data []byte) string {
 	}
 	var out string
 	_ = e.Walk(func(_ []int, p *message.Entity, err error) error {
-		if mt, _, _ := p.Header.ContentType(); mt == "text/plain" && out == "" {
+		typ, _, _ := p.Header.ContentType()
+		if disp, _, _ := p.Header.ContentDisposition(); typ == mt && disp != "attachment" && out == "" {
 			b, _ := io.ReadAll(p.Body)
 			out = string(b)
 		}
