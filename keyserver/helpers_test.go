@@ -210,6 +210,16 @@ func (f *fixture) postKey(id, email, password, ip string) *httptest.ResponseReco
 	return f.do(req, ip)
 }
 
+// getAs is a GET from a browser that prefers lang, with cookies.
+func (f *fixture) getAs(path, lang string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("GET", path, nil)
+	req.Header.Set("Accept-Language", lang)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	return f.do(req, "")
+}
+
 func (f *fixture) get(path string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
 	req := httptest.NewRequest("GET", path, nil)
 	for _, c := range cookies {

@@ -2,7 +2,6 @@ package keyserver
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +23,6 @@ func (f *fixture) putPhoneEnvelope(id string, recipients ...string) {
 	if err := f.st.PutEnvelope(context.Background(), e, make([]byte, 32)); err != nil {
 		f.t.Fatal(err)
 	}
-}
-
-func (f *fixture) getLang(path, lang string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest("GET", path, nil)
-	req.Header.Set("Accept-Language", lang)
-	return f.do(req, "")
 }
 
 // The phone page shows the decryptor with the stored payload under the
@@ -67,7 +60,7 @@ func TestPhonePage(t *testing.T) {
 		h.Get("Cache-Control") != "no-store" || h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Robots-Tag") == "" {
 		t.Errorf("headers %v; want the decryptor page's CSP, no-store, no referrer, noindex", h)
 	}
-	if es := f.getLang("/m/phone234", "es-MX,es;q=0.9"); es.Code != 200 || !strings.Contains(es.Body.String(), `<html lang="es">`) {
+	if es := f.getAs("/m/phone234", "es-MX,es;q=0.9"); es.Code != 200 || !strings.Contains(es.Body.String(), `<html lang="es">`) {
 		t.Errorf("Spanish reader: %d, lang es: %v", es.Code, strings.Contains(es.Body.String(), `<html lang="es">`))
 	}
 	// The same id opens the key through the key API: it is one envelope.
@@ -88,7 +81,7 @@ func TestPhonePage(t *testing.T) {
 			!strings.Contains(body, "it is kept for 8 hours after the message was sent") || !strings.Contains(body, "open that attachment in a web browser on a computer") || strings.Contains(body, "wy4ECQMIphone") {
 			t.Errorf("%s: %d %s; want 410 saying the copy expired and what to do", when, rec.Code, body)
 		}
-		es := f.getLang("/m/phone234", "es")
+		es := f.getAs("/m/phone234", "es")
 		if body := es.Body.String(); es.Code != 410 || !strings.Contains(body, "La copia en línea ha caducado") || !strings.Contains(body, "se conserva durante 8 horas") {
 			t.Errorf("%s, in Spanish: %d %s", when, es.Code, body)
 		}

@@ -2,7 +2,6 @@ package keyserver
 
 import (
 	"context"
-	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -28,7 +27,7 @@ type waker interface{ Wake() }
 func (s *Server) recordOpen(ctx context.Context, env store.Envelope, acct store.Account, now time.Time) {
 	var receipt *store.Mail
 	if env.ReadReceipts && plausibleEmail(env.Sender) {
-		msg, err := s.receiptMail(env, acct, now)
+		msg, err := s.receiptMail(env, acct, now, s.senderLanguage(ctx, env.Sender))
 		if err != nil {
 			s.log.Error("key service: composing read receipt", "envelope", env.ID, "err", err)
 		} else {
@@ -47,43 +46,56 @@ func (s *Server) recordOpen(ctx context.Context, env store.Envelope, acct store.
 	}
 }
 
-// receiptMail is the read receipt for env opened by acct at t.
-func (s *Server) receiptMail(env store.Envelope, acct store.Account, t time.Time) ([]byte, error) {
+// senderLanguage is the language of the sender's mails: the one their
+// account (for Sent secure messages) stored, else the organisation's.
+func (s *Server) senderLanguage(ctx context.Context, sender string) string {
+	acct, err := s.st.Account(ctx, normEmail(sender))
+	if err == nil && s.cat.Has(acct.Language) {
+		return acct.Language
+	}
+	return s.cfg.Language
+}
+
+// receiptMail is the read receipt for env opened by acct at t, in lang.
+func (s *Server) receiptMail(env store.Envelope, acct store.Account, t time.Time, lang string) ([]byte, error) {
+	T := s.mailTr(lang)
 	subject := oneLine(env.Subject)
 	who := acct.Email
 	if name := strings.TrimSpace(acct.FirstName + " " + acct.LastName); name != "" {
 		who = name + " <" + acct.Email + ">"
 	}
-	text := fmt.Sprintf("Your secure message was opened.\n\n"+
-		"Subject:   %s\n"+
-		"Opened by: %s\n"+
-		"Opened:    %s\n"+
-		"Sent:      %s\n\n"+
-		"This is the first time this recipient opened it; you get no further receipt for them.\n"+
-		"To see who opened your secure messages, or to lock one, sign in at %s/sent with this address.\n",
-		subject, who, s.orgTime(t), s.orgTime(env.Created), s.cfg.PublicURL)
+	text := T("Your secure message was opened.") + "\n\n" +
+		T("Subject:   %s", subject) + "\n" +
+		T("Opened by: %s", who) + "\n" +
+		T("Opened:    %s", s.orgTime(t, lang)) + "\n" +
+		T("Sent:      %s", s.orgTime(env.Created, lang)) + "\n\n" +
+		T("This is the first time this recipient opened it; you get no further receipt for them.") + "\n" +
+		T("To see who opened your secure messages, or to lock one, sign in at %s/sent with this address.", s.cfg.PublicURL) + "\n"
 	headers := map[string]string{"Auto-Submitted": "auto-replied", "X-Postseal-Envelope": env.ID}
 	if id := oneLine(env.MessageID); id != "" && len(id) < 900 {
 		headers["In-Reply-To"], headers["References"] = id, id
 	}
 	return mailer.Message{
 		From: mail.Address{Name: s.cfg.Organization, Address: s.cfg.From}, To: []mail.Address{{Address: env.Sender}},
-		Subject: "Read: " + subject, Text: text, Date: t, Headers: headers,
+		Subject: T("Read: %s", subject), Text: text, Date: t, Headers: headers,
 	}.Bytes()
 }
 
-// orgTime shows t in the organisation's time zone with UTC beside:
-// "Thu 3 Dec 2026 09:15 CST (15:15 UTC)".
-func (s *Server) orgTime(t time.Time) string {
+// orgTime shows t in the organisation's time zone with UTC beside, its
+// day and month names in lang: "Thu 3 Dec 2026 09:15 CST (15:15 UTC)"
+// ("" for the zero time).
+func (s *Server) orgTime(t time.Time, lang string) string {
 	if t.IsZero() {
 		return ""
 	}
 	local := t.In(s.cfg.Location)
-	out := local.Format("Mon 2 Jan 2006 15:04 MST")
+	day := func(t time.Time) string { return s.cat.Sprintf(lang, t.Weekday().String()[:3]) }
+	month := func(t time.Time) string { return s.cat.Sprintf(lang, t.Month().String()[:3]) }
+	out := day(local) + local.Format(" 2 ") + month(local) + local.Format(" 2006 15:04 MST")
 	if s.cfg.Location != time.UTC {
 		u := t.UTC()
 		if u.YearDay() != local.YearDay() {
-			out += " (" + u.Format("2 Jan 15:04") + " UTC)"
+			out += " (" + u.Format("2 ") + month(u) + u.Format(" 15:04") + " UTC)"
 		} else {
 			out += " (" + u.Format("15:04") + " UTC)"
 		}

@@ -3,6 +3,7 @@ package keyserver
 import (
 	"context"
 	"io"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -22,13 +23,21 @@ func (f *fixture) receipts() []store.Mail {
 	return ms
 }
 
-func TestReadReceipt(t *testing.T) {
+// chicagoFixture is a key service in America/Chicago at 15:04 UTC on
+// Thursday 3 December 2026.
+func chicagoFixture(t *testing.T) *fixture {
+	t.Helper()
 	chicago, err := time.LoadLocation("America/Chicago")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := newFixture(t, func(c *Config) { c.Location = chicago })
 	f.clock.t = time.Date(2026, 12, 3, 15, 4, 0, 0, time.UTC)
+	return f
+}
+
+func TestReadReceipt(t *testing.T) {
+	f := chicagoFixture(t)
 	ctx := context.Background()
 	now := f.clock.Now()
 	e := store.Envelope{ID: "env1", Sender: "Doc@Example.org", Recipients: []string{"ann@partner.example", "bob@partner.example"}, Kind: "keyservice",
@@ -90,5 +99,98 @@ func TestReadReceipt(t *testing.T) {
 	page, _, err := f.st.SentEnvelopes(ctx, "doctor@example.org", 0, 10)
 	if err != nil || len(page) != 1 || page[0].States[0].Opened.IsZero() {
 		t.Errorf("first open of env2 not recorded: %+v, %v", page, err)
+	}
+}
+
+// receiptText is the Subject and text of a queued read receipt.
+func receiptText(t *testing.T, m store.Mail) (string, string) {
+	t.Helper()
+	e, err := message.Read(strings.NewReader(string(m.Data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(e.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, _ := e.Header.Text("Subject")
+	return subject, string(b)
+}
+
+// The sender's side speaks the sender's language: read receipts in the
+// language their account stored (the organisation's when they have no
+// account), Sent secure messages in the page's language as every page
+// (the reader's choice, else the browser's) — sentences, states, buttons,
+// notices and the day and month names of the times.
+func TestSenderSideLanguages(t *testing.T) {
+	f := chicagoFixture(t)
+	ctx := context.Background()
+	now := f.clock.Now()
+	for id, sender := range map[string]string{"es1": "doc@example.org", "en1": "nurse@example.org"} {
+		e := store.Envelope{ID: id, Sender: sender, Recipients: []string{"ann@partner.example", "bob@partner.example"}, Kind: store.KindKeyService,
+			Created: now.Add(-time.Hour), Expires: now.Add(24 * time.Hour), Subject: "Lab results [-Encrypted-]", ReadReceipts: true}
+		if err := f.st.PutEnvelope(ctx, e, make([]byte, 32)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.putAccount("doc@example.org", testPassword, true, false)
+	doc := f.account("doc@example.org")
+	doc.Language = "es"
+	if err := f.st.UpdateAccount(ctx, doc); err != nil {
+		t.Fatal(err)
+	}
+	f.putAccount("ann@partner.example", testPassword, true, false)
+	for _, id := range []string{"es1", "en1"} {
+		if rec := f.postKey(id, "ann@partner.example", testPassword, ""); rec.Code != 200 {
+			t.Fatalf("%s: %d %s", id, rec.Code, rec.Body)
+		}
+	}
+	got := f.receipts()
+	if len(got) != 2 {
+		t.Fatalf("%d receipts; want 2", len(got))
+	}
+	for _, m := range got {
+		subject, text := receiptText(t, m)
+		want := []string{"Read: Lab results [-Encrypted-]", "Your secure message was opened.", "Opened:    Thu 3 Dec 2026 09:04 CST (15:04 UTC)"}
+		if m.To[0] == "doc@example.org" {
+			want = []string{"Leído: Lab results [-Encrypted-]", "Su mensaje seguro se ha abierto.", "Abierto el:     jue 3 dic 2026 09:04 CST (15:04 UTC)", "inicie sesión en http://keys.example.org:8025/sent"}
+		}
+		if subject != want[0] {
+			t.Errorf("receipt to %s: Subject %q; want %q", m.To[0], subject, want[0])
+		}
+		for _, w := range want[1:] {
+			if !strings.Contains(text, w) {
+				t.Errorf("receipt to %s lacks %q:\n%s", m.To[0], w, text)
+			}
+		}
+	}
+
+	rec := f.postForm("/login", url.Values{"email": {"doc@example.org"}, "password": {testPassword}})
+	c := sessionCookie(t, rec.Header())
+	pages := map[string][]string{
+		"es": {"<h1>Mensajes seguros enviados</h1>", "Sesión iniciada como doc@example.org. Las horas están en America/Chicago.", "Enviado el jue 3 dic 2026 08:04 CST (14:04 UTC)",
+			`<span class="state">Activo</span>`, "Caduca el vie 4 dic 2026", "Abierto el jue 3 dic 2026 09:04 CST", "Sin abrir", ">Bloquear</button>", ">Hacer caducar ahora</button>", ">Fecha de caducidad</label>", ">Cambiar la caducidad</button>"},
+		"en": {"<h1>Sent secure messages</h1>", "Signed in as doc@example.org. Times are in America/Chicago.", "Sent Thu 3 Dec 2026 08:04 CST (14:04 UTC)",
+			`<span class="state">Active</span>`, "Expires Fri 4 Dec 2026", "Opened Thu 3 Dec 2026 09:04 CST", "Not opened", ">Lock</button>", ">Expire now</button>", ">Expiry date</label>", ">Change expiry</button>"},
+	}
+	for lang, want := range pages {
+		body := f.getAs("/sent", lang, c).Body.String()
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("/sent in %s lacks %q", lang, w)
+			}
+		}
+	}
+	if body := f.getAs("/sent/es1/expire", "es", c).Body.String(); !strings.Contains(body, "¿Hacer caducar este mensaje?") || !strings.Contains(body, "Hacer caducar este mensaje (enviado el jue 3 dic 2026") || !strings.Contains(body, ">Cancelar</a>") {
+		t.Errorf("the expiry question in Spanish:\n%s", body)
+	}
+	// A notice after a change, in the page's language.
+	lock := f.postForm("/sent/es1/lock", url.Values{}, c)
+	loc, _ := url.Parse(lock.Header().Get("Location"))
+	if lock.Code != 303 {
+		t.Fatalf("lock: %d", lock.Code)
+	}
+	if body := f.getAs(loc.RequestURI(), "es", c).Body.String(); !strings.Contains(body, "El mensaje está bloqueado") || !strings.Contains(body, ">Desbloquear</button>") || !strings.Contains(body, `<span class="state">Bloqueado</span>`) {
+		t.Errorf("after locking, in Spanish:\n%s", body)
 	}
 }

@@ -32,15 +32,19 @@ type sentView struct {
 	Confirm *sentEnvelope
 }
 
+// sentEnvelope is one envelope as the page shows it: times already in the
+// organisation's zone and the page's language; State is an English word
+// the template translates ("Active", "Locked", "Expired").
 type sentEnvelope struct {
 	ID, Subject, Sent, State, Expires, ExpiresDate, ExpiresMin string
 	Locked, Active                                             bool
 	Recipients                                                 []sentRecipient
 }
 
+// sentRecipient is one recipient's state: when they first opened and last
+// replied ("" for not yet).
 type sentRecipient struct {
-	Address, Status string
-	Opened          bool
+	Address, Opened, Replied string
 }
 
 // sentAccount returns the signed-in account, or answers (a redirect to
@@ -89,9 +93,9 @@ func (s *Server) renderSent(w http.ResponseWriter, r *http.Request, acct store.A
 		return
 	}
 	v := &sentView{Page: page, Total: total, Zone: s.cfg.Location.String()}
-	now := s.now()
+	now, lang := s.now(), s.requestLang(r)
 	for _, e := range envs {
-		v.Envelopes = append(v.Envelopes, s.sentEnvelope(e, now))
+		v.Envelopes = append(v.Envelopes, s.sentEnvelope(e, now, lang))
 	}
 	if page > 1 {
 		v.Prev = s.cfg.PublicURL + "/sent?page=" + strconv.Itoa(page-1)
@@ -106,10 +110,11 @@ func (s *Server) renderSent(w http.ResponseWriter, r *http.Request, acct store.A
 	s.render(w, status, "sent", d)
 }
 
-func (s *Server) sentEnvelope(e store.SentEnvelope, now time.Time) sentEnvelope {
-	out := sentEnvelope{ID: e.ID, Subject: e.Subject, Sent: s.orgTime(e.Created), Locked: e.Locked}
+// sentEnvelope is e as the page shows it in lang.
+func (s *Server) sentEnvelope(e store.SentEnvelope, now time.Time, lang string) sentEnvelope {
+	out := sentEnvelope{ID: e.ID, Subject: e.Subject, Sent: s.orgTime(e.Created, lang), Locked: e.Locked}
 	if out.Subject == "" {
-		out.Subject = "(subject not recorded)"
+		out.Subject = s.cat.Sprintf(lang, "(subject not recorded)")
 	}
 	switch {
 	case !e.HasKey || expired(e.Envelope, now):
@@ -120,19 +125,12 @@ func (s *Server) sentEnvelope(e store.SentEnvelope, now time.Time) sentEnvelope 
 		out.State, out.Active = "Active", true
 	}
 	if !e.Expires.IsZero() {
-		out.Expires = s.orgTime(e.Expires)
+		out.Expires = s.orgTime(e.Expires, lang)
 		out.ExpiresDate = e.Expires.In(s.cfg.Location).Format(time.DateOnly)
 	}
 	out.ExpiresMin = now.In(s.cfg.Location).Format(time.DateOnly)
 	for _, st := range e.States {
-		rc := sentRecipient{Address: st.Address, Status: "Not opened"}
-		if !st.Opened.IsZero() {
-			rc.Status, rc.Opened = "Opened "+s.orgTime(st.Opened), true
-		}
-		if !st.Replied.IsZero() {
-			rc.Status += "; Replied " + s.orgTime(st.Replied)
-		}
-		out.Recipients = append(out.Recipients, rc)
+		out.Recipients = append(out.Recipients, sentRecipient{Address: st.Address, Opened: s.orgTime(st.Opened, lang), Replied: s.orgTime(st.Replied, lang)})
 	}
 	return out
 }
@@ -224,7 +222,7 @@ func (s *Server) sentExpireForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	se := s.sentEnvelope(store.SentEnvelope{Envelope: env}, s.now())
+	se := s.sentEnvelope(store.SentEnvelope{Envelope: env}, s.now(), s.requestLang(r))
 	s.render(w, http.StatusOK, "sent_expire", pageData{Title: "Expire this message?", Email: acct.Email, Sent: &sentView{Confirm: &se}})
 }
 
