@@ -183,19 +183,26 @@ func testAuditTruncatedWithHead(t *testing.T, db database) {
 	wantBroken(t, verify(t, s, cp), 5, "checkpoint at event 6")
 }
 
-// Several processes write one chain: each store handle here is what a
-// process holds, and both write at once from many goroutines.
-func testAuditConcurrent(t *testing.T, db database) {
+// twoProcesses opens db twice with one key: each handle is what a process
+// holds.
+func twoProcesses(t *testing.T, db database) (a, b Store) {
+	t.Helper()
 	a, key := openDB(t, db)
 	b, err := db(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	const writers, each = 8, 15
+	return a, b
+}
+
+// concurrently runs fn(a or b, w) for w from 0 to n-1 at once, the odd w
+// on b, and waits for all; it fails the test on the first error fn sent.
+func concurrently(t *testing.T, a, b Store, n int, fn func(s Store, w int, errs chan<- error)) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2*writers*each)
-	for w := range 2 * writers {
+	errs := make(chan error, 1024)
+	for w := range n {
 		s := a
 		if w%2 == 1 {
 			s = b
@@ -203,9 +210,7 @@ func testAuditConcurrent(t *testing.T, db database) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range each {
-				errs <- s.AddEvent(context.Background(), Event{Kind: EventKeyReleased, Email: fmt.Sprintf("w%d-%d@ext.example", w, i)})
-			}
+			fn(s, w, errs)
 		}()
 	}
 	wg.Wait()
@@ -215,6 +220,18 @@ func testAuditConcurrent(t *testing.T, db database) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// Several processes write one chain: both handles write at once from many
+// goroutines.
+func testAuditConcurrent(t *testing.T, db database) {
+	a, b := twoProcesses(t, db)
+	const writers, each = 8, 15
+	concurrently(t, a, b, 2*writers, func(s Store, w int, errs chan<- error) {
+		for i := range each {
+			errs <- s.AddEvent(context.Background(), Event{Kind: EventKeyReleased, Email: fmt.Sprintf("w%d-%d@ext.example", w, i)})
+		}
+	})
 	wantIntact(t, verify(t, a), 2*writers*each)
 	wantIntact(t, verify(t, b), 2*writers*each)
 }
@@ -268,4 +285,54 @@ func testAuditPruneForged(t *testing.T, db database) {
 	}
 	tamper(t, s3, `UPDATE events SET detail = replace(detail, '"through":2', '"through":1') WHERE kind = 'audit_pruned'`)
 	wantBroken(t, verify(t, s3), 5, "signature does not match")
+}
+
+// Sealing sessions in two processes at once (each handle is what a process
+// holds): envelopes are committed in groups, key releases are appended one
+// by one in between, and one envelope is a duplicate that must fail alone.
+// The chain verifies, and it has exactly one sealed event for every
+// envelope stored and none for the refused duplicate.
+func testAuditConcurrentSealers(t *testing.T, db database) {
+	a, b := twoProcesses(t, db)
+	ctx := context.Background()
+	putEnv(t, a, "dup", t0.Add(time.Hour), false, "x@ext.example")
+	const sealers, each = 10, 12
+	dupErr := make(chan error, 1)
+	concurrently(t, a, b, 2*sealers, func(s Store, w int, errs chan<- error) {
+		for i := range each {
+			id := fmt.Sprintf("env-%02d-%02d", w, i)
+			if i%4 == 3 {
+				errs <- s.AddEvent(ctx, Event{Kind: EventKeyReleased, EnvelopeID: id, Email: "r@ext.example"})
+				continue
+			}
+			errs <- s.PutEnvelope(ctx, Envelope{ID: id, Sender: "a@example.org", Recipients: []string{fmt.Sprintf("r%d@ext.example", w)}, Kind: "keyservice", Created: t0, Expires: t0.Add(time.Hour)}, make([]byte, 32))
+			if w == 5 && i == 5 {
+				dupErr <- s.PutEnvelope(ctx, Envelope{ID: "dup", Sender: "a@example.org", Kind: "keyservice", Created: t0, Expires: t0.Add(time.Hour)}, make([]byte, 32))
+			}
+		}
+	})
+	if err := <-dupErr; err == nil {
+		t.Fatal("a second envelope with the id of a stored one was accepted")
+	}
+	const envelopes, releases = 1 + 2*sealers*each*3/4, 2 * sealers * each / 4
+	for _, s := range []Store{a, b} {
+		wantIntact(t, verify(t, s), envelopes+releases)
+	}
+	stored, err := a.Envelopes(ctx, 0)
+	if err != nil || len(stored) != envelopes {
+		t.Fatalf("%d envelopes stored (%v); want %d", len(stored), err, envelopes)
+	}
+	sealed := map[string]int{}
+	if err := a.AuditEvents(ctx, EventFilter{Kind: EventSealed}, func(e Event) error { sealed[e.EnvelopeID]++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range stored {
+		if sealed[e.ID] != 1 {
+			t.Errorf("envelope %s has %d sealed events; want 1", e.ID, sealed[e.ID])
+		}
+		delete(sealed, e.ID)
+	}
+	if len(sealed) != 0 {
+		t.Errorf("sealed events for envelopes not stored: %v", sealed)
+	}
 }

@@ -16,6 +16,9 @@ import (
 // times in Unix milliseconds, so the SQL is shared (sqlStore).
 type Postgres struct {
 	sqlStore
+	// puts commits envelopes in groups (groupCommit): each commit holds
+	// the audit chain's head until it is on disk.
+	puts *groupCommit
 }
 
 var _ Store = (*Postgres)(nil)
@@ -134,7 +137,7 @@ func OpenPostgres(ctx context.Context, dsn string, key *MasterKey) (*Postgres, e
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(5)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Postgres{sqlStore{db: db, key: key, d: postgresDialect}}
+	s := &Postgres{sqlStore: sqlStore{db: db, key: key, d: postgresDialect}}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
@@ -153,6 +156,7 @@ func OpenPostgres(ctx context.Context, dsn string, key *MasterKey) (*Postgres, e
 		db.Close()
 		return nil, fmt.Errorf("open postgres store: audit chain: %w", err)
 	}
+	s.puts = newGroupCommit(s.insertEnvelopes)
 	return s, nil
 }
 
@@ -191,18 +195,19 @@ func (s *Postgres) migrate(ctx context.Context) error {
 	return tx.Commit()
 }
 
-// PutEnvelope implements Store. PostgreSQL takes concurrent writers, so
-// each envelope commits on its own.
+// PutEnvelope implements Store. It returns once the envelope is committed
+// (or when ctx ends first).
 func (s *Postgres) PutEnvelope(ctx context.Context, e Envelope, key []byte) error {
 	row, err := s.wrapRow(e, key)
 	if err != nil {
 		return err
 	}
-	if err := s.insertEnvelopes(ctx, []envelopeRow{row}); err != nil {
-		return fmt.Errorf("put envelope %s: %w", e.ID, err)
-	}
-	return nil
+	return s.puts.put(ctx, row)
 }
 
-// Close implements Store.
-func (s *Postgres) Close() error { return s.db.Close() }
+// Close implements Store: the writer finishes the batch it holds, then
+// the connections are closed.
+func (s *Postgres) Close() error {
+	s.puts.close()
+	return s.db.Close()
+}

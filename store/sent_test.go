@@ -11,12 +11,7 @@ import (
 // two store handles (two processes) make one first open, one queued mail
 // and one receipt_sent event.
 func testFirstOpen(t *testing.T, db database) {
-	a, key := openDB(t, db)
-	b, err := db(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	a, b := twoProcesses(t, db)
 	ctx := context.Background()
 	putEnv(t, a, "env1", t0.Add(time.Hour), false, "pat@ext.example", "kim@ext.example")
 	var wg sync.WaitGroup

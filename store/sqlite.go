@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
@@ -18,25 +17,11 @@ import (
 // SQLite is the embedded store.
 type SQLite struct {
 	sqlStore
-	// puts feeds the one goroutine that writes envelopes. SQLite admits
-	// one writer at a time: left to its busy handler, twenty sealing
-	// sessions starve each other past the busy timeout and mail is
-	// temp-failed. The writer commits whatever is waiting in one
-	// transaction (group commit), so one fsync makes many envelopes
-	// durable; the busy timeout only covers other processes (the CLI).
-	puts    chan putRequest
-	closing chan struct{}
-	stopped sync.WaitGroup
-	once    sync.Once
+	// puts commits envelopes in groups (groupCommit): SQLite admits one
+	// writer at a time, so the busy timeout only covers other processes
+	// (the CLI).
+	puts *groupCommit
 }
-
-type putRequest struct {
-	envelopeRow
-	done chan error
-}
-
-// maxBatch bounds one group commit.
-const maxBatch = 128
 
 var _ Store = (*SQLite)(nil)
 
@@ -229,13 +214,12 @@ func OpenSQLite(ctx context.Context, dsn string, key *MasterKey) (*SQLite, error
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &SQLite{sqlStore: sqlStore{db: db, key: key, d: sqliteDialect}, puts: make(chan putRequest), closing: make(chan struct{})}
+	s := &SQLite{sqlStore: sqlStore{db: db, key: key, d: sqliteDialect}}
 	if err := s.prepare(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s.stopped.Add(1)
-	go s.writer()
+	s.puts = newGroupCommit(s.insertEnvelopes)
 	return s, nil
 }
 
@@ -309,80 +293,18 @@ func (s *SQLite) migrateStep(ctx context.Context) (done bool, err error) {
 }
 
 // PutEnvelope implements Store. It returns once the envelope is committed
-// (or when ctx ends first: the record may then still be written, which is
-// harmless — an envelope nobody received).
+// (or when ctx ends first).
 func (s *SQLite) PutEnvelope(ctx context.Context, e Envelope, key []byte) error {
 	row, err := s.wrapRow(e, key)
 	if err != nil {
 		return err
 	}
-	req := putRequest{envelopeRow: row, done: make(chan error, 1)}
-	select {
-	case s.puts <- req:
-	case <-s.closing:
-		return fmt.Errorf("put envelope %s: store closed", e.ID)
-	case <-ctx.Done():
-		return fmt.Errorf("put envelope %s: %w", e.ID, ctx.Err())
-	}
-	select {
-	case err := <-req.done:
-		if err != nil {
-			return fmt.Errorf("put envelope %s: %w", e.ID, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("put envelope %s: %w", e.ID, ctx.Err())
-	}
-}
-
-func (s *SQLite) writer() {
-	defer s.stopped.Done()
-	for {
-		var first putRequest
-		select {
-		case first = <-s.puts:
-		case <-s.closing:
-			return
-		}
-		batch := []putRequest{first}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case r := <-s.puts:
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		err := s.insert(batch)
-		if err != nil && len(batch) > 1 {
-			// One bad record (a duplicate id) must not fail the others.
-			for _, r := range batch {
-				r.done <- s.insert([]putRequest{r})
-			}
-			continue
-		}
-		for _, r := range batch {
-			r.done <- err
-		}
-	}
-}
-
-// insert writes envelopes in one transaction.
-func (s *SQLite) insert(batch []putRequest) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	rows := make([]envelopeRow, len(batch))
-	for i, r := range batch {
-		rows[i] = r.envelopeRow
-	}
-	return s.insertEnvelopes(ctx, rows)
+	return s.puts.put(ctx, row)
 }
 
 // Close implements Store: the writer finishes the batch it holds, then
 // the database is closed.
 func (s *SQLite) Close() error {
-	s.once.Do(func() { close(s.closing) })
-	s.stopped.Wait()
+	s.puts.close()
 	return s.db.Close()
 }

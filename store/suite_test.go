@@ -42,6 +42,7 @@ func runSuite(t *testing.T, newDB func(t *testing.T) database) {
 		{"PendingRegistrationSessionDigest", testPendingRegistration},
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditConcurrentSealers", testAuditConcurrentSealers},
 		{"FirstOpen", testFirstOpen},
 		{"SentEnvelopes", testSentEnvelopes},
 		{"OnlineCopies", testOnlineCopies},
