@@ -321,6 +321,21 @@ var (
 	postfixEnvelopeIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{6,}$`)
 )
 
+// postfixSealedDoc sends a *secure* browser message (browserMessage) to
+// rcpt through pf, opens its sealed copy and saves the securedoc to a file,
+// as a recipient does; it returns the log mark of the send, the sealed
+// copy and the file's URL.
+func postfixSealedDoc(t testing.TB, pf *mta.Postfix, ps *Postseal, rcpt string, attachment []byte) (int64, *postfixSealed, string) {
+	t.Helper()
+	mark := postfixMustAccept(t, pf, mta.SMTP, postfixSender, []string{rcpt}, browserMessage(rcpt, attachment))
+	sealed := postfixOpenSealed(t, ps, postfixWait(t, pf, mark, rcpt, 1)[0])
+	doc := filepath.Join(t.TempDir(), sealed.AttachmentName)
+	if err := os.WriteFile(doc, sealed.HTML, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return mark, sealed, "file://" + doc
+}
+
 // postfixOpenSealed checks the structure of a sealed copy, fetches its key
 // with `postseal envelope key` and decrypts the payload with gpg.
 func postfixOpenSealed(t testing.TB, ps *Postseal, d *mta.Delivery) *postfixSealed {

@@ -10,8 +10,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,13 +32,7 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	rcpt := "ana@hospital.example.es"
 	const password = "caballo correcto grapa bateria"
 
-	mark := postfixMustAccept(t, pf, mta.SMTP, postfixSender, []string{rcpt}, browserMessage(rcpt, []byte("resultados")))
-	sealed := postfixOpenSealed(t, ps, postfixWait(t, pf, mark, rcpt, 1)[0])
-	doc := filepath.Join(t.TempDir(), sealed.AttachmentName)
-	if err := os.WriteFile(doc, sealed.HTML, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	docURL := "file://" + doc
+	mark, _, docURL := postfixSealedDoc(t, pf, ps, rcpt, []byte("resultados"))
 
 	browserDo(t, ctx, "the securedoc in Spanish",
 		chromedp.Navigate(docURL),

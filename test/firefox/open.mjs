@@ -13,7 +13,7 @@
 // browser (and its cache) stays. Used by postseal's Go tests
 // (test/e2e) and by `make bench` (open-10mb); it asserts nothing itself.
 
-import puppeteer from 'puppeteer-core';
+import { launchFirefox, stepTimeout as timeout } from './launch.mjs';
 
 const args = process.argv.slice(2);
 const url = args.shift();
@@ -25,29 +25,13 @@ while (args.length) {
 }
 if (!url) usage('no URL');
 const times = Number(opt.times);
-const timeout = Number(process.env.POSTSEAL_FIREFOX_TIMEOUT_MS || 60000);
 
 function usage(why) {
   console.error(`open.mjs: ${why}\nusage: node open.mjs URL [--password P] [--email E] [--times N]`);
   process.exit(2);
 }
 
-const browser = await puppeteer.launch({
-  browser: 'firefox',
-  executablePath: process.env.POSTSEAL_FIREFOX || '/usr/bin/firefox-esr',
-  headless: true,
-  // No traffic of the browser's own on a closed network.
-  extraPrefsFirefox: {
-    'network.captive-portal-service.enabled': false,
-    'network.connectivity-service.enabled': false,
-    'browser.safebrowsing.malware.enabled': false,
-    'browser.safebrowsing.phishing.enabled': false,
-    'app.update.enabled': false,
-    'extensions.update.enabled': false,
-    'toolkit.telemetry.enabled': false,
-    'datareporting.healthreport.uploadEnabled': false,
-  },
-});
+const browser = await launchFirefox();
 let code = 0;
 try {
   const page = await browser.newPage();

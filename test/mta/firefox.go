@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,15 +40,25 @@ type FirefoxResult struct {
 	Subject   string  `json:"subject"`
 }
 
-// RunFirefox runs the driver from the repository at root. It needs
-// firefox-esr and test/firefox's node modules (`make test-deps`).
-func RunFirefox(ctx context.Context, root string, o FirefoxOpen) ([]FirefoxResult, error) {
+// firefoxDriver is test/firefox under root, once Firefox ESR and the
+// driver's node modules are there.
+func firefoxDriver(root string) (string, error) {
 	if _, err := os.Stat(FirefoxPath); err != nil {
-		return nil, fmt.Errorf("no Firefox ESR at %s (make test-deps installs it): %w", FirefoxPath, err)
+		return "", fmt.Errorf("no Firefox ESR at %s (make test-deps installs it): %w", FirefoxPath, err)
 	}
 	dir := filepath.Join(root, "test", "firefox")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "puppeteer-core")); err != nil {
-		return nil, fmt.Errorf("puppeteer-core is not installed in %s (make test-deps runs npm ci there): %w", dir, err)
+		return "", fmt.Errorf("puppeteer-core is not installed in %s (make test-deps runs npm ci there): %w", dir, err)
+	}
+	return dir, nil
+}
+
+// RunFirefox runs the driver from the repository at root. It needs
+// firefox-esr and test/firefox's node modules (`make test-deps`).
+func RunFirefox(ctx context.Context, root string, o FirefoxOpen) ([]FirefoxResult, error) {
+	dir, err := firefoxDriver(root)
+	if err != nil {
+		return nil, err
 	}
 	args := []string{filepath.Join(dir, "open.mjs"), o.URL}
 	if o.Password != "" {
@@ -79,4 +90,82 @@ func RunFirefox(ctx context.Context, root string, o FirefoxOpen) ([]FirefoxResul
 		return nil, fmt.Errorf("firefox (node open.mjs) printed nothing: %s", strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
+}
+
+// FirefoxStep is one step of test/firefox/journey.mjs, as it printed it.
+type FirefoxStep struct {
+	Step string `json:"step"` // "registered", "activated", "opened"
+	// registered: the securedoc's Register link, the URL of the tab it
+	// opened (after registering), the address the form came with.
+	RegisterURL string `json:"registerURL"`
+	TabURL      string `json:"tabURL"`
+	Email       string `json:"email"`
+	Heading     string `json:"heading"` // the key service page's h1
+	Text        string `json:"text"`    // activated: the page's main text
+	// opened: what the securedoc shows after Open.
+	Outcome string `json:"outcome"` // "message" or "error"
+	Error   string `json:"error"`
+	Subject string `json:"subject"`
+	Body    string `json:"body"` // the message's text part
+}
+
+// RunFirefoxJourney runs journey.mjs (a first-time recipient: securedoc,
+// Register in a new tab, activation, back to the securedoc, Open) in one
+// Firefox. After the "registered" step it calls activation, which returns
+// the activation link from the mail the key service sent.
+func RunFirefoxJourney(ctx context.Context, root, docURL, email, password string, activation func(FirefoxStep) (string, error)) ([]FirefoxStep, error) {
+	dir, err := firefoxDriver(root)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "journey.mjs"), docURL, "--email", email, "--password", password)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("firefox (node journey.mjs): %w", err)
+	}
+	var steps []FirefoxStep
+	var stepErr error
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		var st FirefoxStep
+		if err := json.Unmarshal(sc.Bytes(), &st); err != nil {
+			stepErr = fmt.Errorf("firefox (node journey.mjs) printed %q: %w", sc.Text(), err)
+			break
+		}
+		steps = append(steps, st)
+		if st.Step == "registered" {
+			link, err := activation(st)
+			if err != nil {
+				stepErr = err
+				break
+			}
+			if _, err := io.WriteString(stdin, link+"\n"); err != nil {
+				stepErr = err
+				break
+			}
+		}
+	}
+	stdin.Close()
+	if stepErr != nil {
+		_ = cmd.Process.Kill()
+	}
+	_, _ = io.Copy(io.Discard, stdout)
+	err = cmd.Wait()
+	switch {
+	case stepErr != nil:
+		return steps, stepErr
+	case err != nil:
+		return steps, fmt.Errorf("firefox (node journey.mjs): %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return steps, nil
 }
