@@ -46,8 +46,9 @@ func TestPhoneLinkAndOnlineCopy(t *testing.T) {
 
 	es := opt
 	es.Language = "es"
-	ne := parseNotification(t, sealOK(t, testRequest(textMessage()), es))
-	if !strings.Contains(ne.html, `">Abrir en el teléfono</a>`) || !strings.Contains(strings.Join(strings.Fields(ne.text), " "), "durante 8 horas desde su envío") {
+	esReq := testRequest(textMessage())
+	ne := parseNotification(t, sealOK(t, esReq, es))
+	if !strings.Contains(ne.html, `<a href="https://keys.example.org/m/`+esReq.ID+`?lang=es">Abrir en el teléfono</a>`) || !strings.Contains(strings.Join(strings.Fields(ne.text), " "), "durante 8 horas desde su envío") {
 		t.Errorf("Spanish notification lacks the translated phone link:\n%s\n%s", ne.text, ne.html)
 	}
 	one := opt

@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"strings"
 	"time"
+
+	"github.com/postseal/postseal/locale"
 )
 
 // KeySize is the length of a message key in bytes.
@@ -128,7 +130,8 @@ func seal(req Request, opt Options) (*Sealed, error) {
 }
 
 // phoneLink is the notification's "Open on your phone" link: the key
-// service's page for the envelope's online copy, kept for key-service
+// service's page for the envelope's online copy in the notification's
+// language, kept for key-service
 // envelopes only ("" when there is none). A partner's envelope opens with a
 // shared password people chose, which a copy on a public page would let
 // anyone holding the link guess at offline; a message key cannot be guessed.
@@ -136,7 +139,13 @@ func phoneLink(req Request, opt Options) string {
 	if opt.OnlineCopy <= 0 || req.Password != nil || opt.PublicURL == "" {
 		return ""
 	}
-	return strings.TrimRight(opt.PublicURL, "/") + PhonePathPrefix + req.ID
+	link := strings.TrimRight(opt.PublicURL, "/") + PhonePathPrefix + req.ID
+	if lang := opt.pageLanguage(req.Recipients); lang != locale.Source {
+		// The page speaks the notification's language, whatever the
+		// phone's browser prefers (the key service keeps the choice).
+		link += "?lang=" + lang
+	}
+	return link
 }
 
 // PhonePathPrefix is where the key service serves the phone page:
