@@ -85,13 +85,17 @@ type execer interface {
 // appendEvents is the one way events reach the database: it puts them at
 // the head of the chain inside tx. The head row is updated first, which
 // serialises concurrent appenders until tx ends.
-func (s *sqlStore) appendEvents(ctx context.Context, tx execer, evs ...Event) error {
+func (s *sqlStore) appendEvents(ctx context.Context, tx *sql.Tx, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	var last int64
 	var prev string
-	if err := tx.QueryRowContext(ctx, s.q(`UPDATE audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash`), len(evs)).Scan(&last, &prev); err != nil {
+	row, err := s.queryRowTx(ctx, tx, `UPDATE audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash`, len(evs))
+	if err == nil {
+		err = row.Scan(&last, &prev)
+	}
+	if err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
 	now := time.Now()
@@ -100,14 +104,14 @@ func (s *sqlStore) appendEvents(ctx context.Context, tx execer, evs ...Event) er
 		e.Seq = last - int64(len(evs)) + int64(i) + 1
 		e.PrevHash = prev
 		e.Hash = EventHash(prev, e)
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (seq, time, kind, email, envelope_id, remote_ip, actor, auth, outcome, detail, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := s.execTx(ctx, tx, `INSERT INTO events (seq, time, kind, email, envelope_id, remote_ip, actor, auth, outcome, detail, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.Seq, e.Time.UnixMilli(), e.Kind, e.Email, e.EnvelopeID, e.RemoteIP, e.Actor, e.Auth, e.Outcome, e.Detail, e.PrevHash, e.Hash); err != nil {
 			return fmt.Errorf("add %s event: %w", e.Kind, err)
 		}
 		prev = e.Hash
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE audit_head SET hash = ? WHERE id = 1`), prev); err != nil {
+	if _, err := s.execTx(ctx, tx, `UPDATE audit_head SET hash = ? WHERE id = 1`, prev); err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
 	return nil

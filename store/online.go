@@ -63,7 +63,7 @@ func (s *sqlStore) insertOnlineCopy(ctx context.Context, tx *sql.Tx, e Envelope)
 	if e.Online.Expires.IsZero() || len(e.Online.Payload) == 0 {
 		return fmt.Errorf("online copy of %s: no payload or no deletion time", e.ID)
 	}
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO online_copies (envelope_id, payload, meta, expires) VALUES (?, ?, ?, ?)`),
+	_, err := s.execTx(ctx, tx, `INSERT INTO online_copies (envelope_id, payload, meta, expires) VALUES (?, ?, ?, ?)`,
 		e.ID, e.Online.Payload, e.Online.Meta, e.Online.Expires.UnixMilli())
 	return err
 }

@@ -209,5 +209,6 @@ func (s *Postgres) PutEnvelope(ctx context.Context, e Envelope, key []byte) erro
 // the connections are closed.
 func (s *Postgres) Close() error {
 	s.puts.close()
+	s.closeStmts()
 	return s.db.Close()
 }

@@ -306,5 +306,6 @@ func (s *SQLite) PutEnvelope(ctx context.Context, e Envelope, key []byte) error 
 // the database is closed.
 func (s *SQLite) Close() error {
 	s.puts.close()
+	s.closeStmts()
 	return s.db.Close()
 }

@@ -20,6 +20,8 @@ type sqlStore struct {
 	db  *sql.DB
 	key *MasterKey
 	d   dialect
+	// stmts are the seal path's prepared statements.
+	stmts stmtCache
 }
 
 // dialect is what differs between the databases.
@@ -129,8 +131,7 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 		if e.Online != nil {
 			e.OnlineUntil = e.Online.Expires
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked, payload_digest, subject, message_id, read_receipts, sender_norm, reply, reply_all, online_until)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := s.execTx(ctx, tx, insertEnvelopeSQL,
 			e.ID, e.QueueID, e.Sender, e.Kind, e.Domain, e.Trigger, r.wrapped, e.Created.UnixMilli(), expiresMillis(e.Expires), e.Locked, e.PayloadDigest, e.Subject, e.MessageID, e.ReadReceipts, normAddress(e.Sender), jsonList(e.Reply), jsonList(e.ReplyAll), ms(e.OnlineUntil)); err != nil {
 			return err
 		}
@@ -138,7 +139,7 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 			return err
 		}
 		for _, rc := range e.Recipients {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO envelope_recipients (envelope_id, address) VALUES (?, ?) ON CONFLICT DO NOTHING`), e.ID, strings.ToLower(rc)); err != nil {
+			if _, err := s.execTx(ctx, tx, `INSERT INTO envelope_recipients (envelope_id, address) VALUES (?, ?) ON CONFLICT DO NOTHING`, e.ID, strings.ToLower(rc)); err != nil {
 				return err
 			}
 		}
@@ -150,6 +151,9 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 	}
 	return tx.Commit()
 }
+
+const insertEnvelopeSQL = `INSERT INTO envelopes (id, queue_id, sender, kind, domain, trigger_name, wrapped_key, created, expires, locked, payload_digest, subject, message_id, read_receipts, sender_norm, reply, reply_all, online_until)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const envelopeColumns = `id, queue_id, sender, kind, domain, trigger_name, wrapped_key IS NOT NULL, created, expires, locked, payload_digest, subject, message_id, read_receipts, reply, reply_all, online_until`
 
