@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/mail"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -38,6 +40,16 @@ const (
 	replyTokenUses = 5
 	// replyFieldMax caps a form field other than an attachment.
 	replyFieldMax = 1 << 20
+	// replyTokenMax caps the token field (a token is 43 characters).
+	replyTokenMax = 256
+	// replyReadTimeout bounds how long one reply's form may take to
+	// arrive (Config.ReplyReadTimeout). A reply being read holds one of
+	// ReplyConcurrency slots and up to MaxReplySize of memory: without a
+	// bound of its own a client trickling its body would hold a slot for
+	// the server's whole ReadTimeout (5 minutes, sized for Open Online
+	// posts), and a few such clients at a few addresses would hold them
+	// all. A minute carries a 10 MB reply at ~1.4 Mbit/s.
+	replyReadTimeout = 60 * time.Second
 )
 
 // Reply kinds as the page posts them.
@@ -48,13 +60,15 @@ const (
 )
 
 const (
-	msgReplyToken    = "This reply cannot be sent: the page's permission to send has expired or was used up. Open the message again (press Open) and send it once more; your text is still on the page."
-	msgReplyBad      = "The reply is incomplete: it needs a kind (reply, reply-all or forward) and a text or an attachment."
-	msgReplyNotAllow = "The sender's organisation does not allow this kind of answer for this message."
-	msgReplyTooLarge = "The reply is too large to be sent securely (the limit is %s). Remove or shrink attachments."
-	msgReplyRate     = "You have sent many secure replies in the last hour. Please wait %s and try again."
-	msgReplyBusy     = "The key service is busy. Please try again in a minute."
-	msgReplyFailed   = "The reply could not be sent right now. Nothing was sent; please try again in a few minutes."
+	msgReplyToken      = "This reply cannot be sent: the page's permission to send has expired or was used up. Open the message again (press Open) and send it once more; your text is still on the page."
+	msgReplyBad        = "The reply is incomplete: it needs a kind (reply, reply-all or forward) and a text or an attachment."
+	msgReplyNotAllow   = "The sender's organisation does not allow this kind of answer for this message."
+	msgReplyTooLarge   = "The reply is too large to be sent securely (the limit is %s). Remove or shrink attachments."
+	msgReplyRate       = "You have sent many secure replies in the last hour. Please wait %s and try again."
+	msgReplyBusy       = "The key service is busy. Please try again in a minute."
+	msgReplyFailed     = "The reply could not be sent right now. Nothing was sent; please try again in a few minutes."
+	msgReplySlow       = "The reply took longer than %s to arrive and was not sent. Check your connection and press Send again; your text is still on the page."
+	msgReplyTokenFirst = "The reply form is malformed: its first field must be reply_token."
 )
 
 // replyRights are the kinds of answer an envelope allows: what was decided
@@ -121,12 +135,12 @@ func (s *Server) issueReplyToken(ctx context.Context, env store.Envelope, addres
 	return base64.RawURLEncoding.EncodeToString(secret), rights
 }
 
-// replyForm is what the page posts.
+// replyForm is what the page posts after the token.
 type replyForm struct {
-	token, kind, text, subject string
-	to                         []string
-	files                      []replyFile
-	size                       int64 // bytes of text and files
+	kind, text, subject string
+	to                  []string
+	files               []replyFile
+	size                int64 // bytes of text and files
 }
 
 type replyFile struct {
@@ -134,16 +148,41 @@ type replyFile struct {
 	data              []byte
 }
 
-var errReplyTooLarge = errors.New("too large")
+var (
+	errReplyTooLarge   = errors.New("too large")
+	errReplyTokenFirst = errors.New("the form does not start with reply_token")
+)
 
-// readReplyForm reads the multipart form, holding at most limit bytes of
-// text and attachments; past that it returns errReplyTooLarge.
-func readReplyForm(r *http.Request, limit int64) (replyForm, error) {
-	var f replyForm
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return f, err
+// readReplyToken reads the form's first part, which must be the reply
+// token (the page sends it first): the token is checked before the rest of
+// the body is read and before a reply slot is taken, so a client without
+// a valid token never holds one.
+func readReplyToken(mr *multipart.Reader) (string, error) {
+	p, err := mr.NextPart()
+	if err == io.EOF {
+		return "", errReplyTokenFirst
 	}
+	if err != nil {
+		return "", err
+	}
+	if p.FormName() != "reply_token" {
+		return "", errReplyTokenFirst
+	}
+	data, err := io.ReadAll(io.LimitReader(p, replyTokenMax+1))
+	if err != nil {
+		return "", err
+	}
+	if len(data) > replyTokenMax {
+		return "", errReplyTokenFirst
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// readReplyForm reads the rest of the multipart form, holding at most
+// limit bytes of text and attachments; past that it returns
+// errReplyTooLarge.
+func readReplyForm(mr *multipart.Reader, limit int64) (replyForm, error) {
+	var f replyForm
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -166,7 +205,7 @@ func readReplyForm(r *http.Request, limit int64) (replyForm, error) {
 		}
 		switch name {
 		case "reply_token":
-			f.token = strings.TrimSpace(string(data))
+			return f, errReplyTokenFirst // only as the first part
 		case "kind":
 			f.kind = strings.TrimSpace(string(data))
 		case "text":
@@ -230,33 +269,35 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 		s.writeAPI(w, http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
 		return
 	}
-	client := "reply " + s.remoteIP(r)
-	if !s.inFlight.enter(client) {
-		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
-		return
-	}
-	defer s.inFlight.leave(client)
-	select {
-	case s.replySem <- struct{}{}:
-		defer func() { <-s.replySem }()
-	default:
-		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
-		return
-	}
+	// The whole form must arrive within the reply's read time, the token
+	// part included; where the connection cannot take a deadline (tests
+	// with a recorder) the server's ReadTimeout still bounds it. An answer
+	// given before the form is read whole closes the connection at once:
+	// the server would otherwise wait for the unread rest of a refused
+	// body before answering.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.ReplyReadTimeout))
+	w.Header().Set("Connection", "close")
+	formRead := false
+	defer func() {
+		if !formRead {
+			_ = rc.SetReadDeadline(time.Now())
+		}
+	}()
 	r.Body = http.MaxBytesReader(w, r.Body, limit+replyFieldMax)
-	form, err := readReplyForm(r, limit)
-	var maxErr *http.MaxBytesError
-	switch {
-	case errors.Is(err, errReplyTooLarge) || errors.As(err, &maxErr):
-		s.writeAPI(w, http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
-		return
-	case err != nil:
+	mr, err := r.MultipartReader()
+	if err != nil {
 		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
+		return
+	}
+	token, err := readReplyToken(mr)
+	if err != nil {
+		s.replyReadFailed(w, err, limit)
 		return
 	}
 
 	now := s.now()
-	secret, err := base64.RawURLEncoding.DecodeString(form.token)
+	secret, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(secret) != 32 {
 		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
 		return
@@ -275,6 +316,29 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
 		return
 	}
+
+	// Only a valid token's holder reads the rest into memory, in one of
+	// the slots, within what remains of the read time.
+	client := "reply " + s.remoteIP(r)
+	if !s.inFlight.enter(client) {
+		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
+		return
+	}
+	defer s.inFlight.leave(client)
+	select {
+	case s.replySem <- struct{}{}:
+		defer func() { <-s.replySem }()
+	default:
+		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
+		return
+	}
+	form, err := readReplyForm(mr, limit)
+	if err != nil {
+		s.replyReadFailed(w, err, limit)
+		return
+	}
+	formRead = true
+	w.Header().Del("Connection")
 	env, err := s.st.Envelope(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -365,6 +429,22 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	}
 	res.Done(func() { s.replyEvent(ctx, env.ID, acct.Email, ip, "ok", form.kind, len(rcpts), len(out.data)) })
 	s.writeAPI(w, http.StatusOK, apiAnswer{Envelope: id, Sent: true, Recipients: rcpts, Message: "Sent to " + strings.Join(rcpts, ", ") + "."})
+}
+
+// replyReadFailed answers a form that could not be read: too large (413),
+// too slow (408: the read time ran out), or malformed (400).
+func (s *Server) replyReadFailed(w http.ResponseWriter, err error, limit int64) {
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.Is(err, errReplyTooLarge) || errors.As(err, &maxErr):
+		s.writeAPI(w, http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		s.writeAPI(w, http.StatusRequestTimeout, apiAnswer{Error: "timeout", Message: fmt.Sprintf(msgReplySlow, waitText(s.cfg.ReplyReadTimeout))})
+	case errors.Is(err, errReplyTokenFirst):
+		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyTokenFirst})
+	default:
+		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
+	}
 }
 
 // replyEvent records a reply in the audit trail: who, on which envelope,

@@ -155,6 +155,10 @@ type Config struct {
 	// client address has in progress at once, so a few slow uploads from
 	// one client cannot hold every slot; 0 means 2.
 	ClientInFlight int
+	// ReplyReadTimeout bounds how long a reply's whole form may take to
+	// arrive; past it the answer is 408 and the connection is closed. 0
+	// means replyReadTimeout (60 s).
+	ReplyReadTimeout time.Duration
 	// ReplyConcurrency bounds replies being read and sealed at once (each
 	// holds up to MaxReplySize in memory); past it the answer is 503. 0
 	// means 4.
@@ -282,6 +286,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.ReplyConcurrency <= 0 {
 		cfg.ReplyConcurrency = 4
+	}
+	if cfg.ReplyReadTimeout <= 0 {
+		cfg.ReplyReadTimeout = replyReadTimeout
 	}
 	if cfg.Organization == "" {
 		cfg.Organization = "postseal"

@@ -121,6 +121,8 @@ export function setupReply(root, data, answer, parsed) {
       return;
     }
     const fd = new FormData();
+    // The token goes first: the key service checks it before it reads the
+    // rest of the form (a client without one holds no reply slot).
     fd.append('reply_token', answer.reply_token);
     fd.append('kind', kind);
     if (kind === 'forward') fd.append('to', to.value);
