@@ -4,7 +4,9 @@ package e2e
 // Postfix delivered speaks Spanish (the recipient's domain is mapped to
 // it), its Registrarse link leads to the key service's pages in Spanish,
 // the activation mail is in Spanish, the message opens; ¿Olvidó su
-// contraseña? from the page sends a Spanish reset mail; /help renders.
+// contraseña? from the page sends a Spanish reset mail; the notification's
+// "Abrir en el teléfono" link opens the message on a Spanish page; /help
+// renders.
 // axe-core checks every page of the journey (WCAG 2.1 A and AA): no
 // serious or critical violation.
 
@@ -18,6 +20,8 @@ import (
 
 	"github.com/postseal/postseal/test/mta"
 )
+
+var spanishPhoneRe = regexp.MustCompile(`<a href="(http://127\.0\.0\.1:\d+/m/[a-z0-9]+\?lang=es)">Abrir en el teléfono</a>`)
 
 var spanishResetRe = regexp.MustCompile(`http://127\.0\.0\.1:\d+/reset/[A-Za-z0-9_-]{43}`)
 
@@ -131,6 +135,28 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	if !strings.Contains(reset, "restablecer la contraseña") {
 		t.Errorf("reset mail not in Spanish: %q", reset)
 	}
+
+	// The notification's phone link, in Spanish, opens a Spanish page.
+	var phone string
+	for _, d := range postfixWait(t, pf, mark, rcpt, 3) {
+		if m := spanishPhoneRe.FindStringSubmatch(mailPart(t, d.Data, "text/html")); m != nil {
+			phone = m[1]
+		}
+	}
+	if phone == "" {
+		t.Fatal("no \"Abrir en el teléfono\" link in the Spanish notification")
+	}
+	browserDo(t, ctx, "the phone link",
+		chromedp.Navigate(phone),
+		chromedp.WaitVisible(chromedp.CSS("#open")),
+		chromedp.SetValue(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#open")),
+		chromedp.WaitVisible(chromedp.CSS("#message")),
+	)
+	if got := browserEval[string](t, ctx, `document.documentElement.lang + "|" + document.querySelector('#open').textContent`); got != "es|Abrir" || !strings.Contains(browserText(ctx, "#msg-text"), "Browser body marker") {
+		t.Errorf("phone page: %q, message %q; want it in Spanish, opened", got, browserText(ctx, "#msg-text"))
+	}
+	axeCheck(t, ctx, "the phone page")
 
 	browserDo(t, ctx, "help", chromedp.Navigate(base+"/help"), chromedp.WaitVisible(chromedp.CSS("#contact")))
 	if got := browserText(ctx, "h1"); got != "Ayuda con los mensajes seguros" {
