@@ -77,6 +77,20 @@ func browserDo(t *testing.T, ctx context.Context, what string, steps ...chromedp
 	}
 }
 
+// browserOpenAt loads a page with the Open form (a securedoc, the phone
+// page), types the password, presses Open and waits until sel shows
+// ("#message", or "#error").
+func browserOpenAt(t *testing.T, ctx context.Context, what, pageURL, password, sel string) {
+	t.Helper()
+	browserDo(t, ctx, what,
+		chromedp.Navigate(pageURL),
+		chromedp.WaitVisible(chromedp.CSS("#open")),
+		chromedp.SetValue(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#open")),
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+	)
+}
+
 // browserSubmit clicks a form's button and waits for the page it loads.
 func browserSubmit(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
@@ -214,13 +228,7 @@ func TestBrowserOpen(t *testing.T) {
 
 	// Not registered yet: the page says so, says what to do next and links
 	// to the registration.
-	browserDo(t, ctx, "open the securedoc",
-		chromedp.Navigate(docURL),
-		chromedp.WaitVisible(chromedp.CSS("#open")),
-		chromedp.SetValue(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("#open")),
-		chromedp.WaitVisible(chromedp.CSS("#error")),
-	)
+	browserOpenAt(t, ctx, "open the securedoc", docURL, password, "#error")
 	if msg := browserText(ctx, "#error"); !strings.Contains(strings.ToLower(msg), "regist") || !strings.Contains(msg, "Next step") {
 		t.Fatalf("unregistered recipient told %q; want a sentence about registering and the next step", msg)
 	}

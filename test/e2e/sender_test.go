@@ -59,13 +59,7 @@ Sender side marker: the margins are clear.
 	senderActivate(t, senderLink(t, pf, mark, rcpt, 2), password)
 	open := func(what, waitFor string) {
 		t.Helper()
-		browserDo(t, ctx, what,
-			chromedp.Navigate(docURL),
-			chromedp.WaitVisible(chromedp.CSS("#open")),
-			chromedp.SetValue(chromedp.CSS("#password"), password),
-			chromedp.Click(chromedp.CSS("#open")),
-			chromedp.WaitVisible(chromedp.CSS(waitFor)),
-		)
+		browserOpenAt(t, ctx, what, docURL, password, waitFor)
 	}
 	open("the recipient opens the message", "#message")
 

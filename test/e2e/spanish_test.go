@@ -102,13 +102,7 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	}
 	axeCheck(t, ctx, "activated")
 
-	browserDo(t, ctx, "open the message",
-		chromedp.Navigate(docURL),
-		chromedp.WaitVisible(chromedp.CSS("#open")),
-		chromedp.SetValue(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("#open")),
-		chromedp.WaitVisible(chromedp.CSS("#message")),
-	)
+	browserOpenAt(t, ctx, "open the message", docURL, password, "#message")
 	if got := browserText(ctx, "#msg-text"); !strings.Contains(got, "Browser body marker") {
 		t.Errorf("opened message text %q", got)
 	}
@@ -146,13 +140,7 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	if phone == "" {
 		t.Fatal("no \"Abrir en el teléfono\" link in the Spanish notification")
 	}
-	browserDo(t, ctx, "the phone link",
-		chromedp.Navigate(phone),
-		chromedp.WaitVisible(chromedp.CSS("#open")),
-		chromedp.SetValue(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("#open")),
-		chromedp.WaitVisible(chromedp.CSS("#message")),
-	)
+	browserOpenAt(t, ctx, "the phone link", phone, password, "#message")
 	if got := browserEval[string](t, ctx, `document.documentElement.lang + "|" + document.querySelector('#open').textContent`); got != "es|Abrir" || !strings.Contains(browserText(ctx, "#msg-text"), "Browser body marker") {
 		t.Errorf("phone page: %q, message %q; want it in Spanish, opened", got, browserText(ctx, "#msg-text"))
 	}
