@@ -108,8 +108,11 @@ const (
 	crc24Poly = 0x1864cfb
 )
 
-var crc24Table = func() (t [256]uint32) {
-	for i := range t {
+// crc24Tables[k][b] is the CRC of byte b followed by k zero bytes, so
+// crc24 folds eight bytes per step ("slicing by 8"): the byte-at-a-time
+// table loop was a fifth of an uncompressed rfc4880 seal.
+var crc24Tables = func() (t [8][256]uint32) {
+	for i := range t[0] {
 		c := uint32(i) << 16
 		for range 8 {
 			c <<= 1
@@ -117,14 +120,28 @@ var crc24Table = func() (t [256]uint32) {
 				c ^= crc24Poly
 			}
 		}
-		t[i] = c & 0xffffff
+		t[0][i] = c & 0xffffff
+	}
+	for k := 1; k < 8; k++ {
+		for i := range t[k] {
+			c := t[k-1][i]
+			t[k][i] = (c<<8 ^ t[0][c>>16]) & 0xffffff
+		}
 	}
 	return t
 }()
 
 func crc24(crc uint32, p []byte) uint32 {
+	t := &crc24Tables
+	for len(p) >= 8 {
+		// The 24-bit register meets the first three bytes.
+		c := crc ^ (uint32(p[0])<<16 | uint32(p[1])<<8 | uint32(p[2]))
+		crc = t[7][c>>16] ^ t[6][(c>>8)&0xff] ^ t[5][c&0xff] ^
+			t[4][p[3]] ^ t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]]
+		p = p[8:]
+	}
 	for _, b := range p {
-		crc = (crc<<8 ^ crc24Table[byte(crc>>16)^b]) & 0xffffff
+		crc = (crc<<8 ^ t[0][byte(crc>>16)^b]) & 0xffffff
 	}
 	return crc
 }
