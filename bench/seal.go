@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/postseal/postseal/envelope"
@@ -26,16 +27,57 @@ var sealOpts = envelope.Options{
 	AttachmentName: "securedoc_{time}.html",
 }
 
-func sealOnce(msg []byte) (*envelope.Sealed, error) { return sealWith(msg, sealOpts) }
-
 func sealWith(msg []byte, opts envelope.Options) (*envelope.Sealed, error) {
-	return envelope.Seal(envelope.Request{
+	return envelope.Seal(sealRequest(msg), opts)
+}
+
+func sealRequest(msg []byte) envelope.Request {
+	return envelope.Request{
 		ID:         envelope.NewID(),
 		Original:   bytes.NewReader(msg),
 		Display:    envelope.Display{From: "Radiology <radiology@example.org>", To: "pat@partner.example.net", Subject: "Imaging report [-Encrypted-]", Date: "Mon, 23 Nov 2026 16:00:00 +0000"},
 		Recipients: []string{"pat@partner.example.net"},
 		Now:        time.Now(),
-	}, opts)
+	}
+}
+
+// sealStreamed seals msg as the milter does: the body goes out in 64 KB
+// replace-body chunks as it is made (here into a sink that counts them).
+// It returns the body's size.
+func sealStreamed(msg []byte, opts envelope.Options) (int64, error) {
+	sink := &chunkSink{buf: make([]byte, 0, 65535)}
+	if _, err := envelope.SealTo(sink, sealRequest(msg), opts); err != nil {
+		return 0, err
+	}
+	sink.flush()
+	return sink.n, nil
+}
+
+// chunkSink stands for the MTA connection: it gathers chunks of 64 KB
+// (what the milter sends) and drops them.
+type chunkSink struct {
+	buf []byte
+	n   int64
+}
+
+func (s *chunkSink) Write(p []byte) (int, error) {
+	for rest := p; len(rest) > 0; {
+		k := copy(s.buf[len(s.buf):cap(s.buf)], rest)
+		s.buf, rest = s.buf[:len(s.buf)+k], rest[k:]
+		if len(s.buf) == cap(s.buf) {
+			s.flush()
+		}
+	}
+	return len(p), nil
+}
+
+func (s *chunkSink) flush() { s.n += int64(len(s.buf)); s.buf = s.buf[:0] }
+
+// processCPU is the CPU time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // textMessage is an e-mail-like text message of about size bytes.
@@ -68,7 +110,7 @@ func textMessage(size int, seed uint64) []byte {
 
 func seal10MB(c config) []Row {
 	msg := textMessage(10_000_000, 1)
-	if _, err := sealOnce(textMessage(2000, 2)); err != nil {
+	if _, err := sealStreamed(textMessage(2000, 2), sealOpts); err != nil {
 		return []Row{notRun("seal-10mb", "", "envelope.Seal fails: "+err.Error())}
 	}
 	key := make([]byte, 32)
@@ -90,18 +132,20 @@ func seal10MB(c config) []Row {
 		}
 		opts := sealOpts
 		opts.Profile = p.profile
-		seal := func() error { _, err := sealWith(msg, opts); return err }
+		var written int64
+		seal := func() (err error) { written, err = sealStreamed(msg, opts); return err }
 		// Warm up, then A B A B ...
 		if err := seal(); err != nil {
 			return append(rows, notRun(p.name, p.goal, "envelope.Seal: "+err.Error()))
 		}
 		gcmOnce()
-		var as, bs, ratios []float64
+		var as, bs, ratios, cpus []float64
 		for i := 0; i < c.pairs; i++ {
 			runtime.GC()
-			t0 := time.Now()
+			c0, t0 := processCPU(), time.Now()
 			err := seal()
 			a := time.Since(t0)
+			cpus = append(cpus, ms(processCPU()-c0))
 			if err != nil {
 				return append(rows, notRun(p.name, p.goal, "envelope.Seal: "+err.Error()))
 			}
@@ -110,19 +154,19 @@ func seal10MB(c config) []Row {
 			gcmOnce()
 			b := time.Since(t0)
 			as, bs, ratios = append(as, ms(a)), append(bs, ms(b)), append(ratios, float64(a)/float64(b))
-			fmt.Printf("  %-17s pair %d: seal %7.1f ms  AES-256-GCM %6.1f ms  ratio %.2f\n", p.name, i+1, ms(a), ms(b), float64(a)/float64(b))
+			fmt.Printf("  %-17s pair %d: seal %7.1f ms (CPU %6.1f ms, %d bytes written)  AES-256-GCM %6.1f ms  ratio %.2f\n", p.name, i+1, ms(a), cpus[i], written, ms(b), float64(a)/float64(b))
 		}
 		if c.want(p.name) {
 			rows = append(rows, Row{Name: p.name, Unit: "ms", Value: f(median(as)), Baseline: f(median(bs)), Ratio: f(median(ratios)), Goal: p.goal,
-				Note: fmt.Sprintf("envelope.Seal in-process (%s: sample, ZLIB when it pays, encrypt, armour, page; no scan) vs AES-256-GCM over the same %.1f MB of mail text; median of %d pairs", p.profile, mb, c.pairs)})
+				Note: fmt.Sprintf("envelope.SealTo in-process (%s: sample, ZLIB when it pays, encrypt, armour, page, written in 64 KB chunks as the milter sends them; no scan) vs AES-256-GCM over the same %.1f MB of mail text; median of %d pairs; postseal CPU %.1f ms/msg, %d bytes written/msg", p.profile, mb, c.pairs, median(cpus), written)})
 		}
 	}
 	if c.want("seal-10mb-heap") {
 		// Peak heap in a separate run: sampling stops the world and would
 		// distort the timing above.
-		peak, total := peakHeap(func() { sealOnce(msg) })
+		peak, total := peakHeap(func() { _, _ = sealStreamed(msg, sealOpts) })
 		rows = append(rows, Row{Name: "seal-10mb-heap", Unit: "MB", Value: f(peak / 1e6), Baseline: f(mb), Ratio: f(peak / 1e6 / mb), Goal: "ratio ≤ 1.2",
-			Note: fmt.Sprintf("rfc4880; peak HeapInuse above the pre-seal level (input held outside), sampled every 1 ms; TotalAlloc %.1f MB", total/1e6)})
+			Note: fmt.Sprintf("rfc4880, body written in 64 KB chunks as the milter sends it; peak HeapInuse above the pre-seal level (input held outside), sampled every 1 ms; TotalAlloc %.1f MB", total/1e6)})
 	}
 	return rows
 }

@@ -90,7 +90,8 @@ type Sealed struct {
 	// Content-Type (multipart/mixed with its boundary) and
 	// X-Postseal-Envelope. Values are unfolded and carry no leading space.
 	Header []Field
-	// Body is the notification body that goes after the header.
+	// Body is the notification body that goes after the header (nil from
+	// SealTo, which wrote it out instead).
 	Body []byte
 	// PayloadDigest is the SHA-256 (lowercase hex) of the OpenPGP message
 	// in the page, unarmoured. Stored with the envelope, it lets the key
@@ -98,12 +99,15 @@ type Sealed struct {
 	// the same message key (any recipient holds that key).
 	PayloadDigest string
 	// OnlinePayload is the armoured payload exactly as the securedoc in
-	// Body carries it (a slice of Body, not a copy), and OnlineMeta the
+	// the body carries it (from Seal a slice of Body, not a copy; from
+	// SealTo the one copy kept as the body went out), and OnlineMeta the
 	// page's display header (JSON, see PageMeta): the online copy the key
 	// service keeps for the phone page. Both empty when Options.OnlineCopy
 	// is 0 or the envelope opens with a shared password.
 	OnlinePayload []byte
 	OnlineMeta    string
+	// onlineSpan is where OnlinePayload lies in the body written.
+	onlineSpan [2]int64
 }
 
 // Field is one header field.

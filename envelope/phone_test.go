@@ -43,6 +43,17 @@ func TestPhoneLinkAndOnlineCopy(t *testing.T) {
 	if bytes.Contains(s.OnlinePayload, []byte(secretSentence)) || strings.Contains(s.OnlineMeta, secretSentence) {
 		t.Error("the online copy holds the message in clear")
 	}
+	// SealTo holds no body: the copy is kept as the payload passes.
+	var streamed bytes.Buffer
+	ss, err := SealTo(&streamed, testRequest(textMessage()), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withBody := *ss
+	withBody.Body = streamed.Bytes()
+	if want := strings.TrimRight(payloadOf(t, parseNotification(t, &withBody).page), "\r\n"); string(ss.OnlinePayload) != want || want == "" {
+		t.Fatalf("SealTo's online payload (%d bytes) is not the attachment's (%d bytes)", len(ss.OnlinePayload), len(want))
+	}
 
 	es := opt
 	es.Language = "es"

@@ -32,23 +32,52 @@ const maxIDLen = 128
 // Seal encrypts req.Original into an OpenPGP message (see Options.Profile),
 // wraps it in the securedoc page and returns the notification that replaces
 // the message. The original is streamed; the result holds the only full-size
-// buffer (the body, about 1.4 times the message at worst).
+// buffer (the body, about 1.4 times the message at worst). SealTo writes
+// the body out as it is made instead.
 //
 // req.ID must be 1 to 128 characters of [A-Za-z0-9._-] (NewID gives one):
 // it goes into a header field and the page unescaped by the MIME layer.
 // A zero req.Now means time.Now().
 func Seal(req Request, opt Options) (*Sealed, error) {
+	var body bytes.Buffer
+	s, err := sealChecked(&body, &body, req, opt)
+	if err != nil {
+		return nil, err
+	}
+	s.Body = body.Bytes()
+	if s.OnlinePayload != nil {
+		// A slice of the body, not a copy (see sealChecked).
+		start, end := int(s.onlineSpan[0]), int(s.onlineSpan[1])
+		s.OnlinePayload = s.Body[start:end:end]
+	}
+	return s, nil
+}
+
+// SealTo is Seal writing the notification body to w in pieces as it is
+// made (the original is read once, and nothing holds the whole body): the
+// Sealed it returns has no Body, and its OnlinePayload is a copy of the
+// payload bytes as they passed. On an error w may have received part of a
+// body, which must then be discarded; w's own errors are returned wrapped.
+func SealTo(w io.Writer, req Request, opt Options) (*Sealed, error) {
+	return sealChecked(w, nil, req, opt)
+}
+
+// sealChecked seals into w. kept, when set, is the buffer w is: it is
+// sized from the sample, and the online copy is then marked in it
+// (Sealed.onlineSpan) instead of copied.
+func sealChecked(w io.Writer, kept *bytes.Buffer, req Request, opt Options) (*Sealed, error) {
 	if err := validateID(req.ID); err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	s, err := seal(req, opt)
+	s, err := seal(w, kept, req, opt)
 	if err != nil {
 		return nil, fmt.Errorf("seal %s: %w", req.ID, err)
 	}
 	return s, nil
 }
 
-func seal(req Request, opt Options) (*Sealed, error) {
+// seal writes the body to w (see sealChecked for kept).
+func seal(w io.Writer, kept *bytes.Buffer, req Request, opt Options) (*Sealed, error) {
 	if req.Original == nil {
 		return nil, fmt.Errorf("no original message")
 	}
@@ -85,14 +114,26 @@ func seal(req Request, opt Options) (*Sealed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read original: %w", err)
 	}
-	var body bytes.Buffer
-	body.Grow(estimateBody(size, ratio))
+	estimate := estimateBody(size, ratio)
+	if kept != nil {
+		kept.Grow(estimate)
+	}
 	digest := sha256.New()
 	online := phoneLink(req, opt) != ""
-	var start, end int // the payload's place in body, for the online copy
+	// The page is written straight into the body (no buffering between),
+	// so the bytes written while the payload was are the payload, as the
+	// attachment carries it (CRLF line ends: the page's textarea reads them
+	// as the attachment's does): the online copy.
+	body := &countingWriter{w: w}
+	var span [2]int64
+	var copied bytes.Buffer
 	payload := func(w io.Writer) error {
-		start = body.Len()
-		defer func() { end = body.Len() }()
+		span[0] = body.n
+		if online && kept == nil {
+			copied.Grow(estimate)
+			body.copy = &copied
+		}
+		defer func() { span[1], body.copy = body.n, nil }()
 		return encrypt(w, src, encryptParams{
 			compress:   compress,
 			profile:    prof,
@@ -103,7 +144,7 @@ func seal(req Request, opt Options) (*Sealed, error) {
 			digest:     digest,
 		})
 	}
-	if err := n.write(&body, func(w io.Writer) error { return page.write(w, payload) }); err != nil {
+	if err := n.write(body, func(w io.Writer) error { return page.write(w, payload) }); err != nil {
 		return nil, err
 	}
 
@@ -115,18 +156,33 @@ func seal(req Request, opt Options) (*Sealed, error) {
 			{Name: "Content-Type", Value: `multipart/mixed; boundary="` + n.outer + `"`},
 			{Name: "X-Postseal-Envelope", Value: req.ID},
 		},
-		Body:          body.Bytes(),
 		PayloadDigest: hex.EncodeToString(digest.Sum(nil)),
 	}
 	if online {
-		// The page is written straight into body (no buffering between),
-		// so the bytes written while the payload was are the payload, as
-		// the attachment carries it (CRLF line ends: the page's textarea
-		// reads them as the attachment's does).
-		s.OnlinePayload = s.Body[start:end:end]
+		s.OnlinePayload, s.onlineSpan = copied.Bytes(), span
+		if kept != nil {
+			s.OnlinePayload = []byte{} // Seal slices it from the body
+		}
 		s.OnlineMeta = pageMeta(req.Display, req.Recipients, false)
 	}
 	return s, nil
+}
+
+// countingWriter counts what passes to w and, while copy is set, keeps a
+// copy of it there.
+type countingWriter struct {
+	w    io.Writer
+	n    int64
+	copy *bytes.Buffer
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if c.copy != nil {
+		c.copy.Write(p[:n])
+	}
+	return n, err
 }
 
 // phoneLink is the notification's "Open on your phone" link: the key

@@ -8,8 +8,10 @@
 //   - A message that should be sealed is never passed in the clear. Every
 //     error, panic or timeout between the end of data and the final answer
 //     becomes a temporary failure (451): the MTA keeps the message and
-//     retries. Changes are sent only with the final accept, so a failure
-//     leaves nothing half-applied.
+//     retries. The sealed body is written to the MTA as it is made, in
+//     replace-body chunks, and the envelope is recorded after it; the MTA
+//     applies changes only with the final accept, so a failure after some
+//     chunks were sent still ends in a 451 and discards them.
 //   - Mail that needs nothing costs next to nothing: the decision for it is
 //     taken at the end of the header, and the MTA then skips sending the
 //     body. Only messages that are sealed are buffered.
@@ -167,8 +169,13 @@ type Changes struct {
 	Remove func(name string) bool
 	// Add are fields appended to the header.
 	Add []envelope.Field
-	// Body replaces the body when non-nil.
+	// Body replaces the body when non-nil (Process fills it from seal).
 	Body []byte
+	// seal, when set, seals the copy kept in the MTA's transaction: it
+	// writes the new body to w as it is made, records the envelope, and
+	// returns the header fields to add. The milter session streams it to
+	// the MTA; Process writes it into Body.
+	seal func(ctx context.Context, w io.Writer) ([]envelope.Field, error)
 	// DelRcpts are recipients removed (their copy was re-injected).
 	DelRcpts []string
 }
@@ -202,8 +209,43 @@ func (f *Filter) Triage(p *policy.Policy, t *Transaction) policy.Decision {
 func (f *Filter) Process(ctx context.Context, p *policy.Policy, t *Transaction, bodyKept bool) Outcome {
 	start := f.now()
 	out, v := f.process(ctx, p, t, bodyKept)
+	if c := out.Changes; c != nil && c.seal != nil {
+		var body bytes.Buffer
+		if err := f.sealKept(ctx, p, c, &body, &v); err != nil {
+			out = outcomeTempFail
+		} else {
+			c.Body = body.Bytes()
+		}
+	}
 	f.record(t, v, out, start)
 	return out
+}
+
+// sealKept runs the kept copy's seal into w within the milter timeout:
+// c.Add gets its header fields. A failure is set in v.
+func (f *Filter) sealKept(ctx context.Context, p *policy.Policy, c *Changes, w io.Writer, v *verdict) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.Config.Milter.Timeout))
+	defer cancel()
+	start := f.now()
+	seal := c.seal
+	c.seal = nil
+	defer func() {
+		if r := recover(); r != nil {
+			f.log.Error("panic while sealing", "panic", r, "stack", string(debug.Stack()))
+			v.reason, v.err, err = TempFailPanic, fmt.Errorf("panic: %v", r), fmt.Errorf("panic: %v", r)
+		}
+	}()
+	fields, err := seal(ctx, w)
+	if err == nil {
+		err = ctx.Err()
+	}
+	v.sealTime += f.now().Sub(start)
+	if err != nil {
+		v.reason, v.err = tempFailReason(err), err
+		return err
+	}
+	c.Add = append(c.Add, fields...)
+	return nil
 }
 
 // process is Process without the record, for callers that still have to
@@ -276,10 +318,11 @@ func scanAttrs(d policy.Decision) []slog.Attr {
 }
 
 // seal makes the copies and re-injects all but the one kept in place. It
-// returns the changes for the MTA's copy; nothing is sent to the MTA here.
+// returns the changes for the MTA's copy, whose sealing (Changes.seal) is
+// left to the caller; nothing is sent to the MTA here.
 func (f *Filter) seal(ctx context.Context, p *policy.Policy, d policy.Decision, t *Transaction) (*Changes, []string, error) {
 	msg := policy.Message{QueueID: t.QueueID, Sender: t.Sender, Display: t.Fields.Display(), MessageID: t.Fields.Get("Message-ID"), Original: t.Original}
-	copies, err := p.Seal(ctx, d, msg, f.store, f.now())
+	copies, err := p.Prepare(d, msg, f.now())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -294,12 +337,17 @@ func (f *Filter) seal(ctx context.Context, p *policy.Policy, d policy.Decision, 
 	// internal recipients under split, else the first sealed one); the
 	// others go out through the re-injection listener.
 	for _, c := range copies[1:] {
+		if c.Pending != nil {
+			if c.Sealed, err = c.Pending.Seal(ctx, f.store); err != nil {
+				return nil, nil, err
+			}
+		}
 		if err := f.reinjectCopy(ctx, d, t, c); err != nil {
 			return nil, nil, err
 		}
 		changes.DelRcpts = append(changes.DelRcpts, c.Group.Recipients...)
 	}
-	if kept := copies[0]; kept.Sealed != nil {
+	if kept := copies[0]; kept.Pending != nil {
 		subject := envelope.EncodeSubject(kept.Group.Subject)
 		for _, line := range strings.Split(subject, "\r\n") {
 			if len(line) > 998-len("Subject: ") {
@@ -310,8 +358,13 @@ func (f *Filter) seal(ctx context.Context, p *policy.Policy, d policy.Decision, 
 			changes.Subject = &subject
 		}
 		changes.Remove = sealedAway(d.RemoveFields)
-		changes.Add = kept.Sealed.Header
-		changes.Body = kept.Sealed.Body
+		changes.seal = func(ctx context.Context, w io.Writer) ([]envelope.Field, error) {
+			s, err := kept.Pending.SealTo(ctx, f.store, w)
+			if err != nil {
+				return nil, err
+			}
+			return s.Header, nil
+		}
 	}
 	return changes, ids, nil
 }

@@ -2,6 +2,9 @@ package milter
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -235,6 +238,7 @@ func (r *recorder) ChangeHeader(int, string, string) error {
 }
 func (r *recorder) InsertHeader(int, string, string) error { r.changes++; return nil }
 func (r *recorder) ReplaceBody(io.Reader) error            { r.changes++; return nil }
+func (r *recorder) ReplaceBodyRawChunk([]byte) error       { r.changes++; return nil }
 func (r *recorder) DeleteRecipient(string) error           { r.changes++; return nil }
 
 func replyCode(resp *milter.Response, err error) string {
@@ -362,4 +366,74 @@ func TestProtocolMixedRecipientsDeletesExternal(t *testing.T) {
 	if bytes.Contains(s.sent[0].data, []byte("Jane Roe")) {
 		t.Error("the re-injected copy carries the body in clear")
 	}
+}
+
+// The sealed body reaches the MTA as it is made, in replace-body chunks no
+// larger than the protocol's smallest data size, and they add up to the
+// sealed message.
+func TestProtocolSealedBodyInChunks(t *testing.T) {
+	st := newMemStore()
+	f := New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir(), MemMax: 1024})
+	body := incompressible(200_000)
+	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, protoHeaders, body)
+	if r.final.Type != milter.ActionAccept || len(st.envs) != 1 {
+		t.Fatalf("final %+v, %d envelopes", r.final, len(st.envs))
+	}
+	var sealed []byte
+	chunks := 0
+	for _, m := range r.mods {
+		if m.Type == milter.ActionReplaceBody {
+			chunks++
+			if len(m.Body) == 0 || len(m.Body) > int(milter.DataSize64K) {
+				t.Errorf("replace-body chunk %d is %d bytes", chunks, len(m.Body))
+			}
+			sealed = append(sealed, m.Body...)
+		}
+	}
+	if want := len(sealed)/int(milter.DataSize64K) + 1; chunks != want || chunks < 4 {
+		t.Errorf("%d replace-body chunks for %d bytes; want %d full ones and the rest", chunks, len(sealed), want)
+	}
+	var key []byte
+	for id := range st.envs {
+		key = st.keys[id]
+	}
+	if got := openPayload(t, sealed, envelope.Passphrase(key)); !bytes.HasSuffix(got, body) {
+		t.Errorf("payload does not end with the whole body (%d bytes)", len(got))
+	}
+}
+
+// The envelope is recorded after its body went to the MTA (the record
+// holds the payload's digest): when recording fails, the chunks already
+// sent are answered with a 451, which makes the MTA drop them with the
+// message. Nothing is accepted.
+func TestProtocolStoreFailsAfterBodySent(t *testing.T) {
+	st := &memStore{err: errors.New("disk full")}
+	f := newFilter(t, st, &fakeSender{})
+	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, protoHeaders, incompressible(200_000))
+	sent := 0
+	for _, m := range r.mods {
+		if m.Type == milter.ActionReplaceBody {
+			sent += len(m.Body)
+		}
+	}
+	if sent == 0 {
+		t.Errorf("no body was sent before the envelope was recorded")
+	}
+	if r.final.Type != milter.ActionRejectWithCode || !strings.HasPrefix(r.final.SMTPReply, "451 4.3.0") {
+		t.Fatalf("final action %+v after a failed record; want 451 4.3.0", r.final)
+	}
+}
+
+// incompressible is n bytes of random base64 lines (as an attachment that
+// is already compressed): its sealed body is several chunks long.
+func incompressible(n int) []byte {
+	raw := make([]byte, n*3/4)
+	_, _ = rand.Read(raw)
+	var body bytes.Buffer
+	for enc := base64.StdEncoding.EncodeToString(raw); enc != ""; {
+		k := min(len(enc), 76)
+		body.WriteString(enc[:k] + "\r\n")
+		enc = enc[k:]
+	}
+	return body.Bytes()
 }

@@ -189,6 +189,26 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 		s.trx.Body = body
 	}
 	out, v := s.process(m, bodyKept)
+	if c := out.Changes; out.Accepted() && c != nil && c.seal != nil {
+		// The sealed body goes to the MTA as it is made. Chunks already
+		// sent are only applied with the final accept: a failure here
+		// answers 451 and the MTA drops them with the message.
+		cw := &chunkWriter{m: m, buf: make([]byte, 0, chunkSize)}
+		err := s.f.sealKept(context.Background(), s.policy, c, cw, &v)
+		if err == nil {
+			err = cw.flush()
+		}
+		switch {
+		case cw.err != nil:
+			v.ids, v.reason, v.err = out.EnvelopeIDs, TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", cw.err)
+			s.f.record(&s.trx, v, outcomeTempFail, start)
+			return nil, cw.err
+		case err != nil:
+			v.ids = out.EnvelopeIDs
+			s.f.record(&s.trx, v, outcomeTempFail, start)
+			return response(outcomeTempFail)
+		}
+	}
 	if out.Accepted() && out.Changes != nil {
 		if err := s.apply(m, out.Changes); err != nil {
 			// The connection is broken or the MTA refused a change: return
@@ -315,4 +335,47 @@ func response(o Outcome) (*milter.Response, error) {
 		return milter.RespTempFail, nil
 	}
 	return r, nil
+}
+
+// chunkSize is the largest replace-body chunk every MTA takes (the
+// protocol's smallest negotiated data size).
+const chunkSize = int(milter.DataSize64K)
+
+// chunkWriter sends what is written to it as replace-body chunks of
+// chunkSize bytes; err keeps the MTA's error, so that it can be told from
+// a failure of the sealing that writes.
+type chunkWriter struct {
+	m   milter.Modifier
+	buf []byte
+	err error
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
+		w.buf, p = w.buf[:len(w.buf)+k], p[k:]
+		if len(w.buf) == cap(w.buf) {
+			if err := w.flush(); err != nil {
+				return n - len(p), err
+			}
+		}
+	}
+	return n, nil
+}
+
+// flush sends what is buffered.
+func (w *chunkWriter) flush() error {
+	if w.err != nil || len(w.buf) == 0 {
+		return w.err
+	}
+	if err := w.m.ReplaceBodyRawChunk(w.buf); err != nil {
+		w.err = err
+		return err
+	}
+	w.buf = w.buf[:0]
+	return nil
 }

@@ -91,39 +91,49 @@ type Message struct {
 type Copy struct {
 	Group      Group
 	EnvelopeID string           // "" for a clear copy
-	Sealed     *envelope.Sealed // nil for a clear copy
+	Sealed     *envelope.Sealed // nil for a clear copy (and from Prepare)
+	// Pending seals the copy when Prepare made it (nil for a clear copy).
+	Pending *Pending
 }
 
 // Seal makes the copies a decision asks for: every sealed group is encrypted
 // and its envelope recorded durably before Seal returns. Clear groups come
 // back with a nil Sealed. Any error means no copy may be delivered.
 func (p *Policy) Seal(ctx context.Context, d Decision, msg Message, st EnvelopeStore, now time.Time) ([]Copy, error) {
+	copies, err := p.Prepare(d, msg, now)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range copies {
+		if c.Pending == nil {
+			continue
+		}
+		if copies[i].Sealed, err = c.Pending.Seal(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	return copies, nil
+}
+
+// Prepare is Seal without the sealing: every sealed group gets its envelope
+// id and a Pending that seals it later, so that the caller can write the
+// body straight to where it goes (Pending.SealTo) instead of holding it.
+func (p *Policy) Prepare(d Decision, msg Message, now time.Time) ([]Copy, error) {
 	copies := make([]Copy, 0, len(d.Groups))
 	for _, g := range d.Groups {
 		if !g.Sealed() {
 			copies = append(copies, Copy{Group: g})
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		id := envelope.NewID()
-		orig, err := msg.Original()
-		if err != nil {
-			return nil, fmt.Errorf("seal %s: read message: %w", id, err)
-		}
 		display := msg.Display
 		display.Subject = g.Subject
-		req := envelope.Request{ID: id, Original: orig, Display: display, Recipients: visible(g.Recipients, display), Now: now}
+		req := envelope.Request{ID: id, Display: display, Recipients: visible(g.Recipients, display), Now: now}
 		if g.Treatment == SharedPassword {
 			req.Password = p.passwords[g.Domain]
 			if req.Password == nil {
 				return nil, fmt.Errorf("seal %s: no shared password loaded for %s", id, g.Domain)
 			}
-		}
-		sealed, err := envelope.Seal(req, p.Envelope)
-		if err != nil {
-			return nil, fmt.Errorf("seal %s: %w", id, err)
 		}
 		rec := store.Envelope{
 			ID: id, QueueID: msg.QueueID, Sender: msg.Sender, Recipients: g.Recipients,
@@ -131,17 +141,58 @@ func (p *Policy) Seal(ctx context.Context, d Decision, msg Message, st EnvelopeS
 			Created: now, Expires: g.Options.ExpireAfter.Deadline(now),
 			Subject: g.Subject, MessageID: msg.MessageID, ReadReceipts: g.Options.ReadReceipt,
 			Reply: replyRights(g), ReplyAll: named(display),
-			PayloadDigest: sealed.PayloadDigest,
 		}
-		if sealed.OnlinePayload != nil {
-			// The phone page's copy: ciphertext and the page's clear
-			// header only, deleted after its time.
-			rec.Online = &store.OnlineCopy{Payload: sealed.OnlinePayload, Meta: sealed.OnlineMeta, Expires: now.Add(p.Envelope.OnlineCopy)}
-		}
-		if err := st.PutEnvelope(ctx, rec, sealed.Key); err != nil {
-			return nil, fmt.Errorf("seal %s: %w", id, err)
-		}
-		copies = append(copies, Copy{Group: g, EnvelopeID: id, Sealed: sealed})
+		copies = append(copies, Copy{Group: g, EnvelopeID: id, Pending: &Pending{opt: p.Envelope, req: req, rec: rec, original: msg.Original}})
 	}
 	return copies, nil
+}
+
+// Pending is a sealed copy not yet sealed.
+type Pending struct {
+	opt      envelope.Options
+	req      envelope.Request
+	rec      store.Envelope
+	original func() (io.Reader, error)
+}
+
+// Seal seals the copy into memory and records its envelope durably.
+func (pd *Pending) Seal(ctx context.Context, st EnvelopeStore) (*envelope.Sealed, error) {
+	return pd.seal(ctx, st, func(req envelope.Request) (*envelope.Sealed, error) { return envelope.Seal(req, pd.opt) })
+}
+
+// SealTo seals the copy with its body written to w as it is made, then
+// records the envelope durably: only once SealTo returns without an error
+// may the body written to w be delivered. (The envelope record needs the
+// payload's digest, known at the end of the body.) The Sealed it returns
+// has no Body.
+func (pd *Pending) SealTo(ctx context.Context, st EnvelopeStore, w io.Writer) (*envelope.Sealed, error) {
+	return pd.seal(ctx, st, func(req envelope.Request) (*envelope.Sealed, error) { return envelope.SealTo(w, req, pd.opt) })
+}
+
+func (pd *Pending) seal(ctx context.Context, st EnvelopeStore, seal func(envelope.Request) (*envelope.Sealed, error)) (*envelope.Sealed, error) {
+	id := pd.req.ID
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	orig, err := pd.original()
+	if err != nil {
+		return nil, fmt.Errorf("seal %s: read message: %w", id, err)
+	}
+	req := pd.req
+	req.Original = orig
+	sealed, err := seal(req)
+	if err != nil {
+		return nil, fmt.Errorf("seal %s: %w", id, err)
+	}
+	rec := pd.rec
+	rec.PayloadDigest = sealed.PayloadDigest
+	if sealed.OnlinePayload != nil {
+		// The phone page's copy: ciphertext and the page's clear
+		// header only, deleted after its time.
+		rec.Online = &store.OnlineCopy{Payload: sealed.OnlinePayload, Meta: sealed.OnlineMeta, Expires: req.Now.Add(pd.opt.OnlineCopy)}
+	}
+	if err := st.PutEnvelope(ctx, rec, sealed.Key); err != nil {
+		return nil, fmt.Errorf("seal %s: %w", id, err)
+	}
+	return sealed, nil
 }

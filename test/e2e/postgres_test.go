@@ -1,12 +1,18 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/postseal/postseal/store/pgtest"
 	"github.com/postseal/postseal/test/mta"
@@ -95,5 +101,73 @@ func TestTwoServersOnePostgreSQL(t *testing.T) {
 	exp := first.Run(t, "audit", "export")
 	if strings.Count(exp, `"kind":"sealed"`) != 2 || strings.Count(exp, `"kind":"receipt_sent"`) != 2 {
 		t.Errorf("the shared audit chain lacks a seal or a receipt:\n%s", exp)
+	}
+}
+
+// TestPostfixDropsStreamedBodyOnTempFail: postseal writes a sealed body to
+// Postfix in replace-body chunks as it is made and records the envelope
+// after it (the record holds the payload's digest). When the record fails —
+// here PostgreSQL refuses the insert, through a trigger — chunks Postfix has
+// already taken must go with the message: the client gets 451 and nothing is
+// delivered or queued. With the trigger gone the same message is delivered
+// sealed and opens.
+func TestPostfixDropsStreamedBodyOnTempFail(t *testing.T) {
+	needRoot(t)
+	dsn := pgtest.DSN(t)
+	reinject := freePort(t)
+	ps := startPostseal(t, PostsealConfig{ReinjectPort: reinject, StoreDriver: "postgres", StoreDSN: dsn,
+		MasterKey: filepath.Join(t.TempDir(), "master.key")})
+	pf := startPostfix(t, mta.Options{Milter: postfixMilterAddr(ps.MilterPort), ReinjectPort: reinject})
+
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, `CREATE FUNCTION refuse_envelope() RETURNS trigger LANGUAGE plpgsql AS
+		$$BEGIN RAISE EXCEPTION 'envelope refused by the test'; END$$;
+		CREATE TRIGGER refuse_envelope BEFORE INSERT ON envelopes FOR EACH ROW EXECUTE FUNCTION refuse_envelope()`); err != nil {
+		t.Fatal(err)
+	}
+
+	// An attachment that is already compressed (random bytes, base64):
+	// its sealed body is many 64 KB chunks long, all sent before the
+	// envelope is recorded.
+	raw := make([]byte, 400_000)
+	_, _ = rand.Read(raw)
+	var msg bytes.Buffer
+	msg.WriteString("From: Dr. Alice Example <alice@example.org>\r\nTo: pat@partner.example.net\r\n" +
+		"Subject: *secure* scan results\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: application/octet-stream; name=\"scan.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+	for enc := base64.StdEncoding.EncodeToString(raw); enc != ""; {
+		k := min(len(enc), 76)
+		msg.WriteString(enc[:k] + "\r\n")
+		enc = enc[k:]
+	}
+	rcpt := "pat@partner.example.net"
+	mark := pf.LogMark()
+	logAt := len(ps.Log())
+	rep := postfixSend(t, pf, mta.SMTP, postfixSender, []string{rcpt}, msg.Bytes())
+	if rep.Code != 451 || !strings.HasPrefix(rep.Text, "4.3.0") {
+		t.Fatalf("envelope record refused: got %v, want 451 4.3.0\nmaillog:\n%s", rep, postfixLogFor(pf, rcpt))
+	}
+	if _, err := pf.WaitMaillog(mark, postfixLogTimeout, "milter-reject", "to=<"+rcpt+">"); err != nil {
+		t.Fatal(err)
+	}
+	if l := ps.Log()[logAt:]; !strings.Contains(l, "envelope refused by the test") {
+		t.Fatalf("postseal did not log the refused record:\n%s", l)
+	}
+	postfixNothingDelivered(t, pf, rcpt)
+
+	if _, err := db.ExecContext(ctx, `DROP TRIGGER refuse_envelope ON envelopes`); err != nil {
+		t.Fatal(err)
+	}
+	mark = postfixMustAccept(t, pf, mta.SMTP, postfixSender, []string{rcpt}, msg.Bytes())
+	d := postfixWait(t, pf, mark, rcpt, 1)[0]
+	s := postfixOpenSealed(t, ps, d)
+	if body := msg.Bytes()[msg.Len()-2000:]; !bytes.Contains(bytes.ReplaceAll(s.Payload, []byte("\r\n"), []byte("\n")), bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n"))) {
+		t.Fatal("the delivered envelope does not hold the message")
 	}
 }
