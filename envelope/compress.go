@@ -10,22 +10,29 @@ import (
 )
 
 // Compression: the message is ZLIB-compressed inside the encryption when
-// that pays, decided on a sample of its start. Text compresses 3-5×, which
-// shrinks everything after it (encryption, armour, the page, the bytes
-// through the MTA, the browser's work); attachments that are already
-// compressed, and their base64, do not, and compressing them only costs
-// time. go-crypto's compressed packet uses the standard library's zlib at
-// its default level, the slowest part of a seal; klauspost/compress writes
-// the same ZLIB format several times faster, so the packet is framed here.
+// that pays, decided on a sample. Text compresses 3-5×, which shrinks
+// everything after it (encryption, armour, the page, the bytes through the
+// MTA, the browser's work). Attachments arrive base64-encoded and are
+// mostly compressed already (PDF, Office, images, archives): deflate finds
+// no matches there. Huffman coding alone would still take base64 back from
+// 8 bits to about 6 per character, but it costs about as much CPU as the
+// smaller encryption and armour save for rfc4880, and 70% more than it
+// saves for rfc9580 (measured: 10 MB of text plus base64, 0.86× the bytes
+// for 1.25-1.6× the seal's CPU), so such data is stored, as the fast
+// deflate levels store it themselves.
+// go-crypto's compressed packet uses the standard library's zlib at its
+// default level, the slowest part of a seal; klauspost/compress writes the
+// same ZLIB format several times faster, so the packet is framed here.
 
 const (
 	// compressSample is how much of the message start decides.
 	compressSample = 64 << 10
 	// compressWorth: the sample must shrink below this fraction.
 	compressWorth = 0.9
-	// compressLevel trades ratio for speed: level 3 gets within a few
-	// percent of the standard library's default ratio on mail text at a
-	// small fraction of its time.
+	// compressLevel trades ratio for speed: levels 1 to 3 cost about the
+	// same here (5-7 ms per MB of mail text on one core, against 0.3-0.5 ms
+	// for AES-256-GCM) and level 3 leaves 0.25 of mail text where the
+	// standard library's default level leaves 0.19 in fifty times the time.
 	compressLevel = 3
 )
 
@@ -107,17 +114,29 @@ func sampleCompression(src io.Reader) (io.Reader, bool, float64, error) {
 		// Too short to gain what the packet's own bytes cost.
 		return again, false, 1, nil
 	}
-	var c countWriter
-	w := flateWriters.Get().(*flate.Writer)
-	w.Reset(&c)
-	_, _ = w.Write(sample) // writes to a counter cannot fail
-	_ = w.Close()
-	flateWriters.Put(w)
-	ratio := float64(c) / float64(len(sample))
+	ratio := sampleRatio(sample)
 	if ratio >= compressWorth {
 		return again, false, 1, nil
 	}
 	return again, true, ratio, nil
+}
+
+// sampleRatio is the compressed/plain ratio of sample, each quarter
+// compressed on its own. That is how deflate meets a message that mixes
+// text and attachments: in blocks, each of its own kind. A block of base64
+// without matches is stored at the fast levels, so one stream over a
+// sample that mixes them would Huffman-code the base64 and promise more
+// than the message gets.
+func sampleRatio(sample []byte) float64 {
+	var n countWriter
+	w := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(w)
+	for i := range 4 {
+		w.Reset(&n)
+		_, _ = w.Write(sample[len(sample)*i/4 : len(sample)*(i+1)/4]) // writes to a counter cannot fail
+		_ = w.Close()
+	}
+	return float64(n) / float64(len(sample))
 }
 
 type countWriter int

@@ -2,7 +2,9 @@ package envelope
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/rand"
+	"encoding/base64"
 	"io"
 	"strings"
 	"testing"
@@ -112,37 +114,60 @@ func TestArmorWriter(t *testing.T) {
 	}
 }
 
-// TestSealCompressesWhenItPays: mail text is compressed, random data (an
-// already-compressed attachment) is not; both open.
+// TestSealCompressesWhenItPays: the decision on a sample, and what it
+// makes of the whole message. Mail text is compressed, and so is a message
+// with text and a base64 attachment (the text shrinks, the attachment's
+// blocks are stored); random bytes (an 8-bit body of compressed data), gzip
+// output and base64 of compressed data alone are stored. Every one opens.
 func TestSealCompressesWhenItPays(t *testing.T) {
 	text := []byte(strings.Repeat("Dear Bob, the results of your tests are in the attached report. ", 16_000))
 	noise := make([]byte, 1<<20)
 	_, _ = rand.Read(noise)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write(textMessage())
+	_, _ = zw.Write(noise[:1<<19])
+	_ = zw.Close()
+	var b64 bytes.Buffer
+	for enc := base64.StdEncoding.EncodeToString(noise[:700_000]); enc != ""; {
+		k := min(len(enc), 76)
+		b64.WriteString(enc[:k] + "\r\n")
+		enc = enc[k:]
+	}
+	// The payload is armoured (4/3): its size against the message's tells
+	// which way the packet went.
 	for _, c := range []struct {
-		name     string
-		msg      []byte
-		compress bool
-	}{{"text", text, true}, {"noise", noise, false}} {
+		name           string
+		msg            []byte
+		want           bool
+		minArm, maxArm float64
+	}{
+		{"text", text, true, 0, 0.1},
+		{"noise", noise, false, 1.3, 1.4},
+		{"gzip", gz.Bytes(), false, 1.3, 1.4},
+		{"base64", b64.Bytes(), false, 1.3, 1.4},
+		{"text and base64 attachment", attachmentMessage(t, 600_000), true, 0.95, 1.15},
+	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, compress, _, err := sampleCompression(bytes.NewReader(c.msg))
-			if err != nil || compress != c.compress {
-				t.Fatalf("sampleCompression: %v, %v; want %v", compress, err, c.compress)
+			_, got, _, err := sampleCompression(bytes.NewReader(c.msg))
+			if err != nil || got != c.want {
+				t.Fatalf("sampleCompression: %v, %v; want %v", got, err, c.want)
 			}
 			// Through a reader that cannot seek: sampled at its start.
-			src, compress, _, err := sampleCompression(io.MultiReader(bytes.NewReader(c.msg)))
-			if err != nil || compress != c.compress {
-				t.Fatalf("sampleCompression (stream): %v, %v; want %v", compress, err, c.compress)
+			src, got, _, err := sampleCompression(io.MultiReader(bytes.NewReader(c.msg)))
+			if err != nil || got != c.want {
+				t.Fatalf("sampleCompression (stream): %v, %v; want %v", got, err, c.want)
 			}
 			if all, err := io.ReadAll(src); err != nil || !bytes.Equal(all, c.msg) {
 				t.Fatal("the sampled stream does not yield the whole message")
 			}
 			s := sealOK(t, testRequest(c.msg), testOptions())
 			payload := payloadOf(t, parseNotification(t, s).page)
-			if small := len(payload) < len(c.msg)/2; small != c.compress {
-				t.Errorf("payload %d bytes for a %d-byte message; compressed = %v, want %v", len(payload), len(c.msg), small, c.compress)
+			if r := float64(len(payload)) / float64(len(c.msg)); r < c.minArm || r > c.maxArm {
+				t.Errorf("armoured payload %.2f× the message; want %.2f to %.2f for %v", r, c.minArm, c.maxArm, c.want)
 			}
-			got, _, err := decrypt(payload, []byte(Passphrase(s.Key)), nil)
-			if err != nil || !bytes.Equal(got, c.msg) {
+			got2, _, err := decrypt(payload, []byte(Passphrase(s.Key)), nil)
+			if err != nil || !bytes.Equal(got2, c.msg) {
 				t.Fatalf("decrypt: %v", err)
 			}
 		})
