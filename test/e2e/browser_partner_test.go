@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -248,5 +249,52 @@ func TestBrowserPartnerEnvelope(t *testing.T) {
 				<-tick.C
 			}
 		})
+	}
+}
+
+// The decryptor opens both kinds of payload the sealing makes: a
+// compressed one (a short message: text and HTML shrink) and one with no
+// compressed packet (an attachment that is already compressed dominates
+// the sample, so the message is stored), under both profiles; the
+// attachment downloads byte for byte.
+func TestBrowserStoredAndCompressedPayloads(t *testing.T) {
+	needRoot(t)
+	const password = "agreed partner passphrase"
+	rcpt := "reader@partner.example.net"
+	for _, profile := range []string{"rfc4880", "rfc9580"} {
+		for _, tc := range []struct {
+			name       string
+			attachment int
+			compressed bool
+		}{{"compressed", 2_000, true}, {"stored", 400_000, false}} {
+			t.Run(profile+"/"+tc.name, func(t *testing.T) {
+				attachment := make([]byte, tc.attachment)
+				if _, err := rand.Read(attachment); err != nil {
+					t.Fatal(err)
+				}
+				msg := browserMessage(rcpt, attachment)
+				page := browserSealPartner(t, profile, password, rcpt, msg)
+				// Armour is 4/3 of the packets (and a line end in 64): a
+				// stored message's payload is 1.37 times the message, a
+				// compressed one's clearly less.
+				armored := postfixArmorRe.Find(page)
+				if r := float64(len(armored)) / float64(len(msg)); (r < 1.3) != tc.compressed {
+					t.Fatalf("armoured payload %.2f× the message; want compressed = %v", r, tc.compressed)
+				}
+				doc := filepath.Join(t.TempDir(), "securedoc.html")
+				if err := os.WriteFile(doc, page, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				ctx := startBrowser(t)
+				browserDo(t, ctx, "open with the shared password",
+					chromedp.Navigate("file://"+doc),
+					chromedp.WaitVisible(chromedp.CSS("#open")),
+					chromedp.SetValue(chromedp.CSS("#password"), password),
+					chromedp.Click(chromedp.CSS("#open")),
+					chromedp.WaitVisible(chromedp.CSS("#message")),
+				)
+				browserCheckMessage(t, ctx, attachment)
+			})
+		}
 	}
 }
