@@ -13,10 +13,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
-type nopCloser struct{ io.Writer }
-
-func (nopCloser) Close() error { return nil }
-
 // TestCompressedPacket: the compressed packet written here (klauspost ZLIB,
 // partial body lengths) is read back by go-crypto for every length class:
 // empty, one-octet, two-octet and five-octet final lengths, and exact and
@@ -31,16 +27,7 @@ func TestCompressedPacket(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Odd write sizes cross the chunk boundaries anywhere.
-		for rest := in; len(rest) > 0; {
-			k := min(len(rest), 12345)
-			if _, err := w.Write(rest[:k]); err != nil {
-				t.Fatal(err)
-			}
-			rest = rest[k:]
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
+		writePieces(t, w, in, 12345)
 		p, err := packet.Read(&buf)
 		if err != nil {
 			t.Fatalf("%d bytes: go-crypto cannot read the packet: %v", n, err)

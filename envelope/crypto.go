@@ -120,7 +120,12 @@ func encrypt(w io.Writer, src io.Reader, p encryptParams) (err error) {
 	if err := writeKeyPackets(bin, sessionKey, p, cfg); err != nil {
 		return err
 	}
-	seipd, err := packet.SerializeSymmetricallyEncrypted(bin, suite.Cipher, p.profile.aead, suite, sessionKey, cfg)
+	var seipd io.WriteCloser
+	if p.profile.aead {
+		seipd, err = packet.SerializeSymmetricallyEncrypted(bin, suite.Cipher, true, suite, sessionKey, cfg)
+	} else {
+		seipd, err = newSEIPDv1(bin, sessionKey, cfg.Random())
+	}
 	if err != nil {
 		return fmt.Errorf("encrypted data packet: %w", err)
 	}

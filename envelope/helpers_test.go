@@ -213,3 +213,18 @@ func sealOK(t testing.TB, req Request, opt Options) *Sealed {
 	}
 	return s
 }
+
+// writePieces writes in to w in pieces of size bytes, then closes w.
+func writePieces(t *testing.T, w io.WriteCloser, in []byte, size int) {
+	t.Helper()
+	for rest := in; len(rest) > 0; {
+		k := min(len(rest), size)
+		if _, err := w.Write(rest[:k]); err != nil {
+			t.Fatal(err)
+		}
+		rest = rest[k:]
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -280,6 +280,7 @@ func TestGPG(t *testing.T) {
 		"attachment+recovery": {msg: attachmentMessage(t, 300<<10), recovery: true},
 		"shared password":     {msg: textMessage(), password: []byte("Partner-Shared-Secret-2026")},
 		"empty":               {msg: []byte{}},
+		"stored":              {msg: noise(t, 200_000)}, // no compressed packet
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
