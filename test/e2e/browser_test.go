@@ -91,6 +91,31 @@ func browserOpenAt(t *testing.T, ctx context.Context, what, pageURL, password, s
 	)
 }
 
+// browserRegisterForm fills in the key service's registration form shown
+// (names, the password twice) and submits it.
+func browserRegisterForm(t *testing.T, ctx context.Context, first, last, password string) {
+	t.Helper()
+	browserDo(t, ctx, "fill in the registration",
+		chromedp.SetValue(chromedp.CSS(`input[name="first_name"]`), first),
+		chromedp.SetValue(chromedp.CSS(`input[name="last_name"]`), last),
+		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.SetValue(chromedp.CSS(`input[name="confirm_password"]`), password),
+	)
+	browserSubmit(t, ctx, `form button[type="submit"]`)
+}
+
+// browserActivate opens an activation link, types the password and
+// presses Activate.
+func browserActivate(t *testing.T, ctx context.Context, link, password string) {
+	t.Helper()
+	browserDo(t, ctx, "activate",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`form button[type="submit"]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),
+	)
+	browserSubmit(t, ctx, `form button[type="submit"]`)
+}
+
 // browserSubmit clicks a form's button and waits for the page it loads.
 func browserSubmit(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
@@ -246,33 +271,17 @@ func TestBrowserOpen(t *testing.T) {
 	if got := browserEval[string](t, ctx, `document.querySelector('input[name="email"]').value`); got != rcpt {
 		t.Errorf("the registration form came with the address %q; want %s", got, rcpt)
 	}
-	browserDo(t, ctx, "fill in the registration",
-		chromedp.SetValue(chromedp.CSS(`input[name="first_name"]`), "Bea"),
-		chromedp.SetValue(chromedp.CSS(`input[name="last_name"]`), "Reader"),
-		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),
-		chromedp.SetValue(chromedp.CSS(`input[name="confirm_password"]`), password),
-	)
-	browserSubmit(t, ctx, `form button[type="submit"]`)
+	browserRegisterForm(t, ctx, "Bea", "Reader", password)
 	if got := browserEval[string](t, ctx, `document.body.innerText`); !strings.Contains(got, "Check your mail") {
 		t.Fatalf("after Register: %q", got)
 	}
 
 	// The activation mail arrives in the sink beside the sealed copy.
-	var link string
-	for _, d := range postfixWait(t, pf, mark, rcpt, 2) {
-		if m := keyserverActivationRe.FindString(keyserverMailText(t, d.Data)); m != "" {
-			link = m
-		}
-	}
+	link := mailedActivation(t, pf, mark, rcpt, 2)
 	if link == "" {
 		t.Fatalf("no activation link in the mails to %s", rcpt)
 	}
-	browserDo(t, ctx, "activate",
-		chromedp.Navigate(link),
-		chromedp.WaitVisible(chromedp.CSS(`form button[type="submit"]`)),
-		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),
-	)
-	browserSubmit(t, ctx, `form button[type="submit"]`)
+	browserActivate(t, ctx, link, password)
 	if got := browserEval[string](t, ctx, `document.body.innerText`); !strings.Contains(got, "confirmed") {
 		t.Fatalf("after Activate: %q", got)
 	}

@@ -38,10 +38,8 @@ func TestFirefoxFirstTimeJourney(t *testing.T) {
 	start := time.Now()
 	steps, err := mta.RunFirefoxJourney(ctx, root, docURL, rcpt, foxPassword, func(reg mta.FirefoxStep) (string, error) {
 		// The securedoc and the activation mail arrive by the same MTA.
-		for _, d := range postfixWait(t, pf, mark, rcpt, 2) {
-			if m := keyserverActivationRe.FindString(keyserverMailText(t, d.Data)); m != "" {
-				return m, nil
-			}
+		if link := mailedActivation(t, pf, mark, rcpt, 2); link != "" {
+			return link, nil
 		}
 		return "", fmt.Errorf("no activation link in the mails to %s", rcpt)
 	})

@@ -69,13 +69,7 @@ func keyserverRegister(t *testing.T, pf *mta.Postfix, mark int64, base, rcpt, id
 	}
 
 	// The sealed copy and now the activation mail.
-	mails := postfixWait(t, pf, mark, rcpt, delivered+1)
-	var link string
-	for _, d := range mails {
-		if m := keyserverActivationRe.FindString(keyserverMailText(t, d.Data)); m != "" {
-			link = m
-		}
-	}
+	link := mailedActivation(t, pf, mark, rcpt, delivered+1)
 	if !strings.HasPrefix(link, base+"/activate/") {
 		t.Fatalf("no activation link %s/activate/… in the mails to %s", base, rcpt)
 	}
@@ -97,6 +91,19 @@ func keyserverRegister(t *testing.T, pf *mta.Postfix, mark int64, base, rcpt, id
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "is confirmed") {
 		t.Fatalf("activate: %d %s", resp.StatusCode, body)
 	}
+}
+
+// mailedActivation is the (last) activation link in the mails to rcpt
+// since mark, once n have been delivered; "" for none.
+func mailedActivation(t testing.TB, pf *mta.Postfix, mark int64, rcpt string, n int) string {
+	t.Helper()
+	var link string
+	for _, d := range postfixWait(t, pf, mark, rcpt, n) {
+		if m := keyserverActivationRe.FindString(keyserverMailText(t, d.Data)); m != "" {
+			link = m
+		}
+	}
+	return link
 }
 
 var keyserverActivationRe = regexp.MustCompile(`http://127\.0\.0\.1:\d+/activate/[A-Za-z0-9_-]{43}`)
@@ -129,11 +136,11 @@ func keyserverRelease(t *testing.T, base, id, email, password string) (int, map[
 }
 
 // keyserverMailText returns the text/plain part of a delivered mail ("" if none).
-func keyserverMailText(t *testing.T, data []byte) string { return mailPart(t, data, "text/plain") }
+func keyserverMailText(t testing.TB, data []byte) string { return mailPart(t, data, "text/plain") }
 
 // mailPart returns the first part of a delivered mail of media type mt
 // that is not an attachment ("" if none).
-func mailPart(t *testing.T, data []byte, mt string) string {
+func mailPart(t testing.TB, data []byte, mt string) string {
 	t.Helper()
 	e, err := message.Read(bytes.NewReader(data))
 	if err != nil {

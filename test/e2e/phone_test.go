@@ -3,10 +3,11 @@ package e2e
 // The phone path in Chromium at a phone's viewport (390×844, mobile,
 // touch): a real Postfix delivers a sealed message; the "Open on your
 // phone" link is taken from the delivered notification (its HTML part,
-// as a phone mail app shows it, and the same link in the text part); the
-// recipient, registered, opens it — tap one — signs in and presses Open —
-// tap two — and reads the message, decrypted in the browser; axe-core
-// finds no serious or critical violation. Then a key service on the same
+// as a phone mail app shows it, and the same link in the text part); a
+// first-time recipient registers from the page and activates from the
+// mail on the phone, then opens the link — tap one — signs in and presses
+// Open — tap two — and reads the message, decrypted in the browser;
+// axe-core finds no serious or critical violation. Then a key service on the same
 // database with its clock (keyserver.Deps.Now) moved to the copy's
 // deletion time says the online copy expired, and the store's sweep at
 // that time deletes the row.
@@ -61,7 +62,30 @@ func TestPhonePath(t *testing.T) {
 	if link != base+"/m/"+sealed.ID || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(link)+`\r?$`).MatchString(keyserverMailText(t, d.Data)) {
 		t.Fatalf("phone link %q; want %s/m/%s, also on a line of the text part", link, base, sealed.ID)
 	}
-	keyserverRegister(t, pf, mark, base, rcpt, sealed.ID, password, 1)
+	// A first-timer: Register from the phone page, the activation link
+	// from the mail, back to the phone link — all on the phone.
+	browserDo(t, ctx, "the link, first time",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS("#register-link")),
+	)
+	register := browserEval[string](t, ctx, `document.querySelector('#register-link').href`)
+	if !strings.HasPrefix(register, base+"/register?") || !strings.Contains(register, "envelope="+sealed.ID) {
+		t.Fatalf("Register on the phone page links to %q", register)
+	}
+	browserDo(t, ctx, "register on the phone",
+		chromedp.Navigate(register),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="first_name"]`)),
+	)
+	axeCheck(t, ctx, "/register on a phone")
+	browserRegisterForm(t, ctx, "Pho", "Reader", password)
+	activation := mailedActivation(t, pf, mark, rcpt, 2)
+	if activation == "" {
+		t.Fatalf("no activation link in the mails to %s", rcpt)
+	}
+	browserActivate(t, ctx, activation, password)
+	if got := browserText(ctx, "h1"); got != "Address confirmed" {
+		t.Fatalf("after Activate on the phone: %q", got)
+	}
 
 	start := time.Now()
 	browserDo(t, ctx, "tap one: the link",

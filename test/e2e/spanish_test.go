@@ -65,13 +65,7 @@ func TestBrowserSpanishJourney(t *testing.T) {
 		t.Fatalf("registration page: %q; want Spanish with Español chosen", got)
 	}
 	axeCheck(t, ctx, "/register")
-	browserDo(t, ctx, "fill in the registration",
-		chromedp.SetValue(chromedp.CSS(`input[name="first_name"]`), "Ana"),
-		chromedp.SetValue(chromedp.CSS(`input[name="last_name"]`), "García"),
-		chromedp.SetValue(chromedp.CSS(`input[name="password"]`), password),
-		chromedp.SetValue(chromedp.CSS(`input[name="confirm_password"]`), password),
-	)
-	browserSubmit(t, ctx, `form button[type="submit"]`)
+	browserRegisterForm(t, ctx, "Ana", "García", password)
 	if got := browserText(ctx, "h1"); got != "Revise su correo" {
 		t.Fatalf("after Registrarse: %q", got)
 	}
