@@ -18,6 +18,7 @@ type shredAdmin struct {
 	EnvelopeAdmin
 	mu      sync.Mutex
 	answers []shredAnswer
+	copies  []shredAnswer // DeleteExpiredCopies' answers
 	calls   int
 	during  func() // called inside each ShredExpired, if set
 }
@@ -42,8 +43,17 @@ func (a *shredAdmin) ShredExpired(context.Context, time.Time) (int, error) {
 	return r.n, r.err
 }
 
-// DeleteExpiredCopies answers as the database does when no copy is due.
-func (a *shredAdmin) DeleteExpiredCopies(context.Context, time.Time) (int, error) { return 0, nil }
+// DeleteExpiredCopies answers from its own script (none: nothing due).
+func (a *shredAdmin) DeleteExpiredCopies(context.Context, time.Time) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.copies) == 0 {
+		return 0, nil
+	}
+	r := a.copies[0]
+	a.copies = a.copies[1:]
+	return r.n, r.err
+}
 
 func (a *shredAdmin) count() int {
 	a.mu.Lock()
@@ -69,11 +79,13 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// ShredEvery runs at once and then every interval: destroyed keys are
-// logged with its count, a failure is logged and retried, a round with
-// nothing to destroy logs nothing; it returns when its context ends.
+// ShredEvery runs at once and then every interval: destroyed keys and
+// deleted online copies are logged with their count, a failure is logged
+// and retried, a round with nothing to do logs nothing; it returns when
+// its context ends.
 func TestShredEveryLogs(t *testing.T) {
-	a := &shredAdmin{answers: []shredAnswer{{2, nil}, {0, errors.New("database is locked")}, {0, nil}}}
+	a := &shredAdmin{answers: []shredAnswer{{2, nil}, {0, errors.New("database is locked")}, {0, nil}},
+		copies: []shredAnswer{{0, errors.New("disk I/O error")}, {3, nil}, {0, nil}}}
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -102,6 +114,12 @@ func TestShredEveryLogs(t *testing.T) {
 	}
 	if strings.Count(out, "destroying expired envelope keys failed") != 1 || !strings.Contains(out, "database is locked") {
 		t.Errorf("log %q; want the failure once, with its error", out)
+	}
+	if strings.Count(out, "expired online copies deleted") != 1 || !strings.Contains(out, "count=3") {
+		t.Errorf("log %q; want one line of deleted copies with count=3", out)
+	}
+	if strings.Count(out, "deleting expired online copies failed") != 1 || !strings.Contains(out, "disk I/O error") {
+		t.Errorf("log %q; want the copies' failure once, with its error", out)
 	}
 }
 
