@@ -7,5 +7,5 @@ import "net/http"
 // run the attachment, forgotten passwords, locked and expired messages,
 // and whom to contact ([organization] support).
 func (s *Server) help(w http.ResponseWriter, _ *http.Request) {
-	s.render(w, http.StatusOK, "help", pageData{Title: "Help with secure messages"})
+	s.render(w, http.StatusOK, "help", pageData{Title: "Help with secure messages", PhoneHours: s.cfg.PhoneHours})
 }

@@ -26,6 +26,16 @@ func TestHelpPage(t *testing.T) {
 			t.Errorf("help page lacks %q", want)
 		}
 	}
+	if strings.Contains(body, "Open on your phone") {
+		t.Error("the help page offers a phone link the service has no copies for")
+	}
+	f = newFixture(t, func(c *Config) { c.PhoneHours = 8 })
+	if body := f.get("/help").Body.String(); !strings.Contains(body, "tap Open on your phone in the e-mail") || !strings.Contains(body, "works for 8 hours") {
+		t.Error("the help page does not explain the phone link")
+	}
+	if body := f.getAs("/help", "es").Body.String(); !strings.Contains(body, "toque Abrir en el teléfono en el correo") || !strings.Contains(body, "durante 8 horas") {
+		t.Error("the Spanish help page does not explain the phone link")
+	}
 }
 
 // A page in template_dir's keyserver/ folder replaces the shipped one.

@@ -104,6 +104,8 @@ type pageData struct {
 
 	Email, FirstName, LastName, Envelope, Token string
 	MinLen, MaxLen                              int
+	// PhoneHours: the help page's phone link paragraph (0: none).
+	PhoneHours int
 
 	Lang      string // the page's language (see language.go)
 	Languages []langChoice

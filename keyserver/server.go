@@ -163,6 +163,10 @@ type Config struct {
 	// holds up to MaxReplySize in memory); past it the answer is 503. 0
 	// means 4.
 	ReplyConcurrency int
+	// PhoneHours is how long a sealed message can be read from the
+	// notification's "Open on your phone" link ([envelope]
+	// online_copy_hours); the help page says so. 0: there is no such link.
+	PhoneHours int
 	// SessionKey signs login cookies; nil means a random key per process
 	// (logins then last until a restart, and several processes behind one
 	// name need a shared key).

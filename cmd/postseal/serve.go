@@ -212,6 +212,7 @@ func newKeyserver(cfg *config.Config, st store.Store, mail outbox, m keyserver.M
 		MaxOpenBody: int64(cfg.Milter.MaxSecureSize)*14/10 + 256<<10,
 		// A secure reply is held to the milter's limit for sealed mail.
 		MaxReplySize: int64(cfg.Milter.MaxSecureSize),
+		PhoneHours:   cfg.Envelope.OnlineCopyHours,
 	}, keyserver.Deps{Store: st, Mailer: mail.clear, Sealed: mail.sealed, Metrics: m, Log: log, Policy: pol})
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +148,17 @@ func TestServeHealthzAndOperatorOnly(t *testing.T) {
 	w.st.Close() // the database is down
 	if code, status := health(); code != http.StatusServiceUnavailable || status["store"] == "ok" {
 		t.Errorf("store closed: %d %v; want 503 naming the store", code, status)
+	}
+}
+
+// The help page explains the notification's phone link for as long as
+// [envelope] online_copy_hours keeps the copies, and not when it is 0.
+func TestServeHelpPhoneHours(t *testing.T) {
+	for toml, want := range map[string]string{"": "works for 8 hours", "[envelope]\nonline_copy_hours = 3\n": "works for 3 hours", "[envelope]\nonline_copy_hours = 0\n": ""} {
+		w := newWired(t, toml)
+		body := w.do(httptest.NewRequest("GET", "/help", nil), "192.0.2.1:40000", "").Body.String()
+		if got := strings.Contains(body, "Open on your phone"); got != (want != "") || !strings.Contains(body, want) {
+			t.Errorf("%q: help page mentions the phone link: %v; want %q", toml, got, want)
+		}
 	}
 }
