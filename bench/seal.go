@@ -164,9 +164,15 @@ func seal10MB(c config) []Row {
 	if c.want("seal-10mb-heap") {
 		// Peak heap in a separate run: sampling stops the world and would
 		// distort the timing above.
-		peak, total := peakHeap(func() { _, _ = sealStreamed(msg, sealOpts) })
+		// The shipped configuration keeps an online copy of the payload
+		// (online_copy_hours = 8) for the store: that copy is held until
+		// the envelope is recorded.
+		withCopy := sealOpts
+		withCopy.OnlineCopy = 8 * time.Hour
+		peak, total := peakHeap(func() { _, _ = sealStreamed(msg, withCopy) })
+		bare, _ := peakHeap(func() { _, _ = sealStreamed(msg, sealOpts) })
 		rows = append(rows, Row{Name: "seal-10mb-heap", Unit: "MB", Value: f(peak / 1e6), Baseline: f(mb), Ratio: f(peak / 1e6 / mb), Goal: "ratio ≤ 1.2",
-			Note: fmt.Sprintf("rfc4880, body written in 64 KB chunks as the milter sends it; peak HeapInuse above the pre-seal level (input held outside), sampled every 1 ms; TotalAlloc %.1f MB", total/1e6)})
+			Note: fmt.Sprintf("rfc4880, body written in 64 KB chunks as the milter sends it, online copy kept (shipped default; without it %.1f MB); peak HeapInuse above the pre-seal level (input held outside), sampled every 1 ms; TotalAlloc %.1f MB", bare/1e6, total/1e6)})
 	}
 	return rows
 }
