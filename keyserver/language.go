@@ -19,14 +19,19 @@ type langKey struct{}
 // language is the middleware that settles the request's language.
 func (s *Server) language(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lang := ""
-		if q := r.URL.Query().Get("lang"); s.cat.Has(q) {
+		q := r.URL.Query().Get("lang")
+		var lang string
+		if c, err := r.Cookie(langCookie); s.cat.Has(q) {
 			lang = q
-			http.SetCookie(w, &http.Cookie{
-				Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
-				HttpOnly: true, Secure: s.https, SameSite: http.SameSiteLaxMode,
-			})
-		} else if c, err := r.Cookie(langCookie); err == nil && s.cat.Has(c.Value) {
+			// The choice is kept for the pages; API answers set no
+			// cookies (a page on file:// names its language on each call).
+			if !strings.HasPrefix(r.URL.Path, "/api/") {
+				http.SetCookie(w, &http.Cookie{
+					Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
+					HttpOnly: true, Secure: s.https, SameSite: http.SameSiteLaxMode,
+				})
+			}
+		} else if err == nil && s.cat.Has(c.Value) {
 			lang = c.Value
 		} else if al := r.Header.Get("Accept-Language"); al != "" {
 			lang = s.cat.Match(al)

@@ -59,18 +59,6 @@ const (
 	kindForward  = string(config.ReplyForward)
 )
 
-const (
-	msgReplyToken      = "This reply cannot be sent: the page's permission to send has expired or was used up. Open the message again (press Open) and send it once more; your text is still on the page."
-	msgReplyBad        = "The reply is incomplete: it needs a kind (reply, reply-all or forward) and a text or an attachment."
-	msgReplyNotAllow   = "The sender's organisation does not allow this kind of answer for this message."
-	msgReplyTooLarge   = "The reply is too large to be sent securely (the limit is %s). Remove or shrink attachments."
-	msgReplyRate       = "You have sent many secure replies in the last hour. Please wait %s and try again."
-	msgReplyBusy       = "The key service is busy. Please try again in a minute."
-	msgReplyFailed     = "The reply could not be sent right now. Nothing was sent; please try again in a few minutes."
-	msgReplySlow       = "The reply took longer than %s to arrive and was not sent. Check your connection and press Send again; your text is still on the page."
-	msgReplyTokenFirst = "The reply form is malformed: its first field must be reply_token."
-)
-
 // replyRights are the kinds of answer an envelope allows: what was decided
 // when it was sealed, or (sealed before that was recorded) the
 // configuration's [reply] allow. Shared-password envelopes allow none.
@@ -240,7 +228,7 @@ func forwardAddresses(fields []string, max int) ([]string, string) {
 			}
 			a, err := mail.ParseAddress(part)
 			if err != nil || !plausibleEmail(normEmail(a.Address)) {
-				return nil, fmt.Sprintf("%q is not an e-mail address. Enter addresses like name@example.com, separated by commas.", part)
+				return nil, fmt.Sprintf(msgForwardAddress, part)
 			}
 			if addr := normEmail(a.Address); !slices.Contains(out, addr) {
 				out = append(out, addr)
@@ -248,10 +236,10 @@ func forwardAddresses(fields []string, max int) ([]string, string) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, "Enter at least one address in To."
+		return nil, msgForwardNone
 	}
 	if len(out) > max {
-		return nil, fmt.Sprintf("A message can be forwarded to at most %d addresses.", max)
+		return nil, fmt.Sprintf(msgForwardMany, max)
 	}
 	return out, ""
 }
@@ -259,14 +247,15 @@ func forwardAddresses(fields []string, max int) ([]string, string) {
 func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("id")
+	say := s.replyAnswers(w, r)
 	if s.policy == nil || !validEnvelopeID(id) {
-		s.writeAPI(w, http.StatusNotFound, apiAnswer{Error: "unknown_envelope", Message: msgUnknown})
+		say.write(http.StatusNotFound, apiAnswer{Error: "unknown_envelope", Message: msgUnknown})
 		return
 	}
 	pol := s.policy()
 	limit := s.cfg.MaxReplySize
 	if r.ContentLength > limit+replyFieldMax {
-		s.writeAPI(w, http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
+		say.write(http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
 		return
 	}
 	// The whole form must arrive within the reply's read time, the token
@@ -287,33 +276,33 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, limit+replyFieldMax)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
+		say.write(http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
 		return
 	}
 	token, err := readReplyToken(mr)
 	if err != nil {
-		s.replyReadFailed(w, err, limit)
+		say.readFailed(err, limit)
 		return
 	}
 
 	now := s.now()
 	secret, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(secret) != 32 {
-		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		say.write(http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
 		return
 	}
 	sum := sha256.Sum256(secret)
 	tok, err := s.st.Token(ctx, sum[:], store.TokenReply, now)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		say.write(http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
 		return
 	case err != nil:
-		s.unavailable(w, "reply token", err)
+		say.unavailable("reply token", err)
 		return
 	}
 	if tok.EnvelopeID != id {
-		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		say.write(http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
 		return
 	}
 
@@ -321,7 +310,7 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	// the slots, within what remains of the read time.
 	client := "reply " + s.remoteIP(r)
 	if !s.inFlight.enter(client) {
-		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
+		say.write(http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
 		return
 	}
 	defer s.inFlight.leave(client)
@@ -329,12 +318,12 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	case s.replySem <- struct{}{}:
 		defer func() { <-s.replySem }()
 	default:
-		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
+		say.write(http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
 		return
 	}
 	form, err := readReplyForm(mr, limit)
 	if err != nil {
-		s.replyReadFailed(w, err, limit)
+		say.readFailed(err, limit)
 		return
 	}
 	formRead = true
@@ -342,62 +331,63 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	env, err := s.st.Envelope(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		s.writeAPI(w, http.StatusNotFound, apiAnswer{Error: "unknown_envelope", Message: msgUnknown})
+		say.write(http.StatusNotFound, apiAnswer{Error: "unknown_envelope", Message: msgUnknown})
 		return
 	case err != nil:
-		s.unavailable(w, "envelope", err)
+		say.unavailable("envelope", err)
 		return
 	}
 	if expired(env, now) || !env.HasKey {
-		s.writeAPI(w, http.StatusGone, apiAnswer{Error: "expired", Message: msgExpired})
+		say.write(http.StatusGone, apiAnswer{Error: "expired", Message: msgExpired})
 		return
 	}
 	if env.Locked {
-		s.writeAPI(w, http.StatusForbidden, apiAnswer{Error: "locked", Message: msgLocked})
+		say.write(http.StatusForbidden, apiAnswer{Error: "locked", Message: msgLocked})
 		return
 	}
 	// The account must still be the reader's: a disabled one sends nothing.
 	acct, err := s.st.Account(ctx, tok.Email)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (!acct.Active || acct.Disabled)) || !isRecipient(env, tok.Email) {
-		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		say.write(http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
 		return
 	}
 	if err != nil {
-		s.unavailable(w, "account", err)
+		say.unavailable("account", err)
 		return
 	}
+	say.account(acct)
 	if !slices.Contains([]string{kindReply, kindReplyAll, kindForward}, form.kind) || (strings.TrimSpace(form.text) == "" && len(form.files) == 0) {
-		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
+		say.write(http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
 		return
 	}
 	if !slices.Contains(replyRights(env, pol.Config), form.kind) {
-		s.writeAPI(w, http.StatusForbidden, apiAnswer{Error: "not_allowed", Message: msgReplyNotAllow})
+		say.write(http.StatusForbidden, apiAnswer{Error: "not_allowed", Message: msgReplyNotAllow})
 		return
 	}
 	var rcpts []string
 	if form.kind == kindForward {
 		var why string
 		if rcpts, why = forwardAddresses(form.to, max(1, pol.Config.Reply.MaxRecipients)); why != "" {
-			s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_recipients", Message: why})
+			say.write(http.StatusBadRequest, apiAnswer{Error: "bad_recipients", Message: why})
 			return
 		}
 	} else if rcpts = replyRecipients(env, form.kind, acct.Email); len(rcpts) == 0 {
-		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_recipients", Message: "This message names nobody to answer."})
+		say.write(http.StatusBadRequest, apiAnswer{Error: "bad_recipients", Message: msgReplyNobody})
 		return
 	}
 	if utf8.RuneCountInString(form.subject) > replySubjectMax {
-		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplySubject})
+		say.write(http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplySubject})
 		return
 	}
 	ip := s.remoteIP(r)
 	res, refused, err := s.replyQuota.reserve(ctx, s.st, acct.Email, ip, s.cfg.RepliesPerHour, s.cfg.RepliesPerClient, now)
 	if err != nil {
-		s.unavailable(w, "reply count", err)
+		say.unavailable("reply count", err)
 		return
 	}
 	if refused {
 		s.metrics.Refused(refusedReplies)
-		s.writeAPI(w, http.StatusTooManyRequests, apiAnswer{Error: "throttled", Message: fmt.Sprintf(msgReplyRate, waitText(10*time.Minute)), RetryAfter: 600})
+		say.write(http.StatusTooManyRequests, apiAnswer{Error: "throttled", Message: fmt.Sprintf(msgReplyRate, waitText(10*time.Minute)), RetryAfter: 600})
 		return
 	}
 	defer res.Done(nil)
@@ -405,45 +395,45 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	out, err := s.composeReply(pol.Config, env, acct, form, rcpts, now)
 	if err != nil {
 		s.log.Error("key service: composing reply", "envelope", id, "err", err)
-		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
+		say.write(http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
 		return
 	}
 	if int64(len(out.data)) > limit {
-		s.writeAPI(w, http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
+		say.write(http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
 		return
 	}
 	// The token's use is taken last, atomically: of two sends racing for
 	// the last use one goes, and a refused form costs the reader none.
 	if _, err := s.st.SpendToken(ctx, sum[:], store.TokenReply, now); errors.Is(err, store.ErrNotFound) {
-		s.writeAPI(w, http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		say.write(http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
 		return
 	} else if err != nil {
-		s.unavailable(w, "reply token", err)
+		say.unavailable("reply token", err)
 		return
 	}
 	if err := s.deliverReply(ctx, pol, out, rcpts, now); err != nil {
 		s.log.Error("key service: sending reply", "envelope", id, "kind", form.kind, "err", err)
 		res.Done(func() { s.replyEvent(ctx, env.ID, acct.Email, ip, "failed", form.kind, len(rcpts), len(out.data)) })
-		s.writeAPI(w, http.StatusServiceUnavailable, apiAnswer{Error: "unavailable", Message: msgReplyFailed})
+		say.write(http.StatusServiceUnavailable, apiAnswer{Error: "unavailable", Message: msgReplyFailed})
 		return
 	}
 	res.Done(func() { s.replyEvent(ctx, env.ID, acct.Email, ip, "ok", form.kind, len(rcpts), len(out.data)) })
-	s.writeAPI(w, http.StatusOK, apiAnswer{Envelope: id, Sent: true, Recipients: rcpts, Message: "Sent to " + strings.Join(rcpts, ", ") + "."})
+	say.write(http.StatusOK, apiAnswer{Envelope: id, Sent: true, Recipients: rcpts, Message: fmt.Sprintf(msgReplySent, strings.Join(rcpts, ", "))})
 }
 
 // replyReadFailed answers a form that could not be read: too large (413),
 // too slow (408: the read time ran out), or malformed (400).
-func (s *Server) replyReadFailed(w http.ResponseWriter, err error, limit int64) {
+func (say *replyAnswers) readFailed(err error, limit int64) {
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.Is(err, errReplyTooLarge) || errors.As(err, &maxErr):
-		s.writeAPI(w, http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
+		say.write(http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		s.writeAPI(w, http.StatusRequestTimeout, apiAnswer{Error: "timeout", Message: fmt.Sprintf(msgReplySlow, waitText(s.cfg.ReplyReadTimeout))})
+		say.write(http.StatusRequestTimeout, apiAnswer{Error: "timeout", Message: fmt.Sprintf(msgReplySlow, waitText(say.s.cfg.ReplyReadTimeout))})
 	case errors.Is(err, errReplyTokenFirst):
-		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyTokenFirst})
+		say.write(http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyTokenFirst})
 	default:
-		s.writeAPI(w, http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
+		say.write(http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
 	}
 }
 

@@ -104,7 +104,9 @@ type replyPost struct {
 	files                      map[string][]byte
 }
 
-func (f *replyFixture) reply(id string, p replyPost) *httptest.ResponseRecorder {
+// reply posts a reply as the page does; opts change the request (its
+// language).
+func (f *replyFixture) reply(id string, p replyPost, opts ...func(*http.Request)) *httptest.ResponseRecorder {
 	f.t.Helper()
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
@@ -127,6 +129,9 @@ func (f *replyFixture) reply(id string, p replyPost) *httptest.ResponseRecorder 
 	// What a securedoc opened from disk sends.
 	req.Header.Set("Origin", "null")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	for _, o := range opts {
+		o(req)
+	}
 	return f.do(req, "")
 }
 

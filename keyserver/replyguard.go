@@ -20,8 +20,6 @@ import (
 // further when written; this refuses the megabyte a form field could hold.
 const replySubjectMax = 4000
 
-const msgReplySubject = "The subject is too long (at most 4000 characters). Shorten it and send again."
-
 // safeName reports whether name may stand in a From display name: no
 // characters that would make "Name via Org" read like an address ('<',
 // '>', '@', '"') and no control characters.

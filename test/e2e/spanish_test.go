@@ -102,6 +102,24 @@ func TestBrowserSpanishJourney(t *testing.T) {
 	}
 	axeCheck(t, ctx, "the opened message")
 
+	// A reply the key service refuses says why in the page's language
+	// (the browser itself asks for English).
+	browserDo(t, ctx, "forward to a bad address",
+		chromedp.Click(chromedp.CSS("#reply-forward")),
+		chromedp.WaitVisible(chromedp.CSS("#compose-to")),
+		chromedp.SetValue(chromedp.CSS("#compose-to"), "no-es-una-direccion"),
+		chromedp.SetValue(chromedp.CSS("#compose-text"), "Hola"),
+		chromedp.Click(chromedp.CSS("#compose-send")),
+		chromedp.WaitVisible(chromedp.CSS("#compose-error")),
+	)
+	if got := browserText(ctx, "#compose-error"); !strings.Contains(got, "«no-es-una-direccion» no es una dirección de correo electrónico") {
+		t.Errorf("the refused reply says %q; want the key service's answer in Spanish", got)
+	}
+	// The page names its language to the key service itself.
+	if urls := browserEval[[]string](t, ctx, `performance.getEntriesByType('resource').map(e => e.name).filter(u => u.includes('/reply'))`); len(urls) != 1 || !strings.HasSuffix(urls[0], "/reply?lang=es") {
+		t.Errorf("the reply was posted to %q; want …/reply?lang=es", urls)
+	}
+
 	// ¿Olvidó su contraseña? from the page, after the account exists.
 	forgot := browserEval[string](t, ctx, `document.querySelector('#forgot-link').href`)
 	browserDo(t, ctx, "forgot",

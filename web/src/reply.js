@@ -137,7 +137,9 @@ export function setupReply(root, data, answer, parsed) {
     status.textContent = t('Sending\u2026');
     error.hidden = true;
     try {
-      const url = `${base}/api/v1/envelopes/${encodeURIComponent(data.envelope)}/reply`;
+      // The answer's sentences come in the page's language.
+      const lang = data.lang ? `?lang=${encodeURIComponent(data.lang)}` : '';
+      const url = `${base}/api/v1/envelopes/${encodeURIComponent(data.envelope)}/reply${lang}`;
       let res;
       try {
         res = await fetch(url, { method: 'POST', body: fd, credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer' });
