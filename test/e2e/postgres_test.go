@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -91,6 +92,23 @@ func TestTwoServersOnePostgreSQL(t *testing.T) {
 		want := strings.TrimSpace(c.by.Run(t, "envelope", "key", c.env.ID))
 		if status, ans := keyserverRelease(t, c.base, c.env.ID, rcpt, password); status != 200 || ans["key"] != want {
 			t.Errorf("%s releasing %s: %d %v; want its key", c.base, c.env.ID, status, ans)
+		}
+	}
+	// The phone page of an envelope one process sealed is served by the
+	// other, from the shared database, with the payload the securedoc has.
+	for _, c := range []struct {
+		base string
+		env  *postfixSealed
+	}{{base2, one}, {base1, two}} {
+		resp, err := http.Get(c.base + "/m/" + c.env.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		armour := postfixArmorRe.Find(c.env.HTML)
+		if resp.StatusCode != 200 || armour == nil || !bytes.Contains(bytes.ReplaceAll(page, []byte("\r"), nil), bytes.ReplaceAll(armour, []byte("\r"), nil)) {
+			t.Errorf("%s/m/%s: %s; want the page with the securedoc's payload", c.base, c.env.ID, resp.Status)
 		}
 	}
 	// Both processes wrote one audit chain: it verifies, and holds both
