@@ -83,7 +83,7 @@ func replyRows(c config) []Row {
 	queue := mailer.NewQueue(st, nil, slog.New(slog.DiscardHandler))
 	srv, err := keyserver.New(keyserver.Config{PublicURL: "http://127.0.0.1", Organization: "Bench", From: "postseal@example.org", Argon2: params,
 		RepliesPerHour: 1 << 30, ReplyConcurrency: 2 * replyClients, ClientInFlight: replyClients},
-		keyserver.Deps{Store: st, Mailer: queue, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Policy: func() *policy.Policy { return pol }})
+		keyserver.Deps{Store: st, Mailer: queue, Sealed: queue.Via(store.RouteReinject), Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Policy: func() *policy.Policy { return pol }})
 	if err != nil {
 		return fail(err.Error())
 	}
