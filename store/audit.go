@@ -99,17 +99,26 @@ func (s *sqlStore) appendEvents(ctx context.Context, tx *sql.Tx, evs ...Event) e
 		return fmt.Errorf("audit head: %w", err)
 	}
 	now := time.Now()
+	chained := make([]Event, len(evs))
 	for i, e := range evs {
 		e = normEvent(e, now)
 		e.Seq = last - int64(len(evs)) + int64(i) + 1
 		e.PrevHash = prev
 		e.Hash = EventHash(prev, e)
-		if _, err := s.execTx(ctx, tx, `INSERT INTO events (seq, time, kind, email, envelope_id, remote_ip, actor, auth, outcome, detail, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.Seq, e.Time.UnixMilli(), e.Kind, e.Email, e.EnvelopeID, e.RemoteIP, e.Actor, e.Auth, e.Outcome, e.Detail, e.PrevHash, e.Hash); err != nil {
-			return fmt.Errorf("add %s event: %w", e.Kind, err)
+		chained[i], prev = e, e.Hash
+	}
+	if s.d.insertEvents != nil && len(chained) > 1 {
+		if err := s.d.insertEvents(ctx, tx, chained); err != nil {
+			return err
 		}
-		prev = e.Hash
+	} else {
+		for _, e := range chained {
+			if _, err := s.execTx(ctx, tx, `INSERT INTO events (seq, time, kind, email, envelope_id, remote_ip, actor, auth, outcome, detail, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				e.Seq, e.Time.UnixMilli(), e.Kind, e.Email, e.EnvelopeID, e.RemoteIP, e.Actor, e.Auth, e.Outcome, e.Detail, e.PrevHash, e.Hash); err != nil {
+				return fmt.Errorf("add %s event: %w", e.Kind, err)
+			}
+		}
 	}
 	if _, err := s.execTx(ctx, tx, `UPDATE audit_head SET hash = ? WHERE id = 1`, prev); err != nil {
 		return fmt.Errorf("audit head: %w", err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -305,7 +306,7 @@ func testAuditConcurrentSealers(t *testing.T, db database) {
 				errs <- s.AddEvent(ctx, Event{Kind: EventKeyReleased, EnvelopeID: id, Email: "r@ext.example"})
 				continue
 			}
-			errs <- s.PutEnvelope(ctx, Envelope{ID: id, Sender: "a@example.org", Recipients: []string{fmt.Sprintf("r%d@ext.example", w)}, Kind: "keyservice", Created: t0, Expires: t0.Add(time.Hour)}, make([]byte, 32))
+			errs <- s.PutEnvelope(ctx, sealerEnvelope(id, w, i), sealerKey(i))
 			if w == 5 && i == 5 {
 				dupErr <- s.PutEnvelope(ctx, Envelope{ID: "dup", Sender: "a@example.org", Kind: "keyservice", Created: t0, Expires: t0.Add(time.Hour)}, make([]byte, 32))
 			}
@@ -335,4 +336,41 @@ func testAuditConcurrentSealers(t *testing.T, db database) {
 	if len(sealed) != 0 {
 		t.Errorf("sealed events for envelopes not stored: %v", sealed)
 	}
+	// What a group wrote reads back as it was put: recipients (a
+	// duplicate in another case once), no key for a shared-password
+	// envelope, the online copy.
+	for w := range 2 * sealers {
+		for i := range 3 {
+			id := fmt.Sprintf("env-%02d-%02d", w, i)
+			want := sealerEnvelope(id, w, i)
+			got, err := b.Envelope(ctx, id)
+			if err != nil || len(got.Recipients) != 2 || got.Kind != want.Kind || got.HasKey != (sealerKey(i) != nil) {
+				t.Fatalf("%s read back as %+v (%v); want %+v", id, got, err, want)
+			}
+			if c, err := b.OnlineCopy(ctx, id); (want.Online != nil) != (err == nil) || (err == nil && !bytes.Equal(c.Payload, want.Online.Payload)) {
+				t.Fatalf("%s: online copy %q, %v; want %v", id, c.Payload, err, want.Online)
+			}
+		}
+	}
+}
+
+// sealerEnvelope is the i-th envelope sealer w puts: a key-service
+// envelope with an online copy, one with none, or a shared-password one.
+func sealerEnvelope(id string, w, i int) Envelope {
+	e := Envelope{ID: id, Sender: "a@example.org", Recipients: []string{fmt.Sprintf("r%d@ext.example", w), "Co@Ext.example", "co@ext.example"},
+		Kind: "keyservice", Created: t0, Expires: t0.Add(time.Hour)}
+	switch i % 3 {
+	case 0:
+		e.Online = &OnlineCopy{Payload: []byte("-----BEGIN PGP MESSAGE-----\r\n" + id), Meta: "{}", Expires: t0.Add(time.Hour)}
+	case 2:
+		e.Kind, e.Domain = "shared-password", "ext.example"
+	}
+	return e
+}
+
+func sealerKey(i int) []byte {
+	if i%3 == 2 {
+		return nil
+	}
+	return make([]byte, 32)
 }

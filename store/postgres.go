@@ -122,6 +122,8 @@ var postgresDialect = dialect{
 		SELECT id FROM mail_queue WHERE next_attempt <= $2 ORDER BY next_attempt, id LIMIT $3 FOR UPDATE SKIP LOCKED)
 		UPDATE mail_queue m SET next_attempt = $1 FROM due WHERE m.id = due.id
 		RETURNING m.id, m.sender, m.recipients, m.data, m.attempts, m.next_attempt, m.last_error, m.created, m.route`,
+	insertRows:   pgInsertRows,
+	insertEvents: pgInsertEventRows,
 }
 
 // OpenPostgres connects to the database named by dsn (a postgres:// URL or
