@@ -48,8 +48,14 @@ const (
 	// bound of its own a client trickling its body would hold a slot for
 	// the server's whole ReadTimeout (5 minutes, sized for Open Online
 	// posts), and a few such clients at a few addresses would hold them
-	// all. A minute carries a 10 MB reply at ~1.4 Mbit/s.
+	// all. The token is read first, so only a recipient the key API
+	// released a key to can hold a slot this way at all.
 	replyReadTimeout = 60 * time.Second
+	// replyMinRate (octets per second) extends the read time by the body
+	// the client declares: a 10 MB reply from a phone on a slow uplink
+	// (256 kbit/s) gets the minute plus 5 minutes, where a flat minute
+	// would refuse anything larger than what 1.4 Mbit/s carries in it.
+	replyMinRate = 32 << 10
 )
 
 // Reply kinds as the page posts them.
@@ -265,7 +271,8 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	// the server would otherwise wait for the unread rest of a refused
 	// body before answering.
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.ReplyReadTimeout))
+	say.readTime = s.replyReadTime(r.ContentLength)
+	_ = rc.SetReadDeadline(time.Now().Add(say.readTime))
 	w.Header().Set("Connection", "close")
 	formRead := false
 	defer func() {
@@ -421,6 +428,17 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	say.write(http.StatusOK, apiAnswer{Envelope: id, Sent: true, Recipients: rcpts, Message: fmt.Sprintf(msgReplySent, strings.Join(rcpts, ", "))})
 }
 
+// replyReadTime is how long a form declaring n octets may take to arrive:
+// the base read time plus n at replyMinRate (n is at most the reply limit,
+// checked before; a body of unknown length gets the base).
+func (s *Server) replyReadTime(n int64) time.Duration {
+	d := s.cfg.ReplyReadTimeout
+	if n > 0 {
+		d += time.Duration(n) * time.Second / replyMinRate
+	}
+	return d
+}
+
 // replyReadFailed answers a form that could not be read: too large (413),
 // too slow (408: the read time ran out), or malformed (400).
 func (say *replyAnswers) readFailed(err error, limit int64) {
@@ -429,7 +447,7 @@ func (say *replyAnswers) readFailed(err error, limit int64) {
 	case errors.Is(err, errReplyTooLarge) || errors.As(err, &maxErr):
 		say.write(http.StatusRequestEntityTooLarge, apiAnswer{Error: "too_large", Message: fmt.Sprintf(msgReplyTooLarge, humanBytes(limit))})
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		say.write(http.StatusRequestTimeout, apiAnswer{Error: "timeout", Message: fmt.Sprintf(msgReplySlow, waitText(say.s.cfg.ReplyReadTimeout))})
+		say.write(http.StatusRequestTimeout, apiAnswer{Error: "timeout", Message: fmt.Sprintf(msgReplySlow, waitText(say.readTime))})
 	case errors.Is(err, errReplyTokenFirst):
 		say.write(http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyTokenFirst})
 	default:

@@ -2,6 +2,7 @@ package keyserver
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/postseal/postseal/store"
 )
@@ -46,6 +47,8 @@ type replyAnswers struct {
 	w        http.ResponseWriter
 	lang     string
 	explicit bool // the page named its language
+	// readTime is the time the form was given to arrive (the 408 says it).
+	readTime time.Duration
 }
 
 func (s *Server) replyAnswers(w http.ResponseWriter, r *http.Request) *replyAnswers {

@@ -183,3 +183,23 @@ func TestReplySlowBodyIsCutOff(t *testing.T) {
 		t.Errorf("the next reply: %d %+v; want 200 (the slot is free again)", code, ans)
 	}
 }
+
+// TestReplyReadTimeGrowsWithTheBody: a large reply on a slow uplink gets
+// time for its declared size at replyMinRate; a body of unknown length
+// gets the base, whatever it claims later.
+func TestReplyReadTimeGrowsWithTheBody(t *testing.T) {
+	s := &Server{cfg: Config{ReplyReadTimeout: time.Minute}}
+	for _, tt := range []struct {
+		n    int64
+		want time.Duration
+	}{
+		{-1, time.Minute},
+		{0, time.Minute},
+		{10 * 32768, time.Minute + 10*time.Second},
+		{10_000_000, time.Minute + 305*time.Second + 175781250}, // 10 MB at 32 KiB/s: 305.18 s
+	} {
+		if got := s.replyReadTime(tt.n); got != tt.want {
+			t.Errorf("replyReadTime(%d) = %v; want %v", tt.n, got, tt.want)
+		}
+	}
+}
