@@ -108,10 +108,24 @@ func textMessage(size int, seed uint64) []byte {
 	return b.Bytes()
 }
 
+// Goals of the seal-10mb rows (README.md).
+const (
+	seal10Goal     = "ratio ≤ 10"
+	seal10v6Goal   = "ratio ≤ 4"
+	seal10HeapGoal = "ratio ≤ 1.2"
+)
+
 func seal10MB(c config) []Row {
 	msg := textMessage(10_000_000, 1)
 	if _, err := sealStreamed(textMessage(2000, 2), sealOpts); err != nil {
-		return []Row{notRun("seal-10mb", "", "envelope.Seal fails: "+err.Error())}
+		// Each row says so, with its goal.
+		var rows []Row
+		for _, r := range [][2]string{{"seal-10mb", seal10Goal}, {"seal-10mb-rfc9580", seal10v6Goal}, {"seal-10mb-heap", seal10HeapGoal}} {
+			if c.want(r[0]) {
+				rows = append(rows, notRun(r[0], r[1], "envelope.Seal fails: "+err.Error()))
+			}
+		}
+		return rows
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -124,8 +138,8 @@ func seal10MB(c config) []Row {
 
 	var rows []Row
 	for _, p := range []struct{ name, profile, goal string }{
-		{"seal-10mb", envelope.ProfileRFC4880, "ratio ≤ 10"},
-		{"seal-10mb-rfc9580", envelope.ProfileRFC9580, "ratio ≤ 4"},
+		{"seal-10mb", envelope.ProfileRFC4880, seal10Goal},
+		{"seal-10mb-rfc9580", envelope.ProfileRFC9580, seal10v6Goal},
 	} {
 		if !c.want(p.name, "seal-10mb-heap") {
 			continue
@@ -171,7 +185,7 @@ func seal10MB(c config) []Row {
 		withCopy.OnlineCopy = 8 * time.Hour
 		peak, total := peakHeap(func() { _, _ = sealStreamed(msg, withCopy) })
 		bare, _ := peakHeap(func() { _, _ = sealStreamed(msg, sealOpts) })
-		rows = append(rows, Row{Name: "seal-10mb-heap", Unit: "MB", Value: f(peak / 1e6), Baseline: f(mb), Ratio: f(peak / 1e6 / mb), Goal: "ratio ≤ 1.2",
+		rows = append(rows, Row{Name: "seal-10mb-heap", Unit: "MB", Value: f(peak / 1e6), Baseline: f(mb), Ratio: f(peak / 1e6 / mb), Goal: seal10HeapGoal,
 			Note: fmt.Sprintf("rfc4880, body written in 64 KB chunks as the milter sends it, online copy kept (shipped default; without it %.1f MB); peak HeapInuse above the pre-seal level (input held outside), sampled every 1 ms; TotalAlloc %.1f MB", bare/1e6, total/1e6)})
 	}
 	return rows
