@@ -203,11 +203,11 @@ const (
 func Decide(cfg *config.Config, f Facts) Decision {
 	d := Decision{OriginalSubject: f.Header.Subject()}
 	d.Subject = d.OriginalSubject
-	max := f.MaxHeaders
-	if max <= 0 {
-		max = MaxHeaders
+	maxFields := f.MaxHeaders
+	if maxFields <= 0 {
+		maxFields = MaxHeaders
 	}
-	if len(f.Header) >= max {
+	if len(f.Header) >= maxFields {
 		return refuse(d, ReasonTooManyHeaders, "too many header fields", textTooManyHeaders)
 	}
 	fired := firings(cfg, f)
@@ -253,7 +253,7 @@ func Decide(cfg *config.Config, f Facts) Decision {
 			d.Action, d.Reason, d.Why = NeedBody, ReasonBodyNeeded, "the body decides"
 			d.KeepBody = limit
 			if len(pending) > 0 || scanTriggered {
-				d.KeepBody = max64(limit, int64(cfg.Scanner.MaxSize))
+				d.KeepBody = max(limit, int64(cfg.Scanner.MaxSize))
 			}
 			d.Groups = groups(cfg, clear, pending, sealed, true)
 			return d
@@ -361,9 +361,7 @@ func pass(d Decision, cfg *config.Config, rcpts []string, fired []firing) Decisi
 func refuse(d Decision, r Reason, why, text string) Decision {
 	d.Action, d.Reason, d.Why = Reject, r, why
 	d.Code, d.Text = 552, text
-	if r == ReasonTooManyHeaders {
-		d.Groups = nil
-	}
+	d.Groups = nil // a refused message has no copies
 	return d
 }
 
@@ -547,13 +545,6 @@ func firstSealed(gs []Group) int {
 		}
 	}
 	return 0
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // Subjects returns the decoded values of every Subject field; of an

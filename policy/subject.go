@@ -97,7 +97,7 @@ func indexFold(s, sub string) int {
 	if sub == "" {
 		return -1
 	}
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if n := prefixFoldLen(s[i:], sub); n > 0 {
 			return i
 		}

@@ -190,6 +190,7 @@ func TestMarkSubject(t *testing.T) {
 		{"", "[-Encrypted-]"},
 		{"RE: Lab results [-encrypted-]", "RE: Lab results [-encrypted-]"},
 		{"  Lab results  ", "Lab results [-Encrypted-]"},
+		{"[-Encrypted-] Re: Lab results", "[-Encrypted-] Re: Lab results"},
 	} {
 		if got := MarkSubject(tt.in, "[-Encrypted-]"); got != tt.want {
 			t.Errorf("MarkSubject(%q) = %q, want %q", tt.in, got, tt.want)
@@ -215,4 +216,42 @@ func containsFold(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// Where a marker or tag is found: at the very start too, case-insensitively
+// beyond ASCII, never in bytes that are not UTF-8, and an empty one never
+// (removeAllFold would loop on it).
+func TestIndexFoldMatches(t *testing.T) {
+	for _, c := range []struct {
+		s, sub string
+		want   int
+	}{
+		{"[-Encrypted-] Re: x", "[-encrypted-]", 0},
+		{"Lab RÉSULTS", "résults", 4},
+		{"Akte ÄRZTLICH", "ärztlich", 5},
+		{"x\x80", "\u0080", -1},
+		{"abc", "", -1},
+		{"", "x", -1},
+	} {
+		if got := indexFold(c.s, c.sub); got != c.want {
+			t.Errorf("indexFold(%q, %q) = %d; want %d", c.s, c.sub, got, c.want)
+		}
+	}
+}
+
+// The marker already in the subject is not added again, wherever it
+// stands: a tag rewrite, a tagless trigger, a reply's subject.
+func TestMarkerNotDoubled(t *testing.T) {
+	tr := &config.DefaultTriggers()[0]
+	if got, ok := rewrite(tr, "[-Encrypted-] *secure* Lab results"); !ok || got != "[-Encrypted-] Lab results" {
+		t.Errorf("rewrite = %q, %v; want the tag out and the leading marker kept once", got, ok)
+	}
+	if got := markFor(tr, "[-Encrypted-] Re: Lab results"); got != "[-Encrypted-] Re: Lab results" {
+		t.Errorf("markFor = %q", got)
+	}
+	cfg := config.Default()
+	cfg.Scanner.Marker = "[SCANNED]"
+	if got := ReplySubject(cfg, "Re", "Lab results [SCANNED]"); got != "Re: Lab results" {
+		t.Errorf("ReplySubject drops the scanner's marker: %q", got)
+	}
 }

@@ -10,6 +10,12 @@
 # test time, default 30: generous, since each mutant also compiles) suit a
 # small or busy machine. Reports are kept in MUTATE_OUT (default
 # ./mutation/).
+#
+# gremlins only tries a mutant inside a block of Go's coverage profile,
+# which has none for a switch's case expressions or a package variable's
+# initialiser: those would all read NOT COVERED. test/mutcover then runs
+# every NOT COVERED mutant itself (MUTATE_COVER_TIMEOUT per run, default
+# 5m), so the score counts what the tests really do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +33,11 @@ for p in $pkgs; do
 	if ! "$GREMLINS" unleash --silent --workers "${MUTATE_WORKERS:-1}" \
 		--timeout-coefficient "${MUTATE_TIMEOUT:-30}" -o "$out/$p.json" "./$p" >"$out/$p.log" 2>&1; then
 		echo "mutation $p: gremlins failed (log: $out/$p.log)"
+		status=1
+		continue
+	fi
+	if ! $GO run ./test/mutcover -go "$GO" -timeout "${MUTATE_COVER_TIMEOUT:-5m}" "$p" "$out/$p.json"; then
+		echo "mutation $p: mutcover failed"
 		status=1
 		continue
 	fi
