@@ -138,7 +138,8 @@ func TestHeaderTriggerMarkerAtStart(t *testing.T) {
 // Copies come clear first, then the key service, then partners, whatever
 // the order of the recipients.
 func TestGroupOrder(t *testing.T) {
-	cfg := MatrixConfig()
+	cfg := config.Default()
+	cfg.Domains = []config.Domain{{Name: "partner.example", PasswordFile: "unused"}}
 	d := Decide(cfg, Facts{Stage: AtEnd, Sender: "doc@example.org", Rcpts: []string{"c@partner.example", "pat@ext.example", "nurse@example.org"},
 		Header: subjectHeader("++ Lab results"), Size: 100, BodyKept: true})
 	var got []Treatment
