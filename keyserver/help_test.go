@@ -36,6 +36,13 @@ func TestHelpPage(t *testing.T) {
 	if body := f.getAs("/help", "es").Body.String(); !strings.Contains(body, "toque Abrir en el teléfono en el correo") || !strings.Contains(body, "durante 8 horas") {
 		t.Error("the Spanish help page does not explain the phone link")
 	}
+	f = newFixture(t, func(c *Config) { c.PhoneHours = 1 })
+	if body := f.get("/help").Body.String(); !strings.Contains(body, "works for 1 hour after") {
+		t.Error("the help page for a one-hour copy does not say 1 hour")
+	}
+	if body := f.getAs("/help", "es").Body.String(); !strings.Contains(body, "durante 1 hora desde") {
+		t.Error("the Spanish help page for a one-hour copy does not say 1 hora")
+	}
 }
 
 // A page in template_dir's keyserver/ folder replaces the shipped one.

@@ -69,7 +69,11 @@ func (s *Server) phone(w http.ResponseWriter, r *http.Request) {
 	}
 	gone := func() {
 		hours := int(math.Round(env.OnlineUntil.Sub(env.Created).Hours()))
-		s.sentence(w, r, http.StatusGone, "Online copy expired", fmt.Sprintf("The copy of this message for reading on a phone has expired: it is kept for %d hours after the message was sent. The message itself is still in the attachment of the e-mail you received (securedoc). Please open that attachment in a web browser on a computer.", max(hours, 1)))
+		if hours <= 1 {
+			s.sentence(w, r, http.StatusGone, "Online copy expired", "The copy of this message for reading on a phone has expired: it is kept for 1 hour after the message was sent. The message itself is still in the attachment of the e-mail you received (securedoc). Please open that attachment in a web browser on a computer.")
+			return
+		}
+		s.sentence(w, r, http.StatusGone, "Online copy expired", fmt.Sprintf("The copy of this message for reading on a phone has expired: it is kept for %d hours after the message was sent. The message itself is still in the attachment of the e-mail you received (securedoc). Please open that attachment in a web browser on a computer.", hours))
 	}
 	if !now.Before(env.OnlineUntil) {
 		gone()

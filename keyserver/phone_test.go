@@ -16,10 +16,16 @@ const phoneArmour = "-----BEGIN PGP MESSAGE-----\r\n\r\nwy4ECQMIphone0123456789\
 // for 8 hours from the fixture's clock.
 func (f *fixture) putPhoneEnvelope(id string, recipients ...string) {
 	f.t.Helper()
+	f.putPhoneEnvelopeFor(id, 8*time.Hour, recipients...)
+}
+
+// putPhoneEnvelopeFor records one whose copy is kept for keep.
+func (f *fixture) putPhoneEnvelopeFor(id string, keep time.Duration, recipients ...string) {
+	f.t.Helper()
 	now := f.clock.Now()
 	e := store.Envelope{ID: id, Sender: "doctor@example.org", Recipients: recipients, Kind: store.KindKeyService,
 		Created: now, Subject: "Lab results [-Encrypted-]",
-		Online: &store.OnlineCopy{Payload: []byte(phoneArmour), Meta: `{"from":"Dr Who <doctor@example.org>","to":["pat@ext.example"],"subject":"claimed","date":"Mon, 23 Nov 2026 15:39:59 +0000","recipients":["pat@ext.example"]}`, Expires: now.Add(8 * time.Hour)}}
+		Online: &store.OnlineCopy{Payload: []byte(phoneArmour), Meta: `{"from":"Dr Who <doctor@example.org>","to":["pat@ext.example"],"subject":"claimed","date":"Mon, 23 Nov 2026 15:39:59 +0000","recipients":["pat@ext.example"]}`, Expires: now.Add(keep)}}
 	if err := f.st.PutEnvelope(context.Background(), e, make([]byte, 32)); err != nil {
 		f.t.Fatal(err)
 	}
@@ -136,5 +142,19 @@ func TestPhonePageRefusals(t *testing.T) {
 	}
 	if f.metrics.refusals(refusedOpen) != 1 {
 		t.Errorf("busy refusals counted %d; want 1", f.metrics.refusals(refusedOpen))
+	}
+}
+
+// A copy kept for one hour says "1 hour" when it has expired, in English
+// and Spanish.
+func TestPhonePageOneHour(t *testing.T) {
+	f := newFixture(t)
+	f.putPhoneEnvelopeFor("phone345", time.Hour, "pat@ext.example")
+	f.clock.Advance(time.Hour)
+	if body := f.get("/m/phone345").Body.String(); !strings.Contains(body, "it is kept for 1 hour after the message was sent") {
+		t.Errorf("one-hour copy expired: %s", body)
+	}
+	if body := f.getAs("/m/phone345", "es").Body.String(); !strings.Contains(body, "se conserva durante 1 hora desde") {
+		t.Errorf("one-hour copy expired, in Spanish: %s", body)
 	}
 }
