@@ -21,11 +21,16 @@ import (
 // replyOut is a reply written as a whole message, with what sealing it
 // needs to know.
 type replyOut struct {
-	data      []byte
-	subject   string
-	messageID string
-	from      mail.Address
-	display   envelope.Display
+	data    []byte
+	subject string // the written message's (page's text allowed)
+	// outerSubject is the clear subject of sealed copies: made by the
+	// server from the stored envelope, never from the page, so a
+	// recipient cannot make the organisation send a subject of their
+	// choosing to any address.
+	outerSubject string
+	messageID    string
+	from         mail.Address
+	display      envelope.Display
 }
 
 // ReplyEnvelopeHeader names the envelope a secure reply answers.
@@ -38,7 +43,9 @@ const ReplyMarkHeader = "X-Postseal-Reply"
 
 // composeReply writes the reply: From the reader (with their account's
 // name), To whom the store says, "Re:"/"Fwd:" and the marker once on the
-// original's subject, threaded on the original's Message-ID, a fresh
+// original's subject (as the page decrypted it; it travels inside the
+// sealed payload and to internal staff, marked as outside mail, only),
+// threaded on the original's Message-ID, a fresh
 // Message-ID, the envelope it answers, the text and the attachments.
 func (s *Server) composeReply(cfg *config.Config, env store.Envelope, acct store.Account, f replyForm, rcpts []string, now time.Time) (replyOut, error) {
 	prefix := "Re"
@@ -50,9 +57,10 @@ func (s *Server) composeReply(cfg *config.Config, env store.Envelope, acct store
 		original = env.Subject
 	}
 	out := replyOut{
-		subject:   policy.MarkSubject(policy.ReplySubject(cfg, prefix, original), cfg.Scanner.Marker),
-		messageID: newMessageID(s.cfg.From),
-		from:      mail.Address{Name: senderName(acct), Address: acct.Email},
+		subject:      policy.MarkSubject(policy.ReplySubject(cfg, prefix, original), cfg.Scanner.Marker),
+		outerSubject: policy.MarkSubject(policy.ReplySubject(cfg, prefix, oneLine(env.Subject)), cfg.Scanner.Marker),
+		messageID:    newMessageID(s.cfg.From),
+		from:         mail.Address{Name: senderName(acct), Address: acct.Email},
 	}
 	to, cc := rcpts, []string(nil)
 	if f.kind == kindReplyAll && len(rcpts) > 1 {
@@ -160,7 +168,7 @@ func addressList(addrs []string) []*gomail.Address {
 // does not seal it a second time. Every copy is durable in the mail queue
 // before this returns.
 func (s *Server) deliverReply(ctx context.Context, pol *policy.Policy, out replyOut, rcpts []string, now time.Time) error {
-	d := policy.DecideReply(pol.Config, rcpts, out.subject)
+	d := policy.DecideReply(pol.Config, rcpts, out.outerSubject)
 	if code, text := d.SMTP(); code != 0 {
 		return fmt.Errorf("reply refused by policy: %d %s", code, text)
 	}

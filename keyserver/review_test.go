@@ -1,0 +1,89 @@
+package keyserver
+
+import (
+	"bytes"
+	"mime"
+	"net/http"
+	"net/mail"
+	"strings"
+	"testing"
+
+	"github.com/postseal/postseal/config"
+)
+
+// Findings of the second security review of the key service (a recipient
+// with an activated account attacking it), one test each.
+
+// sealedCopy is the one sealed copy a reply sent to addr, its clear header
+// parsed.
+func (f *replyFixture) sealedCopy(addr string) (*mail.Message, []byte) {
+	f.t.Helper()
+	got := f.mailTo(addr)
+	if len(got) != 1 {
+		f.t.Fatalf("mail to %s: %d copies", addr, len(got))
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(got[0].Data))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return m, got[0].Data
+}
+
+func decodedSubject(t *testing.T, h mail.Header) string {
+	t.Helper()
+	s, err := new(mime.WordDecoder).DecodeHeader(h.Get("Subject"))
+	if err != nil {
+		t.Fatalf("Subject %q: %v", h.Get("Subject"), err)
+	}
+	return s
+}
+
+// TestForwardOuterSubjectFromTheStore: the clear subject of a sealed copy
+// is made by the server from the envelope's stored subject; the subject
+// the page posts travels inside the payload only (issue 10: the
+// original's subject as decrypted), so a recipient cannot send mail
+// signed by the organisation with a subject of their own to anyone.
+func TestForwardOuterSubjectFromTheStore(t *testing.T) {
+	const lure = "Example Health billing: invoice overdue, pay at https://pay.evil.test"
+	for _, tc := range []struct {
+		name, want string
+		edit       func(*config.Config)
+	}{
+		{"keep", "Fwd: Lab results [-Encrypted-]", nil},
+		{"neutral", "[-Encrypted-] Secure message from Example Health", func(c *config.Config) { c.Envelope.OuterSubject = config.OuterNeutral }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newReplyFixture(t, tc.edit)
+			a := f.token("lab")
+			rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "forward", text: "x", subject: lure, to: []string{"v1@victim.test", "colleague@example.org"}})
+			if rec.Code != http.StatusOK {
+				t.Fatalf("forward: %d %s", rec.Code, rec.Body)
+			}
+			m, data := f.sealedCopy("v1@victim.test")
+			outer := decodedSubject(t, m.Header)
+			if strings.Contains(outer, "evil") || strings.Contains(outer, "billing") {
+				t.Errorf("the sealed copy's clear subject is the page's: %q", outer)
+			}
+			if outer != tc.want {
+				t.Errorf("clear subject %q; want %q", outer, tc.want)
+			}
+			env, inner := f.openSealed(data)
+			if env.Subject != outer {
+				t.Errorf("stored subject %q, clear subject %q", env.Subject, outer)
+			}
+			im, err := mail.ReadMessage(bytes.NewReader(inner))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := decodedSubject(t, im.Header); s != "Fwd: "+lure+" [-Encrypted-]" {
+				t.Errorf("the payload's subject %q; want the page's", s)
+			}
+			// The clear copy inside keeps the page's subject; it is marked
+			// as external mail.
+			cm, _ := f.sealedCopy("colleague@example.org")
+			if s := decodedSubject(t, cm.Header); !strings.Contains(s, "billing") || cm.Header.Get(ReplyMarkHeader) == "" {
+				t.Errorf("internal copy: subject %q, mark %q", s, cm.Header.Get(ReplyMarkHeader))
+			}
+		})
+	}
+}
