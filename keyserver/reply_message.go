@@ -195,7 +195,10 @@ func (s *Server) deliverReply(ctx context.Context, pol *policy.Policy, out reply
 		}
 		var b bytes.Buffer
 		b.WriteString("From: " + via.String() + "\r\nReply-To: " + out.from.String() + "\r\n")
-		if err := envelope.WriteMessage(&b, bytes.NewReader(out.data), c.Group.Subject, c.Sealed, "From", "Reply-To", "Sender"); err != nil {
+		// The clear header does not name the envelope answered nor thread on
+		// its Message-ID: a forwardee would learn an envelope id that is not
+		// theirs. Both stay inside the payload.
+		if err := envelope.WriteMessage(&b, bytes.NewReader(out.data), c.Group.Subject, c.Sealed, "From", "Reply-To", "Sender", ReplyEnvelopeHeader, "In-Reply-To", "References"); err != nil {
 			return fmt.Errorf("reply envelope %s: %w", c.EnvelopeID, err)
 		}
 		if err := s.sealed.Enqueue(ctx, s.cfg.From, c.Group.Recipients, b.Bytes()); err != nil {

@@ -87,3 +87,33 @@ func TestForwardOuterSubjectFromTheStore(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardOuterHeaderNamesNoOriginal: a forwarded sealed copy's clear
+// header does not name the envelope forwarded nor thread on its
+// Message-ID (the forwardee would learn an envelope id not theirs); inside
+// the payload both remain, so the reply threads once decrypted.
+func TestForwardOuterHeaderNamesNoOriginal(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "forward", text: "FYI", to: []string{"kim@third.example"}}); rec.Code != http.StatusOK {
+		t.Fatalf("forward: %d %s", rec.Code, rec.Body)
+	}
+	m, data := f.sealedCopy("kim@third.example")
+	for _, name := range []string{ReplyEnvelopeHeader, "References", "In-Reply-To"} {
+		if v := m.Header.Get(name); v != "" {
+			t.Errorf("clear %s: %q", name, v)
+		}
+	}
+	head, _, _ := bytes.Cut(data, []byte("\r\n\r\n"))
+	if bytes.Contains(head, []byte("orig-1@example.org")) || bytes.Contains(head, []byte(": lab\r\n")) {
+		t.Errorf("the clear header names the original:\n%s", head)
+	}
+	_, inner := f.openSealed(data)
+	im, err := mail.ReadMessage(bytes.NewReader(inner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.Header.Get(ReplyEnvelopeHeader) != "lab" || im.Header.Get("References") != "<orig-1@example.org>" {
+		t.Errorf("payload %s %q, References %q", ReplyEnvelopeHeader, im.Header.Get(ReplyEnvelopeHeader), im.Header.Get("References"))
+	}
+}
