@@ -120,3 +120,42 @@ func TestPrepareSpoolError(t *testing.T) {
 		t.Errorf("spool under a file: %v; want an error naming it", err)
 	}
 }
+
+// A body of exactly MemMax bytes stays in memory; one byte more spills to
+// the spool, and reads back whole either way.
+func TestBodyBufferMemoryBoundary(t *testing.T) {
+	dir := t.TempDir()
+	b := newBodyBuffer(dir, 16, 100)
+	defer b.Close()
+	b.Write(bytes.Repeat([]byte("a"), 16))
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("%d spool files for a body of exactly MemMax bytes; want it in memory", len(left))
+	}
+	b.Write([]byte("b"))
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Fatalf("%d spool files one byte past MemMax; want 1", len(left))
+	}
+	r, err := b.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := io.ReadAll(r); string(got) != strings.Repeat("a", 16)+"b" {
+		t.Errorf("spilled body read back as %q", got)
+	}
+}
+
+// A spool that cannot be written is reported when the body is read (the
+// message is then temp-failed); the size still counts every byte.
+func TestBodyBufferSpillError(t *testing.T) {
+	b := newBodyBuffer(filepath.Join(t.TempDir(), "missing"), 4, 100)
+	defer b.Close()
+	b.Write([]byte("abc"))
+	b.Write([]byte("defg"))
+	b.Write([]byte("hij"))
+	if b.Size() != 10 || b.Over() {
+		t.Errorf("size %d over %v; want 10, not over", b.Size(), b.Over())
+	}
+	if _, err := b.Reader(); err == nil || !strings.HasPrefix(err.Error(), "spool body: ") {
+		t.Errorf("Reader after a failed spill: %v; want the spool error", err)
+	}
+}

@@ -15,7 +15,10 @@
 # which has none for a switch's case expressions or a package variable's
 # initialiser: those would all read NOT COVERED. test/mutcover then runs
 # every NOT COVERED mutant itself (MUTATE_COVER_TIMEOUT per run, default
-# 5m), so the score counts what the tests really do.
+# 5m), so the score counts what the tests really do. It also retries the
+# TIMED OUT ones under that budget: gremlins' own is MUTATE_TIMEOUT times
+# the package's (cached) test time, which a mutant's compile and link can
+# exceed on a loaded machine, and a time-out would count as killed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

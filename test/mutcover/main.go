@@ -1,5 +1,5 @@
 // Command mutcover runs the mutants a gremlins report marks NOT COVERED
-// and writes their real status back into the report.
+// or TIMED OUT and writes their real status back into the report.
 //
 // gremlins tests a mutant only when its position lies in a block of the
 // package's coverage profile. Go's profile has no block for a switch's case
@@ -10,6 +10,12 @@
 // -overlay` (the source tree is never written), runs the package's own
 // tests and records KILLED, LIVED, TIMED OUT or NOT VIABLE (does not
 // build), as gremlins would have.
+//
+// It also runs again the mutants gremlins reports TIMED OUT: its budget is
+// a multiple of the package's test time, which a mutant's compile and link
+// alone can exceed on a loaded machine, and a time-out counts as killed.
+// Under mutcover's own budget (-timeout) only a mutant that really hangs
+// the tests stays TIMED OUT.
 package main
 
 import (
@@ -79,7 +85,7 @@ func run(gotool, pkg, report string, timeout time.Duration) error {
 		muts, _ := f["mutations"].([]any)
 		for _, mv := range muts {
 			m, _ := mv.(map[string]any)
-			if m["status"] != "NOT COVERED" {
+			if m["status"] != "NOT COVERED" && m["status"] != "TIMED OUT" {
 				continue
 			}
 			typ, _ := m["type"].(string)
