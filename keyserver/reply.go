@@ -492,10 +492,18 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// mediaType keeps a part's declared type when it is one, else a neutral one.
+// mediaType keeps a part's declared type when it is a plain one (a single
+// body: see plainMediaTypes), else application/octet-stream.
 func mediaType(ct string) string {
-	if mt, _, err := mime.ParseMediaType(ct); err == nil && strings.Contains(mt, "/") {
-		return mt
+	mt, _, err := mime.ParseMediaType(ct)
+	top, _, ok := strings.Cut(mt, "/")
+	if err != nil || !ok || !slices.Contains(plainMediaTypes, top) {
+		return "application/octet-stream"
 	}
-	return "application/octet-stream"
+	return mt
 }
+
+// plainMediaTypes are the top-level types an attachment may keep: one
+// body, written base64. multipart/* would be written raw (its bytes taken
+// for MIME structure) and message/* may not be base64 (RFC 2046).
+var plainMediaTypes = []string{"application", "audio", "font", "image", "model", "text", "video"}

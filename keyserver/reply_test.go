@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"net/textproto"
 	"regexp"
 	"slices"
 	"strings"
@@ -102,6 +103,7 @@ type replyPost struct {
 	token, kind, text, subject string
 	to                         []string
 	files                      map[string][]byte
+	types                      map[string]string // a file's declared Content-Type (else application/octet-stream)
 }
 
 // reply posts a reply as the page does; opts change the request (its
@@ -120,7 +122,13 @@ func (f *replyFixture) reply(id string, p replyPost, opts ...func(*http.Request)
 		_ = mw.WriteField("to", to)
 	}
 	for name, data := range p.files {
-		w, _ := mw.CreateFormFile("attachments", name)
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": "attachments", "filename": name}))
+		h.Set("Content-Type", "application/octet-stream")
+		if ct := p.types[name]; ct != "" {
+			h.Set("Content-Type", ct)
+		}
+		w, _ := mw.CreatePart(h)
 		_, _ = w.Write(data)
 	}
 	mw.Close()

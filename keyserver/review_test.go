@@ -2,12 +2,14 @@ package keyserver
 
 import (
 	"bytes"
+	"io"
 	"mime"
 	"net/http"
 	"net/mail"
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-message"
 	"github.com/postseal/postseal/config"
 )
 
@@ -115,5 +117,65 @@ func TestForwardOuterHeaderNamesNoOriginal(t *testing.T) {
 	}
 	if im.Header.Get(ReplyEnvelopeHeader) != "lab" || im.Header.Get("References") != "<orig-1@example.org>" {
 		t.Errorf("payload %s %q, References %q", ReplyEnvelopeHeader, im.Header.Get(ReplyEnvelopeHeader), im.Header.Get("References"))
+	}
+}
+
+// TestReplyAttachmentTypeIsPlain: an attachment declared multipart/* or
+// message/* (or anything but a plain type/subtype) was written raw, without
+// transfer encoding, its bytes taken for MIME structure; it goes as
+// application/octet-stream in base64 and arrives byte for byte.
+func TestReplyAttachmentTypeIsPlain(t *testing.T) {
+	raw := []byte("--x\r\nContent-Type: text/html\r\n\r\n<a href=\"https://evil.test\">pay</a>\r\n--x--\r\n")
+	types := map[string]string{
+		"a.bin": "multipart/mixed; boundary=x", "b.eml": "message/rfc822", "c.bin": "x-evil/thing",
+		"d.bin": "Multipart/Alternative; boundary=x", "e.pdf": "application/pdf",
+	}
+	files := map[string][]byte{}
+	for name := range types {
+		files[name] = raw
+	}
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: "see files", files: files, types: types}); rec.Code != http.StatusOK {
+		t.Fatalf("reply: %d %s", rec.Code, rec.Body)
+	}
+	data := f.mailTo(replyDoctor)[0].Data
+	e, err := message.Read(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := e.MultipartReader()
+	if mr == nil {
+		t.Fatal("the reply is not multipart")
+	}
+	seen := map[string]bool{}
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, params, _ := p.Header.ContentDisposition()
+		name := params["filename"]
+		if name == "" {
+			continue
+		}
+		seen[name] = true
+		mt, _, _ := p.Header.ContentType()
+		want := "application/octet-stream"
+		if name == "e.pdf" {
+			want = "application/pdf"
+		}
+		if mt != want || p.Header.Get("Content-Transfer-Encoding") != "base64" {
+			t.Errorf("%s declared %q: written as %q, %q", name, types[name], mt, p.Header.Get("Content-Transfer-Encoding"))
+		}
+		if b, _ := io.ReadAll(p.Body); !bytes.Equal(b, raw) {
+			t.Errorf("%s arrives as %q", name, b)
+		}
+	}
+	if len(seen) != len(types) {
+		t.Errorf("attachments found: %v", seen)
 	}
 }
