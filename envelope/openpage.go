@@ -108,8 +108,11 @@ func WriteOpenPage(w io.Writer, p OpenPage) error {
 }
 
 // escapeStream HTML-escapes r into w chunk by chunk, leaving out the line
-// ends at its very end as WriteOpenPage does for a payload in memory.
-func escapeStream(w io.Writer, r io.Reader) error {
+// ends at its very end as WriteOpenPage does for a payload in memory. It
+// stops at the first failed write (template.HTMLEscape drops the errors):
+// the rest of a post is not read for a client that was cut off.
+func escapeStream(out io.Writer, r io.Reader) error {
+	w := &stickyWriter{w: out}
 	buf := make([]byte, 32<<10)
 	var held []byte // trailing CR/LF of what was read so far
 	for {
@@ -125,6 +128,9 @@ func escapeStream(w io.Writer, r io.Reader) error {
 					held = held[:0]
 				}
 				template.HTMLEscape(w, body)
+				if w.err != nil {
+					return w.err
+				}
 			}
 			held = append(held, chunk[len(body):]...)
 		}
@@ -135,6 +141,21 @@ func escapeStream(w io.Writer, r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// stickyWriter keeps the first error of w and writes nothing after it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(b []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(b)
+	s.err = err
+	return n, err
 }
 
 // OpenPageCSP returns the Content-Security-Policy header value for the

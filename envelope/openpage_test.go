@@ -2,6 +2,8 @@ package envelope
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -148,5 +150,46 @@ func TestParsePageMetaBad(t *testing.T) {
 		if m := ParsePageMeta(s); m.From != "" || m.To != nil || m.Recipients != nil {
 			t.Errorf("ParsePageMeta(%q) = %+v, want empty", s, m)
 		}
+	}
+}
+
+// failAfter accepts n bytes, then fails every write.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(b []byte) (int, error) {
+	if f.n < len(b) {
+		m := max(f.n, 0)
+		f.n = -1
+		return m, errors.New("connection cut")
+	}
+	f.n -= len(b)
+	return len(b), nil
+}
+
+// countReader counts what was read of it.
+type countReader struct {
+	r    io.Reader
+	read int
+}
+
+func (c *countReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.read += n
+	return n, err
+}
+
+// A streamed payload stops at the first failed write: the key service
+// cuts a client that stopped reading, and the rest of a post must not
+// then be read (nor a phone copy escaped) for nobody.
+func TestWriteOpenPageStopsAtAFailedWrite(t *testing.T) {
+	payload := "-----BEGIN PGP MESSAGE-----\r\n\r\n" + strings.Repeat("wy4ECQMI<&\r\n", 200_000) + "-----END PGP MESSAGE-----"
+	head := openPage(t, OpenPage{EnvelopeID: "abc", PublicURL: "https://keys.example.org"})
+	src := &countReader{r: strings.NewReader(payload)}
+	err := WriteOpenPage(&failAfter{n: len(head)/2 + 100_000}, OpenPage{EnvelopeID: "abc", PublicURL: "https://keys.example.org", PayloadReader: src})
+	if err == nil || err.Error() != "connection cut" {
+		t.Errorf("a failed write: %v; want its error", err)
+	}
+	if src.read > 200_000 {
+		t.Errorf("%d of the payload's %d bytes read after the write failed", src.read, len(payload))
 	}
 }

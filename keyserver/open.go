@@ -230,8 +230,8 @@ func (s *Server) renderOpen(w http.ResponseWriter, r *http.Request, p openReques
 	_, _ = w.Write(buf.Bytes())
 }
 
-// streamOpen writes the page while the payload is read from the request.
-// Once the page has begun, a failure (the post cut short or over the
+// streamOpen writes the page while the payload is read from the request
+// (or the phone page's copy), at a pace (pagewrite.go). Once the page has begun, a failure (the post cut short or over the
 // limit) can no longer change the status: the connection is aborted so
 // the browser shows an error rather than a page that looks whole.
 func (s *Server) streamOpen(w http.ResponseWriter, r *http.Request, page envelope.OpenPage, payload io.Reader) {
@@ -244,7 +244,14 @@ func (s *Server) streamOpen(w http.ResponseWriter, r *http.Request, page envelop
 	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
 		s.log.Debug("key service: no full duplex", "err", err)
 	}
-	if err := envelope.WriteOpenPage(w, page); err != nil {
+	// Written at a pace (pagewrite.go): a client that stops reading is cut
+	// off and gives its page slot back.
+	pw := s.pacedPage(w)
+	err := envelope.WriteOpenPage(pw, page)
+	if err == nil {
+		err = pw.finish()
+	}
+	if err != nil {
 		s.log.Warn("key service: open page cut short", "envelope", page.EnvelopeID, "err", err)
 		panic(http.ErrAbortHandler)
 	}

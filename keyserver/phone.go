@@ -32,6 +32,13 @@ var phoneBusy = busyText{
 
 // phone serves GET /m/{id} under Open Online's bounds: it holds a copy of
 // up to Open Online's body size in memory while the page is written.
+//
+// The slot is held while the page streams, not only while the copy is
+// looked up: the store hands the copy over whole, so the streaming part is
+// what holds the memory, and the slots are its only bound (4 × 14 MB).
+// Freed before it, any number of readers would each hold a copy. What
+// keeps a reader from holding a slot for long is the page's pace
+// (pagewrite.go): one that stops reading is cut off within PageStall.
 func (s *Server) phone(w http.ResponseWriter, r *http.Request) {
 	leave, ok := s.openSlot(w, r, phoneBusy)
 	if !ok {

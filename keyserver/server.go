@@ -130,6 +130,14 @@ type Config struct {
 	// OpenConcurrency bounds simultaneous Open Online posts; past it the
 	// answer is 503 with Retry-After. 0 means 4.
 	OpenConcurrency int
+	// PageStall bounds how long the client of an Open Online or phone
+	// page may take to accept each pageChunk of it; past it the connection
+	// is cut and its page slot freed (pagewrite.go). 0 means pageStall.
+	PageStall time.Duration
+	// PageWriteTime bounds the whole writing of such a page, however
+	// steady: the listener's WriteTimeout, which the deadlines renewed per
+	// chunk replace. 0 means pageWriteTime.
+	PageWriteTime time.Duration
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
 	// client (see ClientAddr); empty: the peer is the client.
 	TrustedProxies []netip.Prefix
@@ -260,6 +268,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.OpenConcurrency <= 0 {
 		cfg.OpenConcurrency = 4
+	}
+	if cfg.PageStall <= 0 {
+		cfg.PageStall = pageStall
+	}
+	if cfg.PageWriteTime <= 0 {
+		cfg.PageWriteTime = pageWriteTime
 	}
 	if cfg.IPFailures <= 0 {
 		cfg.IPFailures = 10 * cfg.AccountFailures
