@@ -329,3 +329,24 @@ func TestScannerNoticeQuotesNoContent(t *testing.T) {
 		t.Errorf("the notice quotes content:\n%s", text)
 	}
 }
+
+// No notice answers a bounce (null sender: it would go nowhere, or loop)
+// nor mail under notify_sender = false; the message is sealed all the same.
+func TestScannerNoNotice(t *testing.T) {
+	f, st, q := scanningFilter(t, nil)
+	trx := withBody(newTrx("Claim for Jane", "pat@ext.example"), ssnBody)
+	trx.Sender = ""
+	if out := decide(t, f, trx); !out.Accepted() || out.Changes == nil || len(st.envs) != 1 {
+		t.Fatalf("bounce with an SSN: %+v; want it sealed", out)
+	}
+	if len(q.sent) != 0 {
+		t.Errorf("%d notices to a null sender", len(q.sent))
+	}
+	f, st, q = scanningFilter(t, func(s *config.Scanner) { s.NotifySender = false })
+	if out := decide(t, f, withBody(newTrx("Claim for Jane", "pat@ext.example"), ssnBody)); !out.Accepted() || len(st.envs) != 1 {
+		t.Fatalf("notify_sender = false: %+v; want it sealed", out)
+	}
+	if len(q.sent) != 0 {
+		t.Errorf("%d notices under notify_sender = false", len(q.sent))
+	}
+}

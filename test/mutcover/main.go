@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -50,18 +51,19 @@ var mutations = map[string]map[token.Token]token.Token{
 func main() {
 	timeout := flag.Duration("timeout", 5*time.Minute, "longest run of the package's tests under one mutant")
 	gotool := flag.String("go", "go", "the go command")
+	statuses := flag.String("status", "NOT COVERED,TIMED OUT", "comma-separated statuses of the mutants to run again (LIVED too, to score tests added since the report)")
 	flag.Parse()
 	if flag.NArg() != 2 {
-		fmt.Fprintln(os.Stderr, "usage: mutcover [-timeout D] [-go GO] PACKAGE REPORT.json")
+		fmt.Fprintln(os.Stderr, "usage: mutcover [-timeout D] [-go GO] [-status S,S] PACKAGE REPORT.json")
 		os.Exit(2)
 	}
-	if err := run(*gotool, flag.Arg(0), flag.Arg(1), *timeout); err != nil {
+	if err := run(*gotool, flag.Arg(0), flag.Arg(1), strings.Split(*statuses, ","), *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "mutcover:", err)
 		os.Exit(1)
 	}
 }
 
-func run(gotool, pkg, report string, timeout time.Duration) error {
+func run(gotool, pkg, report string, statuses []string, timeout time.Duration) error {
 	b, err := os.ReadFile(report)
 	if err != nil {
 		return err
@@ -85,7 +87,7 @@ func run(gotool, pkg, report string, timeout time.Duration) error {
 		muts, _ := f["mutations"].([]any)
 		for _, mv := range muts {
 			m, _ := mv.(map[string]any)
-			if m["status"] != "NOT COVERED" && m["status"] != "TIMED OUT" {
+			if st, _ := m["status"].(string); !slices.Contains(statuses, st) {
 				continue
 			}
 			typ, _ := m["type"].(string)
