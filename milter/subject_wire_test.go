@@ -2,6 +2,7 @@ package milter
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,5 +76,49 @@ func TestProtocolSubjectInsertedWhenAbsent(t *testing.T) {
 		if strings.HasPrefix(m, "change Subject") {
 			t.Errorf("changed a Subject the message does not have: %s", m)
 		}
+	}
+}
+
+// headerRecorder records the header changes a session sends.
+type headerRecorder struct {
+	recorder
+	got []string
+}
+
+func (r *headerRecorder) ChangeHeader(i int, name, value string) error {
+	r.got = append(r.got, fmt.Sprintf("change %s %d %q", name, i, value))
+	return nil
+}
+
+func (r *headerRecorder) InsertHeader(_ int, name, value string) error {
+	r.got = append(r.got, fmt.Sprintf("insert %s %q", name, value))
+	return nil
+}
+
+// An MTA that does not keep the space after the colon (no leading-space
+// option): the session puts it back so the sealed original is the message
+// as sent (a folded value starting with a tab is left alone), and sends its
+// own changes without one.
+func TestSessionWithoutLeadingSpace(t *testing.T) {
+	f := newFilter(t, newMemStore(), &fakeSender{})
+	m := &headerRecorder{}
+	s := &session{f: f, leadingSpace: false}
+	s.MailFrom("<doc@example.org>", "", m)
+	s.RcptTo("<pat@ext.example>", "", m)
+	for _, h := range [][2]string{{"From", "Dr Who <doc@example.org>"}, {"To", "pat@ext.example"}, {"Subject", "*secure* Lab results"}, {"X-Folded", "\tfolded"}} {
+		s.Header(h[0], h[1], m)
+	}
+	if got := s.trx.Fields; got[2].Value != " *secure* Lab results" || got[3].Value != "\tfolded" {
+		t.Errorf("fields as kept %q; want the space restored, the tab-folded value as is", got)
+	}
+	if r := replyCode(s.Headers(m)); r != milter.RespContinue.String() {
+		t.Fatalf("end of header: %s", r)
+	}
+	s.BodyChunk([]byte(testBody), m)
+	if r := replyCode(s.EndOfMessage(m)); r != milter.RespAccept.String() {
+		t.Fatalf("end of message: %s", r)
+	}
+	if !slices.Contains(m.got, `change Subject 1 "Lab results [-Encrypted-]"`) {
+		t.Errorf("changes %q; want the subject without a leading space", m.got)
 	}
 }
