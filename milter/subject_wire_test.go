@@ -122,3 +122,19 @@ func TestSessionWithoutLeadingSpace(t *testing.T) {
 		t.Errorf("changes %q; want the subject without a leading space", m.got)
 	}
 }
+
+// A subject word as long as a header line may be (998 octets with
+// "Subject: ") is sealed: the encoded subject's lines are checked against
+// that limit, not below it.
+func TestSealLongestSubjectWord(t *testing.T) {
+	st := newMemStore()
+	f := newFilter(t, st, &fakeSender{})
+	word := strings.Repeat("x", 998-len("Subject: "))
+	out := decide(t, f, newTrx("*secure* "+word, "pat@ext.example"))
+	if !out.Accepted() || out.Changes == nil || out.Changes.Subject == nil || len(st.envs) != 1 {
+		t.Fatalf("outcome %+v; want sealed", out)
+	}
+	if got := *out.Changes.Subject; !strings.HasPrefix(got, word+"\r\n") {
+		t.Errorf("subject %.40q...; want the word on a line of its own", got)
+	}
+}
