@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/postseal/postseal/store"
@@ -13,6 +12,21 @@ import (
 
 // Registration and activation: a recipient registers a name and password,
 // and an e-mailed link (with the same password typed again) activates it.
+
+// The registration form's answers about names (keys of the catalogues).
+const (
+	msgFirstName  = "First name: only letters, spaces and ' - . may be used."
+	msgLastName   = "Last name: only letters, spaces and ' - . may be used."
+	msgNameLength = "First and last name together may have at most 64 characters."
+)
+
+// nameOK replaces *name with its NFKC form and reports whether it may be
+// registered (see cleanName): what is stored is what was checked.
+func nameOK(name *string) bool {
+	clean, ok := cleanName(*name)
+	*name = clean
+	return ok
+}
 
 func (s *Server) registerForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -41,16 +55,15 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		d.Error = "Please enter your e-mail address, like name@example.com."
 	case d.FirstName == "" || d.LastName == "":
 		d.Error = "Please enter your first and last name."
-	case utf8.RuneCountInString(d.FirstName) > 100 || utf8.RuneCountInString(d.LastName) > 100:
-		d.Error = "Names may have at most 100 characters."
-	case strings.IndexFunc(d.FirstName+d.LastName, unicode.IsControl) >= 0:
-		// A line break in a name would let a stranger write paragraphs
-		// into the organisation's activation mail.
-		d.Error = "Names may not contain line breaks or control characters."
-	case !safeName(d.FirstName + d.LastName):
-		// "IT Service Desk <servicedesk@example.org> via Example Health"
-		// in a reply's From would pose as another sender.
-		d.Error = "Names may not contain <, >, @ or \"."
+	case !nameOK(&d.FirstName):
+		// "IT Service Desk ‹servicedesk＠example.org› via Example Health"
+		// in a reply's From would pose as another sender; a line break
+		// would write paragraphs into the organisation's mails.
+		d.Error = msgFirstName
+	case !nameOK(&d.LastName):
+		d.Error = msgLastName
+	case utf8.RuneCountInString(d.FirstName+" "+d.LastName) > maxDisplayName:
+		d.Error = msgNameLength
 	default:
 		d.Error = s.checkNewPassword(pw, f.Get("confirm_password"))
 	}

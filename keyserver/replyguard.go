@@ -6,6 +6,9 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/postseal/postseal/store"
 )
@@ -20,19 +23,41 @@ import (
 // further when written; this refuses the megabyte a form field could hold.
 const replySubjectMax = 4000
 
-// safeName reports whether name may stand in a From display name: no
-// characters that would make "Name via Org" read like an address ('<',
-// '>', '@', '"') and no control characters.
-func safeName(name string) bool {
-	return !strings.ContainsAny(name, "<>@\"") && strings.IndexFunc(name, unicode.IsControl) < 0
+// maxDisplayName caps a person's name, first and last together, in
+// characters: "Name via Org" in From is a name, not a message. The
+// registration form's error names the number (msgNameLength).
+const maxDisplayName = 64
+
+// cleanName is name NFKC-normalised (full-width "＠" is "@") and trimmed;
+// ok reports whether it may stand in a From display name: letters,
+// combining marks, spaces and ' - . only. Everything else is refused
+// rather than listed: look-alikes of '<', '>', '@' and '"' ("‹", "＠"),
+// bidi and other format characters, digits and punctuation that would
+// make "Name via Org" read like an address, a URL or a notice.
+func cleanName(name string) (clean string, ok bool) {
+	clean = strings.TrimSpace(norm.NFKC.String(name))
+	return clean, strings.IndexFunc(clean, func(r rune) bool { return !nameRune(r) }) < 0
+}
+
+func nameRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.Is(unicode.M, r) || r == ' ' || r == '\'' || r == '-' || r == '.'
+}
+
+// displayName is the name first and last make in From, and whether it
+// may: both clean and together at most maxDisplayName characters.
+func displayName(first, last string) (string, bool) {
+	f, okF := cleanName(first)
+	l, okL := cleanName(last)
+	name := strings.TrimSpace(f + " " + l)
+	return name, okF && okL && utf8.RuneCountInString(name) <= maxDisplayName
 }
 
 // senderName is the display name a reply from acct carries: the account's
-// name, or none (the address stands alone) when the stored name could pose
-// as an address — accounts registered before names were checked.
+// name, or none (the address stands alone) when the stored name would not
+// pass registration today — accounts registered before names were checked.
 func senderName(acct store.Account) string {
-	name := strings.TrimSpace(acct.FirstName + " " + acct.LastName)
-	if !safeName(name) {
+	name, ok := displayName(acct.FirstName, acct.LastName)
+	if !ok {
 		return ""
 	}
 	return name

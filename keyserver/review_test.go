@@ -2,6 +2,7 @@ package keyserver
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/store"
 )
 
 // Findings of the second security review of the key service (a recipient
@@ -177,5 +179,58 @@ func TestReplyAttachmentTypeIsPlain(t *testing.T) {
 	}
 	if len(seen) != len(types) {
 		t.Errorf("attachments found: %v", seen)
+	}
+}
+
+// TestNamesLookAlikesRefused: a name passes only as letters, combining
+// marks, spaces and ' - . after NFKC (so "＠" is "@"), without format or
+// bidi characters, at most 64 characters: at registration the form names
+// the field (en and es); an account stored before is written without its
+// name, the address alone (and TestReplyStoredAddressLikeName).
+func TestNamesLookAlikesRefused(t *testing.T) {
+	f := newFixture(t)
+	bad := []struct{ first, last, want, wantES string }{
+		{"IT Service Desk", "‹servicedesk＠example.org›", "Last name: only letters", "Apellidos: solo se pueden usar letras"},
+		{"Pat\u202eLee", "Lee", "First name: only letters", "Nombre: solo se pueden usar letras"},
+		{"Pat\u200b", "Lee", "First name: only letters", "Nombre: solo se pueden usar letras"},
+		{"Pat", "Lee (IT)", "Last name: only letters", "Apellidos: solo se pueden usar letras"},
+		{"Pat", "Lee https://evil.test", "Last name: only letters", "Apellidos: solo se pueden usar letras"},
+		{strings.Repeat("a", 40), strings.Repeat("b", 40), "at most 64 characters", "como máximo 64 caracteres"},
+	}
+	for i, tc := range bad {
+		v := registrationAs(fmt.Sprintf("new%d@ext.example", i), tc.first, testPassword)
+		v.Set("last_name", tc.last)
+		rec := f.postFormFrom("/register", v, fmt.Sprintf("198.51.%d.9", 100+i))
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("register as %q %q: %d, want %q in the page", tc.first, tc.last, rec.Code, tc.want)
+		}
+		v.Set("language", "es")
+		rec = f.postFormFrom("/register?lang=es", v, fmt.Sprintf("198.51.%d.19", 100+i))
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), tc.wantES) {
+			t.Errorf("register (es) as %q %q: %d, want %q in the page", tc.first, tc.last, rec.Code, tc.wantES)
+		}
+	}
+	f.srv.bg.Wait()
+	if n := len(f.mail.sent()); n != 0 {
+		t.Errorf("refused registrations sent %d mails", n)
+	}
+	for i, good := range [][2]string{{"José-María", "O'Neil"}, {"Zoë", "St. John"}, {"Ｐａｔ", "Nguyễn"}} {
+		v := registrationAs(fmt.Sprintf("ok%d@ext.example", i), good[0], testPassword)
+		v.Set("last_name", good[1])
+		if rec := f.postFormFrom("/register", v, fmt.Sprintf("198.51.%d.29", 100+i)); rec.Code != http.StatusOK {
+			t.Errorf("register as %q %q: %d", good[0], good[1], rec.Code)
+		}
+	}
+	// Written: an account stored before the rule is left out of From.
+	for _, stored := range [][2]string{
+		{"IT Service Desk", "‹servicedesk＠example.org›"}, {"Pat\u202e", "Lee"}, {"Pat", "Lee (IT)"},
+		{strings.Repeat("a", 40), strings.Repeat("b", 40)},
+	} {
+		if got := senderName(store.Account{Email: replyReader, FirstName: stored[0], LastName: stored[1]}); got != "" {
+			t.Errorf("senderName(%q %q) = %q; want none", stored[0], stored[1], got)
+		}
+	}
+	if got := senderName(store.Account{FirstName: "Ｐａｔ", LastName: "Nguyễn"}); got != "Pat Nguyễn" {
+		t.Errorf("senderName of a full-width name = %q; want it NFKC-normalised", got)
 	}
 }

@@ -44,7 +44,8 @@ func TestKeyServiceUnderAttack(t *testing.T) {
 	// after the owner does, one with a "name" that tells the victim what
 	// to type; the owner activates with the password they chose.
 	t.Run("RegistrationTakeover", func(t *testing.T) {
-		const lure = "Gina - your one-time activation password is: harbor-tulip-4417 (type it on the page)"
+		// Letters, spaces and hyphens only: what a name may hold.
+		const lure = "Gina - your one-time activation password is harbor-tulip"
 		regs := []struct{ name, password, client string }{
 			{lure, "harbor-tulip-4417", "198.51.100.9"},
 			{"Mallory", "mallory's password one", "198.51.101.9"},
