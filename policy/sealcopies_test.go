@@ -153,3 +153,42 @@ func TestVisibleRecipients(t *testing.T) {
 		t.Errorf("unparseable To, Bcc'd recipient: %v", got)
 	}
 }
+
+// With online_copy_hours set, a key-service envelope is recorded with the
+// phone page's copy, kept that many hours after sealing; at 0, none.
+func TestSealOnlineCopy(t *testing.T) {
+	cfg := config.Default()
+	cfg.Envelope.OnlineCopyHours = 5
+	p, err := Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t)
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	d := Decide(cfg, Facts{Stage: AtEnd, Sender: "doc@example.org", Rcpts: []string{"pat@ext.example"},
+		Header: subjectHeader("*secure* Lab results"), Size: 100, BodyKept: true, Scan: noFindings})
+	copies, err := p.Seal(context.Background(), d, sealMessage(), st, now)
+	if err != nil || len(copies) != 1 {
+		t.Fatalf("Seal = %v, %v", copies, err)
+	}
+	c, err := st.OnlineCopy(context.Background(), copies[0].EnvelopeID)
+	if err != nil {
+		t.Fatalf("online copy: %v", err)
+	}
+	if !c.Expires.Equal(now.Add(5*time.Hour)) || len(c.Payload) == 0 {
+		t.Errorf("online copy expires %v (%d payload bytes); want %v", c.Expires, len(c.Payload), now.Add(5*time.Hour))
+	}
+
+	cfg.Envelope.OnlineCopyHours = 0
+	p, err = Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies, err = p.Seal(context.Background(), d, sealMessage(), st, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.OnlineCopy(context.Background(), copies[0].EnvelopeID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("online copy under online_copy_hours = 0: %v; want none", err)
+	}
+}
