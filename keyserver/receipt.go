@@ -15,7 +15,8 @@ import (
 // opened it and when. The store decides what is first (store.FirstOpen),
 // so each envelope and address gives one receipt at most, however often
 // and from whichever process it is opened; the receipt is queued in the
-// same transaction, so it is not lost either.
+// same transaction, so it is not lost either. It names the opener by
+// address only, so it carries no text a stranger chose.
 
 // waker is implemented by a mail queue that can be told that mail was
 // queued behind its back (by the store, in a transaction of its own).
@@ -60,10 +61,9 @@ func (s *Server) senderLanguage(ctx context.Context, sender string) string {
 func (s *Server) receiptMail(env store.Envelope, acct store.Account, t time.Time, lang string) ([]byte, error) {
 	T := s.mailTr(lang)
 	subject := oneLine(env.Subject)
+	// The opener by address only: their names are text a stranger chose,
+	// and this mail goes to staff from the organisation's address.
 	who := acct.Email
-	if name := strings.TrimSpace(acct.FirstName + " " + acct.LastName); name != "" {
-		who = name + " <" + acct.Email + ">"
-	}
 	text := T("Your secure message was opened.") + "\n\n" +
 		T("Subject:   %s", subject) + "\n" +
 		T("Opened by: %s", who) + "\n" +

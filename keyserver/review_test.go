@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-message"
 	"github.com/postseal/postseal/config"
@@ -232,5 +233,41 @@ func TestNamesLookAlikesRefused(t *testing.T) {
 	}
 	if got := senderName(store.Account{FirstName: "Ｐａｔ", LastName: "Nguyễn"}); got != "Pat Nguyễn" {
 		t.Errorf("senderName of a full-width name = %q; want it NFKC-normalised", got)
+	}
+}
+
+// TestReceiptNamesOpenerByAddress: a read receipt goes to the internal
+// sender; the opener's names are text a stranger chose (and accounts
+// registered before names were checked hold any), so the receipt names the
+// opener by address only.
+func TestReceiptNamesOpenerByAddress(t *testing.T) {
+	f := chicagoFixture(t)
+	now := f.clock.Now()
+	e := store.Envelope{ID: "env1", Sender: "doc@example.org", Recipients: []string{"carol@other.test"}, Kind: "keyservice",
+		Created: now.Add(-time.Hour), Expires: now.Add(24 * time.Hour), Subject: "Lab results [-Encrypted-]", ReadReceipts: true}
+	if err := f.st.PutEnvelope(t.Context(), e, make([]byte, 32)); err != nil {
+		t.Fatal(err)
+	}
+	f.putAccount("carol@other.test", testPassword, true, false)
+	acct := f.account("carol@other.test")
+	acct.FirstName, acct.LastName = "Carol. IT NOTICE: your mailbox is over quota. Keep it at https://evil.test/keep", "Carol"
+	if err := f.st.UpdateAccount(t.Context(), acct); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.postKey("env1", "carol@other.test", testPassword, ""); rec.Code != http.StatusOK {
+		t.Fatalf("key release: %d %s", rec.Code, rec.Body)
+	}
+	got := f.receipts()
+	if len(got) != 1 {
+		t.Fatalf("%d receipts", len(got))
+	}
+	_, text := receiptText(t, got[0])
+	for _, bad := range []string{"NOTICE", "evil", "quota", "Carol"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("the receipt carries the opener's %q:\n%s", bad, text)
+		}
+	}
+	if !strings.Contains(text, "carol@other.test") {
+		t.Errorf("the receipt does not name the opener's address:\n%s", text)
 	}
 }
