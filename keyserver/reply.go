@@ -49,7 +49,9 @@ const (
 	// the server's whole ReadTimeout (5 minutes, sized for Open Online
 	// posts), and a few such clients at a few addresses would hold them
 	// all. The token is read first, so only a recipient the key API
-	// released a key to can hold a slot this way at all.
+	// released a key to can hold a slot this way at all, while the
+	// envelope, the account and the quota allow a send, and each form
+	// that times out costs the token one of its replyTokenUses.
 	replyReadTimeout = 60 * time.Second
 	// replyMinRate (octets per second) extends the read time by the body
 	// the client declares: a 10 MB reply from a phone on a slow uplink
@@ -313,9 +315,29 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// What the token cannot vouch for is checked before a slot is taken:
+	// a disabled account, a locked or expired envelope or a used-up
+	// quota is refused while the rest of the body is still on its way.
+	_, acct, ok := s.replyAllowed(ctx, say, tok, id, now)
+	if !ok {
+		return
+	}
+	ip := s.remoteIP(r)
+	res, refused, err := s.replyQuota.reserve(ctx, s.st, acct.Email, ip, s.cfg.RepliesPerHour, s.cfg.RepliesPerClient, now)
+	if err != nil {
+		say.unavailable("reply count", err)
+		return
+	}
+	if refused {
+		s.metrics.Refused(refusedReplies)
+		say.write(http.StatusTooManyRequests, apiAnswer{Error: "throttled", Message: fmt.Sprintf(msgReplyRate, waitText(10*time.Minute)), RetryAfter: 600})
+		return
+	}
+	defer res.Done(nil)
+
 	// Only a valid token's holder reads the rest into memory, in one of
 	// the slots, within what remains of the read time.
-	client := "reply " + s.remoteIP(r)
+	client := "reply " + ip
 	if !s.inFlight.enter(client) {
 		say.write(http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
 		return
@@ -330,39 +352,24 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	}
 	form, err := readReplyForm(mr, limit)
 	if err != nil {
+		// A form that did not arrive (cut off at its read time, too
+		// large, malformed) costs a use of the token: its holder could
+		// otherwise take a slot for the read time again and again for
+		// the token's two hours.
+		if _, serr := s.st.SpendToken(context.WithoutCancel(ctx), sum[:], store.TokenReply, now); serr != nil && !errors.Is(serr, store.ErrNotFound) {
+			s.log.Error("key service: store", "op", "reply token after a failed read", "err", serr)
+		}
 		say.readFailed(err, limit)
 		return
 	}
 	formRead = true
 	w.Header().Del("Connection")
-	env, err := s.st.Envelope(ctx, id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		say.write(http.StatusNotFound, apiAnswer{Error: "unknown_envelope", Message: msgUnknown})
-		return
-	case err != nil:
-		say.unavailable("envelope", err)
+	// Checked again: the state may have changed while the form arrived.
+	now = s.now()
+	env, acct, ok := s.replyAllowed(ctx, say, tok, id, now)
+	if !ok {
 		return
 	}
-	if expired(env, now) || !env.HasKey {
-		say.write(http.StatusGone, apiAnswer{Error: "expired", Message: msgExpired})
-		return
-	}
-	if env.Locked {
-		say.write(http.StatusForbidden, apiAnswer{Error: "locked", Message: msgLocked})
-		return
-	}
-	// The account must still be the reader's: a disabled one sends nothing.
-	acct, err := s.st.Account(ctx, tok.Email)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (!acct.Active || acct.Disabled)) || !isRecipient(env, tok.Email) {
-		say.write(http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
-		return
-	}
-	if err != nil {
-		say.unavailable("account", err)
-		return
-	}
-	say.account(acct)
 	if !slices.Contains([]string{kindReply, kindReplyAll, kindForward}, form.kind) || (strings.TrimSpace(form.text) == "" && len(form.files) == 0) {
 		say.write(http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplyBad})
 		return
@@ -386,18 +393,6 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 		say.write(http.StatusBadRequest, apiAnswer{Error: "bad_request", Message: msgReplySubject})
 		return
 	}
-	ip := s.remoteIP(r)
-	res, refused, err := s.replyQuota.reserve(ctx, s.st, acct.Email, ip, s.cfg.RepliesPerHour, s.cfg.RepliesPerClient, now)
-	if err != nil {
-		say.unavailable("reply count", err)
-		return
-	}
-	if refused {
-		s.metrics.Refused(refusedReplies)
-		say.write(http.StatusTooManyRequests, apiAnswer{Error: "throttled", Message: fmt.Sprintf(msgReplyRate, waitText(10*time.Minute)), RetryAfter: 600})
-		return
-	}
-	defer res.Done(nil)
 
 	out, err := s.composeReply(pol.Config, env, acct, form, rcpts, now)
 	if err != nil {
@@ -410,7 +405,8 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The token's use is taken last, atomically: of two sends racing for
-	// the last use one goes, and a refused form costs the reader none.
+	// the last use one goes, and a form refused once read whole costs the
+	// reader none (one that failed to arrive did, above).
 	if _, err := s.st.SpendToken(ctx, sum[:], store.TokenReply, now); errors.Is(err, store.ErrNotFound) {
 		say.write(http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
 		return
@@ -426,6 +422,42 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 	}
 	res.Done(func() { s.replyEvent(ctx, env.ID, acct.Email, ip, "ok", form.kind, len(rcpts), len(out.data)) })
 	say.write(http.StatusOK, apiAnswer{Envelope: id, Sent: true, Recipients: rcpts, Message: fmt.Sprintf(msgReplySent, strings.Join(rcpts, ", "))})
+}
+
+// replyAllowed checks what may change while a valid reply token lives:
+// the envelope is known, keeps its key and is not locked, and the token's
+// address is a recipient with an active account, not disabled. When not,
+// it answers and reports false.
+func (s *Server) replyAllowed(ctx context.Context, say *replyAnswers, tok store.Token, id string, now time.Time) (store.Envelope, store.Account, bool) {
+	env, err := s.st.Envelope(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		say.write(http.StatusNotFound, apiAnswer{Error: "unknown_envelope", Message: msgUnknown})
+		return env, store.Account{}, false
+	case err != nil:
+		say.unavailable("envelope", err)
+		return env, store.Account{}, false
+	}
+	if expired(env, now) || !env.HasKey {
+		say.write(http.StatusGone, apiAnswer{Error: "expired", Message: msgExpired})
+		return env, store.Account{}, false
+	}
+	if env.Locked {
+		say.write(http.StatusForbidden, apiAnswer{Error: "locked", Message: msgLocked})
+		return env, store.Account{}, false
+	}
+	// The account must still be the reader's: a disabled one sends nothing.
+	acct, err := s.st.Account(ctx, tok.Email)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!acct.Active || acct.Disabled)) || !isRecipient(env, tok.Email) {
+		say.write(http.StatusUnauthorized, apiAnswer{Error: "invalid_token", Message: msgReplyToken})
+		return env, acct, false
+	}
+	if err != nil {
+		say.unavailable("account", err)
+		return env, acct, false
+	}
+	say.account(acct)
+	return env, acct, true
 }
 
 // replyReadTime is how long a form declaring n octets may take to arrive:

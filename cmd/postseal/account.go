@@ -89,6 +89,15 @@ func changeAccount(ctx context.Context, st store.Store, sub, email string, stdou
 		a.PasswordHash = ""
 		kind, done = store.EventAccountReset, "reset: its password no longer works; the recipient sets a new one with \"Forgot your password?\""
 	}
+	// A disabled or reset account's reply tokens send nothing more (the
+	// key service refuses a disabled account's too): dropped, as a
+	// password change drops them, so enabling the account again does not
+	// revive them. First: a failure leaves the account as it was.
+	if sub != "enable" {
+		if err := st.DropTokens(ctx, a.Email, store.TokenReply); err != nil {
+			return fmt.Errorf("account %s: %w", a.Email, err)
+		}
+	}
 	if err := st.UpdateAccount(ctx, a); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -315,13 +316,30 @@ func TestAccountAdminCommands(t *testing.T) {
 	if s := state(); s != "active" {
 		t.Fatalf("state %q", s)
 	}
-	for _, step := range []struct{ sub, want string }{{"disable", "disabled"}, {"enable", "active"}, {"reset", "reset"}} {
+	// A reply token taken before a disable or a reset sends nothing after
+	// it: the key service would refuse it anyway, this drops it for good.
+	for i, step := range []struct {
+		sub, want    string
+		tokenDropped bool
+	}{{"disable", "disabled", true}, {"enable", "active", false}, {"reset", "reset", true}} {
+		hash := []byte{byte(i), 1, 2, 3}
+		withStore(func(st store.Store) {
+			if err := st.PutToken(ctx, store.Token{Hash: hash, Purpose: store.TokenReply, Email: "pat@ext.example", EnvelopeID: "env1", Uses: 5, Expires: time.Now().Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		})
 		if code, out, errs := runCLI(t, "", "account", step.sub, "-c", cfg, "Pat@Ext.Example"); code != exitOK || !strings.Contains(out, "pat@ext.example") {
 			t.Fatalf("account %s: exit %d: %s%s", step.sub, code, out, errs)
 		}
 		if s := state(); s != step.want {
 			t.Errorf("after %s: state %q, want %q", step.sub, s, step.want)
 		}
+		withStore(func(st store.Store) {
+			_, err := st.Token(ctx, hash, store.TokenReply, time.Now())
+			if dropped := errors.Is(err, store.ErrNotFound); dropped != step.tokenDropped {
+				t.Errorf("after %s: reply token dropped %v (%v); want %v", step.sub, dropped, err, step.tokenDropped)
+			}
+		})
 	}
 	if code, _, errs := runCLI(t, "", "account", "disable", "-c", cfg, "nobody@ext.example"); code != exitRuntime || !strings.Contains(errs, "no account for nobody@ext.example") {
 		t.Errorf("unknown address: exit %d, %s", code, errs)
