@@ -175,9 +175,25 @@ Please see Pat on Monday. Diagnosis attached in the record.
 
 	t.Run("ForwardSealed", func(t *testing.T) {
 		send(t, "forward", newcomer, "Forwarding for your records.")
-		s := postfixOpenSealed(t, ps, postfixWait(t, pf, mark, newcomer, 1)[0])
+		d := postfixWait(t, pf, mark, newcomer, 1)[0]
+		s := postfixOpenSealed(t, ps, d)
 		if !bytes.Contains(s.Payload, []byte("Forwarding for your records.")) || !bytes.Contains(s.Payload, []byte("Subject: Fwd: Referral for Pat")) {
 			t.Errorf("the forward opens to %q", postfixClip(s.Payload))
+		}
+		// The clear header: the subject the server made from the store,
+		// nothing naming the forwarded envelope or its Message-ID (they
+		// stay inside, for threading).
+		h := postfixHeader(t, d.Data)
+		if subj := postfixSubject(t, d.Data); subj != "Fwd: Referral for Pat [-Encrypted-]" {
+			t.Errorf("the forward's clear Subject %q", subj)
+		}
+		for _, name := range []string{"X-Postseal-In-Reply-To", "References", "In-Reply-To"} {
+			if v := h.Get(name); v != "" {
+				t.Errorf("the forward's clear header has %s: %q", name, v)
+			}
+		}
+		if !bytes.Contains(s.Payload, []byte("X-Postseal-In-Reply-To: ")) {
+			t.Errorf("the forward's payload lost X-Postseal-In-Reply-To: %q", postfixClip(s.Payload))
 		}
 	})
 
