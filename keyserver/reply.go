@@ -337,12 +337,15 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request) {
 
 	// Only a valid token's holder reads the rest into memory, in one of
 	// the slots, within what remains of the read time.
-	client := "reply " + ip
-	if !s.inFlight.enter(client) {
-		say.write(http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
-		return
+	// Per client address and per account: a recipient posting slow forms
+	// from several addresses holds no more slots than from one.
+	for _, key := range []string{"reply " + ip, "reply account " + acct.Email} {
+		if !s.inFlight.enter(key) {
+			say.write(http.StatusServiceUnavailable, apiAnswer{Error: "busy", Message: msgReplyBusy, RetryAfter: 30})
+			return
+		}
+		defer s.inFlight.leave(key)
 	}
-	defer s.inFlight.leave(client)
 	select {
 	case s.replySem <- struct{}{}:
 		defer func() { <-s.replySem }()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -102,5 +103,42 @@ func TestReplyTimeoutsUseUpTheToken(t *testing.T) {
 	}
 	if len(f.mail.sent()) != 0 {
 		t.Error("a reply was sent on a used-up token")
+	}
+}
+
+// One account holds at most ClientInFlight replies being read, from any
+// number of client addresses: a recipient cannot take every reply slot
+// by posting slow forms from several addresses. Of two slow forms of one
+// account from two addresses, one is answered 503 at once (whichever the
+// server read second), while the other is still being read.
+func TestReplySlotsPerAccount(t *testing.T) {
+	f := newReplyFixture(t, nil, func(c *Config) { c.ReplyReadTimeout, c.ClientInFlight = time.Minute, 1 })
+	a := f.token("lab")
+	ts := httptest.NewServer(f.srv)
+	t.Cleanup(ts.Close) // after the slow clients' connections are closed
+	head := part("reply_token", a.ReplyToken) + part("kind", "reply") + "--" + slowBoundary + "\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nand then"
+	type answer struct {
+		status int
+		err    string
+	}
+	answers := make(chan answer, 2)
+	for _, from := range []string{"127.0.0.1", "127.0.0.2"} {
+		c := startSlowReplyFrom(t, ts, from, "lab", head, true)
+		go func() {
+			// Not c.answer: t.Fatal belongs to the test's goroutine.
+			_ = c.conn.SetReadDeadline(time.Now().Add(answerWithin))
+			resp, err := http.ReadResponse(c.br, nil)
+			if err != nil {
+				answers <- answer{err: err.Error()}
+				return
+			}
+			defer resp.Body.Close()
+			var ans apiAnswer
+			_ = json.NewDecoder(resp.Body).Decode(&ans)
+			answers <- answer{resp.StatusCode, ans.Error}
+		}()
+	}
+	if got := <-answers; got != (answer{http.StatusServiceUnavailable, "busy"}) {
+		t.Errorf("one account's two slow forms from two addresses: the first answer is %+v; want 503 busy at once", got)
 	}
 }

@@ -40,7 +40,13 @@ type slowClient struct {
 // body. Then it sends head and stops.
 func startSlowReply(t *testing.T, ts *httptest.Server, id, head string, expect bool) *slowClient {
 	t.Helper()
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	return startSlowReplyFrom(t, ts, "127.0.0.1", id, head, expect)
+}
+
+// startSlowReplyFrom is startSlowReply from local address from.
+func startSlowReplyFrom(t *testing.T, ts *httptest.Server, from, id, head string, expect bool) *slowClient {
+	t.Helper()
+	conn, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).Dial("tcp", ts.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}

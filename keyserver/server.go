@@ -160,8 +160,9 @@ type Config struct {
 	// 2 × RepliesPerHour.
 	RepliesPerClient int
 	// ClientInFlight bounds the Open Online posts and the replies one
-	// client address has in progress at once, so a few slow uploads from
-	// one client cannot hold every slot; 0 means 2.
+	// client address has in progress at once, and the replies of one
+	// account from any addresses, so a few slow uploads from one client
+	// cannot hold every slot; 0 means 2.
 	ClientInFlight int
 	// ReplyReadTimeout bounds how long a reply's whole form may take to
 	// arrive; past it the answer is 408 and the connection is closed. 0
