@@ -1,7 +1,6 @@
 package milter
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -255,8 +254,10 @@ func (s *session) process(m milter.Modifier, bodyKept bool) (Outcome, verdict) {
 }
 
 // apply sends the changes to the MTA: removals last-to-first so that the
-// indexes of the ones still to go stay valid, then the subject, the new
-// fields and the body, then the recipients whose copy was re-injected.
+// indexes of the ones still to go stay valid, then the subject and the new
+// fields, then the recipients whose copy was re-injected. (The sealed body
+// was streamed before, by chunkWriter; Changes.Body is Process's, never
+// the session's.)
 func (s *session) apply(m milter.Modifier, c *Changes) error {
 	value := func(v string) string {
 		if s.leadingSpace {
@@ -303,11 +304,6 @@ func (s *session) apply(m milter.Modifier, c *Changes) error {
 	}
 	for _, fld := range c.Add {
 		if err := m.InsertHeader(end, fld.Name, value(fld.Value)); err != nil {
-			return err
-		}
-	}
-	if c.Body != nil {
-		if err := m.ReplaceBody(bytes.NewReader(c.Body)); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,266 @@
+package milter
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/d--j/go-milter"
+	"github.com/postseal/postseal/config"
+	"github.com/postseal/postseal/policy"
+	"github.com/postseal/postseal/store"
+)
+
+// stageModifier answers the queue-id macro per stage: Postfix may know the
+// queue id only at the end of the message.
+type stageModifier struct {
+	recorder
+	queueID string
+}
+
+func (m *stageModifier) Get(milter.MacroName) string { return m.queueID }
+
+// sendHeader drives a session through MAIL FROM (unless from is ""), one
+// recipient and the header fields.
+func sendHeader(s *session, m milter.Modifier, from, rcpt string, fields [][2]string) {
+	if from != "" {
+		s.MailFrom("<"+from+">", "", m)
+	}
+	s.RcptTo("<"+rcpt+">", "", m)
+	for _, h := range fields {
+		s.Header(h[0], " "+h[1], m)
+	}
+}
+
+// The queue id the MTA gives at the end of the message is the one the
+// envelope records, when the end of the header had none.
+func TestSessionQueueIDAtEnd(t *testing.T) {
+	st := newMemStore()
+	f := newFilter(t, st, &fakeSender{})
+	m := &stageModifier{}
+	s := &session{f: f, leadingSpace: true}
+	sendHeader(s, m, "doc@example.org", "pat@ext.example", protoHeaders)
+	if r := replyCode(s.Headers(m)); r != milter.RespContinue.String() {
+		t.Fatalf("end of header: %s", r)
+	}
+	s.BodyChunk([]byte(testBody), m)
+	m.queueID = "4XQ2"
+	if r := replyCode(s.EndOfMessage(m)); r != milter.RespAccept.String() {
+		t.Fatalf("end of message: %s", r)
+	}
+	for _, e := range st.envs {
+		if e.QueueID != "4XQ2" {
+			t.Errorf("envelope queue id %q; want the one given at the end of the message", e.QueueID)
+		}
+	}
+	if len(st.envs) != 1 {
+		t.Errorf("%d envelopes", len(st.envs))
+	}
+}
+
+// A peer that skips MAIL FROM still gets its message decided by the rules
+// in force, not a failure.
+func TestSessionWithoutMailFrom(t *testing.T) {
+	f := newFilter(t, newMemStore(), &fakeSender{})
+	m := &recorder{}
+	s := &session{f: f, leadingSpace: true}
+	sendHeader(s, m, "", "pat@ext.example", [][2]string{{"From", "doc@example.org"}, {"Subject", "Lunch"}})
+	if r := replyCode(s.Headers(m)); r != milter.RespAccept.String() {
+		t.Errorf("untriggered mail without MAIL FROM: %s; want accept", r)
+	}
+}
+
+// At most MaxHeaders fields are held, however many the peer sends (the
+// message is then refused at the end of the header).
+func TestSessionHoldsAtMostMaxHeaders(t *testing.T) {
+	f := New(testPolicy(t), newMemStore(), &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir(), MaxHeaders: 3})
+	m := &recorder{}
+	s := &session{f: f, leadingSpace: true}
+	sendHeader(s, m, "doc@example.org", "pat@ext.example", protoHeaders)
+	if len(s.trx.Fields) != 3 {
+		t.Errorf("%d fields held of %d sent; want MaxHeaders = 3", len(s.trx.Fields), len(protoHeaders))
+	}
+	if r := replyCode(s.Headers(m)); !strings.Contains(r, "552") {
+		t.Errorf("end of header: %s; want 552", r)
+	}
+}
+
+// A body under MemMax (default 2 MiB) stays in memory: nothing of it is
+// written to the spool.
+func TestSessionSmallBodyInMemory(t *testing.T) {
+	spool := t.TempDir()
+	f := New(testPolicy(t), newMemStore(), &fakeSender{}, discardLog(), Config{SpoolDir: spool})
+	m := &recorder{}
+	s := &session{f: f, leadingSpace: true}
+	sendHeader(s, m, "doc@example.org", "pat@ext.example", protoHeaders)
+	s.Headers(m)
+	s.BodyChunk(make([]byte, 64<<10), m)
+	if left, _ := os.ReadDir(spool); len(left) != 0 {
+		t.Errorf("%d spool files for a 64 KiB body under the default MemMax", len(left))
+	}
+	s.Abort(m)
+}
+
+// progressModifier counts the MTA's keep-alive calls; err makes them fail
+// (the MTA went away).
+type progressModifier struct {
+	recorder
+	called chan struct{}
+	err    error
+}
+
+func (m *progressModifier) Progress() error {
+	select {
+	case m.called <- struct{}{}:
+	default:
+	}
+	return m.err
+}
+
+// waitingStore holds PutEnvelope until the session has told the MTA it is
+// still working: a seal that takes longer than the keep-alive interval.
+type waitingStore struct {
+	*memStore
+	progressed chan struct{}
+}
+
+func (w *waitingStore) PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error {
+	select {
+	case <-w.progressed:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return w.memStore.PutEnvelope(ctx, e, key)
+}
+
+// A slow seal keeps the MTA waiting with progress messages and is then
+// accepted; if the MTA has gone away meanwhile, the message is temp-failed.
+func TestSessionSlowSealProgress(t *testing.T) {
+	for _, gone := range []bool{false, true} {
+		called := make(chan struct{}, 1)
+		st := &waitingStore{memStore: newMemStore(), progressed: called}
+		f := New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir()})
+		m := &progressModifier{called: called}
+		if gone {
+			m.err = errors.New("broken pipe")
+		}
+		s := &session{f: f, leadingSpace: true}
+		// Split: the sealed copy is made and re-injected while the MTA
+		// waits for the answer; the internal copy stays in place.
+		sendHeader(s, m, "doc@example.org", "pat@ext.example", protoHeaders)
+		s.RcptTo("<nurse@example.org>", "", m)
+		s.Headers(m)
+		s.BodyChunk([]byte(testBody), m)
+		got := replyCode(s.EndOfMessage(m))
+		switch {
+		case !gone && got != milter.RespAccept.String():
+			t.Errorf("slow seal: %s; want accept", got)
+		case gone && !strings.Contains(got, "451"):
+			t.Errorf("MTA gone during a slow seal: %s; want 451", got)
+		}
+	}
+}
+
+// The milter's own deadline passing while the scanner reads is no verdict:
+// even report mode, which would deliver, answers 451.
+func TestScanPastMilterDeadline(t *testing.T) {
+	cfg := config.Default()
+	cfg.Scanner.Enabled, cfg.Scanner.Mode = true, config.ScanReport
+	cfg.Milter.Timeout = config.Duration(1)
+	p, err := policy.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := New(p, newMemStore(), &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir()})
+	out := decide(t, f, withBody(newTrx("Lunch", "pat@ext.example"), "See you at noon.\r\n"))
+	if out.Code != 451 {
+		t.Errorf("scan past the milter's deadline: %+v; want 451", out)
+	}
+}
+
+// failingQueue refuses every notice.
+type failingQueue struct{}
+
+func (failingQueue) Enqueue(context.Context, string, []string, []byte) error {
+	return errors.New("queue full")
+}
+
+// A notice that cannot be queued is logged; the message is sealed all the
+// same (the notice is a courtesy, the seal is not).
+func TestNoticeQueueFailureLogged(t *testing.T) {
+	cfg := config.Default()
+	cfg.Scanner.Enabled = true
+	p, err := policy.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []Notifier{failingQueue{}, &noticeQueue{}} {
+		var logs syncBuffer
+		st := newMemStore()
+		f := New(p, st, &fakeSender{}, slog.New(slog.NewTextHandler(&logs, nil)), Config{SpoolDir: t.TempDir(), Notices: q})
+		out := decide(t, f, withBody(newTrx("Claim", "pat@ext.example"), ssnBody))
+		if !out.Accepted() || len(st.envs) != 1 {
+			t.Fatalf("%T: %+v; want sealed", q, out)
+		}
+		_, failing := q.(failingQueue)
+		if logged := strings.Contains(strings.Join(logs.lines(), "\n"), "sender notice not queued"); logged != failing {
+			t.Errorf("%T: notice failure logged = %v", q, logged)
+		}
+	}
+}
+
+// A temp-fail before any envelope was recorded names none in its log line
+// (the line lists envelope ids only when some were made).
+func TestTempFailLogWithoutEnvelopes(t *testing.T) {
+	var logs syncBuffer
+	st := newMemStore()
+	st.err = os.ErrPermission
+	f := New(testPolicy(t), st, &fakeSender{}, slog.New(slog.NewTextHandler(&logs, nil)), Config{SpoolDir: t.TempDir()})
+	// Split: the internal copy stays in place, the sealed one is re-injected.
+	if out := decide(t, f, newTrx("*secure* Lab results", "nurse@example.org", "pat@ext.example")); out.Code != 451 {
+		t.Fatalf("%+v; want 451", out)
+	}
+	line := strings.Join(logs.lines(), "\n")
+	if !strings.Contains(line, "outcome=tempfailed") || strings.Contains(line, "envelope_ids=") {
+		t.Errorf("temp-fail line names envelopes none of which was recorded:\n%s", line)
+	}
+}
+
+// A replace-body chunk the MTA refuses stops the writer: it reports what
+// it took before the failure.
+func TestChunkWriterStopsAtMTAError(t *testing.T) {
+	w := &chunkWriter{m: &refusingBody{}, buf: make([]byte, 0, chunkSize)}
+	n, err := w.Write(make([]byte, 2*chunkSize))
+	if err == nil || n != chunkSize {
+		t.Errorf("Write = %d, %v; want %d and the MTA's error", n, err, chunkSize)
+	}
+	if n, err := w.Write([]byte("x")); n != 0 || err == nil {
+		t.Errorf("Write after the error = %d, %v", n, err)
+	}
+}
+
+type refusingBody struct{ recorder }
+
+func (*refusingBody) ReplaceBodyRawChunk([]byte) error { return errors.New("MTA refused") }
+
+// Listen on TCP: an address in use is an error naming it.
+func TestListenInet(t *testing.T) {
+	l, err := Listen("inet:127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, ok := l.Addr().(*net.TCPAddr); !ok {
+		t.Errorf("listener on %v", l.Addr())
+	}
+	if _, err := Listen("inet:" + l.Addr().String()); err == nil || !strings.Contains(err.Error(), l.Addr().String()) {
+		t.Errorf("second listener on %s: %v; want an error naming it", l.Addr(), err)
+	}
+	if _, err := Listen("unix:"); err == nil || !strings.Contains(err.Error(), "neither inet:HOST:PORT nor unix:/path") {
+		t.Errorf(`Listen("unix:") = %v; want the forms it takes`, err)
+	}
+}
