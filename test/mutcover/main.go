@@ -52,18 +52,20 @@ func main() {
 	timeout := flag.Duration("timeout", 5*time.Minute, "longest run of the package's tests under one mutant")
 	gotool := flag.String("go", "go", "the go command")
 	statuses := flag.String("status", "NOT COVERED,TIMED OUT", "comma-separated statuses of the mutants to run again (LIVED too, to score tests added since the report)")
+	schemata := flag.Bool("schemata", true, "run the mutants from one binary holding them all (mutant schemata); false compiles one binary per mutant")
+	workers := flag.Int("workers", 1, "mutants run at once (packages whose tests share a database need 1)")
 	flag.Parse()
 	if flag.NArg() != 2 {
 		fmt.Fprintln(os.Stderr, "usage: mutcover [-timeout D] [-go GO] [-status S,S] PACKAGE REPORT.json")
 		os.Exit(2)
 	}
-	if err := run(*gotool, flag.Arg(0), flag.Arg(1), strings.Split(*statuses, ","), *timeout); err != nil {
+	if err := run(*gotool, flag.Arg(0), flag.Arg(1), strings.Split(*statuses, ","), *timeout, *schemata, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "mutcover:", err)
 		os.Exit(1)
 	}
 }
 
-func run(gotool, pkg, report string, statuses []string, timeout time.Duration) error {
+func run(gotool, pkg, report string, statuses []string, timeout time.Duration, schemata bool, workers int) error {
 	b, err := os.ReadFile(report)
 	if err != nil {
 		return err
@@ -78,27 +80,42 @@ func run(gotool, pkg, report string, statuses []string, timeout time.Duration) e
 	}
 	defer os.RemoveAll(tmp)
 	files, _ := r["files"].([]any)
+	var muts []*mutant
 	for _, fv := range files {
 		f, _ := fv.(map[string]any)
 		name, _ := f["file_name"].(string)
 		if !strings.Contains(name, "/") {
 			name = filepath.Join(pkg, name)
 		}
-		muts, _ := f["mutations"].([]any)
-		for _, mv := range muts {
+		ms, _ := f["mutations"].([]any)
+		for _, mv := range ms {
 			m, _ := mv.(map[string]any)
-			if st, _ := m["status"].(string); !slices.Contains(statuses, st) {
+			st, _ := m["status"].(string)
+			if !slices.Contains(statuses, st) {
 				continue
 			}
 			typ, _ := m["type"].(string)
 			line, _ := m["line"].(float64)
 			col, _ := m["column"].(float64)
-			status, err := try(gotool, pkg, name, typ, int(line), int(col), tmp, timeout)
-			if err != nil {
-				return fmt.Errorf("%s:%d:%d %s: %w", name, int(line), int(col), typ, err)
-			}
-			m["status"] = status
+			muts = append(muts, &mutant{file: filepath.Clean(name), typ: typ, line: int(line), col: int(col), status: st,
+				set: func(status string) { m["status"] = status }})
 		}
+	}
+	rest := muts
+	if schemata {
+		if rest, err = runSchemata(gotool, pkg, muts, workers, timeout, tmp); err != nil {
+			return err
+		}
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(os.Stderr, "mutcover %s: %d mutants compiled one by one\n", pkg, len(rest))
+	}
+	for _, m := range rest {
+		status, err := try(gotool, pkg, m.file, m.typ, m.line, m.col, tmp, timeout)
+		if err != nil {
+			return fmt.Errorf("%s:%d:%d %s: %w", m.file, m.line, m.col, m.typ, err)
+		}
+		m.set(status)
 	}
 	out, err := json.Marshal(r)
 	if err != nil {
