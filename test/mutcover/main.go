@@ -84,12 +84,18 @@ func run(gotool, pkg, report string, statuses []string, timeout time.Duration, s
 	for _, fv := range files {
 		f, _ := fv.(map[string]any)
 		name, _ := f["file_name"].(string)
-		if !strings.Contains(name, "/") {
-			name = filepath.Join(pkg, name)
-		}
+		// gremlins names files relative to the package's directory, its
+		// sub-packages included; those are test helpers (store/pgtest,
+		// policy/policytest) that the package's own tests do not judge.
+		name = filepath.Join(pkg, name)
+		outside := filepath.Dir(name) != filepath.Clean(pkg)
 		ms, _ := f["mutations"].([]any)
 		for _, mv := range ms {
 			m, _ := mv.(map[string]any)
+			if outside {
+				m["status"] = "OUTSIDE PACKAGE"
+				continue
+			}
 			st, _ := m["status"].(string)
 			if !slices.Contains(statuses, st) {
 				continue
@@ -102,8 +108,9 @@ func run(gotool, pkg, report string, statuses []string, timeout time.Duration, s
 		}
 	}
 	rest := muts
+	var tests []testRun
 	if schemata {
-		if rest, err = runSchemata(gotool, pkg, muts, workers, timeout, tmp); err != nil {
+		if rest, tests, err = runSchemata(gotool, pkg, muts, workers, timeout, tmp); err != nil {
 			return err
 		}
 	}
@@ -111,7 +118,14 @@ func run(gotool, pkg, report string, statuses []string, timeout time.Duration, s
 		fmt.Fprintf(os.Stderr, "mutcover %s: %d mutants compiled one by one\n", pkg, len(rest))
 	}
 	for _, m := range rest {
-		status, err := try(gotool, pkg, m.file, m.typ, m.line, m.col, tmp, timeout)
+		run := ""
+		if names, _, blocked := selectTests(tests, m); blocked && len(names) > 0 {
+			run = "^(" + strings.Join(quoteNames(names), "|") + ")$"
+		} else if blocked && tests != nil {
+			m.set("LIVED") // no test executes its line
+			continue
+		}
+		status, err := try(gotool, pkg, m.file, m.typ, m.line, m.col, tmp, timeout, run)
 		if err != nil {
 			return fmt.Errorf("%s:%d:%d %s: %w", m.file, m.line, m.col, m.typ, err)
 		}
@@ -125,7 +139,7 @@ func run(gotool, pkg, report string, statuses []string, timeout time.Duration, s
 }
 
 // try applies one mutant through an overlay and runs the package's tests.
-func try(gotool, pkg, file, typ string, line, col int, tmp string, timeout time.Duration) (string, error) {
+func try(gotool, pkg, file, typ string, line, col int, tmp string, timeout time.Duration, run string) (string, error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return "", err
@@ -152,8 +166,11 @@ func try(gotool, pkg, file, typ string, line, col int, tmp string, timeout time.
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, gotool, "test", "-overlay", ofile, "-failfast", "-count=1",
-		"-timeout", (timeout + 2*time.Second).String(), "./"+pkg)
+	args := []string{"test", "-overlay", ofile, "-failfast", "-count=1", "-timeout", (timeout + 2*time.Second).String()}
+	if run != "" {
+		args = append(args, "-run", run)
+	}
+	cmd := exec.CommandContext(ctx, gotool, append(args, "./"+pkg)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()

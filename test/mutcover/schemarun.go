@@ -23,10 +23,10 @@ import (
 // package); a mutant on a line in no coverage block (a switch's case
 // expression, a package variable's initialiser) runs them all, and one on
 // a line that no test executes is a survivor without a run.
-func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.Duration, tmp string) ([]*mutant, error) {
+func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.Duration, tmp string) ([]*mutant, []testRun, error) {
 	absPkg, err := filepath.Abs(pkg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byFile := map[string][]*mutant{}
 	for _, m := range muts {
@@ -35,12 +35,12 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 	var pkgName string
 	for f := range byFile {
 		if pkgName, err = packageName(f); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		break
 	}
 	if pkgName == "" {
-		return nil, nil
+		return muts, nil, nil
 	}
 	bin := filepath.Join(tmp, "schemata.test")
 	excluded := map[*mutant]bool{}
@@ -54,25 +54,25 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 			filepath.Join(absPkg, "zz_postseal_mutant_schemata.go"): filepath.Join(tmp, "schemata_helpers.go"),
 		}
 		if err := os.WriteFile(filepath.Join(tmp, "schemata_helpers.go"), []byte(schemataHelpers(pkgName)), 0o600); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		byID := map[int]*mutant{}
 		rewrittenFiles := map[string][]byte{}
 		for i, f := range sortedKeys(byFile) {
 			src, err := os.ReadFile(f)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			rewritten, placed, err := schemaFile(f, src, byFile[f], excluded, &next)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", f, err)
+				return nil, nil, fmt.Errorf("%s: %w", f, err)
 			}
 			for _, m := range placed {
 				byID[m.schemaID] = m
 			}
 			tf := filepath.Join(tmp, fmt.Sprintf("schemata_%d.go", i))
 			if err := os.WriteFile(tf, rewritten, 0o600); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			rewrittenFiles[tf] = rewritten
 			abs, _ := filepath.Abs(f)
@@ -81,7 +81,7 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 		ov, _ := json.Marshal(map[string]any{"Replace": replace})
 		ofile := filepath.Join(tmp, "schemata_overlay.json")
 		if err := os.WriteFile(ofile, ov, 0o600); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cmd := exec.Command(gotool, "test", "-c", "-vet=off", "-gcflags=-e", "-overlay", ofile, "-o", bin, "./"+pkg)
 		out, err = cmd.CombinedOutput()
@@ -106,13 +106,13 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 			}
 		}
 		if added == 0 || round > 30 {
-			return nil, fmt.Errorf("schemata binary does not build:\n%s", out)
+			return nil, nil, fmt.Errorf("schemata binary does not build:\n%s", out)
 		}
 	}
 
 	tests, err := testCoverage(gotool, pkg, absPkg, tmp)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	all := make([]string, 0, len(tests))
 	for _, t := range tests {
@@ -121,7 +121,7 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 	// The binary with no mutant active must pass, or every mutant would
 	// read as killed.
 	if st, o := runMutant(bin, absPkg, 0, all, timeout); st != "LIVED" {
-		return nil, fmt.Errorf("the schemata binary fails with no mutant active (%s):\n%s", st, o)
+		return nil, nil, fmt.Errorf("the schemata binary fails with no mutant active (%s):\n%s", st, o)
 	}
 
 	var rest []*mutant
@@ -175,7 +175,7 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 	}
 	close(ch)
 	wg.Wait()
-	return rest, nil
+	return rest, tests, nil
 }
 
 type compileError struct {
@@ -186,7 +186,7 @@ type compileError struct {
 
 // compileErrors reads the "file.go:LINE:COL: message" lines of go build.
 func compileErrors(out []byte) []compileError {
-	re := regexp.MustCompile(`(?m)^(\S+\.go):(\d+):(\d+): (.*)$`)
+	re := regexp.MustCompile(`(?m)^(\S+\.go):(\d+):(?:(\d+):)? (.*)$`)
 	var ces []compileError
 	for _, m := range re.FindAllSubmatch(out, -1) {
 		l, _ := strconv.Atoi(string(m[2]))

@@ -57,18 +57,17 @@ func main() {
 		fmt.Fprintf(os.Stderr, "mutscore: %s: %v\n", file, err)
 		os.Exit(1)
 	}
-	var killed, total int
+	var killed, total, outside int
 	var lived []string
 	for _, f := range r.Files {
-		name := f.Name
-		if !strings.Contains(name, "/") {
-			name = path.Join(pkg, name)
-		}
+		name := path.Join(pkg, f.Name) // gremlins names files relative to the package
 		for _, m := range f.Mutations {
 			switch m.Status {
 			case "KILLED", "TIMED OUT":
 				killed++
 				total++
+			case "OUTSIDE PACKAGE":
+				outside++
 			case "LIVED", "NOT COVERED":
 				total++
 				id := fmt.Sprintf("%s:%d:%d %s", name, m.Line, m.Column, m.Type)
@@ -85,6 +84,9 @@ func main() {
 		pct = 100 * float64(killed) / float64(total)
 	}
 	fmt.Printf("mutation %s %d/%d %.1f%%\n", pkg, killed, total, pct)
+	if outside > 0 {
+		fmt.Printf("  (%d mutants in test helper sub-packages not counted)\n", outside)
+	}
 	sort.Strings(lived)
 	for _, l := range lived {
 		fmt.Println(l)
