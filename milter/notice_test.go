@@ -114,3 +114,24 @@ func TestJoinPlacesFive(t *testing.T) {
 		t.Errorf("six places: %q", got)
 	}
 }
+
+// The organisation's support line closes the notice, after a blank line,
+// when one is configured; without one the notice ends with its last
+// sentence and no empty paragraph.
+func TestNoticeSupportLine(t *testing.T) {
+	cfg := config.Default()
+	cfg.Organization.Support = "Questions: the service desk, extension 4357."
+	plan := policy.Decision{
+		OriginalSubject: "Claim",
+		Groups:          []policy.Group{{Treatment: policy.KeyService, Recipients: []string{"pat@ext.example"}}},
+		Scan:            &policy.ScanReport{Findings: []scanner.Finding{{Detector: "us_ssn", Masked: "***-**-1234"}}},
+	}
+	const last = "Nothing needs to be done.\r\n"
+	if text := noticeHas(t, cfg, plan, last+"\r\n"+cfg.Organization.Support+"\r\n"); !strings.HasSuffix(text, cfg.Organization.Support+"\r\n") {
+		t.Errorf("the support line does not close the notice:\n%s", text)
+	}
+	cfg.Organization.Support = ""
+	if text := noticeHas(t, cfg, plan); !strings.HasSuffix(text, last) {
+		t.Errorf("without a support line the notice ends %q; want %q", text[max(0, len(text)-60):], last)
+	}
+}

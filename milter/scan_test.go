@@ -36,7 +36,9 @@ func (q *noticeQueue) Enqueue(_ context.Context, from string, to []string, msg [
 	return nil
 }
 
-func scanningFilter(t *testing.T, edit func(*config.Scanner)) (*Filter, *memStore, *noticeQueue) {
+// scannerPolicy is the default rules with the content scanner on, edited
+// by edit (if not nil).
+func scannerPolicy(t *testing.T, edit func(*config.Scanner)) *policy.Policy {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Scanner.Enabled = true
@@ -47,6 +49,12 @@ func scanningFilter(t *testing.T, edit func(*config.Scanner)) (*Filter, *memStor
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func scanningFilter(t *testing.T, edit func(*config.Scanner)) (*Filter, *memStore, *noticeQueue) {
+	t.Helper()
+	p := scannerPolicy(t, edit)
 	st, q := newMemStore(), &noticeQueue{}
 	f := New(p, st, &fakeSender{}, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{SpoolDir: t.TempDir(), Notices: q})
 	return f, st, q

@@ -192,12 +192,7 @@ func (failingQueue) Enqueue(context.Context, string, []string, []byte) error {
 // A notice that cannot be queued is logged; the message is sealed all the
 // same (the notice is a courtesy, the seal is not).
 func TestNoticeQueueFailureLogged(t *testing.T) {
-	cfg := config.Default()
-	cfg.Scanner.Enabled = true
-	p, err := policy.Load(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := scannerPolicy(t, nil)
 	for _, q := range []Notifier{failingQueue{}, &noticeQueue{}} {
 		var logs syncBuffer
 		st := newMemStore()

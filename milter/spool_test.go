@@ -2,7 +2,9 @@ package milter
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,5 +159,33 @@ func TestBodyBufferSpillError(t *testing.T) {
 	}
 	if _, err := b.Reader(); err == nil || !strings.HasPrefix(err.Error(), "spool body: ") {
 		t.Errorf("Reader after a failed spill: %v; want the spool error", err)
+	}
+}
+
+// A body the spool could not keep temp-fails the message, and its log line
+// gives the message's size as received: header and body.
+func TestSessionSpoolErrorLogsSize(t *testing.T) {
+	var logs syncBuffer
+	f := New(testPolicy(t), newMemStore(), &fakeSender{}, slog.New(slog.NewTextHandler(&logs, nil)),
+		Config{SpoolDir: filepath.Join(t.TempDir(), "missing"), MemMax: 16})
+	m := &recorder{}
+	s := &session{f: f, leadingSpace: true}
+	sendHeader(s, m, "doc@example.org", "pat@ext.example", protoHeaders)
+	s.Headers(m)
+	s.BodyChunk([]byte(testBody), m)
+	if got := replyCode(s.EndOfMessage(m)); !strings.Contains(got, "451") {
+		t.Fatalf("end of message with a failed spool: %s; want 451", got)
+	}
+	var header strings.Builder
+	for _, h := range protoHeaders {
+		header.WriteString(h[0] + ": " + h[1] + "\r\n")
+	}
+	want := fmt.Sprintf("size=%d ", header.Len()+len("\r\n")+len(testBody))
+	line := strings.Join(logs.lines(), "\n")
+	if !strings.Contains(line, "reason=spool") || !strings.Contains(line, want) {
+		t.Errorf("spool failure line lacks reason=spool or %q:\n%s", want, line)
+	}
+	if m.changes != 0 {
+		t.Errorf("%d changes sent for a message whose body was lost", m.changes)
 	}
 }

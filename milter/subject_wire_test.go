@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/d--j/go-milter"
-	"github.com/postseal/postseal/config"
-	"github.com/postseal/postseal/policy"
 )
 
 // headerMods lists a session's header changes as the MTA receives them:
@@ -56,13 +54,7 @@ func TestProtocolSecondSubjectDeleted(t *testing.T) {
 // A message without a Subject that the scanner seals gets one inserted
 // (there is no first Subject to change).
 func TestProtocolSubjectInsertedWhenAbsent(t *testing.T) {
-	cfg := config.Default()
-	cfg.Scanner.Enabled = true
-	p, err := policy.Load(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := New(p, newMemStore(), &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir()})
+	f := New(scannerPolicy(t, nil), newMemStore(), &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir()})
 	headers := [][2]string{{"From", "Dr Who <doc@example.org>"}, {"To", "pat@ext.example"}}
 	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, headers, []byte(ssnBody))
 	if r.final.Type != milter.ActionAccept {
