@@ -11,6 +11,8 @@ package scanner
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -44,8 +46,45 @@ func run(t testing.TB, timeout time.Duration, name string, args ...string) {
 	}
 }
 
+// produced returns what produce makes from the inputs named by key.
+// make mutate runs these tests once per mutant: it sets
+// POSTSEAL_PRODUCER_CACHE to a directory where each document is kept
+// after its first production (what LibreOffice writes does not depend on
+// the mutant; LibreOffice and Chromium took 27 of the package's 31 s of
+// test time). make test never
+// sets it: every run makes the documents anew.
+func produced(t testing.TB, produce func() []byte, key ...string) []byte {
+	t.Helper()
+	dir := os.Getenv("POSTSEAL_PRODUCER_CACHE")
+	if dir == "" {
+		return produce()
+	}
+	h := sha256.New()
+	for _, k := range key {
+		fmt.Fprintf(h, "%d:%s", len(k), k)
+	}
+	file := filepath.Join(dir, hex.EncodeToString(h.Sum(nil)))
+	if b, err := os.ReadFile(file); err == nil {
+		return b
+	}
+	b := produce()
+	tmp := fmt.Sprintf("%s.%d", file, os.Getpid())
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // chromiumPDF prints html to PDF with headless Chromium.
 func chromiumPDF(t testing.TB, html string) []byte {
+	t.Helper()
+	return produced(t, func() []byte { return chromiumPDFNow(t, html) }, "chromium", html)
+}
+
+func chromiumPDFNow(t testing.TB, html string) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.html"), filepath.Join(dir, "out.pdf")
@@ -77,6 +116,11 @@ func TestMain(m *testing.M) {
 // soffice converts the file name (with content data) to format.
 func soffice(t testing.TB, name string, data []byte, format string) []byte {
 	t.Helper()
+	return produced(t, func() []byte { return sofficeNow(t, name, data, format) }, "soffice", name, string(data), format)
+}
+
+func sofficeNow(t testing.TB, name string, data []byte, format string) []byte {
+	t.Helper()
 	loProfile.once.Do(func() {
 		d, err := os.MkdirTemp("", "postseal-lo-")
 		if err != nil {
@@ -97,6 +141,11 @@ func soffice(t testing.TB, name string, data []byte, format string) []byte {
 
 // qpdf rewrites pdf with the given options.
 func qpdf(t testing.TB, pdf []byte, opts ...string) []byte {
+	t.Helper()
+	return produced(t, func() []byte { return qpdfNow(t, pdf, opts...) }, append([]string{"qpdf", string(pdf)}, opts...)...)
+}
+
+func qpdfNow(t testing.TB, pdf []byte, opts ...string) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out.pdf")

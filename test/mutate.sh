@@ -31,6 +31,11 @@ GREMLINS=${GREMLINS:-$($GO env GOPATH)/bin/gremlins}
 pkgs=${MUTATE_PKGS:-policy milter config store keyserver envelope scanner}
 out=${MUTATE_OUT:-mutation}
 mkdir -p "$out"
+# Documents the scanner's tests have LibreOffice, Chromium and qpdf make
+# are made once for the whole run, not once per mutant.
+POSTSEAL_PRODUCER_CACHE=$(mktemp -d /tmp/postseal-producers-XXXXXX)
+export POSTSEAL_PRODUCER_CACHE
+trap 'pg_cleanup; rm -rf "$POSTSEAL_PRODUCER_CACHE"' EXIT
 status=0
 for p in $pkgs; do
 	[ -d "$p" ] || continue
