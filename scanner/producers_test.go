@@ -51,8 +51,7 @@ func run(t testing.TB, timeout time.Duration, name string, args ...string) {
 // POSTSEAL_PRODUCER_CACHE to a directory where each document is kept
 // after its first production (what LibreOffice writes does not depend on
 // the mutant; LibreOffice and Chromium took 27 of the package's 31 s of
-// test time). make test never
-// sets it: every run makes the documents anew.
+// test time). make test never sets it: every run makes them anew.
 func produced(t testing.TB, produce func() []byte, key ...string) []byte {
 	t.Helper()
 	dir := os.Getenv("POSTSEAL_PRODUCER_CACHE")
