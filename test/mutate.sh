@@ -18,7 +18,7 @@
 # case expression, a package variable's initialiser) runs every test. The
 # few sites the schemata cannot express are compiled one by one, as before
 # (MUTATE_SCHEMATA=false does that for all). A mutant whose tests exceed
-# their budget (10x their time alone + 20 s, at most MUTATE_COVER_TIMEOUT)
+# their budget (3x their time alone + 15 s, at most MUTATE_COVER_TIMEOUT)
 # counts as killed, as in gremlins.
 set -euo pipefail
 cd "$(dirname "$0")/.."

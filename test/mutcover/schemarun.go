@@ -154,16 +154,16 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 					for _, t := range tests {
 						budget += t.took
 					}
-					st, _ = runMutant(bin, absPkg, m.schemaID, names, min(timeout, 10*budget+20*time.Second))
+					st, _ = runMutant(bin, absPkg, m.schemaID, names, min(timeout, 3*budget+15*time.Second))
 				case len(names) == 0:
 					st = "LIVED" // no test executes its line
 				default:
-					st, _ = runMutant(bin, absPkg, m.schemaID, names, min(timeout, 10*budget+20*time.Second))
+					st, _ = runMutant(bin, absPkg, m.schemaID, names, min(timeout, 3*budget+15*time.Second))
 				}
 				mu.Lock()
 				m.set(st)
 				done++
-				if done%100 == 0 {
+				if done%25 == 0 {
 					fmt.Fprintf(os.Stderr, "mutcover %s: %d/%d mutants, %s\n", pkg, done, len(jobs), time.Since(start).Round(time.Second))
 				}
 				mu.Unlock()
