@@ -54,6 +54,9 @@ type Filter struct {
 	memMax     int
 	maxHeaders int
 	notices    Notifier
+	// keepAlive is how often the MTA is told that a message is still
+	// being worked on (tests shorten it).
+	keepAlive time.Duration
 }
 
 // Config holds the Filter's fixed settings.
@@ -84,7 +87,7 @@ func New(p *policy.Policy, st policy.EnvelopeStore, reinject Sender, log *slog.L
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
-	f := &Filter{store: st, reinject: reinject, log: log, obs: cfg.Observer, now: time.Now, spool: cfg.SpoolDir, memMax: cfg.MemMax, maxHeaders: cfg.MaxHeaders, notices: cfg.Notices}
+	f := &Filter{store: st, reinject: reinject, log: log, obs: cfg.Observer, now: time.Now, spool: cfg.SpoolDir, memMax: cfg.MemMax, maxHeaders: cfg.MaxHeaders, notices: cfg.Notices, keepAlive: time.Second}
 	f.policy.Store(p)
 	return f
 }
@@ -176,6 +179,8 @@ type Changes struct {
 	// returns the header fields to add. The milter session streams it to
 	// the MTA; Process writes it into Body.
 	seal func(ctx context.Context, w io.Writer) ([]envelope.Field, error)
+	// keptID is the envelope seal records, once it has succeeded.
+	keptID string
 	// DelRcpts are recipients removed (their copy was re-injected).
 	DelRcpts []string
 }
@@ -222,7 +227,8 @@ func (f *Filter) Process(ctx context.Context, p *policy.Policy, t *Transaction, 
 }
 
 // sealKept runs the kept copy's seal into w within the milter timeout:
-// c.Add gets its header fields. A failure is set in v.
+// c.Add gets its header fields and v.ids the envelope once it is recorded.
+// A failure is set in v.
 func (f *Filter) sealKept(ctx context.Context, p *policy.Policy, c *Changes, w io.Writer, v *verdict) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.Config.Milter.Timeout))
 	defer cancel()
@@ -237,6 +243,7 @@ func (f *Filter) sealKept(ctx context.Context, p *policy.Policy, c *Changes, w i
 	}()
 	fields, err := seal(ctx, w)
 	if err == nil {
+		v.ids = append(v.ids, c.keptID)
 		err = ctx.Err()
 	}
 	v.sealTime += f.now().Sub(start)
@@ -292,8 +299,12 @@ func (f *Filter) process(ctx context.Context, p *policy.Policy, t *Transaction, 
 	changes, ids, err := f.seal(ctx, p, d, t)
 	if err == nil {
 		err = ctx.Err()
+		// The kept copy's envelope is recorded by its seal (sealKept),
+		// after its body went out: until then the log must not name it as
+		// made.
+		v.ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == changes.keptID })
 	}
-	v.ids, v.sealTime = ids, f.now().Sub(sealStart)
+	v.sealTime = f.now().Sub(sealStart)
 	if err != nil {
 		v.reason, v.err = tempFailReason(err), err
 		return outcomeTempFail, v
@@ -358,6 +369,7 @@ func (f *Filter) seal(ctx context.Context, p *policy.Policy, d policy.Decision, 
 			changes.Subject = &subject
 		}
 		changes.Remove = sealedAway(d.RemoveFields)
+		changes.keptID = kept.EnvelopeID
 		changes.seal = func(ctx context.Context, w io.Writer) ([]envelope.Field, error) {
 			s, err := kept.Pending.SealTo(ctx, f.store, w)
 			if err != nil {

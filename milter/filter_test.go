@@ -433,18 +433,8 @@ func TestEncodedSubjectTriggers(t *testing.T) {
 // password makes two envelopes: one kept in place, one re-injected, each
 // opening only with its own secret.
 func TestSharedPasswordDomain(t *testing.T) {
-	cfg := config.Default()
-	pw := filepath.Join(t.TempDir(), "partner.pw")
-	if err := os.WriteFile(pw, []byte("correct horse battery staple\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Domains = []config.Domain{{Name: "partner.example", PasswordFile: pw}}
-	p, err := policy.Load(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	st, s := newMemStore(), &fakeSender{}
-	f := New(p, st, s, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
+	f := New(partnerPolicy(t), st, s, slog.New(slog.NewTextHandler(io.Discard, nil)), Config{})
 	trx := newTrx("*secure* results", "pat@ext.example", "lab@partner.example")
 	original := originalOf(t, trx)
 	out := decide(t, f, trx)
@@ -472,6 +462,24 @@ func TestSharedPasswordDomain(t *testing.T) {
 	if got := openPayload(t, s.sent[0].data, "correct horse battery staple"); !bytes.Equal(got, original) {
 		t.Error("partner copy does not open with the shared password")
 	}
+}
+
+// partnerPolicy is the default rules with partner.example sharing the
+// password "correct horse battery staple": its copy of a message that
+// also goes to a key-service recipient is re-injected.
+func partnerPolicy(t *testing.T) *policy.Policy {
+	t.Helper()
+	cfg := config.Default()
+	pw := filepath.Join(t.TempDir(), "partner.pw")
+	if err := os.WriteFile(pw, []byte("correct horse battery staple\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Domains = []config.Domain{{Name: "partner.example", PasswordFile: pw}}
+	p, err := policy.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -60,7 +60,8 @@ type verdict struct {
 	// reason and err explain a temporary failure.
 	reason string
 	err    error
-	// ids are the envelopes made; sealTime the time spent making them.
+	// ids are the envelopes recorded in the store (an envelope whose record
+	// failed is not named as made); sealTime the time spent making them.
 	ids      []string
 	sealTime time.Duration
 }

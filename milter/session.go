@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/postseal/postseal/policy"
@@ -187,70 +188,106 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 		}
 		s.trx.Body = body
 	}
-	out, v := s.process(m, bodyKept)
-	if c := out.Changes; out.Accepted() && c != nil && c.seal != nil {
-		// The sealed body goes to the MTA as it is made. Chunks already
-		// sent are only applied with the final accept: a failure here
-		// answers 451 and the MTA drops them with the message.
-		cw := &chunkWriter{m: m, buf: make([]byte, 0, chunkSize)}
-		err := s.f.sealKept(context.Background(), s.policy, c, cw, &v)
-		if err == nil {
-			err = cw.flush()
-		}
-		switch {
-		case cw.err != nil:
-			v.ids, v.reason, v.err = out.EnvelopeIDs, TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", cw.err)
-			s.f.record(&s.trx, v, outcomeTempFail, start)
-			return nil, cw.err
-		case err != nil:
-			v.ids = out.EnvelopeIDs
-			s.f.record(&s.trx, v, outcomeTempFail, start)
-			return response(outcomeTempFail)
+	out, v, err := s.finish(m, bodyKept)
+	if err == nil && out.Accepted() && out.Changes != nil {
+		if err = s.apply(m, out.Changes); err != nil {
+			v.reason, v.err = TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", err)
 		}
 	}
-	if out.Accepted() && out.Changes != nil {
-		if err := s.apply(m, out.Changes); err != nil {
-			// The connection is broken or the MTA refused a change: return
-			// the error so go-milter drops the connection and the MTA, with
-			// milter_default_action = tempfail, keeps the message.
-			v.ids, v.reason, v.err = out.EnvelopeIDs, TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", err)
-			s.f.record(&s.trx, v, outcomeTempFail, start)
-			return nil, err
-		}
+	if err != nil {
+		// The connection is broken or the MTA refused a change: return
+		// the error so go-milter drops the connection and the MTA, with
+		// milter_default_action = tempfail, keeps the message.
+		s.f.record(&s.trx, v, outcomeTempFail, start)
+		return nil, err
 	}
 	s.f.record(&s.trx, v, out, start)
 	return response(out)
 }
 
-// process runs the filter and keeps the MTA waiting patiently: without a
-// sign of life every second a slow seal would hit the MTA's timeout.
-func (s *session) process(m milter.Modifier, bodyKept bool) (Outcome, verdict) {
+// finish is the work between the end of the data and the changes: the
+// decision, the copies made and recorded, and the kept copy sealed and
+// streamed to the MTA, then recorded. It keeps the MTA waiting patiently
+// until all of that is done: without a sign of life every second a slow
+// seal, or a slow write of the kept copy's record after its body went out,
+// would hit the MTA's timeout. err is the MTA's refusal of a body chunk.
+func (s *session) finish(m milter.Modifier, bodyKept bool) (Outcome, verdict, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	type result struct {
 		out Outcome
 		v   verdict
+		err error
 	}
+	lm := &lockedModifier{Modifier: m}
 	done := make(chan result, 1)
 	go func() {
-		out, v := s.f.process(ctx, s.policy, &s.trx, bodyKept)
-		done <- result{out, v}
+		v := verdict{decision: s.decision}
+		defer func() {
+			// Not the session's goroutine: its recover does not reach here.
+			if r := recover(); r != nil {
+				s.f.log.Error("panic at the end of a message", "queue_id", s.trx.QueueID, "panic", r, "stack", string(debug.Stack()))
+				v.reason, v.err = TempFailPanic, fmt.Errorf("panic: %v", r)
+				done <- result{outcomeTempFail, v, nil}
+			}
+		}()
+		var out Outcome
+		out, v = s.f.process(ctx, s.policy, &s.trx, bodyKept)
+		if c := out.Changes; out.Accepted() && c != nil && c.seal != nil {
+			// The sealed body goes to the MTA as it is made. Chunks already
+			// sent are only applied with the final accept: a failure here
+			// answers 451 and the MTA drops them with the message.
+			cw := &chunkWriter{m: lm, buf: make([]byte, 0, chunkSize)}
+			err := s.f.sealKept(ctx, s.policy, c, cw, &v)
+			if err == nil {
+				err = cw.flush()
+			}
+			switch {
+			case cw.err != nil:
+				v.reason, v.err = TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", cw.err)
+				done <- result{outcomeTempFail, v, cw.err}
+				return
+			case err != nil:
+				out = outcomeTempFail
+			}
+		}
+		done <- result{out, v, nil}
 	}()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(s.f.keepAlive)
 	defer tick.Stop()
 	for {
 		select {
 		case r := <-done:
-			return r.out, r.v
+			return r.out, r.v, r.err
 		case <-tick.C:
-			if err := m.Progress(); err != nil {
+			if err := lm.Progress(); err != nil {
 				cancel()
 				r := <-done
 				r.v.reason, r.v.err = TempFailMTA, fmt.Errorf("the MTA went away while the message was sealed: %w", err)
-				return outcomeTempFail, r.v
+				return outcomeTempFail, r.v, nil
 			}
 		}
 	}
+}
+
+// lockedModifier lets two goroutines write to the MTA, the keep-alive and
+// the sealed body's chunks: go-milter writes a packet in two parts, which
+// unserialised could interleave on the connection.
+type lockedModifier struct {
+	milter.Modifier
+	mu sync.Mutex
+}
+
+func (l *lockedModifier) Progress() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.Modifier.Progress()
+}
+
+func (l *lockedModifier) ReplaceBodyRawChunk(chunk []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.Modifier.ReplaceBodyRawChunk(chunk)
 }
 
 // apply sends the changes to the MTA: removals last-to-first so that the

@@ -3,11 +3,15 @@ package milter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/d--j/go-milter"
 	"github.com/postseal/postseal/config"
@@ -121,20 +125,25 @@ func (m *progressModifier) Progress() error {
 	return m.err
 }
 
-// waitingStore holds PutEnvelope until the session has told the MTA it is
-// still working: a seal that takes longer than the keep-alive interval.
-type waitingStore struct {
+// heldStore holds each PutEnvelope until release yields (a value or its
+// close): a record slower than the keep-alive interval. entered, if set,
+// tells that a write has begun.
+type heldStore struct {
 	*memStore
-	progressed chan struct{}
+	entered chan struct{}
+	release chan struct{}
 }
 
-func (w *waitingStore) PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error {
+func (h *heldStore) PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error {
+	if h.entered != nil {
+		h.entered <- struct{}{}
+	}
 	select {
-	case <-w.progressed:
+	case <-h.release:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return w.memStore.PutEnvelope(ctx, e, key)
+	return h.memStore.PutEnvelope(ctx, e, key)
 }
 
 // A slow seal keeps the MTA waiting with progress messages and is then
@@ -142,7 +151,9 @@ func (w *waitingStore) PutEnvelope(ctx context.Context, e store.Envelope, key []
 func TestSessionSlowSealProgress(t *testing.T) {
 	for _, gone := range []bool{false, true} {
 		called := make(chan struct{}, 1)
-		st := &waitingStore{memStore: newMemStore(), progressed: called}
+		// Each record waits for the session to tell the MTA it is still
+		// working.
+		st := &heldStore{memStore: newMemStore(), release: called}
 		f := New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir()})
 		m := &progressModifier{called: called}
 		if gone {
@@ -162,6 +173,60 @@ func TestSessionSlowSealProgress(t *testing.T) {
 		case gone && !strings.Contains(got, "451"):
 			t.Errorf("MTA gone during a slow seal: %s; want 451", got)
 		}
+	}
+}
+
+// The kept copy's envelope is recorded after its body went to the MTA; a
+// slow record must keep the MTA waiting with progress messages too, until
+// the answer, which then is an accept.
+func TestSessionKeepAliveUntilKeptCopyRecorded(t *testing.T) {
+	st := &heldStore{memStore: newMemStore(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	release := sync.OnceFunc(func() { close(st.release) })
+	defer release()
+	f := New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir()})
+	f.keepAlive = time.Millisecond
+	m := &progressModifier{called: make(chan struct{}, 1)}
+	s := &session{f: f, leadingSpace: true}
+	// One outsider: the sealed copy is the one kept in the MTA's
+	// transaction, sealed after the decision; its body is several chunks.
+	sendHeader(s, m, "doc@example.org", "pat@ext.example", protoHeaders)
+	s.Headers(m)
+	s.BodyChunk(incompressible(200_000), m)
+	answer := make(chan string, 1)
+	go func() { answer <- replyCode(s.EndOfMessage(m)) }()
+
+	bound := time.After(30 * time.Second) // a failure's bound, not a wait
+	select {
+	case <-st.entered:
+	case <-bound:
+		t.Fatal("the kept copy's envelope was never written")
+	}
+	if m.changes == 0 {
+		t.Fatal("the record was written before any of the sealed body went to the MTA")
+	}
+	// Progress sent before the write began is dropped: two must arrive
+	// while it is held.
+	select {
+	case <-m.called:
+	default:
+	}
+	for i := range 2 {
+		select {
+		case <-m.called:
+		case got := <-answer:
+			t.Fatalf("answered %s while the record was held", got)
+		case <-bound:
+			t.Fatalf("%d progress messages while the kept copy's record was held; want them to go on", i)
+		}
+	}
+	release()
+	select {
+	case got := <-answer:
+		if got != milter.RespAccept.String() || len(st.envs) != 1 {
+			t.Errorf("once recorded: %s, %d envelopes; want accept, 1", got, len(st.envs))
+		}
+	case <-bound:
+		t.Fatal("no answer once the record was written")
 	}
 }
 
@@ -225,6 +290,70 @@ func TestTempFailLogWithoutEnvelopes(t *testing.T) {
 	}
 }
 
+// recordingFirst records the first ok envelopes and refuses the others.
+type recordingFirst struct {
+	*memStore
+	ok int
+}
+
+func (s *recordingFirst) PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error {
+	s.mu.Lock()
+	full := len(s.envs) >= s.ok
+	s.mu.Unlock()
+	if full {
+		return errors.New("disk full")
+	}
+	return s.memStore.PutEnvelope(ctx, e, key)
+}
+
+// When the kept copy's record fails, the temp-fail line names the
+// envelopes that were recorded (a re-injected partner copy's) and not the
+// kept copy's, which does not exist: in a session and through Process.
+func TestTempFailLogNamesOnlyRecordedEnvelopes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		p     *policy.Policy
+		rcpts []string
+	}{
+		{"kept copy only", testPolicy(t), []string{"pat@ext.example"}},
+		// The partner's copy is sealed, recorded and re-injected first.
+		{"partner copy recorded", partnerPolicy(t), []string{"pat@ext.example", "lab@partner.example"}},
+	} {
+		for _, via := range []string{"session", "Process"} {
+			t.Run(tc.name+" "+via, func(t *testing.T) {
+				var logs syncBuffer
+				st := &recordingFirst{memStore: newMemStore(), ok: len(tc.rcpts) - 1}
+				f := New(tc.p, st, &fakeSender{}, slog.New(slog.NewTextHandler(&logs, nil)), Config{SpoolDir: t.TempDir()})
+				var answer string
+				if via == "session" {
+					answer = runSession(t, f, "doc@example.org", tc.rcpts, protoHeaders, []byte(testBody)).final.SMTPReply
+				} else {
+					answer = strconv.Itoa(decide(t, f, newTrx("*secure* Lab results", tc.rcpts...)).Code)
+				}
+				if !strings.HasPrefix(answer, "451") || len(st.envs) != st.ok {
+					t.Fatalf("answer %q with %d envelopes recorded; want 451 and %d", answer, len(st.envs), st.ok)
+				}
+				var line string
+				for _, l := range logs.lines() {
+					if strings.Contains(l, "outcome=tempfailed") {
+						line = l
+					}
+				}
+				var recorded []string
+				for id := range st.envs {
+					recorded = append(recorded, id)
+				}
+				switch {
+				case len(recorded) == 0 && strings.Contains(line, "envelope_ids="):
+					t.Errorf("temp-fail line names envelopes when none was recorded:\n%s", line)
+				case len(recorded) > 0 && (!strings.Contains(line, fmt.Sprintf("envelope_ids=%v ", recorded)) || strings.Count(line, "envelope_ids=") != 1):
+					t.Errorf("temp-fail line:\n%s\nwant envelope_ids=%v, the recorded ones only", line, recorded)
+				}
+			})
+		}
+	}
+}
+
 // A replace-body chunk the MTA refuses stops the writer: it reports what
 // it took before the failure.
 func TestChunkWriterStopsAtMTAError(t *testing.T) {
@@ -239,6 +368,33 @@ func TestChunkWriterStopsAtMTAError(t *testing.T) {
 }
 
 type refusingBody struct{ recorder }
+
+// panickingBody is an MTA connection that panics on a body chunk.
+type panickingBody struct{ recorder }
+
+func (*panickingBody) ReplaceBodyRawChunk([]byte) error { panic("connection state corrupt") }
+
+// A panic while the sealed body goes to the MTA is a temp-fail with reason
+// panic, whether it comes inside the seal (a chunk filled while sealing)
+// or at the last chunk, sent after the seal and the record: the server
+// goes on serving.
+func TestSessionPanicSendingBodyTempFails(t *testing.T) {
+	for _, body := range [][]byte{incompressible(200_000), []byte(testBody)} {
+		var logs syncBuffer
+		f := New(testPolicy(t), newMemStore(), &fakeSender{}, slog.New(slog.NewTextHandler(&logs, nil)), Config{SpoolDir: t.TempDir()})
+		m := &panickingBody{}
+		s := &session{f: f, leadingSpace: true}
+		sendHeader(s, m, "doc@example.org", "pat@ext.example", protoHeaders)
+		s.Headers(m)
+		s.BodyChunk(body, m)
+		if got := replyCode(s.EndOfMessage(m)); !strings.Contains(got, "451") {
+			t.Errorf("%d-byte body, panic sending it: %s; want 451", len(body), got)
+		}
+		if line := strings.Join(logs.lines(), "\n"); !strings.Contains(line, "reason=panic") || m.changes != 0 {
+			t.Errorf("%d-byte body: %d header changes, log:\n%s\nwant none and a temp-fail with reason panic", len(body), m.changes, line)
+		}
+	}
+}
 
 func (*refusingBody) ReplaceBodyRawChunk([]byte) error { return errors.New("MTA refused") }
 
