@@ -122,14 +122,14 @@ func run(gotool, pkg, report string, statuses []string, timeout time.Duration, s
 		if names, _, blocked := selectTests(tests, m); blocked && len(names) > 0 {
 			run = "^(" + strings.Join(quoteNames(names), "|") + ")$"
 		} else if blocked && tests != nil {
-			m.set("LIVED") // no test executes its line
+			m.mark("LIVED") // no test executes its line
 			continue
 		}
 		status, err := try(gotool, pkg, m.file, m.typ, m.line, m.col, tmp, timeout, run)
 		if err != nil {
 			return fmt.Errorf("%s:%d:%d %s: %w", m.file, m.line, m.col, m.typ, err)
 		}
-		m.set(status)
+		m.mark(status)
 	}
 	out, err := json.Marshal(r)
 	if err != nil {

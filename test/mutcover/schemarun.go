@@ -90,18 +90,26 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 			break
 		}
 		added := 0
+		if verbose {
+			os.Stderr.Write(out)
+		}
 		for _, ce := range compileErrors(out) {
 			for _, m := range sitesAt(rewrittenFiles[ce.file], ce.line, ce.col, byID) {
 				if excluded[m] {
 					continue
 				}
-				excluded[m] = true
 				added++
+				// An untyped constant operand whose context wants another
+				// type than inference's default: name the type.
+				if t := wantedType.FindStringSubmatch(ce.msg); t != nil && m.typeArg == "" && m.typ != "CONDITIONALS_NEGATION" {
+					m.typeArg = t[1]
+					continue
+				}
+				excluded[m] = true
 				// An arithmetic operator between strings: the mutant
 				// (s - t, s * t, ...) is not Go.
 				if strings.Contains(ce.msg, "string does not satisfy postsealMutant") {
-					m.set("NOT VIABLE")
-					m.schemaID = -1
+					m.mark("NOT VIABLE")
 				}
 			}
 		}
@@ -161,7 +169,7 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 					st, _ = runMutant(bin, absPkg, m.schemaID, names, min(timeout, 3*budget+15*time.Second))
 				}
 				mu.Lock()
-				m.set(st)
+				m.mark(st)
 				done++
 				if done%25 == 0 {
 					fmt.Fprintf(os.Stderr, "mutcover %s: %d/%d mutants, %s\n", pkg, done, len(jobs), time.Since(start).Round(time.Second))
@@ -177,6 +185,9 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 	wg.Wait()
 	return rest, tests, nil
 }
+
+// verbose prints the compile errors that leave sites out of the schemata.
+var verbose = os.Getenv("MUTCOVER_VERBOSE") != ""
 
 type compileError struct {
 	file      string
@@ -195,6 +206,8 @@ func compileErrors(out []byte) []compileError {
 	}
 	return ces
 }
+
+var wantedType = regexp.MustCompile(`^cannot use postsealMutant[A-Z]+\(\d+, .*\(value of type [^)]*\) as ([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?) value`)
 
 var siteCall = regexp.MustCompile(`postsealMutant(?:On|[A-Z]+)\((\d+)`)
 

@@ -39,7 +39,22 @@ type mutant struct {
 	col      int
 	status   string
 	set      func(status string)
-	schemaID int // 0: not in the schemata binary
+	schemaID int    // 0: not in the schemata binary
+	typeArg  string // the helper's type argument, when inference picks another
+}
+
+// mark records the mutant's status.
+func (m *mutant) mark(status string) {
+	m.status = status
+	m.set(status)
+}
+
+// call opens the helper call of a mutant: its name, type argument, number.
+func call(name string, m *mutant, id int) string {
+	if m.typeArg != "" {
+		return fmt.Sprintf("postsealMutant%s[%s](%d, ", name, m.typeArg, id)
+	}
+	return fmt.Sprintf("postsealMutant%s(%d, ", name, id)
 }
 
 // edit inserts text at an offset, or replaces n bytes there.
@@ -131,14 +146,14 @@ func schemaFile(name string, src []byte, muts []*mutant, excluded map[*mutant]bo
 				}
 				if bnd != nil {
 					edits = append(edits,
-						edit{off: xOff, text: fmt.Sprintf("postsealMutant%s(%d, ", opName(n.Op), id(bnd)), depth: d + 1},
+						edit{off: xOff, text: call(opName(n.Op), bnd, id(bnd)), depth: d + 1},
 						edit{off: opOff, n: len(n.Op.String()), text: ","},
 						edit{off: yEnd, text: ")", close: true, depth: d + 1})
 				}
 			case token.ADD, token.SUB, token.MUL, token.QUO, token.REM:
 				if m := of(ms, "ARITHMETIC_BASE"); m != nil {
 					edits = append(edits,
-						edit{off: xOff, text: fmt.Sprintf("postsealMutant%s(%d, ", opName(n.Op), id(m)), depth: d},
+						edit{off: xOff, text: call(opName(n.Op), m, id(m)), depth: d},
 						edit{off: opOff, n: len(n.Op.String()), text: ","},
 						edit{off: yEnd, text: ")", close: true, depth: d})
 				}
@@ -151,7 +166,7 @@ func schemaFile(name string, src []byte, muts []*mutant, excluded map[*mutant]bo
 			if m := of(byPos[k], "INVERT_NEGATIVES"); m != nil {
 				xEnd, _ := pos(n.X.End())
 				edits = append(edits,
-					edit{off: opOff, text: fmt.Sprintf("postsealMutantNEG(%d, ", id(m)), depth: d},
+					edit{off: opOff, text: call("NEG", m, id(m)), depth: d},
 					edit{off: opOff, n: 1},
 					edit{off: xEnd, text: ")", close: true, depth: d})
 			}
