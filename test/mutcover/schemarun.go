@@ -108,7 +108,7 @@ func runSchemata(gotool, pkg string, muts []*mutant, workers int, timeout time.D
 				excluded[m] = true
 				// An arithmetic operator between strings: the mutant
 				// (s - t, s * t, ...) is not Go.
-				if strings.Contains(ce.msg, "string does not satisfy postsealMutant") {
+				if strings.Contains(ce.msg, "string does not satisfy postsealMutant") && m.typ == "ARITHMETIC_BASE" {
 					m.mark("NOT VIABLE")
 				}
 			}
@@ -211,31 +211,32 @@ var wantedType = regexp.MustCompile(`^cannot use postsealMutant[A-Z]+\(\d+, .*\(
 
 var siteCall = regexp.MustCompile(`postsealMutant(?:On|[A-Z]+)\((\d+)`)
 
-// sitesAt names the mutants a compile error points at: the helper call
-// starting at its column (or, for a negation, the one closing its
-// parenthesis), else every site on the line.
+// sitesAt names the mutant a compile error points at: the helper call
+// starting at its column, else the last one starting before it (the
+// innermost call holding the argument it names), else every site on the
+// line.
 func sitesAt(src []byte, line, col int, byID map[int]*mutant) []*mutant {
 	lines := bytes.Split(src, []byte("\n"))
 	if line < 1 || line > len(lines) {
 		return nil
 	}
 	text := lines[line-1]
-	if col >= 1 && col <= len(text) {
-		if m := siteCall.FindSubmatchIndex(text[col-1:]); m != nil && m[0] == 0 {
-			id, _ := strconv.Atoi(string(text[col-1+m[2] : col-1+m[3]]))
-			if mu := byID[id]; mu != nil {
-				return []*mutant{mu}
-			}
+	var all, before []*mutant
+	for _, m := range siteCall.FindAllSubmatchIndex(text, -1) {
+		id, _ := strconv.Atoi(string(text[m[2]:m[3]]))
+		mu := byID[id]
+		if mu == nil {
+			continue
+		}
+		all = append(all, mu)
+		if m[0] <= col-1 {
+			before = append(before, mu)
 		}
 	}
-	var ms []*mutant
-	for _, m := range siteCall.FindAllSubmatch(text, -1) {
-		id, _ := strconv.Atoi(string(m[1]))
-		if mu := byID[id]; mu != nil {
-			ms = append(ms, mu)
-		}
+	if col >= 1 && len(before) > 0 {
+		return before[len(before)-1:]
 	}
-	return ms
+	return all
 }
 
 // runMutant runs the named tests with one mutant active: LIVED when they
