@@ -172,7 +172,7 @@ func seal10MB(c config) []Row {
 		}
 		if c.want(p.name) {
 			rows = append(rows, Row{Name: p.name, Unit: "ms", Value: f(median(as)), Baseline: f(median(bs)), Ratio: f(median(ratios)), Goal: p.goal,
-				Note: fmt.Sprintf("envelope.SealTo in-process (%s: sample, ZLIB when it pays, encrypt, armour, page, written in 64 KB chunks as the milter sends them; no scan) vs AES-256-GCM over the same %.1f MB of mail text; median of %d pairs; postseal CPU %.1f ms/msg, %d bytes written/msg", p.profile, mb, c.pairs, median(cpus), written)})
+				Note: fmt.Sprintf("envelope.SealTo in-process (%s: sample, ZIP (parallel blocks when large) when it pays, encrypt, armour, page, written in 64 KB chunks as the milter sends them; no scan) vs AES-256-GCM over the same %.1f MB of mail text; median of %d pairs; postseal CPU %.1f ms/msg, %d bytes written/msg", p.profile, mb, c.pairs, median(cpus), written)})
 		}
 	}
 	if c.want("seal-10mb-heap") {

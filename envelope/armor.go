@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"io"
 )
 
@@ -66,11 +67,15 @@ func (a *armorWriter) flush() error {
 		a.crc = crc24(a.crc, a.in)
 	}
 	out := a.out[:0]
-	for in := a.in; len(in) > 0; {
-		k := min(len(in), armorLineBytes)
-		out = base64.StdEncoding.AppendEncode(out, in[:k])
+	in := a.in
+	for len(in) >= armorLineBytes {
+		out = appendLine(out, in[:armorLineBytes])
 		out = append(out, a.eol...)
-		in = in[k:]
+		in = in[armorLineBytes:]
+	}
+	if len(in) > 0 {
+		out = base64.StdEncoding.AppendEncode(out, in)
+		out = append(out, a.eol...)
 	}
 	a.in = a.in[:0]
 	if _, err := a.w.Write(out); err != nil {
@@ -100,6 +105,34 @@ func (a *armorWriter) Close() error {
 		a.pooled = [2]*[]byte{}
 	}
 	return err
+}
+
+// base64Pairs[v] is the two base64 characters of the 12 bits v, the first
+// in the low byte: appendLine encodes six octets with four look-ups and
+// one store, where encoding/base64 makes each character on its own (it
+// was three quarters of an uncompressed rfc9580 seal's CPU).
+var base64Pairs = func() (t [1 << 12]uint16) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for v := range t {
+		t[v] = uint16(alphabet[v>>6]) | uint16(alphabet[v&63])<<8
+	}
+	return t
+}()
+
+// appendLine appends the 64 base64 characters of a 48-octet line.
+func appendLine(out, line []byte) []byte {
+	n := len(out)
+	out = append(out, make([]byte, 64)...)
+	dst := out[n : n+64]
+	line = line[:armorLineBytes]
+	t := &base64Pairs
+	for i := 0; i < 8; i++ {
+		s := line[i*6 : i*6+6]
+		v := uint64(binary.BigEndian.Uint32(s))<<16 | uint64(binary.BigEndian.Uint16(s[4:]))
+		binary.LittleEndian.PutUint64(dst[i*8:], uint64(t[v>>36])|uint64(t[v>>24&0xfff])<<16|
+			uint64(t[v>>12&0xfff])<<32|uint64(t[v&0xfff])<<48)
+	}
+	return out
 }
 
 // CRC-24 of RFC 4880 §6.1.

@@ -3,13 +3,13 @@ package envelope
 import (
 	"bytes"
 	"io"
+	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/flate"
-	"github.com/klauspost/compress/zlib"
 )
 
-// Compression: the message is ZLIB-compressed inside the encryption when
+// Compression: the message is deflated (ZIP) inside the encryption when
 // that pays, decided on a sample. Text compresses 3-5×, which shrinks
 // everything after it (encryption, armour, the page, the bytes through the
 // MTA, the browser's work). Attachments arrive base64-encoded and are
@@ -20,9 +20,10 @@ import (
 // saves for rfc9580 (measured: 10 MB of text plus base64, 0.86× the bytes
 // for 1.25-1.6× the seal's CPU), so such data is stored, as the fast
 // deflate levels store it themselves.
-// go-crypto's compressed packet uses the standard library's zlib at its
-// default level, the slowest part of a seal; klauspost/compress writes the
-// same ZLIB format several times faster, so the packet is framed here.
+// go-crypto's compressed packet uses the standard library's compressor at
+// its default level, the slowest part of a seal; klauspost/compress writes
+// the same DEFLATE format several times faster, so the packet is framed
+// here.
 
 const (
 	// compressSample is how much of the message start decides.
@@ -55,7 +56,6 @@ func putBuf(b *[]byte) {
 // Compressors keep ~1 MB of tables each: one per message would be most of
 // what sealing a short message allocates, so they are pooled.
 var (
-	zlibWriters  = sync.Pool{New: func() any { w, _ := zlib.NewWriterLevel(nil, compressLevel); return w }}
 	flateWriters = sync.Pool{New: func() any { w, _ := flate.NewWriter(nil, compressLevel); return w }}
 )
 
@@ -143,37 +143,83 @@ type countWriter int
 
 func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
 
-// compressedPacket starts an OpenPGP Compressed Data packet (tag 8, ZLIB)
-// on w, framed with partial body lengths. Closing it finishes the packet
-// and closes w, as go-crypto's own layers do.
-func compressedPacket(w io.WriteCloser) (io.WriteCloser, error) {
+// compressedPacket starts an OpenPGP Compressed Data packet (tag 8, ZIP:
+// raw DEFLATE) on w, framed with partial body lengths. size is the
+// message's length when known (0 otherwise): a large one is compressed in
+// parallel blocks (see blockDeflater). Closing the writer finishes the
+// packet and closes w, as go-crypto's own layers do; abort releases it
+// after an error instead.
+//
+// ZIP rather than ZLIB: ZLIB adds an Adler-32 of the whole input, which
+// cost as much CPU as AES-GCM over the message (hash/adler32 is plain Go),
+// and which parallel blocks would each have to compute and combine. GnuPG,
+// go-crypto and OpenPGP.js (DecompressionStream "deflate-raw") all inflate
+// algorithm 1, and the packet's integrity is the encryption's (MDC or
+// AEAD), not the checksum's.
+func compressedPacket(w io.WriteCloser, size int64) (*compressedWriter, error) {
 	pb := getBuf(partialChunk)
 	p := &partialWriter{w: w, tag: 8, buf: (*pb)[:0], pooled: pb}
-	if _, err := p.Write([]byte{2}); err != nil { // algorithm 2: ZLIB
+	if _, err := p.Write([]byte{1}); err != nil { // algorithm 1: ZIP
 		return nil, err
 	}
-	z := zlibWriters.Get().(*zlib.Writer)
-	z.Reset(p)
-	return &compressedWriter{z: z, p: p}, nil
+	c := &compressedWriter{p: p}
+	if workers := runtime.GOMAXPROCS(0); workers > 1 && size >= parallelMin {
+		c.b = newBlockDeflater(p, min(workers, int((size+blockSize-1)/blockSize)))
+		return c, nil
+	}
+	c.z = flateWriters.Get().(*flate.Writer)
+	c.z.Reset(p)
+	return c, nil
 }
 
+// compressedWriter deflates into the packet: streaming through one
+// compressor (z), or in parallel blocks (b).
 type compressedWriter struct {
-	z *zlib.Writer
+	z *flate.Writer
+	b *blockDeflater
 	p *partialWriter
 }
 
-func (c *compressedWriter) Write(b []byte) (int, error) { return c.z.Write(b) }
+func (c *compressedWriter) Write(b []byte) (int, error) {
+	if c.b != nil {
+		return c.b.Write(b)
+	}
+	return c.z.Write(b)
+}
 
 func (c *compressedWriter) Close() error {
-	err := c.z.Close()
-	// Reset drops the reference to this message's writers before the
-	// compressor goes back to the pool.
-	c.z.Reset(nil)
-	zlibWriters.Put(c.z)
+	var err error
+	if c.b != nil {
+		err = c.b.Close()
+		c.b = nil
+	} else if c.z != nil {
+		err = c.z.Close()
+		c.releaseZ()
+	}
 	if err != nil {
 		return err
 	}
 	return c.p.Close()
+}
+
+// abort stops the compression after an error (a no-op after Close): the
+// block workers end and the compressor goes back to the pool.
+func (c *compressedWriter) abort() {
+	if c.b != nil {
+		c.b.abort()
+		c.b = nil
+	}
+	if c.z != nil {
+		c.releaseZ()
+	}
+}
+
+func (c *compressedWriter) releaseZ() {
+	// Reset drops the reference to this message's writers before the
+	// compressor goes back to the pool.
+	c.z.Reset(nil)
+	flateWriters.Put(c.z)
+	c.z = nil
 }
 
 // partialChunk is the size of each partial body (a power of two of at

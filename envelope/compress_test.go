@@ -13,7 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
-// TestCompressedPacket: the compressed packet written here (klauspost ZLIB,
+// TestCompressedPacket: the compressed packet written here (klauspost ZIP,
 // partial body lengths) is read back by go-crypto for every length class:
 // empty, one-octet, two-octet and five-octet final lengths, and exact and
 // off-by-one multiples of the partial chunk.
@@ -22,7 +22,7 @@ func TestCompressedPacket(t *testing.T) {
 		in := make([]byte, n)
 		_, _ = rand.Read(in[:n/2]) // half noise, half zeros: both kinds of block
 		var buf bytes.Buffer
-		w, err := compressedPacket(nopCloser{&buf})
+		w, err := compressedPacket(nopCloser{&buf}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,5 +190,22 @@ func TestCRC24(t *testing.T) {
 	// Split anywhere, the running CRC is the same.
 	if got, want := crc24(crc24(crc24Init, buf[:13]), buf[13:]), bitwise(buf); got != want {
 		t.Fatalf("crc24 in two calls = %06x, want %06x", got, want)
+	}
+}
+
+// TestAppendLine: the table-driven line encoder writes what encoding/base64
+// writes, for random lines and the extremes, after any prefix.
+func TestAppendLine(t *testing.T) {
+	lines := [][]byte{make([]byte, armorLineBytes), bytes.Repeat([]byte{0xff}, armorLineBytes)}
+	for range 1000 {
+		l := make([]byte, armorLineBytes)
+		_, _ = rand.Read(l)
+		lines = append(lines, l)
+	}
+	for _, l := range lines {
+		got := appendLine([]byte("prefix"), l)
+		if want := "prefix" + base64.StdEncoding.EncodeToString(l); string(got) != want {
+			t.Fatalf("appendLine(%x) = %q, want %q", l, got, want)
+		}
 	}
 }

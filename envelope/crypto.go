@@ -52,8 +52,11 @@ type encryptParams struct {
 	human    bool
 	recovery openpgp.EntityList
 	now      time.Time
-	// compress: ZLIB inside the encryption (see compress.go).
+	// compress: DEFLATE inside the encryption (see compress.go).
 	compress bool
+	// size is the message's length when known (0 otherwise): a large
+	// one is compressed in parallel.
+	size int64
 	// digest, when set, receives the unarmoured OpenPGP message.
 	digest io.Writer
 }
@@ -88,8 +91,9 @@ func packetConfig(p encryptParams) *packet.Config {
 // cipher and AEAD mode from the recipients' key preferences: a recovery key
 // could otherwise silently move an envelope off the profile (to AES-128 or
 // OCB, or off SEIPD v2), and no go-crypto v1 call combines a passphrase with
-// public keys. The message streams through the layers (literal, ZLIB when
-// p.compress, encryption, armour) into w: none holds more than a chunk.
+// public keys. The message streams through the layers (literal, ZIP when
+// p.compress, encryption, armour) into w: none holds more than a chunk,
+// but for a large message's parallel compression, a few blocks.
 func encrypt(w io.Writer, src io.Reader, p encryptParams) (err error) {
 	cfg := packetConfig(p)
 	suite := packet.CipherSuite{Cipher: packet.CipherAES256, Mode: cfg.AEAD().Mode()}
@@ -131,9 +135,13 @@ func encrypt(w io.Writer, src io.Reader, p encryptParams) (err error) {
 	}
 	inner := seipd
 	if p.compress {
-		if inner, err = compressedPacket(seipd); err != nil {
+		c, err := compressedPacket(seipd, p.size)
+		if err != nil {
 			return fmt.Errorf("compressed packet: %w", err)
 		}
+		// After an error the compression's workers must still end.
+		defer c.abort()
+		inner = c
 	}
 	literal, err := packet.SerializeLiteral(inner, true, "message.eml", uint32(p.now.Unix()))
 	if err != nil {

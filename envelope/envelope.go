@@ -1,5 +1,5 @@
 // Package envelope seals a message: the exact original bytes become one
-// OpenPGP message (ZLIB, ASCII armour), carried in a securedoc HTML page
+// OpenPGP message (deflated, ASCII armour), carried in a securedoc HTML page
 // (which loads its decryptor from the key service, pinned by hash, or
 // carries it), attached to a notification that replaces the message
 // for external recipients. It also holds the subject codec (RFC 2047 in and

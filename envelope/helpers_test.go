@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"mime"
 	"strings"
 	"testing"
@@ -58,6 +59,26 @@ func textMessage() []byte {
 		"Message-ID: <1@example.org>\r\n" +
 		"\r\n" +
 		secretSentence + "\r\n")
+}
+
+// mailText is a plain text message of exactly n bytes: words from a small
+// clinical vocabulary in lines of about 75 characters (it deflates to a
+// quarter, as the bench's mail text does), the same for the same n.
+func mailText(n int) []byte {
+	words := strings.Fields("the patient was seen in clinic today for follow up of chronic kidney disease stage three " +
+		"blood pressure well controlled on current medication plan continue and review in six weeks results " +
+		"creatinine potassium sodium haemoglobin within normal limits discussed with family who agree")
+	r := mathrand.New(mathrand.NewPCG(uint64(n), 1))
+	out := make([]byte, 0, n+100)
+	out = append(out, "From: Radiology <radiology@example.org>\r\nSubject: *secure* Imaging report\r\n\r\n"...)
+	for len(out) < n {
+		var line []string
+		for width := 0; width < 70; width += len(line[len(line)-1]) + 1 {
+			line = append(line, words[r.IntN(len(words))])
+		}
+		out = append(append(out, strings.Join(line, " ")...), '\r', '\n')
+	}
+	return out[:n]
 }
 
 // attachmentMessage is a multipart message with a binary attachment of n

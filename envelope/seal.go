@@ -136,6 +136,7 @@ func seal(w io.Writer, kept *bytes.Buffer, req Request, opt Options) (*Sealed, e
 		defer func() { span[1], body.copy = body.n, nil }()
 		return encrypt(w, src, encryptParams{
 			compress:   compress,
+			size:       size,
 			profile:    prof,
 			passphrase: passphrase,
 			human:      req.Password != nil,

@@ -275,12 +275,21 @@ func TestGPG(t *testing.T) {
 		msg      []byte
 		recovery bool
 		password []byte
+		// compressed: the message goes in a compressed packet (ZIP).
+		compressed bool
 	}{
-		"text":                {msg: textMessage()},
-		"attachment+recovery": {msg: attachmentMessage(t, 300<<10), recovery: true},
+		"text":                {msg: textMessage()}, // too short to compress
+		"attachment+recovery": {msg: attachmentMessage(t, 300<<10), recovery: true, compressed: true},
 		"shared password":     {msg: textMessage(), password: []byte("Partner-Shared-Secret-2026")},
 		"empty":               {msg: []byte{}},
 		"stored":              {msg: noise(t, 200_000)}, // no compressed packet
+		// Large messages are compressed in parallel blocks: a whole
+		// number of them, one octet more, and blocks of base64 noise
+		// (stored by deflate) between blocks of text.
+		"large text, whole blocks":   {msg: mailText(12 * blockSize), compressed: true},
+		"large text, one octet more": {msg: mailText(12*blockSize + 1), compressed: true},
+		"large attachment":           {msg: attachmentMessage(t, 2<<20), compressed: true},
+		"large noise":                {msg: noise(t, 2<<20)},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -323,6 +332,15 @@ func TestGPG(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), "AES256") {
 				t.Errorf("gpg does not report AES256:\n%s", stderr.String())
+			}
+			list := exec.Command(gpg, "--batch", "--no-tty", "--homedir", home, "--pinentry-mode", "loopback",
+				"--passphrase-file", passFile, "--list-packets", file)
+			out, err := list.CombinedOutput()
+			if err != nil {
+				t.Fatalf("gpg --list-packets: %v\n%s", err, out)
+			}
+			if got := bytes.Contains(out, []byte(":compressed packet: algo=1")); got != tt.compressed {
+				t.Errorf("ZIP compressed packet present = %v, want %v:\n%s", got, tt.compressed, out)
 			}
 		})
 	}
