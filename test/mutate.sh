@@ -5,8 +5,9 @@
 # followed by the surviving mutants, those explained in
 # test/mutation-equivalent.txt marked with their reason.
 #
-# MUTATE_PKGS picks packages; MUTATE_WORKERS (default 1: the store and key
-# service tests share one PostgreSQL database) runs mutants at once.
+# MUTATE_PKGS picks packages; MUTATE_WORKERS (default 1) runs mutants at once
+# (each PostgreSQL test has its own schema, so runs never collide; on 2 cores
+# one worker leaves room for the package's own parallel tests).
 # Reports are kept in MUTATE_OUT (default ./mutation/).
 #
 # gremlins lists the mutants (--dry-run: which operator, where); test/mutcover

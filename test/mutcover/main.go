@@ -53,7 +53,7 @@ func main() {
 	gotool := flag.String("go", "go", "the go command")
 	statuses := flag.String("status", "NOT COVERED,TIMED OUT", "comma-separated statuses of the mutants to run again (LIVED too, to score tests added since the report)")
 	schemata := flag.Bool("schemata", true, "run the mutants from one binary holding them all (mutant schemata); false compiles one binary per mutant")
-	workers := flag.Int("workers", 1, "mutants run at once (packages whose tests share a database need 1)")
+	workers := flag.Int("workers", 1, "mutants run at once")
 	flag.Parse()
 	if flag.NArg() != 2 {
 		fmt.Fprintln(os.Stderr, "usage: mutcover [-timeout D] [-go GO] [-status S,S] PACKAGE REPORT.json")
