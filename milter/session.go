@@ -240,7 +240,9 @@ func (s *session) finish(m milter.Modifier, bodyKept bool) (Outcome, verdict, er
 			cw := &chunkWriter{m: lm, buf: make([]byte, 0, chunkSize)}
 			err := s.f.sealKept(ctx, s.policy, c, cw, &v)
 			if err == nil {
-				err = cw.flush()
+				// SealTo flushed before the record; nothing is left then,
+				// and what would be is refused: the body has ended.
+				err = cw.Flush()
 			}
 			switch {
 			case cw.err != nil:
@@ -272,22 +274,45 @@ func (s *session) finish(m milter.Modifier, bodyKept bool) (Outcome, verdict, er
 
 // lockedModifier lets two goroutines write to the MTA, the keep-alive and
 // the sealed body's chunks: go-milter writes a packet in two parts, which
-// unserialised could interleave on the connection.
+// unserialised could interleave on the connection. It also keeps the
+// keep-alive out of the body: Postfix takes any reply after a replace-body
+// chunk as the end of the new body and refuses a later chunk, which
+// temp-fails the message on every retry. Between the first chunk and the
+// last, each chunk is a reply that resets the MTA's timer instead.
 type lockedModifier struct {
 	milter.Modifier
-	mu sync.Mutex
+	mu     sync.Mutex
+	inBody bool  // a chunk went out, the body's end has not
+	ended  error // why no chunk may go out any more: the body ended, or the session gave up
 }
 
 func (l *lockedModifier) Progress() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.inBody {
+		return nil
+	}
 	return l.Modifier.Progress()
 }
 
 func (l *lockedModifier) ReplaceBodyRawChunk(chunk []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.ended != nil {
+		return l.ended
+	}
+	l.inBody = true
 	return l.Modifier.ReplaceBodyRawChunk(chunk)
+}
+
+// end stops the chunks for the reason err; the keep-alive may go on.
+func (l *lockedModifier) end(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inBody = false
+	if l.ended == nil {
+		l.ended = err
+	}
 }
 
 // apply sends the changes to the MTA: removals last-to-first so that the
@@ -378,7 +403,7 @@ const chunkSize = int(milter.DataSize64K)
 // chunkSize bytes; err keeps the MTA's error, so that it can be told from
 // a failure of the sealing that writes.
 type chunkWriter struct {
-	m   milter.Modifier
+	m   *lockedModifier
 	buf []byte
 	err error
 }
@@ -392,7 +417,7 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
 		w.buf, p = w.buf[:len(w.buf)+k], p[k:]
 		if len(w.buf) == cap(w.buf) {
-			if err := w.flush(); err != nil {
+			if err := w.send(); err != nil {
 				return n - len(p), err
 			}
 		}
@@ -400,8 +425,19 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// flush sends what is buffered.
-func (w *chunkWriter) flush() error {
+// Flush sends what is buffered and ends the body: Pending.SealTo calls it
+// once the whole body is written, before the slow part, the envelope's
+// record, through which the MTA then gets keep-alives again.
+func (w *chunkWriter) Flush() error {
+	if err := w.send(); err != nil {
+		return err
+	}
+	w.m.end(errors.New("replace-body chunk after the end of the body"))
+	return nil
+}
+
+// send sends what is buffered.
+func (w *chunkWriter) send() error {
 	if w.err != nil || len(w.buf) == 0 {
 		return w.err
 	}

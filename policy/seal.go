@@ -164,9 +164,18 @@ func (pd *Pending) Seal(ctx context.Context, st EnvelopeStore) (*envelope.Sealed
 // records the envelope durably: only once SealTo returns without an error
 // may the body written to w be delivered. (The envelope record needs the
 // payload's digest, known at the end of the body.) The Sealed it returns
-// has no Body.
+// has no Body. A w with a Flush method is flushed once the whole body is
+// written, before the record: a writer that holds back the body's end (the
+// milter's replace-body chunks) sends it then, so that the MTA does not
+// wait for the rest of the body through a slow store write.
 func (pd *Pending) SealTo(ctx context.Context, st EnvelopeStore, w io.Writer) (*envelope.Sealed, error) {
-	return pd.seal(ctx, st, func(req envelope.Request) (*envelope.Sealed, error) { return envelope.SealTo(w, req, pd.opt) })
+	return pd.seal(ctx, st, func(req envelope.Request) (*envelope.Sealed, error) {
+		s, err := envelope.SealTo(w, req, pd.opt)
+		if f, ok := w.(interface{ Flush() error }); ok && err == nil {
+			err = f.Flush()
+		}
+		return s, err
+	})
 }
 
 func (pd *Pending) seal(ctx context.Context, st EnvelopeStore, seal func(envelope.Request) (*envelope.Sealed, error)) (*envelope.Sealed, error) {

@@ -192,3 +192,42 @@ func TestSealOnlineCopy(t *testing.T) {
 		t.Errorf("online copy under online_copy_hours = 0: %v; want none", err)
 	}
 }
+
+// heldBackWriter holds everything written to it until Flush, as the
+// milter's replace-body chunks hold the body's end.
+type heldBackWriter struct {
+	held, sent int
+}
+
+func (w *heldBackWriter) Write(p []byte) (int, error) { w.held += len(p); return len(p), nil }
+func (w *heldBackWriter) Flush() error                { w.sent, w.held = w.sent+w.held, 0; return nil }
+
+// sentAtRecord tells how much of the body w had sent when the envelope was
+// recorded.
+type sentAtRecord struct {
+	w          *heldBackWriter
+	sent, held int
+}
+
+func (s *sentAtRecord) PutEnvelope(context.Context, store.Envelope, []byte) error {
+	s.sent, s.held = s.w.sent, s.w.held
+	return nil
+}
+
+// SealTo flushes its writer before the envelope's record, which may be
+// slow: the whole body has gone out by then.
+func TestSealToFlushesBeforeRecord(t *testing.T) {
+	p := partnerPolicy(t)
+	copies, err := p.Prepare(sealDecision(p), sealMessage(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &heldBackWriter{}
+	st := &sentAtRecord{w: w}
+	if _, err := copies[1].Pending.SealTo(context.Background(), st, w); err != nil {
+		t.Fatal(err)
+	}
+	if st.sent == 0 || st.held != 0 {
+		t.Errorf("at the record %d bytes sent, %d held back; want all of the body sent", st.sent, st.held)
+	}
+}
