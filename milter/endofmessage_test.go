@@ -4,12 +4,104 @@ package milter
 // MTA waiting, and what the log line of a temp-fail keeps.
 
 import (
+	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/postseal/postseal/store"
 )
+
+// gateStore holds the first PutEnvelope until release is closed, without
+// watching ctx: a record whose write has begun (or, equally, a worker busy
+// encrypting a copy after it read the transaction). entered tells that it
+// is held.
+type gateStore struct {
+	*memStore
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gateStore) PutEnvelope(ctx context.Context, e store.Envelope, key []byte) error {
+	first := false
+	g.once.Do(func() { first = true })
+	if first {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	return g.memStore.PutEnvelope(ctx, e, key)
+}
+
+// panickingKeepAlive is an MTA connection whose keep-alive panics
+// ("connection state corrupt", as panickingBody's body chunk does) once the
+// worker is held in the store; it lets the worker go on as it panics.
+type panickingKeepAlive struct {
+	recorder
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (m *panickingKeepAlive) Progress() error {
+	select {
+	case <-m.entered:
+		close(m.release)
+		panic("connection state corrupt")
+	default:
+		return nil
+	}
+}
+
+// signallingSender is fakeSender that tells when a copy was handed over.
+type signallingSender struct {
+	fakeSender
+	sent chan struct{}
+}
+
+func (s *signallingSender) Send(ctx context.Context, from string, to []string, msg io.Reader) error {
+	err := s.fakeSender.Send(ctx, from, to, msg)
+	s.sent <- struct{}{}
+	return err
+}
+
+// A panic in the keep-alive (the session's goroutine, not the worker's) is
+// recovered by EndOfMessage, which answers 451 and resets the session. The
+// worker, still making the copies from the session's transaction, must be
+// stopped and finished first (go test -race saw it read the transaction
+// as the session reset it).
+func TestSessionKeepAlivePanicStopsWorkerFirst(t *testing.T) {
+	st := &gateStore{memStore: newMemStore(), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	snd := &signallingSender{sent: make(chan struct{}, 4)}
+	f := New(partnerPolicy(t), st, snd, discardLog(), Config{SpoolDir: t.TempDir()})
+	f.keepAlive = time.Millisecond
+	m := &panickingKeepAlive{entered: st.entered, release: st.release}
+	s := &session{f: f, leadingSpace: true}
+	// The partner's copy is sealed, recorded and re-injected by the worker
+	// before the kept copy.
+	sendHeader(s, m, "doc@example.org", "pat@ext.example", protoHeaders)
+	s.RcptTo("<lab@partner.example>", "", m)
+	s.Headers(m)
+	s.BodyChunk([]byte(testBody), m)
+	got := replyCode(s.EndOfMessage(m))
+	if !strings.Contains(got, "temp_fail") {
+		t.Errorf("panic in the keep-alive: %s; want a temp-fail", got)
+	}
+	// The worker, let go as the keep-alive panicked, re-injects the
+	// partner's copy from the session's transaction: before the answer,
+	// not from a transaction the session has reset.
+	select {
+	case <-snd.sent:
+	default:
+		t.Error("the partner's copy was not handed over before the answer: the worker outlived it")
+	}
+	if len(s.trx.Fields) != 0 {
+		t.Errorf("session not reset after the answer")
+	}
+}
 
 // postfixBodyRule is an MTA connection that keeps Postfix's rule for
 // replace-body packets (its milter client's reply loop): any other reply after a

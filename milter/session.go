@@ -188,7 +188,8 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 		}
 		s.trx.Body = body
 	}
-	out, v, err := s.finish(m, bodyKept)
+	v := verdict{decision: s.decision}
+	out, err := s.finish(m, bodyKept, &v)
 	if err == nil && out.Accepted() && out.Changes != nil {
 		if err = s.apply(m, out.Changes); err != nil {
 			v.reason, v.err = TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", err)
@@ -210,63 +211,72 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 // streamed to the MTA, then recorded. It keeps the MTA waiting patiently
 // until all of that is done: without a sign of life every second a slow
 // seal, or a slow write of the kept copy's record after its body went out,
-// would hit the MTA's timeout. err is the MTA's refusal of a body chunk.
-func (s *session) finish(m milter.Modifier, bodyKept bool) (Outcome, verdict, error) {
+// would hit the MTA's timeout. v gets what is known of the message, also
+// when finish panics; err is the MTA's refusal of a body chunk.
+func (s *session) finish(m milter.Modifier, bodyKept bool, v *verdict) (Outcome, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	type result struct {
-		out Outcome
-		v   verdict
-		err error
-	}
 	lm := &lockedModifier{Modifier: m}
-	done := make(chan result, 1)
+	// The worker's results, read once exited is closed.
+	var (
+		out    Outcome
+		wv     = *v
+		err    error
+		exited = make(chan struct{})
+	)
+	stop := func() {
+		cancel()
+		lm.end(errors.New("the session gave up on the message"))
+		<-exited
+	}
+	// Every way out, a panic in the keep-alive included, stops the worker
+	// and waits for it: it works on the session's transaction, which the
+	// session resets once it has answered, and it must send the MTA no
+	// chunk after the answer.
+	defer func() {
+		stop()
+		*v = wv
+	}()
 	go func() {
-		v := verdict{decision: s.decision}
+		defer close(exited)
 		defer func() {
 			// Not the session's goroutine: its recover does not reach here.
 			if r := recover(); r != nil {
 				s.f.log.Error("panic at the end of a message", "queue_id", s.trx.QueueID, "panic", r, "stack", string(debug.Stack()))
-				v.reason, v.err = TempFailPanic, fmt.Errorf("panic: %v", r)
-				done <- result{outcomeTempFail, v, nil}
+				out, wv.reason, wv.err, err = outcomeTempFail, TempFailPanic, fmt.Errorf("panic: %v", r), nil
 			}
 		}()
-		var out Outcome
-		out, v = s.f.process(ctx, s.policy, &s.trx, bodyKept)
+		out, wv = s.f.process(ctx, s.policy, &s.trx, bodyKept)
 		if c := out.Changes; out.Accepted() && c != nil && c.seal != nil {
 			// The sealed body goes to the MTA as it is made. Chunks already
 			// sent are only applied with the final accept: a failure here
 			// answers 451 and the MTA drops them with the message.
 			cw := &chunkWriter{m: lm, buf: make([]byte, 0, chunkSize)}
-			err := s.f.sealKept(ctx, s.policy, c, cw, &v)
-			if err == nil {
+			serr := s.f.sealKept(ctx, s.policy, c, cw, &wv)
+			if serr == nil {
 				// SealTo flushed before the record; nothing is left then,
 				// and what would be is refused: the body has ended.
-				err = cw.Flush()
+				serr = cw.Flush()
 			}
 			switch {
 			case cw.err != nil:
-				v.reason, v.err = TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", cw.err)
-				done <- result{outcomeTempFail, v, cw.err}
-				return
-			case err != nil:
+				wv.reason, wv.err = TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", cw.err)
+				out, err = outcomeTempFail, cw.err
+			case serr != nil:
 				out = outcomeTempFail
 			}
 		}
-		done <- result{out, v, nil}
 	}()
 	tick := time.NewTicker(s.f.keepAlive)
 	defer tick.Stop()
 	for {
 		select {
-		case r := <-done:
-			return r.out, r.v, r.err
+		case <-exited:
+			return out, err
 		case <-tick.C:
-			if err := lm.Progress(); err != nil {
-				cancel()
-				r := <-done
-				r.v.reason, r.v.err = TempFailMTA, fmt.Errorf("the MTA went away while the message was sealed: %w", err)
-				return outcomeTempFail, r.v, nil
+			if perr := lm.Progress(); perr != nil {
+				stop()
+				wv.reason, wv.err = TempFailMTA, fmt.Errorf("the MTA went away while the message was sealed: %w", perr)
+				return outcomeTempFail, nil
 			}
 		}
 	}
