@@ -6,8 +6,10 @@ package milter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +102,70 @@ func TestSessionKeepAlivePanicStopsWorkerFirst(t *testing.T) {
 	}
 	if len(s.trx.Fields) != 0 {
 		t.Errorf("session not reset after the answer")
+	}
+}
+
+// failingNth is a Sender that hands over every copy but the nth (from 1).
+type failingNth struct {
+	fakeSender
+	n     int
+	calls int
+}
+
+func (s *failingNth) Send(ctx context.Context, from string, to []string, msg io.Reader) error {
+	s.calls++
+	if s.calls == s.n {
+		return errors.New("421 re-injection listener busy")
+	}
+	return s.fakeSender.Send(ctx, from, to, msg)
+}
+
+// Split with two sealed copies to re-inject: the first is recorded and
+// handed over (it is on its way to its recipient), the second is recorded
+// and its hand-over fails. The message is temp-failed, and its one log
+// line names the envelopes that were recorded and the one whose copy went
+// out (the MTA's retry sends its recipients a second copy).
+func TestTempFailLogNamesReinjectedEnvelopes(t *testing.T) {
+	var logs syncBuffer
+	st := newMemStore()
+	snd := &failingNth{n: 2}
+	f := New(partnerPolicy(t), st, snd, slog.New(slog.NewTextHandler(&logs, nil)), Config{SpoolDir: t.TempDir()})
+	m := &recorder{}
+	s := &session{f: f, leadingSpace: true}
+	sendHeader(s, m, "doc@example.org", "nurse@example.org", protoHeaders)
+	s.RcptTo("<pat@ext.example>", "", m)
+	s.RcptTo("<lab@partner.example>", "", m)
+	if r := replyCode(s.Headers(m)); strings.Contains(r, "accept") {
+		t.Fatalf("end of header: %s", r)
+	}
+	s.BodyChunk([]byte(testBody), m)
+	got := replyCode(s.EndOfMessage(m))
+	if !strings.Contains(got, "451") {
+		t.Fatalf("answer %s; want 451", got)
+	}
+	if len(snd.sent) != 1 || len(st.envs) != 2 {
+		t.Fatalf("%d copies handed over, %d envelopes recorded; want 1 and 2", len(snd.sent), len(st.envs))
+	}
+	var line string
+	for _, l := range logs.lines() {
+		if strings.Contains(l, "outcome=tempfailed") {
+			line = l
+		}
+	}
+	// The copies go out in turn: the one handed over was recorded first.
+	var sent, failed string
+	for id, e := range st.envs {
+		if slices.Equal(e.Recipients, snd.sent[0].to) {
+			sent = id
+		} else {
+			failed = id
+		}
+	}
+	if !strings.Contains(line, fmt.Sprintf(`envelope_ids="[%s %s]" `, sent, failed)) {
+		t.Errorf("temp-fail line:\n%s\ndoes not name the envelopes recorded, [%s %s]", line, sent, failed)
+	}
+	if !strings.Contains(line, fmt.Sprintf("reinjected=[%s] ", sent)) {
+		t.Errorf("temp-fail line:\n%s\ndoes not say that the copy of envelope %s was handed over (reinjected=[%s])", line, sent, sent)
 	}
 }
 

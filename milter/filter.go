@@ -296,13 +296,9 @@ func (f *Filter) process(ctx context.Context, p *policy.Policy, t *Transaction, 
 		return outcome(d), v
 	}
 	sealStart := f.now()
-	changes, ids, err := f.seal(ctx, p, d, t)
+	changes, ids, err := f.seal(ctx, p, d, t, &v)
 	if err == nil {
 		err = ctx.Err()
-		// The kept copy's envelope is recorded by its seal (sealKept),
-		// after its body went out: until then the log must not name it as
-		// made.
-		v.ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == changes.keptID })
 	}
 	v.sealTime = f.now().Sub(sealStart)
 	if err != nil {
@@ -330,8 +326,11 @@ func scanAttrs(d policy.Decision) []slog.Attr {
 
 // seal makes the copies and re-injects all but the one kept in place. It
 // returns the changes for the MTA's copy, whose sealing (Changes.seal) is
-// left to the caller; nothing is sent to the MTA here.
-func (f *Filter) seal(ctx context.Context, p *policy.Policy, d policy.Decision, t *Transaction) (*Changes, []string, error) {
+// left to the caller; nothing is sent to the MTA here. v gets each
+// envelope as it is recorded and each copy as it is handed over, so that
+// a failure after them still tells of them. (The kept copy's envelope is
+// recorded by its seal, after its body went out.)
+func (f *Filter) seal(ctx context.Context, p *policy.Policy, d policy.Decision, t *Transaction, v *verdict) (*Changes, []string, error) {
 	msg := policy.Message{QueueID: t.QueueID, Sender: t.Sender, Display: t.Fields.Display(), MessageID: t.Fields.Get("Message-ID"), Original: t.Original}
 	copies, err := p.Prepare(d, msg, f.now())
 	if err != nil {
@@ -352,9 +351,13 @@ func (f *Filter) seal(ctx context.Context, p *policy.Policy, d policy.Decision, 
 			if c.Sealed, err = c.Pending.Seal(ctx, f.store); err != nil {
 				return nil, nil, err
 			}
+			v.ids = append(v.ids, c.EnvelopeID)
 		}
 		if err := f.reinjectCopy(ctx, d, t, c); err != nil {
 			return nil, nil, err
+		}
+		if c.EnvelopeID != "" {
+			v.reinjected = append(v.reinjected, c.EnvelopeID)
 		}
 		changes.DelRcpts = append(changes.DelRcpts, c.Group.Recipients...)
 	}

@@ -64,6 +64,10 @@ type verdict struct {
 	// failed is not named as made); sealTime the time spent making them.
 	ids      []string
 	sealTime time.Duration
+	// reinjected are the envelopes whose copy was handed to the
+	// re-injection listener: it is on its way even if the message is
+	// temp-failed.
+	reinjected []string
 }
 
 func tempFailReason(err error) string {
@@ -122,9 +126,13 @@ func (f *Filter) record(t *Transaction, v verdict, out Outcome, start time.Time)
 		f.obs.Rejected()
 	default:
 		if len(v.ids) > 0 {
-			// Envelopes were recorded but the copy never left: they stay
-			// unopened; the retry makes new ones.
+			// Envelopes were recorded: the retry makes new ones. Those
+			// whose copy was not re-injected stay unopened; the recipients
+			// of those that were get a second copy from the retry.
 			attrs = append(attrs, slog.Any("envelope_ids", v.ids))
+		}
+		if len(v.reinjected) > 0 {
+			attrs = append(attrs, slog.Any("reinjected", v.reinjected))
 		}
 		f.log.LogAttrs(ctx, slog.LevelError, "message temp-failed", append(attrs, slog.String("outcome", "tempfailed"),
 			slog.String("reason", v.reason), slog.Any("err", v.err))...)
