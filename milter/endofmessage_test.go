@@ -78,7 +78,8 @@ func (s *signallingSender) Send(ctx context.Context, from string, to []string, m
 func TestSessionKeepAlivePanicStopsWorkerFirst(t *testing.T) {
 	st := &gateStore{memStore: newMemStore(), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	snd := &signallingSender{sent: make(chan struct{}, 4)}
-	f := New(partnerPolicy(t), st, snd, discardLog(), Config{SpoolDir: t.TempDir()})
+	var logs syncBuffer
+	f := New(partnerPolicy(t), st, snd, slog.New(slog.NewTextHandler(&logs, nil)), Config{SpoolDir: t.TempDir()})
 	f.keepAlive = time.Millisecond
 	m := &panickingKeepAlive{entered: st.entered, release: st.release}
 	s := &session{f: f, leadingSpace: true}
@@ -103,6 +104,24 @@ func TestSessionKeepAlivePanicStopsWorkerFirst(t *testing.T) {
 	if len(s.trx.Fields) != 0 {
 		t.Errorf("session not reset after the answer")
 	}
+	// The panic's line tells what the worker did before it stopped.
+	line := tempFailLine(&logs)
+	for id := range st.envs {
+		if !strings.Contains(line, fmt.Sprintf("reinjected=[%s] ", id)) {
+			t.Errorf("temp-fail line:\n%s\nwant reinjected=[%s], the partner's copy handed over", line, id)
+		}
+	}
+}
+
+// tempFailLine is the last temp-fail line logged.
+func tempFailLine(logs *syncBuffer) string {
+	var line string
+	for _, l := range logs.lines() {
+		if strings.Contains(l, "outcome=tempfailed") {
+			line = l
+		}
+	}
+	return line
 }
 
 // failingNth is a Sender that hands over every copy but the nth (from 1).
@@ -146,12 +165,7 @@ func TestTempFailLogNamesReinjectedEnvelopes(t *testing.T) {
 	if len(snd.sent) != 1 || len(st.envs) != 2 {
 		t.Fatalf("%d copies handed over, %d envelopes recorded; want 1 and 2", len(snd.sent), len(st.envs))
 	}
-	var line string
-	for _, l := range logs.lines() {
-		if strings.Contains(l, "outcome=tempfailed") {
-			line = l
-		}
-	}
+	line := tempFailLine(&logs)
 	// The copies go out in turn: the one handed over was recorded first.
 	var sent, failed string
 	for id, e := range st.envs {
@@ -169,14 +183,66 @@ func TestTempFailLogNamesReinjectedEnvelopes(t *testing.T) {
 	}
 }
 
+// panickingHeader is an MTA connection that panics on a header change,
+// after the sealed body went out and its envelope was recorded.
+type panickingHeader struct{ recorder }
+
+func (*panickingHeader) InsertHeader(int, string, string) error { panic("connection state corrupt") }
+
+// A panic while the changes are handed over (after the kept copy was
+// sealed and recorded) is a temp-fail; its log line keeps what is known:
+// the envelope recorded, as every other temp-fail line after a record
+// names it, the size and the time taken.
+func TestSessionPanicInApplyLogKeepsWhatIsKnown(t *testing.T) {
+	var logs syncBuffer
+	st := newMemStore()
+	f := New(testPolicy(t), st, &fakeSender{}, slog.New(slog.NewTextHandler(&logs, nil)), Config{SpoolDir: t.TempDir()})
+	var clock sync.Mutex
+	now := time.Now()
+	f.now = func() time.Time {
+		clock.Lock()
+		defer clock.Unlock()
+		now = now.Add(time.Hour)
+		return now
+	}
+	m := &panickingHeader{}
+	s := &session{f: f, leadingSpace: true}
+	sendHeader(s, m, "doc@example.org", "pat@ext.example", protoHeaders)
+	s.Headers(m)
+	s.BodyChunk([]byte(testBody), m)
+	size := s.trx.headerSize() + int64(len(testBody))
+	got := replyCode(s.EndOfMessage(m))
+	if !strings.Contains(got, "temp_fail") || len(st.envs) != 1 {
+		t.Fatalf("answer %s with %d envelopes recorded; want a temp-fail and 1", got, len(st.envs))
+	}
+	line := tempFailLine(&logs)
+	for id := range st.envs {
+		if !strings.Contains(line, fmt.Sprintf("envelope_ids=[%s]", id)) {
+			t.Errorf("temp-fail line:\n%s\nwant envelope_ids=[%s], the envelope recorded", line, id)
+		}
+	}
+	// The line also gives the message's size: the header and the body
+	// were known before the panic.
+	if !strings.Contains(line, fmt.Sprintf(" size=%d ", size)) {
+		t.Errorf("temp-fail line does not give the message's size, %d bytes", size)
+	}
+	// And the time since the end of the data, not since the panic: the
+	// clock moves an hour at each reading, and the seal read it between.
+	_, after, _ := strings.Cut(line, " duration=")
+	d, err := time.ParseDuration(strings.Fields(after + " ")[0])
+	if err != nil || d <= time.Hour {
+		t.Errorf("temp-fail line gives duration %v (%v); want the time since the message's end of data, several readings of the clock", d, err)
+	}
+}
+
 // postfixBodyRule is an MTA connection that keeps Postfix's rule for
-// replace-body packets (its milter client's reply loop): any other reply after a
-// SMFIR_REPLBODY — SMFIR_PROGRESS included — ends the body replacement with
-// the part received so far ("When SMFIR_REPLBODY is followed by some
-// different request, we assume that the body replacement operation is
-// complete") and a later SMFIR_REPLBODY is refused: "body replacement
-// requests can't currently be mixed with other requests", a configuration
-// error that closes the milter connection and applies
+// replace-body packets (its milter client's reply loop): any other reply
+// after a SMFIR_REPLBODY — SMFIR_PROGRESS included — ends the body
+// replacement with the part received so far ("When SMFIR_REPLBODY is
+// followed by some different request, we assume that the body replacement
+// operation is complete") and a later SMFIR_REPLBODY is refused: "body
+// replacement requests can't currently be mixed with other requests", a
+// configuration error that closes the milter connection and applies
 // milter_default_action. Both methods run under lockedModifier's lock.
 type postfixBodyRule struct {
 	recorder

@@ -155,10 +155,15 @@ func (s *session) BodyChunk(chunk []byte, _ milter.Modifier) (*milter.Response, 
 
 func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err error) {
 	defer s.reset()
+	// v is what is known of the message as the work goes on: a panic's
+	// line keeps it (size, envelopes recorded), and the time since start.
+	start := s.f.now()
+	v := verdict{decision: s.decision}
 	defer func() {
 		if r := recover(); r != nil {
 			s.f.log.Error("panic at the end of a message", "queue_id", s.trx.QueueID, "panic", r, "stack", string(debug.Stack()))
-			s.f.record(&s.trx, verdict{decision: s.decision, reason: TempFailPanic, err: fmt.Errorf("panic: %v", r)}, outcomeTempFail, s.f.now())
+			v.reason, v.err = TempFailPanic, fmt.Errorf("panic: %v", r)
+			s.f.record(&s.trx, v, outcomeTempFail, start)
 			resp, err = milter.RespTempFail, nil
 		}
 	}()
@@ -170,25 +175,24 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 	case s.body == nil:
 		// No end of header was seen, so no body was kept: this cannot be
 		// decided safely.
-		s.f.record(&s.trx, verdict{reason: TempFailProtocol, err: errors.New("end of message without end of header")}, outcomeTempFail, s.f.now())
+		s.f.record(&s.trx, verdict{reason: TempFailProtocol, err: errors.New("end of message without end of header")}, outcomeTempFail, start)
 		return response(outcomeTempFail)
 	}
-	start := s.f.now()
 	if q := m.Get(milter.MacroQueueId); q != "" {
 		s.trx.QueueID = q
 	}
 	s.trx.BodySize = s.body.Size()
+	v.size = s.trx.headerSize() + s.trx.BodySize
 	bodyKept := !s.body.Over()
 	if bodyKept {
 		body, err := s.body.Reader()
 		if err != nil {
-			v := verdict{decision: s.decision, size: s.trx.headerSize() + s.trx.BodySize, reason: TempFailSpool, err: err}
+			v.reason, v.err = TempFailSpool, err
 			s.f.record(&s.trx, v, outcomeTempFail, start)
 			return response(outcomeTempFail)
 		}
 		s.trx.Body = body
 	}
-	v := verdict{decision: s.decision}
 	out, err := s.finish(m, bodyKept, &v)
 	if err == nil && out.Accepted() && out.Changes != nil {
 		if err = s.apply(m, out.Changes); err != nil {
