@@ -131,25 +131,20 @@ func jsonString(s string) string {
 	if err != nil { // a string always marshals
 		panic(err)
 	}
-	out := string(j)
-	for i := 0; i < len(out); i++ {
-		if out[i] >= utf8.RuneSelf {
-			var b strings.Builder
-			for _, r := range out {
-				switch {
-				case r < utf8.RuneSelf:
-					b.WriteRune(r)
-				case r > 0xffff:
-					r -= 0x10000
-					fmt.Fprintf(&b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-				default:
-					fmt.Fprintf(&b, `\u%04x`, r)
-				}
-			}
-			return b.String()
+	var b strings.Builder
+	b.Grow(len(j))
+	for _, r := range string(j) {
+		switch {
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		case r > 0xffff:
+			r -= 0x10000
+			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
 		}
 	}
-	return out
+	return b.String()
 }
 
 // splitAddresses splits a display address list ("A <a@x>, "B, C" <b@y>")
