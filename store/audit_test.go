@@ -3,6 +3,11 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -373,4 +378,135 @@ func sealerKey(i int) []byte {
 		return nil
 	}
 	return make([]byte, 32)
+}
+
+// EventHash is the format every stored chain was written in: SHA-256 of
+// the previous hash's 32 bytes and the encoding its comment gives, built
+// here from that description. A previous hash that is not 32 bytes of hex
+// is hashed as its text.
+func TestEventHashFormat(t *testing.T) {
+	e := Event{Seq: 7, Time: time.UnixMilli(1764756000123), Kind: EventKeyReleased, EnvelopeID: "env1", Email: "r@ext.example",
+		RemoteIP: "192.0.2.7", Actor: "recipient", Auth: "password: ok", Outcome: "ok", Detail: "d"}
+	hashOver := func(prev []byte) string {
+		b := append(prev, "postseal audit v1\x00"...)
+		b = binary.BigEndian.AppendUint64(b, 7)
+		b = binary.BigEndian.AppendUint64(b, 1764756000123)
+		for _, f := range []string{"key_released", "env1", "r@ext.example", "192.0.2.7", "recipient", "password: ok", "ok", "d"} {
+			b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+			b = append(b, f...)
+		}
+		h := sha256.Sum256(b)
+		return hex.EncodeToString(h[:])
+	}
+	prev := strings.Repeat("0f", 32)
+	for _, tc := range []struct {
+		prev string
+		over []byte
+	}{
+		{prev, bytes.Repeat([]byte{0x0f}, 32)},
+		{genesis, make([]byte, 32)},
+		{"0f0f", []byte("0f0f")},       // hex, but not 32 bytes
+		{"not hex", []byte("not hex")}, // damaged
+	} {
+		if got, want := EventHash(tc.prev, e), hashOver(tc.over); got != want {
+			t.Errorf("EventHash(%q) = %s; want %s", tc.prev, got, want)
+		}
+	}
+}
+
+func TestChainBreakError(t *testing.T) {
+	for _, tc := range []struct {
+		b    ChainBreak
+		want string
+	}{
+		{ChainBreak{Seq: 0, ID: 17, Reason: "not on the chain"}, "event row id 17: not on the chain"},
+		{ChainBreak{Seq: 5, ID: 17, Reason: "edited"}, "event 5: edited"},
+		{ChainBreak{Seq: 5, Reason: "missing"}, "event 5: missing"},
+	} {
+		if got := tc.b.Error(); got != tc.want {
+			t.Errorf("%+v: %q; want %q", tc.b, got, tc.want)
+		}
+	}
+}
+
+// After a prune, an event the prune checkpoint lists as removed that is
+// back (a restored row) and a second event at the first kept sequence
+// number (the unique index dropped first) are each named for what they are.
+func testAuditPrunedYetPresent(t *testing.T, db database) {
+	s, _ := openDB(t, db)
+	addEvents(t, s, 6, EventKeyReleased)
+	if n, err := s.PruneEvents(context.Background(), t0.Add(3*time.Minute)); err != nil || n != 3 {
+		t.Fatalf("pruned %d, %v; want 3", n, err)
+	}
+	const row = `INSERT INTO events (seq, time, kind, email) VALUES (?, 1, 'key_released', 'eve@ext.example')`
+	tamper(t, s, row, 2)
+	wantBroken(t, verify(t, s), 2, "listed as removed by the prune checkpoint (which kept events from 4 on), yet present")
+	tamper(t, s, `DELETE FROM events WHERE seq = 2`)
+	wantIntact(t, verify(t, s), 4)
+	if _, err := sqlOf(t, s).db.Exec(`DROP INDEX events_seq`); err != nil {
+		t.Fatal(err)
+	}
+	tamper(t, s, row, 4)
+	wantBroken(t, verify(t, s), 4, "a second event with the same sequence number")
+}
+
+// A prune record that says no event was removed (through 0) vouches for
+// nothing, even signed with the key: it is refused, not taken as the start
+// of the chain.
+func testAuditPruneThroughZero(t *testing.T, db database) {
+	s, _ := openDB(t, db)
+	ctx := context.Background()
+	addEvents(t, s, 3, EventKeyReleased)
+	ss := sqlOf(t, s)
+	rec := pruneRecord{Through: 0, Hash: genesis, Before: t0.UnixMilli()}
+	rec.MAC = hex.EncodeToString(ss.key.signAudit(rec.signed()))
+	detail, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.inTx(ctx, func(tx *sql.Tx) error {
+		return ss.appendEvents(ctx, tx, Event{Kind: EventAuditPruned, Actor: "postseal", Detail: string(detail)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantBroken(t, verify(t, s), 4, "prune checkpoint whose signature does not match")
+}
+
+// A chain rewritten from event 3 on, every hash recomputed and the head
+// row set, verifies on its own; the service log's checkpoints at or after
+// the rewrite tell. Checkpoints that agree, the head's included, leave the
+// chain intact.
+func testAuditCheckpointRewritten(t *testing.T, db database) {
+	s, _ := openDB(t, db)
+	ctx := context.Background()
+	addEvents(t, s, 4, EventKeyReleased)
+	cp4, err := s.AuditHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addEvents(t, s, 2, EventKeyReleased)
+	cp6, err := s.AuditHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIntact(t, verify(t, s, cp4, cp6), 6)
+
+	var evs []Event
+	if err := s.AuditEvents(ctx, EventFilter{}, func(e Event) error { evs = append(evs, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	prev := evs[1].Hash
+	for _, e := range evs[2:] {
+		if e.Seq == 3 {
+			e.Email = "someone-else@ext.example"
+		}
+		e.PrevHash = prev
+		e.Hash = EventHash(prev, e)
+		tamper(t, s, `UPDATE events SET email = ?, prev_hash = ?, hash = ? WHERE seq = ?`, e.Email, e.PrevHash, e.Hash, e.Seq)
+		prev = e.Hash
+	}
+	tamper(t, s, `UPDATE audit_head SET hash = ?`, prev)
+	wantIntact(t, verify(t, s), 6)
+	wantBroken(t, verify(t, s, cp4), 4, "differs from the checkpoint in the service log")
+	wantBroken(t, verify(t, s, cp6), 6, "differs from the checkpoint in the service log")
 }

@@ -50,6 +50,9 @@ func runSuite(t *testing.T, newDB func(t *testing.T) database) {
 		{"AuditPruneForged", testAuditPruneForged},
 		{"AuditDeletedHead", testAuditDeletedHead},
 		{"AuditTruncatedWithHead", testAuditTruncatedWithHead},
+		{"AuditPrunedYetPresent", testAuditPrunedYetPresent},
+		{"AuditPruneThroughZero", testAuditPruneThroughZero},
+		{"AuditCheckpointRewritten", testAuditCheckpointRewritten},
 	}
 	for _, tc := range tamperCases {
 		tests = append(tests, struct {
