@@ -118,13 +118,16 @@ func run(gotool, pkg, report string, statuses []string, timeout time.Duration, s
 		fmt.Fprintf(os.Stderr, "mutcover %s: %d mutants compiled one by one\n", pkg, len(rest))
 	}
 	for _, m := range rest {
-		run := ""
-		if names, _, blocked := selectTests(tests, m); blocked && len(names) > 0 {
+		run, budget := "", timeout
+		if names, took, blocked := selectTests(tests, m); blocked && len(names) > 0 {
 			run = "^(" + strings.Join(quoteNames(names), "|") + ")$"
+			// The schemata's budget plus a minute for the compile: a
+			// mutant that hangs a test must not hold the run 5 minutes.
+			budget = min(timeout, 3*took+75*time.Second)
 		} else if blocked && tests != nil {
 			run = "^$" // no test executes its line: LIVED if it builds
 		}
-		status, err := try(gotool, pkg, m.file, m.typ, m.line, m.col, tmp, timeout, run)
+		status, err := try(gotool, pkg, m.file, m.typ, m.line, m.col, tmp, budget, run)
 		if err != nil {
 			return fmt.Errorf("%s:%d:%d %s: %w", m.file, m.line, m.col, m.typ, err)
 		}
