@@ -276,7 +276,7 @@ func (s *sqlStore) PruneEvents(ctx context.Context, before time.Time) (int64, er
 			through = first.Int64 - 1
 		}
 		var rec pruneRecord
-		err := tx.QueryRowContext(ctx, s.q(`SELECT hash FROM events WHERE seq = ?`), through).Scan(&rec.Hash)
+		err := tx.QueryRowContext(ctx, s.q(`SELECT hash FROM events WHERE seq = ? AND seq > 0`), through).Scan(&rec.Hash)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // nothing older is left
 		}

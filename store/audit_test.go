@@ -510,3 +510,21 @@ func testAuditCheckpointRewritten(t *testing.T, db database) {
 	wantBroken(t, verify(t, s, cp4), 4, "differs from the checkpoint in the service log")
 	wantBroken(t, verify(t, s, cp6), 6, "differs from the checkpoint in the service log")
 }
+
+// A row inserted behind postseal's back (seq 0) is not an event older than
+// the chain: a prune with nothing older to remove leaves the chain alone
+// (it once wrote a prune record through 0 every round, which verification
+// then reported as forged instead of naming the inserted row).
+func testAuditPruneBesideInsertedRow(t *testing.T, db database) {
+	s, _ := openDB(t, db)
+	ctx := context.Background()
+	addEvents(t, s, 3, EventKeyReleased)
+	tamper(t, s, `INSERT INTO events (time, kind, email) VALUES (1, 'key_released', 'eve@ext.example')`)
+	if n, err := s.PruneEvents(ctx, t0); err != nil || n != 0 {
+		t.Fatalf("pruned %d, %v; want nothing", n, err)
+	}
+	if head, err := s.AuditHead(ctx); err != nil || head.Seq != 3 {
+		t.Errorf("head %+v, %v after a prune with nothing to remove; want event 3", head, err)
+	}
+	wantBroken(t, verify(t, s), 0, "not on the chain")
+}

@@ -53,6 +53,7 @@ func runSuite(t *testing.T, newDB func(t *testing.T) database) {
 		{"AuditPrunedYetPresent", testAuditPrunedYetPresent},
 		{"AuditPruneThroughZero", testAuditPruneThroughZero},
 		{"AuditCheckpointRewritten", testAuditCheckpointRewritten},
+		{"AuditPruneBesideInsertedRow", testAuditPruneBesideInsertedRow},
 	}
 	for _, tc := range tamperCases {
 		tests = append(tests, struct {
