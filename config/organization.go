@@ -69,6 +69,10 @@ func (o *Organization) validate() error {
 	if !langRe.MatchString(o.Language) {
 		return keyErr("organization.language", "must be a language code like \"en\" or \"es\", not %q", o.Language)
 	}
+	// Domains are matched lower-cased (the recipient's domain is): a key
+	// "Hospital.es" would otherwise never match, and two keys differing
+	// only in case would be picked by map order.
+	lower := make(map[string]string, len(o.Languages))
 	for d, l := range o.Languages {
 		if err := checkDomainPattern(d); err != nil {
 			return keyErr("organization.languages", "%q: %v", d, err)
@@ -76,6 +80,14 @@ func (o *Organization) validate() error {
 		if !langRe.MatchString(l) {
 			return keyErr("organization.languages", "%q: must be a language code like \"es\", not %q", d, l)
 		}
+		ld := strings.ToLower(d)
+		if prev, dup := lower[ld]; dup && prev != l {
+			return keyErr("organization.languages", "%q is given twice (letter case does not matter), as %q and %q", ld, prev, l)
+		}
+		lower[ld] = l
+	}
+	if o.Languages != nil {
+		o.Languages = lower
 	}
 	for i, d := range o.InternalDomains {
 		if err := checkDomainPattern(d); err != nil {

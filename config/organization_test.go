@@ -79,6 +79,14 @@ func TestLanguageSettings(t *testing.T) {
 	if c.Organization.Language != "es" || c.Organization.Languages["*.mx"] != "es" || c.Organization.Languages["partner.example"] != "en" {
 		t.Errorf("organization %+v", c.Organization)
 	}
+	// Recipient domains are matched lower-cased: so are the keys.
+	c, err = Parse("o.toml", []byte("[organization.languages]\n\"Hospital.ES\" = \"es\"\n\"*.MX\" = \"es\"\n\"*.mx\" = \"es\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := c.Organization.Languages; len(l) != 2 || l["hospital.es"] != "es" || l["*.mx"] != "es" {
+		t.Errorf("languages %v; want the keys lower-cased", l)
+	}
 	if Default().Organization.Language != "en" {
 		t.Error("the default language is not English")
 	}
@@ -87,6 +95,7 @@ func TestLanguageSettings(t *testing.T) {
 		"[organization]\nlanguage = \"\"\n",
 		"[organization.languages]\n\"partner.example\" = \"español\"\n",
 		"[organization.languages]\n\"bad domain\" = \"es\"\n",
+		"[organization.languages]\n\"Partner.example\" = \"es\"\n\"partner.EXAMPLE\" = \"en\"\n",
 	} {
 		_, err := Parse("o.toml", []byte(body))
 		var ce *Error
