@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Organization describes the sending organisation.
@@ -57,9 +58,17 @@ func DefaultHelpURL(publicURL string) string {
 	return strings.TrimRight(publicURL, "/") + "/help"
 }
 
+// MaxOrgNameRunes bounds organization.name: the name is written on pages
+// sent as mail, whose lines may not pass 998 octets, and a character
+// outside ASCII is written there as a 9-octet reference (&#128512;).
+const MaxOrgNameRunes = 64
+
 func (o *Organization) validate() error {
 	if o.Name == "" {
 		return keyErr("organization.name", "must not be empty")
+	}
+	if n := utf8.RuneCountInString(o.Name); n > MaxOrgNameRunes {
+		return keyErr("organization.name", "is %d characters long; at most %d fit the secure message's page", n, MaxOrgNameRunes)
 	}
 	if tz := o.Timezone; tz != "" {
 		if _, err := time.LoadLocation(tz); err != nil {

@@ -104,3 +104,17 @@ func TestLanguageSettings(t *testing.T) {
 		}
 	}
 }
+
+// organization.name is written on the secure message's page, whose lines
+// are bounded: 64 characters are accepted, 65 refused at the name's line.
+func TestOrganisationNameLength(t *testing.T) {
+	name := strings.Repeat("病", MaxOrgNameRunes)
+	if _, err := Parse("o.toml", []byte("[organization]\nname = \""+name+"\"\n")); err != nil {
+		t.Fatalf("a %d-character name: %v", MaxOrgNameRunes, err)
+	}
+	_, err := Parse("o.toml", []byte("[organization]\nname = \""+name+"病\"\n"))
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "organization.name" || ce.Line != 2 || !strings.Contains(err.Error(), "65 characters") {
+		t.Errorf("a %d-character name: %v; want an organization.name error at line 2 naming its length", MaxOrgNameRunes+1, err)
+	}
+}

@@ -97,7 +97,7 @@ var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html
 <p>{{.T "This is a secure message from %s. Enter your e-mail address and password to open it. The message is decrypted in your browser." .OrgText}}</p>
 {{- else}}
 <p id="noscript-intro">{{.T "This is a secure message from %s. To read it, open this file in a web browser." .OrgText}}
-{{- if .OpenURL}} {{.T "If the message does not open by itself, press Open Online below: the encrypted message is sent to the key service of %s, where you sign in to read it." .OrgText}}{{end}}</p>
+{{if .OpenURL}}{{.T "If the message does not open by itself, press Open Online below: the encrypted message is sent to the key service of %s, where you sign in to read it." .OrgText}}{{end}}</p>
 {{- end}}
 {{- if .SharedPassword}}
 <p>{{.T "You need the password agreed between your organisation and %s." .OrgText}}</p>
