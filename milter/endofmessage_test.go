@@ -298,3 +298,19 @@ func TestSessionNoKeepAliveBetweenBodyChunks(t *testing.T) {
 		t.Errorf("%d body chunks taken, %d keep-alives, %d chunks refused after a keep-alive; answer %s, log:\n%s\nwant no keep-alive between body chunks and an accept", m.chunks, m.progress, m.interleaved, got, line)
 	}
 }
+
+// Once the chunks are ended, none goes out, and the first reason is the one
+// every later chunk gets (the body's end, or why the session gave up).
+func TestLockedModifierEndKeepsTheFirstReason(t *testing.T) {
+	r := &recorder{}
+	l := &lockedModifier{Modifier: r}
+	if err := l.ReplaceBodyRawChunk([]byte("a")); err != nil || r.changes != 1 {
+		t.Fatalf("first chunk: %v, %d changes; want it sent", err, r.changes)
+	}
+	first, second := errors.New("the body ended"), errors.New("the session gave up")
+	l.end(first)
+	l.end(second)
+	if err := l.ReplaceBodyRawChunk([]byte("b")); err != first || r.changes != 1 {
+		t.Errorf("chunk after end: %v, %d changes; want %q and nothing sent", err, r.changes, first)
+	}
+}

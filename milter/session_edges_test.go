@@ -349,6 +349,8 @@ func TestTempFailLogNamesOnlyRecordedEnvelopes(t *testing.T) {
 				switch {
 				case len(recorded) == 0 && strings.Contains(line, "envelope_ids="):
 					t.Errorf("temp-fail line names envelopes when none was recorded:\n%s", line)
+				case len(recorded) == 0 && strings.Contains(line, "reinjected="):
+					t.Errorf("temp-fail line names re-injected copies when none was made:\n%s", line)
 				case len(recorded) > 0 && (!strings.Contains(line, fmt.Sprintf("envelope_ids=%v ", recorded)) || strings.Count(line, "envelope_ids=") != 1):
 					t.Errorf("temp-fail line:\n%s\nwant envelope_ids=%v, the recorded ones only", line, recorded)
 				}
