@@ -21,7 +21,6 @@ type pdfFont struct {
 	dw      float64            // default width
 	scale   float64            // glyph units → text space (1/1000, or a Type3 FontMatrix)
 	cidMap  map[uint32]uint32  // Type0 with a non-identity CMap: code → CID (widths)
-	symbol  bool               // no ToUnicode and no usable encoding
 	utf8    map[uint32][]byte  // toUni as UTF-8, made on first use
 }
 
@@ -81,10 +80,7 @@ func (d *pdfDoc) loadFont(fd pdfDict) *pdfFont {
 			}
 			f.widths = d.cidWidths(d.resolveArray(cid["W"]))
 		}
-		if f.toUni == nil {
-			f.symbol = true // CIDs without a map to Unicode are glyph numbers
-		}
-		return f
+		return f // without ToUnicode its codes are glyph numbers: no text
 	}
 	f.ranges = nil // simple fonts: one byte per code
 	f.enc = d.simpleEncoding(fd, sub)
