@@ -174,6 +174,7 @@ func TestLayoutTJ(t *testing.T) {
 		{"BT /F1 10 Tf 50 Tz [(a) -400 (b)] TJ ET", "ab"},
 		{"BT /F1 10 Tf 50 Tz [(a) -500 (b)] TJ ET", "a b"},
 		{"BT /F1 10 Tf 50 Tz [(a) -500.5 (b)] TJ ET", "a b"},
+		{"BT /F1 10 Tf 50 Tz [(a) -300.0 (b)] TJ ET", "ab"},
 		{"BT /F1 10 Tf 200 Tz [(a) -120 (b)] TJ ET", "a b"},
 		{"BT /F1 10 Tf 200 Tz [(a) -100.0 (b)] TJ ET", "ab"},
 		// TJ's position carries on to the next string.
