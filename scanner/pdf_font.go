@@ -204,7 +204,7 @@ var glyphNames = map[string]rune{
 	"bullet": '•', "degree": '°', "section": '§', "sterling": '£', "Euro": '€', "euro": '€',
 	"adieresis": 'ä', "odieresis": 'ö', "udieresis": 'ü', "Adieresis": 'Ä', "Odieresis": 'Ö',
 	"Udieresis": 'Ü', "germandbls": 'ß', "eacute": 'é', "egrave": 'è', "agrave": 'à', "ccedilla": 'ç',
-	"fi": 'ﬁ', "fl": 'ﬂ', "less": '<', "greater": '>', "bar": '|', "backslash": '\\',
+	"fi": 'ﬁ', "fl": 'ﬂ', "ff": 'ﬀ', "ffi": 'ﬃ', "ffl": 'ﬄ', "less": '<', "greater": '>', "bar": '|', "backslash": '\\',
 }
 
 // glyphRune maps a glyph name to its character: the table above, a name
@@ -299,8 +299,14 @@ func (f *pdfFont) text(g glyph, out []byte) []byte {
 	return out
 }
 
+// ligatures are U+FB00..U+FB06 as the letters they join: fonts draw "fi"
+// as one glyph, and the word must still read as written.
+var ligatures = [...]string{"ff", "fi", "fl", "ffi", "ffl", "st", "st"}
+
 func appendRune(out []byte, r rune) []byte {
 	switch {
+	case r >= 0xFB00 && r <= 0xFB06:
+		return append(out, ligatures[r-0xFB00]...)
 	case r == 0xA0 || r == 0x2007 || r == 0x202F:
 		r = ' ' // no-break spaces between number groups are spaces
 	case r == 0x2010 || r == 0x2011 || r == 0x2012:

@@ -83,7 +83,9 @@ func TestAppendRune(t *testing.T) {
 		0x00: "", 0x1F: "", '\r': "", 0x08: "", // control characters are dropped
 		0xA0: " ", 0x2007: " ", 0x202F: " ", 0x2009: "\u2009", // no-break spaces become spaces
 		0x2010: "-", 0x2011: "-", 0x2012: "-", 0x2013: "–", 0x200F: "\u200F",
-		'é': "é",
+		'é':    "é",
+		0xFB00: "ff", 0xFB01: "fi", 0xFB02: "fl", 0xFB03: "ffi", 0xFB04: "ffl", 0xFB05: "st", 0xFB06: "st", // ligatures as their letters
+		0xFAFF: "\uFAFF", 0xFB07: "\uFB07", 0xFB13: "\uFB13",
 	} {
 		if got := string(appendRune([]byte("x"), r)); got != "x"+want {
 			t.Errorf("appendRune(%U) = %q, want %q", r, got, "x"+want)
@@ -432,6 +434,7 @@ func TestSimpleEncoding(t *testing.T) {
 		{"<< /Differences [65 /five 300 /six -1 /seven 255 /eight /nine] >>", "A\xffB\x80", "58B€"},
 		{"<< /Differences [/five 48 /six /x.sc] >>", "\x00\x30\x31", "56x"}, // codes from 0 until a number
 		{"<< /BaseEncoding 7 >>", "\x80", "€"},
+		{"<< /Differences [1 /fi /fl /ff /ffi /ffl] >>", "of\x01ce \x02\x03\x04\x05", "office flffffiffl"}, // ligature glyphs as letters
 	} {
 		f := fontOf(t, "<< /Type /Font /Subtype /Type1 /Encoding "+c.enc+" >>")
 		if c.enc == "" {
