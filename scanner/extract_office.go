@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,22 +228,28 @@ func pptText(b []byte) []byte {
 		if n < 0 || i+n > len(b) {
 			break
 		}
+		// A paragraph ends in CR, a line in VT: both are newlines, turned
+		// so before appendRune drops control characters.
 		switch typ {
 		case 0x0FA0, 0x0FBA: // TextCharsAtom, CString: UTF-16
-			out = append(out, utf16LE(b[i:i+n])...)
+			u := slices.Clone(b[i : i+n])
+			for k := 0; k+1 < len(u); k += 2 {
+				if u[k+1] == 0 && (u[k] == '\r' || u[k] == 0x0B) {
+					u[k] = '\n'
+				}
+			}
+			out = append(out, utf16LE(u)...)
 			out = append(out, '\n')
 		case 0x0FA8: // TextBytesAtom: cp1252
 			for _, c := range b[i : i+n] {
+				if c == '\r' || c == 0x0B {
+					c = '\n'
+				}
 				out = appendRune(out, winAnsi[c])
 			}
 			out = append(out, '\n')
 		}
 		i += n
-	}
-	for k, c := range out {
-		if c == '\r' || c == 0x0B {
-			out[k] = '\n'
-		}
 	}
 	return out
 }
@@ -272,8 +279,14 @@ func hasMAPI(streams map[string]*mscfb.File) bool {
 	return false
 }
 
+// msgAttachment matches the storage of an attachment: the message's own,
+// or one of a message attached to it (Outlook's "forward as attachment"),
+// at any depth.
+var msgAttachment = regexp.MustCompile(`^(__attach_version1\.0_#[^/]+/__substg1\.0_3701000D/)*__attach_version1\.0_#[^/]+/$`)
+
 // msg reads an Outlook message: subject and body (plain, else HTML), then
-// each attachment as the document it is, named inside the message.
+// each attachment as the document it is, named inside the message. An
+// attached message is read the same way, its attachments too.
 func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(string) ([]byte, bool), zips int) {
 	prop := func(dir, tag string) ([]byte, bool) {
 		for _, typ := range []string{"001F", "001E", "0102"} {
@@ -311,7 +324,7 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 	var attach []string
 	for name := range streams {
 		dir, _ := path.Split(name)
-		if strings.HasPrefix(dir, "__attach_version1.0_#") && strings.Count(dir, "/") == 1 && !slices.Contains(attach, dir) {
+		if msgAttachment.MatchString(dir) && !slices.Contains(attach, dir) {
 			attach = append(attach, dir)
 		}
 	}
@@ -371,6 +384,7 @@ func biffText(b []byte) ([]byte, error) {
 	var out []byte
 	var sst [][]byte
 	lastRow := -1
+	formulaRow := -1 // the last FORMULA's: a STRING record holds its text
 	cell := func(row int, v []byte) {
 		if lastRow >= 0 && row != lastRow {
 			out = append(out, '\n')
@@ -421,7 +435,7 @@ func biffText(b []byte) ([]byte, error) {
 				}
 			}
 		case 0x0204, 0x0207: // LABEL, STRING (a formula's text)
-			row := lastRow
+			row := formulaRow
 			data := rec
 			if typ == 0x0204 {
 				if len(rec) < 6 {
@@ -446,9 +460,12 @@ func biffText(b []byte) ([]byte, error) {
 					cell(row, num(rkValue(binary.LittleEndian.Uint32(rec[k+2:]))))
 				}
 			}
-		case 0x0006: // FORMULA: a cached number
-			if len(rec) >= 14 && !(rec[12] == 0xFF && rec[13] == 0xFF) {
-				cell(int(binary.LittleEndian.Uint16(rec)), num(math.Float64frombits(binary.LittleEndian.Uint64(rec[6:]))))
+		case 0x0006: // FORMULA: a cached number, or 0xFFFF and a STRING record next
+			if len(rec) >= 14 {
+				formulaRow = int(binary.LittleEndian.Uint16(rec))
+				if !(rec[12] == 0xFF && rec[13] == 0xFF) {
+					cell(formulaRow, num(math.Float64frombits(binary.LittleEndian.Uint64(rec[6:]))))
+				}
 			}
 		}
 	}

@@ -222,12 +222,7 @@ func TestExtractMsg(t *testing.T) {
 
 func TestExtractPPT(t *testing.T) {
 	// A slide container holding a TextCharsAtom and a TextBytesAtom.
-	rec := func(verInst, typ uint16, body []byte) []byte {
-		b := binary.LittleEndian.AppendUint16(nil, verInst)
-		b = binary.LittleEndian.AppendUint16(b, typ)
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(body)))
-		return append(b, body...)
-	}
+	rec := pptRecord
 	inner := append(rec(0, 0x0FA0, utf16le("Patient SSN "+testSSN)), rec(0, 0x0FA8, []byte("Card "+testCard))...)
 	doc := rec(0x000F, 0x03E8, inner)
 	ppt := cfb(t, []*cfbEntry{{name: "PowerPoint Document", data: doc}, {name: "Current User", data: []byte{0}}})

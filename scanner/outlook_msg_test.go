@@ -1,0 +1,101 @@
+package scanner
+
+import (
+	"strings"
+	"testing"
+)
+
+// An Outlook message forwarded as an attachment (an embedded message, in a
+// __substg1.0_3701000D storage) keeps its own attachments there: they are
+// read as the outer message's are, never passed over in silence.
+func TestMsgForwardedAttachment(t *testing.T) {
+	inner := []*cfbEntry{
+		{name: "__substg1.0_0037001F", data: utf16le("Lab results")},
+		{name: "__substg1.0_1000001F", data: utf16le("See attached.")},
+		{name: "__attach_version1.0_#00000000", children: []*cfbEntry{
+			{name: "__substg1.0_3707001F", data: utf16le("cards.csv")},
+			{name: "__substg1.0_37010102", data: []byte("name,card\r\nJane," + testCard + "\r\n")},
+		}},
+	}
+	msg := cfb(t, []*cfbEntry{
+		{name: "__substg1.0_0037001F", data: utf16le("Fwd: Lab results")},
+		{name: "__substg1.0_1000001F", data: utf16le("Forwarding.")},
+		{name: "__attach_version1.0_#00000000", children: []*cfbEntry{
+			{name: "__substg1.0_3001001F", data: utf16le("Lab results")},
+			{name: "__substg1.0_3701000D", children: inner},
+		}},
+		{name: "__attach_version1.0_#00000001", children: []*cfbEntry{
+			{name: "__substg1.0_3707001F", data: utf16le("note.txt")},
+			{name: "__substg1.0_37010102", data: []byte("SSN " + testSSN)},
+		}},
+	})
+	x := extract(t, multipartMsg("fwd", attachment("fwd.msg", "application/vnd.ms-outlook", msg)), Limits{})
+	if len(x.Unreadable) > 0 {
+		t.Errorf("unreadable: %+v", x.Unreadable)
+	}
+	for src, want := range map[string]string{
+		"attachment fwd.msg":                          "Fwd: Lab results\nForwarding.\nLab results\nSee attached.\n",
+		"attachment fwd.msg > attachment cards.csv":   "name\tcard\nJane\t" + testCard + "\n",
+		"attachment fwd.msg > attachment note.txt":    "SSN " + testSSN,
+		"attachment fwd.msg > attachment Lab results": "",
+	} {
+		p := partBySource(x, src)
+		switch {
+		case want == "" && p != nil:
+			t.Errorf("the attached message read as a file: %q", p.Text)
+		case want != "" && (p == nil || string(p.Text) != want):
+			t.Errorf("%s: %+v, want %q", src, p, want)
+		}
+	}
+}
+
+// The properties a message may carry: 8-bit strings (001E, cp1252), an
+// HTML body when there is no plain one, and an attachment's name from its
+// long file name, else its short one, else its display name, else its
+// number; a nameless attachment is read by what it holds.
+func TestMsgProperties(t *testing.T) {
+	att := func(props ...*cfbEntry) *cfbEntry { return &cfbEntry{children: props} }
+	prop := func(name string, data []byte) *cfbEntry { return &cfbEntry{name: name, data: data} }
+	atts := []*cfbEntry{
+		att(prop("__substg1.0_3707001E", []byte("long\xe9.txt\x00")), prop("__substg1.0_3704001E", []byte("SHORT.TXT\x00")), prop("__substg1.0_37010102", []byte("one"))),
+		att(prop("__substg1.0_3707001F", []byte{}), prop("__substg1.0_3704001F", utf16le("SHORT.TXT")), prop("__substg1.0_37010102", []byte("two"))),
+		att(prop("__substg1.0_3001001F", utf16le("shown.txt")), prop("__substg1.0_37010102", []byte("three"))),
+		att(prop("__substg1.0_37010102", []byte("SSN "+testSSN))),              // no name: text by its content
+		att(prop("__substg1.0_37010102", []byte{0, 1, 2, 3, 0xff, 0xfe, 0})),   // no name, not text
+		att(prop("__substg1.0_37010102", []byte("\x89PNG\r\n\x1a\n\x00\x00"))), // no name, a picture: skipped
+		att(prop("__substg1.0_3707001F", utf16le("empty.bin")), prop("__substg1.0_37010102", []byte{})),
+	}
+	root := []*cfbEntry{
+		prop("__substg1.0_0037001E", []byte("Caf\xe9 \x80 invoice\x00\x00")),
+		prop("__substg1.0_10130102", []byte("<p>SSN&nbsp;<b>536</b>-22-1234</p>")),
+	}
+	for i, a := range atts {
+		a.name = "__attach_version1.0_#0000000" + string(rune('0'+i))
+		root = append(root, a)
+	}
+	x := extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", cfb(t, root))), Limits{})
+	var got []string
+	for _, p := range x.Parts {
+		got = append(got, p.Source+": "+string(p.Text))
+	}
+	want := []string{
+		"header Subject: m",
+		"attachment m.msg: Café € invoice\n\nSSN 536-22-1234\n\n", // htmlText sets the paragraph apart
+		"attachment m.msg > attachment longé.txt: one",
+		"attachment m.msg > attachment SHORT.TXT: two",
+		"attachment m.msg > attachment shown.txt: three",
+		"attachment m.msg > attachment attachment 4: SSN " + testSSN,
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("parts\n%q, want\n%q", got, want)
+	}
+	if len(x.Unreadable) != 1 || x.Unreadable[0] != (Unreadable{"attachment m.msg > attachment attachment 5", "unsupported file type"}) {
+		t.Errorf("unreadable %+v", x.Unreadable)
+	}
+
+	// MaxEntries bounds the attachments read.
+	x = extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", cfb(t, root))), Limits{MaxEntries: 2})
+	if partBySource(x, "attachment m.msg > attachment SHORT.TXT") == nil || partBySource(x, "attachment m.msg > attachment shown.txt") != nil {
+		t.Errorf("MaxEntries 2: %+v", x.Parts)
+	}
+}
