@@ -414,7 +414,18 @@ func zeroDeflate(n int64) []byte {
 // zeroZip is a ZIP with one deflated entry of n zero bytes (13 bits per
 // 258 bytes: 6.6 MB for 1 GiB).
 func zeroZip(t testing.TB, name string, n int64) []byte {
+	return paddedZeroZip(t, name, n, 0)
+}
+
+// paddedZeroZip is zeroZip with the compressed data padded to c bytes
+// after the deflate stream's last block (inflating ignores them), so the
+// entry's compression ratio is what a test needs; c 0 adds nothing.
+func paddedZeroZip(t testing.TB, name string, n, c int64) []byte {
 	raw := zeroDeflate(n)
+	if int64(len(raw)) > c && c > 0 {
+		t.Fatalf("deflate stream of %d bytes > %d", len(raw), c)
+	}
+	raw = append(raw, make([]byte, max(c-int64(len(raw)), 0))...)
 	crc := crc32.NewIEEE()
 	zero := make([]byte, 1<<20)
 	for left := n; left > 0; left -= int64(len(zero)) {

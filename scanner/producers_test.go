@@ -403,7 +403,10 @@ func TestLibreOfficeDocuments(t *testing.T) {
 			for i := range ws {
 				ws[i].where = "attachment " + name
 			}
-			checkFindings(t, name, f.ctype, data, ws)
+			x := checkFindings(t, name, f.ctype, data, ws)
+			if p := partBySource(x, "attachment "+name); p == nil || string(p.Text) != summaryText[f.format] {
+				t.Errorf("text %+v, want %q", p, summaryText[f.format])
+			}
 		})
 	}
 	t.Run("pdf", func(t *testing.T) {
