@@ -100,8 +100,8 @@ func compilePattern(p PatternRule) (*pattern, error) {
 			lw := strings.ToLower(strings.TrimSpace(w))
 			// The context window before a value is ctxBefore bytes; a
 			// longer word could never be found in it.
-			if lw == "" || lw[0]-'a' >= 26 || len(lw) > ctxBefore/2 || !utf8.ValidString(lw) {
-				return nil, fmt.Errorf("context: %q: a context word must start with a letter a-z and be at most %d bytes", w, ctxBefore/2)
+			if lw == "" || lw[0]-'a' >= 26 || len(lw) > ctxBefore/2 || !utf8.ValidString(w) {
+				return nil, fmt.Errorf("context: %q: a context word must be UTF-8, start with a letter a-z and be at most %d bytes", w, ctxBefore/2)
 			}
 			words = append(words, lw)
 		}
