@@ -57,7 +57,7 @@ func TestPDFEncryptionHandlers(t *testing.T) {
 				t.Fatal("qpdf wrote no encryption or changed the filter array: the test does not test what it says")
 			}
 			checkParts(t, v.name, pdf, cryptDocParts)
-			d := openTestPDF(t, pdf)
+			d := openPDFBytes(t, pdf)
 			v := d.root()["Nest"]
 			for range maxPDFNesting - 1 {
 				a, _ := v.(pdfArray)

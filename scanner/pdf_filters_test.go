@@ -27,8 +27,8 @@ func memDoc(lim Limits) *pdfDoc {
 	return &pdfDoc{e: e, src: "t.pdf", xref: map[int]xrefEntry{}, cache: map[int]any{}, objstm: map[int]*objStream{}, busy: map[int]bool{}}
 }
 
-// openTestPDF opens pdf, which must open.
-func openTestPDF(t *testing.T, pdf []byte) *pdfDoc {
+// openPDFBytes opens pdf, which must open.
+func openPDFBytes(t *testing.T, pdf []byte) *pdfDoc {
 	t.Helper()
 	d, err := openPDF(memDoc(Limits{}).e, "t.pdf", pdf)
 	if err != nil {

@@ -278,7 +278,7 @@ func TestPDFObjectStream(t *testing.T) {
 	h2, h3 := "10 0 11 11 12 999 13 17", "20 0 21 11 22 17"
 	pdf := buildPDF("<< /Type /Catalog >>", stream(fmt.Sprintf("/Type /ObjStm /N 4 /First %d", len(h2)+1), h2+" "+objs),
 		stream(fmt.Sprintf("/Type /ObjStm /N 2 /First %d", len(h3)+1), h3+" "+objs))
-	d := openTestPDF(t, pdf)
+	d := openPDFBytes(t, pdf)
 	for n := 10; n <= 13; n++ {
 		d.xref[n] = xrefEntry{kind: 2, off: 2}
 	}
@@ -296,7 +296,7 @@ func TestPDFObjectStream(t *testing.T) {
 // resolve parses at most maxPDFObjects objects for one document.
 func TestPDFObjectBudget(t *testing.T) {
 	pdf := buildPDF("<< /Type /Catalog >>", "(two)", "(three)")
-	d := openTestPDF(t, pdf)
+	d := openPDFBytes(t, pdf)
 	d.loads = maxPDFObjects - 1
 	if got, _ := d.resolve(pdfRef{num: 2}).(pdfString); string(got) != "two" {
 		t.Errorf("the last object allowed: %v", got)
@@ -306,7 +306,7 @@ func TestPDFObjectBudget(t *testing.T) {
 	}
 	// A stream's dictionary is a dictionary too.
 	pdf = buildPDF("<< /Type /Catalog >>", stream("/Type /XObject", "x"))
-	d = openTestPDF(t, pdf)
+	d = openPDFBytes(t, pdf)
 	if got := d.resolveDict(pdfRef{num: 2}); got["Type"] != pdfName("XObject") {
 		t.Errorf("a stream's dictionary: %v", got)
 	}
