@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 )
 
@@ -70,10 +71,12 @@ const maxPDFObjects = 1 << 20
 
 func openPDF(e *extractor, src string, b []byte) (*pdfDoc, error) {
 	d := &pdfDoc{e: e, src: src, b: b, xref: map[int]xrefEntry{}, cache: map[int]any{}, objstm: map[int]*objStream{}, busy: map[int]bool{}}
+	reindexed := false
 	if err := d.readXref(); err != nil || d.root() == nil {
 		d.xref, d.trailer = map[int]xrefEntry{}, nil
-		d.cache = map[int]any{}
+		d.cache, d.objstm = map[int]any{}, map[int]*objStream{}
 		d.reindex()
+		reindexed = true
 	}
 	if enc, ok := d.trailer["Encrypt"]; ok && enc != nil {
 		c, err := d.newCrypt(d.resolveDict(enc))
@@ -81,7 +84,13 @@ func openPDF(e *extractor, src string, b []byte) (*pdfDoc, error) {
 			return d, err
 		}
 		d.crypt = c
-		d.cache = map[int]any{} // objects read before the key was known
+		// Objects and object streams read before the key was known; a
+		// re-indexed file's object streams could not be read then.
+		d.cache, d.objstm = map[int]any{}, map[int]*objStream{}
+		if reindexed {
+			maps.DeleteFunc(d.xref, func(_ int, x xrefEntry) bool { return x.inStrm })
+			d.indexObjStreams()
+		}
 	}
 	return d, nil
 }
@@ -249,10 +258,7 @@ func (d *pdfDoc) reindex() {
 		}
 		at := pos + k
 		pos = at + 3
-		if at >= 3 && string(b[at-3:at]) == "end" {
-			continue
-		}
-		// Walk back over "N G ".
+		// Walk back over "N G " ("endobj" has neither).
 		j := at - 1
 		for j >= 0 && isPDFSpace(b[j]) {
 			j--
@@ -280,7 +286,33 @@ func (d *pdfDoc) reindex() {
 		}
 		d.xref[num] = xrefEntry{kind: 1, off: ns, gen: gen}
 	}
-	// Objects inside object streams are found by loading each stream.
+	if t := d.indexObjStreams(); t != nil {
+		d.trailer = t
+	}
+	if k := bytes.LastIndex(b, []byte("trailer")); k >= 0 {
+		lx := pdfLexer{b: b, i: k + len("trailer")}
+		if t, ok := lx.object(0).(pdfDict); ok && t["Root"] != nil {
+			d.trailer = t
+		}
+	}
+	if d.trailer == nil {
+		d.trailer = pdfDict{}
+	}
+	if d.root() == nil {
+		// No trailer names the catalogue: take any object that is one.
+		for num := range d.xref {
+			if c, ok := d.resolve(pdfRef{num: num}).(pdfDict); ok && c["Type"] == pdfName("Catalog") {
+				d.trailer["Root"] = pdfRef{num: num}
+				break
+			}
+		}
+	}
+}
+
+// indexObjStreams adds the objects inside the object streams of a
+// re-indexed file (those not defined directly), and returns the
+// dictionary of a cross-reference stream that names a /Root.
+func (d *pdfDoc) indexObjStreams() (trailer pdfDict) {
 	for num, x := range d.xref {
 		if x.kind != 1 {
 			continue
@@ -304,28 +336,11 @@ func (d *pdfDoc) reindex() {
 			}
 		case pdfName("XRef"):
 			if s.dict["Root"] != nil {
-				d.trailer = s.dict
+				trailer = s.dict
 			}
 		}
 	}
-	if k := bytes.LastIndex(b, []byte("trailer")); k >= 0 {
-		lx := pdfLexer{b: b, i: k + len("trailer")}
-		if t, ok := lx.object(0).(pdfDict); ok && t["Root"] != nil {
-			d.trailer = t
-		}
-	}
-	if d.trailer == nil {
-		d.trailer = pdfDict{}
-	}
-	if d.root() == nil {
-		// No trailer names the catalogue: take any object that is one.
-		for num := range d.xref {
-			if c, ok := d.resolve(pdfRef{num: num}).(pdfDict); ok && c["Type"] == pdfName("Catalog") {
-				d.trailer["Root"] = pdfRef{num: num}
-				break
-			}
-		}
-	}
+	return trailer
 }
 
 // parseAt parses "N G obj <object> [stream … endstream]" at off.
