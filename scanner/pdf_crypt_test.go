@@ -6,6 +6,13 @@ package scanner
 // AES padding at its edges.
 
 import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/md5"
+	"crypto/rc4"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -76,4 +83,121 @@ func TestPDFEncryptionHandlers(t *testing.T) {
 		locked := qpdf(t, plain, "--allow-weak-crypto", "--encrypt", "secret", "owner", bits, "--")
 		checkParts(t, "password "+bits, locked, map[string]string{"unreadable attachment t.pdf": "encrypted PDF: encrypted PDF that needs a password"})
 	}
+}
+
+// Edits of qpdf's RC4 128-bit (R3) file that keep every offset: /U cut to
+// the 16 bytes R3 checks (the rest of its hex digits become spaces), and
+// an empty /ID, without which the key cannot be made.
+func TestPDFEncryptionEdits(t *testing.T) {
+	pdf := qpdf(t, cryptDoc(), "--stream-data=preserve", "--allow-weak-crypto", "--encrypt", "", "owner", "128", "--use-aes=n", "--")
+	blank := func(re string, keep int) []byte {
+		loc := regexp.MustCompile(re).FindIndex(pdf)
+		if loc == nil {
+			t.Fatalf("no %s in qpdf's file", re)
+		}
+		out := bytes.Clone(pdf)
+		for i := loc[0] + keep; i < loc[1]-1; i++ {
+			out[i] = ' '
+		}
+		return out
+	}
+	checkParts(t, "U of 16 bytes", blank(`/U <[0-9a-fA-F]{64}>`, len("/U <")+32), cryptDocParts)
+	checkParts(t, "no ID", blank(`/ID \[[^\]]*\]`, len("/ID [")),
+		map[string]string{"unreadable attachment t.pdf": "encrypted PDF: encrypted PDF that needs a password"})
+}
+
+// handEncrypted writes a one-page PDF with a form field, encrypted by the
+// Standard handler for the empty user password with the given encryption
+// dictionary entries (R 3 or 4, key length in bytes n), RC4 or AES-128
+// for strings and streams, or streams left in clear (Identity). qpdf
+// checks each file: it must decrypt it to the same text.
+func handEncrypted(t *testing.T, encDict string, r, n int, strAES, stmAES, stmClear bool) []byte {
+	t.Helper()
+	o := bytes.Repeat([]byte{0x4F}, 32) // the owner entry: any 32 bytes make a key
+	id := []byte("0123456789abcdef")
+	h := md5.New()
+	h.Write(padding)
+	h.Write(o)
+	h.Write([]byte{0xFC, 0xFF, 0xFF, 0xFF}) // P = -4
+	h.Write(id)
+	key := h.Sum(nil)
+	for range 50 {
+		s := md5.Sum(key[:n])
+		key = s[:]
+	}
+	key = key[:n]
+	u := md5.Sum(append(bytes.Clone(padding), id...))
+	check := u[:]
+	for i := range 20 {
+		k := bytes.Clone(key)
+		for j := range k {
+			k[j] ^= byte(i)
+		}
+		c, _ := rc4.NewCipher(k)
+		c.XORKeyStream(check, check)
+	}
+	check = append(check, make([]byte, 16)...)
+	enc := func(num int, useAES bool, b []byte) []byte {
+		s := md5.New()
+		s.Write(key)
+		s.Write([]byte{byte(num), byte(num >> 8), byte(num >> 16), 0, 0})
+		if useAES {
+			s.Write([]byte("sAlT"))
+		}
+		k := s.Sum(nil)[:min(n+5, 16)]
+		if !useAES {
+			c, _ := rc4.NewCipher(k)
+			out := make([]byte, len(b))
+			c.XORKeyStream(out, b)
+			return out
+		}
+		p := 16 - len(b)%16
+		b = append(bytes.Clone(b), bytes.Repeat([]byte{byte(p)}, p)...)
+		blk, _ := aes.NewCipher(k)
+		out := append(bytes.Repeat([]byte{byte(num)}, 16), make([]byte, len(b))...) // a fixed IV
+		cipher.NewCBCEncrypter(blk, out[:16]).CryptBlocks(out[16:], b)
+		return out
+	}
+	content := []byte("BT /F1 12 Tf 72 700 Td (SSN 536-22-1234) Tj ET")
+	if !stmClear {
+		content = enc(4, stmAES, content)
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.6\n")
+	var offs []int
+	obj := func(body string) {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
+	}
+	obj("<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] >> >>")
+	obj("<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+	obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>")
+	obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
+	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+	obj(fmt.Sprintf("<< /T <%X> /FT /Tx /V <%X> >>", enc(6, strAES, []byte("card")), enc(6, strAES, []byte("4111 1111 1111 1111"))))
+	obj(fmt.Sprintf("<< /Filter /Standard %s /R %d /O <%X> /U <%X> /P -4 >>", encDict, r, o, check))
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R /Encrypt 7 0 R /ID [<%X><%X>] >>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, id, id, x)
+	pdf := b.Bytes()
+	plain := qpdf(t, pdf, "--decrypt", "--stream-data=uncompress")
+	if !bytes.Contains(plain, []byte("(SSN 536-22-1234) Tj")) || !bytes.Contains(plain, []byte("/V (4111 1111 1111 1111)")) {
+		t.Fatalf("qpdf does not read the hand-encrypted file as it was meant:\n%s", plain)
+	}
+	return pdf
+}
+
+// Encryption qpdf does not write: RC4 with R3 and a 40-bit key, and V4
+// with streams in clear (/StmF /Identity) and strings in AES-128.
+func TestPDFEncryptionHandBuilt(t *testing.T) {
+	want := map[string]string{"attachment t.pdf, page 1": "SSN 536-22-1234\n", "attachment t.pdf, form fields": "card: 4111 1111 1111 1111\n"}
+	for _, bits := range []int{40, 96} {
+		pdf := handEncrypted(t, fmt.Sprintf("/V 2 /Length %d", bits), 3, bits/8, false, false, false)
+		checkParts(t, fmt.Sprintf("R3 RC4 %d bits", bits), pdf, want)
+	}
+	pdf := handEncrypted(t, "/V 4 /Length 128 /CF << /StdCF << /CFM /AESV2 /Length 16 >> >> /StmF /Identity /StrF /StdCF", 4, 16, true, false, true)
+	checkParts(t, "V4 streams in clear", pdf, want)
 }

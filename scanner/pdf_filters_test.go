@@ -7,6 +7,7 @@ package scanner
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/zlib"
 	"context"
 	"encoding/binary"
@@ -291,6 +292,51 @@ func TestPNGPredictorParameters(t *testing.T) {
 	} {
 		if got := pngPredict(d, c.parms, c.data); !bytes.Equal(got, c.want) {
 			t.Errorf("%s: %d bytes, want %d; first difference at %d", c.name, len(got), len(c.want), firstDiff(got, c.want))
+		}
+	}
+}
+
+// Filter chains with their abbreviated names, a DecodeParms array shorter
+// than the filters, a Crypt filter (Identity) and raw deflate without a
+// zlib header; an image filter is no text.
+func TestPDFFilterChains(t *testing.T) {
+	const text = "BT (Card 4111 1111 1111 1111) Tj ET"
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write([]byte(text))
+	zw.Close()
+	var raw bytes.Buffer
+	fw, _ := flate.NewWriter(&raw, flate.BestCompression)
+	fw.Write([]byte(text))
+	fw.Close()
+	hexz := []byte(fmt.Sprintf("%X", z.Bytes()))
+	// Up-predicted rows of 2 bytes: "ab", "cd" (each row adds the one above).
+	rows := []byte{2, 'a', 'b', 2, 'c' - 'a', 'd' - 'b'}
+	var zr bytes.Buffer
+	zw = zlib.NewWriter(&zr)
+	zw.Write(rows)
+	zw.Close()
+	for _, c := range []struct {
+		name string
+		dict pdfDict
+		raw  []byte
+		want string
+		err  error
+	}{
+		{"AHx Fl, one parameter", pdfDict{"Filter": pdfArray{pdfName("AHx"), pdfName("Fl")}, "DecodeParms": pdfArray{nil}}, hexz, text, nil},
+		{"ASCIIHexDecode FlateDecode", pdfDict{"Filter": pdfArray{pdfName("ASCIIHexDecode"), pdfName("FlateDecode")}}, hexz, text, nil},
+		{"predictor on the second filter", pdfDict{"Filter": pdfArray{pdfName("AHx"), pdfName("Fl")},
+			"DecodeParms": pdfArray{nil, pdfDict{"Predictor": 12, "Columns": 2}}}, []byte(fmt.Sprintf("%X", zr.Bytes())), "abcd", nil},
+		{"A85", pdfDict{"Filter": pdfName("A85")}, []byte("87cURD_*#-6q/=~>"), "Hello, PDF!", nil},
+		{"RL", pdfDict{"Filter": pdfName("RL")}, []byte{2, 'a', 'b', 'c', 128}, "abc", nil},
+		{"Crypt, then Flate", pdfDict{"Filter": pdfArray{pdfName("Crypt"), pdfName("FlateDecode")}}, z.Bytes(), text, nil},
+		{"raw deflate", pdfDict{"Filter": pdfName("FlateDecode")}, raw.Bytes(), text, nil},
+		{"no filter", pdfDict{}, []byte(text), text, nil},
+		{"image", pdfDict{"Filter": pdfArray{pdfName("FlateDecode"), pdfName("DCTDecode")}}, z.Bytes(), "", errPDFImage},
+	} {
+		got, err := memDoc(Limits{}).decode(&pdfStream{dict: c.dict, raw: c.raw}, true)
+		if string(got) != c.want || err != c.err {
+			t.Errorf("%s: %q, %v; want %q, %v", c.name, got, err, c.want, c.err)
 		}
 	}
 }

@@ -311,3 +311,17 @@ func TestPDFObjectBudget(t *testing.T) {
 		t.Errorf("a stream's dictionary: %v", got)
 	}
 }
+
+// startxref is looked for in the last 2048 bytes, its first byte
+// included (a file padded after %%EOF).
+func TestPDFStartxrefAtTheEdge(t *testing.T) {
+	w := newPDFWriter()
+	trickObjects(w)
+	pdf := w.end(w.table("<< /Size 5 /Root 1 0 R >>", 0, 5))
+	k := bytes.LastIndex(pdf, []byte("startxref"))
+	pdf = append(pdf, bytes.Repeat([]byte(" "), 2048-(len(pdf)-k))...)
+	if len(pdf)-bytes.LastIndex(pdf, []byte("startxref")) != 2048 {
+		t.Fatal("startxref is not 2048 bytes from the end")
+	}
+	checkParts(t, "startxref 2048 bytes from the end", pdf, trickPage)
+}
