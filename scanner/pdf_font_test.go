@@ -121,7 +121,7 @@ func TestParseCMap(t *testing.T) {
 <44> <00660069>
 <45>
 endbfchar
-6 beginbfrange
+7 beginbfrange
 <8141> <8143> <0030>
 <8150> <8152> [<0041> <0042> <0043> <0044>]
 <8160> <815F> <0030>
@@ -129,7 +129,8 @@ endbfchar
 <8180> <8181> <D83DDE00>
 <0102030405> <0102030406> <0030>
 <01020305> <01020306> <0041>
-<8190> <8191>
+<8190> <8190> <0031>
+<81A0> <81A1>
 endbfrange
 endcmap CMapName currentdict /CMap defineresource pop end end`
 	m, ranges := parseCMap([]byte(cmap))
@@ -141,7 +142,7 @@ endcmap CMapName currentdict /CMap defineresource pop end end`
 		0x41: "S", 0x42: "5", 0x44: "fi",
 		0x8141: "0", 0x8142: "1", 0x8143: "2",
 		0x8150: "A", 0x8151: "B", 0x8152: "C", // the array's fourth is past the range
-		0x8180: "😀", 0x8181: "😁",
+		0x8180: "😀", 0x8181: "😁", 0x8190: "1",
 		0x01020304: "Y", 0x01020305: "A", 0x01020306: "B",
 	}
 	got := map[uint32]string{}

@@ -94,6 +94,10 @@ func TestLayoutDirections(t *testing.T) {
 		{"BT /F1 10 Tf (ab) Tj 0 1 -1 0 10 0 Tm (c) Tj ET", "ab\nc"},
 		{"BT /F1 10 Tf 1 0 0 1 0 0 Tm (ab) Tj 0.998 0.0628 -0.0628 0.998 10 0 Tm (c) Tj ET", "abc"}, // 3.6°: not turned
 		{"BT /F1 10 Tf 1 0 0 1 0 0 Tm (ab) Tj 0.98 0.199 -0.199 0.98 10 0 Tm (c) Tj ET", "ab\nc"},   // 11.5°
+		// The edge: the two directions differ by exactly 0.1 (|Δx|+|Δy| of
+		// the unit vectors, this tangent found by search), and a hair more.
+		{"BT /F1 10 Tf (ab) Tj 1 0.09587320885676684 -0.09587320885676684 1 10 0 Tm (c) Tj ET", "abc"},
+		{"BT /F1 10 Tf (ab) Tj 1 0.0959 -0.0959 1 10 0 Tm (c) Tj ET", "ab\nc"},
 		// Scaled by the text matrix: 2× wide and high, so 10 units are 20.
 		{"BT /F1 10 Tf 2 0 0 2 100 100 Tm (ab) Tj 2 0 0 2 120 100 Tm (c) Tj ET", "abc"},
 		{"BT /F1 10 Tf 2 0 0 2 100 100 Tm (ab) Tj 2 0 0 2 125 100 Tm (c) Tj ET", "ab c"},
@@ -280,8 +284,9 @@ func TestLayoutUnmappedGlyphs(t *testing.T) {
 		{"BT /F1 10 Tf (x) Tj 5 0 Td (ab\000) Tj 20 0 Td (c) Tj ET", "xab c"},
 		{"BT /F1 10 Tf (x) Tj 5 0 Td (ab\000) Tj 20 -0 Td (c) Tj ET", "xab c"},
 		{"BT /F1 10 Tf (x) Tj 5 0 Td (ab\000) Tj 17 0 Td (c) Tj ET", "xabc"},
-		{"BT /F1 10 Tf 200 Tz (x) Tj 10 0 Td (\000ab) Tj ET", "x ab"}, // ab at 20, x ended at 10
-		{"BT /F1 10 Tf (x) Tj (\000\000) Tj (y) Tj ET", "x y"},        // nothing shown, the position still moves
+		{"BT /F1 10 Tf 200 Tz (x) Tj 10 0 Td (\000ab) Tj ET", "x ab"},      // ab at 20, x ended at 10
+		{"BT /F1 10 Tf 200 Tz (x) Tj 10 0 Td (\000\000ab) Tj ET", "x\tab"}, // ab at 30
+		{"BT /F1 10 Tf (x) Tj (\000\000) Tj (y) Tj ET", "x y"},             // nothing shown, the position still moves
 	})
 }
 
