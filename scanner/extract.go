@@ -31,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -488,12 +487,14 @@ func (e *extractor) entity(ent *message.Entity, perr error, depth int) {
 		return
 	}
 
+	// go-message has decoded the parameters: RFC 2231 and the RFC 2047
+	// encoded words many mail clients still send in them, in any charset
+	// it knows (an unknown one leaves the name as it was sent).
 	disp, dparams, _ := ent.Header.ContentDisposition()
 	name := dparams["filename"]
 	if name == "" {
 		name = params["name"]
 	}
-	name = decodeWords(name)
 	k := kindOf(mediaType, name)
 	attached := name != "" || strings.EqualFold(disp, "attachment")
 	src := "body " + mediaType
@@ -605,25 +606,6 @@ func errString(err error) string {
 		return "unknown error"
 	}
 	return err.Error()
-}
-
-var wordDecoder = mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
-	if message.CharsetReader == nil {
-		return nil, fmt.Errorf("unknown charset %q", cs)
-	}
-	return message.CharsetReader(cs, r)
-}}
-
-// decodeWords decodes RFC 2047 encoded words in a file name, as many mail
-// clients still send them in parameters.
-func decodeWords(s string) string {
-	if !strings.Contains(s, "=?") {
-		return s
-	}
-	if d, err := wordDecoder.DecodeHeader(s); err == nil {
-		return d
-	}
-	return s
 }
 
 // toUTF8 handles byte-order marks of files that carry no charset label.
