@@ -73,7 +73,7 @@ func TestUTF16Text(t *testing.T) {
 // toUTF8: a UTF-8 mark is dropped, UTF-16 decoded (an odd last byte
 // dropped), anything else returned as it is.
 func TestToUTF8(t *testing.T) {
-	checkText(t, "toUTF8", toUTF8, [][2]string{
+	checkConversion(t, "toUTF8", toUTF8, [][2]string{
 		{"\xef\xbb\xbfSSN", "SSN"},
 		{"\xff\xfeS\x00\xe9\x00\xac\x20=\xd8\x00\xde", "Sé€😀"},
 		{"\xfe\xff\x00S\x00\xe9\x20\xac\xd8=\xde\x00", "Sé€😀"},
@@ -88,7 +88,7 @@ func TestToUTF8(t *testing.T) {
 // csvText: cells separated by a tab, records by a newline, quotes
 // removed, ragged records and stray quotes accepted.
 func TestCSVText(t *testing.T) {
-	checkText(t, "csvText", csvText, [][2]string{
+	checkConversion(t, "csvText", csvText, [][2]string{
 		{"name,ssn\r\nJane,536-22-1234\r\n", "name\tssn\nJane\t536-22-1234\n"},
 		{"\"Doe, Jane\",536-22-1234", "Doe, Jane\t536-22-1234\n"},
 		{"a\nb,c,d\n", "a\nb\tc\td\n"},
@@ -98,8 +98,8 @@ func TestCSVText(t *testing.T) {
 	})
 }
 
-// checkText checks f on each {input, wanted output}.
-func checkText(t *testing.T, name string, f func([]byte) []byte, cases [][2]string) {
+// checkConversion checks f on each {input, wanted output}.
+func checkConversion(t *testing.T, name string, f func([]byte) []byte, cases [][2]string) {
 	t.Helper()
 	for _, c := range cases {
 		if got := string(f([]byte(c[0]))); got != c[1] {

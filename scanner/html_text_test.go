@@ -6,7 +6,7 @@ import "testing"
 // at the very start or end of the input, empty comments and elements, stray
 // end tags, references and non-breaking spaces at the start of a run.
 func TestHTMLTextEdges(t *testing.T) {
-	checkText(t, "htmlText", htmlText, [][2]string{
+	checkConversion(t, "htmlText", htmlText, [][2]string{
 		// A reference at the start of a run is decoded like any other.
 		{"&lt;b&gt; 536", "<b> 536"},
 		{"<p>&amp;</p>", "\n&\n"},
