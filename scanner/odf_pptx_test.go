@@ -44,11 +44,12 @@ func pptxSlide(text string) []byte {
 // Slides in their numbers' order (not their names'), then the notes in
 // theirs; MaxEntries bounds the parts read.
 func TestPPTXOrder(t *testing.T) {
-	files := []zfile{{"ppt/presentation.xml", []byte(`<p:presentation ` + pptxNS + `/>`)}}
+	// The notes come first in the archive.
+	files := []zfile{{"ppt/presentation.xml", []byte(`<p:presentation ` + pptxNS + `/>`)}, {"ppt/notesSlides/notesSlide2.xml", pptxSlide("note 2")}}
 	for _, n := range []int{10, 3, 1, 2} {
 		files = append(files, zfile{fmt.Sprintf("ppt/slides/slide%d.xml", n), pptxSlide(fmt.Sprint("slide ", n))})
 	}
-	files = append(files, zfile{"ppt/notesSlides/notesSlide2.xml", pptxSlide("note 2")}, zfile{"ppt/notesSlides/notesSlide1.xml", pptxSlide("note 1")},
+	files = append(files, zfile{"ppt/notesSlides/notesSlide1.xml", pptxSlide("note 1")},
 		zfile{"ppt/slides/_rels/slide1.xml.rels", []byte("<Relationships/>")}, zfile{"ppt/slideLayouts/slideLayout1.xml", pptxSlide("layout")})
 	pptx := makeZip(t, files...)
 	for _, c := range []struct {
@@ -107,6 +108,7 @@ func TestPPTText(t *testing.T) {
 		{cat(rec(0, 0x0FA0, nil), rec(0x000F, 0x03E8, cat(rec(0, 0x0FA0, utf16le("SSN\r536-22-1234\v!")), rec(0, 0x0FA8, []byte("Gr\xfc\xdfe \x80\r\vx")))), rec(0, 0x0FBA, utf16le("name\x00d"))),
 			"\nSSN\n536-22-1234\n!\nGrüße €\n\nx\nnamed\n"},
 		{cat(rec(0, 0x0FA0, utf16le("a")), rec(0, 0x0FA0, nil)), "a\n\n"},                                        // an empty atom last
+		{rec(0, 0x0FA0, []byte{'a', 0, '\r'}), "a\n"},                                                            // an odd byte over
 		{cat(rec(0, 0x0FA0, utf16le("a")), rec(0, 0x03F3, []byte{1, 2}), rec(0, 0x0FA8, []byte("b"))), "a\nb\n"}, // an atom of another type
 		{cat(rec(0, 0x0FA0, utf16le("a")), rec(0, 0x0FA8, []byte("bcd"))[:10]), "a\n"},                           // cut short
 		{cat(rec(0, 0x0FA0, utf16le("a")), []byte{0, 0, 0xA0, 0x0F, 0, 0, 0}), "a\n"},                            // a header cut short

@@ -167,7 +167,7 @@ func TestBIFFRecords(t *testing.T) {
 			biffRec(0x0006, u16(2, 1, 15), f64(21), make([]byte, 6)),
 		}, "Name:\nJane Roe\t21\n"},
 		// A STRING with no FORMULA before it is still read, on row 0.
-		{"string first", [][]byte{biffRec(0x0207, u16(2), []byte{0}, []byte("ok"))}, "ok\n"},
+		{"string first", [][]byte{biffRec(0x0207, u16(2), []byte{0}, []byte("ok")), biffRec(0x0203, u16(0, 1, 15), f64(5))}, "ok\t5\n"},
 		{"rk", [][]byte{bof,
 			biffRec(0x027E, u16(0, 0, 15), u32(0x3FF00000)),        // float form: 1.0
 			biffRec(0x027E, u16(0, 1, 15), u32(0x3FF00000|1)),      // float form ×1/100: 0.01
@@ -196,6 +196,18 @@ func TestBIFFRecords(t *testing.T) {
 		}, "3\n"},
 		// A record running past the end ends the stream.
 		{"cut", [][]byte{bof, biffRec(0x0203, u16(0, 0, 15), f64(5)), u16(0x0203, 14), u16(0, 0, 15)}, "5\n"},
+		// Records at their shortest: a LABEL of no string is an empty
+		// cell, a FORMULA of 14 bytes has its number, an empty BOF
+		// last still ends its sheet.
+		{"shortest", [][]byte{bof,
+			biffRec(0x0203, u16(0, 0, 15), f64(1)),
+			biffRec(0x0204, u16(0, 1, 15)),
+			biffRec(0x0006, u16(0, 2, 15), f64(2)),
+			biffRec(0x0809),
+		}, "1\t\t2\n\n"},
+		// A MULRK without its last column field: the cells it surely
+		// holds.
+		{"mulrk cut", [][]byte{bof, biffRec(0x00BD, u16(4, 1), u16(15), u32(7<<2|2), u16(15), u32(8<<2|2), u16(15), u32(9<<2|2))}, "7\t8\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := biffText(bytes.Join(c.recs, nil))
@@ -229,7 +241,7 @@ func TestBIFFSharedStrings(t *testing.T) {
 	sst := func(n int, strs ...[]byte) []byte { return append(u32(uint32(n), uint32(n)), bytes.Join(strs, nil)...) }
 	label := func(row, col, k int) []byte { return biffRec(0x00FD, u16(row, col, 15), u32(uint32(k))) }
 	rich := append(append(append(u16(3), 0x08|0x04), u16(2)...), u32(5)...) // 3 chars, 2 runs, 5 bytes of extension
-	rich = append(append(append(rich, "SSN"...), make([]byte, 2*4)...), "xxxxx"...)
+	rich = append(append(append(rich, "SSN"...), make([]byte, 2*4)...), "abcde"...)
 	for _, c := range []struct {
 		name string
 		recs [][]byte
@@ -254,6 +266,20 @@ func TestBIFFSharedStrings(t *testing.T) {
 		// An index past the table adds no cell.
 		{"bad index", [][]byte{biffRec(0x00FC, sst(1, u16(1), []byte{0}, []byte("a"))), label(0, 0, 1), label(0, 1, 0)}, "a\n"},
 		{"no header", [][]byte{biffRec(0x00FC, u32(1)), label(0, 0, 0)}, "\n"},
+		// A string that is only its header, at the end of the table.
+		{"header only", [][]byte{biffRec(0x00FC, sst(1, u16(5), []byte{0x04})), label(0, 0, 0), label(0, 1, 0)}, "\t\n"},
+		// More strings than announced: only the announced are read.
+		{"long", [][]byte{biffRec(0x00FC, sst(1, u16(1), []byte{0}, []byte("a"), u16(1), []byte{0}, []byte("b"))), label(0, 0, 1), label(0, 1, 0)}, "a\n"},
+		// A rich string's runs half in the SST record, half in the
+		// CONTINUE record.
+		{"runs split", [][]byte{
+			biffRec(0x00FC, sst(2, u16(2), []byte{0x08}, u16(2), []byte("ab"), u32(0))),
+			biffRec(0x003C, u32(0), u16(2), []byte{0}, []byte("cd")),
+			label(0, 0, 0), label(0, 1, 1),
+		}, "ab\tcd\n"},
+		// The SST last in the stream, or its CONTINUE cut short.
+		{"sst last", [][]byte{biffRec(0x0203, u16(0, 0, 15), f64(1)), biffRec(0x00FC, sst(1, u16(1), []byte{0}, []byte("a")))}, "1\n"},
+		{"continue cut", [][]byte{biffRec(0x0203, u16(0, 0, 15), f64(1)), biffRec(0x00FC, sst(1, u16(1), []byte{0}, []byte("a"))), u16(0x003C, 3), []byte{0, 'b'}}, "1\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := biffText(bytes.Join(c.recs, nil))

@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -32,6 +33,7 @@ type wordFile struct {
 	clx       []byte // raw bytes that start the Clx
 	prc       [][]byte
 	pieces    []wordPiece
+	plcExtra  int    // bytes after the piece table, counted in its length
 	clxAt     int    // fcClx: where the Clx starts in the table stream
 	lcbClx    int    // its length; 0: as built, -1: none
 	tables    string // the table streams present: "0", "1" or "01"
@@ -40,6 +42,11 @@ type wordFile struct {
 // build returns the streams of a .doc as a compound file.
 func (w wordFile) build(t *testing.T) []byte {
 	t.Helper()
+	return cfb(t, w.streams())
+}
+
+// streams returns the WordDocument stream and the table streams.
+func (w wordFile) streams() []*cfbEntry {
 	wd := make([]byte, w.size)
 	binary.LittleEndian.PutUint16(wd, 0xA5EC)
 	binary.LittleEndian.PutUint16(wd[0x0A:], w.flags)
@@ -57,21 +64,22 @@ func (w wordFile) build(t *testing.T) []byte {
 	cp := 0
 	cps = append(cps, u32(0)...)
 	for _, p := range w.pieces {
-		fc := uint32(p.at)
+		fc, text := uint32(p.at), []byte(p.text)
 		if p.ansi {
-			copy(wd[p.at:], p.text)
 			fc = uint32(2*p.at) | 0x40000000
-			cp += len(p.text)
 		} else {
-			u := utf16le(p.text)
-			copy(wd[p.at:], u)
-			cp += len(u) / 2
+			text = utf16le(p.text)
 		}
+		if len(text) > 0 {
+			copy(wd[p.at:], text)
+		}
+		cp += len(p.text) // ASCII only: one character a byte
+
 		cp += p.chars
 		cps = append(cps, u32(uint32(cp))...)
 		pcds = append(append(append(pcds, 0, 0), u32(fc)...), 0, 0)
 	}
-	plc := append(cps, pcds...)
+	plc := append(append(cps, pcds...), make([]byte, w.plcExtra)...)
 	clx = append(append(append(clx, 2), u32(uint32(len(plc)))...), plc...)
 	tbl := append(bytes.Repeat([]byte{0xEE}, w.clxAt), clx...)
 	lcb := len(clx)
@@ -90,7 +98,7 @@ func (w wordFile) build(t *testing.T) []byte {
 		}
 		entries = append(entries, &cfbEntry{name: string(c) + "Table", data: data})
 	}
-	return cfb(t, entries)
+	return entries
 }
 
 // wordText extracts a .doc and returns its text, or its unreadable reason.
@@ -137,6 +145,8 @@ func TestWordPieces(t *testing.T) {
 			{at: 0x200 - 6, ansi: true, chars: 10},
 			{at: 0x200 - 16, chars: 10},
 			{at: 0, ansi: true, chars: 0x201},
+			{at: 0x400, ansi: true, chars: 0x200}, // starting past the end
+			{at: 0x200, chars: 0x200},
 			{text: "also", at: 0x1D0},
 		}}
 	// A piece as long as the whole stream, header and all, then the
@@ -153,6 +163,9 @@ func TestWordPieces(t *testing.T) {
 		{"utf-16 at the end", utf16End, "SSN 536-22-1234"},
 		{"FIB at the end", fibEnd, "SSN 536-22-1234"},
 		{"past the end", past, "ok also"},
+		// 8 bytes more than n+1 CPs and n PCDs: the n pieces are read.
+		{"piece table with bytes over", wordFile{size: 1024, csw: 14, cslw: 22, tables: "0", plcExtra: 8,
+			pieces: []wordPiece{{text: "SSN ", at: 0x200}, {text: "536-22-1234", at: 0x220, ansi: true}}}, "SSN 536-22-1234"},
 		{"whole stream", whole, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -202,5 +215,32 @@ func TestWordMalformed(t *testing.T) {
 				t.Errorf("got %q, want unreadable: %q", got, c.want)
 			}
 		})
+	}
+}
+
+// The text stops at the first piece that brings it to MaxEntry bytes.
+func TestWordMaxEntry(t *testing.T) {
+	w := wordFile{size: 1024, csw: 14, cslw: 22, tables: "0"}
+	for range 3 {
+		w.pieces = append(w.pieces, wordPiece{text: strings.Repeat("x", 256), at: 0x200, ansi: true})
+	}
+	for _, c := range []struct {
+		max  int64
+		want int
+	}{{512, 512}, {513, 768}, {1024, 768}} {
+		e := textExtractor(context.Background())
+		e.lim.MaxEntry = c.max
+		read := func(name string) ([]byte, bool) {
+			for _, s := range w.streams() {
+				if s.name == name {
+					return s.data, true
+				}
+			}
+			return nil, false
+		}
+		e.word("attachment a.doc", read)
+		if len(e.out.Parts) != 1 || len(e.out.Parts[0].Text) != c.want {
+			t.Errorf("MaxEntry %d: parts %q, want %d bytes", c.max, e.out.Parts, c.want)
+		}
 	}
 }

@@ -27,6 +27,7 @@ func TestXMLText(t *testing.T) {
 		{`<w:t>a<![CDATA[<b> & ]]>c</w:t><w:p><![CDATA[not text]]></w:p>`, "a<b> & c\n", ""},
 		{`<![CDATA[outside]]><w:t>x</w:t>`, "x", ""},
 		{`<?xml version="1.0"?><!DOCTYPE w:document><w:t>x</w:t><?pi ?>`, "x", ""},
+		{`<w:t>a<?pi?>b<!x>c</w:t>`, "abc", ""},
 		{`</w:t><w:t>x</w:t>`, "x", ""}, // a stray end tag
 		{`<w:t>&amp;&lt;&gt;&quot;&apos;&#65;&#x42;&#X43;&#x1F600;</w:t>`, `&<>"'ABC😀`, ""},
 		{`<w:t>&nbsp; &#xZZ; &#99999999; &#x110000; &#x10FFFF; &; & &amp</w:t>`, "&nbsp; &#xZZ; &#99999999; &#x110000; \U0010FFFF &; & &amp", ""},
@@ -81,6 +82,11 @@ func TestXMLTextDeadline(t *testing.T) {
 	got, err = textExtractor(&laterContext{context.Background(), 2}).xmlText(doc, wordML{})
 	if err != nil || len(got) != 3000 {
 		t.Errorf("after two looks: %d bytes, %v; want all 3000", len(got), err)
+	}
+	// Exactly 4,096 tags: the end comes before the next look.
+	got, err = textExtractor(&laterContext{context.Background(), 1}).xmlText(doc[:2048*len("<w:t>x</w:t>")], wordML{})
+	if err != nil || len(got) != 2048 {
+		t.Errorf("4,096 tags after one look: %d bytes, %v; want all 2048", len(got), err)
 	}
 }
 

@@ -93,6 +93,14 @@ func TestMsgProperties(t *testing.T) {
 		t.Errorf("unreadable %+v", x.Unreadable)
 	}
 
+	// An archive attached to a message is inside one container already.
+	zipped := cfb(t, []*cfbEntry{{name: "__substg1.0_0037001F", data: utf16le("zipped")}, {name: "__attach_version1.0_#00000000", children: []*cfbEntry{
+		{name: "__substg1.0_3707001F", data: utf16le("a.zip")}, {name: "__substg1.0_37010102", data: makeZip(t, zfile{"b.txt", []byte("SSN " + testSSN)})}}}})
+	x = extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", zipped)), Limits{MaxDepth: 1})
+	if len(x.Unreadable) != 1 || x.Unreadable[0] != (Unreadable{"attachment m.msg > attachment a.zip", "archives nested deeper than 1"}) {
+		t.Errorf("MaxDepth 1: parts %+v, unreadable %+v", x.Parts, x.Unreadable)
+	}
+
 	// MaxEntries bounds the attachments read.
 	x = extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", cfb(t, root))), Limits{MaxEntries: 2})
 	if partBySource(x, "attachment m.msg > attachment SHORT.TXT") == nil || partBySource(x, "attachment m.msg > attachment shown.txt") != nil {
