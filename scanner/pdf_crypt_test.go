@@ -106,13 +106,10 @@ func TestPDFEncryptionEdits(t *testing.T) {
 		map[string]string{"unreadable attachment t.pdf": "encrypted PDF: encrypted PDF that needs a password"})
 }
 
-// handEncrypted writes a one-page PDF with a form field, encrypted by the
-// Standard handler for the empty user password with the given encryption
-// dictionary entries (R 3 or 4, key length in bytes n), RC4 or AES-128
-// for strings and streams, or streams left in clear (Identity). qpdf
-// checks each file: it must decrypt it to the same text.
-func handEncrypted(t *testing.T, encDict string, r, n int, strAES, stmAES, stmClear bool) []byte {
-	t.Helper()
+// handRC4 makes the entries and the object cipher of the Standard
+// handler R3 or R4 for the empty user password (key length n bytes): RC4
+// or AES-128 for strings and streams, or streams left in clear (Identity).
+func handRC4(encDict string, r, n int, strAES, stmAES, stmClear bool) (string, []byte, func(num int, stream bool, b []byte) []byte) {
 	o := bytes.Repeat([]byte{0x4F}, 32) // the owner entry: any 32 bytes make a key
 	id := []byte("0123456789abcdef")
 	h := md5.New()
@@ -137,7 +134,14 @@ func handEncrypted(t *testing.T, encDict string, r, n int, strAES, stmAES, stmCl
 		c.XORKeyStream(check, check)
 	}
 	check = append(check, make([]byte, 16)...)
-	enc := func(num int, useAES bool, b []byte) []byte {
+	enc := func(num int, stream bool, b []byte) []byte {
+		useAES := strAES
+		if stream {
+			if stmClear {
+				return b
+			}
+			useAES = stmAES
+		}
 		s := md5.New()
 		s.Write(key)
 		s.Write([]byte{byte(num), byte(num >> 8), byte(num >> 16), 0, 0})
@@ -151,19 +155,48 @@ func handEncrypted(t *testing.T, encDict string, r, n int, strAES, stmAES, stmCl
 			c.XORKeyStream(out, b)
 			return out
 		}
-		p := 16 - len(b)%16
-		b = append(bytes.Clone(b), bytes.Repeat([]byte{byte(p)}, p)...)
-		blk, _ := aes.NewCipher(k)
-		out := append(bytes.Repeat([]byte{byte(num)}, 16), make([]byte, len(b))...) // a fixed IV
-		cipher.NewCBCEncrypter(blk, out[:16]).CryptBlocks(out[16:], b)
-		return out
+		return aesCBC(k, num, b)
 	}
-	content := []byte("BT /F1 12 Tf 72 700 Td (SSN 536-22-1234) Tj ET")
-	if !stmClear {
-		content = enc(4, stmAES, content)
-	}
+	return fmt.Sprintf("<< /Filter /Standard %s /R %d /O <%X> /U <%X> /P -4 >>", encDict, r, o, check), id, enc
+}
+
+// aesCBC encrypts b as PDF strings and streams are: a 16-byte IV (fixed
+// here, from num), then b padded to whole blocks.
+func aesCBC(key []byte, num int, b []byte) []byte {
+	p := 16 - len(b)%16
+	b = append(bytes.Clone(b), bytes.Repeat([]byte{byte(p)}, p)...)
+	blk, _ := aes.NewCipher(key)
+	out := append(bytes.Repeat([]byte{byte(num)}, 16), make([]byte, len(b))...)
+	cipher.NewCBCEncrypter(blk, out[:16]).CryptBlocks(out[16:], b)
+	return out
+}
+
+// handR6 makes the entries and the object cipher of the AES-256 handler
+// (R6) for the empty user password, with the given validation salt.
+func handR6(salt []byte) (string, []byte, func(num int, stream bool, b []byte) []byte) {
+	fileKey := []byte("0123456789abcdefghijklmnopqrstuv")
+	keySalt := []byte("keysalt!")
+	u := append(append(hash2B(nil, salt, nil), salt...), keySalt...)
+	blk, _ := aes.NewCipher(hash2B(nil, keySalt, nil))
+	ue := make([]byte, 32)
+	cipher.NewCBCEncrypter(blk, make([]byte, 16)).CryptBlocks(ue, fileKey)
+	fk, _ := aes.NewCipher(fileKey)
+	perms := make([]byte, 16)
+	fk.Encrypt(perms, []byte("\xFC\xFF\xFF\xFF\xFF\xFF\xFF\xFFTadb0000"))
+	dict := fmt.Sprintf("<< /Filter /Standard /V 5 /R 6 /Length 256 /CF << /StdCF << /CFM /AESV3 /AuthEvent /DocOpen /Length 32 >> >> "+
+		"/StmF /StdCF /StrF /StdCF /O <%X> /OE <%X> /U <%X> /UE <%X> /P -4 /Perms <%X> >>",
+		bytes.Repeat([]byte{0x4F}, 48), bytes.Repeat([]byte{0x4F}, 32), u, ue, perms)
+	return dict, []byte("0123456789abcdef"), func(num int, _ bool, b []byte) []byte { return aesCBC(fileKey, num, b) }
+}
+
+// handEncrypted writes a one-page PDF with a form field, encrypted with
+// the dictionary encDict and the object cipher enc. qpdf checks each file:
+// it must decrypt it to the same text.
+func handEncrypted(t *testing.T, encDict string, id []byte, enc func(num int, stream bool, b []byte) []byte) []byte {
+	t.Helper()
+	content := enc(4, true, []byte("BT /F1 12 Tf 72 700 Td (SSN 536-22-1234) Tj ET"))
 	var b bytes.Buffer
-	b.WriteString("%PDF-1.6\n")
+	b.WriteString("%PDF-1.7\n")
 	var offs []int
 	obj := func(body string) {
 		offs = append(offs, b.Len())
@@ -174,8 +207,8 @@ func handEncrypted(t *testing.T, encDict string, r, n int, strAES, stmAES, stmCl
 	obj("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>")
 	obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(content), content))
 	obj("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-	obj(fmt.Sprintf("<< /T <%X> /FT /Tx /V <%X> >>", enc(6, strAES, []byte("card")), enc(6, strAES, []byte("4111 1111 1111 1111"))))
-	obj(fmt.Sprintf("<< /Filter /Standard %s /R %d /O <%X> /U <%X> /P -4 >>", encDict, r, o, check))
+	obj(fmt.Sprintf("<< /T <%X> /FT /Tx /V <%X> >>", enc(6, false, []byte("card")), enc(6, false, []byte("4111 1111 1111 1111"))))
+	obj(encDict)
 	x := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
 	for _, o := range offs {
@@ -190,14 +223,22 @@ func handEncrypted(t *testing.T, encDict string, r, n int, strAES, stmAES, stmCl
 	return pdf
 }
 
-// Encryption qpdf does not write: RC4 with R3 and a 40-bit key, and V4
-// with streams in clear (/StmF /Identity) and strings in AES-128.
+// Encryption qpdf does not write: RC4 with R3 and 40- or 96-bit keys; V4
+// with streams in clear (/StmF /Identity) and strings in AES-128; R6 whose
+// hash (ISO 32000-2 algorithm 2.B) ends at its first possible round, 64,
+// with the last byte at its bound (32): its validation salt was searched
+// for this.
 func TestPDFEncryptionHandBuilt(t *testing.T) {
 	want := map[string]string{"attachment t.pdf, page 1": "SSN 536-22-1234\n", "attachment t.pdf, form fields": "card: 4111 1111 1111 1111\n"}
 	for _, bits := range []int{40, 96} {
-		pdf := handEncrypted(t, fmt.Sprintf("/V 2 /Length %d", bits), 3, bits/8, false, false, false)
+		dict, id, enc := handRC4(fmt.Sprintf("/V 2 /Length %d", bits), 3, bits/8, false, false, false)
+		pdf := handEncrypted(t, dict, id, enc)
 		checkParts(t, fmt.Sprintf("R3 RC4 %d bits", bits), pdf, want)
 	}
-	pdf := handEncrypted(t, "/V 4 /Length 128 /CF << /StdCF << /CFM /AESV2 /Length 16 >> >> /StmF /Identity /StrF /StdCF", 4, 16, true, false, true)
+	dict, id, enc := handRC4("/V 4 /Length 128 /CF << /StdCF << /CFM /AESV2 /Length 16 >> >> /StmF /Identity /StrF /StdCF", 4, 16, true, false, true)
+	pdf := handEncrypted(t, dict, id, enc)
 	checkParts(t, "V4 streams in clear", pdf, want)
+	dict, id, enc = handR6([]byte{0, 0, 0, 0, 0, 0, 0, 0x1e})
+	pdf = handEncrypted(t, dict, id, enc)
+	checkParts(t, "R6, hash ending at round 64", pdf, want)
 }
