@@ -1,6 +1,9 @@
 package scanner
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 // A PDF with a mail header saved in front of it, as a broken client
 // writes it: every offset in the file is off, so the file is read by
@@ -26,4 +29,21 @@ func TestPDFShiftedOffsets(t *testing.T) {
 			checkParts(t, v.name+" shifted", shifted, cryptDocParts)
 		})
 	}
+}
+
+// Re-indexing takes the trailer from the last "trailer" keyword, even one
+// at the very start of the file: here qpdf's RC4 file with its trailer
+// moved in front of the header (its keyword at the end made a comment),
+// which shifts every offset.
+func TestPDFTrailerAtOffsetZero(t *testing.T) {
+	pdf := qpdf(t, cryptDoc(), "--stream-data=preserve", "--allow-weak-crypto", "--encrypt", "", "owner", "128", "--use-aes=n", "--")
+	k := bytes.LastIndex(pdf, []byte("trailer"))
+	end := bytes.Index(pdf[k:], []byte("startxref"))
+	if k < 0 || end < 0 {
+		t.Fatal("no trailer in qpdf's file")
+	}
+	moved := append([]byte("trailer"), pdf[k+len("trailer"):k+end]...)
+	rest := bytes.Clone(pdf)
+	rest[k] = '%'
+	checkParts(t, "trailer at offset 0", append(moved, rest...), cryptDocParts)
 }

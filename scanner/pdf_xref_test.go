@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 )
 
@@ -207,10 +208,22 @@ func TestPDFXrefStream(t *testing.T) {
 		x := w.xrefStream(5, c.wd, "/Root 1 0 R "+c.dict, c.nums...)
 		checkParts(t, c.name, w.end(x), trickPage)
 	}
-	// Field widths beyond 8 octets are refused, and the file re-indexed.
+	// Rows the data does not hold register nothing: an older section's
+	// entry for such an object (7, the page's second content) is used.
 	w := newPDFWriter()
+	w.obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
+	w.obj(2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+	w.obj(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> /Contents [4 0 R 7 0 R] >>")
+	w.obj(4, stream("", "BT /F1 12 Tf 72 700 Td ("+trickText+") Tj ET"))
+	w.obj(7, stream("", "BT /F1 12 Tf 72 680 Td (Card 4111 1111 1111 1111) Tj ET"))
+	old := w.table("<< /Size 8 >>", 7, 1)
+	x := w.xrefStream(5, [3]int{1, 2, 1}, fmt.Sprintf("/Root 1 0 R /Size 9 /Index [0 9] /Prev %d", old), 0, 1, 2, 3, 4, 5)
+	checkParts(t, "short data over an older section", w.end(x), map[string]string{"attachment t.pdf, page 1": trickText + "\nCard 4111 1111 1111 1111\n"})
+
+	// Field widths beyond 8 octets are refused, and the file re-indexed.
+	w = newPDFWriter()
 	trickObjects(w)
-	x := w.xrefStream(5, [3]int{1, 9, 1}, "/Root 1 0 R /Size 6", 0, 1, 2, 3, 4, 5)
+	x = w.xrefStream(5, [3]int{1, 9, 1}, "/Root 1 0 R /Size 6", 0, 1, 2, 3, 4, 5)
 	checkParts(t, "9-octet offsets", w.end(x), map[string]string{"attachment t.pdf": trickText + "\n"})
 }
 
@@ -275,19 +288,26 @@ func TestPDFIndirectLength(t *testing.T) {
 // past the data ends it.
 func TestPDFObjectStream(t *testing.T) {
 	objs := "<< /A 1 >> (two) [3]"
-	h2, h3 := "10 0 11 11 12 999 13 17", "20 0 21 11 22 17"
-	pdf := buildPDF("<< /Type /Catalog >>", stream(fmt.Sprintf("/Type /ObjStm /N 4 /First %d", len(h2)+1), h2+" "+objs),
-		stream(fmt.Sprintf("/Type /ObjStm /N 2 /First %d", len(h3)+1), h3+" "+objs))
+	// Offsets out of order, one at the very end of the data (an empty
+	// object): it does not hide the object listed after it.
+	h2, h3, h4 := "10 0 11 11 12 999 13 17", "20 0 21 11 22 17", fmt.Sprintf("30 %d 31 0", len(objs))
+	objStm := func(n int, h string) string {
+		return stream(fmt.Sprintf("/Type /ObjStm /N %d /First %d", n, len(h)+1), h+" "+objs)
+	}
+	pdf := buildPDF("<< /Type /Catalog >>", objStm(4, h2), objStm(2, h3), objStm(2, h4))
 	d := openPDFBytes(t, pdf)
 	for n := 10; n <= 13; n++ {
 		d.xref[n] = xrefEntry{kind: 2, off: 2}
 	}
-	d.xref[20], d.xref[21], d.xref[22] = xrefEntry{kind: 2, off: 3}, xrefEntry{kind: 2, off: 3}, xrefEntry{kind: 2, off: 3}
+	for n := 20; n <= 22; n++ {
+		d.xref[n] = xrefEntry{kind: 2, off: 3}
+	}
+	d.xref[31] = xrefEntry{kind: 2, off: 4}
 	got := []any{}
-	for _, n := range []int{10, 11, 12, 13, 20, 21, 22} {
+	for _, n := range []int{10, 11, 12, 13, 20, 21, 22, 31} {
 		got = append(got, d.resolve(pdfRef{num: n}))
 	}
-	want := []any{pdfDict{"A": 1}, pdfString("two"), nil, nil, pdfDict{"A": 1}, pdfString("two"), nil}
+	want := []any{pdfDict{"A": 1}, pdfString("two"), nil, nil, pdfDict{"A": 1}, pdfString("two"), nil, pdfDict{"A": 1}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("objects %v, want %v", got, want)
 	}
@@ -324,4 +344,23 @@ func TestPDFStartxrefAtTheEdge(t *testing.T) {
 		t.Fatal("startxref is not 2048 bytes from the end")
 	}
 	checkParts(t, "startxref 2048 bytes from the end", pdf, trickPage)
+}
+
+// A cross-reference table at the very start of the file (offset 0),
+// before the header.
+func TestPDFXrefAtOffsetZero(t *testing.T) {
+	body := newPDFWriter()
+	trickObjects(body)
+	table := func(shift int) string {
+		var b strings.Builder
+		b.WriteString("xref\n0 5\n0000000000 65535 f \n")
+		for n := 1; n <= 4; n++ {
+			fmt.Fprintf(&b, "%010d 00000 n \n", body.offs[n]+shift)
+		}
+		b.WriteString("trailer\n<< /Size 5 /Root 1 0 R >>\n")
+		return b.String()
+	}
+	pdf := append([]byte(table(len(table(0)))), body.b.Bytes()...)
+	pdf = fmt.Appendf(pdf, "startxref\n0\n%%%%EOF\n")
+	checkParts(t, "xref at offset 0", pdf, trickPage)
 }
