@@ -1,6 +1,8 @@
 package scanner
 
 import (
+	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -105,5 +107,82 @@ func TestMsgProperties(t *testing.T) {
 	x = extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", cfb(t, root))), Limits{MaxEntries: 2})
 	if partBySource(x, "attachment m.msg > attachment SHORT.TXT") == nil || partBySource(x, "attachment m.msg > attachment shown.txt") != nil {
 		t.Errorf("MaxEntries 2: %+v", x.Parts)
+	}
+}
+
+// emptyStreams is a compound file of n empty streams under the root, the
+// directory a chain of right siblings: as many entries as a test needs,
+// which cfb's one FAT sector cannot hold.
+func emptyStreams(n int) []byte {
+	const end, none, fatSect = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
+	dirSectors := (n + 1 + 3) / 4
+	fatSectors := 1
+	for fatSectors*128 < fatSectors+dirSectors {
+		fatSectors++
+	}
+	fat := make([]uint32, fatSectors*128)
+	for i := range fat {
+		fat[i] = none
+	}
+	for i := range fatSectors {
+		fat[i] = fatSect
+	}
+	for i := range dirSectors {
+		fat[fatSectors+i] = uint32(fatSectors + i + 1)
+	}
+	fat[fatSectors+dirSectors-1] = end
+	var b []byte
+	b = append(b, oleMagic...)
+	b = append(b, make([]byte, 16)...)
+	b = append(b, u16(0x3E, 3, 0xFFFE, 9, 6)...)
+	b = append(b, make([]byte, 6)...)
+	b = append(b, u32(0, uint32(fatSectors), uint32(fatSectors), 0, 4096, end, 0, end, 0)...)
+	for i := range 109 {
+		if i < fatSectors {
+			b = append(b, u32(uint32(i))...)
+		} else {
+			b = append(b, u32(none)...)
+		}
+	}
+	b = append(b, u32(fat...)...)
+	for i := range dirSectors * 4 {
+		var e [128]byte
+		left, right, child := uint32(none), uint32(none), uint32(none)
+		switch {
+		case i == 0:
+			copy(e[:], utf16le("Root Entry"))
+			binary.LittleEndian.PutUint16(e[64:], 22)
+			e[66] = 5
+			child = 1
+		case i <= n:
+			copy(e[:], utf16le(fmt.Sprintf("s%05d", i)))
+			binary.LittleEndian.PutUint16(e[64:], 14)
+			e[66] = 2
+			if i < n {
+				right = uint32(i + 1)
+			}
+		}
+		e[67] = 1
+		binary.LittleEndian.PutUint32(e[68:], left)
+		binary.LittleEndian.PutUint32(e[72:], right)
+		binary.LittleEndian.PutUint32(e[76:], child)
+		binary.LittleEndian.PutUint32(e[116:], end)
+		b = append(b, e[:]...)
+	}
+	return b
+}
+
+// At most 10,000 directory entries (the root and 9,999 streams) are
+// looked at; one more is recorded as a limit.
+func TestOLEEntryLimit(t *testing.T) {
+	for _, c := range []struct {
+		n       int
+		limited bool
+	}{{maxOLEStreams - 1, false}, {maxOLEStreams, true}} {
+		x := extract(t, multipartMsg("many", attachment("many.doc", "application/msword", emptyStreams(c.n))), Limits{})
+		if unreadableFor(x, "attachment many.doc", "more than 10000 entries") != c.limited || x.Truncated != c.limited ||
+			!unreadableFor(x, "attachment many.doc", "unsupported OLE document") {
+			t.Errorf("%d streams: truncated %v, unreadable %+v", c.n, x.Truncated, x.Unreadable)
+		}
 	}
 }
