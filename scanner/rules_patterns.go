@@ -637,8 +637,10 @@ func runeEnd(t []byte, i int) int {
 
 // maskMatch keeps the last four letters or digits of a match of at least
 // eight, so no more than half of a value ever shows; everything else that
-// is a letter or digit becomes '*', other characters (separators) stay.
-// Long matches are cut to their last 32 characters.
+// is a letter or digit becomes '*', other printable characters (separators)
+// stay, the rest (controls, line breaks, spaces other than U+0020: IsPrint
+// admits no other space) become spaces. Long matches are cut to their last
+// 32 characters.
 func maskMatch(v []byte) string {
 	runes := []rune(string(v))
 	if len(runes) > 32 {
@@ -662,7 +664,7 @@ func maskMatch(v []byte) string {
 				continue
 			}
 			runes[i] = '*'
-		} else if !unicode.IsPrint(r) || unicode.IsSpace(r) && r != ' ' {
+		} else if !unicode.IsPrint(r) {
 			runes[i] = ' '
 		}
 	}
