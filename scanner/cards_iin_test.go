@@ -75,5 +75,6 @@ func TestStrongCardWordingEdges(t *testing.T) {
 		{name: "is glued to the phrase", text: "card #is 7476245378965652", want: ""},
 		{name: "phrase at the start, is", text: "pan is 7476245378965652", want: "credit_card", at: "7476245378965652"},
 		{name: "only is", text: "is 7476245378965652", want: ""},
+		{name: "number alone", text: "7476245378965652", want: ""},
 	})
 }

@@ -79,6 +79,8 @@ func TestWhere(t *testing.T) {
 		"attachment 536-22-1234.pdf, page 12":  "attachment ***-**-****.pdf, page 12",
 		"archive a1.zip/b2.pdf, page 3":        "attachment a*.zip, file b*.pdf, page 3",
 		"attachment x.pdf, form fields":        "attachment x.pdf, form fields",
+		"attachment , page 1":                  "attachment , page 1", // a part without a name
+		"attachment 0-9.pdf":                   "attachment *-*.pdf",
 	} {
 		if got := Where(src); got != want {
 			t.Errorf("Where(%q) = %q, want %q", src, got, want)

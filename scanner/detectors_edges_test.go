@@ -28,10 +28,14 @@ func TestSSNEdges(t *testing.T) {
 		{name: "near woolworth area", text: "SSN 077-05-1120", want: "us_ssn", at: "077-05-1120"},
 		{name: "woolworth area only", text: "SSN 078-22-1234", want: "us_ssn", at: "078-22-1234"},
 		{name: "near advert group", text: "SSN 219-08-9999", want: "us_ssn", at: "219-08-9999"},
+		{name: "near example 987 elsewhere", text: "SSN 536-65-4325", want: "us_ssn", at: "536-65-4325"},
 		{name: "advert area only", text: "SSN 219-22-1234", want: "us_ssn", at: "219-22-1234"},
 		{name: "near example serial", text: "SSN 123-45-6788", want: "us_ssn", at: "123-45-6788"},
 		{name: "near example group", text: "SSN 123-44-6789", want: "us_ssn", at: "123-44-6789"},
 		{name: "example area only", text: "SSN 123-22-1234", want: "us_ssn", at: "123-22-1234"},
+		// A negative word after the value counts when no context word does.
+		{name: "negative word after", text: "see 536-22-1234 (order)", want: ""},
+		{name: "negative word after, context word before", text: "SSN 536-22-1234 (order)", want: "us_ssn", at: "536-22-1234"},
 		// Nine digits in three groups other than 3-2-4 are no SSN.
 		{name: "3-3-3", text: "SSN 536 221 234", want: ""},
 		{name: "2-3-4", text: "SSN 53 622 1234", want: ""},
@@ -79,6 +83,7 @@ func TestIBANEdges(t *testing.T) {
 		{name: "cut inside a group", text: "IBAN DE89 3704 00", want: ""},
 		{name: "at the end of the text", text: "DE89 3704 0044 0532 0130 00", want: "iban", at: "DE89 3704 0044 0532 0130 00"},
 		{name: "group of three then space", text: "IBAN DE89 370 40044 0532 0130 00", want: ""},
+		{name: "a full last group, then a number", text: "ES91 2100 0418 4502 0005 1332 5", want: "iban", at: "ES91 2100 0418 4502 0005 1332"},
 		{name: "shortest (Norway)", text: "NO93 8601 1117 947", want: "iban", at: "NO93 8601 1117 947", masked: "NO** **** ***7 947"},
 	})
 }
@@ -92,6 +97,7 @@ func TestICDEdges(t *testing.T) {
 		{name: "vitamin glued to a word", text: "diagnosis: xvitamin B12", want: "icd10", at: "B12"},
 		{name: "upper-case vitamin", text: "diagnosis: VITAMIN B12", want: ""},
 		{name: "vit at the start", text: "vit. D25 diagnosis", want: ""},
+		{name: "spaces at the start", text: " B12 diagnosis", want: "icd10", at: "B12"},
 	})
 }
 
@@ -210,5 +216,24 @@ func TestExtractedScanWhere(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// 011234564 is both a valid SSN and a valid routing number: with a word for
+// each, the nearer word decides, and any word before the value ranks ahead
+// of every word after it.
+func TestNearestContextDecides(t *testing.T) {
+	for _, c := range []struct{ text, want string }{
+		{"ssn routing 011234564", "aba_routing"},
+		{"routing ssn 011234564", "us_ssn"},
+		{"011234564 ssn routing", "us_ssn"},
+		{"011234564 routing ssn", "aba_routing"},
+		{"routing" + strings.Repeat(" ", 43) + "011234564" + strings.Repeat(" ", 20) + "ssn", "aba_routing"},
+		{"ssn" + strings.Repeat(" ", 47) + "011234564" + strings.Repeat(" ", 20) + "routing", "us_ssn"},
+	} {
+		got := Scan([]byte(c.text), Options{})
+		if len(got) != 1 || got[0].Detector != c.want {
+			t.Errorf("%q: %+v, want one %s", c.text, got, c.want)
+		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 // has one of its own.
 func TestKeywordEdges(t *testing.T) {
 	r := mustRules(t, nil, []KeywordRule{
-		{Name: "phi", Words: []string{"hiv", "Zoster", "abz", "\u01c6ungla"}},
+		{Name: "phi", Words: []string{"hiv", "Zoster", "abz", "\u01c6ungla", "αβγ"}},
 	})
 	for _, c := range []struct {
 		text string
@@ -22,6 +22,7 @@ func TestKeywordEdges(t *testing.T) {
 		{"Àhiv, hivÀ, hiv", []string{"phi@14"}},                                       // À (C3 80) is a letter on either side
 		{"\u01c5ungla \u01c4UNGLA \u01c6ungla", []string{"phi@0", "phi@8", "phi@16"}}, // ǅ, Ǆ, ǆ
 		{"hiv", []string{"phi@0"}},
+		{"ΑΒΓ, Αβγ, αβγ", []string{"phi@0", "phi@8", "phi@16"}}, // no ASCII letter at all
 		{"xhiv hivx", nil},
 	} {
 		if got := ruleHits(r, c.text); !slices.Equal(got, c.want) {
@@ -30,23 +31,60 @@ func TestKeywordEdges(t *testing.T) {
 	}
 }
 
-// The automaton's size is bounded: word lists that would need more states
-// than maxDictStates are refused, naming the limit.
-func TestKeywordStatesLimit(t *testing.T) {
-	// Words of 128 letters that differ in their first four: each adds at
-	// least 124 states.
-	var words []string
-	for i := 0; len(words)*(maxWordLen-4) <= maxDictStates; i++ {
+// The automaton's size is bounded: a table over 32 MiB, or one state more
+// than maxDictStates, is refused, naming the limit.
+func TestKeywordAutomatonLimits(t *testing.T) {
+	// head is the i-th word start of four letters; words of 128 bytes
+	// that differ there share no state beyond it.
+	head := func(i int) string {
 		var b strings.Builder
-		for k, n := 0, i; k < 4; k, n = k+1, n/26 {
-			b.WriteByte(byte('a' + n%26))
+		for k, x := 0, i; k < 4; k, x = k+1, x/26 {
+			b.WriteByte(byte('a' + x%26))
 		}
-		b.WriteString(strings.Repeat("q", maxWordLen-4))
-		words = append(words, b.String())
+		return b.String()
 	}
-	_, err := CompileRules(nil, []KeywordRule{{Name: "big", Words: words}})
-	if err == nil || err.Error() != "keywords: the word lists are too large (more than 262144 automaton states)" {
-		t.Errorf("%d words of %d bytes: %v", len(words), maxWordLen, err)
+	// words returns words (a head, then 'q's) whose trie has exactly n
+	// nodes below the root.
+	words := func(n int) []string {
+		seen := map[string]bool{}
+		var out []string
+		for i := 0; len(seen) < n; i++ {
+			w := head(i) + strings.Repeat("q", maxWordLen-4)
+			for k := 1; k <= len(w); k++ {
+				if !seen[w[:k]] {
+					if len(seen) == n {
+						w = w[:k-1]
+						break
+					}
+					seen[w[:k]] = true
+				}
+			}
+			out = append(out, w)
+		}
+		return out
+	}
+	// A table over 32 MiB is refused too: 81,000 states over every ASCII
+	// byte class (26 letters folded, 76 other bytes, and two).
+	var ascii strings.Builder
+	for c := range 128 {
+		if !isLetter(byte(c)) {
+			ascii.WriteByte(byte(c))
+		}
+	}
+	var wide []string
+	for i := 0; len(wide)*(maxWordLen-4) < 81000; i++ {
+		wide = append(wide, head(i)+ascii.String()+strings.Repeat("q", maxWordLen-4-ascii.Len()))
+	}
+	_, err := CompileRules(nil, []KeywordRule{{Name: "wide", Words: wide}})
+	if err == nil || !strings.HasPrefix(err.Error(), "keywords: the word lists are too large (") || !strings.HasSuffix(err.Error(), " states × 104 byte classes)") {
+		t.Errorf("%d words over all ASCII bytes: %v", len(wide), err)
+	}
+	// Besides the trie: the root and the dead state. (The largest table
+	// allowed, 32 MiB, is not built here: under the race detector that
+	// takes seconds.)
+	_, err = CompileRules(nil, []KeywordRule{{Name: "big", Words: words(maxDictStates - 1)}})
+	if want := "keywords: the word lists are too large (more than 262144 automaton states)"; err == nil || err.Error() != want {
+		t.Errorf("one state too many: %v, want %q", err, want)
 	}
 }
 

@@ -153,6 +153,10 @@ func TestPatternWindowSize(t *testing.T) {
 		{`MRN\d{4}`, pad + "MRN1234 MRN5678" + pad, 11 + 8 + 3 + 11},
 		// At the text's edges the window is cut.
 		{`MRN\d{4}`, "MRN1234", 7},
+		{`MRN\d{4}`, "MRN1234 MRN5678" + pad, 8 + 3 + 11},
+		// A lone digit is no run of four; a run of one digit is.
+		{`[A-Z]{3}\d{4}`, pad + "7" + pad + "ABC1234" + pad, 10 + 4 + 10},
+		{`(?:ab|cd)\d`, "ab1" + pad, 3 + 5},
 	} {
 		r := mustRules(t, []PatternRule{{Name: "p", Regex: c.re}}, nil)
 		s := scan{t: []byte(c.text), thr: defaultThreshold}
@@ -236,6 +240,9 @@ func TestRuneBoundaries(t *testing.T) {
 	if got := runeStart(bad, 5); got != 2 {
 		t.Errorf("runeStart over stray bytes = %d, want 2 (three steps at most)", got)
 	}
+	if got := runeStart([]byte("\x80ab"), 0); got != 0 {
+		t.Errorf("runeStart at a stray first byte = %d, want 0", got)
+	}
 	if got := runeEnd(bad, 1); got != 4 {
 		t.Errorf("runeEnd over stray bytes = %d, want 4 (three steps at most)", got)
 	}
@@ -256,5 +263,44 @@ func TestMaskMatchExact(t *testing.T) {
 		if got := maskMatch([]byte(in)); got != want {
 			t.Errorf("maskMatch(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Without a prefilter the text is searched in chunks of maxSpan − 4W
+// bytes, each with 2W bytes of margin on both sides, so that no window is
+// longer than maxSpan: each chunk boundary costs 4W bytes searched twice
+// (unless the last chunk is short enough to join the one before).
+func TestPatternChunks(t *testing.T) {
+	r := mustRules(t, []PatternRule{{Name: "p", Regex: `(?:ab|cd)(?:ef|gh)`}}, nil) // W = 4
+	p := r.pats[0]
+	if p.maxW != 4 || len(p.lit) > 0 || p.k > 0 {
+		t.Fatalf("maxW %d, literal %q, run %d: the test wants 4 and no prefilter", p.maxW, p.lit, p.k)
+	}
+	for _, c := range []struct {
+		size, chunks int
+	}{
+		{maxSpan - 16, 1},
+		{maxSpan + 100, 2},
+		{2*maxSpan - 32, 2},
+		{2*maxSpan - 8, 3}, // more than two chunks of maxSpan − 16
+	} {
+		text := []byte(strings.Repeat("x", c.size-4) + "abgh")
+		s := scan{t: text, thr: defaultThreshold}
+		hs, done := s.scanPattern(p)
+		if !done || len(hs) != 1 || hs[0] != (hit{c.size - 4, c.size}) {
+			t.Errorf("%d bytes: hits %v, done %v", c.size, hs, done)
+		}
+		if want := c.size + (c.chunks-1)*4*p.maxW; s.reBytes != want {
+			t.Errorf("%d bytes: %d searched, want %d (%d chunks)", c.size, s.reBytes, want, c.chunks)
+		}
+	}
+}
+
+// A context word right after the match counts even without a space: the
+// match itself is no word.
+func TestPatternContextGlued(t *testing.T) {
+	r := mustRules(t, []PatternRule{{Name: "mrn", Regex: `\d{7}`, Context: []string{"mrn"}}}, nil)
+	if got := ruleHits(r, "4417302mrn"); !slices.Equal(got, []string{"mrn@0"}) {
+		t.Errorf("got %v", got)
 	}
 }

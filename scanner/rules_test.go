@@ -303,6 +303,8 @@ func TestPrefilterChoice(t *testing.T) {
 		{`\d{3}\d{4}`, "", false, 7, 7},
 		{`[A-Z]{2}\d{6}`, "", false, 6, 8},
 		{`x.{990}`, "x", false, 0, 3961}, // any character can be four bytes
+		{`a[bc]{2}`, "a", false, 0, 3},   // as rare as its run: the literal
+		{`[^\x00-\x{10FFFF}]`, "", false, 0, 0},
 		{`(?:ab|cd)(?:ef|gh)`, "", false, 0, 4},
 	} {
 		r, err := CompileRules([]PatternRule{{Name: "p", Regex: c.re}}, nil)
