@@ -304,3 +304,30 @@ func TestPatternContextGlued(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+// Overlapping windows are merged while the merged window stays within
+// maxSpan bytes, exactly maxSpan included.
+func TestPatternWindowMergeLimit(t *testing.T) {
+	r := mustRules(t, []PatternRule{{Name: "p", Regex: `MRN\d{4}`}}, nil) // windows: 11 + 3 + 11 bytes
+	// Hits every 10 bytes from 0 to 262130, whose window ends at exactly
+	// maxSpan, then one 20 bytes further.
+	var b strings.Builder
+	for b.Len() <= maxSpan-14-10 {
+		b.WriteString("MRN1234   ")
+	}
+	b.WriteString("MRN1234" + strings.Repeat(" ", 13) + "MRN1234" + strings.Repeat(" ", 100))
+	text := []byte(b.String())
+	last := len(text) - 107
+	if last-20 != maxSpan-14 {
+		t.Fatalf("hit at %d, the test wants it at maxSpan − 14", last-20)
+	}
+	s := scan{t: text, thr: defaultThreshold}
+	hs, done := s.scanPattern(r.pats[0])
+	if !done || len(hs) != (last-20)/10+2 {
+		t.Fatalf("%d hits, done %v", len(hs), done)
+	}
+	// [0, maxSpan), then the last hit's window [last − 11, last + 14).
+	if want := maxSpan + 25; s.reBytes != want {
+		t.Errorf("%d bytes searched, want %d", s.reBytes, want)
+	}
+}
