@@ -4,7 +4,8 @@ package scanner
 // syntax, cross-reference tables and streams (following /Prev through
 // incremental updates, newest first), object streams, and the stream
 // filters text is stored with. A file whose cross-reference data is broken
-// is indexed again by searching it for "N G obj", as viewers do.
+// is indexed again by searching it for "N G obj", as viewers do
+// (pdf_reindex.go).
 //
 // Nothing here trusts the file: every offset is checked, recursion is
 // bounded, and decoded bytes are charged to the extractor's budgets.
@@ -16,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"strconv"
 )
 
@@ -45,18 +45,19 @@ type pdfDoc struct {
 	crypt   *pdfCrypt
 	busy    map[int]bool // objects being resolved (cycles)
 	loads   int          // objects parsed, bounded
+	heads   []objHead    // every "N G obj" in the file, when re-indexing
 }
 
 type xrefEntry struct {
-	kind   byte // 1: at offset; 2: in object stream
-	off    int  // offset, or the object stream's number
-	idx    int  // index within the object stream
-	gen    int
-	inStrm bool
+	kind byte // 1: at offset; 2: in object stream
+	off  int  // offset, or the object stream's number
+	idx  int  // index within the object stream
+	gen  int
 }
 
 type objStream struct {
 	offs  map[int]int // object number → offset in data
+	order []int       // the object numbers, as the header lists them
 	data  []byte
 	first int
 }
@@ -71,28 +72,37 @@ const maxPDFObjects = 1 << 20
 
 func openPDF(e *extractor, src string, b []byte) (*pdfDoc, error) {
 	d := &pdfDoc{e: e, src: src, b: b, xref: map[int]xrefEntry{}, cache: map[int]any{}, objstm: map[int]*objStream{}, busy: map[int]bool{}}
-	reindexed := false
-	if err := d.readXref(); err != nil || d.root() == nil {
-		d.xref, d.trailer = map[int]xrefEntry{}, nil
-		d.cache, d.objstm = map[int]any{}, map[int]*objStream{}
-		d.reindex()
-		reindexed = true
-	}
-	if enc, ok := d.trailer["Encrypt"]; ok && enc != nil {
-		c, err := d.newCrypt(d.resolveDict(enc))
-		if err != nil {
-			return d, err
-		}
-		d.crypt = c
-		// Objects and object streams read before the key was known; a
-		// re-indexed file's object streams could not be read then.
-		d.cache, d.objstm = map[int]any{}, map[int]*objStream{}
-		if reindexed {
-			maps.DeleteFunc(d.xref, func(_ int, x xrefEntry) bool { return x.inStrm })
-			d.indexObjStreams()
+	if err := d.readXref(); err == nil {
+		// The key first: an encrypted file's catalogue may be in an object
+		// stream, which cannot be read without it.
+		cerr := d.setupCrypt()
+		if d.root() != nil {
+			return d, cerr
 		}
 	}
-	return d, nil
+	d.xref, d.trailer, d.crypt = map[int]xrefEntry{}, nil, nil
+	d.resetCaches()
+	return d, d.reindex()
+}
+
+// setupCrypt sets up decryption when the trailer names /Encrypt; objects
+// and object streams read before the key was known are read again.
+func (d *pdfDoc) setupCrypt() error {
+	enc, ok := d.trailer["Encrypt"]
+	if !ok || enc == nil {
+		return nil
+	}
+	c, err := d.newCrypt(d.resolveDict(enc))
+	if err != nil {
+		return err
+	}
+	d.crypt = c
+	d.resetCaches()
+	return nil
+}
+
+func (d *pdfDoc) resetCaches() {
+	d.cache, d.objstm = map[int]any{}, map[int]*objStream{}
 }
 
 func (d *pdfDoc) root() pdfDict { return d.resolveDict(d.trailer["Root"]) }
@@ -244,103 +254,6 @@ func (d *pdfDoc) xrefSection(off int) (pdfDict, error) {
 		}
 	}
 	return s.dict, nil
-}
-
-// reindex finds every "N G obj" in the file (later definitions win, as
-// in an incremental update) and takes the trailer from the last trailer
-// dictionary or cross-reference stream that names a /Root.
-func (d *pdfDoc) reindex() {
-	b := d.b
-	for pos := 0; ; {
-		k := bytes.Index(b[pos:], []byte("obj"))
-		if k < 0 {
-			break
-		}
-		at := pos + k
-		pos = at + 3
-		// Walk back over "N G " ("endobj" has neither).
-		j := at - 1
-		for j >= 0 && isPDFSpace(b[j]) {
-			j--
-		}
-		ge := j + 1
-		for j >= 0 && isDigit(b[j]) {
-			j--
-		}
-		gs := j + 1
-		for j >= 0 && isPDFSpace(b[j]) {
-			j--
-		}
-		ne := j + 1
-		for j >= 0 && isDigit(b[j]) {
-			j--
-		}
-		ns := j + 1
-		if gs == ge || ns == ne || ne == gs {
-			continue
-		}
-		num, err1 := strconv.Atoi(string(b[ns:ne]))
-		gen, err2 := strconv.Atoi(string(b[gs:ge]))
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		d.xref[num] = xrefEntry{kind: 1, off: ns, gen: gen}
-	}
-	if t := d.indexObjStreams(); t != nil {
-		d.trailer = t
-	}
-	if k := bytes.LastIndex(b, []byte("trailer")); k >= 0 {
-		lx := pdfLexer{b: b, i: k + len("trailer")}
-		if t, ok := lx.object(0).(pdfDict); ok && t["Root"] != nil {
-			d.trailer = t
-		}
-	}
-	if d.trailer == nil {
-		d.trailer = pdfDict{}
-	}
-	if d.root() == nil {
-		// No trailer names the catalogue: take any object that is one.
-		for num := range d.xref {
-			if c, ok := d.resolve(pdfRef{num: num}).(pdfDict); ok && c["Type"] == pdfName("Catalog") {
-				d.trailer["Root"] = pdfRef{num: num}
-				break
-			}
-		}
-	}
-}
-
-// indexObjStreams adds the objects inside the object streams of a
-// re-indexed file (those not defined directly), and returns the
-// dictionary of a cross-reference stream that names a /Root.
-func (d *pdfDoc) indexObjStreams() (trailer pdfDict) {
-	for num, x := range d.xref {
-		if x.kind != 1 {
-			continue
-		}
-		obj, _, err := d.parseAt(x.off, nil)
-		if err != nil {
-			continue
-		}
-		s, ok := obj.(*pdfStream)
-		if !ok {
-			continue
-		}
-		switch s.dict["Type"] {
-		case pdfName("ObjStm"):
-			if os := d.objStream(num); os != nil {
-				for n, off := range os.offs {
-					if _, known := d.xref[n]; !known {
-						d.xref[n] = xrefEntry{kind: 2, off: num, idx: off, inStrm: true}
-					}
-				}
-			}
-		case pdfName("XRef"):
-			if s.dict["Root"] != nil {
-				trailer = s.dict
-			}
-		}
-	}
-	return trailer
 }
 
 // parseAt parses "N G obj <object> [stream … endstream]" at off.
@@ -526,6 +439,9 @@ func (d *pdfDoc) objStream(num int) *objStream {
 		off, ok2 := lx.next().(int)
 		if !ok1 || !ok2 || off < 0 || first+off > len(data) {
 			break
+		}
+		if _, dup := os.offs[on]; !dup {
+			os.order = append(os.order, on)
 		}
 		os.offs[on] = off
 	}
