@@ -44,6 +44,13 @@ func (e *extractor) ole(prefix, p string, data []byte, zips int) {
 		}
 		streams[strings.Join(append(slices.Clone(f.Path), f.Name), "/")] = f
 	}
+	e.oleDoc(src, streams, zips)
+}
+
+// oleDoc reads the document a compound file's streams hold, named by
+// their paths: the whole file's, or an object embedded in an Outlook
+// message (the streams under its storage, the prefix taken off).
+func (e *extractor) oleDoc(src string, streams map[string]*mscfb.File, zips int) {
 	read := func(name string) ([]byte, bool) {
 		f := streams[name]
 		if f == nil {
@@ -163,7 +170,13 @@ func (e *extractor) word(src string, read func(string) ([]byte, bool)) {
 		return
 	}
 	var out []byte
-	for i := 0; i < n && int64(len(out)) < e.lim.MaxEntry; i++ {
+	for i := 0; i < n; i++ {
+		if int64(len(out)) >= e.lim.MaxEntry {
+			// UTF-16 pieces grow in UTF-8 (CJK: 2 bytes become 3), so a
+			// stream within MaxEntry can still hold more text than that.
+			e.limit(src, fmt.Sprintf("text larger than %d bytes; the rest was not read", e.lim.MaxEntry))
+			break
+		}
 		cp0 := int(binary.LittleEndian.Uint32(plc[4*i:]))
 		cp1 := int(binary.LittleEndian.Uint32(plc[4*i+4:]))
 		pcd := plc[4*(n+1)+8*i:]
@@ -333,16 +346,16 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 		body(dir + "__substg1.0_3701000D/") // an attached message
 	}
 	e.add(src, text)
+	if len(attach) > e.lim.MaxEntries {
+		e.limit(src, fmt.Sprintf("more than %d attachments; the rest was not read", e.lim.MaxEntries))
+		attach = attach[:e.lim.MaxEntries]
+	}
 	outer := e.nest
 	e.nest = outer + src + " > "
 	defer func() { e.nest = outer }()
 	for i, dir := range attach {
-		if i >= e.lim.MaxEntries || !e.alive(src) {
+		if !e.alive(src) {
 			break
-		}
-		data, ok := prop(dir, "3701")
-		if !ok || streams[dir+"__substg1.0_37010102"] == nil {
-			continue // an embedded message (read above) or an OLE object
 		}
 		name := ""
 		for _, tag := range []string{"3707", "3704", "3001"} {
@@ -353,6 +366,24 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 		}
 		if name == "" {
 			name = "attachment " + strconv.Itoa(i+1)
+		}
+		// The attachment's bytes are PidTagAttachDataBinary (3701, binary)
+		// only: a string stream of the same tag is no attachment data, and
+		// reading it instead would scan a decoy beside the real file.
+		if streams[dir+"__substg1.0_37010102"] == nil {
+			obj := dir + "__substg1.0_3701000D/"
+			sub := subStorage(streams, obj)
+			if len(sub) == 0 || hasMAPI(sub) {
+				continue // no data (attached by reference), or an attached message, read above
+			}
+			// An OLE object (an embedded workbook, document, …): read as
+			// the compound file it is, or recorded as unreadable.
+			e.oleDoc("attachment "+name, sub, zips+1)
+			continue
+		}
+		data, ok := read(dir + "__substg1.0_37010102")
+		if !ok {
+			continue // read recorded why
 		}
 		k := kindOf("", name)
 		if k == kNone {
@@ -367,6 +398,18 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 		}
 		e.doc(k, "attachment", name, data, zips+1)
 	}
+}
+
+// subStorage returns the entries under the storage dir (a path ending in
+// "/"), named relative to it.
+func subStorage(streams map[string]*mscfb.File, dir string) map[string]*mscfb.File {
+	sub := map[string]*mscfb.File{}
+	for name, f := range streams {
+		if rest, ok := strings.CutPrefix(name, dir); ok && rest != "" {
+			sub[rest] = f
+		}
+	}
+	return sub
 }
 
 func cp1252(b []byte) []byte {

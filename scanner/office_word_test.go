@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -241,6 +242,11 @@ func TestWordMaxEntry(t *testing.T) {
 		e.word("attachment a.doc", read)
 		if len(e.out.Parts) != 1 || len(e.out.Parts[0].Text) != c.want {
 			t.Errorf("MaxEntry %d: parts %q, want %d bytes", c.max, e.out.Parts, c.want)
+		}
+		// Pieces left unread are recorded: the text is cut short.
+		cut := c.want < 768
+		if e.out.Truncated != cut || cut && (len(e.out.Unreadable) != 1 || e.out.Unreadable[0].Reason != fmt.Sprintf("text larger than %d bytes; the rest was not read", c.max)) {
+			t.Errorf("MaxEntry %d: truncated %v, unreadable %+v, want cut %v", c.max, e.out.Truncated, e.out.Unreadable, cut)
 		}
 	}
 }
