@@ -23,6 +23,9 @@ func (e *extractor) pdf(src string, b []byte) {
 		return
 	}
 	d, err := openPDF(e, src, b)
+	if err == errDeadline {
+		return // recorded
+	}
 	if err != nil {
 		e.unreadable(src, "encrypted PDF: "+err.Error())
 		return

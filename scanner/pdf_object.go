@@ -45,7 +45,10 @@ type pdfDoc struct {
 	crypt   *pdfCrypt
 	busy    map[int]bool // objects being resolved (cycles)
 	loads   int          // objects parsed, bounded
-	heads   []objHead    // every "N G obj" in the file, when re-indexing
+	// heads: every "N G obj" in the file, in file order (objHeads), found
+	// when re-indexing or when a stream's end must be searched for.
+	heads      []objHead
+	headsKnown bool
 }
 
 type xrefEntry struct {
@@ -299,9 +302,13 @@ func (d *pdfDoc) parseAt(off int, want *pdfRef) (any, pdfRef, error) {
 		}
 	}
 	if end < 0 {
-		k := bytes.Index(d.b[start:], []byte("endstream"))
+		// Searched for no further than the next object: a file of many
+		// streams without endstream would be searched to its end for each
+		// (quadratic), and each stream would span the rest of the file.
+		limit := d.nextHead(start)
+		k := bytes.Index(d.b[start:limit], []byte("endstream"))
 		if k < 0 {
-			end = len(d.b)
+			end = limit
 		} else {
 			end = start + k
 			for end > start && (d.b[end-1] == '\n' || d.b[end-1] == '\r') {

@@ -3,7 +3,8 @@ package scanner
 // Re-indexing: a PDF whose cross-reference data is broken (or names no
 // readable catalogue) is read by searching it for "N G obj", as viewers do.
 // The definition later in the file wins, whether it stands directly or in
-// an object stream, as in an incremental update.
+// an object stream, as in an incremental update. The work is linear in the
+// file and stops at the deadline.
 
 import (
 	"bytes"
@@ -15,9 +16,9 @@ import (
 // reindex finds every "N G obj" in the file and takes the trailer from the
 // last trailer dictionary or cross-reference stream that names a /Root.
 // An encrypted file is indexed again once its key is known, for the
-// objects in its object streams.
+// objects in its object streams. It stops at the deadline (errDeadline).
 func (d *pdfDoc) reindex() error {
-	d.heads = objHeads(d.b)
+	d.heads, d.headsKnown = objHeads(d.b), true
 	t, err := d.indexHeads()
 	if err != nil {
 		return err
@@ -45,6 +46,9 @@ func (d *pdfDoc) reindex() error {
 		// No trailer names the catalogue: take the lowest-numbered object
 		// that is one.
 		for _, num := range slices.Sorted(maps.Keys(d.xref)) {
+			if !d.e.alive(d.src) {
+				return errDeadline
+			}
 			if c, ok := d.resolve(pdfRef{num: num}).(pdfDict); ok && c["Type"] == pdfName("Catalog") {
 				d.trailer["Root"] = pdfRef{num: num}
 				break
@@ -103,7 +107,10 @@ func objHeads(b []byte) []objHead {
 // returns the dictionary of the last cross-reference stream that names a
 // /Root.
 func (d *pdfDoc) indexHeads() (trailer pdfDict, err error) {
-	for _, h := range d.heads {
+	for i, h := range d.heads {
+		if i&0xFF == 0 && !d.e.alive(d.src) {
+			return trailer, errDeadline
+		}
 		d.xref[h.num] = xrefEntry{kind: 1, off: h.off, gen: h.gen}
 		obj, _, err := d.parseAt(h.off, nil)
 		if err != nil {
@@ -128,4 +135,17 @@ func (d *pdfDoc) indexHeads() (trailer pdfDict, err error) {
 		}
 	}
 	return trailer, nil
+}
+
+// nextHead returns where the first "N G obj" after off stands, or the end
+// of the file.
+func (d *pdfDoc) nextHead(off int) int {
+	if !d.headsKnown {
+		d.heads, d.headsKnown = objHeads(d.b), true
+	}
+	i, _ := slices.BinarySearchFunc(d.heads, off+1, func(h objHead, off int) int { return h.off - off })
+	if i < len(d.heads) {
+		return d.heads[i].off
+	}
+	return len(d.b)
 }
