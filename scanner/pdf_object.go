@@ -49,6 +49,8 @@ type pdfDoc struct {
 	// when re-indexing or when a stream's end must be searched for.
 	heads      []objHead
 	headsKnown bool
+	stmEntries int  // object stream entries read, bounded by maxPDFObjects
+	stmLimited bool // that limit recorded
 }
 
 type xrefEntry struct {
@@ -70,7 +72,8 @@ var (
 	errPDFBroken    = errors.New("no readable document structure")
 )
 
-// maxPDFObjects bounds the objects parsed for one document.
+// maxPDFObjects bounds the objects parsed for one document, and the
+// entries read from its object streams.
 const maxPDFObjects = 1 << 20
 
 func openPDF(e *extractor, src string, b []byte) (*pdfDoc, error) {
@@ -105,7 +108,7 @@ func (d *pdfDoc) setupCrypt() error {
 }
 
 func (d *pdfDoc) resetCaches() {
-	d.cache, d.objstm = map[int]any{}, map[int]*objStream{}
+	d.cache, d.objstm, d.stmEntries = map[int]any{}, map[int]*objStream{}, 0
 }
 
 func (d *pdfDoc) root() pdfDict { return d.resolveDict(d.trailer["Root"]) }
@@ -445,6 +448,17 @@ func (d *pdfDoc) objStream(num int) *objStream {
 		on, ok1 := lx.next().(int)
 		off, ok2 := lx.next().(int)
 		if !ok1 || !ok2 || off < 0 || first+off > len(data) {
+			break
+		}
+		// A header of millions of tiny entries inflates from a small file.
+		if d.stmEntries >= maxPDFObjects {
+			if !d.stmLimited {
+				d.stmLimited = true
+				d.e.limit(d.src, fmt.Sprintf("more than %d objects in object streams", maxPDFObjects))
+			}
+			break
+		}
+		if d.stmEntries++; d.stmEntries&0xFFFF == 0 && !d.e.alive(d.src) {
 			break
 		}
 		if _, dup := os.offs[on]; !dup {

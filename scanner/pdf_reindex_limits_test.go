@@ -1,13 +1,16 @@
 package scanner
 
-// What re-indexing a hostile file may cost: the work is linear in the file
-// and stops at the deadline. Hand-built bytes: no producer writes such files. The timing itself
+// What re-indexing a hostile file may cost: the work is linear in the file,
+// stops at the deadline, and object streams count against the object
+// budget. Hand-built bytes: no producer writes such files. The timing itself
 // is in BenchmarkPDFReindexNoEndstream (bench_test.go).
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -100,5 +103,40 @@ func TestPDFReindexStreamsEndAtNextObject(t *testing.T) {
 	last := d.resolve(pdfRef{num: n}).(*pdfStream)
 	if string(last.raw) != "%%EOF\n" {
 		t.Errorf("last stream %q, want the rest of the file", last.raw)
+	}
+}
+
+// An object stream whose header lists more objects than the document's
+// object budget: the first maxPDFObjects are indexed, the rest recorded as
+// a limit (fail closed), instead of an xref entry for each of millions.
+func TestPDFObjStmEntriesCountAgainstObjectBudget(t *testing.T) {
+	const first = 100000
+	var hdr bytes.Buffer
+	for i := first; i < first+maxPDFObjects+1000; i++ {
+		fmt.Fprintf(&hdr, "%d 0 ", i)
+	}
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
+	zw.Write(hdr.Bytes())
+	zw.Close()
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n")
+	fmt.Fprintf(&b, "3 0 obj\n<< /Type /ObjStm /N 10000000 /First %d /Filter /FlateDecode /Length %d >>\nstream\n", hdr.Len(), z.Len())
+	b.Write(z.Bytes())
+	b.WriteString("\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n") // no startxref: re-indexed
+	e := testExtractor(context.Background())
+	d, err := openPDF(e, "t.pdf", b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.xref) > maxPDFObjects+3 {
+		t.Errorf("xref holds %d entries, more than the budget of %d (+3 direct objects)", len(d.xref), maxPDFObjects)
+	}
+	limited := false
+	for _, u := range e.out.Unreadable {
+		limited = limited || strings.Contains(u.Reason, "objects")
+	}
+	if !limited || !e.out.Truncated {
+		t.Errorf("unreadable %v, truncated %v: want the object limit recorded", e.out.Unreadable, e.out.Truncated)
 	}
 }
