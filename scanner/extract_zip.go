@@ -203,29 +203,37 @@ func (e *extractor) docx(src string, zr *zip.Reader, files map[string]*zip.File)
 	e.add(src, out)
 }
 
-// xlsx extracts the shared strings (one per line) and then the cell values of
-// each worksheet (tab between cells, newline between rows). Cells that refer
-// to a shared string are skipped there: the string itself is already out,
-// and its index is not data.
+// xlsx extracts the shared strings (one per line), then the cell values
+// and the page headers and footers of each worksheet (tab between cells,
+// newline between rows), then the cell comments and the text of drawn
+// shapes (text boxes): what a reader sees on screen or on paper. Cells
+// that refer to a shared string are skipped there: the string itself is
+// already out, and its index is not data.
 func (e *extractor) xlsx(src string, zr *zip.Reader) {
-	var sheets []*zip.File
 	var shared *zip.File
+	var sheets, notes []*zip.File
 	for _, f := range zr.File {
 		switch {
 		case f.Name == "xl/sharedStrings.xml":
 			shared = f
-		case strings.HasPrefix(f.Name, "xl/worksheets/") && strings.HasSuffix(f.Name, ".xml") && !strings.Contains(f.Name[len("xl/worksheets/"):], "/"):
+		case xlsxPart(f.Name, "xl/worksheets/"):
 			sheets = append(sheets, f)
+		case xlsxPart(f.Name, "xl/threadedComments/"), xlsxPart(f.Name, "xl/drawings/"),
+			xlsxPart(f.Name, "xl/") && strings.HasPrefix(f.Name, "xl/comments"):
+			notes = append(notes, f)
 		}
 	}
-	slices.SortFunc(sheets, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
+	byName := func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) }
+	slices.SortFunc(sheets, byName)
+	slices.SortFunc(notes, byName)
 	if shared != nil {
 		sheets = append([]*zip.File{shared}, sheets...)
 	}
+	sheets = append(sheets, notes...)
 	var out []byte
 	for i, f := range sheets {
 		if i >= e.lim.MaxEntries {
-			e.limit(src, fmt.Sprintf("more than %d sheets", e.lim.MaxEntries))
+			e.limit(src, fmt.Sprintf("more than %d sheets and notes", e.lim.MaxEntries))
 			break
 		}
 		b, ok := e.entry(src+"/"+f.Name, f)
@@ -302,7 +310,7 @@ func (s *sheetML) start(el xml.StartElement, out []byte) []byte {
 
 func (s *sheetML) end(name string, out []byte) []byte {
 	switch name {
-	case "si", "row":
+	case "si", "row", "comment", "threadedComment", "p": // p: a paragraph of a drawn shape
 		return append(out, '\n')
 	case "c":
 		return append(out, '\t')
@@ -310,11 +318,28 @@ func (s *sheetML) end(name string, out []byte) []byte {
 	return out
 }
 
-func (s *sheetML) text(inside string) bool { return inside == "t" || inside == "v" }
+// xlsxPart reports whether name is an XML part directly in dir.
+func xlsxPart(name, dir string) bool {
+	rest, ok := strings.CutPrefix(name, dir)
+	return ok && strings.HasSuffix(rest, ".xml") && !strings.Contains(rest, "/")
+}
+
+func (s *sheetML) text(inside string) bool {
+	switch inside {
+	case "t", "v", "text", // cells, shared strings, comments, shapes; a threaded comment's text
+		"oddHeader", "oddFooter", "evenHeader", "evenFooter", "firstHeader", "firstFooter":
+		return true
+	}
+	return false
+}
 
 func (s *sheetML) value(inside string, data, out []byte) []byte {
-	if inside != "v" {
-		return append(out, data...) // <si><t>, <si><r><t>, <is><t>
+	switch inside {
+	case "v":
+	case "oddHeader", "oddFooter", "evenHeader", "evenFooter", "firstHeader", "firstFooter":
+		return append(headerFooterText(out, data), '\n')
+	default:
+		return append(out, data...) // <si><t>, <si><r><t>, <is><t>, <text>
 	}
 	switch s.cellType {
 	case "s":
@@ -528,6 +553,45 @@ func xmlUnescape(s []byte) []byte {
 			out = utf8.AppendRune(out, rune(v))
 		}
 		i += end
+	}
+	return out
+}
+
+// headerFooterText appends a worksheet header's or footer's text without
+// its formatting codes: &L, &C and &R start a section (a new line), &"font"
+// and &K colours are dropped, "&&" is an ampersand, and any other code
+// (&P page, &D date, &12 font size, …) becomes a space, so text on both
+// sides stays apart. Digits after & are kept: dropping them could take
+// digits off a number written right after the code.
+func headerFooterText(out, h []byte) []byte {
+	for i := 0; i < len(h); i++ {
+		if h[i] != '&' || i+1 == len(h) {
+			out = append(out, h[i])
+			continue
+		}
+		i++
+		switch c := h[i]; {
+		case c == '&':
+			out = append(out, '&')
+		case c == 'L' || c == 'C' || c == 'R':
+			if len(out) > 0 && out[len(out)-1] != '\n' {
+				out = append(out, '\n')
+			}
+		case c == '"':
+			if end := bytes.IndexByte(h[i+1:], '"'); end >= 0 {
+				i += 1 + end
+			} else {
+				i = len(h)
+			}
+			out = append(out, ' ')
+		case c == 'K' && i+6 < len(h):
+			i += 6
+			out = append(out, ' ')
+		case c >= '0' && c <= '9':
+			out = append(out, ' ', c)
+		default:
+			out = append(out, ' ')
+		}
 	}
 	return out
 }

@@ -216,7 +216,7 @@ func TestXLSXCells(t *testing.T) {
 
 	// MaxEntries counts the shared strings and the sheets.
 	x = extract(t, multipartMsg("x", attachment("c.xlsx", "application/octet-stream", xlsx)), Limits{MaxEntries: 2})
-	if p := partBySource(x, "attachment c.xlsx"); p == nil || !strings.HasSuffix(string(p.Text), "536221234\t\n\n") || !unreadableFor(x, "attachment c.xlsx", "more than 2 sheets") {
+	if p := partBySource(x, "attachment c.xlsx"); p == nil || !strings.HasSuffix(string(p.Text), "536221234\t\n\n") || !unreadableFor(x, "attachment c.xlsx", "more than 2 sheets and notes") {
 		t.Errorf("MaxEntries 2: parts %q, unreadable %+v", x.Parts, x.Unreadable)
 	}
 	x = extract(t, multipartMsg("x", attachment("c.xlsx", "application/octet-stream", xlsx)), Limits{MaxEntries: 3})
