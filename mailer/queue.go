@@ -171,12 +171,22 @@ func (q *Queue) Run(ctx context.Context) {
 // deliverOne claims one due mail and tries it. It reports whether there
 // was one, and when it is to be retried (zero if sent or dropped).
 func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, err error) {
-	mails, err := q.store.ClaimMail(ctx, q.now(), q.Lease, 1)
+	// The claim is not cut short by shutdown: a claim whose lease is
+	// written but whose answer is cancelled (SQLite commits UPDATE …
+	// RETURNING before its rows are read) would leave the mail leased to
+	// nobody until the lease runs out. Once claimed, a shutdown hands it
+	// back below.
+	cctx, cancelClaim := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	mails, err := q.store.ClaimMail(cctx, q.now(), q.Lease, 1)
+	cancelClaim()
 	if err != nil || len(mails) == 0 {
 		return false, time.Time{}, err
 	}
 	m := mails[0]
-	sendErr := q.send(ctx, m)
+	var sendErr error
+	if sendErr = ctx.Err(); sendErr == nil {
+		sendErr = q.send(ctx, m)
+	}
 	if sendErr != nil && ctx.Err() != nil {
 		// Shutting down mid-send: hand the mail back at once, so the next
 		// start (or another process) need not wait for the lease to run
