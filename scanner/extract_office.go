@@ -378,7 +378,7 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 			}
 			// An OLE object (an embedded workbook, document, …): read as
 			// the compound file it is, or recorded as unreadable.
-			e.oleDoc("attachment "+name, sub, zips+1)
+			e.oleDoc("attachment "+name, sub, zips) // not a message (above): no nesting to count
 			continue
 		}
 		data, ok := read(dir + "__substg1.0_37010102")

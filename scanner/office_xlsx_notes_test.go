@@ -45,6 +45,11 @@ func TestHeaderFooterText(t *testing.T) {
 		{"&CJane&C&CRoe", "Jane\nRoe"},
 		{"&K01+000x", " x"},
 		{"&Kx", " x"},
+		{"&K12345", " 12345"}, // too short for a colour
+		{"&K00FF00", " "},     // a colour, nothing after it
+		{`&""Jane`, " Jane"},  // an empty font name
+		{"&05&9", " 05 9"},    // font sizes: the digits stay
+
 	} {
 		if got := string(headerFooterText(nil, []byte(c.in))); got != c.want {
 			t.Errorf("%q: %q, want %q", c.in, got, c.want)
