@@ -102,6 +102,11 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"unknown key", "[milter]\nlisten = \"inet:127.0.0.1:10025\"\nlisn = 1\n", 3, "milter.lisn: unknown key"},
 		{"unknown table", "\n[miltr]\nlisten = \"x\"\n", 2, "unknown key"},
+		// A key that needs quotes is named quoted ("bad key") by the decoder
+		// and was found on no line.
+		{"unknown quoted key", "[milter]\n\n\"spool dir\" = \"x\"\n", 3, "milter.\"spool dir\": unknown key"},
+		{"unknown empty key", "[milter]\n\"\" = 1\n", 2, "unknown key"},
+		{"unknown quoted top-level key", "# rules\n\"max size\" = 1\n", 2, "unknown key"},
 		{"unknown key in trigger", "[[trigger]]\nname = \"a\"\nmatch = \"x\"\nposition = \"anywhere\"\nmarker = \"m\"\nmarker_position = \"append\"\ncolour = \"red\"\n", 7, "trigger.colour: unknown key"},
 		{"bad mixed", "[milter]\nmixed_recipients = \"sometimes\"\n", 2, "mixed_recipients"},
 		{"bad size", "[milter]\n\nmax_secure_size = \"ten\"\n", 3, "size"},

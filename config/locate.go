@@ -72,8 +72,10 @@ func unquoteKey(k string) string {
 }
 
 // line returns the line of a key as the decoder names it (no array indexes).
+// The parts are joined as written between the quotes: k.String() quotes a
+// part that needs it ("bad key"), and the entries hold keys unquoted.
 func (l *locator) line(k toml.Key) int {
-	want := k.String()
+	want := strings.Join(k, ".")
 	for _, e := range l.entries {
 		if e.plain == want {
 			return e.line
