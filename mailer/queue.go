@@ -24,9 +24,11 @@ type QueueStore interface {
 	DropMail(ctx context.Context, id int64) error
 }
 
-// Sender submits one message; *SMTP is one.
+// Sender submits one message to the recipients the MTA takes; *SMTP is
+// one. refused lists those the MTA refused for good (the message went to
+// the others); err says nothing was sent (SMTP.SendEach).
 type Sender interface {
-	Send(ctx context.Context, from string, to []string, msg io.Reader) error
+	SendEach(ctx context.Context, from string, to []string, msg io.Reader) (refused []Refusal, err error)
 }
 
 // Backoff says when to try a failed mail again: Min, doubled after every
@@ -184,8 +186,9 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 	}
 	m := mails[0]
 	var sendErr error
+	var refused []Refusal
 	if sendErr = ctx.Err(); sendErr == nil {
-		sendErr = q.send(ctx, m)
+		refused, sendErr = q.send(ctx, m)
 	}
 	if sendErr != nil && ctx.Err() != nil {
 		// Shutting down mid-send: hand the mail back at once, so the next
@@ -202,7 +205,7 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 	// succeeded: otherwise the mail would go out twice.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	retry, err = q.settle(sctx, m, sendErr)
+	retry, err = q.settle(sctx, m, refused, sendErr)
 	if q.attempted != nil {
 		q.attempted(m, sendErr)
 	}
@@ -213,24 +216,28 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 // no listener for (a newer postseal queued it into a shared database) is a
 // failure to retry, never a detour through another listener: the relay
 // would hand a sealed copy to the milter again.
-func (q *Queue) send(ctx context.Context, m store.Mail) error {
+func (q *Queue) send(ctx context.Context, m store.Mail) ([]Refusal, error) {
 	r := m.Route
 	if r == "" {
 		r = store.RouteRelay
 	}
 	s := q.senders[r]
 	if s == nil {
-		return fmt.Errorf("no MTA listener for route %q in this process", r)
+		return nil, fmt.Errorf("no MTA listener for route %q in this process", r)
 	}
-	return s.Send(ctx, m.From, m.To, bytes.NewReader(m.Data))
+	return s.SendEach(ctx, m.From, m.To, bytes.NewReader(m.Data))
 }
 
 // settle records the outcome of one attempt and returns when the mail is
-// to be retried (zero if sent or dropped).
-func (q *Queue) settle(ctx context.Context, m store.Mail, sendErr error) (time.Time, error) {
+// to be retried (zero if sent or dropped). Each recipient the relay
+// refused for good is logged by name: the mail went to the others.
+func (q *Queue) settle(ctx context.Context, m store.Mail, refused []Refusal, sendErr error) (time.Time, error) {
 	log := q.log.With("mail", m.ID, "to", m.To, "route", m.Route, "attempt", m.Attempts+1)
 	if sendErr == nil {
-		log.Info("mail sent")
+		for _, r := range refused {
+			log.Error("mail not sent to one recipient: refused permanently by the relay", "recipient", r.Recipient, "err", r.Err)
+		}
+		log.Info("mail sent", "refused", len(refused))
 		return time.Time{}, q.store.MailSent(ctx, m.ID)
 	}
 	now := q.now()

@@ -306,14 +306,36 @@ func TestQueueDropsPermanentRefusal(t *testing.T) {
 	}
 }
 
-// hangingSender stands for a relay that never answers: Send returns only
+// A queued mail with one recipient the relay refuses for good goes to the
+// others once, and is done: neither dropped for all (as it was) nor
+// retried into second copies.
+func TestQueueSendsToTheRecipientsTheRelayTakes(t *testing.T) {
+	pf := refusingPostfix(t)
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	q, attempts, _ := runQueue(t, st, pf.SMTPAddr(), time.Hour)
+	if err := q.Enqueue(context.Background(), "postseal@example.org", []string{"pat@ext.example", "gone@ext.example"}, []byte("Subject: reply\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if a := waitAttempt(t, attempts); a.err != nil {
+		t.Fatalf("attempt: %v; want sent to pat@ext.example", a.err)
+	}
+	if _, err := pf.WaitDelivered("pat@ext.example", 1, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n := depth(t, st); n != 0 {
+		t.Errorf("%d mails still queued after the relay took one recipient and refused the other for good; want 0", n)
+	}
+}
+
+// hangingSender stands for a relay that never answers: SendEach returns only
 // when the queue shuts down.
 type hangingSender struct{ called chan struct{} }
 
-func (h hangingSender) Send(ctx context.Context, _ string, _ []string, _ io.Reader) error {
+func (h hangingSender) SendEach(ctx context.Context, _ string, _ []string, _ io.Reader) ([]Refusal, error) {
 	close(h.called)
 	<-ctx.Done()
-	return ctx.Err()
+	return nil, ctx.Err()
 }
 
 // A shutdown in the middle of a send hands the mail back at once: the next

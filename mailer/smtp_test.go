@@ -92,3 +92,73 @@ func TestSendTimesOutOnSilentPeer(t *testing.T) {
 		t.Error("Send to a closed port succeeded")
 	}
 }
+
+// refusingPostfix is a private Postfix that refuses gone@ext.example for
+// good and busy@ext.example for now, at RCPT TO, and takes every other
+// recipient.
+func refusingPostfix(t *testing.T) *mta.Postfix {
+	t.Helper()
+	return startPostfix(t, mta.Options{Postconf: []string{
+		"smtpd_recipient_restrictions=check_recipient_access inline:{ {gone@ext.example=550 5.1.1 no such user}, {busy@ext.example=450 4.2.1 try again later} }, permit_mynetworks, reject",
+	}})
+}
+
+// A recipient the MTA refuses for good does not cost the others their
+// copy: a reply to three addresses, one of them mistyped, reaches the two
+// (it used to be dropped whole, for every recipient).
+func TestSendEachDeliversToTheAccepted(t *testing.T) {
+	pf := refusingPostfix(t)
+	s := &SMTP{Addr: pf.SMTPAddr()}
+	msg := "From: postseal@example.org\r\nSubject: reply\r\n\r\nhello\r\n"
+	refused, err := s.SendEach(context.Background(), "postseal@example.org", []string{"pat@ext.example", "gone@ext.example", "sam@ext.example"}, strings.NewReader(msg))
+	if err != nil {
+		t.Fatalf("SendEach = %v; want the message sent to the two accepted recipients", err)
+	}
+	if len(refused) != 1 || refused[0].Recipient != "gone@ext.example" || refused[0].Err.Code != 550 || refused[0].Err.Temporary() {
+		t.Fatalf("refused = %+v; want gone@ext.example refused with 550", refused)
+	}
+	for _, rcpt := range []string{"pat@ext.example", "sam@ext.example"} {
+		if _, err := pf.WaitDelivered(rcpt, 1, 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Send keeps all or nothing (the milter temp-fails and the MTA retries
+	// the whole message): the same refusal stops it before DATA.
+	err = s.Send(context.Background(), "postseal@example.org", []string{"kim@ext.example", "gone@ext.example"}, strings.NewReader(msg))
+	var se *Error
+	if !errors.As(err, &se) || se.Code != 550 {
+		t.Fatalf("Send with a refused recipient = %v; want the 550", err)
+	}
+}
+
+// A recipient refused for now holds the whole message back (nothing is
+// sent, so the retry cannot send anyone a second copy); every recipient
+// refused for good is a permanent refusal.
+func TestSendEachTemporaryAndAllRefused(t *testing.T) {
+	pf := refusingPostfix(t)
+	s := &SMTP{Addr: pf.SMTPAddr()}
+	msg := strings.NewReader("Subject: x\r\n\r\nx\r\n")
+	refused, err := s.SendEach(context.Background(), "postseal@example.org", []string{"lee@ext.example", "busy@ext.example", "gone@ext.example"}, msg)
+	var se *Error
+	if !errors.As(err, &se) || se.Code != 450 || !se.Temporary() || refused != nil {
+		t.Fatalf("SendEach with a recipient refused for now = %v, %v; want the 450 and nothing refused for good", refused, err)
+	}
+	refused, err = s.SendEach(context.Background(), "postseal@example.org", []string{"gone@ext.example"}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	if !errors.As(err, &se) || se.Code != 550 || len(refused) != 1 {
+		t.Fatalf("SendEach to refused recipients only = %v, %v; want the 550", refused, err)
+	}
+	// Nothing was accepted: no queue file and no delivery for the
+	// recipient the MTA took (the queue is looked at first, so a message
+	// leaving it would show up as delivered).
+	queued, err := pf.QueuedFor("lee@ext.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered, err := pf.DeliveredTo("lee@ext.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queued)+len(delivered) != 0 {
+		t.Errorf("lee@ext.example: %d queued, %d delivered of a message held back by a 450; want none", len(queued), len(delivered))
+	}
+}
