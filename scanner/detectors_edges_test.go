@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -213,6 +214,26 @@ func TestExtractedScanWhere(t *testing.T) {
 		"us_ssn in attachment lab *.pdf, page 2",
 		"us_ssn in attachment lab *.pdf, page 2",
 		"credit_card in attachment a.zip, file b.txt",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A value at the very end of a part is named with that part, not the next,
+// however many parts come before it: each part's start counts the blank
+// line that joins the parts before it (two bytes each).
+func TestExtractedScanWhereAtPartEnds(t *testing.T) {
+	x := &Extracted{}
+	var want []string
+	for i := range 8 {
+		src := fmt.Sprintf("attachment p%c.txt", 'a'+i)
+		x.Parts = append(x.Parts, Part{Source: src, Text: []byte(fmt.Sprintf("SSN 536-22-12%02d", 30+i))})
+		want = append(want, "us_ssn in "+src)
+	}
+	var got []string
+	for _, f := range x.Scan(Options{}) {
+		got = append(got, f.Detector+" in "+f.Where)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -32,7 +32,8 @@ func TestKeywordEdges(t *testing.T) {
 }
 
 // The automaton's size is bounded: a table over 32 MiB, or one state more
-// than maxDictStates, is refused, naming the limit.
+// than maxDictStates, is refused, naming the limit; a table of exactly
+// 32 MiB is built.
 func TestKeywordAutomatonLimits(t *testing.T) {
 	// head is the i-th word start of four letters; words of 128 bytes
 	// that differ there share no state beyond it.
@@ -43,11 +44,16 @@ func TestKeywordAutomatonLimits(t *testing.T) {
 		}
 		return b.String()
 	}
-	// words returns words (a head, then 'q's) whose trie has exactly n
-	// nodes below the root.
-	words := func(n int) []string {
+	// words returns the words given and more (a head, then 'q's), whose
+	// trie has exactly n nodes below the root.
+	words := func(n int, given ...string) []string {
 		seen := map[string]bool{}
-		var out []string
+		for _, w := range given {
+			for k := 1; k <= len(w); k++ {
+				seen[w[:k]] = true
+			}
+		}
+		out := given
 		for i := 0; len(seen) < n; i++ {
 			w := head(i) + strings.Repeat("q", maxWordLen-4)
 			for k := 1; k <= len(w); k++ {
@@ -79,12 +85,23 @@ func TestKeywordAutomatonLimits(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "keywords: the word lists are too large (") || !strings.HasSuffix(err.Error(), " states × 104 byte classes)") {
 		t.Errorf("%d words over all ASCII bytes: %v", len(wide), err)
 	}
-	// Besides the trie: the root and the dead state. (The largest table
-	// allowed, 32 MiB, is not built here: under the race detector that
-	// takes seconds.)
+	// Besides the trie: the root and the dead state.
 	_, err = CompileRules(nil, []KeywordRule{{Name: "big", Words: words(maxDictStates - 1)}})
 	if want := "keywords: the word lists are too large (more than 262144 automaton states)"; err == nil || err.Error() != want {
 		t.Errorf("one state too many: %v, want %q", err, want)
+	}
+	// The largest table allowed, exactly 32 MiB, is built: 65,536 states
+	// (the root, the dead state and 65,534 below) over 128 byte classes
+	// (2, the 76 ASCII bytes that are not letters, 26 letters folded, and
+	// the 24 bytes of the UTF-8 of U+4E00 to U+4E15). It is the only table
+	// of that size this test builds (a few seconds under -race).
+	var cjk strings.Builder
+	for r := rune(0x4E00); r <= 0x4E15; r++ {
+		cjk.WriteRune(r)
+	}
+	r, err := CompileRules(nil, []KeywordRule{{Name: "edge", Words: words(65534, "zzzz"+ascii.String()+"z", cjk.String())}})
+	if err != nil || r.kw.nc != 128 || len(r.kw.delta)*4 != maxDictTableSize {
+		t.Errorf("a table of exactly %d bytes: %v; want it built", maxDictTableSize, err)
 	}
 }
 

@@ -137,3 +137,16 @@ func TestPDFReindexLaterDefinitionWins(t *testing.T) {
 		t.Errorf("re-indexed: the filled-in card number was missed in %d of 64 runs", missed)
 	}
 }
+
+// An encrypted file whose /Root names no object (here the catalogue is
+// object 10, in the object stream): once the key is known and the object
+// streams are indexed again, the lowest-numbered catalogue is taken, as in
+// a plain damaged file, so the page and the card number in its form are
+// read.
+func TestPDFEncryptedRootNamesNoCatalogue(t *testing.T) {
+	stm := map[int]string{10: rc4Stm[1], 6: rc4Stm[6]}
+	checkParts(t, "root names object 1, catalogue is 10", rc4PDF(stm, rc4Direct, nil), map[string]string{
+		"attachment t.pdf, page 1":      "Hello\n",
+		"attachment t.pdf, form fields": "card: 4111 1111 1111 1111\n",
+	})
+}

@@ -261,6 +261,9 @@ func TestPDFStreamData(t *testing.T) {
 		{"length past the end", "<< /Length 1000000 >>\nstream\nabc\nendstream", "abc"},
 		{"no length, empty", "<< >>\nstream\nendstream", ""},
 		{"no length, only line ends", "<< >>\nstream\n\r\n\nendstream", ""},
+		// The search for endstream stops at the next object after the
+		// data's start, not at an object head the data itself begins with.
+		{"no length, data like an object head", "<< >>\nstream\n1 0 obj\nabc\nendstream", "1 0 obj\nabc"},
 		{"no endstream", "<< >>\nstream\nabc", "abc"},
 		{"stream at the end", "<< >>\nstream", ""},
 	} {

@@ -134,6 +134,7 @@ func TestRequiredRun(t *testing.T) {
 		raw bool
 	}{
 		{re: `\d{3}\d{4}`, k: 7, cls: "0123456789"},
+		{re: `x\d{3}\d{4}`, k: 7, cls: "0123456789"}, // adjacent pieces add up after other pieces too
 		{re: `[A-Z]{2}\d{6}`, k: 6, cls: "0123456789"},
 		{re: `\d+\d{3}`, k: 4, cls: "0123456789"},
 		{re: `(\d\d)\d`, k: 3, cls: "0123456789"},
