@@ -553,3 +553,107 @@ func TestReplyLongSubjectAndFileName(t *testing.T) {
 		t.Errorf("Subject of %d bytes (%v): %.40q", len(subject), err, subject)
 	}
 }
+
+// formReader is a multipart reader over the parts (name, filename, data)
+// in order, and the count of octets it took from the body.
+func formReader(t *testing.T, parts ...[3]string) (*multipart.Reader, *countingReader) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for _, p := range parts {
+		h := textproto.MIMEHeader{}
+		params := map[string]string{"name": p[0]}
+		if p[0] == "attachments" {
+			params["filename"] = p[1]
+		}
+		h.Set("Content-Disposition", mime.FormatMediaType("form-data", params))
+		w, err := mw.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(w, p[2])
+	}
+	_ = mw.Close()
+	cr := &countingReader{r: &b}
+	return multipart.NewReader(cr, mw.Boundary()), cr
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+// The token part is read to replyTokenMax octets at most: a token of
+// exactly that length is taken (and refused later as no token), one octet
+// more is a malformed form.
+func TestReadReplyTokenEdge(t *testing.T) {
+	mr, _ := formReader(t, [3]string{"reply_token", "", strings.Repeat("A", replyTokenMax)})
+	if tok, err := readReplyToken(mr); err != nil || len(tok) != replyTokenMax {
+		t.Errorf("a token of %d octets: %d octets, %v", replyTokenMax, len(tok), err)
+	}
+	mr, _ = formReader(t, [3]string{"reply_token", "", strings.Repeat("A", replyTokenMax+1)})
+	if _, err := readReplyToken(mr); err != errReplyTokenFirst {
+		t.Errorf("a token of %d octets: %v; want %v", replyTokenMax+1, err, errReplyTokenFirst)
+	}
+}
+
+// readReplyForm holds at most limit octets of text and attachments: a
+// form that fills the limit exactly is read whole, an attachment is read
+// no further than the room left, and fields that are not counted (the
+// subject) are bounded by replyFieldMax only.
+func TestReadReplyFormEdges(t *testing.T) {
+	const limit = 64 << 10
+	text := strings.Repeat("t", 24<<10)
+	file := strings.Repeat("f", limit-len(text))
+	mr, _ := formReader(t, [3]string{"kind", "", "reply"}, [3]string{"text", "", text}, [3]string{"attachments", "a.bin", file})
+	f, err := readReplyForm(mr, limit)
+	if err != nil || f.size != limit || len(f.files) != 1 || string(f.files[0].data) != file {
+		t.Errorf("a form of exactly the limit: size %d, %d files, %v", f.size, len(f.files), err)
+	}
+	mr, _ = formReader(t, [3]string{"text", "", strings.Repeat("t", limit)})
+	if f, err := readReplyForm(mr, limit); err != nil || f.size != limit {
+		t.Errorf("a text of exactly the limit: size %d, %v", f.size, err)
+	}
+	// One octet over, in the attachment; and it is not read to its end.
+	big := strings.Repeat("g", 4*limit)
+	mr, cr := formReader(t, [3]string{"text", "", text}, [3]string{"attachments", "b.bin", big})
+	if _, err := readReplyForm(mr, limit); err != errReplyTooLarge {
+		t.Errorf("a form over the limit: %v; want %v", err, errReplyTooLarge)
+	}
+	if cr.n > limit+16<<10 {
+		t.Errorf("%d octets read for a form over its limit of %d", cr.n, limit)
+	}
+	// A subject longer than the room for text and files is not theirs to count.
+	subject := strings.Repeat("s", 2*limit)
+	mr, _ = formReader(t, [3]string{"subject", "", subject}, [3]string{"text", "", "hi"})
+	if f, err := readReplyForm(mr, limit); err != nil || f.subject != subject || f.size != 2 {
+		t.Errorf("a long subject: size %d, %v", f.size, err)
+	}
+	// An empty file input (no name, no data) is no attachment; an empty
+	// named file and an unnamed one with data are.
+	mr, _ = formReader(t, [3]string{"attachments", "", ""}, [3]string{"attachments", "empty.txt", ""}, [3]string{"attachments", "", "data"})
+	f, err = readReplyForm(mr, limit)
+	if err != nil || len(f.files) != 2 || f.files[0].name != "empty.txt" || string(f.files[1].data) != "data" {
+		t.Errorf("attachments %+v, %v; want empty.txt and the unnamed one with data", f.files, err)
+	}
+}
+
+// Exactly max addresses may be forwarded to.
+func TestForwardAddressesAtMax(t *testing.T) {
+	var to []string
+	for i := range 3 {
+		to = append(to, fmt.Sprintf("r%d@ext.example", i))
+	}
+	if out, why := forwardAddresses([]string{strings.Join(to, "; ")}, 3); why != "" || !slices.Equal(out, to) {
+		t.Errorf("three addresses, three allowed: %v %q", out, why)
+	}
+	if _, why := forwardAddresses(to, 2); why == "" {
+		t.Error("three addresses, two allowed: not refused")
+	}
+}
