@@ -2,9 +2,11 @@ package envelope
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	mathrand "math/rand/v2"
 	"testing"
+	"testing/iotest"
 )
 
 // regions is n octets whose every 64 KB region is random over an alphabet
@@ -88,4 +90,23 @@ func TestSampleAtCompressWorth(t *testing.T) {
 		}
 	}
 	t.Fatal("no mix of a run and noise shrinks to exactly compressWorth")
+}
+
+// TestSampleShortStream: a stream that ends before a whole sample (or at
+// once) is sampled as far as it goes and then yields all of itself; only a
+// reading error is an error.
+func TestSampleShortStream(t *testing.T) {
+	for _, msg := range [][]byte{nil, []byte("x"), mailText(compressSample - 1)} {
+		src, _, _, err := sampleCompression(io.MultiReader(bytes.NewReader(msg)))
+		if err != nil {
+			t.Fatalf("%d octets: %v", len(msg), err)
+		}
+		if got, err := io.ReadAll(src); err != nil || !bytes.Equal(got, msg) {
+			t.Errorf("%d octets: then yields %d (%v)", len(msg), len(got), err)
+		}
+	}
+	cut := io.MultiReader(bytes.NewReader(mailText(1000)), iotest.ErrReader(errCut))
+	if _, _, _, err := sampleCompression(cut); !errors.Is(err, errCut) {
+		t.Errorf("a stream that fails: %v, want its error", err)
+	}
 }
