@@ -83,3 +83,17 @@ func TestDecryptorServed(t *testing.T) {
 		}
 	})
 }
+
+// If-None-Match: the decryptor's ETag or "*" is a 304, another tag the
+// body.
+func TestDecryptorIfNoneMatch(t *testing.T) {
+	f := newFixture(t)
+	a := envelope.LinkedDecryptor()
+	for inm, want := range map[string]int{"*": 304, `"other"`: 200} {
+		req := httptest.NewRequest("GET", a.Path, nil)
+		req.Header.Set("If-None-Match", inm)
+		if rec := f.do(req, ""); rec.Code != want {
+			t.Errorf("If-None-Match %s: %d; want %d", inm, rec.Code, want)
+		}
+	}
+}

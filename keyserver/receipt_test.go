@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,5 +193,58 @@ func TestSenderSideLanguages(t *testing.T) {
 	}
 	if body := f.getAs(loc.RequestURI(), "es", c).Body.String(); !strings.Contains(body, "El mensaje está bloqueado") || !strings.Contains(body, ">Desbloquear</button>") || !strings.Contains(body, `<span class="state">Bloqueado</span>`) {
 		t.Errorf("after locking, in Spanish:\n%s", body)
+	}
+}
+
+// wakeCounter is a mail queue that counts being told of mail the store
+// queued.
+type wakeCounter struct {
+	Mailer
+	n atomic.Int32
+}
+
+func (w *wakeCounter) Wake() { w.n.Add(1) }
+
+// The mail queue is woken once, for the receipt of a first open: not at
+// later opens, nor for an envelope without receipts.
+func TestReceiptWakesTheQueueOnce(t *testing.T) {
+	f := newFixture(t)
+	wc := &wakeCounter{Mailer: f.srv.mail}
+	f.srv.mail = wc
+	e := store.Envelope{ID: "env1", Sender: "doc@example.org", Recipients: []string{"ann@partner.example"}, Kind: "keyservice",
+		Created: f.clock.Now(), Expires: f.clock.Now().Add(time.Hour), Subject: "Lab", ReadReceipts: true}
+	if err := f.st.PutEnvelope(context.Background(), e, make([]byte, 32)); err != nil {
+		t.Fatal(err)
+	}
+	f.putEnvelope("env2", "ann@partner.example")
+	f.putAccount("ann@partner.example", testPassword, true, false)
+	for i, id := range []string{"env1", "env1", "env2"} {
+		if rec := f.postKey(id, "ann@partner.example", testPassword, ""); rec.Code != 200 {
+			t.Fatalf("%s: %d %s", id, rec.Code, rec.Body)
+		}
+		if n := wc.n.Load(); n != 1 {
+			t.Errorf("after open %d (%s) the queue was woken %d times; want once, at the first", i+1, id, n)
+		}
+	}
+}
+
+// A stored Message-ID is threaded on only below 900 octets (a header line
+// must stay under 998).
+func TestReadReceiptLongMessageID(t *testing.T) {
+	f := newFixture(t)
+	for _, n := range []int{899, 900} {
+		id := "<" + strings.Repeat("x", n-2) + ">"
+		e := store.Envelope{ID: "env1", Sender: "doc@example.org", Created: f.clock.Now(), Subject: "Lab", MessageID: id}
+		data, err := f.srv.receiptMail(e, store.Account{Email: "ann@partner.example"}, f.clock.Now(), "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := message.Read(strings.NewReader(string(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := m.Header.Get("In-Reply-To") != "", n < 900; got != want {
+			t.Errorf("a Message-ID of %d octets: In-Reply-To set %v; want %v", n, got, want)
+		}
 	}
 }

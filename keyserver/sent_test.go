@@ -146,18 +146,24 @@ func TestSentPage(t *testing.T) {
 	}
 }
 
+// putSentEnvelopes stores envelopes number from to to-1 sent by
+// doc@example.org, "ea" … with subjects "Message A" …, a minute apart.
+func (f *fixture) putSentEnvelopes(from, to int) {
+	f.t.Helper()
+	now := f.clock.Now()
+	for i := from; i < to; i++ {
+		e := store.Envelope{ID: "e" + string(rune('a'+i)), Sender: "doc@example.org", Recipients: []string{"ann@partner.example"}, Kind: "keyservice",
+			Created: now.Add(time.Duration(i) * time.Minute), Expires: now.Add(time.Hour), Subject: "Message " + string(rune('A'+i))}
+		if err := f.st.PutEnvelope(context.Background(), e, make([]byte, 32)); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
 // Pages of twenty, newest first.
 func TestSentPages(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
-	now := f.clock.Now()
-	for i := range 25 {
-		e := store.Envelope{ID: "e" + string(rune('a'+i)), Sender: "doc@example.org", Recipients: []string{"ann@partner.example"}, Kind: "keyservice",
-			Created: now.Add(time.Duration(i) * time.Minute), Expires: now.Add(time.Hour), Subject: "Message " + string(rune('A'+i))}
-		if err := f.st.PutEnvelope(ctx, e, make([]byte, 32)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f.putSentEnvelopes(0, 25)
 	f.putAccount("doc@example.org", testPassword, true, false)
 	c := sessionCookie(t, f.postForm("/login", url.Values{"email": {"doc@example.org"}, "password": {testPassword}}).Header())
 	first := f.get("/sent", c).Body.String()
@@ -167,5 +173,35 @@ func TestSentPages(t *testing.T) {
 	}
 	if !strings.Contains(first, "Message Y") || !strings.Contains(first, "Older messages") || !strings.Contains(second, "Message A") || !strings.Contains(second, "Newer messages") {
 		t.Error("paging links or order wrong")
+	}
+}
+
+// The paging links: none around a single full page, "Older" from the
+// first of two pages to the second and "Newer" back to the first; a
+// sender with nothing sent is told so; a change made from page 2 goes
+// back to page 2.
+func TestSentPagingLinks(t *testing.T) {
+	f := newFixture(t)
+	put := f.putSentEnvelopes
+	f.putAccount("doc@example.org", testPassword, true, false)
+	c := sessionCookie(t, f.postForm("/login", url.Values{"email": {"doc@example.org"}, "password": {testPassword}}).Header())
+	if body := f.get("/sent", c).Body.String(); !strings.Contains(body, "No secure message sent from doc@example.org is known here.") {
+		t.Errorf("a sender with nothing sent:\n%s", body)
+	}
+	put(0, sentPerPage)
+	if body := f.get("/sent", c).Body.String(); strings.Contains(body, "Older messages") || strings.Contains(body, "Newer messages") || strings.Contains(body, "No secure message") {
+		t.Errorf("exactly one page offers paging links or says nothing was sent:\n%s", body)
+	}
+	put(sentPerPage, sentPerPage+5)
+	first, second := f.get("/sent", c).Body.String(), f.get("/sent?page=2", c).Body.String()
+	if !strings.Contains(first, `<a href="http://keys.example.org:8025/sent?page=2">Older messages</a>`) || strings.Contains(first, "Newer messages") {
+		t.Errorf("page 1 of 2: want only an Older link to page 2")
+	}
+	if !strings.Contains(second, `<a href="http://keys.example.org:8025/sent?page=1">Newer messages</a>`) || strings.Contains(second, "Older messages") {
+		t.Errorf("page 2 of 2: want only a Newer link to page 1")
+	}
+	rec := f.postForm("/sent/ea/lock", url.Values{"page": {"2"}}, c)
+	if loc := rec.Header().Get("Location"); rec.Code != 303 || !strings.Contains(loc, "page=2") {
+		t.Errorf("lock from page 2: %d %q; want back to page 2", rec.Code, loc)
 	}
 }
