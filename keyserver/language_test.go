@@ -51,8 +51,9 @@ func TestPagesLanguage(t *testing.T) {
 			cookie = c
 		}
 	}
-	if cookie == nil || cookie.Value != "es" || !cookie.HttpOnly {
-		t.Fatalf("choosing Español set cookie %+v", cookie)
+	// The choice is kept for a year.
+	if cookie == nil || cookie.Value != "es" || !cookie.HttpOnly || cookie.MaxAge != 365*24*60*60 {
+		t.Fatalf("choosing Español set cookie %+v; want es, HttpOnly, Max-Age a year", cookie)
 	}
 	if got := f.getWith("/forgot", map[string]string{"Cookie": langCookie + "=es", "Accept-Language": "en"}).Body.String(); !strings.Contains(got, "Enviar enlace") {
 		t.Error("the chosen language did not outlast the browser's preference")

@@ -2,12 +2,15 @@ package keyserver
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/postseal/postseal/locale"
+	"github.com/postseal/postseal/store"
 )
 
 // newServer is New with the tests' store, a capture mailer and cfg; it
@@ -185,5 +188,77 @@ func TestNewRefuses(t *testing.T) {
 			continue
 		}
 		s.Close()
+	}
+}
+
+// The shape check of an address: at most 254 octets, something before the
+// last @, a dot after it, no control character anywhere (also first).
+func TestPlausibleEmail(t *testing.T) {
+	local := strings.Repeat("a", 254-len("@example.org"))
+	for s, want := range map[string]bool{
+		local + "@example.org":       true,
+		local + "a@example.org":      false,
+		"a@example.org":              true,
+		"@example.org":               false,
+		"a@example":                  false,
+		"a@":                         false,
+		"a@.":                        true,
+		"\x01a@example.org":          false,
+		"a@example.org\x7f":          false,
+		"a b@example.org":            false,
+		"<a@example.org>":            false,
+		"x@y@example.org":            true,
+		"a@example.org,b@example.or": false,
+	} {
+		if got := plausibleEmail(s); got != want {
+			t.Errorf("plausibleEmail(%q) = %v; want %v", s, got, want)
+		}
+	}
+}
+
+// The audit trail says how a password was set: by a reset link, or in a
+// session with the current password.
+func TestEventAuthPasswordSet(t *testing.T) {
+	if auth, outcome := eventAuth(store.EventPasswordSet, "reset"); auth != "reset link: ok" || outcome != "ok" {
+		t.Errorf("reset: %q %q", auth, outcome)
+	}
+	if auth, outcome := eventAuth(store.EventPasswordSet, "change"); auth != "session and current password: ok" || outcome != "ok" {
+		t.Errorf("change: %q %q", auth, outcome)
+	}
+}
+
+// An event the store could not record is logged (the answer stands); one
+// recorded is not.
+func TestEventNotRecordedIsLogged(t *testing.T) {
+	f := newFixture(t)
+	var buf bytes.Buffer
+	f.srv.log = slog.New(slog.NewTextHandler(&buf, nil))
+	f.srv.event(context.Background(), store.EventRegistered, "ann@partner.example", "", "192.0.2.1", "")
+	if buf.Len() != 0 || len(f.events(store.EventRegistered)) != 1 {
+		t.Errorf("a recorded event: log %q, %d events; want no log and the event", buf.String(), len(f.events(store.EventRegistered)))
+	}
+	f.st.Close()
+	f.srv.event(context.Background(), store.EventRegistered, "ann@partner.example", "", "192.0.2.1", "")
+	if !strings.Contains(buf.String(), "recording event") {
+		t.Errorf("an event the closed store refused: log %q; want the failure logged", buf.String())
+	}
+}
+
+// A panic in background work is logged (and the process goes on); work
+// that ends normally logs nothing.
+func TestBackgroundPanicLogged(t *testing.T) {
+	f := newFixture(t)
+	var buf bytes.Buffer
+	f.srv.log = slog.New(slog.NewTextHandler(&buf, nil))
+	ran := false
+	f.srv.background(func(context.Context) { ran = true })
+	f.srv.Close()
+	if !ran || buf.Len() != 0 {
+		t.Errorf("work that ended normally: ran %v, log %q; want it run and nothing logged", ran, buf.String())
+	}
+	f.srv.background(func(context.Context) { panic("boom") })
+	f.srv.Close()
+	if !strings.Contains(buf.String(), "panic in background work") || !strings.Contains(buf.String(), "boom") {
+		t.Errorf("work that panicked: log %q; want the panic logged", buf.String())
 	}
 }
