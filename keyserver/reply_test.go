@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -655,5 +656,75 @@ func TestForwardAddressesAtMax(t *testing.T) {
 	}
 	if _, why := forwardAddresses(to, 2); why == "" {
 		t.Error("three addresses, two allowed: not refused")
+	}
+}
+
+// To and Cc of the written reply: Reply all puts the sender in To and the
+// others in Cc, a forward puts every address in To; a text gets its last
+// line end, an empty text stays empty; an attachment without a name is
+// named by its place, and an attachment alone is a reply.
+func TestReplyRecipientHeaders(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	a := f.token("lab")
+	header := func(data []byte) mail.Header {
+		t.Helper()
+		m, err := mail.ReadMessage(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Header
+	}
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply-all", text: "abc"}); rec.Code != http.StatusOK {
+		t.Fatalf("reply all: %d %s", rec.Code, rec.Body)
+	}
+	clear := f.mailTo(replyDoctor)
+	h := header(clear[0].Data)
+	if h.Get("To") != "<"+replyDoctor+">" || h.Get("Cc") != "<"+replyOther+">, <"+replyNurse+">" {
+		t.Errorf("reply all: To %q, Cc %q; want the sender, then the others", h.Get("To"), h.Get("Cc"))
+	}
+	if text, _ := bodyParts(t, clear[0].Data); text != "abc\r\n" {
+		t.Errorf("text %q; want it ended by CRLF", text)
+	}
+	f.mail.msgs = nil
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "forward", text: "fyi", to: []string{"a@example.org, b@example.org"}}); rec.Code != http.StatusOK {
+		t.Fatalf("forward: %d %s", rec.Code, rec.Body)
+	}
+	h = header(f.mailTo("a@example.org")[0].Data)
+	if h.Get("To") != "<a@example.org>, <b@example.org>" || h.Get("Cc") != "" {
+		t.Errorf("forward: To %q, Cc %q; want both in To", h.Get("To"), h.Get("Cc"))
+	}
+	f.mail.msgs = nil
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", files: map[string][]byte{"": []byte("scan")}}); rec.Code != http.StatusOK {
+		t.Fatalf("an attachment alone: %d %s", rec.Code, rec.Body)
+	}
+	text, files := bodyParts(t, f.mailTo(replyDoctor)[0].Data)
+	if text != "" || string(files["attachment-1"]) != "scan" {
+		t.Errorf("text %q, attachments %v; want no text and attachment-1", text, slices.Collect(maps.Keys(files)))
+	}
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: " \n"}); rec.Code != http.StatusBadRequest {
+		t.Errorf("neither text nor attachment: %d; want 400", rec.Code)
+	}
+}
+
+// The original's Message-ID is threaded on only below 900 octets.
+func TestComposeReplyLongMessageID(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	env, err := f.st.Envelope(context.Background(), "lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{899, 900} {
+		env.MessageID = "<" + strings.Repeat("x", n-2) + ">"
+		out, err := f.srv.composeReply(f.cfg, env, f.account(replyReader), replyForm{kind: kindReply, text: "x"}, []string{replyDoctor}, f.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.ReadMessage(bytes.NewReader(out.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := m.Header.Get("References") != "", n < 900; got != want {
+			t.Errorf("a Message-ID of %d octets: References set %v; want %v", n, got, want)
+		}
 	}
 }
