@@ -509,3 +509,37 @@ func TestPagesStoreDown(t *testing.T) {
 		}
 	}
 }
+
+// Without a logo configured the pages show none (and /static/logo is not
+// found).
+func TestPagesWithoutLogo(t *testing.T) {
+	f := newFixture(t)
+	if body := f.get("/").Body.String(); strings.Contains(body, "static/logo") {
+		t.Error("a logo shown with none configured")
+	}
+	if rec := f.get("/static/logo"); rec.Code != 404 {
+		t.Errorf("/static/logo with none configured: %d; want 404", rec.Code)
+	}
+}
+
+// A new password of exactly PasswordMinLength characters (counted as
+// characters, not octets) and one of exactly maxPasswordLen octets are
+// accepted; one character fewer, one octet more are not.
+func TestCheckNewPasswordEdges(t *testing.T) {
+	f := newFixture(t)
+	for pw, ok := range map[string]bool{
+		strings.Repeat("a", 12):               true,
+		strings.Repeat("a", 11):               false,
+		strings.Repeat("é", 12):               true,
+		strings.Repeat("é", 11):               false,
+		strings.Repeat("a", maxPasswordLen):   true,
+		strings.Repeat("a", maxPasswordLen+1): false,
+	} {
+		if msg := f.srv.checkNewPassword(pw, pw); (msg == "") != ok {
+			t.Errorf("a password of %d characters (%d octets): %q; want accepted %v", len([]rune(pw)), len(pw), msg, ok)
+		}
+	}
+	if msg := f.srv.checkNewPassword(strings.Repeat("a", 12), strings.Repeat("b", 12)); msg == "" {
+		t.Error("a confirmation that differs was accepted")
+	}
+}
