@@ -362,19 +362,30 @@ func TestCompressedPacketWorkers(t *testing.T) {
 func TestBlockDeflaterDrainFails(t *testing.T) {
 	parallelCores(t)
 	cut := &cutAfter{n: 10}
+	// Four slots for three blocks: nothing waits for a free slot, so the
+	// only writes are those of finished blocks at a handover.
 	d := newBlockDeflater(cut, 4)
 	defer d.abort()
-	text := mailText(2*blockSize + 2)
-	if _, err := d.Write(text[:blockSize+1]); err != nil {
-		t.Fatal(err)
+	text := mailText(3*blockSize + 1)
+	for i, end := range []int{blockSize, 2 * blockSize, 3*blockSize + 1} {
+		// The oldest block is finished before the next is handed over:
+		// that handover writes it out, into the failing writer.
+		if len(d.pending) > 0 {
+			<-d.pending[0].done
+		}
+		_, err := d.Write(text[i*blockSize : end])
+		if cut.failed {
+			if !errors.Is(err, errCut) {
+				t.Fatalf("Write %d wrote out a finished block into a failing writer: %v, want its error", i+1, err)
+			}
+			if cut.after != 0 {
+				t.Errorf("%d writes after the writer failed", cut.after)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Write %d: %v", i+1, err)
+		}
 	}
-	// The first block is finished before the second is handed over: that
-	// dispatch writes it out, into the failing writer.
-	<-d.pending[0].done
-	if _, err := d.Write(text[blockSize+1:]); !errors.Is(err, errCut) {
-		t.Fatalf("Write that wrote out a finished block into a failing writer: %v, want its error", err)
-	}
-	if cut.after != 0 {
-		t.Errorf("%d writes after the writer failed", cut.after)
-	}
+	t.Fatal("no finished block was written out at a handover")
 }
