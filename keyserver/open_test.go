@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -27,14 +28,21 @@ func postOpen(f *fixture, fields map[string]string) *httptest.ResponseRecorder {
 	return f.do(req, "")
 }
 
-func TestOpenOnline(t *testing.T) {
+// openCapture is a fixture with envelope abc234 whose Open Online page
+// also hands the request it shows to the returned pointer.
+func openCapture(t *testing.T) (*fixture, *openRequest) {
 	f := newFixture(t)
 	f.putEnvelope("abc234", "pat@ext.example")
-	var got openRequest
+	got := &openRequest{}
 	f.srv.openPage = func(w http.ResponseWriter, r *http.Request, p openRequest) {
-		got = p
+		*got = p
 		f.srv.renderOpen(w, r, p)
 	}
+	return f, got
+}
+
+func TestOpenOnline(t *testing.T) {
+	f, got := openCapture(t)
 	rec := postOpen(f, map[string]string{"envelope": "abc234", "payload": armored, "meta": `{"subject":"Hi"}`})
 	if rec.Code != 200 {
 		t.Fatalf("open: %d %s", rec.Code, rec.Body)
@@ -42,7 +50,7 @@ func TestOpenOnline(t *testing.T) {
 	// The claimed subject gives way to the store's record (see
 	// TestOpenOnlineTrustsTheStore).
 	if got.Envelope != "abc234" || got.Stream == nil || !strings.Contains(got.Meta, `"from":"doctor@example.org"`) || strings.Contains(got.Meta, "Hi") {
-		t.Errorf("fields %+v", got)
+		t.Errorf("fields %+v", *got)
 	}
 	page := rec.Body.String()
 	if !strings.Contains(page, armored) || !strings.Contains(page, "abc234") {
@@ -178,8 +186,8 @@ func TestOpenConcurrencyBound(t *testing.T) {
 	}
 	f.srv.openPage = f.srv.renderOpen
 	rec := postOpen(f, map[string]string{"envelope": "abc234", "payload": armored})
-	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
-		t.Errorf("third simultaneous post: %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != "10" {
+		t.Errorf("third simultaneous post: %d, Retry-After %q; want 503 with Retry-After 10", rec.Code, rec.Header().Get("Retry-After"))
 	}
 	if f.metrics.refusals(refusedOpen) != 1 {
 		t.Errorf("open_busy refusals: %d", f.metrics.refusals(refusedOpen))
@@ -261,5 +269,84 @@ func TestOpenStreams(t *testing.T) {
 	page := string(buf) + string(rest)
 	if resp.StatusCode != 200 || strings.Count(page, line) != 8000 || !strings.Contains(page, "-----END PGP MESSAGE-----\n</textarea>") {
 		t.Errorf("streamed page: %d, %d payload lines; ends %q", resp.StatusCode, strings.Count(page, line), page[max(0, strings.Index(page, "-----END")-200):min(len(page), strings.Index(page, "-----END")+100)])
+	}
+}
+
+// metaOfSize is Open Online meta JSON of exactly n octets, dated
+// 2026-12-01 (a field the store's record leaves as posted).
+func metaOfSize(n int) string {
+	head := `{"date":"2026-12-01","cc":["`
+	return head + strings.Repeat("c", n-len(head)-len(`"]}`)) + `"]}`
+}
+
+// The fields' edges: a meta of exactly maxMetaBytes is kept (form upload
+// and urlencoded), a field the page does not know is skipped before the
+// payload, a body of exactly MaxOpenBody is taken, and a busy answer asks
+// to come back in openRetry.
+func TestOpenOnlineFieldEdges(t *testing.T) {
+	f, got := openCapture(t)
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for _, kv := range [][2]string{{"envelope", "abc234"}, {"extra", "skipped"}, {"meta", metaOfSize(maxMetaBytes)}, {"payload", armored}} {
+		_ = mw.WriteField(kv[0], kv[1])
+	}
+	_ = mw.Close()
+	req := httptest.NewRequest("POST", "/open", &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if rec := f.do(req, ""); rec.Code != 200 || !strings.Contains(got.Meta, `"date":"2026-12-01"`) {
+		t.Errorf("form upload with a meta of exactly %d octets and an unknown field: %d, meta kept %v", maxMetaBytes, rec.Code, strings.Contains(got.Meta, "2026-12-01"))
+	}
+	urlencoded := func(meta string) *http.Request {
+		body := url.Values{"envelope": {"abc234"}, "payload": {armored}, "meta": {meta}}.Encode()
+		req := httptest.NewRequest("POST", "/open", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return req
+	}
+	for n, kept := range map[int]bool{maxMetaBytes: true, maxMetaBytes + 1: false} {
+		*got = openRequest{}
+		rec := f.do(urlencoded(metaOfSize(n)), "")
+		has := strings.Contains(got.Meta, `"date":"2026-12-01"`)
+		if rec.Code != 200 || has != kept || !strings.Contains(rec.Body.String(), "wy4ECQMI") {
+			t.Errorf("urlencoded with a meta of %d octets: %d, meta kept %v; want 200, kept %v", n, rec.Code, has, kept)
+		}
+	}
+	req = urlencoded(`{"date":"2026-12-01"}`)
+	f.srv.cfg.MaxOpenBody = req.ContentLength
+	if rec := f.do(req, ""); rec.Code != 200 {
+		t.Errorf("a body of exactly MaxOpenBody: %d", rec.Code)
+	}
+}
+
+// A post cut short after its page has begun aborts the connection: the
+// browser must not show a page that looks whole.
+func TestOpenAbortsCutShortPost(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.MaxOpenBody = 200_000 })
+	f.putEnvelope("abc234", "pat@ext.example")
+	logs := f.recordLog()
+	srv := httptest.NewServer(f.srv)
+	defer srv.Close()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	_ = mw.WriteField("envelope", "abc234")
+	part, _ := mw.CreateFormField("payload")
+	_, _ = io.WriteString(part, "-----BEGIN PGP MESSAGE-----\n\n"+strings.Repeat(strings.Repeat("Q", 76)+"\n", 4000))
+	_ = mw.Close()
+	// No Content-Length: the limit is found while the page is written.
+	req, _ := http.NewRequest("POST", srv.URL+"/open", io.MultiReader(&b))
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || err == nil {
+		t.Errorf("a post over the limit found while streaming: %d, %d octets read, %v; want the page begun and then cut off", resp.StatusCode, len(page), err)
+	}
+	if lines := loggedLines(logs, "no full duplex"); len(lines) != 0 {
+		t.Errorf("a real HTTP/1.1 server refused full duplex: %q", lines)
+	}
+	if lines := loggedLines(logs, "open page cut short"); len(lines) != 1 {
+		t.Errorf("cut short logged %d times; want once", len(lines))
 	}
 }
