@@ -728,3 +728,50 @@ func TestComposeReplyLongMessageID(t *testing.T) {
 		}
 	}
 }
+
+// The handler's edges: a declared body of exactly MaxReplySize plus
+// replyFieldMax is read, a written reply of exactly MaxReplySize is sent
+// and one octet less refuses it; a form that fails to arrive and a reply
+// that goes out log no error; a reply gets a minute by default.
+func TestReplyHandlerEdges(t *testing.T) {
+	f := newReplyFixture(t, nil)
+	logs := f.recordLog()
+	if d := f.srv.replyReadTime(0); d != time.Minute {
+		t.Errorf("default read time %v; want a minute", d)
+	}
+	a := f.token("lab")
+	post := replyPost{token: a.ReplyToken, kind: "reply", text: "x"}
+	declare := func(n int64) func(*http.Request) { return func(r *http.Request) { r.ContentLength = n } }
+	max := f.srv.cfg.MaxReplySize + replyFieldMax
+	if rec := f.reply("lab", post, declare(max+1)); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("declared %d octets: %d; want 413", max+1, rec.Code)
+	}
+	if rec := f.reply("lab", post, declare(max)); rec.Code != http.StatusOK {
+		t.Errorf("declared %d octets: %d %s", max, rec.Code, rec.Body)
+	}
+	env, err := f.st.Envelope(context.Background(), "lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.srv.composeReply(f.cfg, env, f.account(replyReader), replyForm{kind: kindReply, text: "x"}, []string{replyDoctor}, f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.cfg.MaxReplySize = int64(len(out.data))
+	if rec := f.reply("lab", post); rec.Code != http.StatusOK {
+		t.Errorf("a reply of exactly MaxReplySize (%d): %d %s", len(out.data), rec.Code, rec.Body)
+	}
+	f.srv.cfg.MaxReplySize--
+	if rec := f.reply("lab", post); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a reply one octet over MaxReplySize: %d", rec.Code)
+	}
+	// A form that does not arrive whole costs a use of the token: spent
+	// without an error to log.
+	f.srv.cfg.MaxReplySize = 16
+	if rec := f.reply("lab", replyPost{token: a.ReplyToken, kind: "reply", text: strings.Repeat("x", 17)}); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a form over the limit: %d", rec.Code)
+	}
+	if lines := loggedLines(logs, "level=ERROR"); len(lines) != 0 {
+		t.Errorf("errors logged for replies that went as they should: %q", lines)
+	}
+}
