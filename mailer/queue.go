@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/postseal/postseal/store"
@@ -22,13 +23,13 @@ type QueueStore interface {
 	MailSent(ctx context.Context, id int64) error
 	MailFailed(ctx context.Context, id int64, next time.Time, reason string) error
 	DropMail(ctx context.Context, id int64) error
+	MailPartlySent(ctx context.Context, id int64, remaining []string, next time.Time, reason string) error
 }
 
-// Sender submits one message to the recipients the MTA takes; *SMTP is
-// one. refused lists those the MTA refused for good (the message went to
-// the others); err says nothing was sent (SMTP.SendEach).
+// Sender submits one message to the recipients the MTA takes and says
+// what became of the others; *SMTP is one (SMTP.SendEach).
 type Sender interface {
-	SendEach(ctx context.Context, from string, to []string, msg io.Reader) (refused []Refusal, err error)
+	SendEach(ctx context.Context, from string, to []string, msg io.Reader) (Outcome, error)
 }
 
 // Backoff says when to try a failed mail again: Min, doubled after every
@@ -186,9 +187,9 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 	}
 	m := mails[0]
 	var sendErr error
-	var refused []Refusal
+	var out Outcome
 	if sendErr = ctx.Err(); sendErr == nil {
-		refused, sendErr = q.send(ctx, m)
+		out, sendErr = q.send(ctx, m)
 	}
 	if sendErr != nil && ctx.Err() != nil {
 		// Shutting down mid-send: hand the mail back at once, so the next
@@ -205,7 +206,7 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 	// succeeded: otherwise the mail would go out twice.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	retry, err = q.settle(sctx, m, refused, sendErr)
+	retry, err = q.settle(sctx, m, out, sendErr)
 	if q.attempted != nil {
 		q.attempted(m, sendErr)
 	}
@@ -216,32 +217,79 @@ func (q *Queue) deliverOne(ctx context.Context) (worked bool, retry time.Time, e
 // no listener for (a newer postseal queued it into a shared database) is a
 // failure to retry, never a detour through another listener: the relay
 // would hand a sealed copy to the milter again.
-func (q *Queue) send(ctx context.Context, m store.Mail) ([]Refusal, error) {
+func (q *Queue) send(ctx context.Context, m store.Mail) (Outcome, error) {
 	r := m.Route
 	if r == "" {
 		r = store.RouteRelay
 	}
 	s := q.senders[r]
 	if s == nil {
-		return nil, fmt.Errorf("no MTA listener for route %q in this process", r)
+		return Outcome{}, fmt.Errorf("no MTA listener for route %q in this process", r)
+	}
+	if err := unsendable(m); err != nil {
+		return Outcome{}, err
 	}
 	return s.SendEach(ctx, m.From, m.To, bytes.NewReader(m.Data))
 }
 
-// settle records the outcome of one attempt and returns when the mail is
-// to be retried (zero if sent or dropped). Each recipient the relay
-// refused for good is logged by name: the mail went to the others.
-func (q *Queue) settle(ctx context.Context, m store.Mail, refused []Refusal, sendErr error) (time.Time, error) {
-	log := q.log.With("mail", m.ID, "to", m.To, "route", m.Route, "attempt", m.Attempts+1)
-	if sendErr == nil {
-		for _, r := range refused {
-			log.Error("mail not sent to one recipient: refused permanently by the relay", "recipient", r.Recipient, "err", r.Err)
+// errDeferred stands for a recipient the relay deferred at RCPT TO in the
+// retry decision: to be tried again, whatever its code.
+var errDeferred = errors.New("recipient deferred by the relay")
+
+// errUnsendable marks a mail no attempt can send; it is dropped at once.
+var errUnsendable = errors.New("unsendable")
+
+// unsendable refuses a mail that no relay could take, so that it is not
+// retried for days: no recipient, or an address that would break the SMTP
+// command line (CR or LF; what the key service queues never has one).
+func unsendable(m store.Mail) error {
+	if len(m.To) == 0 {
+		return fmt.Errorf("%w: no recipients", errUnsendable)
+	}
+	for _, a := range append([]string{m.From}, m.To...) {
+		if strings.ContainsAny(a, "\r\n") {
+			return fmt.Errorf("%w: address %q holds a line break", errUnsendable, a)
 		}
-		log.Info("mail sent", "refused", len(refused))
-		return time.Time{}, q.store.MailSent(ctx, m.ID)
+	}
+	return nil
+}
+
+// settle records the outcome of one attempt and returns when the mail is
+// to be retried (zero if sent or dropped). Recipients the relay refused
+// for good are logged by name; those it deferred stay queued alone, so
+// their retry sends the others no second copy.
+func (q *Queue) settle(ctx context.Context, m store.Mail, out Outcome, sendErr error) (time.Time, error) {
+	log := q.log.With("mail", m.ID, "to", m.To, "route", m.Route, "attempt", m.Attempts+1)
+	for _, r := range out.Refused {
+		log.Error("mail not sent to one recipient: refused permanently by the relay", "recipient", r.Recipient, "err", r.Err)
 	}
 	now := q.now()
-	next, drop := q.Backoff.decide(m, sendErr, now, rand.Float64())
+	if sendErr == nil && len(out.Deferred) == 0 {
+		log.Info("mail sent")
+		return time.Time{}, q.store.MailSent(ctx, m.ID)
+	}
+	if sendErr == nil {
+		next, drop := q.Backoff.decide(m, errDeferred, now, rand.Float64())
+		if drop != "" {
+			for _, r := range out.Deferred {
+				log.Error("mail not sent to one recipient: "+drop, "recipient", r.Recipient, "err", r.Err, "queued", m.Created)
+			}
+			return time.Time{}, q.store.MailSent(ctx, m.ID)
+		}
+		remaining := make([]string, len(out.Deferred))
+		for i, r := range out.Deferred {
+			remaining[i] = r.Recipient
+		}
+		log.Warn("mail sent to some recipients; will retry the others", "deferred", remaining, "err", out.Deferred[0].Err, "next", next)
+		return next, q.store.MailPartlySent(ctx, m.ID, remaining, next, out.Deferred[0].Err.Error())
+	}
+	decideOn := sendErr
+	if len(out.Deferred) > 0 {
+		// Nothing sent, and a recipient deferred (a 552 among them is
+		// "try later" at RCPT TO, not the end of data's "too large").
+		decideOn = errDeferred
+	}
+	next, drop := q.Backoff.decide(m, decideOn, now, rand.Float64())
 	if drop != "" {
 		log.Error("mail dropped: "+drop, "err", sendErr, "queued", m.Created)
 		return time.Time{}, q.store.DropMail(ctx, m.ID)
@@ -258,6 +306,9 @@ func (b Backoff) decide(m store.Mail, err error, now time.Time, jitter float64) 
 	var se *Error
 	if errors.As(err, &se) && se.Code >= 500 {
 		return time.Time{}, "refused permanently by the relay"
+	}
+	if errors.Is(err, errUnsendable) {
+		return time.Time{}, "no relay can take it"
 	}
 	if !m.Created.IsZero() && now.Sub(m.Created) >= b.GiveUp {
 		return time.Time{}, fmt.Sprintf("still undelivered after %v", b.GiveUp)

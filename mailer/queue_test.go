@@ -306,25 +306,50 @@ func TestQueueDropsPermanentRefusal(t *testing.T) {
 	}
 }
 
-// A queued mail with one recipient the relay refuses for good goes to the
-// others once, and is done: neither dropped for all (as it was) nor
-// retried into second copies.
+// A queued mail goes to the recipients the relay takes, once: one it
+// refuses for good is left out (the mail used to be dropped for all), one
+// it refuses for now stays queued alone, so its retries send the others
+// no second copy.
 func TestQueueSendsToTheRecipientsTheRelayTakes(t *testing.T) {
 	pf := refusingPostfix(t)
 	st := openStore(t, t.TempDir())
 	defer st.Close()
-	q, attempts, _ := runQueue(t, st, pf.SMTPAddr(), time.Hour)
-	if err := q.Enqueue(context.Background(), "postseal@example.org", []string{"pat@ext.example", "gone@ext.example"}, []byte("Subject: reply\r\n\r\nx\r\n")); err != nil {
+	q, attempts, stop := runQueue(t, st, pf.SMTPAddr(), time.Hour)
+	if err := q.Enqueue(context.Background(), "postseal@example.org", []string{"pat@ext.example", "gone@ext.example", "busy@ext.example"}, []byte("Subject: reply\r\n\r\nx\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	if a := waitAttempt(t, attempts); a.err != nil {
 		t.Fatalf("attempt: %v; want sent to pat@ext.example", a.err)
 	}
+	a := waitAttempt(t, attempts)
+	var se *Error
+	if fmt.Sprint(a.m.To) != "[busy@ext.example]" || a.m.Attempts != 1 || !errors.As(a.err, &se) || se.Code != 450 {
+		t.Fatalf("retry = %v to %v (attempt %d); want busy@ext.example alone, deferred again", a.err, a.m.To, a.m.Attempts+1)
+	}
+	stop()
 	if _, err := pf.WaitDelivered("pat@ext.example", 1, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	if n := depth(t, st); n != 1 {
+		t.Errorf("%d mails queued; want the one for busy@ext.example", n)
+	}
+}
+
+// A mail no relay could take (an address with a line break, which would
+// end the SMTP command) is dropped at its first attempt, not retried for
+// days.
+func TestQueueDropsUnsendableMail(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	q, attempts, _ := runQueue(t, st, "127.0.0.1:1", time.Hour)
+	if err := q.Enqueue(context.Background(), "postseal@example.org", []string{"pat@ext.example\r\nRCPT TO:<x@ext.example>"}, []byte("Subject: x\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if a := waitAttempt(t, attempts); !errors.Is(a.err, errUnsendable) {
+		t.Fatalf("attempt: %v; want unsendable", a.err)
+	}
 	if n := depth(t, st); n != 0 {
-		t.Errorf("%d mails still queued after the relay took one recipient and refused the other for good; want 0", n)
+		t.Errorf("%d mails still queued after an unsendable one; want 0", n)
 	}
 }
 
@@ -332,10 +357,10 @@ func TestQueueSendsToTheRecipientsTheRelayTakes(t *testing.T) {
 // when the queue shuts down.
 type hangingSender struct{ called chan struct{} }
 
-func (h hangingSender) SendEach(ctx context.Context, _ string, _ []string, _ io.Reader) ([]Refusal, error) {
+func (h hangingSender) SendEach(ctx context.Context, _ string, _ []string, _ io.Reader) (Outcome, error) {
 	close(h.called)
 	<-ctx.Done()
-	return nil, ctx.Err()
+	return Outcome{}, ctx.Err()
 }
 
 // A shutdown in the middle of a send hands the mail back at once: the next

@@ -7,6 +7,7 @@
 package mailer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,27 +50,43 @@ func (s *SMTP) Send(ctx context.Context, from string, to []string, msg io.Reader
 	return err
 }
 
-// Refusal is a recipient the MTA refused for good at RCPT TO.
+// Refusal is a recipient the MTA did not take at RCPT TO, with its answer.
 type Refusal struct {
 	Recipient string
 	Err       *Error
 }
 
+// Outcome is what became of the recipients SendEach did not deliver to.
+type Outcome struct {
+	// Refused were refused for good (5xx but 552): the message is not
+	// for them.
+	Refused []Refusal
+	// Deferred were refused for now (4xx, and 552, which RFC 5321
+	// §4.5.3.1.10 asks clients to treat as "too many recipients, try
+	// later"): the message is to be sent to them again later.
+	Deferred []Refusal
+}
+
 // SendEach is Send for mail whose recipients do not stand or fall
-// together (a reply to several addresses, a receipt): a recipient the MTA
-// refuses for good (5xx at RCPT TO) is left out and returned in refused,
-// and the message goes to the others. A recipient refused for now (4xx)
-// holds the whole message back, nothing sent, so that its retry sends no
-// one a second copy. err is nil only once the MTA has accepted the
-// message for every recipient not in refused; when it refused them all,
-// err is the first refusal.
-func (s *SMTP) SendEach(ctx context.Context, from string, to []string, msg io.Reader) (refused []Refusal, err error) {
+// together (a reply to several addresses, a receipt), as an MTA delivers:
+// the message goes to the recipients the MTA takes, and the others are
+// returned, refused for good or deferred. err is nil once the MTA has
+// accepted the message for at least one recipient; otherwise nothing was
+// sent and err is the first answer (a deferral before a refusal, so the
+// caller retries). An answer to RCPT TO that is neither success nor
+// refusal stops the attempt, as do failures of the connection.
+func (s *SMTP) SendEach(ctx context.Context, from string, to []string, msg io.Reader) (Outcome, error) {
 	return s.submit(ctx, from, to, msg, true)
 }
 
-func (s *SMTP) submit(ctx context.Context, from string, to []string, msg io.Reader, each bool) ([]Refusal, error) {
+// rcptDeferred reports whether an answer to RCPT TO asks to try the
+// recipient later.
+func rcptDeferred(e *Error) bool { return e.Temporary() || e.Code == 552 }
+
+func (s *SMTP) submit(ctx context.Context, from string, to []string, msg io.Reader, each bool) (Outcome, error) {
+	var out Outcome
 	if len(to) == 0 {
-		return nil, errors.New("smtp send: no recipients")
+		return out, errors.New("smtp send: no recipients")
 	}
 	timeout := s.Timeout
 	if timeout == 0 {
@@ -80,7 +97,7 @@ func (s *SMTP) submit(ctx context.Context, from string, to []string, msg io.Read
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", s.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("smtp send to %s: %w", s.Addr, err)
+		return out, fmt.Errorf("smtp send to %s: %w", s.Addr, err)
 	}
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
@@ -92,7 +109,7 @@ func (s *SMTP) submit(ctx context.Context, from string, to []string, msg io.Read
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("smtp send to %s: %w", s.Addr, wrapSMTP(err))
+		return out, fmt.Errorf("smtp send to %s: %w", s.Addr, wrapSMTP(err))
 	}
 	defer c.Close()
 	helo := s.Helo
@@ -100,13 +117,12 @@ func (s *SMTP) submit(ctx context.Context, from string, to []string, msg io.Read
 		helo = "localhost"
 	}
 	if err := c.Hello(helo); err != nil {
-		return nil, fmt.Errorf("smtp send to %s: EHLO: %w", s.Addr, wrapSMTP(err))
+		return out, fmt.Errorf("smtp send to %s: EHLO: %w", s.Addr, wrapSMTP(err))
 	}
 	if err := c.Mail(from); err != nil {
-		return nil, fmt.Errorf("smtp send to %s: MAIL FROM: %w", s.Addr, wrapSMTP(err))
+		return out, fmt.Errorf("smtp send to %s: MAIL FROM: %w", s.Addr, wrapSMTP(err))
 	}
-	var refused []Refusal
-	var firstRefusal error
+	var firstRefusal, firstDeferral error
 	for _, r := range to {
 		err := c.Rcpt(r)
 		if err == nil {
@@ -114,29 +130,32 @@ func (s *SMTP) submit(ctx context.Context, from string, to []string, msg io.Read
 		}
 		err = fmt.Errorf("smtp send to %s: RCPT TO %s: %w", s.Addr, r, wrapSMTP(err))
 		var se *Error
-		if !each || !errors.As(err, &se) || se.Temporary() {
-			return nil, err
+		if !each || !errors.As(err, &se) || se.Code < 400 || se.Code > 599 {
+			return Outcome{}, err
 		}
-		refused = append(refused, Refusal{Recipient: r, Err: se})
-		if firstRefusal == nil {
-			firstRefusal = err
+		if rcptDeferred(se) {
+			out.Deferred = append(out.Deferred, Refusal{Recipient: r, Err: se})
+			firstDeferral = cmp.Or(firstDeferral, err)
+		} else {
+			out.Refused = append(out.Refused, Refusal{Recipient: r, Err: se})
+			firstRefusal = cmp.Or(firstRefusal, err)
 		}
 	}
-	if len(refused) == len(to) {
-		return refused, firstRefusal
+	if len(out.Refused)+len(out.Deferred) == len(to) {
+		return out, cmp.Or(firstDeferral, firstRefusal)
 	}
 	w, err := c.Data()
 	if err != nil {
-		return nil, fmt.Errorf("smtp send to %s: DATA: %w", s.Addr, wrapSMTP(err))
+		return Outcome{}, fmt.Errorf("smtp send to %s: DATA: %w", s.Addr, wrapSMTP(err))
 	}
 	if _, err := io.Copy(w, msg); err != nil {
-		return nil, fmt.Errorf("smtp send to %s: writing message: %w", s.Addr, err)
+		return Outcome{}, fmt.Errorf("smtp send to %s: writing message: %w", s.Addr, err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("smtp send to %s: end of data: %w", s.Addr, wrapSMTP(err))
+		return Outcome{}, fmt.Errorf("smtp send to %s: end of data: %w", s.Addr, wrapSMTP(err))
 	}
 	_ = c.Quit()
-	return refused, nil
+	return out, nil
 }
 
 func wrapSMTP(err error) error {

@@ -94,12 +94,13 @@ func TestSendTimesOutOnSilentPeer(t *testing.T) {
 }
 
 // refusingPostfix is a private Postfix that refuses gone@ext.example for
-// good and busy@ext.example for now, at RCPT TO, and takes every other
-// recipient.
+// good, busy@ext.example for now and full@ext.example with a 552 (which
+// at RCPT TO means "try later", RFC 5321 §4.5.3.1.10), at RCPT TO, and
+// takes every other recipient.
 func refusingPostfix(t *testing.T) *mta.Postfix {
 	t.Helper()
 	return startPostfix(t, mta.Options{Postconf: []string{
-		"smtpd_recipient_restrictions=check_recipient_access inline:{ {gone@ext.example=550 5.1.1 no such user}, {busy@ext.example=450 4.2.1 try again later} }, permit_mynetworks, reject",
+		"smtpd_recipient_restrictions=check_recipient_access inline:{ {gone@ext.example=550 5.1.1 no such user}, {busy@ext.example=450 4.2.1 try again later}, {full@ext.example=552 5.5.3 too many recipients} }, permit_mynetworks, reject",
 	}})
 }
 
@@ -110,12 +111,12 @@ func TestSendEachDeliversToTheAccepted(t *testing.T) {
 	pf := refusingPostfix(t)
 	s := &SMTP{Addr: pf.SMTPAddr()}
 	msg := "From: postseal@example.org\r\nSubject: reply\r\n\r\nhello\r\n"
-	refused, err := s.SendEach(context.Background(), "postseal@example.org", []string{"pat@ext.example", "gone@ext.example", "sam@ext.example"}, strings.NewReader(msg))
+	out, err := s.SendEach(context.Background(), "postseal@example.org", []string{"pat@ext.example", "gone@ext.example", "sam@ext.example"}, strings.NewReader(msg))
 	if err != nil {
 		t.Fatalf("SendEach = %v; want the message sent to the two accepted recipients", err)
 	}
-	if len(refused) != 1 || refused[0].Recipient != "gone@ext.example" || refused[0].Err.Code != 550 || refused[0].Err.Temporary() {
-		t.Fatalf("refused = %+v; want gone@ext.example refused with 550", refused)
+	if len(out.Refused) != 1 || out.Refused[0].Recipient != "gone@ext.example" || out.Refused[0].Err.Code != 550 || len(out.Deferred) != 0 {
+		t.Fatalf("outcome = %+v; want gone@ext.example refused with 550", out)
 	}
 	for _, rcpt := range []string{"pat@ext.example", "sam@ext.example"} {
 		if _, err := pf.WaitDelivered(rcpt, 1, 20*time.Second); err != nil {
@@ -129,36 +130,53 @@ func TestSendEachDeliversToTheAccepted(t *testing.T) {
 	if !errors.As(err, &se) || se.Code != 550 {
 		t.Fatalf("Send with a refused recipient = %v; want the 550", err)
 	}
+	nothingFor(t, pf, "kim@ext.example")
 }
 
-// A recipient refused for now holds the whole message back (nothing is
-// sent, so the retry cannot send anyone a second copy); every recipient
-// refused for good is a permanent refusal.
-func TestSendEachTemporaryAndAllRefused(t *testing.T) {
-	pf := refusingPostfix(t)
-	s := &SMTP{Addr: pf.SMTPAddr()}
-	msg := strings.NewReader("Subject: x\r\n\r\nx\r\n")
-	refused, err := s.SendEach(context.Background(), "postseal@example.org", []string{"lee@ext.example", "busy@ext.example", "gone@ext.example"}, msg)
-	var se *Error
-	if !errors.As(err, &se) || se.Code != 450 || !se.Temporary() || refused != nil {
-		t.Fatalf("SendEach with a recipient refused for now = %v, %v; want the 450 and nothing refused for good", refused, err)
-	}
-	refused, err = s.SendEach(context.Background(), "postseal@example.org", []string{"gone@ext.example"}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
-	if !errors.As(err, &se) || se.Code != 550 || len(refused) != 1 {
-		t.Fatalf("SendEach to refused recipients only = %v, %v; want the 550", refused, err)
-	}
-	// Nothing was accepted: no queue file and no delivery for the
-	// recipient the MTA took (the queue is looked at first, so a message
-	// leaving it would show up as delivered).
-	queued, err := pf.QueuedFor("lee@ext.example")
+// nothingFor fails unless the MTA holds no message for rcpt, queued or
+// delivered (the queue is looked at first, so a message leaving it would
+// show up as delivered).
+func nothingFor(t *testing.T, pf *mta.Postfix, rcpt string) {
+	t.Helper()
+	queued, err := pf.QueuedFor(rcpt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	delivered, err := pf.DeliveredTo("lee@ext.example")
+	delivered, err := pf.DeliveredTo(rcpt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(queued)+len(delivered) != 0 {
-		t.Errorf("lee@ext.example: %d queued, %d delivered of a message held back by a 450; want none", len(queued), len(delivered))
+		t.Errorf("%s: %d queued, %d delivered; want none", rcpt, len(queued), len(delivered))
+	}
+}
+
+// Recipients refused for now (450, and 552 at RCPT TO) are returned as
+// deferred while the others get the message; when no recipient is taken
+// nothing is sent, and a deferral is the answer (to be retried) even
+// after a refusal.
+func TestSendEachDefersAndRefuses(t *testing.T) {
+	pf := refusingPostfix(t)
+	s := &SMTP{Addr: pf.SMTPAddr()}
+	out, err := s.SendEach(context.Background(), "postseal@example.org", []string{"lee@ext.example", "busy@ext.example", "gone@ext.example", "full@ext.example"}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	if err != nil {
+		t.Fatalf("SendEach = %v; want sent to lee@ext.example", err)
+	}
+	if len(out.Deferred) != 2 || out.Deferred[0].Recipient != "busy@ext.example" || out.Deferred[0].Err.Code != 450 ||
+		out.Deferred[1].Recipient != "full@ext.example" || out.Deferred[1].Err.Code != 552 ||
+		len(out.Refused) != 1 || out.Refused[0].Recipient != "gone@ext.example" {
+		t.Fatalf("outcome = %+v; want busy (450) and full (552) deferred, gone refused", out)
+	}
+	if _, err := pf.WaitDelivered("lee@ext.example", 1, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	out, err = s.SendEach(context.Background(), "postseal@example.org", []string{"gone@ext.example", "busy@ext.example"}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	var se *Error
+	if !errors.As(err, &se) || se.Code != 450 || len(out.Deferred) != 1 || len(out.Refused) != 1 {
+		t.Fatalf("SendEach to a refused and a deferred recipient = %+v, %v; want the 450", out, err)
+	}
+	out, err = s.SendEach(context.Background(), "postseal@example.org", []string{"gone@ext.example"}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	if !errors.As(err, &se) || se.Code != 550 || len(out.Refused) != 1 {
+		t.Fatalf("SendEach to refused recipients only = %+v, %v; want the 550", out, err)
 	}
 }

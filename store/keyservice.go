@@ -262,4 +262,8 @@ type MailQueue interface {
 	DropMail(ctx context.Context, id int64) error
 	// MailQueueDepth counts queued messages.
 	MailQueueDepth(ctx context.Context) (int, error)
+	// MailPartlySent records an attempt that reached some recipients and
+	// keeps the message for the others (remaining, not empty) only, in
+	// one step: the next attempt sends no one a second copy.
+	MailPartlySent(ctx context.Context, id int64, remaining []string, next time.Time, reason string) error
 }

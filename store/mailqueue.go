@@ -135,3 +135,16 @@ func expiresTime(ms int64) time.Time {
 	}
 	return time.UnixMilli(ms).UTC()
 }
+
+// MailPartlySent implements MailQueue.
+func (s *sqlStore) MailPartlySent(ctx context.Context, id int64, remaining []string, next time.Time, reason string) error {
+	if len(remaining) == 0 {
+		return fmt.Errorf("mail %d partly sent: no recipients remain (use MailSent)", id)
+	}
+	to, err := json.Marshal(remaining)
+	if err != nil {
+		return fmt.Errorf("mail %d partly sent: %w", id, err)
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE mail_queue SET recipients = ?, attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?`), string(to), ms(next), reason, id)
+	return affected(res, err, fmt.Sprintf("mail %d partly sent", id))
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -82,5 +83,44 @@ func testMailQueueRouteUpgrade(t *testing.T, db database) {
 	}
 	if got[0].Route != RouteRelay || string(got[0].Data) != "queued before the upgrade" {
 		t.Errorf("old mail after the upgrade: route %q, data %q; want relay, intact", got[0].Route, got[0].Data)
+	}
+}
+
+// A mail that reached some of its recipients keeps only the others, with
+// its attempt counted, its retry time and reason, the rest unchanged; a
+// partly sent mail with no one left, or an unknown one, is refused.
+func testMailPartlySent(t *testing.T, db database) {
+	s, _ := openDB(t, db)
+	ctx := context.Background()
+	data := []byte("Subject: reply\r\n\r\nx\r\n")
+	id, err := s.EnqueueMail(ctx, Mail{From: "p@example.org", To: []string{"a@ext.example", "b@ext.example", "c@ext.example"}, Data: data, Route: RouteReinject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := s.ClaimMail(ctx, now.Add(time.Second), time.Minute, 10); err != nil {
+		t.Fatal(err)
+	}
+	next := now.Add(time.Hour)
+	if err := s.MailPartlySent(ctx, id, []string{"c@ext.example"}, next, "452 4.5.3 too many recipients"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MailPartlySent(ctx, id, nil, next, "x"); err == nil {
+		t.Error("MailPartlySent with no recipient left was taken")
+	}
+	if err := s.MailPartlySent(ctx, id+1000, []string{"c@ext.example"}, next, "x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("MailPartlySent of an unknown mail = %v; want ErrNotFound", err)
+	}
+	if got, err := s.ClaimMail(ctx, next.Add(-time.Second), time.Minute, 10); err != nil || len(got) != 0 {
+		t.Fatalf("claimed before its next attempt: %+v, %v", got, err)
+	}
+	got, err := s.ClaimMail(ctx, next, time.Minute, 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim at its next attempt = %+v, %v", got, err)
+	}
+	m := got[0]
+	if m.ID != id || fmt.Sprint(m.To) != "[c@ext.example]" || m.Attempts != 1 || m.LastError != "452 4.5.3 too many recipients" ||
+		m.Route != RouteReinject || m.From != "p@example.org" || string(m.Data) != string(data) {
+		t.Errorf("after a partial send: %+v", m)
 	}
 }
