@@ -4,7 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -18,67 +19,129 @@ type locator struct {
 }
 
 type locEntry struct {
-	indexed string // "trigger[1].position"
-	plain   string // "trigger.position"
+	indexed string   // "trigger[1].position"
+	plain   []string // ["trigger", "position"], each part as the decoder has it
 	line    int
 }
 
-var (
-	tableRe = regexp.MustCompile(`^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$`)
-	arrayRe = regexp.MustCompile(`^\s*\[\[\s*([^\[\]]+?)\s*\]\]\s*(#.*)?$`)
-	keyRe   = regexp.MustCompile(`^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=`)
-)
+func isBare(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// keyParts reads a TOML key (bare, "basic", 'literal', dotted, with blanks
+// around the dots) at the start of s; it returns the decoded parts and the
+// rest of s, or nil when s does not start with a key.
+func keyParts(s string) ([]string, string) {
+	var parts []string
+	for {
+		s = strings.TrimLeft(s, " \t")
+		if s == "" {
+			return nil, ""
+		}
+		switch s[0] {
+		case '"':
+			end := 1
+			for end < len(s) && s[end] != '"' {
+				if s[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(s) {
+				return nil, ""
+			}
+			u, err := strconv.Unquote(s[:end+1])
+			if err != nil {
+				return nil, ""
+			}
+			parts, s = append(parts, u), s[end+1:]
+		case '\'':
+			end := strings.IndexByte(s[1:], '\'')
+			if end < 0 {
+				return nil, ""
+			}
+			parts, s = append(parts, s[1:end+1]), s[end+2:]
+		default:
+			end := 0
+			for end < len(s) && isBare(s[end]) {
+				end++
+			}
+			if end == 0 {
+				return nil, ""
+			}
+			parts, s = append(parts, s[:end]), s[end:]
+		}
+		s = strings.TrimLeft(s, " \t")
+		if s == "" || s[0] != '.' {
+			return parts, s
+		}
+		s = s[1:]
+	}
+}
 
 func newLocator(data []byte) *locator {
 	l := &locator{}
 	counts := map[string]int{}
-	var table, tablePlain string
+	var table string
+	var tablePlain []string
+	closing := "" // the delimiter of a multi-line string being skipped
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	sc.Buffer(make([]byte, 64*1024), len(data)+1)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
-		if m := arrayRe.FindStringSubmatch(line); m != nil {
-			name := unquoteKey(m[1])
-			table = fmt.Sprintf("%s[%d]", name, counts[name])
-			tablePlain = name
-			counts[name]++
-			l.entries = append(l.entries, locEntry{table, tablePlain, n})
-			continue
-		}
-		if m := tableRe.FindStringSubmatch(line); m != nil {
-			table = unquoteKey(m[1])
-			tablePlain = table
-			l.entries = append(l.entries, locEntry{table, tablePlain, n})
-			continue
-		}
-		if m := keyRe.FindStringSubmatch(line); m != nil {
-			k := unquoteKey(m[1])
-			idx, plain := k, k
-			if table != "" {
-				idx, plain = table+"."+k, tablePlain+"."+k
+		if closing != "" {
+			if strings.Count(line, closing)%2 == 1 {
+				closing = ""
 			}
-			l.entries = append(l.entries, locEntry{idx, plain, n})
+			continue
 		}
+		t := strings.TrimLeft(line, " \t")
+		if strings.HasPrefix(t, "[[") {
+			if parts, rest := keyParts(t[2:]); parts != nil && strings.HasPrefix(rest, "]]") {
+				name := strings.Join(parts, ".")
+				table = fmt.Sprintf("%s[%d]", name, counts[name])
+				tablePlain = parts
+				counts[name]++
+				l.entries = append(l.entries, locEntry{table, tablePlain, n})
+			}
+			continue
+		}
+		if strings.HasPrefix(t, "[") {
+			if parts, rest := keyParts(t[1:]); parts != nil && strings.HasPrefix(rest, "]") {
+				table = strings.Join(parts, ".")
+				tablePlain = parts
+				l.entries = append(l.entries, locEntry{table, tablePlain, n})
+			}
+			continue
+		}
+		parts, rest := keyParts(t)
+		if parts == nil || !strings.HasPrefix(rest, "=") {
+			continue
+		}
+		for _, d := range []string{`"""`, `'''`} {
+			if strings.Count(rest, d)%2 == 1 {
+				closing = d
+			}
+		}
+		k := strings.Join(parts, ".")
+		idx, plain := k, parts
+		if table != "" {
+			idx, plain = table+"."+k, append(slices.Clone(tablePlain), parts...)
+		}
+		l.entries = append(l.entries, locEntry{idx, plain, n})
 	}
 	return l
 }
 
-func unquoteKey(k string) string {
-	k = strings.TrimSpace(k)
-	if len(k) >= 2 && (k[0] == '"' || k[0] == '\'') {
-		return k[1 : len(k)-1]
-	}
-	return k
-}
-
-// line returns the line of a key as the decoder names it (no array indexes).
-// The parts are joined as written between the quotes: k.String() quotes a
-// part that needs it ("bad key"), and the entries hold keys unquoted.
+// line returns the line of a key as the decoder names it (no array
+// indexes), compared part by part; a key written inside an inline table is
+// on the line of the nearest enclosing key that was written.
 func (l *locator) line(k toml.Key) int {
-	want := strings.Join(k, ".")
-	for _, e := range l.entries {
-		if e.plain == want {
-			return e.line
+	for n := len(k); n > 0; n-- {
+		for _, e := range l.entries {
+			if slices.Equal(e.plain, k[:n]) {
+				return e.line
+			}
 		}
 	}
 	return 0
