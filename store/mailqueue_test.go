@@ -124,3 +124,21 @@ func testMailPartlySent(t *testing.T, db database) {
 		t.Errorf("after a partial send: %+v", m)
 	}
 }
+
+// A claim for no mail asks the database nothing: it succeeds even with
+// the context already ended, and leaves a due mail unclaimed.
+func TestClaimMailNone(t *testing.T) {
+	s, _ := openTemp(t)
+	if _, err := s.EnqueueMail(context.Background(), Mail{From: "postseal@example.org", To: []string{"pat@ext.example"}, Data: []byte("Subject: x\r\n\r\nx\r\n"), Created: t0, NextAttempt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	if got, err := s.ClaimMail(ended, t0, time.Minute, 0); err != nil || got != nil {
+		t.Errorf("ClaimMail of 0 mails: %v, %v; want nothing and no error", got, err)
+	}
+	got, err := s.ClaimMail(context.Background(), t0, time.Minute, 1)
+	if err != nil || len(got) != 1 {
+		t.Errorf("ClaimMail after the claim of none: %v, %v; want the due mail", got, err)
+	}
+}
