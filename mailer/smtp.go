@@ -71,10 +71,14 @@ type Outcome struct {
 // together (a reply to several addresses, a receipt), as an MTA delivers:
 // the message goes to the recipients the MTA takes, and the others are
 // returned, refused for good or deferred. err is nil once the MTA has
-// accepted the message for at least one recipient; otherwise nothing was
-// sent and err is the first answer (a deferral before a refusal, so the
-// caller retries). An answer to RCPT TO that is neither success nor
-// refusal stops the attempt, as do failures of the connection.
+// accepted the message for at least one recipient; otherwise the MTA has
+// not confirmed it and err says why: the first answer to RCPT TO when no
+// recipient was taken (a deferral before a refusal, so the caller
+// retries), or the failure. An answer to RCPT TO that is neither success
+// nor refusal stops the attempt, as do failures of the connection. As
+// with any SMTP client, a connection lost after the final dot but before
+// the MTA's answer reports a failure for a message the MTA may have taken,
+// so its retry can deliver a second copy.
 func (s *SMTP) SendEach(ctx context.Context, from string, to []string, msg io.Reader) (Outcome, error) {
 	return s.submit(ctx, from, to, msg, true)
 }
