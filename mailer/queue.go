@@ -263,13 +263,20 @@ func (q *Queue) settle(ctx context.Context, m store.Mail, out Outcome, sendErr e
 	for _, r := range out.Refused {
 		log.Error("mail not sent to one recipient: refused permanently by the relay", "recipient", r.Recipient, "err", r.Err)
 	}
-	now := q.now()
 	if sendErr == nil && len(out.Deferred) == 0 {
 		log.Info("mail sent")
 		return time.Time{}, q.store.MailSent(ctx, m.ID)
 	}
+	decideOn := sendErr
+	if len(out.Deferred) > 0 {
+		// A recipient deferred is tried again, whatever else happened (a
+		// 552 at RCPT TO is "try later", not the end of data's "too
+		// large").
+		decideOn = errDeferred
+	}
+	next, drop := q.Backoff.decide(m, decideOn, q.now(), rand.Float64())
 	if sendErr == nil {
-		next, drop := q.Backoff.decide(m, errDeferred, now, rand.Float64())
+		// Sent to some: the deferred stay queued alone.
 		if drop != "" {
 			for _, r := range out.Deferred {
 				log.Error("mail not sent to one recipient: "+drop, "recipient", r.Recipient, "err", r.Err, "queued", m.Created)
@@ -283,13 +290,6 @@ func (q *Queue) settle(ctx context.Context, m store.Mail, out Outcome, sendErr e
 		log.Warn("mail sent to some recipients; will retry the others", "deferred", remaining, "err", out.Deferred[0].Err, "next", next)
 		return next, q.store.MailPartlySent(ctx, m.ID, remaining, next, out.Deferred[0].Err.Error())
 	}
-	decideOn := sendErr
-	if len(out.Deferred) > 0 {
-		// Nothing sent, and a recipient deferred (a 552 among them is
-		// "try later" at RCPT TO, not the end of data's "too large").
-		decideOn = errDeferred
-	}
-	next, drop := q.Backoff.decide(m, decideOn, now, rand.Float64())
 	if drop != "" {
 		log.Error("mail dropped: "+drop, "err", sendErr, "queued", m.Created)
 		return time.Time{}, q.store.DropMail(ctx, m.ID)
