@@ -55,12 +55,11 @@ type config struct {
 }
 
 // rowNames are the rows in table order; -rows must name some of them.
-var rowNames = []string{
-	"pipeline-null", "pipeline-pass", "pass/null", "pipeline-seal", "pipeline-seal-pg", "seal-cpu", "seal-bytes", "soak-seal",
+var rowNames = append(slices.Clip(pipelineNames),
 	"seal-10mb", "seal-10mb-rfc9580", "seal-10mb-heap", "scan", "scan-rules", "scan-pdf", "scan-docx",
 	"open-10mb", "open-10mb-rfc9580", "open-10mb-firefox", "open-10mb-firefox-rfc9580",
 	"securedoc-small", "securedoc-small-embedded", "keyserver", "keyserver-p99", "reply", "reply-sealed",
-}
+)
 
 // want reports whether any of the named rows was asked for.
 func (c config) want(names ...string) bool {
@@ -112,7 +111,7 @@ func main() {
 	printMachine()
 
 	var rows []Row
-	if c.want("pipeline-null", "pipeline-pass", "pass/null", "pipeline-seal", "pipeline-seal-pg", "seal-cpu", "seal-bytes", "soak-seal") {
+	if c.want(pipelineNames...) {
 		rows = append(rows, pipelineRows(c, root)...)
 	}
 	if c.want("seal-10mb", "seal-10mb-rfc9580", "seal-10mb-heap") {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,13 +21,14 @@ import (
 	"github.com/postseal/postseal/test/mta"
 )
 
-// ---- pipeline-null, pipeline-pass, pipeline-seal, pipeline-seal-pg, seal-cpu, seal-bytes, soak-seal
+// ---- pipeline-null, pipeline-pass, pipeline-seal, pipeline-seal-null, pipeline-seal-pg, seal-cpu, seal-bytes, soak-seal
 
 const (
 	benchFrom = "bench@example.org"
 	benchTo   = "bench@partner.example.net" // external: the milter must act
 	noMilter  = "nomilter"
 	nullName  = "nullmilter"
+	floorName = "nullseal" // the do-nothing milter making postseal's sealing edits
 	pgName    = "postseal-pg"
 )
 
@@ -36,31 +38,38 @@ const (
 	passGoal     = "ratio ≥ 0.97 × pipeline-null"
 	passNullGoal = "≥ 0.97"
 	sealGoal     = "ratio ≥ 0.80"
+	floorGoal    = "— (the sealing floor)"
+	sealNullGoal = "≥ 0.80"
 	sealPGGoal   = "ratio ≥ 0.75"
 	reportGoal   = "— (report)"
 	soakGoal     = "RSS flat: ratio ≤ 1.1; rate flat: drift ≥ 0.9"
 )
 
+// pipelineNames are the pipeline rows in table order.
+var pipelineNames = []string{"pipeline-null", "pipeline-pass", "pass/null", "pipeline-seal", "pipeline-seal-null", "seal/null-seal",
+	"pipeline-seal-pg", "seal-cpu", "seal-bytes", "soak-seal"}
+
 // pipelineGoals gives every pipeline row its goal, also when it cannot run.
 var pipelineGoals = map[string]string{
 	"pipeline-null": nullGoal, "pipeline-pass": passGoal, "pass/null": passNullGoal, "pipeline-seal": sealGoal,
+	"pipeline-seal-null": floorGoal, "seal/null-seal": sealNullGoal,
 	"pipeline-seal-pg": sealPGGoal, "seal-cpu": reportGoal, "seal-bytes": reportGoal, "soak-seal": soakGoal,
 }
 
 // variant is one A of the pipeline's A/B pairs: a listener of the same
 // Postfix (with its milter), the subject that triggers sealing or not, and
-// the process whose CPU time the row reports.
+// the milter process whose CPU time the sealing rows report.
 type variant struct {
 	name, listener, subject, goal string
 	sealed                        bool
-	ps                            *mta.Postseal // nil: not postseal's
+	proc                          string                                           // the milter's name in the report
+	usage                         func() (cpu time.Duration, rss int64, err error) // nil: not measured
 }
 
 func pipelineRows(c config, root string) []Row {
-	names := []string{"pipeline-null", "pipeline-pass", "pass/null", "pipeline-seal", "pipeline-seal-pg", "seal-cpu", "seal-bytes", "soak-seal"}
 	fail := func(why string) []Row {
 		var rows []Row
-		for _, n := range names {
+		for _, n := range pipelineNames {
 			if c.want(n) {
 				rows = append(rows, notRun(n, pipelineGoals[n], why))
 			}
@@ -87,7 +96,15 @@ func pipelineRows(c config, root string) []Row {
 	if alt := os.Getenv("POSTSEAL_BENCH_BIN"); alt != "" {
 		bin = alt // compare another build (or a stand-in milter) in the same harness
 	}
-	null, err := startNullMilter(root, work)
+	nullBin, err := buildNullMilter(root, work)
+	if err != nil {
+		return fail("the do-nothing milter: " + err.Error())
+	}
+	nullPort, err := mta.FreePort()
+	if err != nil {
+		return fail(err.Error())
+	}
+	null, err := runNullMilter(nullBin, nullPort)
 	if err != nil {
 		return fail("the do-nothing milter: " + err.Error())
 	}
@@ -98,6 +115,16 @@ func pipelineRows(c config, root string) []Row {
 	}
 	defer ps.Stop()
 	listeners := []mta.Listener{{Name: noMilter}, {Name: nullName, Milter: fmt.Sprintf("inet:127.0.0.1:%d", null.port)}}
+	// The sealing floor's milter needs a message postseal sealed, so it
+	// starts once Postfix runs; its listener is there from the start (it
+	// carries no mail before).
+	floorPort := 0
+	if c.want("pipeline-seal-null", "seal/null-seal") {
+		if floorPort, err = mta.FreePort(); err != nil {
+			return fail(err.Error())
+		}
+		listeners = append(listeners, mta.Listener{Name: floorName, Milter: fmt.Sprintf("inet:127.0.0.1:%d", floorPort)})
+	}
 	// The PostgreSQL store: a second postseal on a private schema, on a
 	// listener of its own, re-injecting into the same Postfix.
 	var psPG *mta.Postseal
@@ -144,13 +171,13 @@ func pipelineRows(c config, root string) []Row {
 		vs = append(vs, variant{name: "pipeline-null", listener: nullName, subject: pass, goal: nullGoal})
 	}
 	if c.want("pipeline-pass", "pass/null") {
-		vs = append(vs, variant{name: "pipeline-pass", listener: mta.SMTP, subject: pass, goal: passGoal, ps: ps})
+		vs = append(vs, variant{name: "pipeline-pass", listener: mta.SMTP, subject: pass, goal: passGoal})
 	}
-	if c.want("pipeline-seal", "seal-cpu", "seal-bytes") {
-		vs = append(vs, variant{name: "pipeline-seal", listener: mta.SMTP, subject: seal, goal: sealGoal, sealed: true, ps: ps})
+	if c.want("pipeline-seal", "seal/null-seal", "seal-cpu", "seal-bytes") {
+		vs = append(vs, variant{name: "pipeline-seal", listener: mta.SMTP, subject: seal, goal: sealGoal, sealed: true, proc: "postseal", usage: ps.Usage})
 	}
 	if psPG != nil {
-		vs = append(vs, variant{name: "pipeline-seal-pg", listener: pgName, subject: seal, goal: sealPGGoal, sealed: true, ps: psPG})
+		vs = append(vs, variant{name: "pipeline-seal-pg", listener: pgName, subject: seal, goal: sealPGGoal, sealed: true, proc: "postseal", usage: psPG.Usage})
 	}
 	// Warm up every path (process spawn, page cache, Go runtime, store).
 	for _, v := range append([]variant{{listener: noMilter, subject: pass}}, vs...) {
@@ -159,8 +186,26 @@ func pipelineRows(c config, root string) []Row {
 		}
 	}
 	var rows []Row
+	if floorPort != 0 {
+		floor, err := sealFloor(pf, c, nullBin, work, floorPort, seal)
+		if err != nil {
+			for _, n := range []string{"pipeline-seal-null", "seal/null-seal"} {
+				rows = append(rows, notRun(n, pipelineGoals[n], "the sealing floor: "+firstLine(err.Error())))
+			}
+		} else {
+			defer floor.stop()
+			v := variant{name: "pipeline-seal-null", listener: floorName, subject: seal, goal: floorGoal, sealed: true, proc: "nullmilter",
+				usage: func() (time.Duration, int64, error) { return mta.ProcUsage(floor.cmd.Process.Pid) }}
+			// Next to pipeline-seal, before the PostgreSQL store's.
+			at := len(vs)
+			if i := slices.IndexFunc(vs, func(v variant) bool { return v.name == "pipeline-seal-pg" }); i >= 0 {
+				at = i
+			}
+			vs = slices.Insert(vs, at, v)
+		}
+	}
 	if len(vs) > 0 {
-		rows = measureRounds(pf, c, vs)
+		rows = append(rows, measureRounds(pf, c, vs)...)
 	}
 	if c.want("pipeline-seal-pg") && psPG == nil {
 		rows = append(rows, notRun("pipeline-seal-pg", sealPGGoal, pgWhy))
@@ -176,7 +221,7 @@ func pipelineRows(c config, root string) []Row {
 	}
 	// Keep the table's order whatever ran.
 	var out []Row
-	for _, n := range names {
+	for _, n := range pipelineNames {
 		for _, r := range rows {
 			if r.Name == n && c.want(n) {
 				out = append(out, r)
@@ -194,7 +239,7 @@ func pipelineRows(c config, root string) []Row {
 func measureRounds(pf *mta.Postfix, c config, vs []variant) []Row {
 	type acc struct{ rates, ratios, cpu, bytes []float64 }
 	res := make([]acc, len(vs))
-	var bs, passNull []float64
+	var bs, passNull, sealNull []float64
 	for i := 0; i < c.pairs; i++ {
 		b, err := runSource(pf, noMilter, c.n, c.sessions, c.size, "bench pass")
 		if err != nil {
@@ -211,8 +256,8 @@ func measureRounds(pf *mta.Postfix, c config, vs []variant) []Row {
 		rate := map[string]float64{}
 		for k, v := range vs {
 			var cpu0 time.Duration
-			if v.ps != nil {
-				cpu0, _, _ = v.ps.Usage()
+			if v.usage != nil {
+				cpu0, _, _ = v.usage()
 			}
 			a, err := runSource(pf, v.listener, c.n, c.sessions, c.size, v.subject)
 			if err == nil {
@@ -229,7 +274,7 @@ func measureRounds(pf *mta.Postfix, c config, vs []variant) []Row {
 					}
 					rows = append(rows, Row{Name: o.name, Goal: o.goal, Note: why})
 				}
-				for _, n := range []string{"seal-cpu", "seal-bytes", "pass/null"} {
+				for _, n := range []string{"seal-cpu", "seal-bytes", "pass/null", "seal/null-seal"} {
 					rows = append(rows, Row{Name: n, Goal: pipelineGoals[n], Note: "not measured: " + v.name + " failed"})
 				}
 				return rows
@@ -239,24 +284,32 @@ func measureRounds(pf *mta.Postfix, c config, vs []variant) []Row {
 			res[k].rates = append(res[k].rates, ra)
 			res[k].ratios = append(res[k].ratios, ra/rb)
 			extra := ""
-			if v.ps != nil && v.sealed {
-				cpu1, _, _ := v.ps.Usage()
+			if v.usage != nil && v.sealed {
+				cpu1, _, _ := v.usage()
 				perMsg := float64(cpu1-cpu0) / float64(time.Millisecond) / float64(c.n)
 				size, _ := sinkBytes(pf)
 				res[k].cpu = append(res[k].cpu, perMsg)
 				res[k].bytes = append(res[k].bytes, size/float64(c.n))
-				extra = fmt.Sprintf("  postseal CPU %.2f ms/msg, %.0f bytes/msg delivered", perMsg, size/float64(c.n))
+				extra = fmt.Sprintf("  %s CPU %.2f ms/msg, %.0f bytes/msg delivered", v.proc, perMsg, size/float64(c.n))
 			}
 			fmt.Printf("           %-16s A %7.1f msgs/s (%v)  ratio %.3f%s\n", v.name, ra, a.Round(time.Millisecond), ra/rb, extra)
 		}
 		if p, n := rate["pipeline-pass"], rate["pipeline-null"]; p > 0 && n > 0 {
 			passNull = append(passNull, p/n)
 		}
+		if s, n := rate["pipeline-seal"], rate["pipeline-seal-null"]; s > 0 && n > 0 {
+			sealNull = append(sealNull, s/n)
+		}
 	}
 	var rows []Row
 	note := fmt.Sprintf("median of %d rounds, %d msgs each, until delivered; ratio to Postfix alone in the same round", c.pairs, c.n)
 	for k, v := range vs {
-		rows = append(rows, Row{Name: v.name, Unit: "msgs/s", Value: f(median(res[k].rates)), Baseline: f(median(bs)), Ratio: f(median(res[k].ratios)), Goal: v.goal, Note: note})
+		n := note
+		if v.name == "pipeline-seal-null" {
+			n += fmt.Sprintf("; the do-nothing milter making postseal's edits of one sealed message to every message (body replaced in postseal's 64 KiB chunks): %.0f bytes/msg delivered (seal-bytes counts the same), nullmilter CPU %.2f ms/msg",
+				median(res[k].bytes), median(res[k].cpu))
+		}
+		rows = append(rows, Row{Name: v.name, Unit: "msgs/s", Value: f(median(res[k].rates)), Baseline: f(median(bs)), Ratio: f(median(res[k].ratios)), Goal: v.goal, Note: n})
 		if v.name == "pipeline-seal" {
 			rows = append(rows,
 				Row{Name: "seal-cpu", Unit: "ms/msg", Value: f(median(res[k].cpu)), Goal: reportGoal,
@@ -268,6 +321,10 @@ func measureRounds(pf *mta.Postfix, c config, vs []variant) []Row {
 	if len(passNull) > 0 {
 		rows = append(rows, Row{Name: "pass/null", Unit: "ratio", Value: f(median(passNull)), Goal: passNullGoal,
 			Note: "pipeline-pass rate / pipeline-null rate within each round, median: what postseal's pass path costs above the milter floor"})
+	}
+	if len(sealNull) > 0 {
+		rows = append(rows, Row{Name: "seal/null-seal", Unit: "ratio", Value: f(median(sealNull)), Goal: sealNullGoal,
+			Note: "pipeline-seal rate / pipeline-seal-null rate within each round, median: what postseal's sealing costs above the sealing floor"})
 	}
 	return rows
 }
@@ -386,11 +443,7 @@ func waitQueueEmpty(pf *mta.Postfix, timeout time.Duration) error {
 
 // checkSample makes sure the A run did what it claims: sealed or not.
 func checkSample(pf *mta.Postfix, sealed bool) error {
-	ents, err := os.ReadDir(filepath.Join(pf.SinkDir, "new"))
-	if err != nil || len(ents) == 0 {
-		return fmt.Errorf("no delivered message to check: %v", err)
-	}
-	b, err := os.ReadFile(filepath.Join(pf.SinkDir, "new", ents[len(ents)/2].Name()))
+	b, err := sinkSample(pf)
 	if err != nil {
 		return err
 	}
@@ -424,18 +477,20 @@ type nullMilter struct {
 	port int
 }
 
-func startNullMilter(root, work string) (*nullMilter, error) {
+func buildNullMilter(root, work string) (string, error) {
 	bin := filepath.Join(work, "nullmilter")
 	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./bench/nullmilter")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./bench/nullmilter: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./bench/nullmilter: %v\n%s", err, out)
 	}
-	port, err := mta.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "-listen", fmt.Sprintf("127.0.0.1:%d", port))
+	return bin, nil
+}
+
+// runNullMilter starts the do-nothing milter on port with more flags (its
+// replace mode) and returns once it listens.
+func runNullMilter(bin string, port int, args ...string) (*nullMilter, error) {
+	cmd := exec.Command(bin, append([]string{"-listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
