@@ -306,7 +306,7 @@ func measureRounds(pf *mta.Postfix, c config, vs []variant) []Row {
 	for k, v := range vs {
 		n := note
 		if v.name == "pipeline-seal-null" {
-			n += fmt.Sprintf("; the do-nothing milter making postseal's edits of one sealed message to every message (body replaced in postseal's 64 KiB chunks): %.0f bytes/msg delivered (seal-bytes counts the same), nullmilter CPU %.2f ms/msg",
+			n += fmt.Sprintf("; the do-nothing milter making postseal's edits of one sealed message to every message (body replaced in postseal's chunks of 65,535 bytes): %.0f bytes/msg delivered (seal-bytes counts the same), nullmilter CPU %.2f ms/msg",
 				median(res[k].bytes), median(res[k].cpu))
 		}
 		rows = append(rows, Row{Name: v.name, Unit: "msgs/s", Value: f(median(res[k].rates)), Baseline: f(median(bs)), Ratio: f(median(res[k].ratios)), Goal: v.goal, Note: n})

@@ -152,30 +152,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "nullmilter:", err)
 		os.Exit(1)
 	}
-	newMilter := func(uint32, milter.OptAction, milter.OptProtocol, milter.DataSize) milter.Milter { return accept{} }
+	var e *edits
 	if *body != "" {
-		e := &edits{}
-		var err error
-		if e.body, err = os.ReadFile(*body); err != nil {
+		b, err := os.ReadFile(*body)
+		if err != nil {
 			fail(err)
 		}
+		var s *string
 		flag.Visit(func(f *flag.Flag) {
 			if f.Name == "subject" {
-				e.subject = subject
+				s = subject
 			}
 		})
-		for _, a := range adds {
-			name, value, ok := strings.Cut(a, ":")
-			if !ok || name == "" {
-				fail(fmt.Errorf("-add %q: want 'Name: value'", a))
-			}
-			e.add = append(e.add, [2]string{name, strings.TrimPrefix(value, " ")})
-		}
-		for _, r := range removes {
-			e.remove = append(e.remove, strings.ToLower(r))
-		}
-		newMilter = func(_ uint32, _ milter.OptAction, proto milter.OptProtocol, _ milter.DataSize) milter.Milter {
-			return &replace{e: e, leadingSpace: proto&milter.OptHeaderLeadingSpace != 0, seen: map[string]int{}}
+		if e, err = parseEdits(b, s, adds, removes); err != nil {
+			fail(err)
 		}
 	} else if len(adds)+len(removes) > 0 || *subject != "" {
 		fail(fmt.Errorf("-add, -remove and -subject need -body"))
@@ -184,14 +174,41 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	srv := milter.NewServer(
+	if err := newServer(e).Serve(l); err != nil {
+		fail(err)
+	}
+}
+
+// parseEdits makes the replace mode's edits of its flags.
+func parseEdits(body []byte, subject *string, adds, removes []string) (*edits, error) {
+	e := &edits{body: body, subject: subject}
+	for _, a := range adds {
+		name, value, ok := strings.Cut(a, ":")
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
+			return nil, fmt.Errorf("-add %q: want 'Name: value'", a)
+		}
+		e.add = append(e.add, [2]string{name, strings.TrimPrefix(value, " ")})
+	}
+	for _, r := range removes {
+		e.remove = append(e.remove, strings.ToLower(r))
+	}
+	return e, nil
+}
+
+// newServer is the milter server: the pass mode for nil edits, else the
+// replace mode.
+func newServer(e *edits) *milter.Server {
+	newMilter := func(_ uint32, _ milter.OptAction, proto milter.OptProtocol, _ milter.DataSize) milter.Milter {
+		if e == nil {
+			return accept{}
+		}
+		return &replace{e: e, leadingSpace: proto&milter.OptHeaderLeadingSpace != 0, seen: map[string]int{}}
+	}
+	return milter.NewServer(
 		milter.WithDynamicMilter(newMilter),
 		milter.WithActions(psmilter.Actions),
 		milter.WithProtocols(psmilter.Protocol),
 		milter.WithMacroRequest(milter.StageEOH, []milter.MacroName{milter.MacroQueueId}),
 		milter.WithMacroRequest(milter.StageEOM, []milter.MacroName{milter.MacroQueueId}),
 	)
-	if err := srv.Serve(l); err != nil {
-		fail(err)
-	}
 }
