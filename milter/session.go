@@ -51,7 +51,7 @@ func (f *Filter) NewServer() *Server {
 
 // Serve answers MTA connections on l until Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
-	err := s.srv.Serve(l)
+	err := s.srv.Serve(packetListener{l})
 	if errors.Is(err, milter.ErrServerClosed) {
 		return nil
 	}

@@ -1,6 +1,7 @@
 // Command nullmilter is the bench's do-nothing milter: the floor any milter
 // pays in the pipeline rows. It is the same go-milter as postseal's and
-// negotiates exactly as postseal does (the same actions and protocol steps).
+// negotiates exactly as postseal does (the same actions and protocol steps),
+// over the same transport (psmilter.PacketListener).
 //
 // Without -body it accepts every message at the end of its header, as
 // postseal's pass path does, without looking at anything (pipeline-null).
@@ -174,7 +175,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	if err := newServer(e).Serve(l); err != nil {
+	if err := newServer(e).Serve(psmilter.PacketListener(l)); err != nil {
 		fail(err)
 	}
 }

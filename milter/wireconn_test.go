@@ -1,0 +1,248 @@
+package milter
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"testing"
+	"time"
+)
+
+// pipeConn is one end of an in-memory byte stream that records what was
+// written to it (a stand-in for the MTA's end: a real socket cannot show
+// how many writes made its octets).
+type pipeConn struct {
+	net.Conn // nil: only Read, Write and Close are used
+	in       *bytes.Reader
+	out      bytes.Buffer
+	writes   int
+	failAt   int // the write that fails (1-based); 0: none
+}
+
+func (p *pipeConn) Read(b []byte) (int, error) { return p.in.Read(b) }
+func (p *pipeConn) Write(b []byte) (int, error) {
+	p.writes++
+	if p.writes == p.failAt {
+		return 0, errors.New("connection reset")
+	}
+	return p.out.Write(b)
+}
+
+// packet frames code and data as the milter protocol does.
+func packet(code byte, data []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(data)+1))
+	return append(append(b, code), data...)
+}
+
+// go-milter writes a packet as length+code, then data: the first write is
+// held until the data comes, and both leave together, octet for octet.
+func TestPacketConnHoldsThePacketStart(t *testing.T) {
+	pc := &pipeConn{in: bytes.NewReader(nil)}
+	c := newPacketConn(pc)
+	data := bytes.Repeat([]byte("b"), 70_000)
+	whole := packet('b', data)
+	if n, err := c.Write(whole[:5]); n != 5 || err != nil {
+		t.Fatalf("Write(length+code) = %d, %v", n, err)
+	}
+	if pc.out.Len() != 0 {
+		t.Fatalf("%d octets sent before the packet's data came; want the start held", pc.out.Len())
+	}
+	if n, err := c.Write(whole[5:]); n != len(data) || err != nil {
+		t.Fatalf("Write(data) = %d, %v; want %d", n, err, len(data))
+	}
+	if !bytes.Equal(pc.out.Bytes(), whole) {
+		t.Fatal("the octets sent differ from the packet")
+	}
+	// And so for every packet after it: the start of each is held until
+	// its data comes.
+	for i := range 4 {
+		next := packet('b', bytes.Repeat([]byte{byte(i)}, 10+i))
+		before := pc.out.Len()
+		_, _ = c.Write(next[:5])
+		if pc.out.Len() != before {
+			t.Fatalf("packet %d: its start was sent before its data", i+2)
+		}
+		_, _ = c.Write(next[5:])
+		if !bytes.HasSuffix(pc.out.Bytes(), next) || pc.out.Len() != before+len(next) {
+			t.Fatalf("packet %d: not sent whole after its data", i+2)
+		}
+		whole = append(whole, next...)
+	}
+	// A packet without data (length 1: the code alone) is whole: it goes
+	// out at once.
+	if _, err := c.Write(packet('c', nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := pc.out.Len(); got != len(whole)+5 {
+		t.Fatalf("%d octets sent; want the data-less packet sent at once (%d)", got, len(whole)+5)
+	}
+}
+
+// Whatever way a stream of packets is cut into writes, the octets arrive
+// in order and complete, and nothing stays held at a packet's end.
+func TestPacketConnAnySplitKeepsTheStream(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for trial := range 200 {
+		var stream []byte
+		for range 1 + r.IntN(8) {
+			data := make([]byte, r.IntN(200))
+			for i := range data {
+				data[i] = byte(r.Uint32())
+			}
+			stream = append(stream, packet(byte('A'+r.IntN(26)), data)...)
+		}
+		pc := &pipeConn{in: bytes.NewReader(nil)}
+		c := newPacketConn(pc)
+		for rest := stream; len(rest) > 0; {
+			n := min(len(rest), 1+r.IntN(12))
+			if w, err := c.Write(rest[:n]); w != n || err != nil {
+				t.Fatalf("trial %d: Write = %d, %v; want %d", trial, w, err, n)
+			}
+			rest = rest[n:]
+		}
+		if !bytes.Equal(pc.out.Bytes(), stream) {
+			t.Fatalf("trial %d: %d octets sent of %d, or in another order", trial, pc.out.Len(), len(stream))
+		}
+	}
+}
+
+// A held start is sent before this side waits to read: the peer is never
+// left waiting for octets held here (a writer that never finished its
+// packet would otherwise deadlock both ends).
+func TestPacketConnReadFlushesHeld(t *testing.T) {
+	pc := &pipeConn{in: bytes.NewReader(packet('r', []byte("reply")))}
+	c := newPacketConn(pc)
+	start := packet('x', []byte("data"))[:5]
+	if _, err := c.Write(start); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 10)
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(pc.out.Bytes(), start) {
+		t.Errorf("sent %q before reading; want the held %q", pc.out.Bytes(), start)
+	}
+	if !bytes.Equal(got, packet('r', []byte("reply"))) {
+		t.Errorf("read %q", got)
+	}
+}
+
+// Reads go through a buffer: the header packets an MTA sends without
+// waiting for replies are taken in one read, and are read back intact.
+func TestPacketConnReadsBuffered(t *testing.T) {
+	var stream []byte
+	for i := range 20 {
+		stream = append(stream, packet('L', []byte{'F', byte('a' + i), 0, 'v', 0})...)
+	}
+	reads := 0
+	src := &countingReader{r: bytes.NewReader(stream), reads: &reads}
+	c := newPacketConn(&pipeConn{Conn: nil, in: nil})
+	c.r.Reset(src)
+	for i := range 20 {
+		var n uint32
+		if err := binary.Read(c, binary.BigEndian, &n); err != nil {
+			t.Fatal(err)
+		}
+		data := make([]byte, n)
+		if _, err := io.ReadFull(c, data); err != nil {
+			t.Fatal(err)
+		}
+		if data[0] != 'L' || data[2] != byte('a'+i) {
+			t.Fatalf("packet %d read as %q", i, data)
+		}
+	}
+	if reads != 1 {
+		t.Errorf("%d reads from the connection for 20 small packets; want 1", reads)
+	}
+}
+
+type countingReader struct {
+	r     io.Reader
+	reads *int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) { *c.reads++; return c.r.Read(p) }
+
+// A failed write of a held start with its data reports the failure and
+// counts none of the data as written.
+func TestPacketConnHeldWriteFails(t *testing.T) {
+	pc := &pipeConn{in: bytes.NewReader(nil), failAt: 1}
+	c := newPacketConn(pc)
+	whole := packet('b', []byte("body"))
+	if _, err := c.Write(whole[:5]); err != nil {
+		t.Fatalf("holding failed: %v", err)
+	}
+	if n, err := c.Write(whole[5:]); err == nil || n != 0 {
+		t.Errorf("Write = %d, %v; want 0 and the connection's error", n, err)
+	}
+}
+
+// Over a real connection, go-milter's way of writing (length+code, data)
+// and reading (length, data) carries packets both ways.
+func TestPacketConnOverTCP(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan error, 1)
+	go func() {
+		c, err := packetListener{l}.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		// Echo each packet back with its code upper-cased.
+		for {
+			var n uint32
+			if err := binary.Read(c, binary.BigEndian, &n); err != nil {
+				done <- nil
+				return
+			}
+			data := make([]byte, n)
+			if _, err := io.ReadFull(c, data); err != nil {
+				done <- err
+				return
+			}
+			hdr := binary.BigEndian.AppendUint32(nil, n)
+			if _, err := c.Write(append(hdr, data[0]-32)); err != nil {
+				done <- err
+				return
+			}
+			if len(data) > 1 {
+				if _, err := c.Write(data[1:]); err != nil {
+					done <- err
+					return
+				}
+			}
+		}
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second)) // a failure bound, not synchronisation
+	for i, size := range []int{0, 1, 100, 70_000} {
+		data := bytes.Repeat([]byte{byte(i)}, size)
+		if _, err := c.Write(packet('m', data)); err != nil {
+			t.Fatal(err)
+		}
+		want := packet('M', data)
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatalf("packet of %d octets: %v", size, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("packet of %d octets came back changed", size)
+		}
+	}
+	c.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
