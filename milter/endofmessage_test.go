@@ -106,7 +106,7 @@ func TestSessionKeepAlivePanicStopsWorkerFirst(t *testing.T) {
 	}
 	// The panic's line tells what the worker did before it stopped.
 	line := tempFailLine(&logs)
-	for id := range st.envs {
+	for id := range st.recorded() {
 		if !strings.Contains(line, fmt.Sprintf("reinjected=[%s] ", id)) {
 			t.Errorf("temp-fail line:\n%s\nwant reinjected=[%s], the partner's copy handed over", line, id)
 		}
@@ -162,13 +162,13 @@ func TestTempFailLogNamesReinjectedEnvelopes(t *testing.T) {
 	if !strings.Contains(got, "451") {
 		t.Fatalf("answer %s; want 451", got)
 	}
-	if len(snd.sent) != 1 || len(st.envs) != 2 {
-		t.Fatalf("%d copies handed over, %d envelopes recorded; want 1 and 2", len(snd.sent), len(st.envs))
+	if len(snd.sent) != 1 || len(st.recorded()) != 2 {
+		t.Fatalf("%d copies handed over, %d envelopes recorded; want 1 and 2", len(snd.sent), len(st.recorded()))
 	}
 	line := tempFailLine(&logs)
 	// The copies go out in turn: the one handed over was recorded first.
 	var sent, failed string
-	for id, e := range st.envs {
+	for id, e := range st.recorded() {
 		if slices.Equal(e.Recipients, snd.sent[0].to) {
 			sent = id
 		} else {
@@ -212,11 +212,11 @@ func TestSessionPanicInApplyLogKeepsWhatIsKnown(t *testing.T) {
 	s.BodyChunk([]byte(testBody), m)
 	size := s.trx.headerSize() + int64(len(testBody))
 	got := replyCode(s.EndOfMessage(m))
-	if !strings.Contains(got, "temp_fail") || len(st.envs) != 1 {
-		t.Fatalf("answer %s with %d envelopes recorded; want a temp-fail and 1", got, len(st.envs))
+	if !strings.Contains(got, "temp_fail") || len(st.recorded()) != 1 {
+		t.Fatalf("answer %s with %d envelopes recorded; want a temp-fail and 1", got, len(st.recorded()))
 	}
 	line := tempFailLine(&logs)
-	for id := range st.envs {
+	for id := range st.recorded() {
 		if !strings.Contains(line, fmt.Sprintf("envelope_ids=[%s]", id)) {
 			t.Errorf("temp-fail line:\n%s\nwant envelope_ids=[%s], the envelope recorded", line, id)
 		}

@@ -125,8 +125,8 @@ func TestProtocolSeal(t *testing.T) {
 	if !bytes.Contains(body, []byte("BEGIN PGP MESSAGE")) || bytes.Contains(body, []byte("Jane Roe")) {
 		t.Errorf("replacement body is not the sealed notification")
 	}
-	if len(st.envs) != 1 {
-		t.Errorf("%d envelopes stored", len(st.envs))
+	if len(st.recorded()) != 1 {
+		t.Errorf("%d envelopes stored", len(st.recorded()))
 	}
 }
 
@@ -159,7 +159,7 @@ func TestProtocolBodyOverLimitRefused(t *testing.T) {
 	if r.final.Type != milter.ActionRejectWithCode || !strings.HasPrefix(r.final.SMTPReply, "552 5.3.4") {
 		t.Fatalf("action %+v; want a 552 rejection", r.final)
 	}
-	if len(st.envs) != 0 {
+	if len(st.recorded()) != 0 {
 		t.Error("a truncated body was sealed")
 	}
 	if left, _ := os.ReadDir(spool); len(left) != 0 {
@@ -175,8 +175,8 @@ func TestProtocolSpilledBodySealed(t *testing.T) {
 	f := New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: spool, MemMax: 1024})
 	body := bytes.Repeat([]byte("spilled line of text\r\n"), 5000)
 	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, protoHeaders, body)
-	if r.final.Type != milter.ActionAccept || len(st.envs) != 1 {
-		t.Fatalf("final %+v, %d envelopes", r.final, len(st.envs))
+	if r.final.Type != milter.ActionAccept || len(st.recorded()) != 1 {
+		t.Fatalf("final %+v, %d envelopes", r.final, len(st.recorded()))
 	}
 	var sealed []byte
 	for _, m := range r.mods {
@@ -185,7 +185,7 @@ func TestProtocolSpilledBodySealed(t *testing.T) {
 		}
 	}
 	var key []byte
-	for id := range st.envs {
+	for id := range st.recorded() {
 		key = st.keys[id]
 	}
 	got := openPayload(t, sealed, envelope.Passphrase(key))
@@ -209,8 +209,8 @@ func TestProtocolTooManyHeadersRefused(t *testing.T) {
 	}
 	f = New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir(), MaxHeaders: 7})
 	r = runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, h, []byte(testBody))
-	if r.final.Type != milter.ActionAccept || len(st.envs) != 1 {
-		t.Fatalf("under the cap: %+v, %d envelopes; want sealed", r.final, len(st.envs))
+	if r.final.Type != milter.ActionAccept || len(st.recorded()) != 1 {
+		t.Fatalf("under the cap: %+v, %d envelopes; want sealed", r.final, len(st.recorded()))
 	}
 }
 
@@ -316,18 +316,18 @@ func TestSessionSeveralMessages(t *testing.T) {
 	accept := milter.RespAccept.String()
 
 	h, end, m := send("*secure* first", "pat@ext.example")
-	if h == accept || end != accept || m.changes == 0 || len(st.envs) != 1 {
-		t.Fatalf("first (tagged): header %s, end %s, %d changes, %d envelopes", h, end, m.changes, len(st.envs))
+	if h == accept || end != accept || m.changes == 0 || len(st.recorded()) != 1 {
+		t.Fatalf("first (tagged): header %s, end %s, %d changes, %d envelopes", h, end, m.changes, len(st.recorded()))
 	}
 	h, end, m = send("Lunch", "pat@ext.example")
 	if h != accept || end != "" || m.changes != 0 {
 		t.Fatalf("second (plain): header %s, end %q, %d changes; want accept at the header", h, end, m.changes)
 	}
 	h, end, m = send("++ third", "sam@ext.example")
-	if h == accept || end != accept || m.changes == 0 || len(st.envs) != 2 {
-		t.Fatalf("third (tagged): header %s, end %s, %d changes, %d envelopes", h, end, m.changes, len(st.envs))
+	if h == accept || end != accept || m.changes == 0 || len(st.recorded()) != 2 {
+		t.Fatalf("third (tagged): header %s, end %s, %d changes, %d envelopes", h, end, m.changes, len(st.recorded()))
 	}
-	for _, e := range st.envs {
+	for _, e := range st.recorded() {
 		if len(e.Recipients) != 1 {
 			t.Errorf("envelope %s has recipients %v: a previous message's leaked in", e.ID, e.Recipients)
 		}
@@ -380,8 +380,8 @@ func TestProtocolSealedBodyInChunks(t *testing.T) {
 	f := New(testPolicy(t), st, &fakeSender{}, discardLog(), Config{SpoolDir: t.TempDir(), MemMax: 1024})
 	body := incompressible(200_000)
 	r := runSession(t, f, "doc@example.org", []string{"pat@ext.example"}, protoHeaders, body)
-	if r.final.Type != milter.ActionAccept || len(st.envs) != 1 {
-		t.Fatalf("final %+v, %d envelopes", r.final, len(st.envs))
+	if r.final.Type != milter.ActionAccept || len(st.recorded()) != 1 {
+		t.Fatalf("final %+v, %d envelopes", r.final, len(st.recorded()))
 	}
 	var sealed []byte
 	chunks := 0
@@ -398,7 +398,7 @@ func TestProtocolSealedBodyInChunks(t *testing.T) {
 		t.Errorf("%d replace-body chunks for %d bytes; want %d full ones and the rest", chunks, len(sealed), want)
 	}
 	var key []byte
-	for id := range st.envs {
+	for id := range st.recorded() {
 		key = st.keys[id]
 	}
 	if got := openPayload(t, sealed, envelope.Passphrase(key)); !bytes.HasSuffix(got, body) {

@@ -83,10 +83,10 @@ func TestScannerSealsSensitiveMail(t *testing.T) {
 	if bytes.Contains(out.Changes.Body, []byte("536-22")) {
 		t.Error("the SSN is visible in the sealed copy")
 	}
-	if len(st.envs) != 1 {
-		t.Fatalf("%d envelopes stored", len(st.envs))
+	if len(st.recorded()) != 1 {
+		t.Fatalf("%d envelopes stored", len(st.recorded()))
 	}
-	for _, e := range st.envs {
+	for _, e := range st.recorded() {
 		if e.Trigger != policy.ScanTrigger {
 			t.Errorf("envelope trigger %q", e.Trigger)
 		}
@@ -137,8 +137,8 @@ func TestScannerPassesCleanAndInternalMail(t *testing.T) {
 	if len(q.sent) != 0 {
 		t.Errorf("a notice was sent for mail the scanner did not seal")
 	}
-	if len(st.envs) != 1 {
-		t.Errorf("%d envelopes; want only the ++ one", len(st.envs))
+	if len(st.recorded()) != 1 {
+		t.Errorf("%d envelopes; want only the ++ one", len(st.recorded()))
 	}
 }
 
@@ -167,7 +167,7 @@ func TestScannerReportMode(t *testing.T) {
 	f.obs = obs
 	trx := withBody(newTrx("Claim", "pat@ext.example"), ssnBody)
 	out := decide(t, f, trx)
-	if !out.Accepted() || out.Changes != nil || len(st.envs) != 0 || len(q.sent) != 0 {
+	if !out.Accepted() || out.Changes != nil || len(st.recorded()) != 0 || len(q.sent) != 0 {
 		t.Fatalf("report mode changed the message: %+v", out)
 	}
 	if !strings.Contains(logs.String(), "findings=map[us_ssn:1]") || !strings.Contains(logs.String(), "report_mode=true") {
@@ -280,8 +280,8 @@ func TestScannerAdminRules(t *testing.T) {
 	if out := decide(t, f, two); out.Changes == nil {
 		t.Errorf("two keywords with min_count 2 must seal: %+v", out)
 	}
-	if len(st.envs) != 2 || len(q.sent) != 2 {
-		t.Fatalf("%d envelopes, %d notices; want 2 and 2", len(st.envs), len(q.sent))
+	if len(st.recorded()) != 2 || len(q.sent) != 2 {
+		t.Fatalf("%d envelopes, %d notices; want 2 and 2", len(st.recorded()), len(q.sent))
 	}
 	text := decodeQP(t, q.sent[1].data)
 	if !strings.Contains(text, "phi-terms: 2") || strings.Contains(strings.ToLower(text), "oncology") {
@@ -344,14 +344,14 @@ func TestScannerNoNotice(t *testing.T) {
 	f, st, q := scanningFilter(t, nil)
 	trx := withBody(newTrx("Claim for Jane", "pat@ext.example"), ssnBody)
 	trx.Sender = ""
-	if out := decide(t, f, trx); !out.Accepted() || out.Changes == nil || len(st.envs) != 1 {
+	if out := decide(t, f, trx); !out.Accepted() || out.Changes == nil || len(st.recorded()) != 1 {
 		t.Fatalf("bounce with an SSN: %+v; want it sealed", out)
 	}
 	if len(q.sent) != 0 {
 		t.Errorf("%d notices to a null sender", len(q.sent))
 	}
 	f, st, q = scanningFilter(t, func(s *config.Scanner) { s.NotifySender = false })
-	if out := decide(t, f, withBody(newTrx("Claim for Jane", "pat@ext.example"), ssnBody)); !out.Accepted() || len(st.envs) != 1 {
+	if out := decide(t, f, withBody(newTrx("Claim for Jane", "pat@ext.example"), ssnBody)); !out.Accepted() || len(st.recorded()) != 1 {
 		t.Fatalf("notify_sender = false: %+v; want it sealed", out)
 	}
 	if len(q.sent) != 0 {

@@ -56,13 +56,13 @@ func TestSessionQueueIDAtEnd(t *testing.T) {
 	if r := replyCode(s.EndOfMessage(m)); r != milter.RespAccept.String() {
 		t.Fatalf("end of message: %s", r)
 	}
-	for _, e := range st.envs {
+	for _, e := range st.recorded() {
 		if e.QueueID != "4XQ2" {
 			t.Errorf("envelope queue id %q; want the one given at the end of the message", e.QueueID)
 		}
 	}
-	if len(st.envs) != 1 {
-		t.Errorf("%d envelopes", len(st.envs))
+	if len(st.recorded()) != 1 {
+		t.Errorf("%d envelopes", len(st.recorded()))
 	}
 }
 
@@ -225,8 +225,8 @@ func TestSessionKeepAliveUntilKeptCopyRecorded(t *testing.T) {
 	case got := <-answer:
 		// The body's last chunk went out before the record, and the
 		// keep-alives after it: none came between two chunks.
-		if got != milter.RespAccept.String() || len(st.envs) != 1 || m.interleaved != 0 {
-			t.Errorf("once recorded: %s, %d envelopes, %d keep-alives between body chunks; want accept, 1, 0", got, len(st.envs), m.interleaved)
+		if got != milter.RespAccept.String() || len(st.recorded()) != 1 || m.interleaved != 0 {
+			t.Errorf("once recorded: %s, %d envelopes, %d keep-alives between body chunks; want accept, 1, 0", got, len(st.recorded()), m.interleaved)
 		}
 	case <-bound:
 		t.Fatal("no answer once the record was written")
@@ -266,7 +266,7 @@ func TestNoticeQueueFailureLogged(t *testing.T) {
 		st := newMemStore()
 		f := New(p, st, &fakeSender{}, slog.New(slog.NewTextHandler(&logs, nil)), Config{SpoolDir: t.TempDir(), Notices: q})
 		out := decide(t, f, withBody(newTrx("Claim", "pat@ext.example"), ssnBody))
-		if !out.Accepted() || len(st.envs) != 1 {
+		if !out.Accepted() || len(st.recorded()) != 1 {
 			t.Fatalf("%T: %+v; want sealed", q, out)
 		}
 		_, failing := q.(failingQueue)
@@ -333,8 +333,8 @@ func TestTempFailLogNamesOnlyRecordedEnvelopes(t *testing.T) {
 				} else {
 					answer = strconv.Itoa(decide(t, f, newTrx("*secure* Lab results", tc.rcpts...)).Code)
 				}
-				if !strings.HasPrefix(answer, "451") || len(st.envs) != st.ok {
-					t.Fatalf("answer %q with %d envelopes recorded; want 451 and %d", answer, len(st.envs), st.ok)
+				if !strings.HasPrefix(answer, "451") || len(st.recorded()) != st.ok {
+					t.Fatalf("answer %q with %d envelopes recorded; want 451 and %d", answer, len(st.recorded()), st.ok)
 				}
 				var line string
 				for _, l := range logs.lines() {
@@ -343,7 +343,7 @@ func TestTempFailLogNamesOnlyRecordedEnvelopes(t *testing.T) {
 					}
 				}
 				var recorded []string
-				for id := range st.envs {
+				for id := range st.recorded() {
 					recorded = append(recorded, id)
 				}
 				switch {

@@ -123,7 +123,7 @@ func TestSealLongestSubjectWord(t *testing.T) {
 	f := newFilter(t, st, &fakeSender{})
 	word := strings.Repeat("x", 998-len("Subject: "))
 	out := decide(t, f, newTrx("*secure* "+word, "pat@ext.example"))
-	if !out.Accepted() || out.Changes == nil || out.Changes.Subject == nil || len(st.envs) != 1 {
+	if !out.Accepted() || out.Changes == nil || out.Changes.Subject == nil || len(st.recorded()) != 1 {
 		t.Fatalf("outcome %+v; want sealed", out)
 	}
 	if got := *out.Changes.Subject; !strings.HasPrefix(got, word+"\r\n") {

@@ -3,6 +3,7 @@ package milter
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"sync"
 )
@@ -22,6 +23,12 @@ import (
 // readBufferSize holds a typical header's worth of packets; larger reads
 // (body chunks) bypass the buffer.
 const readBufferSize = 8 << 10
+
+// maxPacket bounds a packet from the MTA. The largest an MTA sends is a
+// header field (Postfix's header_size_limit is 100 KiB by default) or a
+// body chunk (64 KiB as negotiated); go-milter itself would allocate
+// whatever length a peer announces, up to 512 MiB, before reading it.
+const maxPacket = 4 << 20
 
 // maxHeld is the most a write may be held back: a packet's length and code
 // (go-milter's first write), with room to spare. Larger partial writes go
@@ -45,11 +52,16 @@ func (l packetListener) Accept() (net.Conn, error) {
 
 type packetConn struct {
 	net.Conn
-	r *bufio.Reader
+	r     *bufio.Reader
+	rleft uint64 // octets of the packet being read still to come
 
 	mu   sync.Mutex // guards the write side (keep-alives come from another goroutine)
 	held []byte     // the start of a packet not yet written
 	f    framer     // where the octets handed to Write stand in the packet stream
+	// werr is the first write error: the peer may have part of a packet,
+	// so nothing more is written or read (the session then ends and the
+	// MTA temp-fails the message).
+	werr error
 }
 
 func newPacketConn(c net.Conn) *packetConn {
@@ -57,7 +69,11 @@ func newPacketConn(c net.Conn) *packetConn {
 }
 
 // Read flushes anything held back first: a peer is never left waiting for
-// octets that sit here while this side waits for its answer.
+// octets that sit here while this side waits for its answer. It stops at
+// each packet's end to check the next packet's length: a packet of length
+// 0 has no command code, and go-milter indexes it and panics, which would
+// end the whole process; one past maxPacket is refused before go-milter
+// allocates it. Either is a read error, so only that connection ends.
 func (c *packetConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	err := c.flushLocked()
@@ -65,17 +81,39 @@ func (c *packetConn) Read(p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.rleft == 0 {
+		b, err := c.r.Peek(4)
+		if err != nil {
+			// Short of a length (the peer went away, a deadline): the
+			// error; octets already here stay buffered, in frame.
+			return 0, err
+		}
+		n := binary.BigEndian.Uint32(b)
+		if n == 0 || n > maxPacket {
+			return 0, fmt.Errorf("milter packet of %d octets from the MTA (want 1 to %d)", n, maxPacket)
+		}
+		c.rleft = 4 + uint64(n)
+	}
+	n, err := c.r.Read(p[:min(uint64(len(p)), c.rleft)])
+	c.rleft -= uint64(n)
+	return n, err
 }
 
 func (c *packetConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.werr != nil {
+		return 0, c.werr
+	}
 	if len(c.held) > 0 {
 		held := len(c.held)
 		bufs := net.Buffers{c.held, p}
 		n, err := bufs.WriteTo(c.Conn)
 		c.held = c.held[:0]
+		c.werr = err
 		written := max(int(n)-held, 0)
 		c.f.advance(p[:written])
 		return written, err
@@ -86,16 +124,21 @@ func (c *packetConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	n, err := c.Conn.Write(p)
+	c.werr = err
 	c.f.advance(p[:n])
 	return n, err
 }
 
 func (c *packetConn) flushLocked() error {
+	if c.werr != nil {
+		return c.werr
+	}
 	if len(c.held) == 0 {
 		return nil
 	}
 	_, err := c.Conn.Write(c.held)
 	c.held = c.held[:0]
+	c.werr = err
 	return err
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -244,5 +245,113 @@ func TestPacketConnOverTCP(t *testing.T) {
 	c.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A write that failed leaves the connection failed: every later write and
+// read reports the error, so nothing is held (and dropped at Close) or
+// sent out of frame after a packet the peer got only part of. (Found by
+// review: a held start counted as sent although its writev sent nothing
+// made a later packet's data look like a packet start and stay held.)
+func TestPacketConnWriteErrorSticks(t *testing.T) {
+	pc := &pipeConn{in: bytes.NewReader(packet('r', nil)), failAt: 1}
+	c := newPacketConn(pc)
+	failed := packet('h', []byte("abcde"))
+	if _, err := c.Write(failed[:5]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Write(failed[5:]); err == nil || n != 0 {
+		t.Fatalf("Write = %d, %v; want 0 and the connection's error", n, err)
+	}
+	reply := packet('y', []byte("451 4.7.0 try again\x00"))
+	if _, err := c.Write(reply[:5]); err == nil {
+		t.Error("a write after a failed one succeeded")
+	}
+	if _, err := c.Write(reply[5:]); err == nil {
+		t.Error("a write after a failed one succeeded")
+	}
+	if _, err := c.Read(make([]byte, 5)); err == nil {
+		t.Error("a read after a failed write succeeded")
+	}
+	if len(c.held) != 0 || pc.out.Len() != 0 {
+		t.Errorf("%d octets held, %d sent after the failure; want none", len(c.held), pc.out.Len())
+	}
+}
+
+// A packet whose length is 0 (no command code) or past maxPacket is a
+// read error: go-milter would index the empty packet and panic, killing
+// the process (found by review: four zero octets from anyone who can reach
+// the socket), or allocate up to 512 MiB for the announced length.
+func TestPacketConnRefusesBadLengths(t *testing.T) {
+	for name, stream := range map[string][]byte{
+		"zero":     {0, 0, 0, 0},
+		"too long": binary.BigEndian.AppendUint32(nil, maxPacket+1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			// A good packet first: it is read whole, then the bad one fails.
+			good := packet('L', []byte("Subject\x00x\x00"))
+			c := newPacketConn(&pipeConn{in: bytes.NewReader(append(append([]byte{}, good...), stream...))})
+			got := make([]byte, len(good))
+			if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, good) {
+				t.Fatalf("good packet read as %q, %v", got, err)
+			}
+			var n uint32
+			err := binary.Read(c, binary.BigEndian, &n)
+			if err == nil || !strings.Contains(err.Error(), "milter packet") {
+				t.Errorf("reading the bad length: %v (read %d); want an error naming the packet", err, n)
+			}
+		})
+	}
+	// The largest allowed packet is read whole.
+	big := packet('B', make([]byte, maxPacket-1))
+	c := newPacketConn(&pipeConn{in: bytes.NewReader(big)})
+	got := make([]byte, len(big))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("a packet of maxPacket octets: %v", err)
+	}
+}
+
+// Through the real server: the zero-length packet ends that connection
+// and nothing else (before the fix the panic ended the test binary), and
+// the server still answers the next connection's negotiation.
+func TestServerSurvivesZeroLengthPacket(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newFilter(t, newMemStore(), &fakeSender{}).NewServer()
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Close()
+	bad, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = bad.SetDeadline(time.Now().Add(30 * time.Second)) // a failure bound, not synchronisation
+	if _, err := bad.Write([]byte{0, 0, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.Read(make([]byte, 1)); err == nil {
+		t.Error("the server answered a zero-length packet; want the connection closed")
+	}
+	bad.Close()
+	// Negotiation: SMFIC_OPTNEG with version 6, all actions, all steps.
+	good, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	_ = good.SetDeadline(time.Now().Add(30 * time.Second))
+	optneg := binary.BigEndian.AppendUint32(nil, 6)
+	optneg = binary.BigEndian.AppendUint32(optneg, 0x1ff)
+	optneg = binary.BigEndian.AppendUint32(optneg, 0x1fffff)
+	if _, err := good.Write(packet('O', optneg)); err != nil {
+		t.Fatal(err)
+	}
+	hdr := make([]byte, 5)
+	if _, err := io.ReadFull(good, hdr); err != nil {
+		t.Fatalf("no negotiation answer after the bad connection: %v", err)
+	}
+	if hdr[4] != 'O' {
+		t.Errorf("answer code %q; want 'O'", hdr[4])
 	}
 }
