@@ -355,3 +355,32 @@ func TestServerSurvivesZeroLengthPacket(t *testing.T) {
 		t.Errorf("answer code %q; want 'O'", hdr[4])
 	}
 }
+
+// The edges of holding: a packet start of up to maxHeld octets is held, a
+// longer one goes out at once; so does a length alone that says the
+// packet is empty (nothing follows it), while a part of a length is held.
+func TestPacketConnHoldEdges(t *testing.T) {
+	long := packet('b', make([]byte, 100))
+	for _, tc := range []struct {
+		name  string
+		write []byte
+		held  bool
+	}{
+		{"start of maxHeld octets", long[:maxHeld], true},
+		{"start of maxHeld+1 octets", long[:maxHeld+1], false},
+		{"part of a length", long[:2], true},
+		{"a length of 0", []byte{0, 0, 0, 0}, false},
+		{"a whole packet", packet('c', []byte("x")), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pc := &pipeConn{in: bytes.NewReader(nil)}
+			c := newPacketConn(pc)
+			if n, err := c.Write(tc.write); n != len(tc.write) || err != nil {
+				t.Fatalf("Write = %d, %v", n, err)
+			}
+			if held := pc.out.Len() == 0; held != tc.held {
+				t.Errorf("%d of %d octets sent; want held = %v", pc.out.Len(), len(tc.write), tc.held)
+			}
+		})
+	}
+}
