@@ -11,6 +11,7 @@
 //
 //   node build.mjs [OUTPUT]     default OUTPUT: ../envelope/assets/decryptor.js
 
+import { patchParseLoop } from './parse-loop.mjs';
 import * as esbuild from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -103,6 +104,15 @@ export const htmlEntities = new Proxy({}, { get(_, name) {
   },
 };
 
+// postal-mime's parse loop is rewritten (see parse-loop.mjs).
+const parseLoopPlugin = {
+  name: 'postseal-parse-loop',
+  setup(build) {
+    build.onLoad({ filter: /postal-mime[\\/]dist[\\/]esm[\\/]postal-mime\.js$/ }, (args) =>
+      ({ contents: patchParseLoop(readFileSync(args.path, 'utf8'), args.path), loader: 'js' }));
+  },
+};
+
 const stubPlugin = {
   name: 'postseal-stubs',
   setup(build) {
@@ -149,7 +159,7 @@ const result = await esbuild.build({
   lineLimit: 200,
   legalComments: 'eof',
   treeShaking: true,
-  plugins: [stubPlugin, inlineSafePlugin, entitiesPlugin],
+  plugins: [stubPlugin, inlineSafePlugin, entitiesPlugin, parseLoopPlugin],
   logLevel: 'warning',
   define: { 'process.env.NODE_ENV': '"production"' },
 });

@@ -1288,9 +1288,9 @@ e");if(n){let s=new Date(n.value);r.date=s.toString()==="Invalid Date"?n.value:s
 plain),r.attachments=this.attachments,r.headerLines=this.root.rawHeaderLines.slice(),r}encodeAttachments(){switch(this.attachmentEncoding){case"arraybuffer":break;case"base64":for(let e of this.attachments)
 e.content&&typeof e.content!="string"&&(e.content=bh(e.content),e.encoding="base64");break;case"utf8":{let e=new TextDecoder("utf8");for(let r of this.attachments)r.content&&typeof r.content!="string"&&
 (r.content=e.decode(r.content),r.encoding="utf8");break}default:throw new Error("Unknown attachment encoding")}}async parse(e){if(this.started)throw new Error("Can not reuse parser, create a new Posta\
-lMime object");for(this.started=!0,this.buf=await this.resolveInput(e),this.av=new Uint8Array(this.buf),this.readPos=0;this.readPos<this.av.length;){let n=this.readLine();await this.processLine(n.bytes,
-n.done)}this.forceRfc822Attachments=!!this.options.forceRfc822Attachments||this.hasReportParts(),await this.collectNode(this.root,!1,!1),this.renderTextContent();let r=this.buildMessage();return this.
-encodeAttachments(),r}};var Uw="-----BEGIN PGP MESSAGE-----",Wt=class extends Error{};function Eh(t){let e=t.indexOf(Uw);if(e<0)throw new Wt("no armoured OpenPGP message");let r=t.indexOf(`
+lMime object");for(this.started=!0,this.buf=await this.resolveInput(e),this.av=new Uint8Array(this.buf),this.readPos=0;this.readPos<this.av.length;){let n=this.readLine(),s=n.bytes;n.done||this.boundaries.
+length&&s.length>2&&s[0]===45&&s[1]===45?await this.processLine(s,n.done):this.currentNode.feed(s)}this.forceRfc822Attachments=!!this.options.forceRfc822Attachments||this.hasReportParts(),await this.collectNode(
+this.root,!1,!1),this.renderTextContent();let r=this.buildMessage();return this.encodeAttachments(),r}};var Uw="-----BEGIN PGP MESSAGE-----",Wt=class extends Error{};function Eh(t){let e=t.indexOf(Uw);if(e<0)throw new Wt("no armoured OpenPGP message");let r=t.indexOf(`
 `,e);if(r<0)throw new Wt("armour ends after its first line");let n=r+1;for(let o=n;;){let c=t.indexOf(`
 `,o);if(c<0)throw new Wt("armour has no body");let u=t.slice(o,c).trim();if(u===""){n=c+1;break}if(!u.includes(":")){n=o;break}o=c+1}let s=t.indexOf("-----END PGP MESSAGE-----",n);if(s<0)throw new Wt(
 "armour has no END line");let i=t.lastIndexOf(`
