@@ -36,3 +36,23 @@ test('same bytes as postal-mime', async () => {
 test('no lines at all', async () => {
   assert.deepEqual(new Uint8Array(await new Fast().finalize()), new Uint8Array(await new Original().finalize()));
 });
+
+test('many lines (the range table grows)', async () => {
+  const bytes = new Uint8Array(3000 * 3);
+  for (let j = 0; j < bytes.length; j++) bytes[j] = j % 3 === 2 ? 0x0a : 0x61 + (j % 26);
+  assert.deepEqual(await run(Fast, bytes), await run(Original, bytes));
+});
+
+test('lines from other buffers keep their order', async () => {
+  const a = new TextEncoder().encode('one\ntwo\nthree\n');
+  const b = new TextEncoder().encode('other\nbuffer\n');
+  const lines = [a.subarray(0, 3), b.subarray(0, 5), a.subarray(4, 7), b.subarray(6, 12), new Uint8Array(0), a.subarray(8, 13)];
+  const out = [];
+  for (const D of [Fast, Original]) {
+    const d = new D();
+    for (const l of lines) d.update(l);
+    out.push(new Uint8Array(await d.finalize()));
+  }
+  assert.deepEqual(out[0], out[1]);
+  assert.equal(new TextDecoder().decode(out[0]), 'one\nother\ntwo\nbuffer\n\nthree\n');
+});
