@@ -113,29 +113,96 @@ type Transaction struct {
 	Body io.ReadSeeker
 	// BodySize is the body's length in bytes.
 	BodySize int64
+	// header is the header as received, built by the first Original.
+	header []byte
 }
 
 // headerSize is the size of the header as received (fields plus the blank line).
 func (t *Transaction) headerSize() int64 { return t.Fields.Size() }
 
 // Original returns the message as received: header fields with CRLF line
-// ends, a blank line, the body.
+// ends, a blank line, the body. Each call returns a reader of its own from
+// the message's start. The header is built once per transaction (the
+// scan and every sealed copy read it; Fields must not change after the
+// first call) and the body is read where it is kept, in memory or in the
+// spool file, never copied: a large message is held once. The reader is an
+// io.ReaderAt and io.Seeker with a Size, so that sealing samples it in
+// windows and knows its length instead of copying a sample of its start.
 func (t *Transaction) Original() (io.Reader, error) {
-	var h bytes.Buffer
-	for _, f := range t.Fields {
-		h.WriteString(f.Name)
-		h.WriteByte(':')
-		h.WriteString(crlf(f.Value))
-		h.WriteString("\r\n")
+	if t.header == nil {
+		t.header = t.buildHeader()
 	}
-	h.WriteString("\r\n")
 	if t.Body == nil {
-		return &h, nil
+		return bytes.NewReader(t.header), nil
 	}
-	if _, err := t.Body.Seek(0, io.SeekStart); err != nil {
+	ra, ok := t.Body.(io.ReaderAt)
+	if !ok {
+		if _, err := t.Body.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return io.MultiReader(bytes.NewReader(t.header), t.Body), nil
+	}
+	size, err := readerSize(t.Body)
+	if err != nil {
 		return nil, err
 	}
-	return io.MultiReader(&h, t.Body), nil
+	m := &headedBody{header: t.header, body: ra}
+	return io.NewSectionReader(m, 0, int64(len(t.header))+size), nil
+}
+
+// buildHeader is the header as it was on the wire, in one allocation.
+func (t *Transaction) buildHeader() []byte {
+	n := 2
+	for _, f := range t.Fields {
+		n += len(f.Name) + 1 + len(f.Value) + 2
+		n += strings.Count(f.Value, "\n") // a bare LF becomes CRLF
+	}
+	h := make([]byte, 0, n)
+	for _, f := range t.Fields {
+		h = append(h, f.Name...)
+		h = append(h, ':')
+		h = append(h, crlf(f.Value)...)
+		h = append(h, "\r\n"...)
+	}
+	return append(h, "\r\n"...)
+}
+
+// readerSize is the length of a body reader, whatever its position.
+func readerSize(r io.Seeker) (int64, error) {
+	if s, ok := r.(interface{ Size() int64 }); ok {
+		return s.Size(), nil
+	}
+	cur, err := r.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	end, err := r.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, err
+	}
+	_, err = r.Seek(cur, io.SeekStart)
+	return end, err
+}
+
+// headedBody reads the header and then the body as one run of bytes at any
+// offset. ReadAt keeps no position, so the readers Original hands out do
+// not disturb one another.
+type headedBody struct {
+	header []byte
+	body   io.ReaderAt
+}
+
+func (m *headedBody) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	if off < int64(len(m.header)) {
+		n = copy(p, m.header[off:])
+		if n == len(p) {
+			return n, nil
+		}
+		off = int64(len(m.header))
+	}
+	k, err := m.body.ReadAt(p[n:], off-int64(len(m.header)))
+	return n + k, err
 }
 
 // crlf turns the bare LFs an MTA uses inside folded header values back

@@ -295,10 +295,15 @@ func TestScannerAdminRules(t *testing.T) {
 	}
 }
 
-// failingBody is a buffered body whose spool cannot be read back.
+// failingBody is a buffered body whose spool cannot be read back, neither
+// in sequence nor at an offset (Transaction.Original reads it with ReadAt).
 type failingBody struct{ *strings.Reader }
 
 func (failingBody) Read([]byte) (int, error) { return 0, errors.New("spool: input/output error") }
+
+func (failingBody) ReadAt([]byte, int64) (int, error) {
+	return 0, errors.New("spool: input/output error")
+}
 
 // A scan that cannot finish is no verdict: with unreadable = "ignore" the
 // message is temp-failed, never passed; with "encrypt" it is sealed.

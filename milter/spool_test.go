@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/postseal/postseal/policy"
 )
 
 // A body of exactly the limit is kept whole and readable; one byte more is
@@ -187,5 +190,78 @@ func TestSessionSpoolErrorLogsSize(t *testing.T) {
 	}
 	if m.changes != 0 {
 		t.Errorf("%d changes sent for a message whose body was lost", m.changes)
+	}
+}
+
+// Original reads the body where the buffer keeps it, in memory or spooled:
+// every reader it hands out yields the same bytes from the start, can be
+// read at any offset (sealing samples it in windows), and a spooled body is
+// not copied into memory.
+func TestOriginalReadsBodyInPlace(t *testing.T) {
+	var body bytes.Buffer
+	for i := 0; body.Len() < 4<<20; i++ {
+		fmt.Fprintf(&body, "line %d of a long report\r\n", i)
+	}
+	for _, memMax := range []int{64 << 20, 1 << 20} {
+		b := newBodyBuffer(t.TempDir(), memMax, 1<<30)
+		_, _ = b.Write(body.Bytes())
+		spooled := b.file != nil
+		if spooled != (memMax < body.Len()) {
+			t.Fatalf("memMax %d: spooled %v", memMax, spooled)
+		}
+		r, err := b.Reader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		trx := &Transaction{Fields: policy.Header{{Name: "Subject", Value: " folded\n\tover two lines"}, {Name: "To", Value: " a@example.org"}}, Body: r, BodySize: b.Size()}
+		head := "Subject: folded\r\n\tover two lines\r\nTo: a@example.org\r\n\r\n"
+		want := head + body.String()
+
+		first, err := trx.Original()
+		if err != nil {
+			t.Fatal(err)
+		}
+		part := make([]byte, 1000)
+		if _, err := io.ReadFull(first, part); err != nil {
+			t.Fatal(err)
+		}
+		// A second reader starts at the beginning, whatever the first did.
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		second, err := trx.Original()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, second)
+		runtime.ReadMemStats(&after)
+		if err != nil || n != int64(len(want)) {
+			t.Fatalf("memMax %d: second reader: %d bytes, %v; want %d", memMax, n, err, len(want))
+		}
+		if spooled && after.TotalAlloc-before.TotalAlloc > 1<<20 {
+			t.Errorf("reading a spooled 4 MB message allocated %d bytes; want it read in place", after.TotalAlloc-before.TotalAlloc)
+		}
+		rest, err := io.ReadAll(first)
+		if err != nil || string(part)+string(rest) != want {
+			t.Fatalf("memMax %d: first reader after the second: %d bytes, %v; want the message", memMax, len(part)+len(rest), err)
+		}
+		ra, ok := first.(interface {
+			io.ReaderAt
+			io.Seeker
+		})
+		if !ok {
+			t.Fatalf("memMax %d: Original is a %T; want an io.ReaderAt and io.Seeker", memMax, first)
+		}
+		// Across the end of the header, and the end of the message.
+		for _, off := range []int{0, len(head) - 3, len(head), len(want) - 5} {
+			got := make([]byte, 10)
+			k, err := ra.ReadAt(got, int64(off))
+			if end := min(off+10, len(want)); string(got[:k]) != want[off:end] || (end-off < 10 && err != io.EOF) || (end-off == 10 && err != nil) {
+				t.Errorf("memMax %d: ReadAt(10 bytes, %d) = %q, %v; want %q", memMax, off, got[:k], err, want[off:end])
+			}
+		}
+		if end, err := ra.Seek(0, io.SeekEnd); err != nil || end != int64(len(want)) {
+			t.Errorf("memMax %d: Seek to the end = %d, %v; want %d", memMax, end, err, len(want))
+		}
+		b.Close()
 	}
 }
