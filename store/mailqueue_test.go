@@ -52,12 +52,14 @@ func testMailQueueRouteUpgrade(t *testing.T, db database) {
 	ctx := context.Background()
 	// Back to the schema before the route column, as an older postseal
 	// left it, with a mail in its queue.
+	// The route step came before putPagesSchema: that one is undone first.
+	undoPutPages(t, s)
 	var downgrade []string
 	switch s.(type) {
 	case *SQLite:
-		downgrade = []string{`ALTER TABLE mail_queue DROP COLUMN route`, fmt.Sprintf(`PRAGMA user_version = %d`, len(sqliteSchema)-1)}
+		downgrade = []string{`ALTER TABLE mail_queue DROP COLUMN route`, fmt.Sprintf(`PRAGMA user_version = %d`, len(sqliteSchema)-2)}
 	case *Postgres:
-		downgrade = []string{`ALTER TABLE mail_queue DROP COLUMN route`, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, len(postgresSchema))}
+		downgrade = []string{`ALTER TABLE mail_queue DROP COLUMN route`, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, len(postgresSchema)-1)}
 	default:
 		t.Fatalf("no downgrade for %T", s)
 	}

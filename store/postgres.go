@@ -107,6 +107,8 @@ var postgresSchema = []string{
 	onlineSchema("BYTEA", "BIGINT"),
 	// 8: each queued mail's route (see routeSchema).
 	routeSchema,
+	// 9: fewer index pages written per sealed message (see putPagesSchema).
+	putPagesSchema,
 }
 
 // postgresDialect: claims skip rows another claimant holds (SKIP LOCKED),

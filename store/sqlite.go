@@ -112,7 +112,28 @@ var sqliteSchema = []string{
 	onlineSchema("BLOB", "INTEGER"),
 	// 9: each queued mail's route (see routeSchema).
 	routeSchema,
+	// 10: fewer pages written per sealed message (see putPagesSchema),
+	// and a recipient row kept in its primary key's b-tree alone.
+	putPagesSchema + sqliteRecipientsWithoutRowid,
 }
+
+// sqliteRecipientsWithoutRowid rebuilds envelope_recipients as a WITHOUT
+// ROWID table: its primary key (envelope_id, address) is all it holds
+// besides opened, and as a rowid table every recipient was written twice,
+// to the table and to the key's index (a WAL page each per commit).
+// Dropping the child table cascades nothing; its index goes with it and is
+// made again.
+const sqliteRecipientsWithoutRowid = `
+	CREATE TABLE envelope_recipients_new (
+		envelope_id TEXT NOT NULL REFERENCES envelopes(id) ON DELETE CASCADE,
+		address TEXT NOT NULL,
+		opened INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (envelope_id, address)
+	) WITHOUT ROWID;
+	INSERT INTO envelope_recipients_new (envelope_id, address, opened) SELECT envelope_id, address, opened FROM envelope_recipients;
+	DROP TABLE envelope_recipients;
+	ALTER TABLE envelope_recipients_new RENAME TO envelope_recipients;
+	CREATE INDEX envelope_recipients_address ON envelope_recipients(address);`
 
 // senderSchema is the same step for both databases. opened is when the
 // recipient was first released the key (0: not yet); setting it from 0 is
@@ -148,6 +169,24 @@ const languageSchema = `ALTER TABLE accounts ADD COLUMN language TEXT NOT NULL D
 // queued mail goes to (store.Route). Mail queued before it was all for
 // [smtp] relay, so that is what existing rows get.
 const routeSchema = `ALTER TABLE mail_queue ADD COLUMN route TEXT NOT NULL DEFAULT 'relay';`
+
+// putPagesSchema is the same step for both databases: the indexes every
+// sealed message wrote to and no query needs. Each index is one more page a
+// commit writes (SQLite: a WAL frame, two writes, copied again at the
+// checkpoint), and a sealed message is mostly committed alone.
+//   - events_envelope: events_envelope_kind starts with envelope_id and
+//     serves every lookup it served.
+//   - events_ip_time: only the key service's throttles look events up by
+//     client address, never with an empty one; the sealed event has none.
+//     It now holds the events that have an address (eventWhere says so,
+//     so that the planners may use it).
+//   - online_copies_expires: the sweep's condition is expired OR the key
+//     destroyed (NOT EXISTS), which no index serves; both planners scan
+//     the table (few rows: hours' worth).
+const putPagesSchema = `DROP INDEX events_envelope;
+	DROP INDEX events_ip_time;
+	CREATE INDEX events_ip_time ON events(remote_ip, time) WHERE remote_ip <> '';
+	DROP INDEX online_copies_expires;`
 
 // keyServiceHardening is the same step for both databases.
 const keyServiceHardening = `ALTER TABLE tokens ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';

@@ -39,6 +39,7 @@ func runSuite(t *testing.T, newDB func(t *testing.T) database) {
 		{"ConcurrentClaim", testConcurrentClaim},
 		{"MailQueueRoute", testMailQueueRoute},
 		{"MailQueueRouteUpgrade", testMailQueueRouteUpgrade},
+		{"PutPagesUpgrade", testPutPagesUpgrade},
 		{"MailPartlySent", testMailPartlySent},
 		{"PendingRegistrationSessionDigest", testPendingRegistration},
 		{"AuditChain", testAuditChain},
