@@ -1,0 +1,159 @@
+package envelope
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// updateRender rewrites testdata/render.golden from the code as it is:
+// only for a change meant to change what the page or the notification
+// says, with the diff read before it is committed.
+var updateRender = flag.Bool("update-render", false, "rewrite testdata/render.golden")
+
+// hostile are display and configuration values a stranger (or a careless
+// operator) can put into a sealed message: markup, quotes, template
+// delimiters, script ends, non-ASCII, control characters, long words.
+var hostile = []string{
+	`"Mallory </script><script>alert(1)</script>" <m@evil.example>`,
+	`Zoë Ünïcødé 山田 <zoe@example.org>, {{.Payload}} {{template "x"}}, 'single' & "double"`,
+	"tab\there\rcr\nlf \u2028 end </textarea><textarea> <!-- --> ]]> `back`",
+	strings.Repeat("longwordwithoutspaces", 12) + " " + strings.Repeat("a b ", 40),
+}
+
+// renderCases are pages over the languages (built-in, Spanish, one the
+// catalogue lacks), the kinds of envelope and page, and hostile values.
+func renderPageCases() []struct {
+	name string
+	in   pageInput
+} {
+	var out []struct {
+		name string
+		in   pageInput
+	}
+	for li, lang := range []string{"", "es", "xx"} {
+		for ki, kind := range []string{"no-key-service", "key", "shared", "linked", "online"} {
+			h := func(i int) string { return hostile[(i+li+ki)%len(hostile)] }
+			in := pageInput{
+				id:         "abcdefghijklmnopqrstuvwxyz",
+				profile:    ProfileRFC4880,
+				org:        h(0),
+				helpURL:    "https://help.example.org/x?a=1&b=" + h(1),
+				support:    h(2),
+				display:    Display{From: h(0), To: h(1), Cc: h(2), Subject: h(3), Date: "Fri, 4 Dec 2026 01:20:00 +0000"},
+				recipients: []string{"a@example.org", h(1), "b@ext.example"},
+				lang:       lang,
+			}
+			if ki%2 == 1 {
+				in.display.Cc, in.helpURL, in.support = "", "", ""
+			}
+			switch kind {
+			case "key":
+				in.publicURL = "https://Keys.Example.org/ps/"
+			case "shared":
+				in.publicURL, in.sharedPassword = "https://keys.example.org", true
+			case "linked":
+				in.publicURL, in.linked, in.profile = "https://keys.example.org/", true, ProfileRFC9580
+			case "online":
+				in.publicURL, in.online, in.nonce, in.profile = "https://keys.example.org", true, "bm9uY2UtMTIz", ""
+			}
+			out = append(out, struct {
+				name string
+				in   pageInput
+			}{fmt.Sprintf("page %s lang=%q", kind, lang), in})
+		}
+	}
+	return out
+}
+
+// renderNotificationCases are notifications over the languages, the kinds
+// of envelope, the phone link's hours and the logo, with hostile values.
+func renderNotificationCases(t testing.TB) []struct {
+	name string
+	req  Request
+	opt  Options
+} {
+	logo, err := NewLogo(testPNG(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []struct {
+		name string
+		req  Request
+		opt  Options
+	}
+	for li, lang := range []string{"", "es", "xx"} {
+		for ki, kind := range []string{"no-key-service", "key-phone-8", "key-phone-1", "shared-logo"} {
+			h := func(i int) string { return hostile[(i+li+ki)%len(hostile)] }
+			req := Request{ID: "abcdefghijklmnopqrstuvwxyz", Recipients: []string{"a@ext.example"}, Display: Display{From: h(0), Subject: h(3)}}
+			opt := Options{OrgName: h(0), HelpURL: "https://help.example.org/?q=" + h(1), Support: h(2), Language: lang}
+			switch kind {
+			case "key-phone-8":
+				opt.PublicURL, opt.OnlineCopy = "https://keys.example.org/", 8*time.Hour
+			case "key-phone-1":
+				opt.PublicURL, opt.OnlineCopy, opt.HelpURL = "https://keys.example.org", time.Hour, ""
+			case "shared-logo":
+				opt.PublicURL, opt.Logo, opt.Support = "https://keys.example.org", logo, ""
+				req.Password = []byte("agreed")
+			}
+			out = append(out, struct {
+				name string
+				req  Request
+				opt  Options
+			}{fmt.Sprintf("notification %s lang=%q", kind, lang), req, opt})
+		}
+	}
+	return out
+}
+
+// renderAll renders every case; the embedded decryptor, the same bytes in
+// every page, stands as one line.
+func renderAll(t testing.TB) []byte {
+	var b bytes.Buffer
+	for _, c := range renderPageCases() {
+		pg, err := renderPage(c.in)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		fmt.Fprintf(&b, "=== %s\n%s@@PAYLOAD@@%s\n", c.name, pg.head, strings.Replace(pg.tail, decryptorPacked(), "@@DECRYPTOR@@\n", 1))
+	}
+	for _, c := range renderNotificationCases(t) {
+		n, err := newNotification(c.req, c.opt, "securedoc_20261204T012000.html")
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		fmt.Fprintf(&b, "=== %s text\n%s\n=== %s html\n%s\n", c.name, n.text, c.name, n.html)
+	}
+	return b.Bytes()
+}
+
+// The securedoc page, the Open Online page and the notification's parts
+// are byte for byte what they were when testdata/render.golden was
+// written: a change made for speed must not change a byte.
+func TestRenderGolden(t *testing.T) {
+	got := renderAll(t)
+	const path = "testdata/render.golden"
+	if *updateRender {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := range min(len(g), len(w)) {
+		if g[i] != w[i] {
+			t.Fatalf("rendering differs from %s at line %d:\n got: %q\nwant: %q", path, i+1, g[i], w[i])
+		}
+	}
+	t.Fatalf("rendering differs from %s: %d lines, want %d", path, len(g), len(w))
+}
