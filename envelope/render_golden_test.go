@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +137,9 @@ func renderAll(t testing.TB) []byte {
 // written: a change made for speed must not change a byte.
 func TestRenderGolden(t *testing.T) {
 	got := renderAll(t)
+	if again := renderAll(t); !bytes.Equal(again, got) {
+		t.Fatal("rendering again (from the cached parts) differs from the first rendering")
+	}
 	const path = "testdata/render.golden"
 	if *updateRender {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -156,4 +160,64 @@ func TestRenderGolden(t *testing.T) {
 		}
 	}
 	t.Fatalf("rendering differs from %s: %d lines, want %d", path, len(g), len(w))
+}
+
+// The cached parts of a page (pageStatic) are never reused for a page they
+// were not made for: changing any one input of renderPage after a page was
+// rendered gives the page rendered with an empty cache, and a page that
+// differs from the first. Every field of pageInput must have a change here.
+func TestPageStaticKey(t *testing.T) {
+	base := pageInput{
+		id: "abcdefghijklmnopqrstuvwxyz", profile: ProfileRFC4880, publicURL: "https://keys.example.org",
+		org: "Example Clinic", helpURL: "https://help.example.org", support: "+1 555 0100",
+		display:    Display{From: "a@example.org", To: "b@ext.example", Subject: "Results", Date: "Fri, 4 Dec 2026 01:20:00 +0000"},
+		recipients: []string{"b@ext.example"},
+	}
+	changes := map[string]func(*pageInput){
+		"id":             func(in *pageInput) { in.id = "zyxwvutsrqponmlkjihgfedcba" },
+		"profile":        func(in *pageInput) { in.profile = ProfileRFC9580 },
+		"publicURL":      func(in *pageInput) { in.publicURL = "https://keys2.example.org/x" },
+		"org":            func(in *pageInput) { in.org = "Other Clinic" },
+		"helpURL":        func(in *pageInput) { in.helpURL = "https://help.example.org/other" },
+		"support":        func(in *pageInput) { in.support = "+1 555 0199" },
+		"display":        func(in *pageInput) { in.display.Cc = "c@ext.example" },
+		"recipients":     func(in *pageInput) { in.recipients = []string{"c@ext.example"} },
+		"sharedPassword": func(in *pageInput) { in.sharedPassword = true },
+		"online":         func(in *pageInput) { in.online = true },
+		"nonce":          func(in *pageInput) { in.nonce = "bm9uY2U" },
+		"lang":           func(in *pageInput) { in.lang = "es" },
+		"linked":         func(in *pageInput) { in.linked = true },
+	}
+	typ := reflect.TypeOf(pageInput{})
+	for i := range typ.NumField() {
+		if changes[typ.Field(i).Name] == nil {
+			t.Errorf("pageInput.%s: no change in this test", typ.Field(i).Name)
+		}
+	}
+	render := func(in pageInput, cold bool) string {
+		t.Helper()
+		if cold {
+			pageStatics.Lock()
+			pageStatics.m = nil
+			pageStatics.Unlock()
+		}
+		pg, err := renderPage(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pg.head + pg.tail
+	}
+	first := render(base, true)
+	for name, change := range changes {
+		in := base
+		change(&in)
+		render(base, true) // the cache holds the first page's parts
+		warm := render(in, false)
+		if cold := render(in, true); warm != cold {
+			t.Errorf("%s changed: the page differs from one rendered with an empty cache", name)
+		}
+		if warm == first {
+			t.Errorf("%s changed: the page did not change", name)
+		}
+	}
 }

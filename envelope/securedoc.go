@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/postseal/postseal/locale"
@@ -69,7 +70,65 @@ const payloadMarker = "@@POSTSEAL-PAYLOAD@@"
 // #postseal-data, shows the hidden #unlock form, fetches the key, decrypts
 // the payload and fills the hidden #message section. The ids are a contract
 // with web/src and the browser tests.
-var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html>
+//
+// Most of the page depends only on the configuration and the language:
+// those parts are the templates of pageStaticTemplate, rendered once per
+// pageKey (see pageStatic) and set into pageTemplate as finished HTML. Each
+// starts and ends between elements, where pageTemplate sets it, so the
+// escaping of both is what one template over the whole page would do;
+// render.golden holds the page byte for byte. pageTemplate itself renders
+// what is the message's own.
+var pageTemplate = template.Must(template.New("securedoc").Parse(`{{.S.Head}}<style{{if .Nonce}} nonce="{{.Nonce}}"{{end}}>` + pageStyle + `</style>
+</head>
+<body>
+<main id="securedoc" data-envelope="{{.ID}}" data-profile="{{.Profile}}"{{if .KeyService}} data-key-service="{{.KeyService}}"{{end}}>
+{{.S.Intro}}<tr><th>{{.S.From}}</th><td id="h-from">{{.From}}</td></tr>
+<tr><th>{{.S.To}}</th><td id="h-to">{{.To}}</td></tr>
+{{- if .Cc}}
+<tr><th>{{.S.Cc}}</th><td id="h-cc">{{.Cc}}</td></tr>
+{{- end}}
+<tr><th>{{.S.Subject}}</th><td id="h-subject">{{.Subject}}</td></tr>
+<tr><th>{{.S.Date}}</th><td id="h-date">{{.Date}}</td></tr>
+{{.S.Instructions}}
+{{- if .Recipients}}
+<div id="recipients-box">
+<p>{{.S.SentTo}}</p>
+<ul id="recipients">
+{{- range .Recipients}}
+<li>{{.}}</li>
+{{- end}}
+</ul>
+</div>
+{{- end}}
+<form id="unlock" hidden>
+<h2>{{.S.OpenTheMessage}}</h2>
+{{- if .RegisterURL}}
+<p id="first-time">{{.S.FirstTime}}
+<a id="register-link" href="{{.RegisterURL}}" target="_blank" rel="noopener noreferrer">{{.S.Register}}</a></p>
+{{- end}}
+{{.S.Unlock}}
+{{- if .OpenURL}}
+<form id="open-online" method="post" action="{{.OpenURL}}" enctype="multipart/form-data">
+<input type="hidden" name="envelope" value="{{.ID}}">
+<input type="hidden" name="meta" value="{{.Meta}}">
+<textarea id="payload" name="payload" hidden readonly>
+{{.Payload}}</textarea>
+<p><button type="submit">{{.S.OpenOnline}}</button></p>
+</form>
+{{- else}}
+<textarea id="payload" hidden readonly>
+{{.Payload}}</textarea>
+{{- end}}
+{{.S.Footer}}
+<script type="application/json" id="postseal-data">
+{{.Data}}
+</script>
+`))
+
+// pageStaticTemplate are the parts of the page that depend on the
+// configuration and the language only (see pageTemplate).
+var pageStaticTemplate = template.Must(template.New("static").Parse(`
+{{- define "head"}}<!DOCTYPE html>
 <html lang="{{.Lang}}">
 <head>
 <meta charset="us-ascii">
@@ -77,21 +136,12 @@ var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.T "Secure message from %s" .Title}}</title>
-<style{{if .Nonce}} nonce="{{.Nonce}}"{{end}}>` + pageStyle + `</style>
-</head>
-<body>
-<main id="securedoc" data-envelope="{{.ID}}" data-profile="{{.Profile}}"{{if .KeyService}} data-key-service="{{.KeyService}}"{{end}}>
-<h1>{{.Org}}</h1>
+{{end}}
+{{- define "intro"}}<h1>{{.Org}}</h1>
 <p class="kind">{{.T "Secure message"}}</p>
 <table id="envelope-header">
-<tr><th>{{.T "From"}}</th><td id="h-from">{{.From}}</td></tr>
-<tr><th>{{.T "To"}}</th><td id="h-to">{{.To}}</td></tr>
-{{- if .Cc}}
-<tr><th>{{.T "Cc"}}</th><td id="h-cc">{{.Cc}}</td></tr>
-{{- end}}
-<tr><th>{{.T "Subject"}}</th><td id="h-subject">{{.Subject}}</td></tr>
-<tr><th>{{.T "Date"}}</th><td id="h-date">{{.Date}}</td></tr>
-</table>
+{{end}}
+{{- define "instructions"}}</table>
 <div id="instructions">
 {{- if .Online}}
 <p>{{.T "This is a secure message from %s. Enter your e-mail address and password to open it. The message is decrypted in your browser." .OrgText}}</p>
@@ -103,24 +153,8 @@ var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html
 <p>{{.T "You need the password agreed between your organisation and %s." .OrgText}}</p>
 {{- end}}
 <p>{{.T "The subject line is visible to the mail servers that carried this message; the content of the message and its attachments are encrypted."}}</p>
-</div>
-{{- if .Recipients}}
-<div id="recipients-box">
-<p>{{.T "Sent to:"}}</p>
-<ul id="recipients">
-{{- range .Recipients}}
-<li>{{.}}</li>
-{{- end}}
-</ul>
-</div>
-{{- end}}
-<form id="unlock" hidden>
-<h2>{{.T "Open the message"}}</h2>
-{{- if .RegisterURL}}
-<p id="first-time">{{.T "First secure message from %s? Register first: choose a password, confirm your address from the e-mail you then receive, and come back here to open the message." .OrgText}}
-<a id="register-link" href="{{.RegisterURL}}" target="_blank" rel="noopener noreferrer">{{.T "Register"}}</a></p>
-{{- end}}
-<div id="email-field">
+</div>{{end}}
+{{- define "unlock"}}<div id="email-field">
 <label for="email-select">{{.T "Email address"}}</label>
 <select id="email-select" name="email"></select>
 </div>
@@ -156,20 +190,8 @@ var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html
 <h2>{{.T "Attachments"}}</h2>
 <ul id="attachments"></ul>
 </div>
-</section>
-{{- if .OpenURL}}
-<form id="open-online" method="post" action="{{.OpenURL}}" enctype="multipart/form-data">
-<input type="hidden" name="envelope" value="{{.ID}}">
-<input type="hidden" name="meta" value="{{.Meta}}">
-<textarea id="payload" name="payload" hidden readonly>
-{{.Payload}}</textarea>
-<p><button type="submit">{{.T "Open Online"}}</button></p>
-</form>
-{{- else}}
-<textarea id="payload" hidden readonly>
-{{.Payload}}</textarea>
-{{- end}}
-<footer>
+</section>{{end}}
+{{- define "footer"}}<footer>
 {{- if .HelpURL}}
 <p>{{.T "Help:"}} <a href="{{.HelpURL}}" rel="noopener noreferrer">{{.HelpText}}</a></p>
 {{- end}}
@@ -177,14 +199,11 @@ var pageTemplate = template.Must(template.New("securedoc").Parse(`<!DOCTYPE html
 <p>{{.T "Support:"}} {{.Support}}</p>
 {{- end}}
 </footer>
-</main>
-<script type="application/json" id="postseal-data">
-{{.Data}}
-</script>
-`))
+</main>{{end}}`))
 
-// pageData feeds pageTemplate. The template.HTML fields are display values
-// already escaped by displayHTML; Data is JSON made safe by jsonLines.
+// pageData feeds pageTemplate and pageStaticTemplate. The template.HTML
+// fields are display values already escaped by displayHTML; Data is JSON
+// made safe by jsonLines.
 type pageData struct {
 	CSP, Title, ID, Profile, KeyService string
 	OpenURL, HelpURL, Nonce, Meta       string
@@ -195,6 +214,8 @@ type pageData struct {
 	SharedPassword, Online              bool
 	Data                                template.JS
 	Payload                             string
+	// S is the page's part that depends on configuration and language.
+	S *pageStatic
 
 	Lang, OrgText string // the page's language; the organisation's name as text
 	cat           *locale.Catalog
@@ -203,6 +224,77 @@ type pageData struct {
 // T translates for the page's language (see package locale).
 func (d pageData) T(format string, args ...any) string {
 	return d.cat.Sprintf(d.Lang, format, args...)
+}
+
+// pageStatic is what a page's configuration and language make of it: the
+// parts of pageStaticTemplate, rendered, and the sentences pageTemplate
+// shows between the message's own values.
+type pageStatic struct {
+	Head, Intro, Instructions, Unlock, Footer template.HTML
+
+	From, To, Cc, Subject, Date, SentTo string
+	OpenTheMessage, FirstTime, Register string
+	OpenOnline                          string
+}
+
+// size is the length of the parts, and of the page around them but for
+// the message's own values.
+func (s *pageStatic) size() int {
+	return len(s.Head) + len(s.Intro) + len(s.Instructions) + len(s.Unlock) + len(s.Footer) + len(pageStyle) + 1024
+}
+
+// pageKey is every input of pageStatic; TestPageStaticKey changes each
+// input of renderPage and checks that a cached part is never reused for
+// another.
+type pageKey struct {
+	lang, org, helpURL, support, publicURL string
+	sharedPassword, online, linked         bool
+}
+
+// pageStatics caches pageStatic per pageKey. A configuration has few keys
+// (languages × kinds of envelope); after reloads, or with many Open Online
+// pages' languages, the cache is emptied past pageStaticMax.
+var pageStatics struct {
+	sync.Mutex
+	m map[pageKey]*pageStatic
+}
+
+const pageStaticMax = 256
+
+// staticPage renders d's configuration parts, or returns them from the
+// cache. d holds everything but the message's own values.
+func staticPage(k pageKey, d pageData) (*pageStatic, error) {
+	pageStatics.Lock()
+	s := pageStatics.m[k]
+	pageStatics.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	s = &pageStatic{
+		From: d.T("From"), To: d.T("To"), Cc: d.T("Cc"), Subject: d.T("Subject"), Date: d.T("Date"),
+		SentTo:         d.T("Sent to:"),
+		OpenTheMessage: d.T("Open the message"),
+		FirstTime:      d.T("First secure message from %s? Register first: choose a password, confirm your address from the e-mail you then receive, and come back here to open the message.", d.OrgText),
+		Register:       d.T("Register"),
+		OpenOnline:     d.T("Open Online"),
+	}
+	for _, part := range []struct {
+		name string
+		dst  *template.HTML
+	}{{"head", &s.Head}, {"intro", &s.Intro}, {"instructions", &s.Instructions}, {"unlock", &s.Unlock}, {"footer", &s.Footer}} {
+		var b strings.Builder
+		if err := pageStaticTemplate.ExecuteTemplate(&b, part.name, d); err != nil {
+			return nil, err
+		}
+		*part.dst = template.HTML(b.String())
+	}
+	pageStatics.Lock()
+	if len(pageStatics.m) >= pageStaticMax || pageStatics.m == nil {
+		pageStatics.m = map[pageKey]*pageStatic{}
+	}
+	pageStatics.m[k] = s
+	pageStatics.Unlock()
+	return s, nil
 }
 
 // page is a rendered securedoc split around the payload.
@@ -279,49 +371,62 @@ func renderPage(in pageInput) (*page, error) {
 		in.lang = locale.Source
 	}
 	tr := func(f string, a ...any) string { return cat.Sprintf(in.lang, f, a...) }
+	base := strings.TrimRight(in.publicURL, "/")
+	// What depends on the configuration and the language only: the cached
+	// parts are made of these fields (and of no others of d).
 	d := pageData{
 		Lang:           in.lang,
 		OrgText:        oneLine(in.org),
 		cat:            cat,
 		CSP:            pageCSP(origin, decryptorURL),
 		Title:          truncateRunes(oneLine(in.org), 120),
-		ID:             in.id,
-		Profile:        in.profile,
-		KeyService:     origin,
 		OpenURL:        openURL,
 		HelpURL:        in.helpURL,
-		Nonce:          in.nonce,
 		Org:            displayHTML(in.org),
-		From:           displayHTML(in.display.From),
-		To:             displayHTML(in.display.To),
-		Cc:             displayHTML(in.display.Cc),
-		Subject:        displayHTML(in.display.Subject),
-		Date:           displayHTML(in.display.Date),
 		HelpText:       displayHTML(in.helpURL),
 		Support:        displayHTML(in.support),
 		SharedPassword: in.sharedPassword,
 		Online:         in.online,
-		Payload:        payloadMarker,
-		Data: template.JS(jsonLines(scriptLen,
-			jsonField{"envelope", in.id},
-			jsonField{"publicURL", strings.TrimRight(in.publicURL, "/")},
-			jsonField{"org", in.org},
-			jsonField{"mode", mode},
-			jsonField{"recipients", in.recipients},
-			jsonField{"lang", in.lang},
-			jsonField{"messages", jsonMap(cat.Browser(in.lang))},
-		)),
 	}
-	if origin != "" && !in.sharedPassword {
-		// The first steps, before any attempt: the decryptor adds the
-		// address once the reader has chosen one.
-		base := strings.TrimRight(in.publicURL, "/")
-		d.RegisterURL = base + "/register?envelope=" + url.QueryEscape(in.id)
+	firstSteps := origin != "" && !in.sharedPassword
+	if firstSteps {
 		d.ForgotURL = base + "/forgot"
 		if in.lang != locale.Source {
 			// The key service's pages go on in the page's language.
-			d.RegisterURL += "&lang=" + url.QueryEscape(in.lang)
 			d.ForgotURL += "?lang=" + url.QueryEscape(in.lang)
+		}
+	}
+	static, err := staticPage(pageKey{lang: in.lang, org: in.org, helpURL: in.helpURL, support: in.support, publicURL: in.publicURL,
+		sharedPassword: in.sharedPassword, online: in.online, linked: in.linked}, d)
+	if err != nil {
+		return nil, fmt.Errorf("securedoc page: %w", err)
+	}
+	d.S = static
+	d.ID = in.id
+	d.Profile = in.profile
+	d.KeyService = origin
+	d.Nonce = in.nonce
+	d.From = displayHTML(in.display.From)
+	d.To = displayHTML(in.display.To)
+	d.Cc = displayHTML(in.display.Cc)
+	d.Subject = displayHTML(in.display.Subject)
+	d.Date = displayHTML(in.display.Date)
+	d.Payload = payloadMarker
+	d.Data = template.JS(jsonLines(scriptLen,
+		jsonField{"envelope", in.id},
+		jsonField{"publicURL", base},
+		jsonField{"org", in.org},
+		jsonField{"mode", mode},
+		jsonField{"recipients", in.recipients},
+		jsonField{"lang", in.lang},
+		jsonField{"messages", jsonMap(cat.Browser(in.lang))},
+	))
+	if firstSteps {
+		// The first steps, before any attempt: the decryptor adds the
+		// address once the reader has chosen one.
+		d.RegisterURL = base + "/register?envelope=" + url.QueryEscape(in.id)
+		if in.lang != locale.Source {
+			d.RegisterURL += "&lang=" + url.QueryEscape(in.lang)
 		}
 	}
 	if openURL != "" {
@@ -331,6 +436,9 @@ func renderPage(in pageInput) (*page, error) {
 		d.Recipients = append(d.Recipients, displayHTML(r))
 	}
 	var buf strings.Builder
+	// Sized once: growing it by doubling cleared and copied more than the
+	// template's own work.
+	buf.Grow(static.size() + len(d.Data) + len(d.Meta) + 2*len(in.display.To+in.display.Cc) + 4096)
 	if err := pageTemplate.Execute(&buf, d); err != nil {
 		return nil, fmt.Errorf("securedoc page: %w", err)
 	}
