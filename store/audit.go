@@ -89,24 +89,11 @@ func (s *sqlStore) appendEvents(ctx context.Context, tx *sql.Tx, evs ...Event) e
 	if len(evs) == 0 {
 		return nil
 	}
-	var last int64
-	var prev string
-	row, err := s.queryRowTx(ctx, tx, `UPDATE audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash`, len(evs))
-	if err == nil {
-		err = row.Scan(&last, &prev)
-	}
+	chained, err := s.chainEvents(ctx, tx, evs)
 	if err != nil {
-		return fmt.Errorf("audit head: %w", err)
+		return err
 	}
-	now := time.Now()
-	chained := make([]Event, len(evs))
-	for i, e := range evs {
-		e = normEvent(e, now)
-		e.Seq = last - int64(len(evs)) + int64(i) + 1
-		e.PrevHash = prev
-		e.Hash = EventHash(prev, e)
-		chained[i], prev = e, e.Hash
-	}
+	prev := chained[len(chained)-1].Hash
 	if s.d.insertEvents != nil && len(chained) > 1 {
 		if err := s.d.insertEvents(ctx, tx, chained); err != nil {
 			return err
@@ -124,6 +111,32 @@ func (s *sqlStore) appendEvents(ctx context.Context, tx *sql.Tx, evs ...Event) e
 		return fmt.Errorf("audit head: %w", err)
 	}
 	return nil
+}
+
+// chainEvents takes the head of the chain for evs inside tx and returns
+// them as they go on it (Seq, PrevHash, Hash set); the caller inserts them
+// and sets the head's hash to the last one's. Taking the head first (an
+// UPDATE) serialises concurrent appenders until tx ends.
+func (s *sqlStore) chainEvents(ctx context.Context, tx *sql.Tx, evs []Event) ([]Event, error) {
+	var last int64
+	var prev string
+	row, err := s.queryRowTx(ctx, tx, `UPDATE audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash`, len(evs))
+	if err == nil {
+		err = row.Scan(&last, &prev)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit head: %w", err)
+	}
+	now := time.Now()
+	chained := make([]Event, len(evs))
+	for i, e := range evs {
+		e = normEvent(e, now)
+		e.Seq = last - int64(len(evs)) + int64(i) + 1
+		e.PrevHash = prev
+		e.Hash = EventHash(prev, e)
+		chained[i], prev = e, e.Hash
+	}
+	return chained, nil
 }
 
 // inTx runs fn in a transaction and commits it.

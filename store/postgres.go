@@ -124,7 +124,7 @@ var postgresDialect = dialect{
 		SELECT id FROM mail_queue WHERE next_attempt <= $2 ORDER BY next_attempt, id LIMIT $3 FOR UPDATE SKIP LOCKED)
 		UPDATE mail_queue m SET next_attempt = $1 FROM due WHERE m.id = due.id
 		RETURNING m.id, m.sender, m.recipients, m.data, m.attempts, m.next_attempt, m.last_error, m.created, m.route`,
-	insertRows:   pgInsertRows,
+	insertGroup:  pgInsertGroup,
 	insertEvents: pgInsertEventRows,
 }
 

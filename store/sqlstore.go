@@ -35,10 +35,11 @@ type dialect struct {
 	claimSQL string
 	// afterShred runs after wrapped keys were destroyed, best effort.
 	afterShred func(ctx context.Context, db *sql.DB)
-	// insertRows and insertEvents, when set, write a group of envelopes
-	// (their online copies and recipients) and of chained events in a few
-	// statements instead of one per row (pgbulk.go).
-	insertRows   func(ctx context.Context, tx *sql.Tx, rows []envelopeRow) error
+	// insertGroup and insertEvents, when set, write a group of envelopes
+	// (their online copies, recipients and sealed events, chained, and the
+	// chain head's new hash) and of chained events in one statement
+	// instead of one per row (pgbulk.go).
+	insertGroup  func(ctx context.Context, tx *sql.Tx, rows []envelopeRow, evs []Event) error
 	insertEvents func(ctx context.Context, tx *sql.Tx, evs []Event) error
 }
 
@@ -130,19 +131,26 @@ func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) erro
 		return err
 	}
 	defer tx.Rollback()
-	if s.d.insertRows != nil {
-		err = s.d.insertRows(ctx, tx, rows)
-	} else {
-		err = s.insertRowByRow(ctx, tx, rows)
-	}
-	if err != nil {
-		return err
-	}
 	evs := make([]Event, len(rows))
 	for i, r := range rows {
 		e := r.e
 		evs[i] = Event{Time: e.Created, Kind: EventSealed, EnvelopeID: e.ID, Email: e.Sender, Actor: "postseal",
 			Detail: fmt.Sprintf("%s; to %s; trigger %q", e.Kind, strings.Join(e.Recipients, ", "), e.Trigger)}
+	}
+	if s.d.insertGroup != nil {
+		// The head first, then everything else in one statement: a
+		// statement is a round trip to the server.
+		chained, err := s.chainEvents(ctx, tx, evs)
+		if err != nil {
+			return err
+		}
+		if err := s.d.insertGroup(ctx, tx, rows, chained); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	if err := s.insertRowByRow(ctx, tx, rows); err != nil {
+		return err
 	}
 	if err := s.appendEvents(ctx, tx, evs...); err != nil {
 		return err
