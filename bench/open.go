@@ -5,7 +5,7 @@ package main
 // The recipient's wait: a 10 MB message sealed as the milter seals it, its
 // securedoc opened from disk in headless Chromium and Firefox ESR, and the time from the
 // click on "Open" to the message shown, as the page itself records it
-// (data-open-ms: key fetch, decrypt, MIME parse, render). The key endpoint is
+// (data-open-ms: key fetch, decrypt, MIME parse, render, layout). The key endpoint is
 // a stub that answers at once: the key service's own cost (Argon2id) is the
 // keyserver row, so this row measures the browser's work only.
 
@@ -49,7 +49,7 @@ func open10MB(c config, root string) []Row {
 				continue
 			}
 			rows = append(rows, Row{Name: name, Unit: "ms", Value: f(median(ms)), Goal: goal,
-				Note: fmt.Sprintf("headless %s, profile %s, median of %d opens (%s ms; last one by step, ms: %s); click on Open to message shown, key endpoint stubbed, decryptor linked (loaded before the click)", browser, profile, len(ms), joinMS(ms), phases)})
+				Note: fmt.Sprintf("headless %s, profile %s, median of %d opens (%s ms; by step, median ms: %s); click on Open to message shown, key endpoint stubbed, decryptor linked (loaded before the click)", browser, profile, len(ms), joinMS(ms), phases)})
 		}
 	}
 	return rows
@@ -65,7 +65,7 @@ func joinMS(ms []float64) string {
 
 // openIn seals msg with the profile and opens its securedoc from disk n
 // times in the browser (after one warm-up), returning the page's own open
-// times in ms and the last open's time by step (data-open-phases).
+// times in ms and the median time of each step (data-open-phases).
 func openIn(browser, root string, msg []byte, profile string, n int) ([]float64, string, error) {
 	if browser == "chromium" {
 		if _, err := os.Stat(mta.ChromiumPath); err != nil {
@@ -121,17 +121,17 @@ func openIn(browser, root string, msg []byte, profile string, n int) ([]float64,
 			return nil, "", err
 		}
 		var out []float64
-		var phases string
+		var phases []string
 		for i, r := range res {
-			phases = r.Phases
 			if r.Outcome != "message" || r.OpenMs <= 0 {
 				return nil, "", fmt.Errorf("open %d: %s %q (decryptor %q)", i, r.Outcome, r.Error, r.Decryptor)
 			}
 			if i > 0 { // the first open warms the browser up
 				out = append(out, r.OpenMs)
+				phases = append(phases, r.Phases)
 			}
 		}
-		return out, phases, nil
+		return out, medianPhases(phases), nil
 	}
 
 	actx, cancelAlloc := mta.NewChromium(filepath.Join(dir, "profile"))
@@ -142,7 +142,7 @@ func openIn(browser, root string, msg []byte, profile string, n int) ([]float64,
 		return nil, "", fmt.Errorf("start chromium: %w", err)
 	}
 	var out []float64
-	var phases string
+	var phases []string
 	for i := 0; i <= n; i++ {
 		sctx, scancel := context.WithTimeout(ctx, 2*time.Minute)
 		err := chromedp.Do(sctx,
@@ -152,12 +152,12 @@ func openIn(browser, root string, msg []byte, profile string, n int) ([]float64,
 			chromedp.Click(chromedp.CSS("#open")),
 			chromedp.WaitVisible(chromedp.CSS("#message")),
 		)
-		var v string
+		var v, ph string
 		if err == nil {
 			v, err = chromedp.Run(sctx, chromedp.Evaluate[string](`document.documentElement.dataset.openMs || ""`))
 		}
 		if err == nil {
-			phases, err = chromedp.Run(sctx, chromedp.Evaluate[string](`document.documentElement.dataset.openPhases || ""`))
+			ph, err = chromedp.Run(sctx, chromedp.Evaluate[string](`document.documentElement.dataset.openPhases || ""`))
 		}
 		scancel()
 		if err != nil {
@@ -169,7 +169,34 @@ func openIn(browser, root string, msg []byte, profile string, n int) ([]float64,
 		}
 		if i > 0 { // the first open warms the browser up
 			out = append(out, ms)
+			phases = append(phases, ph)
 		}
 	}
-	return out, phases, nil
+	return out, medianPhases(phases), nil
+}
+
+// medianPhases takes the pages' data-open-phases ("key=33 dearmor=81 …",
+// one per open) and gives each step's median in the same form and order:
+// a single open's steps are as noisy as its total.
+func medianPhases(opens []string) string {
+	var names []string
+	ms := map[string][]float64{}
+	for _, o := range opens {
+		for _, kv := range strings.Fields(o) {
+			k, v, ok := strings.Cut(kv, "=")
+			x, err := strconv.ParseFloat(v, 64)
+			if !ok || err != nil {
+				continue
+			}
+			if _, seen := ms[k]; !seen {
+				names = append(names, k)
+			}
+			ms[k] = append(ms[k], x)
+		}
+	}
+	var out []string
+	for _, k := range names {
+		out = append(out, k+"="+strconv.FormatFloat(median(ms[k]), 'f', -1, 64))
+	}
+	return strings.Join(out, " ")
 }

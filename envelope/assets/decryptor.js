@@ -15,17 +15,17 @@ vf=new Proxy({},{get:xc}),Cf=new Map,If=new Map,Bf={get default(){return xc()}}}
 t)}function vn(t,...e){if(!Df(t))throw new Error("Uint8Array expected");if(e.length>0&&!e.includes(t.length))throw new Error("Uint8Array expected of length "+e+", got length="+t.length)}function ks(t,e=!0){
 if(t.destroyed)throw new Error("Hash instance has been destroyed");if(e&&t.finished)throw new Error("Hash#digest() has already been called")}function Uc(t,e){vn(t);let r=e.outputLen;if(t.length<r)throw new Error(
 "digestInto() expects output buffer of length at least "+r)}function Kf(t){return new Uint32Array(t.buffer,t.byteOffset,Math.floor(t.byteLength/4))}function Ze(...t){for(let e=0;e<t.length;e++)t[e].fill(
-0)}function ia(t){return new DataView(t.buffer,t.byteOffset,t.byteLength)}function wt(t,e){return t<<32-e|t>>>e}function Pt(t,e){return t<<e|t>>>32-e>>>0}function Tf(t){return t<<24&4278190080|t<<8&16711680|
+0)}function ia(t){return new DataView(t.buffer,t.byteOffset,t.byteLength)}function wt(t,e){return t<<32-e|t>>>e}function Tt(t,e){return t<<e|t>>>32-e>>>0}function Tf(t){return t<<24&4278190080|t<<8&16711680|
 t>>>8&65280|t>>>24&255}function Uf(t){for(let e=0;e<t.length;e++)t[e]=Tf(t[e]);return t}function Lf(t){if(typeof t!="string")throw new Error("string expected");return new Uint8Array(new TextEncoder().
-encode(t))}function la(t){return typeof t=="string"&&(t=Lf(t)),vn(t),t}function Tt(t){let e=n=>t().update(la(n)).digest(),r=t();return e.outputLen=r.outputLen,e.blockLen=r.blockLen,e.create=()=>t(),e}
+encode(t))}function la(t){return typeof t=="string"&&(t=Lf(t)),vn(t),t}function Ut(t){let e=n=>t().update(la(n)).digest(),r=t();return e.outputLen=r.outputLen,e.blockLen=r.blockLen,e.create=()=>t(),e}
 function Mf(t,e,r,n){if(typeof t.setBigUint64=="function")return t.setBigUint64(e,r,n);let s=BigInt(32),i=BigInt(4294967295),a=Number(r>>s&i),o=Number(r&i),c=n?4:0,u=n?0:4;t.setUint32(e+c,a,n),t.setUint32(
 e+u,o,n)}function ua(t,e,r){return t&e^~t&r}function ha(t,e,r){return t&e^t&r^e&r}function Rf(t,e=!1){return e?{h:Number(t&As),l:Number(t>>Bc&As)}:{h:Number(t>>Bc&As)|0,l:Number(t&As)|0}}function Mc(t,e=!1){
-let r=t.length,n=new Uint32Array(r),s=new Uint32Array(r);for(let i=0;i<r;i++){let{h:a,l:o}=Rf(t[i],e);[n[i],s[i]]=[a,o]}return[n,s]}function Kt(t,e,r,n){let s=(e>>>0)+(n>>>0);return{h:t+r+(s/2**32|0)|
+let r=t.length,n=new Uint32Array(r),s=new Uint32Array(r);for(let i=0;i<r;i++){let{h:a,l:o}=Rf(t[i],e);[n[i],s[i]]=[a,o]}return[n,s]}function Pt(t,e,r,n){let s=(e>>>0)+(n>>>0);return{h:t+r+(s/2**32|0)|
 0,l:s|0}}function op(t,e=24){let r=new Uint32Array(10);for(let n=24-e;n<24;n++){for(let a=0;a<10;a++)r[a]=t[a]^t[a+10]^t[a+20]^t[a+30]^t[a+40];for(let a=0;a<10;a+=2){let o=(a+8)%10,c=(a+2)%10,u=r[c],h=r[c+
 1],f=Pc(u,h,1)^r[o],d=Tc(u,h,1)^r[o+1];for(let g=0;g<50;g+=10)t[a+g]^=f,t[a+g+1]^=d}let s=t[2],i=t[3];for(let a=0;a<24;a++){let o=Fc[a],c=Pc(s,i,o),u=Tc(s,i,o),h=_c[a];s=t[h],i=t[h+1],t[h]=c,t[h+1]=u}
 for(let a=0;a<50;a+=10){for(let o=0;o<10;o++)r[o]=t[a+o];for(let o=0;o<10;o++)t[a+o]^=~r[(o+2)%10]&r[(o+4)%10]}t[0]^=ip[n],t[1]^=ap[n]}Ze(r)}var sa,_m,Pf,Ic,xs,Lc,ir,er,tr,Te,Ue,As,Bc,Dc,Kc,$r,Xr,bs,Es,
 _f,Ff,Nf,Of,Qf,Hf,zf,jf,Gf,Wf,Vf,rr,Ss,aa,Rc,Yf,qf,nr,sr,vs,oa,Jf,$f,Xf,Zf,ep,Sn,tp,rp,np,sp,_c,Fc,Nc,Oc,ip,ap,Pc,Tc,ca,Qc,Hc,zc,jc,Gc,Wc,Vc,Yc=kr(()=>{sa=typeof window<"u"?window:typeof global<"u"?global:
-typeof self<"u"?self:{},_m=typeof sa=="object"&&"crypto"in sa?sa.crypto:void 0;Pf=new Uint8Array(new Uint32Array([287454020]).buffer)[0]===68;Ic=Pf?t=>t:Uf;xs=class{};Lc=Tt;ir=class extends xs{constructor(e,r,n,s){
+typeof self<"u"?self:{},_m=typeof sa=="object"&&"crypto"in sa?sa.crypto:void 0;Pf=new Uint8Array(new Uint32Array([287454020]).buffer)[0]===68;Ic=Pf?t=>t:Uf;xs=class{};Lc=Ut;ir=class extends xs{constructor(e,r,n,s){
 super(),this.finished=!1,this.length=0,this.pos=0,this.destroyed=!1,this.blockLen=e,this.outputLen=r,this.padOffset=n,this.isLE=s,this.buffer=new Uint8Array(e),this.view=ia(this.buffer)}update(e){ks(this),
 e=la(e),vn(e);let{view:r,buffer:n,blockLen:s}=this,i=e.length;for(let a=0;a<i;){let o=Math.min(s-this.pos,i-a);if(o===s){let c=ia(e);for(;s<=i-a;a+=s)this.process(c,a);continue}n.set(e.subarray(a,a+o),
 this.pos),this.pos+=o,a+=o,this.pos===s&&(this.process(r,0),this.pos=0)}return this.length+=e.length,this.roundClean(),this}digestInto(e){ks(this),Uc(e,this),this.finished=!0;let{buffer:r,view:n,blockLen:s,
@@ -63,12 +63,12 @@ r|0,this.Bh=n|0,this.Bl=s|0,this.Ch=i|0,this.Cl=a|0,this.Dh=o|0,this.Dl=c|0,this
 r+=4)nr[S]=e.getUint32(r),sr[S]=e.getUint32(r+=4);for(let S=16;S<80;S++){let v=nr[S-15]|0,D=sr[S-15]|0,T=$r(v,D,1)^$r(v,D,8)^Dc(v,D,7),M=Xr(v,D,1)^Xr(v,D,8)^Kc(v,D,7),K=nr[S-2]|0,U=sr[S-2]|0,P=$r(K,U,
 19)^bs(K,U,61)^Dc(K,U,6),I=Xr(K,U,19)^Es(K,U,61)^Kc(K,U,6),F=zf(M,I,sr[S-7],sr[S-16]),N=jf(F,T,P,nr[S-7],nr[S-16]);nr[S]=N|0,sr[S]=F|0}let{Ah:n,Al:s,Bh:i,Bl:a,Ch:o,Cl:c,Dh:u,Dl:h,Eh:f,El:d,Fh:g,Fl:w,Gh:b,
 Gl:A,Hh:k,Hl:E}=this;for(let S=0;S<80;S++){let v=$r(f,d,14)^$r(f,d,18)^bs(f,d,41),D=Xr(f,d,14)^Xr(f,d,18)^Es(f,d,41),T=f&g^~f&b,M=d&w^~d&A,K=Gf(E,D,M,qf[S],sr[S]),U=Wf(K,k,v,T,Yf[S],nr[S]),P=K|0,I=$r(
-n,s,28)^bs(n,s,34)^bs(n,s,39),F=Xr(n,s,28)^Es(n,s,34)^Es(n,s,39),N=n&i^n&o^i&o,W=s&a^s&c^a&c;k=b|0,E=A|0,b=g|0,A=w|0,g=f|0,w=d|0,{h:f,l:d}=Kt(u|0,h|0,U|0,P|0),u=o|0,h=c|0,o=i|0,c=a|0,i=n|0,a=s|0;let z=Qf(
-P,F,W);n=Hf(z,U,I,N),s=z|0}({h:n,l:s}=Kt(this.Ah|0,this.Al|0,n|0,s|0)),{h:i,l:a}=Kt(this.Bh|0,this.Bl|0,i|0,a|0),{h:o,l:c}=Kt(this.Ch|0,this.Cl|0,o|0,c|0),{h:u,l:h}=Kt(this.Dh|0,this.Dl|0,u|0,h|0),{h:f,
-l:d}=Kt(this.Eh|0,this.El|0,f|0,d|0),{h:g,l:w}=Kt(this.Fh|0,this.Fl|0,g|0,w|0),{h:b,l:A}=Kt(this.Gh|0,this.Gl|0,b|0,A|0),{h:k,l:E}=Kt(this.Hh|0,this.Hl|0,k|0,E|0),this.set(n,s,i,a,o,c,u,h,f,d,g,w,b,A,
+n,s,28)^bs(n,s,34)^bs(n,s,39),F=Xr(n,s,28)^Es(n,s,34)^Es(n,s,39),N=n&i^n&o^i&o,W=s&a^s&c^a&c;k=b|0,E=A|0,b=g|0,A=w|0,g=f|0,w=d|0,{h:f,l:d}=Pt(u|0,h|0,U|0,P|0),u=o|0,h=c|0,o=i|0,c=a|0,i=n|0,a=s|0;let z=Qf(
+P,F,W);n=Hf(z,U,I,N),s=z|0}({h:n,l:s}=Pt(this.Ah|0,this.Al|0,n|0,s|0)),{h:i,l:a}=Pt(this.Bh|0,this.Bl|0,i|0,a|0),{h:o,l:c}=Pt(this.Ch|0,this.Cl|0,o|0,c|0),{h:u,l:h}=Pt(this.Dh|0,this.Dl|0,u|0,h|0),{h:f,
+l:d}=Pt(this.Eh|0,this.El|0,f|0,d|0),{h:g,l:w}=Pt(this.Fh|0,this.Fl|0,g|0,w|0),{h:b,l:A}=Pt(this.Gh|0,this.Gl|0,b|0,A|0),{h:k,l:E}=Pt(this.Hh|0,this.Hl|0,k|0,E|0),this.set(n,s,i,a,o,c,u,h,f,d,g,w,b,A,
 k,E)}roundClean(){Ze(nr,sr)}destroy(){Ze(this.buffer),this.set(0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0)}},oa=class extends vs{constructor(){super(48),this.Ah=Te[0]|0,this.Al=Te[1]|0,this.Bh=Te[2]|0,this.Bl=Te[3]|
 0,this.Ch=Te[4]|0,this.Cl=Te[5]|0,this.Dh=Te[6]|0,this.Dl=Te[7]|0,this.Eh=Te[8]|0,this.El=Te[9]|0,this.Fh=Te[10]|0,this.Fl=Te[11]|0,this.Gh=Te[12]|0,this.Gl=Te[13]|0,this.Hh=Te[14]|0,this.Hl=Te[15]|0}},
-Jf=Tt(()=>new Ss),$f=Tt(()=>new aa),Xf=Tt(()=>new vs),Zf=Tt(()=>new oa),ep=BigInt(0),Sn=BigInt(1),tp=BigInt(2),rp=BigInt(7),np=BigInt(256),sp=BigInt(113),_c=[],Fc=[],Nc=[];for(let t=0,e=Sn,r=1,n=0;t<24;t++){
+Jf=Ut(()=>new Ss),$f=Ut(()=>new aa),Xf=Ut(()=>new vs),Zf=Ut(()=>new oa),ep=BigInt(0),Sn=BigInt(1),tp=BigInt(2),rp=BigInt(7),np=BigInt(256),sp=BigInt(113),_c=[],Fc=[],Nc=[];for(let t=0,e=Sn,r=1,n=0;t<24;t++){
 [r,n]=[n,(2*r+3*n)%5],_c.push(2*(5*n+r)),Fc.push((t+1)*(t+2)/2%64);let s=ep;for(let i=0;i<7;i++)e=(e<<Sn^(e>>rp)*sp)%np,e&tp&&(s^=Sn<<(Sn<<BigInt(i))-Sn);Nc.push(s)}Oc=Mc(Nc,!0),ip=Oc[0],ap=Oc[1],Pc=(t,e,r)=>r>
 32?Nf(t,e,r):_f(t,e,r),Tc=(t,e,r)=>r>32?Of(t,e,r):Ff(t,e,r);ca=class t extends xs{constructor(e,r,n,s=!1,i=24){if(super(),this.pos=0,this.posOut=0,this.finished=!1,this.destroyed=!1,this.enableXOF=!1,
 this.blockLen=e,this.suffix=r,this.outputLen=n,this.enableXOF=s,this.rounds=i,Cc(n),!(0<e&&e<200))throw new Error("only keccak-f1600 function is supported");this.state=new Uint8Array(200),this.state32=
@@ -79,24 +79,24 @@ i;){this.posOut>=n&&this.keccak();let a=Math.min(n-this.posOut,i-s);e.set(r.suba
 t possible for this instance");return this.writeInto(e)}xof(e){return Cc(e),this.xofInto(new Uint8Array(e))}digestInto(e){if(Uc(e,this),this.finished)throw new Error("digest() was already called");return this.
 writeInto(e),this.destroy(),e}digest(){return this.digestInto(new Uint8Array(this.outputLen))}destroy(){this.destroyed=!0,Ze(this.state)}_cloneInto(e){let{blockLen:r,suffix:n,outputLen:s,rounds:i,enableXOF:a}=this;
 return e||(e=new t(r,n,s,a,i)),e.state32.set(this.state32),e.pos=this.pos,e.posOut=this.posOut,e.finished=this.finished,e.rounds=i,e.suffix=n,e.outputLen=s,e.enableXOF=a,e.destroyed=this.destroyed,e}},
-Qc=(t,e,r)=>Tt(()=>new ca(e,t,r)),Hc=Qc(6,136,256/8),zc=Qc(6,72,512/8),jc=Jf,Gc=$f,Wc=Xf,Vc=Zf});var rl={};Jr(rl,{nobleHashes:()=>bp});function qc(t,e,r,n){return t===0?e^r^n:t===1?e&r|~e&n:t===2?(e|~r)^n:t===3?e&n|r&~n:e^(r|~n)}var Cn,ar,pa,cp,lp,$c,up,Xc,Zc,el,tl,hp,fp,pp,dp,Cs,da,yp,gp,wp,mp,Jc,
+Qc=(t,e,r)=>Ut(()=>new ca(e,t,r)),Hc=Qc(6,136,256/8),zc=Qc(6,72,512/8),jc=Jf,Gc=$f,Wc=Xf,Vc=Zf});var rl={};Jr(rl,{nobleHashes:()=>bp});function qc(t,e,r,n){return t===0?e^r^n:t===1?e&r|~e&n:t===2?(e|~r)^n:t===3?e&n|r&~n:e^(r|~n)}var Cn,ar,pa,cp,lp,$c,up,Xc,Zc,el,tl,hp,fp,pp,dp,Cs,da,yp,gp,wp,mp,Jc,
 Is,fa,ya,Ap,bp,nl=kr(()=>{Yc();Cn=Uint32Array.from([1732584193,4023233417,2562383102,271733878,3285377520]),ar=new Uint32Array(80),pa=class extends ir{constructor(){super(64,20,8,!1),this.A=Cn[0]|0,this.
 B=Cn[1]|0,this.C=Cn[2]|0,this.D=Cn[3]|0,this.E=Cn[4]|0}get(){let{A:e,B:r,C:n,D:s,E:i}=this;return[e,r,n,s,i]}set(e,r,n,s,i){this.A=e|0,this.B=r|0,this.C=n|0,this.D=s|0,this.E=i|0}process(e,r){for(let c=0;c<
-16;c++,r+=4)ar[c]=e.getUint32(r,!1);for(let c=16;c<80;c++)ar[c]=Pt(ar[c-3]^ar[c-8]^ar[c-14]^ar[c-16],1);let{A:n,B:s,C:i,D:a,E:o}=this;for(let c=0;c<80;c++){let u,h;c<20?(u=ua(s,i,a),h=1518500249):c<40?
-(u=s^i^a,h=1859775393):c<60?(u=ha(s,i,a),h=2400959708):(u=s^i^a,h=3395469782);let f=Pt(n,5)+u+o+h+ar[c]|0;o=a,a=i,i=Pt(s,30),s=n,n=f}n=n+this.A|0,s=s+this.B|0,i=i+this.C|0,a=a+this.D|0,o=o+this.E|0,this.
-set(n,s,i,a,o)}roundClean(){Ze(ar)}destroy(){this.set(0,0,0,0,0),Ze(this.buffer)}},cp=Tt(()=>new pa),lp=Uint8Array.from([7,4,13,1,10,6,15,3,12,0,9,5,2,14,11,8]),$c=Uint8Array.from(new Array(16).fill(0).
+16;c++,r+=4)ar[c]=e.getUint32(r,!1);for(let c=16;c<80;c++)ar[c]=Tt(ar[c-3]^ar[c-8]^ar[c-14]^ar[c-16],1);let{A:n,B:s,C:i,D:a,E:o}=this;for(let c=0;c<80;c++){let u,h;c<20?(u=ua(s,i,a),h=1518500249):c<40?
+(u=s^i^a,h=1859775393):c<60?(u=ha(s,i,a),h=2400959708):(u=s^i^a,h=3395469782);let f=Tt(n,5)+u+o+h+ar[c]|0;o=a,a=i,i=Tt(s,30),s=n,n=f}n=n+this.A|0,s=s+this.B|0,i=i+this.C|0,a=a+this.D|0,o=o+this.E|0,this.
+set(n,s,i,a,o)}roundClean(){Ze(ar)}destroy(){this.set(0,0,0,0,0),Ze(this.buffer)}},cp=Ut(()=>new pa),lp=Uint8Array.from([7,4,13,1,10,6,15,3,12,0,9,5,2,14,11,8]),$c=Uint8Array.from(new Array(16).fill(0).
 map((t,e)=>e)),up=$c.map(t=>(9*t+5)%16),Xc=(()=>{let r=[[$c],[up]];for(let n=0;n<4;n++)for(let s of r)s.push(s[n].map(i=>lp[i]));return r})(),Zc=Xc[0],el=Xc[1],tl=[[11,14,15,12,5,8,7,9,11,13,14,15,6,7,
 9,8],[12,13,11,15,6,9,9,7,12,15,11,13,7,8,7,7],[13,15,14,11,7,7,6,8,13,14,13,12,5,5,6,9],[14,11,12,14,8,6,5,5,15,12,15,14,9,9,8,6],[15,12,13,13,9,5,8,6,14,11,12,11,8,6,5,5]].map(t=>Uint8Array.from(t)),
 hp=Zc.map((t,e)=>t.map(r=>tl[e][r])),fp=el.map((t,e)=>t.map(r=>tl[e][r])),pp=Uint32Array.from([0,1518500249,1859775393,2400959708,2840853838]),dp=Uint32Array.from([1352829926,1548603684,1836072691,2053994217,
 0]);Cs=new Uint32Array(16),da=class extends ir{constructor(){super(64,20,8,!0),this.h0=1732584193,this.h1=-271733879,this.h2=-1732584194,this.h3=271733878,this.h4=-1009589776}get(){let{h0:e,h1:r,h2:n,
 h3:s,h4:i}=this;return[e,r,n,s,i]}set(e,r,n,s,i){this.h0=e|0,this.h1=r|0,this.h2=n|0,this.h3=s|0,this.h4=i|0}process(e,r){for(let g=0;g<16;g++,r+=4)Cs[g]=e.getUint32(r,!0);let n=this.h0|0,s=n,i=this.h1|
-0,a=i,o=this.h2|0,c=o,u=this.h3|0,h=u,f=this.h4|0,d=f;for(let g=0;g<5;g++){let w=4-g,b=pp[g],A=dp[g],k=Zc[g],E=el[g],S=hp[g],v=fp[g];for(let D=0;D<16;D++){let T=Pt(n+qc(g,i,o,u)+Cs[k[D]]+b,S[D])+f|0;n=
-f,f=u,u=Pt(o,10)|0,o=i,i=T}for(let D=0;D<16;D++){let T=Pt(s+qc(w,a,c,h)+Cs[E[D]]+A,v[D])+d|0;s=d,d=h,h=Pt(c,10)|0,c=a,a=T}}this.set(this.h1+o+h|0,this.h2+u+d|0,this.h3+f+s|0,this.h4+n+a|0,this.h0+i+c|
-0)}roundClean(){Ze(Cs)}destroy(){this.destroyed=!0,Ze(this.buffer),this.set(0,0,0,0,0)}},yp=Tt(()=>new da),gp=cp,wp=yp,mp=Array.from({length:64},(t,e)=>Math.floor(2**32*Math.abs(Math.sin(e+1)))),Jc=(t,e,r)=>t&
+0,a=i,o=this.h2|0,c=o,u=this.h3|0,h=u,f=this.h4|0,d=f;for(let g=0;g<5;g++){let w=4-g,b=pp[g],A=dp[g],k=Zc[g],E=el[g],S=hp[g],v=fp[g];for(let D=0;D<16;D++){let T=Tt(n+qc(g,i,o,u)+Cs[k[D]]+b,S[D])+f|0;n=
+f,f=u,u=Tt(o,10)|0,o=i,i=T}for(let D=0;D<16;D++){let T=Tt(s+qc(w,a,c,h)+Cs[E[D]]+A,v[D])+d|0;s=d,d=h,h=Tt(c,10)|0,c=a,a=T}}this.set(this.h1+o+h|0,this.h2+u+d|0,this.h3+f+s|0,this.h4+n+a|0,this.h0+i+c|
+0)}roundClean(){Ze(Cs)}destroy(){this.destroyed=!0,Ze(this.buffer),this.set(0,0,0,0,0)}},yp=Ut(()=>new da),gp=cp,wp=yp,mp=Array.from({length:64},(t,e)=>Math.floor(2**32*Math.abs(Math.sin(e+1)))),Jc=(t,e,r)=>t&
 e^~t&r,Is=new Uint32Array([1732584193,4023233417,2562383102,271733878]),fa=new Uint32Array(16),ya=class extends ir{constructor(){super(64,16,8,!0),this.A=Is[0]|0,this.B=Is[1]|0,this.C=Is[2]|0,this.D=Is[3]|
 0}get(){let{A:e,B:r,C:n,D:s}=this;return[e,r,n,s]}set(e,r,n,s){this.A=e|0,this.B=r|0,this.C=n|0,this.D=s|0}process(e,r){for(let o=0;o<16;o++,r+=4)fa[o]=e.getUint32(r,!0);let{A:n,B:s,C:i,D:a}=this;for(let o=0;o<
 64;o++){let c,u,h;o<16?(c=Jc(s,i,a),u=o,h=[7,12,17,22]):o<32?(c=Jc(a,s,i),u=(5*o+1)%16,h=[5,9,14,20]):o<48?(c=s^i^a,u=(3*o+5)%16,h=[4,11,16,23]):(c=i^(s|~a),u=7*o%16,h=[6,10,15,21]),c=c+n+mp[o]+fa[u],
-n=a,a=i,i=s,s=s+Pt(c,h[o%4])}n=n+this.A|0,s=s+this.B|0,i=i+this.C|0,a=a+this.D|0,this.set(n,s,i,a)}roundClean(){fa.fill(0)}destroy(){this.set(0,0,0,0),this.buffer.fill(0)}},Ap=Lc(()=>new ya),bp=new Map(
+n=a,a=i,i=s,s=s+Tt(c,h[o%4])}n=n+this.A|0,s=s+this.B|0,i=i+this.C|0,a=a+this.D|0,this.set(n,s,i,a)}roundClean(){fa.fill(0)}destroy(){this.set(0,0,0,0),this.buffer.fill(0)}},Ap=Lc(()=>new ya),bp=new Map(
 Object.entries({md5:Ap,sha1:gp,sha224:Gc,sha256:jc,sha384:Vc,sha512:Wc,sha3_256:Hc,sha3_512:zc,ripemd160:wp}))});var xr={};Jr(xr,{default:()=>Ep,i:()=>Sp,legacyCiphers:()=>xp,nobleCurves:()=>kp});var sl,Ep,kp,xp,Sp,Sr=kr(()=>{sl=()=>{throw new Error("not supported by the securedoc decryptor: ./nacl-fast.mjs")},Ep=
 new Proxy({},{get:sl}),kp=new Map,xp=new Map,Sp={get default(){return sl()}}});var al={};Jr(al,{default:()=>vp,i:()=>Bp,legacyCiphers:()=>Ip,nobleCurves:()=>Cp});var il,vp,Cp,Ip,Bp,ol=kr(()=>{il=()=>{throw new Error("not supported by the securedoc decryptor: ./legacy_ciphers.mjs")},
 vp=new Proxy({},{get:il}),Cp=new Map,Ip=new Map,Bp={get default(){return il()}}});var yl={};Jr(yl,{default:()=>Zp});function Zr(t,e,r,n){t[e]+=r[n],t[e+1]+=r[n+1]+(t[e]<r[n])}function cl(t,e){t[0]+=e,t[1]+=t[0]<e}function or(t,e,r,n,s,i,a,o){Zr(t,r,t,n),Zr(t,r,e,a);let c=t[i]^t[r],
@@ -114,12 +114,12 @@ prngR);for(let f=u===1?o*8:0;f<h.length;f+=8)yield h.subarray(f,f+8)}return[]}fu
 if(d<g||d>w)throw new Error(`${f} size should be between ${g} and ${w} bytes`)};if(t!==Aa||e!==fl)throw new Error("Unsupported type or version");return h("password",n,Mp,Lp),h("salt",s,Up,Tp),h("tag",
 r,Pp,Kp),h("memory",c,8*o,Rp),i&&h("associated data",i,0,_p),a&&h("secret",a,0,Fp),{type:t,version:e,tagLength:r,password:n,salt:s,ad:i,secret:a,lanes:o,memorySize:c,passes:u}}function Wp(t,{memory:e,
 instance:r}){if(!Op)throw new Error("BigEndian system not supported");let n=jp({type:Aa,version:fl,...t}),{G:s,G2:i,xor:a,getLZ:o}=r.exports,c={},u={};u.G=s,u.G2=i,u.XOR=a;let h=4*n.lanes*Math.floor(n.
-memorySize/(4*n.lanes)),f=h*Ut+10*pl;if(e.buffer.byteLength<f){let P=Math.ceil((f-e.buffer.byteLength)/Gp);e.grow(P)}let d=0;c.gZ=new Uint8Array(e.buffer,d,Ut),d+=c.gZ.length,c.prngR=new Uint8Array(e.
-buffer,d,Ut),d+=c.prngR.length,c.prngTmp=new Uint8Array(e.buffer,d,Ut),d+=c.prngTmp.length,c.ZERO1024=new Uint8Array(e.buffer,d,1024),d+=c.ZERO1024.length;let g=new Uint32Array(e.buffer,d,2);d+=g.length*
-Uint32Array.BYTES_PER_ELEMENT;let w={fn:u,refs:c},b=new Uint8Array(e.buffer,d,Ut);d+=b.length;let A=new Uint8Array(e.buffer,d,n.memorySize*Ut),k=new Uint8Array(e.buffer,0,d),E=Vp(n),S=h/n.lanes,v=new Array(
-n.lanes).fill(null).map(()=>new Array(S)),D=(P,I)=>(v[P][I]=A.subarray(P*S*1024+I*1024,P*S*1024+I*1024+Ut),v[P][I]);for(let P=0;P<n.lanes;P++){let I=new Uint8Array(E.length+8);I.set(E),He(I,0,E.length),
-He(I,P,E.length+4),ga(Ut,I,D(P,0)),He(I,1,E.length),ga(Ut,I,D(P,1))}let T=4,M=S/T;for(let P=0;P<n.passes;P++)for(let I=0;I<T;I++){let F=P===0&&I<=1;for(let N=0;N<n.lanes;N++){let W=I===0&&P===0?2:0,z=F?
-zp(w,P,N,I,h,n.passes,M,W):null;for(W;W<M;W++){let Q=I*M+W,G=Q>0?v[N][Q-1]:v[N][S-1],fe=F?z.next().value:G;o(g.byteOffset,fe.byteOffset,N,n.lanes,P,I,W,T,M);let pe=g[0],It=g[1];P===0&&D(N,Q),Qp(w,G,v[pe][It],
+memorySize/(4*n.lanes)),f=h*Lt+10*pl;if(e.buffer.byteLength<f){let P=Math.ceil((f-e.buffer.byteLength)/Gp);e.grow(P)}let d=0;c.gZ=new Uint8Array(e.buffer,d,Lt),d+=c.gZ.length,c.prngR=new Uint8Array(e.
+buffer,d,Lt),d+=c.prngR.length,c.prngTmp=new Uint8Array(e.buffer,d,Lt),d+=c.prngTmp.length,c.ZERO1024=new Uint8Array(e.buffer,d,1024),d+=c.ZERO1024.length;let g=new Uint32Array(e.buffer,d,2);d+=g.length*
+Uint32Array.BYTES_PER_ELEMENT;let w={fn:u,refs:c},b=new Uint8Array(e.buffer,d,Lt);d+=b.length;let A=new Uint8Array(e.buffer,d,n.memorySize*Lt),k=new Uint8Array(e.buffer,0,d),E=Vp(n),S=h/n.lanes,v=new Array(
+n.lanes).fill(null).map(()=>new Array(S)),D=(P,I)=>(v[P][I]=A.subarray(P*S*1024+I*1024,P*S*1024+I*1024+Lt),v[P][I]);for(let P=0;P<n.lanes;P++){let I=new Uint8Array(E.length+8);I.set(E),He(I,0,E.length),
+He(I,P,E.length+4),ga(Lt,I,D(P,0)),He(I,1,E.length),ga(Lt,I,D(P,1))}let T=4,M=S/T;for(let P=0;P<n.passes;P++)for(let I=0;I<T;I++){let F=P===0&&I<=1;for(let N=0;N<n.lanes;N++){let W=I===0&&P===0?2:0,z=F?
+zp(w,P,N,I,h,n.passes,M,W):null;for(W;W<M;W++){let Q=I*M+W,G=Q>0?v[N][Q-1]:v[N][S-1],pe=F?z.next().value:G;o(g.byteOffset,pe.byteOffset,N,n.lanes,P,I,W,T,M);let de=g[0],Bt=g[1];P===0&&D(N,Q),Qp(w,G,v[de][Bt],
 P>0?b:v[N][Q]),P>0&&ul(w,v[N][Q],b,v[N][Q])}}}let K=v[0][S-1];for(let P=1;P<n.lanes;P++)ul(w,K,K,v[P][S-1]);let U=ga(n.tagLength,K,new Uint8Array(n.tagLength));return k.fill(0),e.grow(0),U}function Vp(t){
 let e=Ds(Np),r=new Uint8Array(4),n=new Uint8Array(24);He(n,t.lanes,0),He(n,t.tagLength,4),He(n,t.memorySize,8),He(n,t.passes,12),He(n,t.version,16),He(n,t.type,20);let s=[n];t.password?(s.push(He(new Uint8Array(
 4),t.password.length,0)),s.push(t.password)):s.push(r),t.salt?(s.push(He(new Uint8Array(4),t.salt.length,0)),s.push(t.salt)):s.push(r),t.secret?(s.push(He(new Uint8Array(4),t.secret.length,0)),s.push(
@@ -182,7 +182,7 @@ eAAQeEAQfAAQfEAEAIgA0ECQQNBEkETQSJBI0EyQTNBwgBBwwBB0gBB0wBB4gBB4wBB8gBB8wAQAiADQ
 QlBGEEZQShBKUE4QTlByABByQBB2ABB2QBB6ABB6QBB+ABB+QAQAiADQQpBC0EaQRtBKkErQTpBO0HKAEHLAEHaAEHbAEHqAEHrAEH6AEH7ABACIANBDEENQRxBHUEsQS1BPEE9QcwAQc0AQdwAQd0AQewAQe0AQfwAQf0AEAIgA0EOQQ9BHkEfQS5BL0E+QT9BzgBBz\
 wBB3gBB3wBB7gBB7wBB/gBB/wAQAgNAIAIgAUEDdCIAaiIEIAAgA2opAwAgBCkDAIU3AwAgAiAAQQhyIgRqIgUgAyAEaikDACAFKQMAhTcDACACIABBEHIiBGoiBSADIARqKQMAIAUpAwCFNwMAIAIgAEEYciIAaiIEIAAgA2opAwAgBCkDAIU3AwAgAUEEaiIBQYABR\
 w0ACwsWACAAIAEgAiADEAMgACACIAIgAxADC3sCAX8BfiACIQkgATUCACEKIAQgBXIEQCABKAIEIANwIQkLIAAgCTYCACAAIAdBAWsgBSAEGyAIbCAGQQFrQQBBfyAGGyACIAlGG2oiASAFQQFqIAhsQQAgBBtqIAGtIAogCn5CIIh+QiCIp0F/c2ogByAIbHA2AgQgA\
-AsEACMACwYAIAAkAAsQACMAIABrQXBxIgAkACAACwUAQYAICw==",t)}var Dp,hl,Le,wa,ma,In,Aa,fl,Kp,Pp,Tp,Up,Lp,Mp,Rp,_p,Fp,Ut,Np,Op,pl,Gp,Bs,Zp,gl=kr(()=>{Dp=typeof window<"u"?window:typeof global<"u"?global:typeof self<
+AsEACMACwYAIAAkAAsQACMAIABrQXBxIgAkACAACwUAQYAICw==",t)}var Dp,hl,Le,wa,ma,In,Aa,fl,Kp,Pp,Tp,Up,Lp,Mp,Rp,_p,Fp,Lt,Np,Op,pl,Gp,Bs,Zp,gl=kr(()=>{Dp=typeof window<"u"?window:typeof global<"u"?global:typeof self<
 "u"?self:{};hl=new Uint32Array([4089235720,1779033703,2227873595,3144134277,4271175723,1013904242,1595750129,2773480762,2917565137,1359893119,725511199,2600822924,4215389547,528734635,327033209,1541459225]),
 Le=new Uint8Array([0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,14,10,4,8,9,15,13,6,1,12,0,2,11,7,5,3,11,8,12,0,5,2,15,13,10,14,3,6,7,1,9,4,7,9,3,1,13,12,11,14,2,6,5,10,4,0,15,8,9,0,5,7,2,4,10,15,14,1,11,12,
 6,8,3,13,2,12,6,10,0,11,8,3,4,13,7,5,15,14,1,9,12,5,1,15,14,13,4,10,0,7,6,3,9,2,8,11,13,11,7,14,12,1,3,9,5,0,15,4,8,6,2,10,6,15,14,9,11,3,0,8,12,2,13,7,1,4,10,5,10,2,8,4,7,6,1,5,15,11,9,14,3,12,13,0,0,
@@ -191,15 +191,15 @@ Le=new Uint8Array([0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,14,10,4,8,9,15,13,6,1,1
 hl[o]^a[o];if(r){let o=new Uint8Array(In);o.set(r),this.update(o)}}update(e){if(!(e instanceof Uint8Array))throw new Error("Input must be Uint8Array or Buffer");let r=0;for(;r<e.length;){this.S.c===In&&
 (cl(this.S.t0,this.S.c),ll(this.S,!1),this.S.c=0);let n=In-this.S.c;this.S.b.set(e.subarray(r,r+n),this.S.c);let s=Math.min(n,e.length-r);this.S.c+=s,r+=s}return this}digest(e){cl(this.S.t0,this.S.c),
 this.S.b.fill(0,this.S.c),this.S.c=In,ll(this.S,!0);let r=e||new Uint8Array(this.S.outlen);for(let n=0;n<this.S.outlen;n++)r[n]=this.S.h[n>>2]>>8*(n&3);return this.S.h=null,r.buffer}};ma=64,In=128,Aa=
-2,fl=19,Kp=4294967295,Pp=4,Tp=4294967295,Up=8,Lp=4294967295,Mp=8,Rp=4294967295,_p=4294967295,Fp=32,Ut=1024,Np=64,Op=new Uint8Array(new Uint16Array([43981]).buffer)[0]===205;pl=1024,Gp=64*pl;Zp=async()=>Jp(
+2,fl=19,Kp=4294967295,Pp=4,Tp=4294967295,Up=8,Lp=4294967295,Mp=8,Rp=4294967295,_p=4294967295,Fp=32,Lt=1024,Np=64,Op=new Uint8Array(new Uint16Array([43981]).buffer)[0]===205;pl=1024,Gp=64*pl;Zp=async()=>Jp(
 t=>$p(t),t=>Xp(t))});var ml={};Jr(ml,{default:()=>ed,i:()=>nd,legacyCiphers:()=>rd,nobleCurves:()=>td});var wl,ed,td,rd,nd,Al=kr(()=>{wl=()=>{throw new Error("not supported by the securedoc decryptor: ./unbzip2-stream.mjs")},
-ed=new Proxy({},{get:wl}),td=new Map,rd=new Map,nd={get default(){return wl()}}});var Nt=typeof window<"u"?window:typeof global<"u"?global:typeof self<"u"?self:{},un=Symbol("doneWritingPromise"),tu=Symbol("doneWritingResolve"),ru=Symbol("doneWritingReject"),Ln=Symbol("readingIndex"),
+ed=new Proxy({},{get:wl}),td=new Map,rd=new Map,nd={get default(){return wl()}}});var Ot=typeof window<"u"?window:typeof global<"u"?global:typeof self<"u"?self:{},un=Symbol("doneWritingPromise"),tu=Symbol("doneWritingResolve"),ru=Symbol("doneWritingReject"),Ln=Symbol("readingIndex"),
 st=class t extends Array{constructor(){super(),Object.setPrototypeOf(this,t.prototype),this[un]=new Promise((e,r)=>{this[tu]=e,this[ru]=r}),this[un].catch(()=>{})}};st.prototype.getReader=function(){return this[Ln]===
 void 0&&(this[Ln]=0),{read:async()=>(await this[un],this[Ln]===this.length?{value:void 0,done:!0}:{value:this[this[Ln]++],done:!1})}};st.prototype.readToEnd=async function(t){await this[un];let e=t(this.
 slice(this[Ln]));return this.length=0,e};st.prototype.clone=function(){let t=new st;return t[un]=this[un].then(()=>{t.push(...this)}),t};function ie(t){return t&&t.getReader&&Array.isArray(t)}function Wn(t){
 if(!ie(t)){let e=t.getWriter(),r=e.releaseLock;return e.releaseLock=()=>{e.closed.catch(function(){}),r.call(e)},e}this.stream=t}Wn.prototype.write=async function(t){this.stream.push(t)};Wn.prototype.
-close=async function(){this.stream[tu]()};Wn.prototype.abort=async function(t){return this.stream[ru](t),t};Wn.prototype.releaseLock=function(){};typeof Nt.process=="object"&&Nt.process.versions;function Ae(t){
-if(ie(t))return"array";if(Nt.ReadableStream&&Nt.ReadableStream.prototype.isPrototypeOf(t))return"web";if(t&&!(Nt.ReadableStream&&t instanceof Nt.ReadableStream)&&typeof t._read=="function"&&typeof t._readableState==
+close=async function(){this.stream[tu]()};Wn.prototype.abort=async function(t){return this.stream[ru](t),t};Wn.prototype.releaseLock=function(){};typeof Ot.process=="object"&&Ot.process.versions;function Ae(t){
+if(ie(t))return"array";if(Ot.ReadableStream&&Ot.ReadableStream.prototype.isPrototypeOf(t))return"web";if(t&&!(Ot.ReadableStream&&t instanceof Ot.ReadableStream)&&typeof t._read=="function"&&typeof t._readableState==
 "object")throw new Error("Native Node streams are no longer supported: please manually convert the stream to a WebStream, using e.g. `stream.Readable.toWeb`");return t&&t.getReader?"web-like":!1}function pi(t){
 return Uint8Array.prototype.isPrototypeOf(t)}function nu(t){if(t.length===1)return t[0];let e=0;for(let s=0;s<t.length;s++){if(!pi(t[s]))throw new Error("concatUint8Array: Data must be in the form of \
 a Uint8Array");e+=t[s].length}let r=new Uint8Array(e),n=0;return t.forEach(function(s){r.set(s,n),n+=s.length}),r}var bl=new WeakSet,X=Symbol("externalBuffer");function Ct(t){if(this.stream=t,t[X]&&(this[X]=
@@ -223,7 +223,7 @@ write(c)}}catch(o){n||await a.abort(o)}finally{i.releaseLock(),a.releaseLock()}}
 r=!0,t&&await t(a),s&&s(a)}},{highWaterMark:0}),writable:new WritableStream({write:async function(a){if(r)throw new Error("Stream is cancelled");i.enqueue(a),e?e=!1:(await new Promise((o,c)=>{n=o,s=c}),
 n=null,s=null)},close:i.close.bind(i),abort:i.error.bind(i)})}}function me(t,e=()=>{},r=()=>{},n={highWaterMark:0}){if(Ae(t))return au(t,e,r,n);let s=e(t),i=r();return s!==void 0&&i!==void 0?Qe([s,i]):
 s!==void 0?s:i}async function La(t,e=async()=>{},r=async()=>{},n={highWaterMark:1}){if(Ae(t))return au(t,e,r,n);let s=await e(t),i=await r();return s!==void 0&&i!==void 0?Qe([s,i]):s!==void 0?s:i}function au(t,e,r,n){
-if(ie(t)){let s=new st;return(async()=>{let i=Je(s);try{let a=await ye(t),o=await e(a),c=await r(),u;o!==void 0&&c!==void 0?u=Qe([o,c]):u=o!==void 0?o:c,await i.write(u),await i.close()}catch(a){await i.
+if(ie(t)){let s=new st;return(async()=>{let i=Je(s);try{let a=await ge(t),o=await e(a),c=await r(),u;o!==void 0&&c!==void 0?u=Qe([o,c]):u=o!==void 0?o:c,await i.write(u),await i.close()}catch(a){await i.
 abort(a)}})(),s}if(Ae(t)){let s,i=!1;return new ReadableStream({start(){s=t.getReader()},async pull(a){if(i){a.close(),t.releaseLock();return}try{for(;;){let{value:o,done:c}=await s.read();i=c;let u=await(c?
 r:e)(o);if(u!==void 0){a.enqueue(u);return}if(c){a.close(),t.releaseLock();return}}}catch(o){a.error(o)}},async cancel(a){await s.cancel(a)}},n)}throw new Error("Unreachable")}function hr(t,e){if(Ae(t)&&
 !ie(t)){let n,s=new TransformStream({start(o){n=o}}),i=wn(t,s.writable),a=iu(async function(o){n.error(o),await i,await new Promise(c=>setTimeout(c))});return e(s.readable,a.writable),a.readable}t=su(
@@ -235,8 +235,8 @@ prototype)).forEach(([r,n])=>{r!=="constructor"&&(n.value?n.value=n.value.bind(e
 if(Ae(t)){if(e>=0&&r>=0){let n,s=0;return new ReadableStream({start(){n=t.getReader()},async pull(i){try{for(;;)if(s<r){let{value:a,done:o}=await n.read();if(o){i.close(),t.releaseLock();return}let c;
 if(s+a.length>=e&&(c=Pe(a,Math.max(e-s,0),r-s)),s+=a.length,c){i.enqueue(c);return}}else{i.close(),t.releaseLock();return}}catch(a){i.error(a)}},async cancel(i){await n.cancel(i)}},{highWaterMark:0})}
 if(e<0&&(r<0||r===1/0)){let n=[];return me(t,s=>{s.length>=-e?n=[s]:n.push(s)},()=>Pe(Qe(n),e,r))}if(e===0&&r<0){let n;return me(t,s=>{let i=n?Qe([n,s]):s;if(i.length>=-r)return n=Pe(i,r),Pe(i,e,r);n=
-i})}return console.warn(`stream.slice(input, ${e}, ${r}) not implemented efficiently.`),Rr(async()=>Pe(await ye(t),e,r))}return t[X]&&(t=Qe(t[X].concat([t]))),pi(t)?t.subarray(e,r===1/0?t.length:r):t.
-slice(e,r)}async function ye(t,e=Qe){return ie(t)?t.readToEnd(e):Ae(t)?ht(t).readToEnd(e):t}async function Ma(t,e){if(Ae(t)){if(t.cancel){let r=await t.cancel(e);return await new Promise(n=>setTimeout(
+i})}return console.warn(`stream.slice(input, ${e}, ${r}) not implemented efficiently.`),Rr(async()=>Pe(await ge(t),e,r))}return t[X]&&(t=Qe(t[X].concat([t]))),pi(t)?t.subarray(e,r===1/0?t.length:r):t.
+slice(e,r)}async function ge(t,e=Qe){return ie(t)?t.readToEnd(e):Ae(t)?ht(t).readToEnd(e):t}async function Ma(t,e){if(Ae(t)){if(t.cancel){let r=await t.cancel(e);return await new Promise(n=>setTimeout(
 n)),r}if(t.destroy)return t.destroy(e),await new Promise(r=>setTimeout(r)),e}}function Rr(t){let e=new st;return(async()=>{let r=Je(e);try{await r.write(await t()),await r.close()}catch(n){await r.abort(
 n)}})(),e}function ht(t){return new Ct(t)}function Je(t){return new Wn(t)}var Bn=Symbol("byValue"),l={curve:{nistP256:"nistP256",p256:"nistP256",nistP384:"nistP384",p384:"nistP384",nistP521:"nistP521",
 p521:"nistP521",secp256k1:"secp256k1",ed25519Legacy:"ed25519Legacy",ed25519:"ed25519Legacy",curve25519Legacy:"curve25519Legacy",curve25519:"curve25519Legacy",brainpoolP256r1:"brainpoolP256r1",brainpoolP384r1:"\
@@ -277,8 +277,8 @@ t.length;r++)if(t[r]!==e[r])return!1;return!0},findLastIndex:function(t,e){for(l
 throw new Error("Equal input arrays expected");let r=1;for(let n=0;n<t.length;n++)r&=t[n]===e[n];return!!r},writeChecksum:function(t){let e=0;for(let r=0;r<t.length;r++)e=e+t[r]&65535;return p.writeNumber(
 e,2)},printDebug:function(t){El&&console.log("[OpenPGP.js debug]",t)},printDebugError:function(t){El&&console.error("[OpenPGP.js debug]",t)},nbits:function(t){let e=1,r=t>>>16;return r!==0&&(t=r,e+=16),
 r=t>>8,r!==0&&(t=r,e+=8),r=t>>4,r!==0&&(t=r,e+=4),r=t>>2,r!==0&&(t=r,e+=2),r=t>>1,r!==0&&(t=r,e+=1),e},double:function(t){let e=new Uint8Array(t.length),r=t.length-1;for(let n=0;n<r;n++)e[n]=t[n]<<1^t[n+
-1]>>7;return e[r]=t[r]<<1^(t[0]>>7)*135,e},shiftRight:function(t,e){if(e)for(let r=t.length-1;r>=0;r--)t[r]>>=e,r>0&&(t[r]|=t[r-1]<<8-e);return t},getWebCrypto:function(){let e=typeof Nt<"u"&&Nt.crypto&&
-Nt.crypto.subtle||this.getNodeCrypto()?.webcrypto.subtle;if(!e)throw new Error("The WebCrypto API is not available");return e},getNodeCrypto:function(){return this.nodeRequire("crypto")},getNodeZlib:function(){
+1]>>7;return e[r]=t[r]<<1^(t[0]>>7)*135,e},shiftRight:function(t,e){if(e)for(let r=t.length-1;r>=0;r--)t[r]>>=e,r>0&&(t[r]|=t[r-1]<<8-e);return t},getWebCrypto:function(){let e=typeof Ot<"u"&&Ot.crypto&&
+Ot.crypto.subtle||this.getNodeCrypto()?.webcrypto.subtle;if(!e)throw new Error("The WebCrypto API is not available");return e},getNodeCrypto:function(){return this.nodeRequire("crypto")},getNodeZlib:function(){
 return this.nodeRequire("zlib")},getNodeBuffer:function(){return(this.nodeRequire("buffer")||{}).Buffer},getHardwareConcurrency:function(){return typeof navigator<"u"?navigator.hardwareConcurrency||1:
 this.nodeRequire("os").cpus().length},isEmailAddress:function(t){return p.isString(t)?/^[^\p{C}\p{Z}@<>\\]+@[^\p{C}\p{Z}@<>\\]+[^\p{C}\p{Z}\p{P}]$/u.test(t):!1},canonicalizeEOL:function(t){let n=!1;return me(
 t,s=>{n&&(s=p.concatUint8Array([new Uint8Array([13]),s])),s[s.length-1]===13?(n=!0,s=s.subarray(0,-1)):n=!1;let i,a=[];for(let u=0;i=s.indexOf(10,u)+1,i;u=i)s[i-2]!==13&&a.push(i);if(!a.length)return s;
@@ -292,12 +292,12 @@ constructAllowedPackets:function(t){let e={};return t.forEach(r=>{if(!r.tag)thro
 let n;Promise.all(t.map(async s=>{try{e(await s)}catch(i){n=i}})).then(()=>{r(n)})})},selectUint8Array:function(t,e,r){let n=Math.max(e.length,r.length),s=new Uint8Array(n),i=0;for(let a=0;a<s.length;a++)
 s[a]=e[a]&256-t|r[a]&255+t,i+=t&a<e.length|1-t&a<r.length;return s.subarray(0,i)},selectUint8:function(t,e,r){return e&256-t|r&255+t},isAES:function(t){return t===l.symmetric.aes128||t===l.symmetric.aes192||
 t===l.symmetric.aes256}},ba=p.getNodeBuffer(),Hs,zs;ba?(Hs=t=>ba.from(t).toString("base64"),zs=t=>{let e=ba.from(t,"base64");return new Uint8Array(e.buffer,e.byteOffset,e.byteLength)}):(Hs=t=>btoa(p.uint8ArrayToString(
-t)),zs=t=>p.stringToUint8Array(atob(t)));function _t(t){let e=new Uint8Array;return me(t,r=>{e=p.concatUint8Array([e,r]);let n=[],s=45,i=Math.floor(e.length/s),a=i*s,o=Hs(e.subarray(0,a));for(let c=0;c<
+t)),zs=t=>p.stringToUint8Array(atob(t)));function Ft(t){let e=new Uint8Array;return me(t,r=>{e=p.concatUint8Array([e,r]);let n=[],s=45,i=Math.floor(e.length/s),a=i*s,o=Hs(e.subarray(0,a));for(let c=0;c<
 i;c++)n.push(o.substr(c*60,60)),n.push(`
 `);return e=e.subarray(a),n.join("")},()=>e.length?Hs(e)+`
 `:"")}function cu(t){let e="";return me(t,r=>{e+=r;let n=0,s=[" ","\x09","\r",`
 `];for(let o=0;o<s.length;o++){let c=s[o];for(let u=e.indexOf(c);u!==-1;u=e.indexOf(c,u+1))n++}let i=e.length;for(;i>0&&(i-n)%4!==0;i--)s.includes(e[i])&&n--;let a=zs(e.substr(0,i));return e=e.substr(
-i),a},()=>zs(e))}function Ht(t){return cu(t.replace(/-/g,"+").replace(/_/g,"/"))}function Ke(t,e){let r=_t(t).replace(/[\r\n]/g,"");return r=r.replace(/[+]/g,"-").replace(/[/]/g,"_").replace(/[=]/g,""),
+i),a},()=>zs(e))}function zt(t){return cu(t.replace(/-/g,"+").replace(/_/g,"/"))}function Ke(t,e){let r=Ft(t).replace(/[\r\n]/g,"");return r=r.replace(/[+]/g,"-").replace(/[/]/g,"_").replace(/[=]/g,""),
 r}function cd(t){let e=/^-----BEGIN PGP (MESSAGE, PART \d+\/\d+|MESSAGE, PART \d+|SIGNED MESSAGE|MESSAGE|PUBLIC KEY BLOCK|PRIVATE KEY BLOCK|SIGNATURE)-----$/m,r=t.match(e);if(!r)throw new Error("Unkno\
 wn ASCII armor type");if(/MESSAGE, PART \d+\/\d+/.test(r[1]))return l.armor.multipartSection;if(/MESSAGE, PART \d+/.test(r[1]))return l.armor.multipartLast;if(/SIGNED MESSAGE/.test(r[1]))return l.armor.
 signed;if(/MESSAGE/.test(r[1]))return l.armor.message;if(/PUBLIC KEY BLOCK/.test(r[1]))return l.armor.publicKey;if(/PRIVATE KEY BLOCK/.test(r[1]))return l.armor.privateKey;if(/SIGNATURE/.test(r[1]))return l.
@@ -305,7 +305,7 @@ armor.signature}function Cr(t,e){let r="";return e.showVersion&&(r+="Version: "+
 `),e.showComment&&(r+="Comment: "+e.commentString+`
 `),t&&(r+="Comment: "+t+`
 `),r+=`
-`,r}function Ir(t){let e=ud(t);return _t(e)}var ve=[new Array(255),new Array(255),new Array(255),new Array(255)];for(let t=0;t<=255;t++){let e=t<<16;for(let r=0;r<8;r++)e=e<<1^((e&8388608)!==0?8801531:
+`,r}function Ir(t){let e=ud(t);return Ft(e)}var ve=[new Array(255),new Array(255),new Array(255),new Array(255)];for(let t=0;t<=255;t++){let e=t<<16;for(let r=0;r<8;r++)e=e<<1^((e&8388608)!==0?8801531:
 0);ve[0][t]=(e&16711680)>>16|e&65280|(e&255)<<16}for(let t=0;t<=255;t++)ve[1][t]=ve[0][t]>>8^ve[0][ve[0][t]&255];for(let t=0;t<=255;t++)ve[2][t]=ve[1][t]>>8^ve[0][ve[1][t]&255];for(let t=0;t<=255;t++)
 ve[3][t]=ve[2][t]>>8^ve[0][ve[2][t]&255];var ld=(function(){let t=new ArrayBuffer(2);return new DataView(t).setInt16(0,255,!0),new Int16Array(t)[0]===255})();function ud(t){let e=13501623;return me(t,
 r=>{let n=ld?Math.floor(r.length/4):0,s=new Uint32Array(r.buffer,r.byteOffset,n);for(let i=0;i<n;i++)e^=s[i],e=ve[0][e>>24&255]^ve[1][e>>16&255]^ve[2][e>>8&255]^ve[3][e>>0&255];for(let i=n*4;i<r.length;i++)
@@ -318,26 +318,26 @@ l.armor.signed&&(n.test(A)?(u=u.join(`\r
 l.armor.signed){e({text:u,data:f,headers:a,type:i});break}}}catch(A){r(A);return}let b=Je(g);try{for(;;){await b.ready;let{done:A,value:k}=await w.read();if(A)throw new Error("Misformed armored text");
 let E=k+"";if(E.indexOf("=")===-1&&E.indexOf("-")===-1)await b.write(E);else{let S=await w.readToEnd();S.length||(S=""),S=E+S,S=p.removeTrailingSpaces(S.replace(/\r/g,""));let v=S.split(n);if(v.length===
 1)throw new Error("Misformed armored text");let D=hd(v[0].slice(0,-1));await b.write(D);break}}await b.ready,await b.close()}catch(A){await b.abort(A)}}))}catch(n){r(n)}}).then(async e=>(ie(e.data)&&(e.
-data=await ye(e.data)),e))}function so(t,e,r,n,s,i=!1,a=L){let o,c;t===l.armor.signed&&(o=e.text,c=e.hash,e=e.data);let u=i&&Rn(e),h=[];switch(t){case l.armor.multipartSection:h.push("-----BEGIN PGP M\
+data=await ge(e.data)),e))}function so(t,e,r,n,s,i=!1,a=L){let o,c;t===l.armor.signed&&(o=e.text,c=e.hash,e=e.data);let u=i&&Rn(e),h=[];switch(t){case l.armor.multipartSection:h.push("-----BEGIN PGP M\
 ESSAGE, PART "+r+"/"+n+`-----
-`),h.push(Cr(s,a)),h.push(_t(e)),u&&h.push("=",Ir(u)),h.push("-----END PGP MESSAGE, PART "+r+"/"+n+`-----
+`),h.push(Cr(s,a)),h.push(Ft(e)),u&&h.push("=",Ir(u)),h.push("-----END PGP MESSAGE, PART "+r+"/"+n+`-----
 `);break;case l.armor.multipartLast:h.push("-----BEGIN PGP MESSAGE, PART "+r+`-----
-`),h.push(Cr(s,a)),h.push(_t(e)),u&&h.push("=",Ir(u)),h.push("-----END PGP MESSAGE, PART "+r+`-----
+`),h.push(Cr(s,a)),h.push(Ft(e)),u&&h.push("=",Ir(u)),h.push("-----END PGP MESSAGE, PART "+r+`-----
 `);break;case l.armor.signed:h.push(`-----BEGIN PGP SIGNED MESSAGE-----
 `),h.push(c?`Hash: ${c}
 
 `:`
 `),h.push(o.replace(/^-/mg,"- -")),h.push(`
 -----BEGIN PGP SIGNATURE-----
-`),h.push(Cr(s,a)),h.push(_t(e)),u&&h.push("=",Ir(u)),h.push(`-----END PGP SIGNATURE-----
+`),h.push(Cr(s,a)),h.push(Ft(e)),u&&h.push("=",Ir(u)),h.push(`-----END PGP SIGNATURE-----
 `);break;case l.armor.message:h.push(`-----BEGIN PGP MESSAGE-----
-`),h.push(Cr(s,a)),h.push(_t(e)),u&&h.push("=",Ir(u)),h.push(`-----END PGP MESSAGE-----
+`),h.push(Cr(s,a)),h.push(Ft(e)),u&&h.push("=",Ir(u)),h.push(`-----END PGP MESSAGE-----
 `);break;case l.armor.publicKey:h.push(`-----BEGIN PGP PUBLIC KEY BLOCK-----
-`),h.push(Cr(s,a)),h.push(_t(e)),u&&h.push("=",Ir(u)),h.push(`-----END PGP PUBLIC KEY BLOCK-----
+`),h.push(Cr(s,a)),h.push(Ft(e)),u&&h.push("=",Ir(u)),h.push(`-----END PGP PUBLIC KEY BLOCK-----
 `);break;case l.armor.privateKey:h.push(`-----BEGIN PGP PRIVATE KEY BLOCK-----
-`),h.push(Cr(s,a)),h.push(_t(e)),u&&h.push("=",Ir(u)),h.push(`-----END PGP PRIVATE KEY BLOCK-----
+`),h.push(Cr(s,a)),h.push(Ft(e)),u&&h.push("=",Ir(u)),h.push(`-----END PGP PRIVATE KEY BLOCK-----
 `);break;case l.armor.signature:h.push(`-----BEGIN PGP SIGNATURE-----
-`),h.push(Cr(s,a)),h.push(_t(e)),u&&h.push("=",Ir(u)),h.push(`-----END PGP SIGNATURE-----
+`),h.push(Cr(s,a)),h.push(Ft(e)),u&&h.push("=",Ir(u)),h.push(`-----END PGP SIGNATURE-----
 `);break}return p.concat(h)}var xt=BigInt(0),Rs=BigInt(1);function H(t){let e="0123456789ABCDEF",r="";return t.forEach(n=>{r+=e[n>>4]+e[n&15]}),BigInt("0x0"+r)}function ee(t,e){let r=t%e;return r<xt?r+
 e:r}function fd(t,e,r){let n=-t;return e&n|r&~n}function tt(t,e,r){if(r===xt)throw Error("Modulo cannot be zero");if(r===Rs)return BigInt(0);if(e<xt)throw Error("Unsopported negative exponent");let n=e,
 s=t;s%=r;let i=BigInt(1);for(;n>xt;){let a=n&Rs;n>>=Rs;let o=i*s%r;i=fd(a,o,i),s=s*s%r}return i}function xl(t){return t>=xt?t:-t}function pd(t,e){let r=BigInt(0),n=BigInt(1),s=BigInt(1),i=BigInt(0),a=xl(
@@ -360,11 +360,11 @@ let r=e-t,n=je(r),s=H(it(n+8));return ee(s,r)+t}var Om=BigInt(1);var Qm=[7,11,13
 3733,3739,3761,3767,3769,3779,3793,3797,3803,3821,3823,3833,3847,3851,3853,3863,3877,3881,3889,3907,3911,3917,3919,3923,3929,3931,3943,3947,3967,3989,4001,4003,4007,4013,4019,4021,4027,4049,4051,4057,
 4073,4079,4091,4093,4099,4111,4127,4129,4133,4139,4153,4157,4159,4177,4201,4211,4217,4219,4229,4231,4241,4243,4253,4259,4261,4271,4273,4283,4289,4297,4327,4337,4339,4349,4357,4363,4373,4391,4397,4409,
 4421,4423,4441,4447,4451,4457,4463,4481,4483,4493,4507,4513,4517,4519,4523,4547,4549,4561,4567,4583,4591,4597,4603,4621,4637,4639,4643,4649,4651,4657,4663,4673,4679,4691,4703,4721,4723,4729,4733,4751,
-4759,4783,4787,4789,4793,4799,4801,4813,4817,4831,4861,4871,4877,4889,4903,4909,4919,4931,4933,4937,4943,4951,4957,4967,4969,4973,4987,4993,4999].map(t=>BigInt(t));var Sl=p.getWebCrypto(),js=p.getNodeCrypto(),yd=js&&js.getHashes();function zt(t){if(!(!js||!yd.includes(t)))return async function(e){let r=js.createHash(t);return me(e,n=>{r.update(n)},()=>new Uint8Array(
-r.digest()))}}function jt(t,e){let r=async()=>{let{nobleHashes:n}=await Promise.resolve().then(()=>(nl(),rl)),s=n.get(t);if(!s)throw new Error("Unsupported hash");return s};return async function(n){if(ie(
-n)&&(n=await ye(n)),p.isStream(n)){let i=(await r()).create();return me(n,a=>{i.update(a)},()=>i.digest())}else return Sl&&e?new Uint8Array(await Sl.digest(e,n)):(await r())(n)}}var gd=zt("md5")||jt("\
-md5"),wd=zt("sha1")||jt("sha1","SHA-1"),md=zt("sha224")||jt("sha224"),Ad=zt("sha256")||jt("sha256","SHA-256"),bd=zt("sha384")||jt("sha384","SHA-384"),Ed=zt("sha512")||jt("sha512","SHA-512"),kd=zt("rip\
-emd160")||jt("ripemd160"),xd=zt("sha3-256")||jt("sha3_256"),Sd=zt("sha3-512")||jt("sha3_512");function Pr(t,e){switch(t){case l.hash.md5:return gd(e);case l.hash.sha1:return wd(e);case l.hash.ripemd:return kd(
+4759,4783,4787,4789,4793,4799,4801,4813,4817,4831,4861,4871,4877,4889,4903,4909,4919,4931,4933,4937,4943,4951,4957,4967,4969,4973,4987,4993,4999].map(t=>BigInt(t));var Sl=p.getWebCrypto(),js=p.getNodeCrypto(),yd=js&&js.getHashes();function jt(t){if(!(!js||!yd.includes(t)))return async function(e){let r=js.createHash(t);return me(e,n=>{r.update(n)},()=>new Uint8Array(
+r.digest()))}}function Gt(t,e){let r=async()=>{let{nobleHashes:n}=await Promise.resolve().then(()=>(nl(),rl)),s=n.get(t);if(!s)throw new Error("Unsupported hash");return s};return async function(n){if(ie(
+n)&&(n=await ge(n)),p.isStream(n)){let i=(await r()).create();return me(n,a=>{i.update(a)},()=>i.digest())}else return Sl&&e?new Uint8Array(await Sl.digest(e,n)):(await r())(n)}}var gd=jt("md5")||Gt("\
+md5"),wd=jt("sha1")||Gt("sha1","SHA-1"),md=jt("sha224")||Gt("sha224"),Ad=jt("sha256")||Gt("sha256","SHA-256"),bd=jt("sha384")||Gt("sha384","SHA-384"),Ed=jt("sha512")||Gt("sha512","SHA-512"),kd=jt("rip\
+emd160")||Gt("ripemd160"),xd=jt("sha3-256")||Gt("sha3_256"),Sd=jt("sha3-512")||Gt("sha3_512");function Pr(t,e){switch(t){case l.hash.md5:return gd(e);case l.hash.sha1:return wd(e);case l.hash.ripemd:return kd(
 e);case l.hash.sha256:return Ad(e);case l.hash.sha384:return bd(e);case l.hash.sha512:return Ed(e);case l.hash.sha224:return md(e);case l.hash.sha3_256:return xd(e);case l.hash.sha3_512:return Sd(e);default:
 throw new Error("Unsupported hash function")}}function ke(t){switch(t){case l.hash.md5:return 16;case l.hash.sha1:case l.hash.ripemd:return 20;case l.hash.sha256:return 32;case l.hash.sha384:return 48;case l.
 hash.sha512:return 64;case l.hash.sha224:return 28;case l.hash.sha3_256:return 32;case l.hash.sha3_512:return 64;default:throw new Error("Invalid hash algorithm.")}}var rt=[];rt[1]=[48,32,48,12,6,8,42,
@@ -408,7 +408,7 @@ captureStackTrace&&Error.captureStackTrace(this,t),this.name="UnsupportedError"}
 nknownPacketError"}},_n=class extends J{constructor(...e){super(...e),Error.captureStackTrace&&Error.captureStackTrace(this,J),this.name="MalformedPacketError"}},Nn=class{constructor(e,r){this.tag=e,this.
 rawContent=r}write(){return this.rawContent}};async function Wd(t){switch(t){case l.publicKey.ed25519:try{let e=p.getWebCrypto(),r=await e.generateKey("Ed25519",!0,["sign","verify"]).catch(i=>{if(i.name===
 "OperationError"){let a=new Error("Unexpected key generation issue");throw a.name="NotSupportedError",a}throw i}),n=await e.exportKey("jwk",r.privateKey),s=await e.exportKey("jwk",r.publicKey);return{
-A:new Uint8Array(Ht(s.x)),seed:Ht(n.d,!0)}}catch(e){if(e.name!=="NotSupportedError")throw e;let{default:r}=await Promise.resolve().then(()=>(Sr(),xr)),n=it(lo(t)),{publicKey:s}=r.sign.keyPair.fromSeed(
+A:new Uint8Array(zt(s.x)),seed:zt(n.d,!0)}}catch(e){if(e.name!=="NotSupportedError")throw e;let{default:r}=await Promise.resolve().then(()=>(Sr(),xr)),n=it(lo(t)),{publicKey:s}=r.sign.keyPair.fromSeed(
 n);return{A:s,seed:n}}case l.publicKey.ed448:{let e=await p.getNobleCurve(l.publicKey.ed448),{secretKey:r,publicKey:n}=e.keygen();return{A:n,seed:r}}default:throw new Error("Unsupported EdDSA algorith\
 m")}}async function pu(t,e,r,n,s,i){if(ke(e)<ke(uo(t)))throw new Error("Hash algorithm too weak for EdDSA.");switch(t){case l.publicKey.ed25519:try{let a=p.getWebCrypto(),o=Vd(t,n,s),c=await a.importKey(
 "jwk",o,"Ed25519",!1,["sign"]);return{RS:new Uint8Array(await a.sign("Ed25519",c,i))}}catch(a){if(a.name!=="NotSupportedError")throw a;let{default:o}=await Promise.resolve().then(()=>(Sr(),xr)),c=p.concatUint8Array(
@@ -431,18 +431,18 @@ throw new Error("cipher output not supported");ne(f)}},c=!1;return{encrypt(h,f){
 f)},decrypt(h,f){if(ne(h),i&&h.length<i)throw new Error("invalid ciphertext length: smaller than tagLength="+i);return o(a.decrypt.length,f),a.decrypt(h,f)}}}return Object.assign(r,t),r};function qn(t,e,r=!0){
 if(e===void 0)return new Uint8Array(t);if(e.length!==t)throw new Error("invalid output length, expected "+t+", got: "+e.length);if(r&&!nt(e))throw new Error("invalid output, must be aligned");return e}
 function Ra(t,e,r,n){if(typeof t.setBigUint64=="function")return t.setBigUint64(e,r,n);let s=BigInt(32),i=BigInt(4294967295),a=Number(r>>s&i),o=Number(r&i),c=0,u=4;t.setUint32(e+c,a,n),t.setUint32(e+u,
-o,n)}function $d(t,e,r){let n=new Uint8Array(16),s=gi(n);return Ra(s,0,BigInt(e),r),Ra(s,8,BigInt(t),r),n}function nt(t){return t.byteOffset%4===0}function Ge(t){return Uint8Array.from(t)}var Ft=16,po=new Uint8Array(
+o,n)}function $d(t,e,r){let n=new Uint8Array(16),s=gi(n);return Ra(s,0,BigInt(e),r),Ra(s,8,BigInt(t),r),n}function nt(t){return t.byteOffset%4===0}function Ge(t){return Uint8Array.from(t)}var Nt=16,po=new Uint8Array(
 16),Et=Z(po),Xd=225,Zd=(t,e,r,n)=>{let s=n&1;return{s3:r<<31|n>>>1,s2:e<<31|r>>>1,s1:t<<31|e>>>1,s0:t>>>1^Xd<<24&-(s&1)}},et=t=>(t>>>0&255)<<24|(t>>>8&255)<<16|(t>>>16&255)<<8|t>>>24&255|0;function ey(t){
-t.reverse();let e=t[15]&1,r=0;for(let n=0;n<t.length;n++){let s=t[n];t[n]=s>>>1|r,r=(s&1)<<7}return t[0]^=-e&225,t}var ty=t=>t>64*1024?8:t>1024?4:2,Ys=class{constructor(e,r){this.blockLen=Ft,this.outputLen=
-Ft,this.s0=0,this.s1=0,this.s2=0,this.s3=0,this.finished=!1,e=On(e),ne(e,16);let n=gi(e),s=n.getUint32(0,!1),i=n.getUint32(4,!1),a=n.getUint32(8,!1),o=n.getUint32(12,!1),c=[];for(let w=0;w<128;w++)c.push(
+t.reverse();let e=t[15]&1,r=0;for(let n=0;n<t.length;n++){let s=t[n];t[n]=s>>>1|r,r=(s&1)<<7}return t[0]^=-e&225,t}var ty=t=>t>64*1024?8:t>1024?4:2,Ys=class{constructor(e,r){this.blockLen=Nt,this.outputLen=
+Nt,this.s0=0,this.s1=0,this.s2=0,this.s3=0,this.finished=!1,e=On(e),ne(e,16);let n=gi(e),s=n.getUint32(0,!1),i=n.getUint32(4,!1),a=n.getUint32(8,!1),o=n.getUint32(12,!1),c=[];for(let w=0;w<128;w++)c.push(
 {s0:et(s),s1:et(i),s2:et(a),s3:et(o)}),{s0:s,s1:i,s2:a,s3:o}=Zd(s,i,a,o);let u=ty(r||1024);if(![1,2,4,8].includes(u))throw new Error("ghash: invalid window size, expected 2, 4 or 8");this.W=u;let f=128/
 u,d=this.windowSize=2**u,g=[];for(let w=0;w<f;w++)for(let b=0;b<d;b++){let A=0,k=0,E=0,S=0;for(let v=0;v<u;v++){if(!(b>>>u-v-1&1))continue;let{s0:T,s1:M,s2:K,s3:U}=c[u*w+v];A^=T,k^=M,E^=K,S^=U}g.push(
 {s0:A,s1:k,s2:E,s3:S})}this.t=g}_updateBlock(e,r,n,s){e^=this.s0,r^=this.s1,n^=this.s2,s^=this.s3;let{W:i,t:a,windowSize:o}=this,c=0,u=0,h=0,f=0,d=(1<<i)-1,g=0;for(let w of[e,r,n,s])for(let b=0;b<4;b++){
 let A=w>>>8*b&255;for(let k=8/i-1;k>=0;k--){let E=A>>>i*k&d,{s0:S,s1:v,s2:D,s3:T}=a[g*o+E];c^=S,u^=v,h^=D,f^=T,g+=1}}this.s0=c,this.s1=u,this.s2=h,this.s3=f}update(e){Vs(this),e=On(e),ne(e);let r=Z(e),
-n=Math.floor(e.length/Ft),s=e.length%Ft;for(let i=0;i<n;i++)this._updateBlock(r[i*4+0],r[i*4+1],r[i*4+2],r[i*4+3]);return s&&(po.set(e.subarray(n*Ft)),this._updateBlock(Et[0],Et[1],Et[2],Et[3]),Me(Et)),
+n=Math.floor(e.length/Nt),s=e.length%Nt;for(let i=0;i<n;i++)this._updateBlock(r[i*4+0],r[i*4+1],r[i*4+2],r[i*4+3]);return s&&(po.set(e.subarray(n*Nt)),this._updateBlock(Et[0],Et[1],Et[2],Et[3]),Me(Et)),
 this}destroy(){let{t:e}=this;for(let r of e)r.s0=0,r.s1=0,r.s2=0,r.s3=0}digestInto(e){Vs(this),wu(e,this),this.finished=!0;let{s0:r,s1:n,s2:s,s3:i}=this,a=Z(e);return a[0]=r,a[1]=n,a[2]=s,a[3]=i,e}digest(){
-let e=new Uint8Array(Ft);return this.digestInto(e),this.destroy(),e}},_a=class extends Ys{constructor(e,r){e=On(e),ne(e);let n=ey(Ge(e));super(n,r),Me(n)}update(e){e=On(e),Vs(this);let r=Z(e),n=e.length%
-Ft,s=Math.floor(e.length/Ft);for(let i=0;i<s;i++)this._updateBlock(et(r[i*4+3]),et(r[i*4+2]),et(r[i*4+1]),et(r[i*4+0]));return n&&(po.set(e.subarray(s*Ft)),this._updateBlock(et(Et[3]),et(Et[2]),et(Et[1]),
+let e=new Uint8Array(Nt);return this.digestInto(e),this.destroy(),e}},_a=class extends Ys{constructor(e,r){e=On(e),ne(e);let n=ey(Ge(e));super(n,r),Me(n)}update(e){e=On(e),Vs(this);let r=Z(e),n=e.length%
+Nt,s=Math.floor(e.length/Nt);for(let i=0;i<s;i++)this._updateBlock(et(r[i*4+3]),et(r[i*4+2]),et(r[i*4+1]),et(r[i*4+0]));return n&&(po.set(e.subarray(s*Nt)),this._updateBlock(et(Et[3]),et(Et[2]),et(Et[1]),
 et(Et[0])),Me(Et)),this}digestInto(e){Vs(this),wu(e,this),this.finished=!0;let{s0:r,s1:n,s2:s,s3:i}=this,a=Z(e);return a[0]=r,a[1]=n,a[2]=s,a[3]=i,e.reverse()}};function bu(t){let e=(n,s)=>t(s,n.length).
 update(On(n)).digest(),r=t(new Uint8Array(16),0);return e.outputLen=r.outputLen,e.blockLen=r.blockLen,e.create=(n,s)=>t(n,s),e}var Il=bu((t,e)=>new Ys(t,e));bu((t,e)=>new _a(t,e));var We=16,yo=4,Ks=new Uint8Array(
 We),ry=283;function go(t){return t<<1^ry&-(t>>7)}function nn(t,e){let r=0;for(;e>0;e>>=1)r^=t&-(e&1),t=go(t);return r}var Fa=(()=>{let t=new Uint8Array(256);for(let r=0,n=1;r<256;r++,n^=go(n))t[r]=n;let e=new Uint8Array(
@@ -505,7 +505,7 @@ r)}try{let i=await on.unwrapKey("raw",r,s,{name:"AES-KW"},{name:"HMAC",hash:"SHA
 DF",!1,["deriveBits"]),c=await i.deriveBits({name:"HKDF",hash:a,salt:r,info:n},o,s*8);return new Uint8Array(c)}var qs={x25519:p.encodeUTF8("OpenPGP X25519"),x448:p.encodeUTF8("OpenPGP X448")};async function dy(t){
 switch(t){case l.publicKey.x25519:try{let e=p.getWebCrypto(),r=await e.generateKey("X25519",!0,["deriveKey","deriveBits"]).catch(i=>{if(i.name==="OperationError"){let a=new Error("Unexpected key gener\
 ation issue");throw a.name="NotSupportedError",a}throw i}),n=await e.exportKey("jwk",r.privateKey),s=await e.exportKey("jwk",r.publicKey);if(n.x!==s.x){let i=new Error("Unexpected mismatching public p\
-oint");throw i.name="NotSupportedError",i}return{A:new Uint8Array(Ht(s.x)),k:Ht(n.d)}}catch(e){if(e.name!=="NotSupportedError")throw e;let{default:r}=await Promise.resolve().then(()=>(Sr(),xr)),{secretKey:n,
+oint");throw i.name="NotSupportedError",i}return{A:new Uint8Array(zt(s.x)),k:zt(n.d)}}catch(e){if(e.name!=="NotSupportedError")throw e;let{default:r}=await Promise.resolve().then(()=>(Sr(),xr)),{secretKey:n,
 publicKey:s}=r.box.keyPair();return{A:s,k:n}}case l.publicKey.x448:{let e=await p.getNobleCurve(l.publicKey.x448),{secretKey:r,publicKey:n}=e.keygen();return{A:n,k:r}}default:throw new Error("Unsuppor\
 ted ECDH algorithm")}}async function yy(t,e,r){let{ephemeralPublicKey:n,sharedSecret:s}=await Ku(t,r),i=p.concatUint8Array([n,r,s]);switch(t){case l.publicKey.x25519:{let a=l.symmetric.aes128,{keySize:o}=se(a),c=await Tr(l.
 hash.sha256,i,new Uint8Array,qs.x25519,o),u=await Oa(a,c,e);return{ephemeralPublicKey:n,wrappedKey:u}}case l.publicKey.x448:{let a=l.symmetric.aes256,{keySize:o}=se(l.symmetric.aes256),c=await Tr(l.hash.
@@ -515,17 +515,17 @@ x448:{let o=l.symmetric.aes256,{keySize:c}=se(l.symmetric.aes256),u=await Tr(l.h
 switch(t){case l.publicKey.x25519:return 32;case l.publicKey.x448:return 56;default:throw new Error("Unsupported ECDH algorithm")}}async function Ku(t,e){switch(t){case l.publicKey.x25519:try{let r=p.
 getWebCrypto(),n=await r.generateKey("X25519",!0,["deriveKey","deriveBits"]).catch(u=>{if(u.name==="OperationError"){let h=new Error("Unexpected key generation issue");throw h.name="NotSupportedError",
 h}throw u}),s=await r.exportKey("jwk",n.publicKey);if((await r.exportKey("jwk",n.privateKey)).x!==s.x){let u=new Error("Unexpected mismatching public point");throw u.name="NotSupportedError",u}let a=bo(
-t,e),o=await r.importKey("jwk",a,"X25519",!1,[]),c=await r.deriveBits({name:"X25519",public:o},n.privateKey,Ao(t)*8);return{sharedSecret:new Uint8Array(c),ephemeralPublicKey:new Uint8Array(Ht(s.x))}}catch(r){
+t,e),o=await r.importKey("jwk",a,"X25519",!1,[]),c=await r.deriveBits({name:"X25519",public:o},n.privateKey,Ao(t)*8);return{sharedSecret:new Uint8Array(c),ephemeralPublicKey:new Uint8Array(zt(s.x))}}catch(r){
 if(r.name!=="NotSupportedError")throw r;let{default:n}=await Promise.resolve().then(()=>(Sr(),xr)),{secretKey:s,publicKey:i}=n.box.keyPair(),a=n.scalarMult(s,e);return Js(a),{ephemeralPublicKey:i,sharedSecret:a}}case l.
 publicKey.x448:{let r=await p.getNobleCurve(l.publicKey.x448),{secretKey:n,publicKey:s}=r.keygen(),i=r.getSharedSecret(n,e);return Js(i),{ephemeralPublicKey:s,sharedSecret:i}}default:throw new Error("\
 Unsupported ECDH algorithm")}}async function Pu(t,e,r,n){switch(t){case l.publicKey.x25519:try{let s=p.getWebCrypto(),i=wy(t,r,n),a=bo(t,e),o=await s.importKey("jwk",i,"X25519",!1,["deriveKey","derive\
 Bits"]),c=await s.importKey("jwk",a,"X25519",!1,[]),u=await s.deriveBits({name:"X25519",public:c},o,Ao(t)*8);return new Uint8Array(u)}catch(s){if(s.name!=="NotSupportedError")throw s;let{default:i}=await Promise.resolve().then(()=>(Sr(),xr)),
 a=i.scalarMult(n,e);return Js(a),a}case l.publicKey.x448:{let i=(await p.getNobleCurve(l.publicKey.x448)).getSharedSecret(n,e);return Js(i),i}default:throw new Error("Unsupported ECDH algorithm")}}function Js(t){
 let e=0;for(let r=0;r<t.length;r++)e|=t[r];if(e===0)throw new Error("Unexpected low order point")}function bo(t,e){if(t===l.publicKey.x25519)return{kty:"OKP",crv:"X25519",x:Ke(e),ext:!0};throw new Error(
-"Unsupported ECDH algorithm")}function wy(t,e,r){if(t===l.publicKey.x25519){let n=bo(t,e);return n.d=Ke(r),n}else throw new Error("Unsupported ECDH algorithm")}var ka=p.getWebCrypto(),$s=p.getNodeCrypto(),St={[l.curve.nistP256]:"P-256",[l.curve.nistP384]:"P-384",[l.curve.nistP521]:"P-521"},Lt=$s?$s.getCurves():[],bt=$s?{[l.curve.secp256k1]:Lt.includes("secp2\
-56k1")?"secp256k1":void 0,[l.curve.nistP256]:Lt.includes("prime256v1")?"prime256v1":void 0,[l.curve.nistP384]:Lt.includes("secp384r1")?"secp384r1":void 0,[l.curve.nistP521]:Lt.includes("secp521r1")?"s\
-ecp521r1":void 0,[l.curve.ed25519Legacy]:Lt.includes("ED25519")?"ED25519":void 0,[l.curve.curve25519Legacy]:Lt.includes("X25519")?"X25519":void 0,[l.curve.brainpoolP256r1]:Lt.includes("brainpoolP256r1")?
-"brainpoolP256r1":void 0,[l.curve.brainpoolP384r1]:Lt.includes("brainpoolP384r1")?"brainpoolP384r1":void 0,[l.curve.brainpoolP512r1]:Lt.includes("brainpoolP512r1")?"brainpoolP512r1":void 0}:{},Tu={[l.
+"Unsupported ECDH algorithm")}function wy(t,e,r){if(t===l.publicKey.x25519){let n=bo(t,e);return n.d=Ke(r),n}else throw new Error("Unsupported ECDH algorithm")}var ka=p.getWebCrypto(),$s=p.getNodeCrypto(),St={[l.curve.nistP256]:"P-256",[l.curve.nistP384]:"P-384",[l.curve.nistP521]:"P-521"},Mt=$s?$s.getCurves():[],bt=$s?{[l.curve.secp256k1]:Mt.includes("secp2\
+56k1")?"secp256k1":void 0,[l.curve.nistP256]:Mt.includes("prime256v1")?"prime256v1":void 0,[l.curve.nistP384]:Mt.includes("secp384r1")?"secp384r1":void 0,[l.curve.nistP521]:Mt.includes("secp521r1")?"s\
+ecp521r1":void 0,[l.curve.ed25519Legacy]:Mt.includes("ED25519")?"ED25519":void 0,[l.curve.curve25519Legacy]:Mt.includes("X25519")?"X25519":void 0,[l.curve.brainpoolP256r1]:Mt.includes("brainpoolP256r1")?
+"brainpoolP256r1":void 0,[l.curve.brainpoolP384r1]:Mt.includes("brainpoolP384r1")?"brainpoolP384r1":void 0,[l.curve.brainpoolP512r1]:Mt.includes("brainpoolP512r1")?"brainpoolP512r1":void 0}:{},Tu={[l.
 curve.nistP256]:{oid:[6,8,42,134,72,206,61,3,1,7],keyType:l.publicKey.ecdsa,hash:l.hash.sha256,cipher:l.symmetric.aes128,node:bt[l.curve.nistP256],web:St[l.curve.nistP256],payloadSize:32,sharedSize:256,
 wireFormatLeadingByte:4},[l.curve.nistP384]:{oid:[6,5,43,129,4,0,34],keyType:l.publicKey.ecdsa,hash:l.hash.sha384,cipher:l.symmetric.aes192,node:bt[l.curve.nistP384],web:St[l.curve.nistP384],payloadSize:48,
 sharedSize:384,wireFormatLeadingByte:4},[l.curve.nistP521]:{oid:[6,5,43,129,4,0,35],keyType:l.publicKey.ecdsa,hash:l.hash.sha512,cipher:l.symmetric.aes256,node:bt[l.curve.nistP521],web:St[l.curve.nistP521],
@@ -542,8 +542,8 @@ this.wireFormatLeadingByte)}catch(e){return p.printDebugError("Browser did not s
 l.publicKey.x25519),n=e.slice().reverse();return n[0]=n[0]&127|64,n[31]&=248,{publicKey:p.concatUint8Array([new Uint8Array([this.wireFormatLeadingByte]),r]),privateKey:n}}case"ed25519Legacy":{let{seed:e,
 A:r}=await Wd(l.publicKey.ed25519);return{publicKey:p.concatUint8Array([new Uint8Array([this.wireFormatLeadingByte]),r]),privateKey:e}}default:return Tl(this.name)}}};function my(t){return Tu[t.getName()].hash}function Ur(t,e){let{payloadSize:r,wireFormatLeadingByte:n,name:s}=t,i=s===l.curve.curve25519Legacy||s===l.curve.ed25519Legacy?r:r*2;if(e[0]!==n||e.length!==i+1)throw new Error("Invalid point encoding")}
 async function Tl(t){let e=await p.getNobleCurve(l.publicKey.ecdsa,t),{secretKey:r}=e.keygen();return{publicKey:e.getPublicKey(r,!1),privateKey:r}}async function Ay(t,e){let r=await ka.generateKey({name:"\
-ECDSA",namedCurve:St[t]},!0,["sign","verify"]),n=await ka.exportKey("jwk",r.privateKey),s=await ka.exportKey("jwk",r.publicKey);return{publicKey:Uu(s,e),privateKey:Ht(n.d)}}function by(t){let e=$s.createECDH(
-bt[t]);return e.generateKeys(),{publicKey:new Uint8Array(e.getPublicKey()),privateKey:new Uint8Array(e.getPrivateKey())}}function Uu(t,e){let r=Ht(t.x),n=Ht(t.y),s=new Uint8Array(r.length+n.length+1);
+ECDSA",namedCurve:St[t]},!0,["sign","verify"]),n=await ka.exportKey("jwk",r.privateKey),s=await ka.exportKey("jwk",r.publicKey);return{publicKey:Uu(s,e),privateKey:zt(n.d)}}function by(t){let e=$s.createECDH(
+bt[t]);return e.generateKeys(),{publicKey:new Uint8Array(e.getPublicKey()),privateKey:new Uint8Array(e.getPrivateKey())}}function Uu(t,e){let r=zt(t.x),n=zt(t.y),s=new Uint8Array(r.length+n.length+1);
 return s[0]=e,s.set(r,1),s.set(n,r.length+1),s}function mi(t,e,r){let n=t,s=r.slice(1,n+1),i=r.slice(n+1,n*2+1);return{kty:"EC",crv:e,x:Ke(s),y:Ke(i),ext:!0}}function Lu(t,e,r,n){let s=mi(t,e,r);return s.
 d=Ke(n),s}var Xs=p.getWebCrypto(),Mu=p.getNodeCrypto();async function Ey(t,e,r,n,s,i){let a=new pt(t);if(Ur(a,n),r&&!p.isStream(r)){let u={publicKey:n,privateKey:s};switch(a.type){case"web":try{return await xy(
 a,e,r,u)}catch(h){if(a.name!=="nistP521"&&(h.name==="DataError"||h.name==="OperationError"))throw h;p.printDebugError("Browser did not support signing: "+h.message)}break;case"node":return vy(a,e,r,s)}}
@@ -571,7 +571,7 @@ f;for(let d=0;d<3;d++)try{let g=await _u(e.hash,c,h,u,d===1,d===2);return Ky(awa
 getSharedSecret(r,e).subarray(1);return{secretKey:r,sharedKey:i}}async function Ml(t,e){let r=await p.getNobleCurve(l.publicKey.ecdh,t.name),{publicKey:n,privateKey:s}=await t.genKeyPair(),a=r.getSharedSecret(
 s,e).subarray(1);return{publicKey:n,sharedKey:a}}async function My(t,e,r,n){let s=p.getWebCrypto(),i=Lu(t.payloadSize,t.web,r,n),a=s.importKey("jwk",i,{name:"ECDH",namedCurve:t.web},!0,["deriveKey","d\
 eriveBits"]),o=mi(t.payloadSize,t.web,e),c=s.importKey("jwk",o,{name:"ECDH",namedCurve:t.web},!0,[]);[a,c]=await Promise.all([a,c]);let u=s.deriveBits({name:"ECDH",namedCurve:t.web,public:c},a,t.sharedSize),
-h=s.exportKey("jwk",a);[u,h]=await Promise.all([u,h]);let f=new Uint8Array(u);return{secretKey:Ht(h.d),sharedKey:f}}async function Ry(t,e){let r=p.getWebCrypto(),n=mi(t.payloadSize,t.web,e),s=r.generateKey(
+h=s.exportKey("jwk",a);[u,h]=await Promise.all([u,h]);let f=new Uint8Array(u);return{secretKey:zt(h.d),sharedKey:f}}async function Ry(t,e){let r=p.getWebCrypto(),n=mi(t.payloadSize,t.web,e),s=r.generateKey(
 {name:"ECDH",namedCurve:t.web},!0,["deriveKey","deriveBits"]),i=r.importKey("jwk",n,{name:"ECDH",namedCurve:t.web},!1,[]);[s,i]=await Promise.all([s,i]);let a=r.deriveBits({name:"ECDH",namedCurve:t.web,
 public:i},s.privateKey,t.sharedSize),o=r.exportKey("jwk",s.publicKey);[a,o]=await Promise.all([a,o]);let c=new Uint8Array(a);return{publicKey:new Uint8Array(Uu(o,t.wireFormatLeadingByte)),sharedKey:c}}
 function _y(t,e,r){let s=p.getNodeCrypto().createECDH(t.node);s.setPrivateKey(r);let i=new Uint8Array(s.computeSecret(e));return{secretKey:new Uint8Array(s.getPrivateKey()),sharedKey:i}}function Fy(t,e){
@@ -629,20 +629,20 @@ let e;return this.i===0?e=new Uint8Array:e=this._runCFB(this.nextBlock).subarray
 e,n);return La(r,i=>s.processChunk(i),()=>s.finish())}return Su(e,n).encrypt(r)}function Yy(t,e,r,n){if(p.isStream(r)){let s=new si(!1,t,e,n);return La(r,i=>s.processChunk(i),()=>s.finish())}return Su(
 e,n).decrypt(r)}function Ts(t,e){let r=Math.min(t.length,e.length);for(let n=0;n<r;n++)t[n]=t[n]^e[n]}var va=t=>new Uint32Array(t.buffer,t.byteOffset,Math.floor(t.byteLength/4));function qy(t,e,r,n){let s=l.
 read(l.symmetric,t),i=new Qn.createCipheriv(Ai[s],e,n);return me(r,a=>new Uint8Array(i.update(a)))}function Jy(t,e,r,n){let s=l.read(l.symmetric,t),i=new Qn.createDecipheriv(Ai[s],e,n);return me(r,a=>new Uint8Array(
-i.update(a)))}var Rl=p.getWebCrypto(),$y=p.getNodeCrypto(),Ot=16;function _l(t,e){let r=t.length-Ot;for(let n=0;n<Ot;n++)t[n+r]^=e[n];return t}function Xy(t,e,r){if(t.length&&t.length%Ot===0)return _l(
-t,e);let n=new Uint8Array(t.length+(Ot-t.length%Ot));return n.set(t),n[t.length]=128,_l(n,r)}var Ns=new Uint8Array(Ot);async function Zy(t){let e=await eg(t),r=p.double(await e(Ns)),n=p.double(r);return async function(s){
-return(await e(Xy(s,r,n))).subarray(-Ot)}}async function eg(t){if(p.getNodeCrypto())return async function(e){let n=new $y.createCipheriv("aes-"+t.length*8+"-cbc",t,Ns).update(e);return new Uint8Array(
-n)};if(p.getWebCrypto())try{return t=await Rl.importKey("raw",t,{name:"AES-CBC",length:t.length*8},!1,["encrypt"]),async function(e){let r=await Rl.encrypt({name:"AES-CBC",iv:Ns,length:Ot*8},t,e);return new Uint8Array(
-r).subarray(0,r.byteLength-Ot)}}catch(e){if(e.name!=="NotSupportedError"&&!(t.length===24&&e.name==="OperationError"))throw e;p.printDebugError("Browser did not support operation: "+e.message)}return async function(e){
-return Na(t,Ns,{disablePadding:!0}).encrypt(e)}}var Fl=p.getWebCrypto(),tg=p.getNodeCrypto(),rg=p.getNodeBuffer(),Gt=16,ng=Gt,tn=Gt,Nl=new Uint8Array(Gt),ja=new Uint8Array(Gt);ja[Gt-1]=1;var Ga=new Uint8Array(
-Gt);Ga[Gt-1]=2;async function sg(t){let e=await Zy(t);return function(r,n){return e(p.concatUint8Array([r,n]))}}async function ig(t){if(p.getNodeCrypto())return async function(e,r){let n=new tg.createCipheriv(
+i.update(a)))}var Rl=p.getWebCrypto(),$y=p.getNodeCrypto(),Qt=16;function _l(t,e){let r=t.length-Qt;for(let n=0;n<Qt;n++)t[n+r]^=e[n];return t}function Xy(t,e,r){if(t.length&&t.length%Qt===0)return _l(
+t,e);let n=new Uint8Array(t.length+(Qt-t.length%Qt));return n.set(t),n[t.length]=128,_l(n,r)}var Ns=new Uint8Array(Qt);async function Zy(t){let e=await eg(t),r=p.double(await e(Ns)),n=p.double(r);return async function(s){
+return(await e(Xy(s,r,n))).subarray(-Qt)}}async function eg(t){if(p.getNodeCrypto())return async function(e){let n=new $y.createCipheriv("aes-"+t.length*8+"-cbc",t,Ns).update(e);return new Uint8Array(
+n)};if(p.getWebCrypto())try{return t=await Rl.importKey("raw",t,{name:"AES-CBC",length:t.length*8},!1,["encrypt"]),async function(e){let r=await Rl.encrypt({name:"AES-CBC",iv:Ns,length:Qt*8},t,e);return new Uint8Array(
+r).subarray(0,r.byteLength-Qt)}}catch(e){if(e.name!=="NotSupportedError"&&!(t.length===24&&e.name==="OperationError"))throw e;p.printDebugError("Browser did not support operation: "+e.message)}return async function(e){
+return Na(t,Ns,{disablePadding:!0}).encrypt(e)}}var Fl=p.getWebCrypto(),tg=p.getNodeCrypto(),rg=p.getNodeBuffer(),Wt=16,ng=Wt,tn=Wt,Nl=new Uint8Array(Wt),ja=new Uint8Array(Wt);ja[Wt-1]=1;var Ga=new Uint8Array(
+Wt);Ga[Wt-1]=2;async function sg(t){let e=await Zy(t);return function(r,n){return e(p.concatUint8Array([r,n]))}}async function ig(t){if(p.getNodeCrypto())return async function(e,r){let n=new tg.createCipheriv(
 "aes-"+t.length*8+"-ctr",t,r),s=rg.concat([n.update(e),n.final()]);return new Uint8Array(s)};if(p.getWebCrypto())try{let e=await Fl.importKey("raw",t,{name:"AES-CTR",length:t.length*8},!1,["encrypt"]);
-return async function(r,n){let s=await Fl.encrypt({name:"AES-CTR",counter:n,length:Gt*8},e,r);return new Uint8Array(s)}}catch(e){if(e.name!=="NotSupportedError"&&!(t.length===24&&e.name==="OperationEr\
+return async function(r,n){let s=await Fl.encrypt({name:"AES-CTR",counter:n,length:Wt*8},e,r);return new Uint8Array(s)}}catch(e){if(e.name!=="NotSupportedError"&&!(t.length===24&&e.name==="OperationEr\
 ror"))throw e;p.printDebugError("Browser did not support operation: "+e.message)}return async function(e,r){return ay(t,r).encrypt(e)}}async function Jn(t,e){if(t!==l.symmetric.aes128&&t!==l.symmetric.
 aes192&&t!==l.symmetric.aes256)throw new Error("EAX mode supports only AES cipher");let[r,n]=await Promise.all([sg(e),ig(e)]);return{encrypt:async function(s,i,a){let[o,c]=await Promise.all([r(Nl,i),r(
 ja,a)]),u=await n(s,o),f=await r(Ga,u);for(let d=0;d<tn;d++)f[d]^=c[d]^o[d];return p.concatUint8Array([u,f])},decrypt:async function(s,i,a){if(s.length<tn)throw new Error("Invalid EAX ciphertext");let o=s.
 subarray(0,-tn),c=s.subarray(-tn),[u,h,f]=await Promise.all([r(Nl,i),r(ja,a),r(Ga,o)]),d=f;for(let w=0;w<tn;w++)d[w]^=h[w]^u[w];if(!p.timingSafeEqualsUint8Array(c,d))throw new Error("Authentication ta\
-g mismatch");return await n(o,u)}}}Jn.getNonce=function(t,e){let r=t.slice();for(let n=0;n<e.length;n++)r[8+n]^=e[n];return r};Jn.blockLength=Gt;Jn.ivLength=ng;Jn.tagLength=tn;var Oe=16,Ou=15,cr=16;function Ol(t){
+g mismatch");return await n(o,u)}}}Jn.getNonce=function(t,e){let r=t.slice();for(let n=0;n<e.length;n++)r[8+n]^=e[n];return r};Jn.blockLength=Wt;Jn.ivLength=ng;Jn.tagLength=tn;var Oe=16,Ou=15,cr=16;function Ol(t){
 let e=0;for(let r=1;(t&r)===0;r<<=1)e++;return e}function ze(t,e){for(let r=0;r<t.length;r++)t[r]^=e[r];return t}function Us(t,e){return ze(t.slice(),e)}var Dn=new Uint8Array(Oe),ag=new Uint8Array([1]);
 async function $n(t,e){let{keySize:r}=se(t);if(!p.isAES(t)||e.length!==r)throw new Error("Unexpected algorithm or key size");let n=0,s=f=>Na(e,Dn,{disablePadding:!0}).encrypt(f),i=f=>Na(e,Dn,{disablePadding:!0}).
 decrypt(f),a;o();function o(){let f=s(Dn),d=p.double(f);a=[],a[0]=p.double(d),a.x=f,a.$=d}function c(f,d){let g=p.nbits(Math.max(f.length,d.length)/Oe|0)-1;for(let w=n+1;w<=g;w++)a[w]=p.double(a[w-1]);
@@ -694,8 +694,8 @@ throw new Error("GNU s2k type not supported.");default:throw new Error("Unknown 
 "Unsupported S2K type")}}function wg(t){let{s2kType:e}=t;if(!gg.has(e))throw new Error("The provided `config.s2kType` value is not allowed");return Qu(e,t)}var he=Uint8Array,qe=Uint16Array,ko=Int32Array,
 bi=new he([0,0,0,0,0,0,0,0,1,1,1,1,2,2,2,2,3,3,3,3,4,4,4,4,5,5,5,5,0,0,0,0]),Ei=new he([0,0,0,0,1,1,2,2,3,3,4,4,5,5,6,6,7,7,8,8,9,9,10,10,11,11,12,12,13,13,0,0]),Ya=new he([16,17,18,0,8,7,9,6,10,5,11,
 4,12,3,13,2,14,1,15]),Hu=function(t,e){for(var r=new qe(31),n=0;n<31;++n)r[n]=e+=1<<t[n-1];for(var s=new ko(r[30]),n=1;n<30;++n)for(var i=r[n];i<r[n+1];++i)s[i]=i-r[n]<<5|n;return{b:r,r:s}},zu=Hu(bi,2),
-ju=zu.b,qa=zu.r;ju[28]=258,qa[258]=28;var Gu=Hu(Ei,0),mg=Gu.b,jl=Gu.r,Ja=new qe(32768);for(V=0;V<32768;++V)Mt=(V&43690)>>1|(V&21845)<<1,Mt=(Mt&52428)>>2|(Mt&13107)<<2,Mt=(Mt&61680)>>4|(Mt&3855)<<4,Ja[V]=
-((Mt&65280)>>8|(Mt&255)<<8)>>1;var Mt,V,vt=(function(t,e,r){for(var n=t.length,s=0,i=new qe(e);s<n;++s)t[s]&&++i[t[s]-1];var a=new qe(e);for(s=1;s<e;++s)a[s]=a[s-1]+i[s-1]<<1;var o;if(r){o=new qe(1<<e);
+ju=zu.b,qa=zu.r;ju[28]=258,qa[258]=28;var Gu=Hu(Ei,0),mg=Gu.b,jl=Gu.r,Ja=new qe(32768);for(V=0;V<32768;++V)Rt=(V&43690)>>1|(V&21845)<<1,Rt=(Rt&52428)>>2|(Rt&13107)<<2,Rt=(Rt&61680)>>4|(Rt&3855)<<4,Ja[V]=
+((Rt&65280)>>8|(Rt&255)<<8)>>1;var Rt,V,vt=(function(t,e,r){for(var n=t.length,s=0,i=new qe(e);s<n;++s)t[s]&&++i[t[s]-1];var a=new qe(e);for(s=1;s<e;++s)a[s]=a[s-1]+i[s-1]<<1;var o;if(r){o=new qe(1<<e);
 var c=15-e;for(s=0;s<n;++s)if(t[s])for(var u=s<<4|t[s],h=e-t[s],f=a[t[s]-1]++<<h,d=f|(1<<h)-1;f<=d;++f)o[Ja[f]>>c]=u}else for(o=new qe(n),s=0;s<n;++s)t[s]&&(o[s]=Ja[a[t[s]-1]++]>>15-t[s]);return o}),ur=new he(
 288);for(V=0;V<144;++V)ur[V]=8;var V;for(V=144;V<256;++V)ur[V]=9;var V;for(V=256;V<280;++V)ur[V]=7;var V;for(V=280;V<288;++V)ur[V]=8;var V,Hn=new he(32);for(V=0;V<32;++V)Hn[V]=5;var V,Ag=vt(ur,9,0),bg=vt(
 ur,9,1),Eg=vt(Hn,5,0),kg=vt(Hn,5,1),Ba=function(t){for(var e=t[0],r=1;r<t.length;++r)t[r]>e&&(e=t[r]);return e},ut=function(t,e,r){var n=e/8|0;return(t[n]|t[n+1]<<8)>>(e&7)&r},Da=function(t,e){var r=e/
@@ -705,30 +705,30 @@ filename too long","stream finishing","invalid zip data"],Se=function(t,e,r){var
 var s=t.length,i=0;if(!s||e.f&&!e.l)return r||new he(0);var a=!r,o=a||e.i!=2,c=e.i;a&&(r=new he(s*3));var u=function(gr){var wr=r.length;if(gr>wr){var $t=new he(Math.max(wr*2,gr));$t.set(r),r=$t}},h=e.
 f||0,f=e.p||0,d=e.b||0,g=e.l,w=e.d,b=e.m,A=e.n,k=s*8;do{if(!g){h=ut(t,f,1);var E=ut(t,f+1,3);if(f+=3,E)if(E==1)g=bg,w=kg,b=9,A=5;else if(E==2){var T=ut(t,f,31)+257,M=ut(t,f+10,15)+4,K=T+ut(t,f+5,31)+1;
 f+=14;for(var U=new he(K),P=new he(19),I=0;I<M;++I)P[Ya[I]]=ut(t,f+I*3,7);f+=M*3;for(var F=Ba(P),N=(1<<F)-1,W=vt(P,F,1),I=0;I<K;){var z=W[ut(t,f,N)];f+=z&15;var S=z>>4;if(S<16)U[I++]=S;else{var Q=0,G=0;
-for(S==16?(G=3+ut(t,f,3),f+=2,Q=U[I-1]):S==17?(G=3+ut(t,f,7),f+=3):S==18&&(G=11+ut(t,f,127),f+=7);G--;)U[I++]=Q}}var fe=U.subarray(0,T),pe=U.subarray(T);b=Ba(fe),A=Ba(pe),g=vt(fe,b,1),w=vt(pe,A,1)}else
-Se(1);else{var S=xo(f)+4,v=t[S-4]|t[S-3]<<8,D=S+v;if(D>s){c&&Se(0);break}o&&u(d+v),r.set(t.subarray(S,D),d),e.b=d+=v,e.p=f=D*8,e.f=h;continue}if(f>k){c&&Se(0);break}}o&&u(d+131072);for(var It=(1<<b)-1,
-Be=(1<<A)-1,Ve=f;;Ve=f){var Q=g[Da(t,f)&It],Fe=Q>>4;if(f+=Q&15,f>k){c&&Se(0);break}if(Q||Se(2),Fe<256)r[d++]=Fe;else if(Fe==256){Ve=f,g=null;break}else{var Ne=Fe-254;if(Fe>264){var I=Fe-257,re=bi[I];Ne=
-ut(t,f,(1<<re)-1)+ju[I],f+=re}var Xe=w[Da(t,f)&Be],q=Xe>>4;Xe||Se(3),f+=Xe&15;var pe=mg[q];if(q>3){var re=Ei[q];pe+=Da(t,f)&(1<<re)-1,f+=re}if(f>k){c&&Se(0);break}o&&u(d+131072);var Jt=d+Ne;if(d<pe){var Hr=i-
-pe,zr=Math.min(pe,Jt);for(Hr+d<0&&Se(3);d<zr;++d)r[d]=n[Hr+d]}for(;d<Jt;++d)r[d]=r[d-pe]}}e.l=g,e.p=Ve,e.b=d,e.f=h,g&&(h=1,e.m=b,e.d=w,e.n=A)}while(!h);return d!=r.length&&a?Fn(r,0,d):r.subarray(0,d)},
-Rt=function(t,e,r){r<<=e&7;var n=e/8|0;t[n]|=r,t[n+1]|=r>>8},Pn=function(t,e,r){r<<=e&7;var n=e/8|0;t[n]|=r,t[n+1]|=r>>8,t[n+2]|=r>>16},Ka=function(t,e){for(var r=[],n=0;n<t.length;++n)t[n]&&r.push({s:n,
+for(S==16?(G=3+ut(t,f,3),f+=2,Q=U[I-1]):S==17?(G=3+ut(t,f,7),f+=3):S==18&&(G=11+ut(t,f,127),f+=7);G--;)U[I++]=Q}}var pe=U.subarray(0,T),de=U.subarray(T);b=Ba(pe),A=Ba(de),g=vt(pe,b,1),w=vt(de,A,1)}else
+Se(1);else{var S=xo(f)+4,v=t[S-4]|t[S-3]<<8,D=S+v;if(D>s){c&&Se(0);break}o&&u(d+v),r.set(t.subarray(S,D),d),e.b=d+=v,e.p=f=D*8,e.f=h;continue}if(f>k){c&&Se(0);break}}o&&u(d+131072);for(var Bt=(1<<b)-1,
+Be=(1<<A)-1,Ve=f;;Ve=f){var Q=g[Da(t,f)&Bt],Fe=Q>>4;if(f+=Q&15,f>k){c&&Se(0);break}if(Q||Se(2),Fe<256)r[d++]=Fe;else if(Fe==256){Ve=f,g=null;break}else{var Ne=Fe-254;if(Fe>264){var I=Fe-257,re=bi[I];Ne=
+ut(t,f,(1<<re)-1)+ju[I],f+=re}var Xe=w[Da(t,f)&Be],q=Xe>>4;Xe||Se(3),f+=Xe&15;var de=mg[q];if(q>3){var re=Ei[q];de+=Da(t,f)&(1<<re)-1,f+=re}if(f>k){c&&Se(0);break}o&&u(d+131072);var Jt=d+Ne;if(d<de){var Hr=i-
+de,zr=Math.min(de,Jt);for(Hr+d<0&&Se(3);d<zr;++d)r[d]=n[Hr+d]}for(;d<Jt;++d)r[d]=r[d-de]}}e.l=g,e.p=Ve,e.b=d,e.f=h,g&&(h=1,e.m=b,e.d=w,e.n=A)}while(!h);return d!=r.length&&a?Fn(r,0,d):r.subarray(0,d)},
+_t=function(t,e,r){r<<=e&7;var n=e/8|0;t[n]|=r,t[n+1]|=r>>8},Pn=function(t,e,r){r<<=e&7;var n=e/8|0;t[n]|=r,t[n+1]|=r>>8,t[n+2]|=r>>16},Ka=function(t,e){for(var r=[],n=0;n<t.length;++n)t[n]&&r.push({s:n,
 f:t[n]});var s=r.length,i=r.slice();if(!s)return{t:ii,l:0};if(s==1){var a=new he(r[0].s+1);return a[r[0].s]=1,{t:a,l:1}}r.sort(function(D,T){return D.f-T.f}),r.push({s:-1,f:25001});var o=r[0],c=r[1],u=0,
 h=1,f=2;for(r[0]={s:-1,f:o.f+c.f,l:o,r:c};h!=s-1;)o=r[r[u].f<r[f].f?u++:f++],c=r[u!=h&&r[u].f<r[f].f?u++:f++],r[h++]={s:-1,f:o.f+c.f,l:o,r:c};for(var d=i[0].s,n=1;n<s;++n)i[n].s>d&&(d=i[n].s);var g=new qe(
 d+1),w=$a(r[h-1],g,0);if(w>e){var n=0,b=0,A=w-e,k=1<<A;for(i.sort(function(T,M){return g[M.s]-g[T.s]||T.f-M.f});n<s;++n){var E=i[n].s;if(g[E]>e)b+=k-(1<<w-g[E]),g[E]=e;else break}for(b>>=A;b>0;){var S=i[n].
 s;g[S]<e?b-=1<<e-g[S]++-1:++n}for(;n>=0&&b;--n){var v=i[n].s;g[v]==e&&(--g[v],++b)}w=e}return{t:new he(g),l:w}},$a=function(t,e,r){return t.s==-1?Math.max($a(t.l,e,r+1),$a(t.r,e,r+1)):e[t.s]=r},Gl=function(t){
 for(var e=t.length;e&&!t[--e];);for(var r=new qe(++e),n=0,s=t[0],i=1,a=function(c){r[n++]=c},o=1;o<=e;++o)if(t[o]==s&&o!=e)++i;else{if(!s&&i>2){for(;i>138;i-=138)a(32754);i>2&&(a(i>10?i-11<<5|28690:i-
 3<<5|12305),i=0)}else if(i>3){for(a(s),--i;i>6;i-=6)a(8304);i>2&&(a(i-3<<5|8208),i=0)}for(;i--;)a(s);i=1,s=t[o]}return{c:r.subarray(0,n),n:e}},Tn=function(t,e){for(var r=0,n=0;n<e.length;++n)r+=t[n]*e[n];
-return r},So=function(t,e,r){var n=r.length,s=xo(e+2);t[s]=n&255,t[s+1]=n>>8,t[s+2]=t[s]^255,t[s+3]=t[s+1]^255;for(var i=0;i<n;++i)t[s+i+4]=r[i];return(s+4+n)*8},Wl=function(t,e,r,n,s,i,a,o,c,u,h){Rt(
+return r},So=function(t,e,r){var n=r.length,s=xo(e+2);t[s]=n&255,t[s+1]=n>>8,t[s+2]=t[s]^255,t[s+3]=t[s+1]^255;for(var i=0;i<n;++i)t[s+i+4]=r[i];return(s+4+n)*8},Wl=function(t,e,r,n,s,i,a,o,c,u,h){_t(
 e,h++,r),++s[256];for(var f=Ka(s,15),d=f.t,g=f.l,w=Ka(i,15),b=w.t,A=w.l,k=Gl(d),E=k.c,S=k.n,v=Gl(b),D=v.c,T=v.n,M=new qe(19),K=0;K<E.length;++K)++M[E[K]&31];for(var K=0;K<D.length;++K)++M[D[K]&31];for(var U=Ka(
-M,7),P=U.t,I=U.l,F=19;F>4&&!P[Ya[F-1]];--F);var N=u+5<<3,W=Tn(s,ur)+Tn(i,Hn)+a,z=Tn(s,d)+Tn(i,b)+a+14+3*F+Tn(M,P)+2*M[16]+3*M[17]+7*M[18];if(c>=0&&N<=W&&N<=z)return So(e,h,t.subarray(c,c+u));var Q,G,fe,
-pe;if(Rt(e,h,1+(z<W)),h+=2,z<W){Q=vt(d,g,0),G=d,fe=vt(b,A,0),pe=b;var It=vt(P,I,0);Rt(e,h,S-257),Rt(e,h+5,T-1),Rt(e,h+10,F-4),h+=14;for(var K=0;K<F;++K)Rt(e,h+3*K,P[Ya[K]]);h+=3*F;for(var Be=[E,D],Ve=0;Ve<
-2;++Ve)for(var Fe=Be[Ve],K=0;K<Fe.length;++K){var Ne=Fe[K]&31;Rt(e,h,It[Ne]),h+=P[Ne],Ne>15&&(Rt(e,h,Fe[K]>>5&127),h+=Fe[K]>>12)}}else Q=Ag,G=ur,fe=Eg,pe=Hn;for(var K=0;K<o;++K){var re=n[K];if(re>255){
-var Ne=re>>18&31;Pn(e,h,Q[Ne+257]),h+=G[Ne+257],Ne>7&&(Rt(e,h,re>>23&31),h+=bi[Ne]);var Xe=re&31;Pn(e,h,fe[Xe]),h+=pe[Xe],Xe>3&&(Pn(e,h,re>>5&8191),h+=Ei[Xe])}else Pn(e,h,Q[re]),h+=G[re]}return Pn(e,h,
+M,7),P=U.t,I=U.l,F=19;F>4&&!P[Ya[F-1]];--F);var N=u+5<<3,W=Tn(s,ur)+Tn(i,Hn)+a,z=Tn(s,d)+Tn(i,b)+a+14+3*F+Tn(M,P)+2*M[16]+3*M[17]+7*M[18];if(c>=0&&N<=W&&N<=z)return So(e,h,t.subarray(c,c+u));var Q,G,pe,
+de;if(_t(e,h,1+(z<W)),h+=2,z<W){Q=vt(d,g,0),G=d,pe=vt(b,A,0),de=b;var Bt=vt(P,I,0);_t(e,h,S-257),_t(e,h+5,T-1),_t(e,h+10,F-4),h+=14;for(var K=0;K<F;++K)_t(e,h+3*K,P[Ya[K]]);h+=3*F;for(var Be=[E,D],Ve=0;Ve<
+2;++Ve)for(var Fe=Be[Ve],K=0;K<Fe.length;++K){var Ne=Fe[K]&31;_t(e,h,Bt[Ne]),h+=P[Ne],Ne>15&&(_t(e,h,Fe[K]>>5&127),h+=Fe[K]>>12)}}else Q=Ag,G=ur,pe=Eg,de=Hn;for(var K=0;K<o;++K){var re=n[K];if(re>255){
+var Ne=re>>18&31;Pn(e,h,Q[Ne+257]),h+=G[Ne+257],Ne>7&&(_t(e,h,re>>23&31),h+=bi[Ne]);var Xe=re&31;Pn(e,h,pe[Xe]),h+=de[Xe],Xe>3&&(Pn(e,h,re>>5&8191),h+=Ei[Xe])}else Pn(e,h,Q[re]),h+=G[re]}return Pn(e,h,
 Q[256]),h+G[256]},vg=new ko([65540,131080,131088,131104,262176,1048704,1048832,2114560,2117632]),ii=new he(0),Cg=function(t,e,r,n,s,i){var a=i.z||t.length,o=new he(n+a+5*(1+Math.ceil(a/7e3))+s),c=o.subarray(
 n,o.length-s),u=i.l,h=(i.r||0)&7;if(e){h&&(c[0]=i.r>>3);for(var f=vg[e-1],d=f>>13,g=f&8191,w=(1<<r)-1,b=i.p||new qe(32768),A=i.h||new qe(w+1),k=Math.ceil(r/3),E=2*k,S=function(bn){return(t[bn]^t[bn+1]<<
 k^t[bn+2]<<E)&w},v=new ko(25e3),D=new qe(288),T=new qe(32),M=0,K=0,U=i.i||0,P=0,I=i.w||0,F=0;U+2<a;++U){var N=S(U),W=U&32767,z=A[N];if(b[W]=z,A[N]=W,I<=U){var Q=a-U;if((M>7e3||P>24576)&&(Q>423||!u)){h=
-Wl(t,c,0,v,D,T,K,P,F,U-F,h),P=M=K=0,F=U;for(var G=0;G<286;++G)D[G]=0;for(var G=0;G<30;++G)T[G]=0}var fe=2,pe=0,It=g,Be=W-z&32767;if(Q>2&&N==S(U-Be))for(var Ve=Math.min(d,Q)-1,Fe=Math.min(32767,U),Ne=Math.
-min(258,Q);Be<=Fe&&--It&&W!=z;){if(t[U+fe]==t[U+fe-Be]){for(var re=0;re<Ne&&t[U+re]==t[U+re-Be];++re);if(re>fe){if(fe=re,pe=Be,re>Ve)break;for(var Xe=Math.min(Be,re-2),q=0,G=0;G<Xe;++G){var Jt=U-Be+G&
-32767,Hr=b[Jt],zr=Jt-Hr&32767;zr>q&&(q=zr,z=Jt)}}}W=z,z=b[W],Be+=W-z&32767}if(pe){v[P++]=268435456|qa[fe]<<18|jl[pe];var gr=qa[fe]&31,wr=jl[pe]&31;K+=bi[gr]+Ei[wr],++D[257+gr],++T[wr],I=U+fe,++M}else v[P++]=
+Wl(t,c,0,v,D,T,K,P,F,U-F,h),P=M=K=0,F=U;for(var G=0;G<286;++G)D[G]=0;for(var G=0;G<30;++G)T[G]=0}var pe=2,de=0,Bt=g,Be=W-z&32767;if(Q>2&&N==S(U-Be))for(var Ve=Math.min(d,Q)-1,Fe=Math.min(32767,U),Ne=Math.
+min(258,Q);Be<=Fe&&--Bt&&W!=z;){if(t[U+pe]==t[U+pe-Be]){for(var re=0;re<Ne&&t[U+re]==t[U+re-Be];++re);if(re>pe){if(pe=re,de=Be,re>Ve)break;for(var Xe=Math.min(Be,re-2),q=0,G=0;G<Xe;++G){var Jt=U-Be+G&
+32767,Hr=b[Jt],zr=Jt-Hr&32767;zr>q&&(q=zr,z=Jt)}}}W=z,z=b[W],Be+=W-z&32767}if(de){v[P++]=268435456|qa[pe]<<18|jl[de];var gr=qa[pe]&31,wr=jl[de]&31;K+=bi[gr]+Ei[wr],++D[257+gr],++T[wr],I=U+pe,++M}else v[P++]=
 t[U],++D[t[U]]}}for(U=Math.max(U,I);U<a;++U)v[P++]=t[U],++D[t[U]];h=Wl(t,c,u,v,D,T,K,P,F,U-F,h),u||(i.r=h&7|c[h/8|0]<<3,h-=7,i.h=A,i.p=b,i.i=U,i.w=I)}else{for(var U=i.w||0;U<a+u;U+=65535){var $t=U+65535;
 $t>=a&&(c[h/8|0]=u,$t=a),h=So(c,h+1,t.subarray(U,$t))}i.i=a}return Fn(o,0,n+xo(h)+s)},Wu=function(){var t=1,e=0;return{p:function(r){for(var n=t,s=e,i=r.length|0,a=0;a!=i;){for(var o=Math.min(a+2655,i);a<
 o;++a)s+=n+=r[a];n=(n&65535)+15*(n>>16),s=(s&65535)+15*(s>>16)}t=n,e=s},d:function(){return t%=65521,e%=65521,(t&255)<<24|(t&65280)<<8|(e&255)<<8|e>>8}}},Vu=function(t,e,r,n,s){if(!s&&(s={l:1},e.dictionary)){
@@ -752,16 +752,16 @@ prototype.c.call(this,r)},t})(),Pg=typeof TextDecoder<"u"&&new TextDecoder,Tg=0;
 this.format=l.literal.utf8,this.date=p.normalizeDate(e),this.text=null,this.data=null,this.filename=""}setText(e,r=l.literal.utf8){this.format=r,this.text=e,this.data=null}getText(e=!1){return(this.text===
 null||p.isStream(this.text))&&(this.text=p.decodeUTF8(p.nativeEOL(this.getBytes(e)))),this.text}setBytes(e,r){this.format=r,this.data=e,this.text=null}getBytes(e=!1){return this.data===null&&(this.data=
 p.canonicalizeEOL(p.encodeUTF8(this.text))),e?Rn(this.data):this.data}setFilename(e){this.filename=e}getFilename(){return this.filename}async read(e){await di(e,async r=>{let n=await r.readByte(),s=await r.
-readByte();this.filename=p.decodeUTF8(await r.readBytes(s)),this.date=p.readDate(await r.readBytes(4));let i=r.remainder();ie(i)&&(i=await ye(i)),this.setBytes(i,n)})}writeHeader(){let e=p.encodeUTF8(
+readByte();this.filename=p.decodeUTF8(await r.readBytes(s)),this.date=p.readDate(await r.readBytes(4));let i=r.remainder();ie(i)&&(i=await ge(i)),this.setBytes(i,n)})}writeHeader(){let e=p.encodeUTF8(
 this.filename),r=new Uint8Array([e.length]),n=new Uint8Array([this.format]),s=p.writeDate(this.date);return p.concatUint8Array([n,r,e,s])}write(){let e=this.writeHeader(),r=this.getBytes();return p.concat(
-[e,r])}},Qt=class t{constructor(){this.bytes=""}read(e){return this.bytes=p.uint8ArrayToString(e.subarray(0,8)),this.bytes.length}write(){return p.stringToUint8Array(this.bytes)}toHex(){return p.uint8ArrayToHex(
+[e,r])}},Ht=class t{constructor(){this.bytes=""}read(e){return this.bytes=p.uint8ArrayToString(e.subarray(0,8)),this.bytes.length}write(){return p.stringToUint8Array(this.bytes)}toHex(){return p.uint8ArrayToHex(
 p.stringToUint8Array(this.bytes))}equals(e,r=!1){return r&&(e.isWildcard()||this.isWildcard())||this.bytes===e.bytes}isNull(){return this.bytes===""}isWildcard(){return/^0+$/.test(this.toHex())}static mapToHex(e){
 return e.toHex()}static fromID(e){let r=new t;return r.read(p.hexToUint8Array(e)),r}static wildcard(){let e=new t;return e.read(new Uint8Array(8)),e}},Un=Symbol("verified"),Vl="salt@notations.openpgpj\
 s.org",Ug=new Set([l.signatureSubpacket.issuerKeyID,l.signatureSubpacket.issuerFingerprint,l.signatureSubpacket.embeddedSignature]),Re=class t{static get tag(){return l.packet.signature}constructor(){
 this.version=null,this.signatureType=null,this.hashAlgorithm=null,this.publicKeyAlgorithm=null,this.signatureData=null,this.unhashedSubpackets=[],this.unknownSubpackets=[],this.signedHashValue=null,this.
 salt=null,this.created=null,this.signatureExpirationTime=null,this.signatureNeverExpires=!0,this.exportable=null,this.trustLevel=null,this.trustAmount=null,this.regularExpression=null,this.revocable=null,
 this.keyExpirationTime=null,this.keyNeverExpires=null,this.preferredSymmetricAlgorithms=null,this.revocationKeyClass=null,this.revocationKeyAlgorithm=null,this.revocationKeyFingerprint=null,this.issuerKeyID=
-new Qt,this.rawNotations=[],this.notations={},this.preferredHashAlgorithms=null,this.preferredCompressionAlgorithms=null,this.keyServerPreferences=null,this.preferredKeyServer=null,this.isPrimaryUserID=
+new Ht,this.rawNotations=[],this.notations={},this.preferredHashAlgorithms=null,this.preferredCompressionAlgorithms=null,this.keyServerPreferences=null,this.preferredKeyServer=null,this.isPrimaryUserID=
 null,this.policyURI=null,this.keyFlags=null,this.signersUserID=null,this.reasonForRevocationFlag=null,this.reasonForRevocationString=null,this.features=null,this.signatureTargetPublicKeyAlgorithm=null,
 this.signatureTargetHashAlgorithm=null,this.signatureTargetHash=null,this.embeddedSignature=null,this.issuerKeyVersion=null,this.issuerFingerprint=null,this.preferredAEADAlgorithms=null,this.preferredCipherSuites=
 null,this.revoked=null,this[Un]=null}read(e,r=L){let n=0;if(this.version=e[n++],this.version===5&&!r.enableParsingV5Entities)throw new J("Support for v5 entities is disabled; turn on `config.enablePar\
@@ -775,7 +775,7 @@ this.issuerFingerprint=e.getFingerprintBytes(),this.issuerKeyID=e.getKeyID();let
 this.hashAlgorithm);if(this.salt===null)this.salt=it(h);else if(h!==this.salt.length)throw new Error("Provided salt does not have the required length")}else if(i.nonDeterministicSignaturesViaNotation)
 if(this.rawNotations.filter(({name:f})=>f===Vl).length===0){let f=it(Pa(this.hashAlgorithm));this.rawNotations.push({name:Vl,value:f,humanReadable:!1,critical:!1})}else throw new Error("Unexpected exi\
 sting salt notation");a.push(this.writeHashedSubPackets()),this.unhashedSubpackets=[],this.signatureData=p.concat(a);let o=this.toHash(this.signatureType,r,s),c=await this.hash(this.signatureType,r,o,
-s);this.signedHashValue=Pe(Kr(c),0,2);let u=async()=>hg(this.publicKeyAlgorithm,this.hashAlgorithm,e.publicParams,e.privateParams,o,await ye(c));p.isStream(c)?this.params=u():(this.params=await u(),this[Un]=
+s);this.signedHashValue=Pe(Kr(c),0,2);let u=async()=>hg(this.publicKeyAlgorithm,this.hashAlgorithm,e.publicParams,e.privateParams,o,await ge(c));p.isStream(c)?this.params=u():(this.params=await u(),this[Un]=
 !0)}writeHashedSubPackets(){let e=l.signatureSubpacket,r=[],n;if(this.created===null)throw new Error("Missing signature creation time");r.push($(e.signatureCreationTime,!0,p.writeDate(this.created))),
 this.signatureExpirationTime!==null&&r.push($(e.signatureExpirationTime,!0,p.writeNumber(this.signatureExpirationTime,4))),this.exportable!==null&&r.push($(e.exportableCertification,!0,new Uint8Array(
 [this.exportable?1:0]))),this.trustLevel!==null&&(n=new Uint8Array([this.trustLevel,this.trustAmount]),r.push($(e.trustSignature,!0,n))),this.regularExpression!==null&&r.push($(e.regularExpression,!0,
@@ -824,7 +824,7 @@ l.signature.text)&&(r?s.push(new Uint8Array(6)):s.push(e.writeHeader())),s.push(
 let s=this.toSign(e,r);return p.concat([this.salt||new Uint8Array,s,this.signatureData,this.calculateTrailer(r,n)])}async hash(e,r,n,s=!1){if(this.version===6&&this.salt.length!==Pa(this.hashAlgorithm))
 throw new Error("Signature salt does not have the expected length");return n||(n=this.toHash(e,r,s)),Pr(this.hashAlgorithm,n)}async verify(e,r,n,s=new Date,i=!1,a=L){if(!this.issuerKeyID.equals(e.getKeyID()))
 throw new Error("Signature was not issued by the given public key");if(this.publicKeyAlgorithm!==e.algorithm)throw new Error("Public key algorithm used to sign signature does not match issuer key algo\
-rithm.");let o=r===l.signature.binary||r===l.signature.text;if(!(this[Un]&&!o)){let h,f;if(this.hashed?f=await this.hashed:(h=this.toHash(r,n,i),f=await this.hash(r,n,h)),f=await ye(f),this.signedHashValue[0]!==
+rithm.");let o=r===l.signature.binary||r===l.signature.text;if(!(this[Un]&&!o)){let h,f;if(this.hashed?f=await this.hashed:(h=this.toHash(r,n,i),f=await this.hash(r,n,h)),f=await ge(f),this.signedHashValue[0]!==
 f[0]||this.signedHashValue[1]!==f[1])throw new Error("Signed digest did not match");if(this.params=await this.params,this[Un]=await ug(this.publicKeyAlgorithm,this.hashAlgorithm,this.params,e.publicParams,
 h,f),!this[Un])throw new Error("Signature verification failed")}let u=p.normalizeDate(s);if(u&&this.created>u)throw new Error("Signature creation time is in the future");if(u&&u>=this.getExpirationTime())
 throw new Error("Signature is expired");if(a.rejectHashAlgorithms.has(this.hashAlgorithm))throw new Error("Insecure hash algorithm: "+l.read(l.hash,this.hashAlgorithm).toUpperCase());if(a.rejectMessageHashAlgorithms.
@@ -838,7 +838,7 @@ packet.onePassSignature}static fromSignaturePacket(e,r){let n=new t;return n.ver
 n.issuerKeyID=e.issuerKeyID,n.salt=e.salt,n.issuerFingerprint=e.issuerFingerprint,n.flags=r?1:0,n}constructor(){this.version=null,this.signatureType=null,this.hashAlgorithm=null,this.publicKeyAlgorithm=
 null,this.salt=null,this.issuerKeyID=null,this.issuerFingerprint=null,this.flags=null}read(e){let r=0;if(this.version=e[r++],this.version!==3&&this.version!==6)throw new J(`Version ${this.version} of \
 the one-pass signature packet is unsupported.`);if(this.signatureType=e[r++],this.hashAlgorithm=e[r++],this.publicKeyAlgorithm=e[r++],this.version===6){let n=e[r++];this.salt=e.subarray(r,r+n),r+=n,this.
-issuerFingerprint=e.subarray(r,r+32),r+=32,this.issuerKeyID=new Qt,this.issuerKeyID.read(this.issuerFingerprint)}else this.issuerKeyID=new Qt,this.issuerKeyID.read(e.subarray(r,r+8)),r+=8;return this.
+issuerFingerprint=e.subarray(r,r+32),r+=32,this.issuerKeyID=new Ht,this.issuerKeyID.read(this.issuerFingerprint)}else this.issuerKeyID=new Ht,this.issuerKeyID.read(e.subarray(r,r+8)),r+=8;return this.
 flags=e[r++],this}write(){let e=[new Uint8Array([this.version,this.signatureType,this.hashAlgorithm,this.publicKeyAlgorithm])];return this.version===6?e.push(new Uint8Array([this.salt.length]),this.salt,
 this.issuerFingerprint):e.push(this.issuerKeyID.write()),e.push(new Uint8Array([this.flags])),p.concatUint8Array(e)}calculateTrailer(...e){return Rr(async()=>Re.prototype.calculateTrailer.apply(await this.
 correspondingSig,e))}async verify(){let e=await this.correspondingSig;if(!e||e.constructor.tag!==l.packet.signature)throw new Error("Corresponding signature packet missing");if(e.signatureType!==this.
@@ -874,10 +874,10 @@ sing trailing signature packets")}}},Mg=p.constructAllowedPackets([Lr,at,Re]),Mr
 this.compressed=null}async read(e,r=L){await di(e,async n=>{this.algorithm=await n.readByte(),this.compressed=n.remainder(),await this.decompress(r)})}write(){return this.compressed===null&&this.compress(),
 p.concat([new Uint8Array([this.algorithm]),this.compressed])}async decompress(e=L){let r=l.read(l.compression,this.algorithm),n=Ng[r];if(!n)throw new Error(`${r} decompression not supported`);let s=await n(
 this.compressed,e);if(e.maxDecompressedMessageSize!==1/0){let i=0;s=me(s,a=>{if(i+=a.length,i>e.maxDecompressedMessageSize)throw new Error("Maximum decompressed message size exceeded");return a})}(!Ae(
-this.compressed)||ie(this.compressed))&&(s=await ye(s)),this.packets=await ue.fromBinary(s,Mg,e,new pn)}compress(){let e=l.read(l.compression,this.algorithm),r=Fg[e];if(!r)throw new Error(`${e} compre\
-ssion not supported`);let n=this.packets.write(),s=r(n);(!Ae(n)||ie(n))&&(s=Rr(()=>ye(s))),this.compressed=s}};function Rg(t){let r=ht(t);return new ReadableStream({async pull(n){try{let{value:s,done:i}=await r.
+this.compressed)||ie(this.compressed))&&(s=await ge(s)),this.packets=await ue.fromBinary(s,Mg,e,new pn)}compress(){let e=l.read(l.compression,this.algorithm),r=Fg[e];if(!r)throw new Error(`${e} compre\
+ssion not supported`);let n=this.packets.write(),s=r(n);(!Ae(n)||ie(n))&&(s=Rr(()=>ge(s))),this.compressed=s}};function Rg(t){let r=ht(t);return new ReadableStream({async pull(n){try{let{value:s,done:i}=await r.
 read();if(i){n.close();return}for(let a=0;a<=s.length;a+=65536)(!a||a<s.length)&&n.enqueue(s.subarray(a,a+65536))}catch(s){n.error(s)}}},{highWaterMark:0})}function ai(t,e){return(r,n)=>{let s;if(ie(r)?
-s=new ReadableStream({async start(u){try{u.enqueue(await ye(r)),u.close()}catch(h){u.error(h)}}}):Ae(r)?s=r:s=Vn(r),s=Rg(s),t)try{let u=t();return s.pipeThrough(u)}catch(u){if(u.name!=="TypeError")throw u}
+s=new ReadableStream({async start(u){try{u.enqueue(await ge(r)),u.close()}catch(h){u.error(h)}}}):Ae(r)?s=r:s=Vn(r),s=Rg(s),t)try{let u=t();return s.pipeThrough(u)}catch(u){if(u.name!=="TypeError")throw u}
 let i=ht(s),a=new e,o=!1,c=!1;return new ReadableStream({start(u){a.ondata=(h,f)=>{u.enqueue(h),o=!0,f&&(u.close(),c=!0)}},async pull(){for(o=!1;!o&&!c;){let{done:u,value:h}=await i.read();if(u){a.push(
 new Uint8Array,!0);return}else h.length&&a.push(h)}}},{highWaterMark:0})}}function _g(){return async function(t,e){let{default:r}=await Promise.resolve().then(()=>(Al(),ml)).then(function(n){return n.
 i});return r(Vn(t),e.maxDecompressedMessageSize)}}var oi=t=>({compressor:typeof CompressionStream<"u"&&(()=>new CompressionStream(t)),decompressor:typeof DecompressionStream<"u"&&(()=>new DecompressionStream(
@@ -889,11 +889,11 @@ aeadAlgorithm=null,this.chunkSizeByte=null,this.salt=null,this.encrypted=null,th
 throw new J(`Version ${this.version} of the SEIP packet is unsupported.`);this.version===2&&(this.cipherAlgorithm=await r.readByte(),this.aeadAlgorithm=await r.readByte(),this.chunkSizeByte=await r.readByte(),
 this.salt=await r.readBytes(32)),this.encrypted=r.remainder()})}write(){return this.version===2?p.concat([new Uint8Array([this.version,this.cipherAlgorithm,this.aeadAlgorithm,this.chunkSizeByte]),this.
 salt,this.encrypted]):p.concat([new Uint8Array([this.version]),this.encrypted])}async encrypt(e,r,n=L){let{blockSize:s,keySize:i}=se(e);if(r.length!==i)throw new Error("Unexpected session key size");let a=this.
-packets.write();if(ie(a)&&(a=await ye(a)),this.version===2)this.cipherAlgorithm=e,this.salt=it(32),this.chunkSizeByte=n.aeadChunkSizeByte,this.encrypted=await ci(this,"encrypt",r,a);else{let o=await Nu(
+packets.write();if(ie(a)&&(a=await ge(a)),this.version===2)this.cipherAlgorithm=e,this.salt=it(32),this.chunkSizeByte=n.aeadChunkSizeByte,this.encrypted=await ci(this,"encrypt",r,a);else{let o=await Nu(
 e),c=new Uint8Array([211,20]),u=p.concat([o,a,c]),h=await Pr(l.hash.sha1,Rn(u)),f=p.concat([u,h]);this.encrypted=await ri(e,r,f,new Uint8Array(s))}return!0}async decrypt(e,r,n=L){if(r.length!==se(e).keySize)
-throw new Error("Unexpected session key size");let s=Kr(this.encrypted);ie(s)&&(s=await ye(s));let i,a=!1;if(this.version===2){if(this.cipherAlgorithm!==e)throw new Error("Unexpected session key algor\
-ithm");i=await ci(this,"decrypt",r,s)}else{let{blockSize:o}=se(e),c=await Eo(e,r,s,new Uint8Array(o)),u=Pe(Rn(c),-20),h=Pe(c,0,-20),f=Promise.all([ye(await Pr(l.hash.sha1,Rn(h))),ye(u)]).then(([g,w])=>{
-if(!p.equalsUint8Array(g,w))throw new Error("Modification detected.");return new Uint8Array}),d=Pe(h,o+2);i=Pe(d,0,-2),i=Qe([i,Rr(()=>f)]),p.isStream(s)&&n.allowUnauthenticatedStream?a=!0:i=await ye(i)}
+throw new Error("Unexpected session key size");let s=Kr(this.encrypted);ie(s)&&(s=await ge(s));let i,a=!1;if(this.version===2){if(this.cipherAlgorithm!==e)throw new Error("Unexpected session key algor\
+ithm");i=await ci(this,"decrypt",r,s)}else{let{blockSize:o}=se(e),c=await Eo(e,r,s,new Uint8Array(o)),u=Pe(Rn(c),-20),h=Pe(c,0,-20),f=Promise.all([ge(await Pr(l.hash.sha1,Rn(h))),ge(u)]).then(([g,w])=>{
+if(!p.equalsUint8Array(g,w))throw new Error("Modification detected.");return new Uint8Array}),d=Pe(h,o+2);i=Pe(d,0,-2),i=Qe([i,Rr(()=>f)]),p.isStream(s)&&n.allowUnauthenticatedStream?a=!0:i=await ge(i)}
 return this.packets=await ue.fromBinary(i,Og,n,new pn,a),!0}};async function ci(t,e,r,n){let s=t instanceof dn&&t.version===2,i=!s&&t.constructor.tag===l.packet.aeadEncryptedData;if(!s&&!i)throw new Error(
 "Unexpected packet type");let a=cn(t.aeadAlgorithm,i),o=e==="decrypt"?a.tagLength:0,c=e==="encrypt"?a.tagLength:0,u=2**(t.chunkSizeByte+6)+o,h=i?8:0,f=new ArrayBuffer(13+h),d=new Uint8Array(f,0,5+h),g=new Uint8Array(
 f),w=new DataView(f),b=new Uint8Array(f,5,8);d.set([192|t.constructor.tag,t.version,t.cipherAlgorithm,t.aeadAlgorithm,t.chunkSizeByte],0);let A=0,k=Promise.resolve(),E=0,S=0,v,D;if(s){let{keySize:M}=se(
@@ -908,12 +908,12 @@ ted data packet is not supported.`);this.cipherAlgorithm=await r.readByte(),this
 readBytes(s.ivLength),this.encrypted=r.remainder()})}write(){return p.concat([new Uint8Array([this.version,this.cipherAlgorithm,this.aeadAlgorithm,this.chunkSizeByte]),this.iv,this.encrypted])}async decrypt(e,r,n=L){
 this.packets=await ue.fromBinary(await ci(this,"decrypt",r,Kr(this.encrypted)),Qg,n,new pn)}async encrypt(e,r,n=L){this.cipherAlgorithm=e;let{ivLength:s}=cn(this.aeadAlgorithm,!0);this.iv=it(s),this.chunkSizeByte=
 n.aeadChunkSizeByte;let i=this.packets.write();this.encrypted=await ci(this,"encrypt",r,i)}},zn=class t{static get tag(){return l.packet.publicKeyEncryptedSessionKey}constructor(){this.version=null,this.
-publicKeyID=new Qt,this.publicKeyVersion=null,this.publicKeyFingerprint=null,this.publicKeyAlgorithm=null,this.sessionKey=null,this.sessionKeyAlgorithm=null,this.encrypted={}}static fromObject({version:e,
+publicKeyID=new Ht,this.publicKeyVersion=null,this.publicKeyFingerprint=null,this.publicKeyAlgorithm=null,this.sessionKey=null,this.sessionKeyAlgorithm=null,this.encrypted={}}static fromObject({version:e,
 encryptionKeyPacket:r,anonymousRecipient:n,sessionKey:s,sessionKeyAlgorithm:i}){let a=new t;if(e!==3&&e!==6)throw new Error("Unsupported PKESK version");return a.version=e,e===6&&(a.publicKeyVersion=n?
-null:r.version,a.publicKeyFingerprint=n?null:r.getFingerprintBytes()),a.publicKeyID=n?Qt.wildcard():r.getKeyID(),a.publicKeyAlgorithm=r.algorithm,a.sessionKey=s,a.sessionKeyAlgorithm=i,a}read(e){let r=0;
+null:r.version,a.publicKeyFingerprint=n?null:r.getFingerprintBytes()),a.publicKeyID=n?Ht.wildcard():r.getKeyID(),a.publicKeyAlgorithm=r.algorithm,a.sessionKey=s,a.sessionKeyAlgorithm=i,a}read(e){let r=0;
 if(this.version=e[r++],this.version!==3&&this.version!==6)throw new J(`Version ${this.version} of the PKESK packet is unsupported.`);if(this.version===6){let n=e[r++];if(n){this.publicKeyVersion=e[r++];
 let s=n-1;this.publicKeyFingerprint=e.subarray(r,r+s),r+=s,this.publicKeyVersion>=5?this.publicKeyID.read(this.publicKeyFingerprint):this.publicKeyID.read(this.publicKeyFingerprint.subarray(-8))}else this.
-publicKeyID=Qt.wildcard()}else r+=this.publicKeyID.read(e.subarray(r,r+8));if(this.publicKeyAlgorithm=e[r++],this.encrypted=Gy(this.publicKeyAlgorithm,e.subarray(r)),this.publicKeyAlgorithm===l.publicKey.
+publicKeyID=Ht.wildcard()}else r+=this.publicKeyID.read(e.subarray(r,r+8));if(this.publicKeyAlgorithm=e[r++],this.encrypted=Gy(this.publicKeyAlgorithm,e.subarray(r)),this.publicKeyAlgorithm===l.publicKey.
 x25519||this.publicKeyAlgorithm===l.publicKey.x448){if(this.version===3)this.sessionKeyAlgorithm=l.write(l.symmetric,this.encrypted.C.algorithm);else if(this.encrypted.C.algorithm!==null)throw new Error(
 "Unexpected cleartext symmetric algorithm")}}write(){let e=[new Uint8Array([this.version])];return this.version===6?this.publicKeyFingerprint!==null?(e.push(new Uint8Array([this.publicKeyFingerprint.length+
 1,this.publicKeyVersion])),e.push(this.publicKeyFingerprint)):e.push(new Uint8Array([0])):e.push(this.publicKeyID.write()),e.push(new Uint8Array([this.publicKeyAlgorithm]),ti(this.publicKeyAlgorithm,this.
@@ -951,13 +951,13 @@ this.version===6){this.created=p.readDate(e.subarray(n,n+4)),n+=4,this.algorithm
 n}throw new J(`Version ${this.version} of the key packet is unsupported.`)}write(){let e=[];e.push(new Uint8Array([this.version])),e.push(p.writeDate(this.created)),e.push(new Uint8Array([this.algorithm]));
 let r=ti(this.algorithm,this.publicParams);return this.version>=5&&e.push(p.writeNumber(r.length,4)),e.push(r),p.concatUint8Array(e)}writeForHash(e){let r=this.writePublicKey(),n=149+e,s=e>=5?4:2;return p.
 concatUint8Array([new Uint8Array([n]),p.writeNumber(r.length,s),r])}isDecrypted(){return null}getCreationTime(){return this.created}getKeyID(){return this.keyID}async computeFingerprintAndKeyID(){if(await this.
-computeFingerprint(),this.keyID=new Qt,this.version>=5)this.keyID.read(this.fingerprint.subarray(0,8));else if(this.version===4)this.keyID.read(this.fingerprint.subarray(12,20));else throw new Error("\
+computeFingerprint(),this.keyID=new Ht,this.version>=5)this.keyID.read(this.fingerprint.subarray(0,8));else if(this.version===4)this.keyID.read(this.fingerprint.subarray(12,20));else throw new Error("\
 Unsupported key version")}async computeFingerprint(){let e=this.writeForHash(this.version);if(this.version>=5)this.fingerprint=await Pr(l.hash.sha256,e);else if(this.version===4)this.fingerprint=await Pr(
 l.hash.sha1,e);else throw new Error("Unsupported key version")}getFingerprintBytes(){return this.fingerprint}getFingerprint(){return p.uint8ArrayToHex(this.getFingerprintBytes())}hasSameFingerprintAs(e){
 return this.version===e.version&&p.equalsUint8Array(this.writePublicKey(),e.writePublicKey())}getAlgorithmInfo(){let e={};e.algorithm=l.read(l.publicKey,this.algorithm);let r=this.publicParams.n||this.
 publicParams.p;return r?e.bits=p.uint8ArrayBitLength(r):this.publicParams.oid&&(e.curve=this.publicParams.oid.getName()),e}};yn.prototype.readPublicKey=yn.prototype.read;yn.prototype.writePublicKey=yn.
 prototype.write;var zg=p.constructAllowedPackets([Lr,Mr,at,Re]),Za=class{static get tag(){return l.packet.symmetricallyEncryptedData}constructor(){this.encrypted=null,this.packets=null}read(e){this.encrypted=
-e}write(){return this.encrypted}async decrypt(e,r,n=L){if(!n.allowUnauthenticatedMessages)throw new Error("Message is not authenticated.");let{blockSize:s}=se(e),i=await ye(Kr(this.encrypted)),a=await Eo(
+e}write(){return this.encrypted}async decrypt(e,r,n=L){if(!n.allowUnauthenticatedMessages)throw new Error("Message is not authenticated.");let{blockSize:s}=se(e),i=await ge(Kr(this.encrypted)),a=await Eo(
 e,r,i.subarray(s+2),i.subarray(2,s+2));this.packets=await ue.fromBinary(a,zg,n)}async encrypt(e,r,n=L){let s=this.packets.write(),{blockSize:i}=se(e),a=await Nu(e),o=await ri(e,r,a,new Uint8Array(i)),
 c=await ri(e,r,s,o.subarray(2));this.encrypted=p.concat([o,c])}};var li=class{constructor(e){this.packets=e||new ue}write(){return this.packets.write()}armor(e=L){let r=this.packets.some(n=>n.constructor.tag===Re.tag&&n.version!==6);return so(l.armor.signature,this.
 write(),void 0,void 0,void 0,r,e)}getSigningKeyIDs(){return this.packets.map(e=>e.issuerKeyID)}};async function At(t,e,r,n,s=new Date,i){let a,o;for(let c=t.length-1;c>=0;c--)try{(!a||t[c].created>=a.created)&&(await t[c].verify(e,r,n,s,void 0,i),a=t[c])}catch(u){o=u}if(!a)throw p.wrapError(`Coul\
@@ -1089,9 +1089,9 @@ T)},k=await Promise.all(i.map(E=>A(e,d,g,E)));f.push(...k)}return new t(f)}async
 if(!f)throw new Error("No literal data packet to sign.");let d=await eu(f,e,r,n,s,i,a,o,c,!1,u),g=d.map((w,b)=>at.fromSignaturePacket(w,b===0)).reverse();return h.push(...g),h.push(f),h.push(...d),new t(
 h)}compress(e,r=L){if(e===l.compression.uncompressed)return this;let n=new Mr(r);n.algorithm=e,n.packets=this.packets;let s=new ue;return s.push(n),new t(s)}async signDetached(e=[],r=[],n=null,s=[],i=new Date,a=[],o=[],c=[],u=L){
 let h=this.packets.findPacket(l.packet.literalData);if(!h)throw new Error("No literal data packet to sign.");return new li(await eu(h,e,r,n,s,i,a,o,c,!0,u))}async verify(e,r=new Date,n=L){let s=this.unwrapCompressed(),
-i=s.packets.filterByTag(l.packet.literalData);if(i.length!==1)throw new Error("Can only verify message with one literal data packet.");let a=s.packets;ie(a.stream)&&(a=a.concat(await ye(a.stream,u=>u||
+i=s.packets.filterByTag(l.packet.literalData);if(i.length!==1)throw new Error("Can only verify message with one literal data packet.");let a=s.packets;ie(a.stream)&&(a=a.concat(await ge(a.stream,u=>u||
 [])));let o=a.filterByTag(l.packet.onePassSignature).reverse(),c=a.filterByTag(l.packet.signature);return o.length&&!c.length&&p.isStream(a.stream)&&!ie(a.stream)?(await Promise.all(o.map(async u=>{u.
-correspondingSig=new Promise((h,f)=>{u.correspondingSigResolve=h,u.correspondingSigReject=f}),u.signatureData=Rr(async()=>(await u.correspondingSig).signatureData),u.hashed=ye(await u.hash(u.signatureType,
+correspondingSig=new Promise((h,f)=>{u.correspondingSigResolve=h,u.correspondingSigReject=f}),u.signatureData=Rr(async()=>(await u.correspondingSig).signatureData),u.hashed=ge(await u.hash(u.signatureType,
 i[0],void 0,!1)),u.hashed.catch(()=>{})})),a.stream=hr(a.stream,async(u,h)=>{let f=ht(u),d=Je(h);try{for(let g=0;g<o.length;g++){let{value:w}=await f.read();o[g].correspondingSigResolve(w)}await f.readToEnd(),
 await d.ready,await d.close()}catch(g){o.forEach(w=>{w.correspondingSigReject(g)}),await d.abort(g)}}),Ua(o,i,e,r,!1,n)):Ua(c,i,e,r,!1,n)}async verifyDetached(e,r,n=new Date,s=L){let a=this.unwrapCompressed().
 packets.filterByTag(l.packet.literalData);if(a.length!==1)throw new Error("Can only verify message with one literal data packet.");let o=e.packets.filterByTag(l.packet.signature);return Ua(o,a,r,n,!0,
@@ -1114,8 +1114,8 @@ publicKeys` option has been removed from openpgp.decrypt, pass `verificationKeys
 e,r,n,c,u);s||(s=[]);let g={};if(g.signatures=o?await d.verifyDetached(o,s,c,u):await d.verify(s,c,u),g.data=a==="binary"?d.getLiteralData():d.getText(),g.filename=d.getFilename(),tw(g,t,...new Set([d,
 d.unwrapCompressed()])),i){if(s.length===0)throw new Error("Verification keys are required to verify message signatures");if(g.signatures.length===0)throw new Error("Message is not signed");g.data=Qe(
 [g.data,Rr(async()=>(await p.anyPromise(g.signatures.map(w=>w.verified)),a==="binary"?new Uint8Array:""))])}return g.data=await ew(g.data),g}catch(d){throw p.wrapError("Error decrypting message",d)}}function $g(t){if(!(t instanceof fi))throw new Error("Parameter [message] needs to be of type Message")}var Xg=Object.keys(L).length;function Zg(t){let e=Object.keys(t);if(e.length!==Xg){for(let r of e)if(L[r]===void 0)throw new Error(`Unknown config property: ${r}`)}}function Ms(t){return t&&!p.isArray(
-t)&&(t=[t]),t}async function ew(t){return p.isStream(t)==="array"?ye(t):t}function tw(t,e,...r){t.data=hr(e.packets.stream,async(n,s)=>{await wn(t.data,s,{preventClose:!0});let i=Je(s);try{await ye(n,
-a=>a),await Promise.all(r.map(a=>ye(a.packets.stream,o=>o))),await i.close()}catch(a){await i.abort(a)}})}var fr=new TextEncoder,$u="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",Xn=new Uint8Array(256);for(let t=0;t<$u.length;t++)Xn[$u.charCodeAt(t)]=t;function rw(t){let e=t.length;for(;e>
+t)&&(t=[t]),t}async function ew(t){return p.isStream(t)==="array"?ge(t):t}function tw(t,e,...r){t.data=hr(e.packets.stream,async(n,s)=>{await wn(t.data,s,{preventClose:!0});let i=Je(s);try{await ge(n,
+a=>a),await Promise.all(r.map(a=>ge(a.packets.stream,o=>o))),await i.close()}catch(a){await i.abort(a)}})}var fr=new TextEncoder,$u="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",Xn=new Uint8Array(256);for(let t=0;t<$u.length;t++)Xn[$u.charCodeAt(t)]=t;function rw(t){let e=t.length;for(;e>
 0&&t.charAt(e-1)==="=";)e--;e%4===1&&e--;let r=e%4,n=Math.floor(e/4)*3+(r?r-1:0),s=new ArrayBuffer(n),i=new Uint8Array(s),a=0;for(let o=0;o<e;o+=4){let c=Xn[t.charCodeAt(o)],u=Xn[t.charCodeAt(o+1)],h=Xn[t.
 charCodeAt(o+2)],f=Xn[t.charCodeAt(o+3)];i[a++]=c<<2|u>>4,a<n&&(i[a++]=(u&15)<<4|h>>2),a<n&&(i[a++]=(h&3)<<6|f&63)}return s}var nw=new Map([["iso88598i","iso-8859-8"],["iso88598e","iso-8859-8"],["shif\
 tjis","shift_jis"],["windows31j","shift_jis"],["mskanji","shift_jis"],["eucjp","euc-jp"],["iso2022jp","iso-2022-jp"],["iso2022jp1","iso-2022-jp"],["iso2022jp2","iso-2022-jp"],["junet","iso-2022-jp"],[
@@ -1290,15 +1290,15 @@ e.content&&typeof e.content!="string"&&(e.content=bh(e.content),e.encoding="base
 (r.content=e.decode(r.content),r.encoding="utf8");break}default:throw new Error("Unknown attachment encoding")}}async parse(e){if(this.started)throw new Error("Can not reuse parser, create a new Posta\
 lMime object");for(this.started=!0,this.buf=await this.resolveInput(e),this.av=new Uint8Array(this.buf),this.readPos=0;this.readPos<this.av.length;){let n=this.readLine(),s=n.bytes;n.done||this.boundaries.
 length&&s.length>2&&s[0]===45&&s[1]===45?await this.processLine(s,n.done):this.currentNode.feed(s)}this.forceRfc822Attachments=!!this.options.forceRfc822Attachments||this.hasReportParts(),await this.collectNode(
-this.root,!1,!1),this.renderTextContent();let r=this.buildMessage();return this.encodeAttachments(),r}};var Uw="-----BEGIN PGP MESSAGE-----",Wt=class extends Error{};function Eh(t){let e=t.indexOf(Uw);if(e<0)throw new Wt("no armoured OpenPGP message");let r=t.indexOf(`
-`,e);if(r<0)throw new Wt("armour ends after its first line");let n=r+1;for(let o=n;;){let c=t.indexOf(`
-`,o);if(c<0)throw new Wt("armour has no body");let u=t.slice(o,c).trim();if(u===""){n=c+1;break}if(!u.includes(":")){n=o;break}o=c+1}let s=t.indexOf("-----END PGP MESSAGE-----",n);if(s<0)throw new Wt(
+this.root,!1,!1),this.renderTextContent();let r=this.buildMessage();return this.encodeAttachments(),r}};var Uw="-----BEGIN PGP MESSAGE-----",Vt=class extends Error{};function Eh(t){let e=t.indexOf(Uw);if(e<0)throw new Vt("no armoured OpenPGP message");let r=t.indexOf(`
+`,e);if(r<0)throw new Vt("armour ends after its first line");let n=r+1;for(let o=n;;){let c=t.indexOf(`
+`,o);if(c<0)throw new Vt("armour has no body");let u=t.slice(o,c).trim();if(u===""){n=c+1;break}if(!u.includes(":")){n=o;break}o=c+1}let s=t.indexOf("-----END PGP MESSAGE-----",n);if(s<0)throw new Vt(
 "armour has no END line");let i=t.lastIndexOf(`
 =`,s);i>=n&&(s=i);let a=t.slice(n,s).replace(/[\r\n\t ]+/g,"");return Mw(a)}var Lw=(()=>{let t=new Int16Array(128).fill(-1),e="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";for(let r=0;r<
-e.length;r++)t[e.charCodeAt(r)]=r;return t})();function Mw(t){if(typeof Uint8Array.fromBase64=="function")try{return Uint8Array.fromBase64(t)}catch{throw new Wt("armour body is not base64")}let e=t.length;
-for(;e>0&&t.charCodeAt(e-1)===61;)e--;if(e%4===1)throw new Wt("armour body has a bad length");let r=new Uint8Array(Math.floor(e*3/4)),n=0,s=0,i=e-e%4;for(;s<i;s+=4){let o=Or(t,s),c=Or(t,s+1),u=Or(t,s+
+e.length;r++)t[e.charCodeAt(r)]=r;return t})();function Mw(t){if(typeof Uint8Array.fromBase64=="function")try{return Uint8Array.fromBase64(t)}catch{throw new Vt("armour body is not base64")}let e=t.length;
+for(;e>0&&t.charCodeAt(e-1)===61;)e--;if(e%4===1)throw new Vt("armour body has a bad length");let r=new Uint8Array(Math.floor(e*3/4)),n=0,s=0,i=e-e%4;for(;s<i;s+=4){let o=Or(t,s),c=Or(t,s+1),u=Or(t,s+
 2),h=Or(t,s+3),f=o<<18|c<<12|u<<6|h;r[n++]=f>>16,r[n++]=f>>8&255,r[n++]=f&255}let a=e-i;if(a>=2){let o=Or(t,s)<<18|Or(t,s+1)<<12|(a===3?Or(t,s+2)<<6:0);r[n++]=o>>16,a===3&&(r[n++]=o>>8&255)}return r}function Or(t,e){
-let r=t.charCodeAt(e),n=r<128?Lw[r]:-1;if(n<0)throw new Wt("armour body is not base64");return n}function kh(t){if(typeof t.toBase64=="function")return t.toBase64();let e="ABCDEFGHIJKLMNOPQRSTUVWXYZab\
+let r=t.charCodeAt(e),n=r<128?Lw[r]:-1;if(n<0)throw new Vt("armour body is not base64");return n}function kh(t){if(typeof t.toBase64=="function")return t.toBase64();let e="ABCDEFGHIJKLMNOPQRSTUVWXYZab\
 cdefghijklmnopqrstuvwxyz0123456789+/",r=[],n="",s=0;for(;s+2<t.length;s+=3){let i=t[s]<<16|t[s+1]<<8|t[s+2];n+=e[i>>18]+e[i>>12&63]+e[i>>6&63]+e[i&63],n.length>=8192&&(r.push(n),n="")}if(s<t.length){let i=t[s]<<
 16|(s+1<t.length?t[s+1]:0)<<8;n+=e[i>>18]+e[i>>12&63]+(s+1<t.length?e[i>>6&63]:"=")+"="}return r.push(n),r.join("")}function Rw(t,e){this.v=t,this.k=e}function xh(t,e){(e==null||e>t.length)&&(e=t.length);for(var r=0,n=Array(e);r<e;r++)n[r]=t[r];return n}function _w(t){if(Array.isArray(t))return t}function Fw(t,e){var r=t==
 null?null:typeof Symbol<"u"&&t[Symbol.iterator]||t["@@iterator"];if(r!=null){var n,s,i,a,o=[],c=!0,u=!1;try{if(i=(r=r.call(t)).next,e===0){if(Object(r)!==r)return;c=!1}else for(;!(c=(n=i.call(r)).done)&&
@@ -1312,11 +1312,11 @@ function(o,c){var u={key:i,arg:a,resolve:o,reject:c,next:null};r?r=r.next=u:(e=r
 "@@asyncIterator"]=function(){return this},Bi.prototype.next=function(t){return this._invoke("next",t)},Bi.prototype.throw=function(t){return this._invoke("throw",t)},Bi.prototype.return=function(t){return this.
 _invoke("return",t)};var Rh=Object.entries,Hw=Object.keys,Sh=Object.setPrototypeOf,zw=Object.isFrozen,_h=Object.getPrototypeOf,Fh=Object.getOwnPropertyDescriptor,Ie=Object.freeze,be=Object.seal,yr=Object.
 create,Nh=typeof Reflect<"u"&&Reflect,Pi=Nh.apply,zo=Nh.construct;Ie||(Ie=function(e){return e});be||(be=function(e){return e});Pi||(Pi=function(e,r){for(var n=arguments.length,s=new Array(n>2?n-2:0),
-i=2;i<n;i++)s[i-2]=arguments[i];return e.apply(r,s)});zo||(zo=function(e){for(var r=arguments.length,n=new Array(r>1?r-1:0),s=1;s<r;s++)n[s-1]=arguments[s];return new e(...n)});var Vt=ae(Array.prototype.
+i=2;i<n;i++)s[i-2]=arguments[i];return e.apply(r,s)});zo||(zo=function(e){for(var r=arguments.length,n=new Array(r>1?r-1:0),s=1;s<r;s++)n[s-1]=arguments[s];return new e(...n)});var Yt=ae(Array.prototype.
 forEach),jw=ae(Array.prototype.lastIndexOf),vh=ae(Array.prototype.pop),is=ae(Array.prototype.push),Gw=ae(Array.prototype.slice),Ww=ae(Array.prototype.splice),An=Array.isArray,Uo=Oh(Set),Lo=ae(Set.prototype.
 add),as=ae(Set.prototype.has),Qr=ae(String.prototype.toLowerCase),Mo=ae(String.prototype.toString),Vw=ae(String.prototype.match),Di=ae(String.prototype.replace),Ro=ae(String.prototype.indexOf),Yw=ae(String.
 prototype.trim),qw=ae(Number.prototype.toString),Jw=ae(Boolean.prototype.toString),Ch=typeof BigInt>"u"?null:ae(BigInt.prototype.toString),Ih=typeof Symbol>"u"?null:ae(Symbol.prototype.toString),_e=ae(
-Object.prototype.hasOwnProperty),os=ae(Object.prototype.toString),$w=RegExp.prototype.test,Ce=function(e,r){return e instanceof RegExp&&(e.lastIndex=0),Pi($w,e,[r])},Yt=Oh(TypeError);function ae(t){return function(e){
+Object.prototype.hasOwnProperty),os=ae(Object.prototype.toString),$w=RegExp.prototype.test,Ce=function(e,r){return e instanceof RegExp&&(e.lastIndex=0),Pi($w,e,[r])},qt=Oh(TypeError);function ae(t){return function(e){
 for(var r=arguments.length,n=new Array(r>1?r-1:0),s=1;s<r;s++)n[s-1]=arguments[s];return Pi(t,e,n)}}function Oh(t){return function(){for(var e=arguments.length,r=new Array(e),n=0;n<e;n++)r[n]=arguments[n];
 return zo(t,r)}}function Y(t,e){let r=arguments.length>2&&arguments[2]!==void 0?arguments[2]:Qr;if(Sh&&Sh(t,null),!An(e))return t;let n=e.length;for(;n--;){let s=e[n];if(typeof s=="string"){let i=r(s);
 i!==s&&(zw(e)||(e[n]=i),s=i)}t[s]=!0}return t}function Xw(t){for(let e=0;e<t.length;e++)_e(t,e)||(t[e]=null);return t}function Ti(t){let e=yr(null);for(let n of Rh(t)){var r=Ow(n,2);let s=r[0],i=r[1];
@@ -1360,96 +1360,96 @@ space","rquote","scriptlevel","scriptminsize","scriptsizemultiplier","selection"
 link:href","xml:id","xlink:title","xml:space","xmlns:xlink"]),sm=be(/{{[\w\W]*|^[\w\W]*}}/g),im=be(/<%[\w\W]*|^[\w\W]*%>/g),am=be(/\${[\w\W]*/g),om=be(/{{|}}|\${|<%|%>|&lt;%|%&gt;/),cm=be(/^data-[\-\w.\u00B7-\uFFFF]+$/),
 lm=be(/^aria-[\-\w]+$/),Th=be(/^(?:(?:(?:f|ht)tps?|mailto|tel|callto|sms|cid|xmpp|matrix):|[^a-z]|[a-z+.\-]+(?:[^a-z+.\-:]|$))/i),um=be(/^(?:\w+script|data):/i),hm=be(/[\u0000-\u0020\u00A0\u1680\u180E\u2000-\u2029\u205F\u3000]/g),
 fm=be(/^html$/i),pm=be(/^[a-z][.\w]*(-[.\w]+)+$/i),Qo=be(/<[/\w!]/g),Uh=be(/<[/\w]/g),dm=be(/<\/no(script|embed|frames)/i),Lh=be(/\/>/i),ym=be(/((--!?|])>)|<\/(style|script|title|xmp|textarea|noscript|iframe|noembed|noframes)/i),
-gm=be(/^[\r\n\t ]+/),ge={element:1,text:3,processingInstruction:7,comment:8,document:9,documentFragment:11},wm=Ie(Y({},["style","script","xmp","iframe","noembed","noframes","plaintext","noscript"])),mm=function(){
+gm=be(/^[\r\n\t ]+/),we={element:1,text:3,processingInstruction:7,comment:8,document:9,documentFragment:11},wm=Ie(Y({},["style","script","xmp","iframe","noembed","noframes","plaintext","noscript"])),mm=function(){
 return typeof window>"u"?null:window},Am=function(e,r){if(typeof e!="object"||typeof e.createPolicy!="function")return null;let n=null,s="data-tt-policy-suffix";r&&r.hasAttribute(s)&&(n=r.getAttribute(
 s));let i="dompurify"+(n?"#"+n:"");try{return e.createPolicy(i,{createHTML(a){return a},createScriptURL(a){return a}})}catch{return console.warn("TrustedTypes policy "+i+" could not be created."),null}},
 Mh=function(){return{afterSanitizeAttributes:[],afterSanitizeElements:[],afterSanitizeShadowDOM:[],beforeSanitizeAttributes:[],beforeSanitizeElements:[],beforeSanitizeShadowDOM:[],uponSanitizeAttribute:[],
 uponSanitizeElement:[],uponSanitizeShadowNode:[]}},dr=function(e,r,n,s){return _e(e,r)&&An(e[r])?Y(s.base?cs(s.base):{},e[r],s.transform):n},Ho=function(e,r,n){let s=_e(e,r)?e[r]:void 0;return s&&typeof s==
-"object"?Ti(s):n};function Qh(){let t=arguments.length>0&&arguments[0]!==void 0?arguments[0]:mm(),e=C=>Qh(C);if(e.version="3.4.18",e.removed=[],!t||!t.document||t.document.nodeType!==ge.document||!t.Element)
+"object"?Ti(s):n};function Qh(){let t=arguments.length>0&&arguments[0]!==void 0?arguments[0]:mm(),e=C=>Qh(C);if(e.version="3.4.18",e.removed=[],!t||!t.document||t.document.nodeType!==we.document||!t.Element)
 return e.isSupported=!1,e;let r=t.document,n=r,s=n.currentScript,i=t.HTMLTemplateElement,a=t.Node,o=t.Element,c=t.NodeFilter,u=t.DOMParser,h=t.trustedTypes,f=o.prototype,d=ot(f,"cloneNode"),g=ot(f,"re\
 move"),w=ot(f,"removeAttributeNode"),b=ot(f,"nextSibling"),A=ot(f,"childNodes"),k=ot(f,"parentNode"),E=ot(f,"shadowRoot"),S=ot(f,"attributes"),v=a&&a.prototype?ot(a.prototype,"nodeType"):null,D=a&&a.prototype?
 ot(a.prototype,"nodeName"):null,T=a&&a.prototype?ot(a.prototype,"ownerDocument"):null,M=function(y){return v?v(y):y.nodeType},K=function(y){return D?D(y):y.nodeName},U=em(f,"namespaceURI"),P=function(y){
-return U?U(y):y.namespaceURI};if(typeof i=="function"){let C=r.createElement("template");C.content&&C.content.ownerDocument&&(r=C.content.ownerDocument)}let I,F="",N,W=!1,z=0,Q=function(){if(z>0)throw Yt(
+return U?U(y):y.namespaceURI};if(typeof i=="function"){let C=r.createElement("template");C.content&&C.content.ownerDocument&&(r=C.content.ownerDocument)}let I,F="",N,W=!1,z=0,Q=function(){if(z>0)throw qt(
 'A configured TRUSTED_TYPES_POLICY callback (createHTML or createScriptURL) must not call DOMPurify.sanitize, as that causes infinite recursion. Do not pass a policy whose callbacks wrap DOMPurify as \
-TRUSTED_TYPES_POLICY; see the "DOMPurify and Trusted Types" section of the README.')},G=function(y){Q(),z++;try{return I.createHTML(y)}finally{z--}},fe=function(y){return I&&Oi?G(y):y},pe=function(y){
-Q(),z++;try{return I.createScriptURL(y)}finally{z--}},It=function(){return W||(N=Am(h,s),W=!0),N},Be=r,Ve=Be.implementation,Fe=Be.createNodeIterator,Ne=Be.createDocumentFragment,re=Be.getElementsByTagName,
+TRUSTED_TYPES_POLICY; see the "DOMPurify and Trusted Types" section of the README.')},G=function(y){Q(),z++;try{return I.createHTML(y)}finally{z--}},pe=function(y){return I&&Oi?G(y):y},de=function(y){
+Q(),z++;try{return I.createScriptURL(y)}finally{z--}},Bt=function(){return W||(N=Am(h,s),W=!0),N},Be=r,Ve=Be.implementation,Fe=Be.createNodeIterator,Ne=Be.createDocumentFragment,re=Be.getElementsByTagName,
 Xe=n.importNode,q=Mh();e.isSupported=typeof Rh=="function"&&typeof k=="function"&&Ve&&Ve.createHTMLDocument!==void 0;let Jt=sm,Hr=im,zr=am,gr=cm,wr=lm,$t=um,bn=hm,$h=pm,$o=Th,oe=null,Li=Y({},[...Bh,..._o,
 ...Fo,...No,...Dh]),ce=null,Mi=Y({},[...Kh,...Oo,...Ph,...Ki]),dt=null,En=null,Xo=null,Xt=Object.seal(yr(null,{tagCheck:{writable:!0,configurable:!1,enumerable:!0,value:null},attributeCheck:{writable:!0,
-configurable:!1,enumerable:!0,value:null}})),Zo=!0,Ri=!0,ec=!1,_i=!0,Bt=!1,mr=!0,Ar=!1,Fi=!1,us=null,hs=null,Ni=!1,jr=!1,fs=!1,Oi=!1,tc=!0,rc=!1,nc="user-content-",Qi=!0,Hi=!1,br=null,Gr=!1,Er=null,sc=Y(
+configurable:!1,enumerable:!0,value:null}})),Zo=!0,Ri=!0,ec=!1,_i=!0,Dt=!1,mr=!0,Ar=!1,Fi=!1,us=null,hs=null,Ni=!1,jr=!1,fs=!1,Oi=!1,tc=!0,rc=!1,nc="user-content-",Qi=!0,Hi=!1,br=null,Gr=!1,Er=null,sc=Y(
 {},["annotation-xml","audio","colgroup","desc","foreignobject","head","iframe","math","mi","mn","mo","ms","mtext","noembed","noframes","noscript","plaintext","script","selectedcontent","style","svg","\
 template","thead","title","video","xmp"]),ic=null,ac=Y({},["audio","video","img","source","image","track"]),oc=null,cc=Y({},["alt","class","for","id","label","name","pattern","placeholder","role","sum\
 mary","title","value","style","xmlns"]),ps="http://www.w3.org/1998/Math/MathML",ds="http://www.w3.org/2000/svg",yt="http://www.w3.org/1999/xhtml",Wr=yt,zi=!1,lc=null,Xh=Y({},[ps,ds,yt],Mo),Zh=Ie(Y({},
 ["mi","mo","mn","ms","mtext"])),ji=null,ef=Ie(Y({},["annotation-xml"])),Gi=null,tf=Ie(yr(null)),rf=Y({},["title","style","font","a","script"]),kn=null,nf=["application/xhtml+xml","text/html"],sf="text\
-/html",de=null,ys=null,af=r.createElement("form"),uc=function(y){return y instanceof RegExp||y instanceof Function},Wi=function(){let y=arguments.length>0&&arguments[0]!==void 0?arguments[0]:{};(!y||typeof y!=
-"object")&&(y={}),y=Ti(y),kn=nf.indexOf(y.PARSER_MEDIA_TYPE)===-1?sf:y.PARSER_MEDIA_TYPE,de=kn==="application/xhtml+xml"?Mo:Qr,oe=dr(y,"ALLOWED_TAGS",Li,{transform:de}),ce=dr(y,"ALLOWED_ATTR",Mi,{transform:de}),
-lc=dr(y,"ALLOWED_NAMESPACES",Xh,{transform:Mo}),oc=dr(y,"ADD_URI_SAFE_ATTR",cc,{transform:de,base:cc}),ic=dr(y,"ADD_DATA_URI_TAGS",ac,{transform:de,base:ac}),Er=dr(y,"FORBID_CONTENTS",sc,{transform:de}),
-En=dr(y,"FORBID_TAGS",yr(null),{transform:de}),Xo=dr(y,"FORBID_ATTR",yr(null),{transform:de}),Gr=_e(y,"USE_PROFILES")?y.USE_PROFILES&&typeof y.USE_PROFILES=="object"?Ti(y.USE_PROFILES):y.USE_PROFILES:
-!1,Zo=y.ALLOW_ARIA_ATTR!==!1,Ri=y.ALLOW_DATA_ATTR!==!1,ec=y.ALLOW_UNKNOWN_PROTOCOLS||!1,_i=y.ALLOW_SELF_CLOSE_IN_ATTR!==!1,Bt=y.SAFE_FOR_TEMPLATES||!1,mr=y.SAFE_FOR_XML!==!1,Ar=y.WHOLE_DOCUMENT||!1,jr=
+/html",ye=null,ys=null,af=r.createElement("form"),uc=function(y){return y instanceof RegExp||y instanceof Function},Wi=function(){let y=arguments.length>0&&arguments[0]!==void 0?arguments[0]:{};(!y||typeof y!=
+"object")&&(y={}),y=Ti(y),kn=nf.indexOf(y.PARSER_MEDIA_TYPE)===-1?sf:y.PARSER_MEDIA_TYPE,ye=kn==="application/xhtml+xml"?Mo:Qr,oe=dr(y,"ALLOWED_TAGS",Li,{transform:ye}),ce=dr(y,"ALLOWED_ATTR",Mi,{transform:ye}),
+lc=dr(y,"ALLOWED_NAMESPACES",Xh,{transform:Mo}),oc=dr(y,"ADD_URI_SAFE_ATTR",cc,{transform:ye,base:cc}),ic=dr(y,"ADD_DATA_URI_TAGS",ac,{transform:ye,base:ac}),Er=dr(y,"FORBID_CONTENTS",sc,{transform:ye}),
+En=dr(y,"FORBID_TAGS",yr(null),{transform:ye}),Xo=dr(y,"FORBID_ATTR",yr(null),{transform:ye}),Gr=_e(y,"USE_PROFILES")?y.USE_PROFILES&&typeof y.USE_PROFILES=="object"?Ti(y.USE_PROFILES):y.USE_PROFILES:
+!1,Zo=y.ALLOW_ARIA_ATTR!==!1,Ri=y.ALLOW_DATA_ATTR!==!1,ec=y.ALLOW_UNKNOWN_PROTOCOLS||!1,_i=y.ALLOW_SELF_CLOSE_IN_ATTR!==!1,Dt=y.SAFE_FOR_TEMPLATES||!1,mr=y.SAFE_FOR_XML!==!1,Ar=y.WHOLE_DOCUMENT||!1,jr=
 y.RETURN_DOM||!1,fs=y.RETURN_DOM_FRAGMENT||!1,Oi=y.RETURN_TRUSTED_TYPE||!1,Ni=y.FORCE_BODY||!1,tc=y.SANITIZE_DOM!==!1,rc=y.SANITIZE_NAMED_PROPS||!1,Qi=y.KEEP_CONTENT!==!1,Hi=y.IN_PLACE||!1,$o=tm(y.ALLOWED_URI_REGEXP)?
 y.ALLOWED_URI_REGEXP:Th,Wr=typeof y.NAMESPACE=="string"?y.NAMESPACE:yt,ji=Ho(y,"MATHML_TEXT_INTEGRATION_POINTS",Zh),Gi=Ho(y,"HTML_INTEGRATION_POINTS",ef);let m=Ho(y,"CUSTOM_ELEMENT_HANDLING",tf);if(dt=
 yr(null),_e(m,"tagNameCheck")&&uc(m.tagNameCheck)&&(dt.tagNameCheck=m.tagNameCheck),_e(m,"attributeNameCheck")&&uc(m.attributeNameCheck)&&(dt.attributeNameCheck=m.attributeNameCheck),_e(m,"allowCustom\
-izedBuiltInElements")&&typeof m.allowCustomizedBuiltInElements=="boolean"&&(dt.allowCustomizedBuiltInElements=m.allowCustomizedBuiltInElements),be(dt),Bt&&(Ri=!1),fs&&(jr=!0),Gr&&((_e(y,"ALLOWED_TAGS")||
+izedBuiltInElements")&&typeof m.allowCustomizedBuiltInElements=="boolean"&&(dt.allowCustomizedBuiltInElements=m.allowCustomizedBuiltInElements),be(dt),Dt&&(Ri=!1),fs&&(jr=!0),Gr&&((_e(y,"ALLOWED_TAGS")||
 _e(y,"ALLOWED_ATTR"))&&typeof console<"u"&&typeof console.warn=="function"&&console.warn("DOMPurify: USE_PROFILES overrides ALLOWED_TAGS and ALLOWED_ATTR. Do not use these options together."),oe=Y({},
 Dh),ce=yr(null),Gr.html===!0&&(Y(oe,Bh),Y(ce,Kh)),Gr.svg===!0&&(Y(oe,_o),Y(ce,Oo),Y(ce,Ki)),Gr.svgFilters===!0&&(Y(oe,Fo),Y(ce,Oo),Y(ce,Ki)),Gr.mathMl===!0&&(Y(oe,No),Y(ce,Ph),Y(ce,Ki))),Xt.tagCheck=null,
-Xt.attributeCheck=null,_e(y,"ADD_TAGS")&&(typeof y.ADD_TAGS=="function"?Xt.tagCheck=y.ADD_TAGS:An(y.ADD_TAGS)&&(oe===Li&&(oe=cs(oe)),Y(oe,y.ADD_TAGS,de))),_e(y,"ADD_ATTR")&&(typeof y.ADD_ATTR=="functi\
-on"?Xt.attributeCheck=y.ADD_ATTR:An(y.ADD_ATTR)&&(ce===Mi&&(ce=cs(ce)),Y(ce,y.ADD_ATTR,de))),_e(y,"ADD_FORBID_CONTENTS")&&An(y.ADD_FORBID_CONTENTS)&&(Er===sc&&(Er=cs(Er)),Y(Er,y.ADD_FORBID_CONTENTS,de)),
-Qi&&(oe["#text"]=!0),Ar&&Y(oe,["html","head","body"]),oe.table&&(oe.tbody=!0,delete En.tbody),y.TRUSTED_TYPES_POLICY){if(typeof y.TRUSTED_TYPES_POLICY.createHTML!="function")throw Yt('TRUSTED_TYPES_PO\
-LICY configuration option must provide a "createHTML" hook.');if(typeof y.TRUSTED_TYPES_POLICY.createScriptURL!="function")throw Yt('TRUSTED_TYPES_POLICY configuration option must provide a "createScr\
-iptURL" hook.');let x=I;I=y.TRUSTED_TYPES_POLICY;try{F=G("")}catch(B){throw I=x,B}}else y.TRUSTED_TYPES_POLICY===null?(I=void 0,F=""):(I===void 0&&(I=It()),I&&typeof F=="string"&&(F=G("")));ys=Ie(y)},
+Xt.attributeCheck=null,_e(y,"ADD_TAGS")&&(typeof y.ADD_TAGS=="function"?Xt.tagCheck=y.ADD_TAGS:An(y.ADD_TAGS)&&(oe===Li&&(oe=cs(oe)),Y(oe,y.ADD_TAGS,ye))),_e(y,"ADD_ATTR")&&(typeof y.ADD_ATTR=="functi\
+on"?Xt.attributeCheck=y.ADD_ATTR:An(y.ADD_ATTR)&&(ce===Mi&&(ce=cs(ce)),Y(ce,y.ADD_ATTR,ye))),_e(y,"ADD_FORBID_CONTENTS")&&An(y.ADD_FORBID_CONTENTS)&&(Er===sc&&(Er=cs(Er)),Y(Er,y.ADD_FORBID_CONTENTS,ye)),
+Qi&&(oe["#text"]=!0),Ar&&Y(oe,["html","head","body"]),oe.table&&(oe.tbody=!0,delete En.tbody),y.TRUSTED_TYPES_POLICY){if(typeof y.TRUSTED_TYPES_POLICY.createHTML!="function")throw qt('TRUSTED_TYPES_PO\
+LICY configuration option must provide a "createHTML" hook.');if(typeof y.TRUSTED_TYPES_POLICY.createScriptURL!="function")throw qt('TRUSTED_TYPES_POLICY configuration option must provide a "createScr\
+iptURL" hook.');let x=I;I=y.TRUSTED_TYPES_POLICY;try{F=G("")}catch(B){throw I=x,B}}else y.TRUSTED_TYPES_POLICY===null?(I=void 0,F=""):(I===void 0&&(I=Bt()),I&&typeof F=="string"&&(F=G("")));ys=Ie(y)},
 hc=Y({},[..._o,...Fo,...rm]),fc=Y({},[...No,...nm]),of=function(y,m,x){return m===yt?y==="svg":m===ps?y==="svg"&&(x==="annotation-xml"||ji[x]):!!hc[y]},cf=function(y,m,x){return m===yt?y==="math":m===
-ds?y==="math"&&Gi[x]:!!fc[y]},lf=function(y,m,x){return m===ds&&!Gi[x]||m===ps&&!ji[x]?!1:!fc[y]&&(rf[y]||!hc[y])},uf=function(y){let m=P(y),x=Qr(K(y)),B=k(y),R=Wr,O="template";return B&&M(B)===ge.element&&
-(R=P(B),O=Qr(K(B))),lc[m]?m===ds?of(x,R,O):m===ps?cf(x,R,O):m===yt?lf(x,R,O):kn==="application/xhtml+xml":!1},Zt=function(y){is(e.removed,{element:y});try{k(y).removeChild(y)}catch{if(g(y),!k(y))throw Yt(
+ds?y==="math"&&Gi[x]:!!fc[y]},lf=function(y,m,x){return m===ds&&!Gi[x]||m===ps&&!ji[x]?!1:!fc[y]&&(rf[y]||!hc[y])},uf=function(y){let m=P(y),x=Qr(K(y)),B=k(y),R=Wr,O="template";return B&&M(B)===we.element&&
+(R=P(B),O=Qr(K(B))),lc[m]?m===ds?of(x,R,O):m===ps?cf(x,R,O):m===yt?lf(x,R,O):kn==="application/xhtml+xml":!1},Zt=function(y){is(e.removed,{element:y});try{k(y).removeChild(y)}catch{if(g(y),!k(y))throw qt(
 "a node selected for removal could not be detached from its tree and cannot be safely returned; refusing to sanitize in place")}},pc=function(y,m,x){try{w(y,m)}catch{try{y.removeAttribute(x)}catch{}}},
-Vi=function(y){Ji(y);let m=A(y);m&&Vt(Gw(m),x=>{try{g(x)}catch{}}),M(y)===ge.element&&Yi(y,!1)},Vr=function(y,m,x){if(!x)try{x=m.getAttributeNode(y)}catch{x=null}if(is(e.removed,{attribute:x||null,from:m}),
+Vi=function(y){Ji(y);let m=A(y);m&&Yt(Gw(m),x=>{try{g(x)}catch{}}),M(y)===we.element&&Yi(y,!1)},Vr=function(y,m,x){if(!x)try{x=m.getAttributeNode(y)}catch{x=null}if(is(e.removed,{attribute:x||null,from:m}),
 x)pc(m,x,y);else try{m.removeAttribute(y)}catch{}if(y==="is")if(jr||fs)try{Zt(m)}catch{}else try{m.setAttribute(y,"")}catch{}},Yi=function(y,m){let x=S(y);if(x)for(let B=x.length-1;B>=0;--B){let R=x[B],
-O=R&&R.name;typeof O=="string"&&!(m&&ce[de(O)])&&pc(y,R,O)}},qi=function(y,m){let x=arguments.length>2&&arguments[2]!==void 0?arguments[2]:!1,B=[y];for(;B.length>0;){let R=B.pop();if(m(R)===!1)continue;
-if(x&&M(R)===ge.element){let j=E(R);Yr(j)&&B.push(j)}let O=A(R);if(O)for(let j=O.length-1;j>=0;--j)B.push(O[j])}},Ji=function(y){qi(y,m=>{M(m)===ge.element&&Yi(m,!0)})},$i=function(y){let m=[];return qi(
-y,x=>{m.push(x)},!0),m},hf=function(y,m){let x=Uo();Vt($i(y),B=>{M(B)===ge.element&&Lo(x,B)}),Vt(m,B=>{M(B)===ge.element&&!as(x,B)&&Yi(B,!0)})},dc=function(y,m){let x=!1;return Vt(e.removed,B=>{B.element&&
-(x=x||B.element===y,Ji(B.element))}),hf(y,m),x},ff=8,pf=function(y,m){let x=br,B=null,R=()=>(B||(B=Uo(),Vt(m,O=>{Lo(B,O)})),B);for(let O=0;;O++){let j=$i(y),Ee=[y],Dt=!1;if(Vt(j,lt=>{M(lt)===ge.documentFragment?
-is(Ee,lt):!Dt&&!as(x,lt)&&(Dt=as(R(),lt))}),!Dt)return;if(O>=ff)throw Yt("the tree kept changing during in-place sanitization; refusing to return it");Vt(Ee,(lt,Ye)=>{df(lt,Ye>0,y,R())})}},df=function(y,m,x,B){
+O=R&&R.name;typeof O=="string"&&!(m&&ce[ye(O)])&&pc(y,R,O)}},qi=function(y,m){let x=arguments.length>2&&arguments[2]!==void 0?arguments[2]:!1,B=[y];for(;B.length>0;){let R=B.pop();if(m(R)===!1)continue;
+if(x&&M(R)===we.element){let j=E(R);Yr(j)&&B.push(j)}let O=A(R);if(O)for(let j=O.length-1;j>=0;--j)B.push(O[j])}},Ji=function(y){qi(y,m=>{M(m)===we.element&&Yi(m,!0)})},$i=function(y){let m=[];return qi(
+y,x=>{m.push(x)},!0),m},hf=function(y,m){let x=Uo();Yt($i(y),B=>{M(B)===we.element&&Lo(x,B)}),Yt(m,B=>{M(B)===we.element&&!as(x,B)&&Yi(B,!0)})},dc=function(y,m){let x=!1;return Yt(e.removed,B=>{B.element&&
+(x=x||B.element===y,Ji(B.element))}),hf(y,m),x},ff=8,pf=function(y,m){let x=br,B=null,R=()=>(B||(B=Uo(),Yt(m,O=>{Lo(B,O)})),B);for(let O=0;;O++){let j=$i(y),Ee=[y],Kt=!1;if(Yt(j,lt=>{M(lt)===we.documentFragment?
+is(Ee,lt):!Kt&&!as(x,lt)&&(Kt=as(R(),lt))}),!Kt)return;if(O>=ff)throw qt("the tree kept changing during in-place sanitization; refusing to return it");Yt(Ee,(lt,Ye)=>{df(lt,Ye>0,y,R())})}},df=function(y,m,x,B){
 let R=gs(y),O;for(;O=R.nextNode();)!as(B,O)||as(br,O)||(m&&ct(q.uponSanitizeShadowNode,O,null),ta(O,x))},yf=function(y){br&&Lo(br,y)},yc=function(y,m){return mr?y==="patchsrc"?!0:y==="for"&&m!=="label"&&
-m!=="output":!1},gf=function(y){mr&&qi(y,m=>{let x=M(m);if(x===ge.processingInstruction||x===ge.comment&&Ce(Uh,m.data)){try{g(m)}catch{}return!1}if(x===ge.element){let B=m,R=de(K(m));try{B.hasAttribute&&
+m!=="output":!1},gf=function(y){mr&&qi(y,m=>{let x=M(m);if(x===we.processingInstruction||x===we.comment&&Ce(Uh,m.data)){try{g(m)}catch{}return!1}if(x===we.element){let B=m,R=ye(K(m));try{B.hasAttribute&&
 B.hasAttribute("patchsrc")&&B.removeAttribute("patchsrc"),B.hasAttribute&&B.hasAttribute("for")&&yc("for",R)&&B.removeAttribute("for")}catch{}}return!0})},gc=function(y){let m=null,x=null;if(Ni)y="<re\
 move></remove>"+y;else{let O=Vw(y,gm);x=O&&O[0]}kn==="application/xhtml+xml"&&Wr===yt&&(y='<html xmlns="http://www.w3.org/1999/xhtml"><head></head><body>'+y+"</body></html>");let B=I?G(y):y;if(Wr===yt)
 try{m=new u().parseFromString(B,kn)}catch{}if(!m||!m.documentElement){m=Ve.createDocument(Wr,"template",null);try{m.documentElement.innerHTML=zi?F:B}catch{}}let R=m.body||m.documentElement;return y&&x&&
 R.insertBefore(r.createTextNode(x),R.childNodes[0]||null),Wr===yt?re.call(m,Ar?"html":"body")[0]:Ar?m.documentElement:R},gs=function(y){let m=arguments.length>1&&arguments[1]!==void 0?arguments[1]:!1,
 x=T?T(y):y.ownerDocument;return Fe.call(x||y,y,(m?0:c.SHOW_ELEMENT)|c.SHOW_COMMENT|c.SHOW_TEXT|c.SHOW_PROCESSING_INSTRUCTION|c.SHOW_CDATA_SECTION,null)},Xi=function(y){return y=Di(y,Jt," "),y=Di(y,Hr,
-" "),y=Di(y,zr," "),y},Zi=function(y){var m;ea(y);let x=(m=y.querySelectorAll)===null||m===void 0?void 0:m.call(y,"template");x&&Vt(x,B=>{Yr(B.content)&&Zi(B.content)})},ea=function(y){y.normalize();let m=gs(
-y,!0),x=m.nextNode();for(;x;)x.data=Xi(x.data),x=m.nextNode()},ws=function(y){let m=D?D(y):null;return typeof m!="string"||de(m)!=="form"?!1:typeof y.nodeName!="string"||typeof y.textContent!="string"||
+" "),y=Di(y,zr," "),y},Zi=function(y){var m;ea(y);let x=(m=y.querySelectorAll)===null||m===void 0?void 0:m.call(y,"template");x&&Yt(x,B=>{Yr(B.content)&&Zi(B.content)})},ea=function(y){y.normalize();let m=gs(
+y,!0),x=m.nextNode();for(;x;)x.data=Xi(x.data),x=m.nextNode()},ws=function(y){let m=D?D(y):null;return typeof m!="string"||ye(m)!=="form"?!1:typeof y.nodeName!="string"||typeof y.textContent!="string"||
 typeof y.removeChild!="function"||y.attributes!==S(y)||typeof y.removeAttribute!="function"||typeof y.removeAttributeNode!="function"||typeof y.getAttributeNode!="function"||typeof y.setAttribute!="fu\
 nction"||typeof y.namespaceURI!="string"||typeof y.insertBefore!="function"||typeof y.hasChildNodes!="function"||y.nodeType!==v(y)||y.childNodes!==A(y)},wc=function(y){if(!v||typeof y!="object"||y===null)
-return null;try{let m=v(y);return typeof m=="number"?m:null}catch{return null}},Yr=function(y){return wc(y)===ge.documentFragment},xn=function(y){return wc(y)!==null};function ct(C,y,m){C.length!==0&&
-Vt(C,x=>{x.call(e,y,m,ys)})}let wf=function(y,m,x){return!!(mr&&x===ge.element&&y.hasChildNodes()&&!xn(y.firstElementChild)&&Ce(Qo,y.textContent)&&Ce(Qo,y.innerHTML)||mr&&wm[m]&&x===ge.element&&P(y)===
-yt&&(xn(y.firstElementChild)||typeof y.textContent=="string"&&Ce(Qo,y.textContent))||x===ge.processingInstruction||mr&&x===ge.comment&&Ce(Uh,y.data))},ms=function(y,m){if(y instanceof RegExp)return Ce(
+return null;try{let m=v(y);return typeof m=="number"?m:null}catch{return null}},Yr=function(y){return wc(y)===we.documentFragment},xn=function(y){return wc(y)!==null};function ct(C,y,m){C.length!==0&&
+Yt(C,x=>{x.call(e,y,m,ys)})}let wf=function(y,m,x){return!!(mr&&x===we.element&&y.hasChildNodes()&&!xn(y.firstElementChild)&&Ce(Qo,y.textContent)&&Ce(Qo,y.innerHTML)||mr&&wm[m]&&x===we.element&&P(y)===
+yt&&(xn(y.firstElementChild)||typeof y.textContent=="string"&&Ce(Qo,y.textContent))||x===we.processingInstruction||mr&&x===we.comment&&Ce(Uh,y.data))},ms=function(y,m){if(y instanceof RegExp)return Ce(
 y,m);if(y instanceof Function){for(var x=arguments.length,B=new Array(x>2?x-2:0),R=2;R<x;R++)B[R-2]=arguments[R];return!!y(m,...B)}return!1},mf=function(y,m,x){if(!En[m]&&bc(m)&&ms(dt.tagNameCheck,m))
 return!1;if(Qi&&!Er[m]&&!Er[Qr(m)]){let B=k(y),R=A(y);if(R&&B){let O=R.length;for(let j=O-1;j>=0;--j){let Ee=y===x?d(R[j],!0):R[j];B.insertBefore(Ee,b(y))}}}return Zt(y),!0},mc=function(y,m,x,B){return y.
 length===0?m:m===x||m===B?cs(m):m},qr=function(y,m){return y===m||k(y)!==null?!1:(Hi&&Ji(y),!0)},Af=function(y,m){if(yf(y),ct(q.beforeSanitizeElements,y,null),qr(y,m))return!0;if(ws(y))return Zt(y),!0;
-let x=de(K(y)),B=M(y);if(oe=mc(q.uponSanitizeElement,oe,Li,us),ct(q.uponSanitizeElement,y,{tagName:x,allowedTags:oe}),qr(y,m))return!0;if(wf(y,x,B))return Zt(y),!0;if(En[x]||!(Xt.tagCheck instanceof Function&&
-Xt.tagCheck(x))&&!oe[x]){let R=mf(y,x,m);return R===!1&&(ct(q.afterSanitizeElements,y,null),qr(y,m))?!0:R}if(B===ge.element&&!uf(y)||(x==="noscript"||x==="noembed"||x==="noframes")&&Ce(dm,y.innerHTML))
-return Zt(y),!0;if(Bt&&B===ge.text){let R=y.textContent,O=Xi(R);R!==O&&(is(e.removed,{element:y.cloneNode()}),y.textContent=O)}return ct(q.afterSanitizeElements,y,null),qr(y,m)},Ac=function(y,m,x){if(Xo[m]||
+let x=ye(K(y)),B=M(y);if(oe=mc(q.uponSanitizeElement,oe,Li,us),ct(q.uponSanitizeElement,y,{tagName:x,allowedTags:oe}),qr(y,m))return!0;if(wf(y,x,B))return Zt(y),!0;if(En[x]||!(Xt.tagCheck instanceof Function&&
+Xt.tagCheck(x))&&!oe[x]){let R=mf(y,x,m);return R===!1&&(ct(q.afterSanitizeElements,y,null),qr(y,m))?!0:R}if(B===we.element&&!uf(y)||(x==="noscript"||x==="noembed"||x==="noframes")&&Ce(dm,y.innerHTML))
+return Zt(y),!0;if(Dt&&B===we.text){let R=y.textContent,O=Xi(R);R!==O&&(is(e.removed,{element:y.cloneNode()}),y.textContent=O)}return ct(q.afterSanitizeElements,y,null),qr(y,m)},Ac=function(y,m,x){if(Xo[m]||
 yc(m,y)||tc&&(m==="id"||m==="name")&&(x in r||x in af))return!1;let B=ce[m]||Xt.attributeCheck instanceof Function&&Xt.attributeCheck(m,y);if(Ri&&Ce(gr,m)||Zo&&Ce(wr,m))return!0;if(!B)return bc(y)&&ms(
 dt.tagNameCheck,y)&&ms(dt.attributeNameCheck,m,y)||m==="is"&&dt.allowCustomizedBuiltInElements&&ms(dt.tagNameCheck,x);if(oc[m])return!0;let R=Di(x,bn,"");return Ce($o,R)||(m==="src"||m==="xlink:href"||
 m==="href")&&y!=="script"&&Ro(x,"data:")===0&&ic[y]||ec&&!Ce($t,R)?!0:!x},bf=Y({},["annotation-xml","color-profile","font-face","font-face-format","font-face-name","font-face-src","font-face-uri","mis\
 sing-glyph"]),bc=function(y){return!bf[Qr(y)]&&Ce($h,y)},Ef=function(y,m,x,B){if(I&&typeof h=="object"&&typeof h.getAttributeType=="function"&&!x)switch(h.getAttributeType(y,m)){case"TrustedHTML":return G(
-B);case"TrustedScriptURL":return pe(B)}return B},kf=function(y,m,x,B){try{return x?y.setAttributeNS(x,m,B):y.setAttribute(m,B),ws(y)?(Zt(y),!1):!0}catch{return Vr(m,y),!1}},Ec=function(y,m){return mr&&
+B);case"TrustedScriptURL":return de(B)}return B},kf=function(y,m,x,B){try{return x?y.setAttributeNS(x,m,B):y.setAttribute(m,B),ws(y)?(Zt(y),!1):!0}catch{return Vr(m,y),!1}},Ec=function(y,m){return mr&&
 Ce(ym,m)?!0:Qr(y)==="attributename"&&Ro(m,"href")!==-1},xf=function(y,m){if(ct(q.beforeSanitizeAttributes,y,null),qr(y,m))return;let x=y.attributes;if(!x||ws(y))return;ce=mc(q.uponSanitizeAttribute,ce,
-Mi,hs);let B={attrName:"",attrValue:"",keepAttr:!0,allowedAttributes:ce,forceKeepAttr:void 0},R=x.length,O=de(K(y));for(;R--;){let j=x[R],Ee=j.name,Dt=j.namespaceURI,lt=j.value,Ye=de(Ee),gt=lt,De=Ee===
+Mi,hs);let B={attrName:"",attrValue:"",keepAttr:!0,allowedAttributes:ce,forceKeepAttr:void 0},R=x.length,O=ye(K(y));for(;R--;){let j=x[R],Ee=j.name,Kt=j.namespaceURI,lt=j.value,Ye=ye(Ee),gt=lt,De=Ee===
 "value"?gt:Yw(gt),kc=!1;if(B.attrName=Ye,B.attrValue=De,B.keepAttr=!0,B.forceKeepAttr=void 0,ct(q.uponSanitizeAttribute,y,B),De=B.attrValue,rc&&(Ye==="id"||Ye==="name")&&Ro(De,nc)!==0&&(Vr(Ee,y,j),De=
-nc+De,kc=!0),Ec(Ee,De)){Vr(Ee,y,j);continue}if(!B.forceKeepAttr){if(!B.keepAttr){Vr(Ee,y,j);continue}if(!_i&&Ce(Lh,De)){Vr(Ee,y,j);continue}if(Bt&&(De=Xi(De)),!Ac(O,Ye,De)){Vr(Ee,y,j);continue}De=Ef(O,
-Ye,Dt,De),De!==gt&&kf(y,Ee,Dt,De)&&kc&&vh(e.removed)}}ct(q.afterSanitizeAttributes,y,null),qr(y,m)},ta=function(y,m){Af(y,m),xf(y,m),Yr(y.content)&&ra(y.content)},ra=function(y){let m=null,x=gs(y);for(ct(
-q.beforeSanitizeShadowDOM,y,null);m=x.nextNode();)if(ct(q.uponSanitizeShadowNode,m,null),ta(m,y),M(m)===ge.element){let B=E(m);Yr(B)&&(na(B),ra(B))}Bt&&ea(y),ct(q.afterSanitizeShadowDOM,y,null)},na=function(y){
-let m=[{node:y,shadow:null}];for(;m.length>0;){let x=m.pop();if(x.shadow){ra(x.shadow);continue}let B=x.node,R=M(B)===ge.element,O=A(B);if(O)for(let j=O.length-1;j>=0;--j)m.push({node:O[j],shadow:null});
-if(R){let j=D?D(B):null;if(typeof j=="string"&&de(j)==="template"){let Ee=B.content;Yr(Ee)&&m.push({node:Ee,shadow:null})}}if(R){let j=E(B);Yr(j)&&m.push({node:null,shadow:j},{node:j,shadow:null})}}};
+nc+De,kc=!0),Ec(Ee,De)){Vr(Ee,y,j);continue}if(!B.forceKeepAttr){if(!B.keepAttr){Vr(Ee,y,j);continue}if(!_i&&Ce(Lh,De)){Vr(Ee,y,j);continue}if(Dt&&(De=Xi(De)),!Ac(O,Ye,De)){Vr(Ee,y,j);continue}De=Ef(O,
+Ye,Kt,De),De!==gt&&kf(y,Ee,Kt,De)&&kc&&vh(e.removed)}}ct(q.afterSanitizeAttributes,y,null),qr(y,m)},ta=function(y,m){Af(y,m),xf(y,m),Yr(y.content)&&ra(y.content)},ra=function(y){let m=null,x=gs(y);for(ct(
+q.beforeSanitizeShadowDOM,y,null);m=x.nextNode();)if(ct(q.uponSanitizeShadowNode,m,null),ta(m,y),M(m)===we.element){let B=E(m);Yr(B)&&(na(B),ra(B))}Dt&&ea(y),ct(q.afterSanitizeShadowDOM,y,null)},na=function(y){
+let m=[{node:y,shadow:null}];for(;m.length>0;){let x=m.pop();if(x.shadow){ra(x.shadow);continue}let B=x.node,R=M(B)===we.element,O=A(B);if(O)for(let j=O.length-1;j>=0;--j)m.push({node:O[j],shadow:null});
+if(R){let j=D?D(B):null;if(typeof j=="string"&&ye(j)==="template"){let Ee=B.content;Yr(Ee)&&m.push({node:Ee,shadow:null})}}if(R){let j=E(B);Yr(j)&&m.push({node:null,shadow:j},{node:j,shadow:null})}}};
 return e.sanitize=function(C){let y=arguments.length>1&&arguments[1]!==void 0?arguments[1]:{},m=null,x=null,B=null,R=null;if(zi=!C,zi&&(C=["<","!-->"].join("")),typeof C!="string"&&!xn(C)&&(C=Zw(C),typeof C!=
-"string"))throw Yt("dirty is not a string, aborting");if(!e.isSupported)return C;Fi?(oe=us,ce=hs):Wi(y),e.removed=[];let O=Hi&&typeof C!="string"&&xn(C),j=[],Ee=br;if(O){gf(C);let gt=K(C);if(typeof gt==
-"string"){let De=de(gt);if(!oe[De]||En[De])throw Vi(C),Yt("root node is forbidden and cannot be sanitized in-place")}if(ws(C))throw Vi(C),Yt("root node is clobbered and cannot be sanitized in-place");
-j=$i(C),br=Uo()}else if(xn(C))m=gc(["<","!---->"].join("")),x=m.ownerDocument.importNode(C,!0),x.nodeType===ge.element&&x.nodeName==="BODY"||x.nodeName==="HTML"?m=x:m.appendChild(x),na(m);else{if(!jr&&
-!Bt&&!Ar&&C.indexOf("<")===-1)return fe(C);if(m=gc(C),!m)return jr?null:Oi?F:""}m&&Ni&&Zt(m.firstChild);let Dt=O?C:m;try{O&&na(C);let gt=gs(Dt);for(;B=gt.nextNode();)ta(B,Dt);O&&pf(C,j)}catch(gt){throw O&&
-(Vi(C),dc(C,j)),gt}finally{br=Ee}if(O){if(dc(C,j))throw Yt("a node selected for removal could not be safely returned; refusing to sanitize in place");return Bt&&Zi(C),C}if(jr){if(Bt&&Zi(m),fs)for(R=Ne.
-call(m.ownerDocument);m.firstChild;)R.appendChild(m.firstChild);else R=m;return(ce.shadowroot||ce.shadowrootmode)&&(R=Xe.call(n,R,!0)),R}let lt=()=>Ar?m.outerHTML:m.innerHTML,Ye=lt();return Bt&&Ce(om,
+"string"))throw qt("dirty is not a string, aborting");if(!e.isSupported)return C;Fi?(oe=us,ce=hs):Wi(y),e.removed=[];let O=Hi&&typeof C!="string"&&xn(C),j=[],Ee=br;if(O){gf(C);let gt=K(C);if(typeof gt==
+"string"){let De=ye(gt);if(!oe[De]||En[De])throw Vi(C),qt("root node is forbidden and cannot be sanitized in-place")}if(ws(C))throw Vi(C),qt("root node is clobbered and cannot be sanitized in-place");
+j=$i(C),br=Uo()}else if(xn(C))m=gc(["<","!---->"].join("")),x=m.ownerDocument.importNode(C,!0),x.nodeType===we.element&&x.nodeName==="BODY"||x.nodeName==="HTML"?m=x:m.appendChild(x),na(m);else{if(!jr&&
+!Dt&&!Ar&&C.indexOf("<")===-1)return pe(C);if(m=gc(C),!m)return jr?null:Oi?F:""}m&&Ni&&Zt(m.firstChild);let Kt=O?C:m;try{O&&na(C);let gt=gs(Kt);for(;B=gt.nextNode();)ta(B,Kt);O&&pf(C,j)}catch(gt){throw O&&
+(Vi(C),dc(C,j)),gt}finally{br=Ee}if(O){if(dc(C,j))throw qt("a node selected for removal could not be safely returned; refusing to sanitize in place");return Dt&&Zi(C),C}if(jr){if(Dt&&Zi(m),fs)for(R=Ne.
+call(m.ownerDocument);m.firstChild;)R.appendChild(m.firstChild);else R=m;return(ce.shadowroot||ce.shadowrootmode)&&(R=Xe.call(n,R,!0)),R}let lt=()=>Ar?m.outerHTML:m.innerHTML,Ye=lt();return Dt&&Ce(om,
 Ye)&&(ea(m),Ye=lt()),Ar&&oe["!doctype"]&&m.ownerDocument&&m.ownerDocument.doctype&&m.ownerDocument.doctype.name&&Ce(fm,m.ownerDocument.doctype.name)&&(Ye="<!DOCTYPE "+m.ownerDocument.doctype.name+`>
-`+Ye),fe(Ye)},e.setConfig=function(){let C=arguments.length>0&&arguments[0]!==void 0?arguments[0]:{};Wi(C),Fi=!0,us=oe,hs=ce},e.clearConfig=function(){ys=null,Fi=!1,us=null,hs=null,I=N,F=""},e.isValidAttribute=
-function(C,y,m){ys||Wi({});let x=de(C),B=de(y);return typeof m=="string"&&(Ec(y,m)||!_i&&Ce(Lh,m))?!1:Ac(x,B,m)},e.addHook=function(C,y){typeof y=="function"&&_e(q,C)&&is(q[C],y)},e.removeHook=function(C,y){
+`+Ye),pe(Ye)},e.setConfig=function(){let C=arguments.length>0&&arguments[0]!==void 0?arguments[0]:{};Wi(C),Fi=!0,us=oe,hs=ce},e.clearConfig=function(){ys=null,Fi=!1,us=null,hs=null,I=N,F=""},e.isValidAttribute=
+function(C,y,m){ys||Wi({});let x=ye(C),B=ye(y);return typeof m=="string"&&(Ec(y,m)||!_i&&Ce(Lh,m))?!1:Ac(x,B,m)},e.addHook=function(C,y){typeof y=="function"&&_e(q,C)&&is(q[C],y)},e.removeHook=function(C,y){
 if(_e(q,C)){if(y!==void 0){let m=jw(q[C],y);return m===-1?void 0:Ww(q[C],m,1)[0]}return vh(q[C])}},e.removeHooks=function(C){_e(q,C)&&(q[C]=[])},e.removeAllHooks=function(){q=Mh()},e}var Hh=Qh();var Ui={};function zh(t){Ui=t&&typeof t=="object"?t:{}}function _(t,e={}){return(typeof Ui[t]=="string"&&Ui[t]?Ui[t]:t).replace(/\{(\w+)\}/g,(n,s)=>s in e?String(e[s]):n)}var jh=(t,e={},...r)=>{let n=document.createElement(t);for(let[s,i]of Object.entries(e))s==="class"?n.className=i:s==="text"?n.textContent=i:n.setAttribute(s,i);for(let s of r)s!=null&&n.append(s);return n};
 function jo(t){return t?t.group?`${t.name||""}: ${t.group.map(jo).join(", ")};`:t.name&&t.address?`${t.name} <${t.address}>`:t.address||t.name||"":""}var Gh=t=>(t||[]).map(jo).join(", ");function bm(t){
 return t<1024?_("{n} bytes",{n:t}):t<1024*1024?`${(t/1024).toFixed(1)} KB`:`${(t/1024/1024).toFixed(1)} MB`}function Em(t){if(!t)return"";let e=new Date(t);return isNaN(e)?String(t):e.toLocaleString()}
@@ -1499,24 +1499,24 @@ ard"&&F.append("to",h.value),F.append("subject",n.subject||""),F.append("text",d
 `);for(let N of g.files)F.append("attachments",N,N.name);if(T==="forward")for(let N of K)F.append("attachments",new Blob([N.content],{type:N.mimeType||"application/octet-stream"}),N.filename||"attachm\
 ent");M=!0,A.disabled=!0,k.textContent=_("Sending\u2026"),E.hidden=!0;try{let N=e.lang?`?lang=${encodeURIComponent(e.lang)}`:"",W=`${a}/api/v1/envelopes/${encodeURIComponent(e.envelope)}/reply${N}`,z;
 try{z=await fetch(W,{method:"POST",body:F,credentials:"omit",cache:"no-store",referrerPolicy:"no-referrer"})}catch{throw new Error(_("The key service at {base} cannot be reached, so nothing was sent. \
-Your text is still here: try again later.",{base:a}))}let Q={};try{Q=await z.json()}catch{}if(!z.ok||!Q.sent){let fe=typeof Q.message=="string"&&Q.message?Q.message:_("The key service refused the repl\
-y (HTTP {status}).",{status:z.status});throw new Error(fe+(z.status===413||z.status===400?"":" "+_("Nothing was sent.")))}let G=Array.isArray(Q.recipients)?Q.recipients.join(", "):"";v.replaceChildren(
+Your text is still here: try again later.",{base:a}))}let Q={};try{Q=await z.json()}catch{}if(!z.ok||!Q.sent){let pe=typeof Q.message=="string"&&Q.message?Q.message:_("The key service refused the repl\
+y (HTTP {status}).",{status:z.status});throw new Error(pe+(z.status===413||z.status===400?"":" "+_("Nothing was sent.")))}let G=Array.isArray(Q.recipients)?Q.recipients.join(", "):"";v.replaceChildren(
 te("p",{text:_("Sent")}),te("p",{text:G?_("Sent securely to {who}.",{who:G}):_("Sent securely.")})),v.hidden=!1,S.hidden=!0,d.value="",g.value="",T=null,document.documentElement.dataset.reply="sent",v.
-focus()}catch(N){P(N&&N.message?N.message:String(N),null)}finally{M=!1,A.disabled=!1,k.textContent=""}});function P(I,F){E.replaceChildren(te("p",{text:I})),E.hidden=!1,(F||E).focus()}}var we=t=>document.getElementById(t),ls="other";function Dm(){try{return JSON.parse(we("postseal-data").textContent)}catch{return null}}function Yh(){let t=Dm(),e=we("unlock");if(!t||!e)return;zh(t.messages);
-let r=we("email-select"),n=we("email-other"),s=we("password"),i=we("email-field"),a=we("email-other-field");if(t.mode==="password")i.hidden=!0,a.hidden=!0;else{let u=Array.isArray(t.recipients)?t.recipients:
+focus()}catch(N){P(N&&N.message?N.message:String(N),null)}finally{M=!1,A.disabled=!1,k.textContent=""}});function P(I,F){E.replaceChildren(te("p",{text:I})),E.hidden=!1,(F||E).focus()}}var fe=t=>document.getElementById(t),ls="other";function Dm(){try{return JSON.parse(fe("postseal-data").textContent)}catch{return null}}function Yh(){let t=Dm(),e=fe("unlock");if(!t||!e)return;zh(t.messages);
+let r=fe("email-select"),n=fe("email-other"),s=fe("password"),i=fe("email-field"),a=fe("email-other-field");if(t.mode==="password")i.hidden=!0,a.hidden=!0;else{let u=Array.isArray(t.recipients)?t.recipients:
 [];r.replaceChildren();for(let f of u)r.append(new Option(f,f));r.append(new Option(_("My address is not listed"),ls));let h=()=>{a.hidden=r.value!==ls,n.required=r.value===ls};r.addEventListener("cha\
-nge",()=>{h(),Vo(t,o()),r.value===ls&&n.focus()}),n.addEventListener("input",()=>Vo(t,o())),h(),Vo(t,o())}e.hidden=!1;for(let u of["noscript-intro","recipients-box"]){let h=we(u);h&&(h.hidden=!0)}document.
+nge",()=>{h(),Vo(t,o()),r.value===ls&&n.focus()}),n.addEventListener("input",()=>Vo(t,o())),h(),Vo(t,o())}e.hidden=!1;for(let u of["noscript-intro","recipients-box"]){let h=fe(u);h&&(h.hidden=!0)}document.
 documentElement.dataset.decryptor="ready";function o(){return t.mode==="password"?"":(r.value===ls?n.value:r.value).trim()}let c=!1;e.addEventListener("submit",async u=>{if(u.preventDefault(),c)return;
 let h=o();if(t.mode!=="password"&&!h){Yo({text:_("Enter your e-mail address.")},n);return}if(!s.value){Yo(t.mode==="password"?{text:_("Enter the password agreed between your organisation and the sende\
 r.")}:{text:_("Enter your password. If this is your first secure message, you have no password yet: press Register, choose a password, confirm your address from the e-mail you receive, then come back \
-and press Open."),links:Jo(t,h)},s);return}c=!0;let f=we("open");f.disabled=!0,qo(_("Opening the message\u2026")),Km();let d=performance.now();qt.start();try{let g=t.mode==="password",w=g?{key:s.value}:
-await Tm(t,h,s.value);qt("key");let b=await Mm(w.key,g,w.payload_sha256);await Wh(we("message"),b),qt("render"),g||Vh(we("message"),t,w,b);for(let A of[e,we("instructions"),we("open-online"),we("envel\
-ope-header")])A&&(A.hidden=!0);document.documentElement.dataset.openMs=String(Math.round(performance.now()-d)),document.documentElement.dataset.openPhases=qt.text(),qo(""),we("message").focus()}catch(g){
-Yo(g instanceof xe?g:{text:_("The message could not be opened: {reason}",{reason:g&&g.message?g.message:String(g)})},null)}finally{c=!1,f.disabled=!1}})}function Jh(t){return String(t.publicURL||"").replace(
-/\/+$/,"")}function Jo(t,e,r,n){let s=Jh(t);if(!s)return[];let i=[];e&&i.push(`email=${encodeURIComponent(e)}`),t.lang&&t.lang!=="en"&&i.push(`lang=${encodeURIComponent(t.lang)}`);let a=i.join("&"),o=`${s}\
-/register?${a?a+"&":""}envelope=${encodeURIComponent(t.envelope)}`;return[{href:qh(r,o),text:e?_("Register {email}",{email:e}):_("Register")},{href:qh(n,`${s}/forgot${a?"?"+a:""}`),text:_("Forgot your\
- password?")}]}function Vo(t,e){let[r,n]=Jo(t,e);if(!r)return;let s=we("register-link"),i=we("forgot-link");s&&(s.href=r.href),i&&(i.href=n.href)}var xe=class extends Error{constructor(e,r=[]){super(e),
-this.text=e,this.links=r}};function qo(t){let e=we("status");e&&(e.textContent=t)}function Km(){let t=we("error");t.replaceChildren(),t.hidden=!0}function Yo(t,e){qo("");let r=we("error");r.replaceChildren();
+and press Open."),links:Jo(t,h)},s);return}c=!0;let f=fe("open");f.disabled=!0,qo(_("Opening the message\u2026")),Km();let d=performance.now();It.start();try{let g=t.mode==="password",w=g?{key:s.value}:
+await Tm(t,h,s.value);It("key");let b=await Mm(w.key,g,w.payload_sha256);await Wh(fe("message"),b),It("render"),g||Vh(fe("message"),t,w,b);for(let A of[e,fe("instructions"),fe("open-online"),fe("envel\
+ope-header")])A&&(A.hidden=!0);qo(""),fe("message").focus(),fe("message").offsetHeight,It("layout"),document.documentElement.dataset.openMs=String(Math.round(performance.now()-d)),document.documentElement.
+dataset.openPhases=It.text()}catch(g){Yo(g instanceof xe?g:{text:_("The message could not be opened: {reason}",{reason:g&&g.message?g.message:String(g)})},null)}finally{c=!1,f.disabled=!1}})}function Jh(t){
+return String(t.publicURL||"").replace(/\/+$/,"")}function Jo(t,e,r,n){let s=Jh(t);if(!s)return[];let i=[];e&&i.push(`email=${encodeURIComponent(e)}`),t.lang&&t.lang!=="en"&&i.push(`lang=${encodeURIComponent(
+t.lang)}`);let a=i.join("&"),o=`${s}/register?${a?a+"&":""}envelope=${encodeURIComponent(t.envelope)}`;return[{href:qh(r,o),text:e?_("Register {email}",{email:e}):_("Register")},{href:qh(n,`${s}/forgo\
+t${a?"?"+a:""}`),text:_("Forgot your password?")}]}function Vo(t,e){let[r,n]=Jo(t,e);if(!r)return;let s=fe("register-link"),i=fe("forgot-link");s&&(s.href=r.href),i&&(i.href=n.href)}var xe=class extends Error{constructor(e,r=[]){
+super(e),this.text=e,this.links=r}};function qo(t){let e=fe("status");e&&(e.textContent=t)}function Km(){let t=fe("error");t.replaceChildren(),t.hidden=!0}function Yo(t,e){qo("");let r=fe("error");r.replaceChildren();
 let n=document.createElement("p");n.textContent=t.text,r.append(n);for(let s of t.links||[]){let i=document.createElement("p"),a=document.createElement("a");a.href=s.href,a.textContent=s.text,a.rel="n\
 oopener noreferrer",a.target="_blank",i.append(a),r.append(i)}r.hidden=!1,(e||r).focus()}function Pm(t){let e=Math.max(1,Math.ceil(t/60));return e===1?_("1 minute"):_("{n} minutes",{n:e})}function qh(t,e){
 try{let r=new URL(t);if(r.protocol==="https:"||r.protocol==="http:")return r.href}catch{}return e}async function Tm(t,e,r){let n=Jh(t);if(!n)throw new xe(_("This message opens only with the key servic\
@@ -1533,12 +1533,12 @@ e-mail address and try again."));case 503:throw new xe(_("The key service is tem
 not understand. Try again later.")):new xe(_("The key service answered with an error (HTTP {status}). Try again later.",{status:i.status}))}var Um=t=>Array.from(new Uint8Array(t),e=>e.toString(16).padStart(
 2,"0")).join("");async function Lm(t,e){if(!e)return;let r=globalThis.crypto&&globalThis.crypto.subtle;if(!r)throw new xe(_("This browser cannot check that the message is genuine here. Open the attach\
 ment in an up-to-date browser."));if(Um(await r.digest("SHA-256",t))!==String(e).toLowerCase())throw new xe(_("This is not the message that was sealed: its content was replaced after it was sent (for \
-example by another recipient), so it is not shown. Contact the sender."))}var qt=(()=>{let t=0,e=[],r=n=>{let s=performance.now();e.push(`${n}=${Math.round(s-t)}`),t=s};return r.start=()=>{t=performance.
-now(),e=[]},r.text=()=>e.join(" "),r})();async function Mm(t,e,r){let n=new xe(_("This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.")),s;try{s=Eh(we("p\
-ayload").value)}catch{throw n}qt("dearmor"),await Lm(s,r),qt("digest");let i;try{i=await qu({binaryMessage:s}),qt("packets")}catch{throw n}let a;try{({data:a}=await Ju({message:i,passwords:[t],format:"\
+example by another recipient), so it is not shown. Contact the sender."))}var It=(()=>{let t=0,e=[],r=n=>{let s=performance.now();e.push(`${n}=${Math.round(s-t)}`),t=s};return r.start=()=>{t=performance.
+now(),e=[]},r.text=()=>e.join(" "),r})();async function Mm(t,e,r){let n=new xe(_("This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.")),s;try{s=Eh(fe("p\
+ayload").value)}catch{throw n}It("dearmor"),await Lm(s,r),It("digest");let i;try{i=await qu({binaryMessage:s}),It("packets")}catch{throw n}let a;try{({data:a}=await Ju({message:i,passwords:[t],format:"\
 binary"}))}catch(o){let c=String(o&&o.message||o);throw/session key|passphrase|password/i.test(c)?new xe(e?_("The password is wrong. Use the password agreed between your organisation and the sender."):
-_("The key from the key service does not open this message: the file may have been changed. Ask the sender to send it again.")):n}qt("decrypt");try{let o=await ss.parse(a,{attachmentEncoding:"arraybuf\
-fer"});return qt("parse"),o}catch{throw new xe(_("The message was decrypted but could not be read as an e-mail."))}}document.readyState==="loading"?document.addEventListener("DOMContentLoaded",Yh):Yh();})();
+_("The key from the key service does not open this message: the file may have been changed. Ask the sender to send it again.")):n}It("decrypt");try{let o=await ss.parse(a,{attachmentEncoding:"arraybuf\
+fer"});return It("parse"),o}catch{throw new xe(_("The message was decrypted but could not be read as an e-mail."))}}document.readyState==="loading"?document.addEventListener("DOMContentLoaded",Yh):Yh();})();
 /*! Bundled license information:
 
 openpgp/dist/lightweight/sha512.mjs:
