@@ -23,9 +23,9 @@ e+u,o,n)}function ua(t,e,r){return t&e^~t&r}function ha(t,e,r){return t&e^t&r^e&
 let r=t.length,n=new Uint32Array(r),s=new Uint32Array(r);for(let i=0;i<r;i++){let{h:a,l:o}=Rf(t[i],e);[n[i],s[i]]=[a,o]}return[n,s]}function Pt(t,e,r,n){let s=(e>>>0)+(n>>>0);return{h:t+r+(s/2**32|0)|
 0,l:s|0}}function op(t,e=24){let r=new Uint32Array(10);for(let n=24-e;n<24;n++){for(let a=0;a<10;a++)r[a]=t[a]^t[a+10]^t[a+20]^t[a+30]^t[a+40];for(let a=0;a<10;a+=2){let o=(a+8)%10,c=(a+2)%10,u=r[c],h=r[c+
 1],f=Pc(u,h,1)^r[o],d=Tc(u,h,1)^r[o+1];for(let g=0;g<50;g+=10)t[a+g]^=f,t[a+g+1]^=d}let s=t[2],i=t[3];for(let a=0;a<24;a++){let o=Fc[a],c=Pc(s,i,o),u=Tc(s,i,o),h=_c[a];s=t[h],i=t[h+1],t[h]=c,t[h+1]=u}
-for(let a=0;a<50;a+=10){for(let o=0;o<10;o++)r[o]=t[a+o];for(let o=0;o<10;o++)t[a+o]^=~r[(o+2)%10]&r[(o+4)%10]}t[0]^=ip[n],t[1]^=ap[n]}Ze(r)}var sa,_m,Pf,Ic,xs,Lc,ir,er,tr,Te,Ue,As,Bc,Dc,Kc,$r,Xr,bs,Es,
+for(let a=0;a<50;a+=10){for(let o=0;o<10;o++)r[o]=t[a+o];for(let o=0;o<10;o++)t[a+o]^=~r[(o+2)%10]&r[(o+4)%10]}t[0]^=ip[n],t[1]^=ap[n]}Ze(r)}var sa,Om,Pf,Ic,xs,Lc,ir,er,tr,Te,Ue,As,Bc,Dc,Kc,$r,Xr,bs,Es,
 _f,Ff,Nf,Of,Qf,Hf,zf,jf,Gf,Wf,Vf,rr,Ss,aa,Rc,Yf,qf,nr,sr,vs,oa,Jf,$f,Xf,Zf,ep,Sn,tp,rp,np,sp,_c,Fc,Nc,Oc,ip,ap,Pc,Tc,ca,Qc,Hc,zc,jc,Gc,Wc,Vc,Yc=kr(()=>{sa=typeof window<"u"?window:typeof global<"u"?global:
-typeof self<"u"?self:{},_m=typeof sa=="object"&&"crypto"in sa?sa.crypto:void 0;Pf=new Uint8Array(new Uint32Array([287454020]).buffer)[0]===68;Ic=Pf?t=>t:Uf;xs=class{};Lc=Ut;ir=class extends xs{constructor(e,r,n,s){
+typeof self<"u"?self:{},Om=typeof sa=="object"&&"crypto"in sa?sa.crypto:void 0;Pf=new Uint8Array(new Uint32Array([287454020]).buffer)[0]===68;Ic=Pf?t=>t:Uf;xs=class{};Lc=Ut;ir=class extends xs{constructor(e,r,n,s){
 super(),this.finished=!1,this.length=0,this.pos=0,this.destroyed=!1,this.blockLen=e,this.outputLen=r,this.padOffset=n,this.isLE=s,this.buffer=new Uint8Array(e),this.view=ia(this.buffer)}update(e){ks(this),
 e=la(e),vn(e);let{view:r,buffer:n,blockLen:s}=this,i=e.length;for(let a=0;a<i;){let o=Math.min(s-this.pos,i-a);if(o===s){let c=ia(e);for(;s<=i-a;a+=s)this.process(c,a);continue}n.set(e.subarray(a,a+o),
 this.pos),this.pos+=o,a+=o,this.pos===s&&(this.process(r,0),this.pos=0)}return this.length+=e.length,this.roundClean(),this}digestInto(e){ks(this),Uc(e,this),this.finished=!0;let{buffer:r,view:n,blockLen:s,
@@ -345,7 +345,7 @@ t),o=xl(e),c=t<xt,u=e<xt;for(;o!==xt;){let h=a/o,f=r;r=s-h*r,s=f,f=n,n=i-h*n,i=f
 e does not exist");return ee(n+e,e)}function je(t){let e=t<xt?BigInt(-1):xt,r=BigInt(8),n=1,s=t;for(;(s>>=r)!==e;)n++;return n}function $e(t,e="be",r){let n=t.toString(16);n.length%2===1&&(n="0"+n);let s=n.length/2,i=new Uint8Array(r||s),
 a=r?r-s:0,o=0;for(;o<s;)i[o+a]=parseInt(n.slice(2*o,2*o+2),16),o++;return e!=="be"&&i.reverse(),i}var dd=p.getNodeCrypto();function it(t){let e=typeof crypto<"u"?crypto:dd?.webcrypto;if(e?.getRandomValues){
 let r=new Uint8Array(t);return e.getRandomValues(r)}else throw new Error("No secure random number generator available.")}function io(t,e){if(e<t)throw new Error("Illegal parameter value: max <= min");
-let r=e-t,n=je(r),s=H(it(n+8));return ee(s,r)+t}var Om=BigInt(1);var Qm=[7,11,13,17,19,23,29,31,37,41,43,47,53,59,61,67,71,73,79,83,89,97,101,103,107,109,113,127,131,137,139,149,151,157,163,167,173,179,181,191,193,197,199,211,223,227,229,233,239,241,251,257,263,269,
+let r=e-t,n=je(r),s=H(it(n+8));return ee(s,r)+t}var zm=BigInt(1);var jm=[7,11,13,17,19,23,29,31,37,41,43,47,53,59,61,67,71,73,79,83,89,97,101,103,107,109,113,127,131,137,139,149,151,157,163,167,173,179,181,191,193,197,199,211,223,227,229,233,239,241,251,257,263,269,
 271,277,281,283,293,307,311,313,317,331,337,347,349,353,359,367,373,379,383,389,397,401,409,419,421,431,433,439,443,449,457,461,463,467,479,487,491,499,503,509,521,523,541,547,557,563,569,571,577,587,
 593,599,601,607,613,617,619,631,641,643,647,653,659,661,673,677,683,691,701,709,719,727,733,739,743,751,757,761,769,773,787,797,809,811,821,823,827,829,839,853,857,859,863,877,881,883,887,907,911,919,
 929,937,941,947,953,967,971,977,983,991,997,1009,1013,1019,1021,1031,1033,1039,1049,1051,1061,1063,1069,1087,1091,1093,1097,1103,1109,1117,1123,1129,1151,1153,1163,1171,1181,1187,1193,1201,1213,1217,1223,
@@ -1467,15 +1467,19 @@ ead")[0]||n.documentElement.insertBefore(n.createElement("head"),n.documentEleme
 ent",A?xm:km),"<!DOCTYPE html>"+n.documentElement.outerHTML),remote:u,used:a}}function Im(t){let e;try{e=t.contentDocument}catch{return}if(!e||!e.documentElement)return;let r=e.defaultView,n=[];for(let i of e.
 querySelectorAll("style"))try{let a=new r.CSSStyleSheet;a.replaceSync(i.textContent),n.push(a)}catch{}e.adoptedStyleSheets=n;for(let i of e.querySelectorAll("[style]"))i.style.cssText=i.getAttribute("\
 style");let s=()=>{let i=Math.max(e.body?e.body.scrollHeight:0,e.documentElement.offsetHeight)+24;t.style.height=Math.min(Math.max(i,120),2e4)+"px"};s();for(let i of e.images)i.complete||i.addEventListener(
-"load",s)}async function Wh(t,e){let r=e.attachments||[],n=(g,w)=>{let b=t.querySelector("#"+g);b.textContent=w,b.closest("tr").hidden=!w};n("msg-from",jo(e.from)),n("msg-to",Gh(e.to)),n("msg-cc",Gh(e.
-cc)),n("msg-date",Em(e.date)),n("msg-subject",e.subject||"");let s=t.querySelector("#msg-text"),i=t.querySelector("#msg-text-box"),a=t.querySelector("#msg-html-box"),o=t.querySelector("#msg-html"),c=t.
-querySelector("#show-images"),u=typeof e.html=="string"&&e.html.trim()!=="";s.textContent=e.text||"";let h=new Set;if(u){let g=await Cm(e.html,r);h=g.used,o.onload=()=>Im(o),o.srcdoc=g.render(!1),a.hidden=
-!1,c.hidden=!g.remote,c.onclick=()=>{o.srcdoc=g.render(!0),c.hidden=!0,o.focus()},i.open=!1}else a.hidden=!0,i.open=!0;i.hidden=!e.text,t.querySelector("#msg-text-summary").hidden=!u;let f=t.querySelector(
-"#attachments");f.replaceChildren();let d=0;for(let g of r){if(h.has(g)&&g.disposition!=="attachment")continue;d++;let w=g.filename||`attachment-${d}${g.mimeType==="message/rfc822"?".eml":""}`,b=new Blob(
-[g.content],{type:"application/octet-stream"}),A=jh("a",{href:URL.createObjectURL(b),download:w,text:w});f.append(jh("li",{},A,` (${bm(b.size)})`))}t.querySelector("#attachments-box").hidden=d===0,t.hidden=
-!1}var Go={reply:()=>_("Reply"),"reply-all":()=>_("Reply all"),forward:()=>_("Forward")},te=(t,e={},...r)=>{let n=document.createElement(t);for(let[s,i]of Object.entries(e))s==="class"?n.className=i:s===
+"load",s)}var Bm=256*1024,Dm=32*1024;function Km(t,e){if(e.length<=Bm){t.textContent=e;return}t.replaceChildren();let r=parseFloat(getComputedStyle(t).lineHeight)||20,n=[];for(let s=0;s<e.length;){let i=e.
+indexOf(`
+`,s+Dm),a=i<0?e.length:i+1,o=1;for(let u=e.indexOf(`
+`,s);u>=0&&u<a-1;u=e.indexOf(`
+`,u+1))o++;let c=document.createElement("div");c.textContent=e.slice(s,a),c.style.contentVisibility="auto",c.style.containIntrinsicBlockSize=`auto ${Math.round(o*r)}px`,n.push(c),s=a}t.append(...n)}async function Wh(t,e){
+let r=e.attachments||[],n=(g,w)=>{let b=t.querySelector("#"+g);b.textContent=w,b.closest("tr").hidden=!w};n("msg-from",jo(e.from)),n("msg-to",Gh(e.to)),n("msg-cc",Gh(e.cc)),n("msg-date",Em(e.date)),n(
+"msg-subject",e.subject||"");let s=t.querySelector("#msg-text"),i=t.querySelector("#msg-text-box"),a=t.querySelector("#msg-html-box"),o=t.querySelector("#msg-html"),c=t.querySelector("#show-images"),u=typeof e.
+html=="string"&&e.html.trim()!=="";Km(s,e.text||"");let h=new Set;if(u){let g=await Cm(e.html,r);h=g.used,o.onload=()=>Im(o),o.srcdoc=g.render(!1),a.hidden=!1,c.hidden=!g.remote,c.onclick=()=>{o.srcdoc=
+g.render(!0),c.hidden=!0,o.focus()},i.open=!1}else a.hidden=!0,i.open=!0;i.hidden=!e.text,t.querySelector("#msg-text-summary").hidden=!u;let f=t.querySelector("#attachments");f.replaceChildren();let d=0;
+for(let g of r){if(h.has(g)&&g.disposition!=="attachment")continue;d++;let w=g.filename||`attachment-${d}${g.mimeType==="message/rfc822"?".eml":""}`,b=new Blob([g.content],{type:"application/octet-str\
+eam"}),A=jh("a",{href:URL.createObjectURL(b),download:w,text:w});f.append(jh("li",{},A,` (${bm(b.size)})`))}t.querySelector("#attachments-box").hidden=d===0,t.hidden=!1}var Go={reply:()=>_("Reply"),"reply-all":()=>_("Reply all"),forward:()=>_("Forward")},te=(t,e={},...r)=>{let n=document.createElement(t);for(let[s,i]of Object.entries(e))s==="class"?n.className=i:s===
 "text"?n.textContent=i:i===!0?n.setAttribute(s,""):i!==!1&&i!=null&&n.setAttribute(s,i);for(let s of r)s!=null&&n.append(s);return n};function Wo(t){return t?t.group?t.group.map(Wo).join(", "):t.name&&
-t.address?`${t.name} <${t.address}>`:t.address||t.name||"":""}function Bm(t,e){let r=Wo(e.from),n=e.date?new Date(e.date):null,s=n&&!isNaN(n)?n.toUTCString():"",i=String(e.text||"").replace(/\r\n/g,`
+t.address?`${t.name} <${t.address}>`:t.address||t.name||"":""}function Pm(t,e){let r=Wo(e.from),n=e.date?new Date(e.date):null,s=n&&!isNaN(n)?n.toUTCString():"",i=String(e.text||"").replace(/\r\n/g,`
 `).replace(/\s+$/,"");if(t==="forward"){let o=["---------- "+_("Forwarded message")+" ----------",`From: ${r}`];return s&&o.push(`Date: ${s}`),o.push(`Subject: ${e.subject||""}`,`To: ${(e.to||[]).map(
 Wo).join(", ")}`,"",i),o.join(`
 `)}return(s?_("On {when}, {from} wrote:",{when:s,from:r}):_("{from} wrote:",{from:r}))+`
@@ -1490,7 +1494,7 @@ ia-live":"polite"}),E=te("div",{id:"compose-error",class:"error",role:"alert",ta
 {for:"compose-to",text:_("To")}),h),f,te("div",{},te("label",{for:"compose-text",text:_("Message")}),d),te("div",{},te("label",{for:"compose-files",text:_("Attachments")}),g),w,b,E,te("p",{},A,k)),v=te(
 "div",{id:"compose-sent",role:"status",tabindex:"-1",hidden:!0}),D=te("section",{id:"reply","aria-label":_("Answer securely")},c,S,v);t.after(D);let T=null,M=!1,K=(n.attachments||[]).filter(I=>I.disposition!==
 "inline"||I.filename),U=I=>{T=I,u.textContent=Go[I]();let F=I!=="forward";h.readOnly=F,h.value=F?(o[I]||[]).join(", "):"",f.hidden=F,w.hidden=!(I==="forward"&&K.length),w.textContent=K.length?_("The o\
-riginal attachments go with it: {names}",{names:K.map(N=>N.filename||"attachment").join(", ")}):"",b.textContent=Bm(I,n),E.hidden=!0,v.hidden=!0,S.hidden=!1,(F?d:h).focus()};for(let I of c.querySelectorAll(
+riginal attachments go with it: {names}",{names:K.map(N=>N.filename||"attachment").join(", ")}):"",b.textContent=Pm(I,n),E.hidden=!0,v.hidden=!0,S.hidden=!1,(F?d:h).focus()};for(let I of c.querySelectorAll(
 "button"))I.addEventListener("click",()=>U(I.dataset.kind));S.addEventListener("submit",async I=>{if(I.preventDefault(),M||!T)return;if(T==="forward"&&!h.value.trim()){P(_("Enter the address to forwar\
 d to in To."),h);return}if(!d.value.trim()&&g.files.length===0){P(_("Write a message or attach a file."),d);return}let F=new FormData;F.append("reply_token",r.reply_token),F.append("kind",T),T==="forw\
 ard"&&F.append("to",h.value),F.append("subject",n.subject||""),F.append("text",d.value.replace(/\s+$/,"")+`
@@ -1502,24 +1506,24 @@ try{z=await fetch(W,{method:"POST",body:F,credentials:"omit",cache:"no-store",re
 Your text is still here: try again later.",{base:a}))}let Q={};try{Q=await z.json()}catch{}if(!z.ok||!Q.sent){let pe=typeof Q.message=="string"&&Q.message?Q.message:_("The key service refused the repl\
 y (HTTP {status}).",{status:z.status});throw new Error(pe+(z.status===413||z.status===400?"":" "+_("Nothing was sent.")))}let G=Array.isArray(Q.recipients)?Q.recipients.join(", "):"";v.replaceChildren(
 te("p",{text:_("Sent")}),te("p",{text:G?_("Sent securely to {who}.",{who:G}):_("Sent securely.")})),v.hidden=!1,S.hidden=!0,d.value="",g.value="",T=null,document.documentElement.dataset.reply="sent",v.
-focus()}catch(N){P(N&&N.message?N.message:String(N),null)}finally{M=!1,A.disabled=!1,k.textContent=""}});function P(I,F){E.replaceChildren(te("p",{text:I})),E.hidden=!1,(F||E).focus()}}var fe=t=>document.getElementById(t),ls="other";function Dm(){try{return JSON.parse(fe("postseal-data").textContent)}catch{return null}}function Yh(){let t=Dm(),e=fe("unlock");if(!t||!e)return;zh(t.messages);
+focus()}catch(N){P(N&&N.message?N.message:String(N),null)}finally{M=!1,A.disabled=!1,k.textContent=""}});function P(I,F){E.replaceChildren(te("p",{text:I})),E.hidden=!1,(F||E).focus()}}var fe=t=>document.getElementById(t),ls="other";function Tm(){try{return JSON.parse(fe("postseal-data").textContent)}catch{return null}}function Yh(){let t=Tm(),e=fe("unlock");if(!t||!e)return;zh(t.messages);
 let r=fe("email-select"),n=fe("email-other"),s=fe("password"),i=fe("email-field"),a=fe("email-other-field");if(t.mode==="password")i.hidden=!0,a.hidden=!0;else{let u=Array.isArray(t.recipients)?t.recipients:
 [];r.replaceChildren();for(let f of u)r.append(new Option(f,f));r.append(new Option(_("My address is not listed"),ls));let h=()=>{a.hidden=r.value!==ls,n.required=r.value===ls};r.addEventListener("cha\
 nge",()=>{h(),Vo(t,o()),r.value===ls&&n.focus()}),n.addEventListener("input",()=>Vo(t,o())),h(),Vo(t,o())}e.hidden=!1;for(let u of["noscript-intro","recipients-box"]){let h=fe(u);h&&(h.hidden=!0)}document.
 documentElement.dataset.decryptor="ready";function o(){return t.mode==="password"?"":(r.value===ls?n.value:r.value).trim()}let c=!1;e.addEventListener("submit",async u=>{if(u.preventDefault(),c)return;
 let h=o();if(t.mode!=="password"&&!h){Yo({text:_("Enter your e-mail address.")},n);return}if(!s.value){Yo(t.mode==="password"?{text:_("Enter the password agreed between your organisation and the sende\
 r.")}:{text:_("Enter your password. If this is your first secure message, you have no password yet: press Register, choose a password, confirm your address from the e-mail you receive, then come back \
-and press Open."),links:Jo(t,h)},s);return}c=!0;let f=fe("open");f.disabled=!0,qo(_("Opening the message\u2026")),Km();let d=performance.now();It.start();try{let g=t.mode==="password",w=g?{key:s.value}:
-await Tm(t,h,s.value);It("key");let b=await Mm(w.key,g,w.payload_sha256);await Wh(fe("message"),b),It("render"),g||Vh(fe("message"),t,w,b);for(let A of[e,fe("instructions"),fe("open-online"),fe("envel\
+and press Open."),links:Jo(t,h)},s);return}c=!0;let f=fe("open");f.disabled=!0,qo(_("Opening the message\u2026")),Um();let d=performance.now();It.start();try{let g=t.mode==="password",w=g?{key:s.value}:
+await Mm(t,h,s.value);It("key");let b=await Fm(w.key,g,w.payload_sha256);await Wh(fe("message"),b),It("render"),g||Vh(fe("message"),t,w,b);for(let A of[e,fe("instructions"),fe("open-online"),fe("envel\
 ope-header")])A&&(A.hidden=!0);qo(""),fe("message").focus(),fe("message").offsetHeight,It("layout"),document.documentElement.dataset.openMs=String(Math.round(performance.now()-d)),document.documentElement.
 dataset.openPhases=It.text()}catch(g){Yo(g instanceof xe?g:{text:_("The message could not be opened: {reason}",{reason:g&&g.message?g.message:String(g)})},null)}finally{c=!1,f.disabled=!1}})}function Jh(t){
 return String(t.publicURL||"").replace(/\/+$/,"")}function Jo(t,e,r,n){let s=Jh(t);if(!s)return[];let i=[];e&&i.push(`email=${encodeURIComponent(e)}`),t.lang&&t.lang!=="en"&&i.push(`lang=${encodeURIComponent(
 t.lang)}`);let a=i.join("&"),o=`${s}/register?${a?a+"&":""}envelope=${encodeURIComponent(t.envelope)}`;return[{href:qh(r,o),text:e?_("Register {email}",{email:e}):_("Register")},{href:qh(n,`${s}/forgo\
 t${a?"?"+a:""}`),text:_("Forgot your password?")}]}function Vo(t,e){let[r,n]=Jo(t,e);if(!r)return;let s=fe("register-link"),i=fe("forgot-link");s&&(s.href=r.href),i&&(i.href=n.href)}var xe=class extends Error{constructor(e,r=[]){
-super(e),this.text=e,this.links=r}};function qo(t){let e=fe("status");e&&(e.textContent=t)}function Km(){let t=fe("error");t.replaceChildren(),t.hidden=!0}function Yo(t,e){qo("");let r=fe("error");r.replaceChildren();
+super(e),this.text=e,this.links=r}};function qo(t){let e=fe("status");e&&(e.textContent=t)}function Um(){let t=fe("error");t.replaceChildren(),t.hidden=!0}function Yo(t,e){qo("");let r=fe("error");r.replaceChildren();
 let n=document.createElement("p");n.textContent=t.text,r.append(n);for(let s of t.links||[]){let i=document.createElement("p"),a=document.createElement("a");a.href=s.href,a.textContent=s.text,a.rel="n\
-oopener noreferrer",a.target="_blank",i.append(a),r.append(i)}r.hidden=!1,(e||r).focus()}function Pm(t){let e=Math.max(1,Math.ceil(t/60));return e===1?_("1 minute"):_("{n} minutes",{n:e})}function qh(t,e){
-try{let r=new URL(t);if(r.protocol==="https:"||r.protocol==="http:")return r.href}catch{}return e}async function Tm(t,e,r){let n=Jh(t);if(!n)throw new xe(_("This message opens only with the key servic\
+oopener noreferrer",a.target="_blank",i.append(a),r.append(i)}r.hidden=!1,(e||r).focus()}function Lm(t){let e=Math.max(1,Math.ceil(t/60));return e===1?_("1 minute"):_("{n} minutes",{n:e})}function qh(t,e){
+try{let r=new URL(t);if(r.protocol==="https:"||r.protocol==="http:")return r.href}catch{}return e}async function Mm(t,e,r){let n=Jh(t);if(!n)throw new xe(_("This message opens only with the key servic\
 e of {org}, and this file does not say where that is. Contact the sender.",{org:t.org||_("the sender")}));let s=`${n}/api/v1/envelopes/${encodeURIComponent(t.envelope)}/key`,i;try{i=await fetch(s,{method:"\
 POST",body:JSON.stringify({email:e,password:r}),headers:{"Content-Type":"text/plain;charset=UTF-8"},credentials:"omit",cache:"no-store",referrerPolicy:"no-referrer"})}catch{throw new xe(document.getElementById(
 "open-online")?_("The key service at {url} cannot be reached. Check your Internet connection and try again later, or use the Open Online button below.",{url:n}):_("The key service at {url} cannot be r\
@@ -1528,14 +1532,14 @@ switch(i.status){case 401:throw new xe(_("The password is wrong, or {email} is n
 ed but have not confirmed your address yet, open the link in the e-mail you received and enter your password there; if you do not remember your password, press Forgot your password?.",{email:e}),Jo(t,
 e,a.register_url,a.forgot_url));case 403:throw new xe(_("This message has been locked by {org}. Contact the sender if you still need it.",{org:o}));case 404:throw new xe(_("The key service does not kn\
 ow this message. It may have been withdrawn; contact the sender."));case 410:throw new xe(_("This message has expired and can no longer be opened. Ask the sender to send it again."));case 429:{let c=Number(
-a.retry_after||i.headers.get("Retry-After"))||60;throw new xe(_("Too many attempts. Try again in {wait}.",{wait:Pm(c)}))}case 400:throw new xe(_("The key service did not accept the request. Check the \
+a.retry_after||i.headers.get("Retry-After"))||60;throw new xe(_("Too many attempts. Try again in {wait}.",{wait:Lm(c)}))}case 400:throw new xe(_("The key service did not accept the request. Check the \
 e-mail address and try again."));case 503:throw new xe(_("The key service is temporarily unavailable. Try again in a few minutes."))}throw i.ok?new xe(_("The key service sent an answer this page does \
-not understand. Try again later.")):new xe(_("The key service answered with an error (HTTP {status}). Try again later.",{status:i.status}))}var Um=t=>Array.from(new Uint8Array(t),e=>e.toString(16).padStart(
-2,"0")).join("");async function Lm(t,e){if(!e)return;let r=globalThis.crypto&&globalThis.crypto.subtle;if(!r)throw new xe(_("This browser cannot check that the message is genuine here. Open the attach\
-ment in an up-to-date browser."));if(Um(await r.digest("SHA-256",t))!==String(e).toLowerCase())throw new xe(_("This is not the message that was sealed: its content was replaced after it was sent (for \
+not understand. Try again later.")):new xe(_("The key service answered with an error (HTTP {status}). Try again later.",{status:i.status}))}var Rm=t=>Array.from(new Uint8Array(t),e=>e.toString(16).padStart(
+2,"0")).join("");async function _m(t,e){if(!e)return;let r=globalThis.crypto&&globalThis.crypto.subtle;if(!r)throw new xe(_("This browser cannot check that the message is genuine here. Open the attach\
+ment in an up-to-date browser."));if(Rm(await r.digest("SHA-256",t))!==String(e).toLowerCase())throw new xe(_("This is not the message that was sealed: its content was replaced after it was sent (for \
 example by another recipient), so it is not shown. Contact the sender."))}var It=(()=>{let t=0,e=[],r=n=>{let s=performance.now();e.push(`${n}=${Math.round(s-t)}`),t=s};return r.start=()=>{t=performance.
-now(),e=[]},r.text=()=>e.join(" "),r})();async function Mm(t,e,r){let n=new xe(_("This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.")),s;try{s=Eh(fe("p\
-ayload").value)}catch{throw n}It("dearmor"),await Lm(s,r),It("digest");let i;try{i=await qu({binaryMessage:s}),It("packets")}catch{throw n}let a;try{({data:a}=await Ju({message:i,passwords:[t],format:"\
+now(),e=[]},r.text=()=>e.join(" "),r})();async function Fm(t,e,r){let n=new xe(_("This file is damaged: the encrypted message in it cannot be read. Ask the sender to send it again.")),s;try{s=Eh(fe("p\
+ayload").value)}catch{throw n}It("dearmor"),await _m(s,r),It("digest");let i;try{i=await qu({binaryMessage:s}),It("packets")}catch{throw n}let a;try{({data:a}=await Ju({message:i,passwords:[t],format:"\
 binary"}))}catch(o){let c=String(o&&o.message||o);throw/session key|passphrase|password/i.test(c)?new xe(e?_("The password is wrong. Use the password agreed between your organisation and the sender."):
 _("The key from the key service does not open this message: the file may have been changed. Ask the sender to send it again.")):n}It("decrypt");try{let o=await ss.parse(a,{attachmentEncoding:"arraybuf\
 fer"});return It("parse"),o}catch{throw new xe(_("The message was decrypted but could not be read as an e-mail."))}}document.readyState==="loading"?document.addEventListener("DOMContentLoaded",Yh):Yh();})();

@@ -10,6 +10,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -86,11 +87,17 @@ func (discardMailer) Enqueue(context.Context, string, []string, []byte) error { 
 // a file; with ks the envelope's key is stored there.
 func sealDoc(t *testing.T, ks *docKeyService, opt envelope.Options, password []byte) string {
 	t.Helper()
+	return sealDocOf(t, ks, opt, password, browserMessage(docRecipient, []byte("attachment bytes")))
+}
+
+// sealDocOf is sealDoc for the message msg.
+func sealDocOf(t *testing.T, ks *docKeyService, opt envelope.Options, password, msg []byte) string {
+	t.Helper()
 	id := envelope.NewID()
 	now := time.Now()
 	s, err := envelope.Seal(envelope.Request{
 		ID:         id,
-		Original:   bytes.NewReader(browserMessage(docRecipient, []byte("attachment bytes"))),
+		Original:   bytes.NewReader(msg),
 		Display:    envelope.Display{From: postfixSender, To: docRecipient, Subject: "Your results", Date: now.Format(time.RFC1123Z)},
 		Recipients: []string{docRecipient},
 		Password:   password,
@@ -150,6 +157,9 @@ func chromiumOpen(t *testing.T, ctx context.Context, docURL, password string) mt
 	}
 	r.Decryptor = browserEval[string](t, ctx, `document.documentElement.dataset.decryptor || ""`)
 	r.Subject = browserText(ctx, "#msg-subject")
+	if err := json.Unmarshal([]byte(browserEval[string](t, ctx, `JSON.stringify(`+mta.TextLayoutJS+`)`)), &r); err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 
@@ -161,7 +171,7 @@ func firefoxOpen(t *testing.T, docURL, password string) mta.FirefoxResult {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := mta.RunFirefox(ctx, root, mta.FirefoxOpen{URL: docURL, Password: password})
+	res, err := mta.RunFirefox(ctx, root, mta.FirefoxOpen{URL: docURL, Password: password, TextLayout: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,6 +308,39 @@ func TestSecuredocEmbeddedOffline(t *testing.T) {
 	t.Run("Firefox", func(t *testing.T) {
 		if r := firefoxOpen(t, docURL, shared); r.Outcome != "message" || r.Subject != "*secure* Your results" {
 			t.Errorf("opened: %+v; want the message", r)
+		}
+	})
+}
+
+// TestSecuredocLongText: a text part of 400 KB is shown in blocks the
+// browser lays out only near the screen (render.js), and what the page
+// holds is still the whole text, line for line, without a blank line
+// where one block ends and the next begins.
+func TestSecuredocLongText(t *testing.T) {
+	dead := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	const shared = "partner shared password 2026"
+	var body strings.Builder
+	for i := 0; body.Len() < 400_000; i++ {
+		fmt.Fprintf(&body, "line %d of the long report: creatinine within normal limits\n", i)
+	}
+	msg := "From: Dr Who <" + postfixSender + ">\nTo: <" + docRecipient + ">\nSubject: *secure* Your results\n" +
+		"MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\n" + body.String()
+	docURL := sealDocOf(t, nil, docOpts(dead, envelope.DecryptorLinked), []byte(shared), []byte(strings.ReplaceAll(msg, "\n", "\r\n")))
+	docBrowsers(t, func(t *testing.T, open func(string, string) mta.FirefoxResult) {
+		r := open(docURL, shared)
+		if r.Outcome != "message" {
+			t.Fatalf("opened: %+v; want the message", r.Outcome)
+		}
+		if r.Text != body.String() {
+			t.Errorf("the page's text is %d characters, want the part's %d, the same", len(r.Text), body.Len())
+		}
+		// 400 KB in blocks of about 32 KB.
+		if r.TextBlocks < 10 || r.TextBlocks > 14 {
+			t.Errorf("%d blocks, want 10-14", r.TextBlocks)
+		}
+		// The first block laid out: as tall as its lines, no more.
+		if got, want := r.FirstBlock[0], r.FirstBlock[1]; want == 0 || got < want-5 || got > want+5 {
+			t.Errorf("first block laid out %.1f px tall, want its lines' %.1f", got, want)
 		}
 	})
 }

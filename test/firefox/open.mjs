@@ -2,7 +2,7 @@
 // WebDriver BiDi by puppeteer-core, no browser download) the way a
 // recipient does, and prints what happened as one JSON line per open:
 //
-//   node open.mjs URL [--password P] [--email E] [--times N]
+//   node open.mjs URL [--password P] [--email E] [--times N] [--eval EXPR]
 //
 // {"outcome":"message"|"error"|"form", "error":"<#error text>",
 //  "decryptor":"<html[data-decryptor]>", "openMs":<the page's own
@@ -27,7 +27,7 @@ if (!url) usage('no URL');
 const times = Number(opt.times);
 
 function usage(why) {
-  console.error(`open.mjs: ${why}\nusage: node open.mjs URL [--password P] [--email E] [--times N]`);
+  console.error(`open.mjs: ${why}\nusage: node open.mjs URL [--password P] [--email E] [--times N] [--eval EXPR]`);
   process.exit(2);
 }
 
@@ -72,6 +72,8 @@ try {
         subject: t('msg-subject'),
       };
     });
+    // --eval: an expression whose object's fields join the result.
+    if (opt.eval !== undefined) Object.assign(r, await page.evaluate(opt.eval));
     console.log(JSON.stringify(r));
   }
 } catch (e) {

@@ -26,6 +26,9 @@ type FirefoxOpen struct {
 	Email    string // "": the page's first recipient
 	Password string // "": only load the page and let it settle
 	Times    int    // 0 means 1
+	// TextLayout: each open also reports the text part's layout
+	// (FirefoxResult's Text, TextBlocks and FirstBlock).
+	TextLayout bool
 }
 
 // FirefoxResult is what one open showed.
@@ -38,7 +41,27 @@ type FirefoxResult struct {
 	OpenMs    float64 `json:"openMs"`    // the page's own data-open-ms
 	Phases    string  `json:"phases"`    // data-open-phases: ms per step ("key=3 dearmor=40 ...")
 	Subject   string  `json:"subject"`
+	// The message's text part as the page holds it (#msg-text), the
+	// number of blocks a long one is shown in, and the first block's
+	// height laid out next to its lines' height (see TextLayoutJS).
+	Text       string     `json:"text"`
+	TextBlocks int        `json:"textBlocks"`
+	FirstBlock [2]float64 `json:"firstBlock"`
 }
+
+// TextLayoutJS is the expression open.mjs evaluates (--eval) for Text,
+// TextBlocks and FirstBlock, and Chromium's tests evaluate the same: the
+// first block is laid out whether it is on screen or not.
+const TextLayoutJS = `(() => {
+  const pre = document.getElementById('msg-text');
+  const first = pre && pre.firstElementChild;
+  let fit = [0, 0];
+  if (first) {
+    first.style.contentVisibility = 'visible';
+    fit = [first.getBoundingClientRect().height, (first.textContent.split('\n').length - 1) * parseFloat(getComputedStyle(pre).lineHeight)];
+  }
+  return { text: pre ? pre.textContent : '', textBlocks: pre ? pre.children.length : 0, firstBlock: fit };
+})()`
 
 // firefoxDriver is test/firefox under root, once Firefox ESR and the
 // driver's node modules are there.
@@ -70,6 +93,9 @@ func RunFirefox(ctx context.Context, root string, o FirefoxOpen) ([]FirefoxResul
 	if o.Times > 1 {
 		args = append(args, "--times", strconv.Itoa(o.Times))
 	}
+	if o.TextLayout {
+		args = append(args, "--eval", TextLayoutJS)
+	}
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
@@ -79,6 +105,7 @@ func RunFirefox(ctx context.Context, root string, o FirefoxOpen) ([]FirefoxResul
 	}
 	var out []FirefoxResult
 	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(nil, 64<<20) // a line carries a whole text part with TextLayout
 	for sc.Scan() {
 		var r FirefoxResult
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
