@@ -147,7 +147,7 @@ func Extract(ctx context.Context, msg io.Reader, lim Limits) (*Extracted, error)
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, lim.Deadline)
 	defer cancel()
-	e := &extractor{ctx: ctx, lim: lim, out: &Extracted{}, work: workFactor * lim.MaxTotal}
+	e := &extractor{ctx: ctx, lim: lim, out: &Extracted{}, work: workFactor * lim.MaxTotal, size: sizeOf(msg)}
 	ent, err := message.Read(msg)
 	if ent == nil {
 		return nil, fmt.Errorf("scanner: unparseable message: %w", err)
@@ -355,6 +355,8 @@ type extractor struct {
 	// nest prefixes the sources of an attached message's parts
 	// ("attachment fwd.eml > "), so they are not taken for the outer body.
 	nest string
+	// size is the message's length when its reader tells it (0 if not).
+	size int64
 }
 
 func (e *extractor) unreadable(src, reason string) {
@@ -401,6 +403,17 @@ func (e *extractor) add(src string, text []byte) {
 }
 
 var errDeadline = errors.New("deadline exceeded")
+
+// sizeOf is the length of a message reader that tells it (0 when not).
+func sizeOf(r io.Reader) int64 {
+	switch v := r.(type) {
+	case interface{ Size() int64 }:
+		return v.Size()
+	case interface{ Len() int }:
+		return int64(v.Len())
+	}
+	return 0
+}
 
 // sizeHinter is a reader that knows about how much it will produce.
 type sizeHinter interface{ sizeHint() int64 }
@@ -513,7 +526,13 @@ func (e *extractor) entity(ent *message.Entity, perr error, depth int) {
 	if k == kNone && isSignature(mediaType) {
 		return // signed mail's signature: no text, nothing hidden
 	}
-	data, over, err := e.read(ent.Body, e.lim.MaxEntry, false)
+	var body io.Reader = ent.Body
+	if depth == 0 && e.size > 0 {
+		// The body of a message of one part is no longer than the
+		// message: read into a buffer of that size at once.
+		body = hinted{body, e.size}
+	}
+	data, over, err := e.read(body, e.lim.MaxEntry, false)
 	if err == errDeadline {
 		e.alive(src)
 		return

@@ -3,7 +3,10 @@ package scanner
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -297,5 +300,31 @@ func TestExtractSignaturesSkipped(t *testing.T) {
 	), Limits{})
 	if got := string(x.Text()); got != "s\n\nbody\n\n" || len(x.Unreadable) != 0 {
 		t.Errorf("text %q, unreadable %q; want the body alone", got, unreadableList(x))
+	}
+}
+
+// A message reader that tells its size (a bytes.Reader, the milter's
+// original) has its single body read into one buffer of that size, not one
+// grown by doubling; the text is the same either way.
+func TestExtractSizedBodyReadOnce(t *testing.T) {
+	msg := singlePart("sized", strings.Repeat("the patient was seen in clinic today\r\n", 50_000))
+	extract := func(r io.Reader) (uint64, string) {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		x, err := Extract(context.Background(), r, Limits{})
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return after.TotalAlloc - before.TotalAlloc, string(x.Text())
+	}
+	sized, sizedText := extract(bytes.NewReader(msg))
+	plain, plainText := extract(io.MultiReader(bytes.NewReader(msg)))
+	if sizedText != plainText || !strings.Contains(sizedText, "seen in clinic") {
+		t.Fatalf("the text differs with the size known: %d bytes, want %d", len(sizedText), len(plainText))
+	}
+	if sized+uint64(len(msg)) > plain {
+		t.Errorf("extracting a %d-byte message allocated %d bytes with its size known, %d without; want at least its size less", len(msg), sized, plain)
 	}
 }
