@@ -111,6 +111,9 @@ func renderNotificationCases(t testing.TB) []struct {
 	return out
 }
 
+// end is the page after the payload.
+func (p *page) end() string { return p.tail + strings.Join(p.more, "") }
+
 // renderAll renders every case; the embedded decryptor, the same bytes in
 // every page, stands as one line.
 func renderAll(t testing.TB) []byte {
@@ -120,7 +123,7 @@ func renderAll(t testing.TB) []byte {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		fmt.Fprintf(&b, "=== %s\n%s@@PAYLOAD@@%s\n", c.name, pg.head, strings.Replace(pg.tail, decryptorPacked(), "@@DECRYPTOR@@\n", 1))
+		fmt.Fprintf(&b, "=== %s\n%s@@PAYLOAD@@%s\n", c.name, pg.head, strings.Replace(pg.end(), decryptorPacked(), "@@DECRYPTOR@@\n", 1))
 	}
 	for _, c := range renderNotificationCases(t) {
 		n, err := newNotification(c.req, c.opt, "securedoc_20261204T012000.html")
@@ -205,7 +208,7 @@ func TestPageStaticKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return pg.head + pg.tail
+		return pg.head + pg.end()
 	}
 	first := render(base, true)
 	for name, change := range changes {

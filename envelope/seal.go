@@ -130,7 +130,9 @@ func seal(w io.Writer, kept *bytes.Buffer, req Request, opt Options) (*Sealed, e
 	payload := func(w io.Writer) error {
 		span[0] = body.n
 		if online && kept == nil {
-			copied.Grow(estimate)
+			// The payload only: the page and the notification are not
+			// part of the online copy.
+			copied.Grow(estimatePayload(size, ratio))
 			body.copy = &copied
 		}
 		defer func() { span[1], body.copy = body.n, nil }()
@@ -286,12 +288,26 @@ func originalSize(r io.Reader) int64 {
 // estimateBody guesses the final body size from the original's size n and
 // the compression ratio its sample showed, so the body buffer is allocated
 // once instead of doubling (each doubling briefly holds old and new
-// copies). Armour costs 4/3 plus a line end per 64 characters.
+// copies).
 func estimateBody(n int64, ratio float64) int {
 	const overhead = 32 << 10 // page, notification, packet headers
+	return armouredSize(n, ratio, overhead)
+}
+
+// estimatePayload guesses the armoured payload's size the same way: the
+// online copy holds it alone.
+func estimatePayload(n int64, ratio float64) int {
+	const overhead = 1 << 10 // key and packet headers
+	return armouredSize(n, ratio, overhead)
+}
+
+// armouredSize is the guess of the armoured payload plus overhead, or
+// 32 KB when the size is not known. Armour costs 4/3 plus a line end per 64
+// characters.
+func armouredSize(n int64, ratio float64, overhead int64) int {
 	const maxHint = 1 << 30
 	if n <= 0 || n > maxHint {
-		return overhead
+		return 32 << 10
 	}
 	if ratio < 1 {
 		// A sample is a guess: the compressor stores whole blocks of

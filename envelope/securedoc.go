@@ -297,9 +297,11 @@ func staticPage(k pageKey, d pageData) (*pageStatic, error) {
 	return s, nil
 }
 
-// page is a rendered securedoc split around the payload.
+// page is a rendered securedoc split around the payload; more follows the
+// tail.
 type page struct {
 	head, tail string
+	more       []string
 }
 
 // pageInput is what both pages (the securedoc and the key service's Open
@@ -474,9 +476,10 @@ func renderPage(in pageInput) (*page, error) {
 	// The decryptor (see bundle.go) is appended here rather than written
 	// through the template: it is constant, checked by its build, and
 	// 120 KB that the escaper need not walk for every message.
-	tail += `<script type="text/plain" id="postseal-decryptor">` + "\n" + decryptorPacked() + "</script>\n" +
-		script + ">" + loaderJS + "</script>\n</body>\n</html>\n"
-	return &page{head: head, tail: tail}, nil
+	// It is written from its own string, not joined to the tail: 120 KB
+	// copied per message for nothing.
+	tail += `<script type="text/plain" id="postseal-decryptor">` + "\n"
+	return &page{head: head, tail: tail, more: []string{decryptorPacked(), "</script>\n" + script + ">" + loaderJS + "</script>\n</body>\n</html>\n"}}, nil
 }
 
 // pageCSP is the page's policy. Only the inline loader, the decryptor it
@@ -532,6 +535,11 @@ func (p *page) write(w io.Writer, payload func(io.Writer) error) error {
 	// Armour ends without a newline; the closing tag goes on its own line.
 	if _, err := io.WriteString(w, "\n"+p.tail); err != nil {
 		return err
+	}
+	for _, s := range p.more {
+		if _, err := io.WriteString(w, s); err != nil {
+			return err
+		}
 	}
 	return nil
 }
