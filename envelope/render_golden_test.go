@@ -115,15 +115,18 @@ func renderNotificationCases(t testing.TB) []struct {
 func (p *page) end() string { return p.tail + strings.Join(p.more, "") }
 
 // renderAll renders every case; the embedded decryptor, the same bytes in
-// every page, stands as one line.
+// every page, stands as one line, and the linked one's path and hash, which
+// change with every build of the bundle, as names.
 func renderAll(t testing.TB) []byte {
+	bundle := strings.NewReplacer(LinkedDecryptor().Integrity, "@@DECRYPTOR-INTEGRITY@@", LinkedDecryptor().Path, "@@DECRYPTOR-PATH@@")
 	var b bytes.Buffer
 	for _, c := range renderPageCases() {
 		pg, err := renderPage(c.in)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		fmt.Fprintf(&b, "=== %s\n%s@@PAYLOAD@@%s\n", c.name, pg.head, strings.Replace(pg.end(), decryptorPacked(), "@@DECRYPTOR@@\n", 1))
+		end := strings.Replace(pg.end(), decryptorPacked(), "@@DECRYPTOR@@\n", 1)
+		fmt.Fprintf(&b, "=== %s\n%s@@PAYLOAD@@%s\n", c.name, bundle.Replace(pg.head), bundle.Replace(end))
 	}
 	for _, c := range renderNotificationCases(t) {
 		n, err := newNotification(c.req, c.opt, "securedoc_20261204T012000.html")
