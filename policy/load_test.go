@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -282,5 +284,32 @@ func TestParseHeader(t *testing.T) {
 	}
 	if _, err := ParseHeader([]byte("no colon here\r\n\r\n")); err == nil || !strings.Contains(err.Error(), "not an RFC 5322 message") {
 		t.Errorf("malformed header: %v", err)
+	}
+}
+
+// Scan tells the scanner the size of a message whose reader knows it (the
+// milter's original): a one-part body is then read into one buffer of that
+// size, not one grown by doubling. The findings are the same.
+func TestPolicyScanPassesSize(t *testing.T) {
+	p, err := Load(config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "From: doc@example.org\r\nSubject: claim\r\n\r\n" + strings.Repeat("The patient was seen today.\r\n", 60_000) + "SSN 536-22-1234\r\n"
+	scan := func(r io.Reader) (uint64, ScanReport) {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		rep := p.Scan(context.Background(), r)
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc, rep
+	}
+	sized, a := scan(strings.NewReader(msg))
+	plain, b := scan(io.MultiReader(strings.NewReader(msg)))
+	if len(a.Findings) != 1 || len(b.Findings) != 1 {
+		t.Fatalf("findings %+v and %+v; want the SSN in both", a.Findings, b.Findings)
+	}
+	if sized+uint64(len(msg)) > plain {
+		t.Errorf("scanning a %d-byte message allocated %d bytes with its size known, %d without; want at least its size less", len(msg), sized, plain)
 	}
 }

@@ -113,6 +113,15 @@ func (e *readErr) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// Size is the message's length when its reader tells it (0 when not), for
+// the scanner to read a one-part body into one buffer of that size.
+func (e *readErr) Size() int64 {
+	if s, ok := e.r.(interface{ Size() int64 }); ok {
+		return s.Size()
+	}
+	return 0
+}
+
 // notScanned is the report for a message too large to be kept for scanning.
 func notScanned(size, limit int64) ScanReport {
 	return ScanReport{
