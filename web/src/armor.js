@@ -2,8 +2,9 @@
 // armour): OpenPGP.js's own unarmour goes through its stream machinery, and
 // Uint8Array.from(atob(s), fn) calls a function per byte (over a second
 // for 10 MB). This takes the base64 body between the header block and the
-// checksum/END line, drops line breaks with one regex pass and decodes with
-// Uint8Array.fromBase64 where the browser has it, else with a table loop.
+// checksum/END line and decodes it with Uint8Array.fromBase64 where the
+// browser has it, else drops line breaks with one regex pass and decodes
+// with a table loop.
 
 const BEGIN = '-----BEGIN PGP MESSAGE-----';
 
@@ -38,8 +39,11 @@ export function dearmor(text) {
   // The optional CRC24 line "=XXXX" sits on its own line before END.
   const crc = text.lastIndexOf('\n=', end);
   if (crc >= body) end = crc;
-  const b64 = text.slice(body, end).replace(/[\r\n\t ]+/g, '');
-  return decodeBase64(b64);
+  // Uint8Array.fromBase64 skips ASCII whitespace itself: the line breaks
+  // stay in, which spares a copy of the whole body (14 MB for a 10 MB
+  // message: Firefox took 110-290 ms for this step with it, 35-95 without).
+  if (typeof Uint8Array.fromBase64 === 'function') return decodeBase64(text.slice(body, end));
+  return decodeBase64(text.slice(body, end).replace(/[\r\n\t ]+/g, ''));
 }
 
 const table = (() => {
