@@ -127,16 +127,22 @@ func (s *sqlStore) chainEvents(ctx context.Context, tx *sql.Tx, evs []Event) ([]
 	if err != nil {
 		return nil, fmt.Errorf("audit head: %w", err)
 	}
+	return linkEvents(evs, Checkpoint{Seq: last - int64(len(evs)), Hash: prev}), nil
+}
+
+// linkEvents chains evs after head (Seq, PrevHash, Hash set).
+func linkEvents(evs []Event, head Checkpoint) []Event {
 	now := time.Now()
+	prev := head.Hash
 	chained := make([]Event, len(evs))
 	for i, e := range evs {
 		e = normEvent(e, now)
-		e.Seq = last - int64(len(evs)) + int64(i) + 1
+		e.Seq = head.Seq + int64(i) + 1
 		e.PrevHash = prev
 		e.Hash = EventHash(prev, e)
 		chained[i], prev = e, e.Hash
 	}
-	return chained, nil
+	return chained
 }
 
 // inTx runs fn in a transaction and commits it.

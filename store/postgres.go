@@ -19,6 +19,13 @@ type Postgres struct {
 	// puts commits envelopes in groups (groupCommit): each commit holds
 	// the audit chain's head until it is on disk.
 	puts *groupCommit
+	// head is the chain's head as the writer's last group left it, when
+	// headKnown; only the writer's goroutine (insertGroup) uses them.
+	head      Checkpoint
+	headKnown bool
+	// headMisses counts the groups that found the head moved by another
+	// appender and were written the long way.
+	headMisses int
 }
 
 var _ Store = (*Postgres)(nil)
@@ -160,8 +167,45 @@ func OpenPostgres(ctx context.Context, dsn string, key *MasterKey) (*Postgres, e
 		db.Close()
 		return nil, fmt.Errorf("open postgres store: audit chain: %w", err)
 	}
-	s.puts = newGroupCommit(s.insertEnvelopes)
+	s.puts = newGroupCommit(s.insertGroup)
 	return s, nil
+}
+
+// insertGroup commits a group of envelopes (groupCommit's insert). When
+// the writer knows the head its last group left, the group is chained
+// after it and written in one statement that is its own transaction
+// (pgAtHeadSQL): one round trip instead of four (BEGIN, the head, the
+// group, COMMIT). The statement moves the head only from there and writes
+// nothing otherwise, so the chain stays one gap-free run whoever else
+// appends; a group that finds the head moved (the key service's events,
+// another process) is written in a transaction that takes the head
+// (insertEnvelopesHead), which tells the writer where it is again.
+func (s *Postgres) insertGroup(ctx context.Context, rows []envelopeRow) error {
+	if s.headKnown {
+		// Until this statement is known to have committed, the head is
+		// not known (an error may come after the commit).
+		s.headKnown = false
+		evs := linkEvents(sealedEvents(rows), s.head)
+		args, err := pgGroupArgs(rows, evs)
+		if err != nil {
+			return err
+		}
+		last := evs[len(evs)-1]
+		var moved int
+		if err := s.db.QueryRowContext(ctx, pgAtHeadSQL, append(args, last.Seq, last.Hash, s.head.Seq, s.head.Hash)...).Scan(&moved); err != nil {
+			return err
+		}
+		if moved == 1 {
+			s.head, s.headKnown = Checkpoint{Seq: last.Seq, Hash: last.Hash}, true
+			return nil
+		}
+		s.headMisses++
+	}
+	head, err := s.insertEnvelopesHead(ctx, rows)
+	if err == nil {
+		s.head, s.headKnown = head, true
+	}
+	return err
 }
 
 // migrate applies the missing steps in one transaction under an advisory

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/postseal/postseal/store/pgtest"
@@ -88,5 +89,72 @@ func TestPostgresPutRefusedRecipient(t *testing.T) {
 	}
 	if _, err := s.Envelope(context.Background(), "a"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the refused envelope: %v; want ErrNotFound", err)
+	}
+}
+
+// The writer puts a group in one statement after the head it left; when
+// another appender (another process here) moved the head, the group is
+// written the long way, once, and the chain stays one gap-free run. A
+// statement that fails (a duplicate) leaves the head unknown, and the
+// next put finds it again.
+func TestPostgresPutAtHead(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	key := testKey(t)
+	ctx := context.Background()
+	a, err := OpenPostgres(ctx, dsn, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := OpenPostgres(ctx, dsn, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	put := func(s *Postgres, id string) error {
+		return s.PutEnvelope(ctx, Envelope{ID: id, Sender: "doc@example.org", Recipients: []string{"pat@ext.example"}, Kind: KindKeyService,
+			Created: t0, Expires: t0.Add(time.Hour), Online: &OnlineCopy{Payload: []byte("wcBMA" + id), Meta: "{}", Expires: t0.Add(time.Hour)}}, bytes.Repeat([]byte{9}, 32))
+	}
+	steps := []struct {
+		s      *Postgres
+		id     string
+		dup    bool
+		misses int
+	}{
+		{a, "a1", false, 0}, // learns the head (the long way, not a miss)
+		{a, "a2", false, 0}, // at the head
+		{b, "b1", false, 0}, // b's own first group; a's head is now stale
+		{a, "a3", false, 1}, // finds it moved
+		{a, "a4", false, 1},
+		{a, "a4", true, 1}, // refused; the head is unknown again
+		{a, "a5", false, 1},
+		{a, "a6", false, 1},
+	}
+	for i, st := range steps {
+		err := put(st.s, st.id)
+		if st.dup != (err != nil) {
+			t.Fatalf("step %d: put %s: %v (duplicate: %v)", i, st.id, err, st.dup)
+		}
+		if a.headMisses != st.misses {
+			t.Errorf("step %d: put %s: %d groups found the head moved; want %d", i, st.id, a.headMisses, st.misses)
+		}
+	}
+	if err := b.AddEvent(ctx, Event{Kind: EventLoginFailed, Email: "x@ext.example", RemoteIP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(a, "a7"); err != nil || a.headMisses != 2 {
+		t.Errorf("put after another process's event: %v, %d misses; want 2", err, a.headMisses)
+	}
+	rep, err := a.VerifyChain(ctx, nil)
+	if err != nil || rep.Broken != nil || rep.Count != 9 || rep.Head.Seq != 9 {
+		t.Fatalf("chain: %+v, %v; want 9 events intact", rep, err)
+	}
+	for _, id := range []string{"a1", "a2", "b1", "a3", "a4", "a5", "a6", "a7"} {
+		if c, err := a.OnlineCopy(ctx, id); err != nil || string(c.Payload) != "wcBMA"+id {
+			t.Errorf("%s's copy: %q, %v", id, c.Payload, err)
+		}
+		if n, err := a.CountEvents(ctx, EventFilter{Kind: EventSealed, EnvelopeID: id}); err != nil || n != 1 {
+			t.Errorf("%s: %d sealed events, %v; want 1", id, n, err)
+		}
 	}
 }

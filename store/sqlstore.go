@@ -126,36 +126,52 @@ func (s *sqlStore) wrapRow(e Envelope, key []byte) (envelopeRow, error) {
 
 // insertEnvelopes writes envelopes in one transaction.
 func (s *sqlStore) insertEnvelopes(ctx context.Context, rows []envelopeRow) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	_, err := s.insertEnvelopesHead(ctx, rows)
+	return err
+}
+
+// sealedEvents are the events rows put on the chain.
+func sealedEvents(rows []envelopeRow) []Event {
 	evs := make([]Event, len(rows))
 	for i, r := range rows {
 		e := r.e
 		evs[i] = Event{Time: e.Created, Kind: EventSealed, EnvelopeID: e.ID, Email: e.Sender, Actor: "postseal",
 			Detail: fmt.Sprintf("%s; to %s; trigger %q", e.Kind, strings.Join(e.Recipients, ", "), e.Trigger)}
 	}
+	return evs
+}
+
+// insertEnvelopesHead is insertEnvelopes returning, on PostgreSQL (the
+// dialect's insertGroup), the head of the chain its commit left: its last
+// event (the zero Checkpoint on SQLite, which has no use for it).
+func (s *sqlStore) insertEnvelopesHead(ctx context.Context, rows []envelopeRow) (Checkpoint, error) {
+	var head Checkpoint
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return head, err
+	}
+	defer tx.Rollback()
+	evs := sealedEvents(rows)
 	if s.d.insertGroup != nil {
 		// The head first, then everything else in one statement: a
 		// statement is a round trip to the server.
 		chained, err := s.chainEvents(ctx, tx, evs)
 		if err != nil {
-			return err
+			return head, err
 		}
 		if err := s.d.insertGroup(ctx, tx, rows, chained); err != nil {
-			return err
+			return head, err
 		}
-		return tx.Commit()
+		last := chained[len(chained)-1]
+		return Checkpoint{Seq: last.Seq, Hash: last.Hash}, tx.Commit()
 	}
 	if err := s.insertRowByRow(ctx, tx, rows); err != nil {
-		return err
+		return head, err
 	}
 	if err := s.appendEvents(ctx, tx, evs...); err != nil {
-		return err
+		return head, err
 	}
-	return tx.Commit()
+	return head, tx.Commit()
 }
 
 // insertRowByRow writes envelopes, their online copies and recipients
