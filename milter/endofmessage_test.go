@@ -1,7 +1,7 @@
 package milter
 
-// The end of a message: the worker that seals while the session keeps the
-// MTA waiting, and what the log line of a temp-fail keeps.
+// The end of a message: the seal while the keep-alive keeps the MTA
+// waiting, and what the log line of a temp-fail keeps.
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 )
 
 // gateStore holds the first PutEnvelope until release is closed, without
-// watching ctx: a record whose write has begun (or, equally, a worker busy
+// watching ctx: a record whose write has begun (or, equally, a seal busy
 // encrypting a copy after it read the transaction). entered tells that it
 // is held.
 type gateStore struct {
@@ -41,7 +41,7 @@ func (g *gateStore) PutEnvelope(ctx context.Context, e store.Envelope, key []byt
 
 // panickingKeepAlive is an MTA connection whose keep-alive panics
 // ("connection state corrupt", as panickingBody's body chunk does) once the
-// worker is held in the store; it lets the worker go on as it panics.
+// work is held in the store; it lets the work go on as it panics.
 type panickingKeepAlive struct {
 	recorder
 	entered chan struct{}
@@ -70,12 +70,13 @@ func (s *signallingSender) Send(ctx context.Context, from string, to []string, m
 	return err
 }
 
-// A panic in the keep-alive (the session's goroutine, not the worker's) is
-// recovered by EndOfMessage, which answers 451 and resets the session. The
-// worker, still making the copies from the session's transaction, must be
-// stopped and finished first (go test -race saw it read the transaction
-// as the session reset it).
-func TestSessionKeepAlivePanicStopsWorkerFirst(t *testing.T) {
+// A panic in the keep-alive (its timer's goroutine, not the session's) is
+// recovered there and stops the work: the message is temp-failed with
+// reason panic, the process goes on. The work, still making the copies
+// from the session's transaction, is finished before the answer and the
+// session's reset (go test -race saw a worker goroutine read the
+// transaction as the session reset it).
+func TestSessionKeepAlivePanicTempFails(t *testing.T) {
 	st := &gateStore{memStore: newMemStore(), entered: make(chan struct{}, 1), release: make(chan struct{})}
 	snd := &signallingSender{sent: make(chan struct{}, 4)}
 	var logs syncBuffer
@@ -83,29 +84,32 @@ func TestSessionKeepAlivePanicStopsWorkerFirst(t *testing.T) {
 	f.keepAlive = time.Millisecond
 	m := &panickingKeepAlive{entered: st.entered, release: st.release}
 	s := &session{f: f, leadingSpace: true}
-	// The partner's copy is sealed, recorded and re-injected by the worker
+	// The partner's copy is sealed, recorded and re-injected by the work
 	// before the kept copy.
 	sendHeader(s, m, "doc@example.org", "pat@ext.example", protoHeaders)
 	s.RcptTo("<lab@partner.example>", "", m)
 	s.Headers(m)
 	s.BodyChunk([]byte(testBody), m)
 	got := replyCode(s.EndOfMessage(m))
-	if !strings.Contains(got, "temp_fail") {
-		t.Errorf("panic in the keep-alive: %s; want a temp-fail", got)
+	if !strings.Contains(got, "451") {
+		t.Errorf("panic in the keep-alive: %s; want a 451", got)
 	}
-	// The worker, let go as the keep-alive panicked, re-injects the
+	// The work, let go as the keep-alive panicked, re-injects the
 	// partner's copy from the session's transaction: before the answer,
 	// not from a transaction the session has reset.
 	select {
 	case <-snd.sent:
 	default:
-		t.Error("the partner's copy was not handed over before the answer: the worker outlived it")
+		t.Error("the partner's copy was not handed over before the answer: the work outlived it")
 	}
 	if len(s.trx.Fields) != 0 {
 		t.Errorf("session not reset after the answer")
 	}
-	// The panic's line tells what the worker did before it stopped.
+	// The panic's line tells what the work did before it stopped.
 	line := tempFailLine(&logs)
+	if !strings.Contains(line, "reason=panic ") {
+		t.Errorf("temp-fail line:\n%s\nwant reason=panic", line)
+	}
 	for id := range st.recorded() {
 		if !strings.Contains(line, fmt.Sprintf("reinjected=[%s] ", id)) {
 			t.Errorf("temp-fail line:\n%s\nwant reinjected=[%s], the partner's copy handed over", line, id)
@@ -312,5 +316,58 @@ func TestLockedModifierEndKeepsTheFirstReason(t *testing.T) {
 	l.end(second)
 	if err := l.ReplaceBodyRawChunk([]byte("b")); err != first || r.changes != 1 {
 		t.Errorf("chunk after end: %v, %d changes; want %q and nothing sent", err, r.changes, first)
+	}
+}
+
+// countingProgress counts progress messages; err makes them fail.
+type countingProgress struct {
+	recorder
+	progress int
+	err      error
+}
+
+func (m *countingProgress) Progress() error { m.progress++; return m.err }
+
+// The keep-alive's timer may fire as it is stopped: once stop has returned
+// (the session is about to answer), a late tick sends nothing, since the
+// MTA takes no progress message after the answer. Before, a tick sends one
+// and arms the next.
+func TestKeepAliveSendsNothingOnceStopped(t *testing.T) {
+	m := &countingProgress{}
+	// The timer never fires by itself here: the ticks are called.
+	k := startKeepAlive(&lockedModifier{Modifier: m}, time.Hour, func() {}, discardLog(), "Q1")
+	k.tick()
+	if m.progress != 1 {
+		t.Fatalf("%d progress messages from a tick; want 1", m.progress)
+	}
+	if failed := k.stop(); failed != nil {
+		t.Errorf("stop after a progress message the MTA took: %v", failed.err)
+	}
+	k.tick()
+	if m.progress != 1 {
+		t.Errorf("%d progress messages after stop; want none after the first", m.progress-1)
+	}
+}
+
+// A progress message the MTA refuses (it went away) stops the work: its
+// context is cancelled, no body chunk goes out any more, no other progress
+// message is tried, and stop tells why, as the MTA's failure.
+func TestKeepAliveFailureStopsTheWork(t *testing.T) {
+	m := &countingProgress{err: errors.New("broken pipe")}
+	lm := &lockedModifier{Modifier: m}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	k := startKeepAlive(lm, time.Hour, cancel, discardLog(), "Q1")
+	k.tick()
+	k.tick()
+	if m.progress != 1 || ctx.Err() == nil {
+		t.Errorf("%d progress messages tried, context %v; want 1 and cancelled", m.progress, ctx.Err())
+	}
+	if err := lm.ReplaceBodyRawChunk([]byte("x")); err == nil || m.changes != 0 {
+		t.Errorf("body chunk after the MTA went away: %v, %d sent; want refused", err, m.changes)
+	}
+	failed := k.stop()
+	if failed == nil || failed.reason != TempFailMTA || !strings.Contains(failed.err.Error(), "broken pipe") {
+		t.Errorf("stop = %+v; want reason %s with the MTA's error", failed, TempFailMTA)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/metrics"
 	"testing"
 
 	"github.com/d--j/go-milter"
@@ -15,7 +16,9 @@ import (
 // shipped policy, the production log handler and an in-memory store (the
 // store's own cost is BenchmarkPutEnvelope's in ./store): what postseal
 // spends in-process per sealed message of the pipeline-seal row.
-// `go test -bench SealPath -benchmem -cpuprofile` shows where it goes.
+// `go test -bench SealPath -benchmem -cpuprofile` shows where it goes;
+// goroutines/op counts those started per message (each a wake-up of an
+// idle thread when a core is free, dear on these machines).
 func BenchmarkSealPath(b *testing.B) {
 	f := New(testPolicyB(b), newMemStore(), nil, slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})), Config{SpoolDir: b.TempDir()})
 	s := &session{f: f, leadingSpace: true}
@@ -37,6 +40,9 @@ func BenchmarkSealPath(b *testing.B) {
 	m := &recorder{}
 	b.SetBytes(int64(body.Len()))
 	b.ReportAllocs()
+	created := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(created)
+	before := created[0].Value.Uint64()
 	for b.Loop() {
 		benchHeader(b, s, m, fields)
 		if r, err := s.Headers(m); err != nil || r != milter.RespContinue {
@@ -48,4 +54,6 @@ func BenchmarkSealPath(b *testing.B) {
 		}
 		s.Cleanup(m)
 	}
+	metrics.Read(created)
+	b.ReportMetric(float64(created[0].Value.Uint64()-before)/float64(b.N), "goroutines/op")
 }

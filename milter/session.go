@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"runtime/debug"
 	"strings"
@@ -217,96 +218,156 @@ func (s *session) EndOfMessage(m milter.Modifier) (resp *milter.Response, err er
 // seal, or a slow write of the kept copy's record after its body went out,
 // would hit the MTA's timeout. v gets what is known of the message, also
 // when finish panics; err is the MTA's refusal of a body chunk.
+//
+// The work runs on the session's own goroutine and the keep-alive on a
+// timer, which starts a goroutine only when it fires: most messages are
+// answered within the first second, and a worker goroutine and a ticker
+// per message cost the scheduler's wake-ups (a futex call and a context
+// switch each on these machines) for every one of them.
 func (s *session) finish(m milter.Modifier, bodyKept bool, v *verdict) (Outcome, error) {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	lm := &lockedModifier{Modifier: m}
-	// The worker's results, read once exited is closed.
-	var (
-		out    Outcome
-		wv     = *v
-		err    error
-		exited = make(chan struct{})
-	)
-	stop := func() {
-		cancel()
-		lm.end(errors.New("the session gave up on the message"))
-		<-exited
+	k := startKeepAlive(lm, s.f.keepAlive, cancel, s.f.log, s.trx.QueueID)
+	// Every way out stops the keep-alive before the session answers: the
+	// MTA must get no progress message after the answer.
+	defer k.stop()
+	out, wv, err := s.work(ctx, lm, bodyKept)
+	*v = wv
+	if gone := k.stop(); gone != nil {
+		// The MTA went away (or its connection broke) while the message
+		// was worked on: nothing that was made can be handed over.
+		v.reason, v.err = gone.reason, gone.err
+		return outcomeTempFail, nil
 	}
-	// Every way out, a panic in the keep-alive included, stops the worker
-	// and waits for it: it works on the session's transaction, which the
-	// session resets once it has answered, and it must send the MTA no
-	// chunk after the answer.
+	return out, err
+}
+
+// work decides and seals the message, streaming the kept copy's body to
+// the MTA through lm; a panic is the message's temp-fail, logged here
+// with what was known of it.
+func (s *session) work(ctx context.Context, lm *lockedModifier, bodyKept bool) (out Outcome, wv verdict, err error) {
 	defer func() {
-		stop()
-		*v = wv
-	}()
-	go func() {
-		defer close(exited)
-		defer func() {
-			// Not the session's goroutine: its recover does not reach here.
-			if r := recover(); r != nil {
-				s.f.log.Error("panic at the end of a message", "queue_id", s.trx.QueueID, "panic", r, "stack", string(debug.Stack()))
-				out, wv.reason, wv.err, err = outcomeTempFail, TempFailPanic, fmt.Errorf("panic: %v", r), nil
-			}
-		}()
-		out, wv = s.f.process(ctx, s.policy, &s.trx, bodyKept)
-		if c := out.Changes; out.Accepted() && c != nil && c.seal != nil {
-			// The sealed body goes to the MTA as it is made. Chunks already
-			// sent are only applied with the final accept: a failure here
-			// answers 451 and the MTA drops them with the message.
-			cw := &chunkWriter{m: lm, buf: make([]byte, 0, chunkSize)}
-			serr := s.f.sealKept(ctx, s.policy, c, cw, &wv)
-			if serr == nil {
-				// SealTo flushed before the record; nothing is left then,
-				// and what would be is refused: the body has ended.
-				serr = cw.Flush()
-			}
-			switch {
-			case cw.err != nil:
-				wv.reason, wv.err = TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", cw.err)
-				out, err = outcomeTempFail, cw.err
-			case serr != nil:
-				out = outcomeTempFail
-			}
+		if r := recover(); r != nil {
+			s.f.log.Error("panic at the end of a message", "queue_id", s.trx.QueueID, "panic", r, "stack", string(debug.Stack()))
+			out, wv.reason, wv.err, err = outcomeTempFail, TempFailPanic, fmt.Errorf("panic: %v", r), nil
 		}
 	}()
-	tick := time.NewTicker(s.f.keepAlive)
-	defer tick.Stop()
-	for {
-		select {
-		case <-exited:
-			return out, err
-		case <-tick.C:
-			if perr := lm.Progress(); perr != nil {
-				stop()
-				wv.reason, wv.err = TempFailMTA, fmt.Errorf("the MTA went away while the message was sealed: %w", perr)
-				return outcomeTempFail, nil
-			}
+	out, wv = s.f.process(ctx, s.policy, &s.trx, bodyKept)
+	if c := out.Changes; out.Accepted() && c != nil && c.seal != nil {
+		// The sealed body goes to the MTA as it is made. Chunks already
+		// sent are only applied with the final accept: a failure here
+		// answers 451 and the MTA drops them with the message.
+		cw := &chunkWriter{m: lm, buf: make([]byte, 0, chunkSize)}
+		serr := s.f.sealKept(ctx, s.policy, c, cw, &wv)
+		if serr == nil {
+			// SealTo flushed before the record; nothing is left then,
+			// and what would be is refused: the body has ended.
+			serr = cw.Flush()
+		}
+		switch {
+		case cw.err != nil:
+			wv.reason, wv.err = TempFailMTA, fmt.Errorf("handing the sealed copy to the MTA: %w", cw.err)
+			out, err = outcomeTempFail, cw.err
+		case serr != nil:
+			out = outcomeTempFail
 		}
 	}
+	return out, wv, err
+}
+
+// keepAlive sends the MTA a progress message every interval while the
+// message is worked on. Its timer runs the sends on a goroutine of its
+// own; they go through lm's lock, so they never come between two body
+// chunks nor interleave with a chunk's packet.
+type keepAlive struct {
+	lm     *lockedModifier
+	every  time.Duration
+	cancel context.CancelFunc
+	log    *slog.Logger
+	qid    string
+	t      *time.Timer
+	// Under lm.mu:
+	stopped bool
+	failed  *keepAliveFailure
+}
+
+// keepAliveFailure is why the MTA could not be kept waiting.
+type keepAliveFailure struct {
+	reason string
+	err    error
+}
+
+// startKeepAlive sends the first progress message after every; a failure
+// to send one calls cancel. qid names the message in a panic's log line.
+func startKeepAlive(lm *lockedModifier, every time.Duration, cancel context.CancelFunc, log *slog.Logger, qid string) *keepAlive {
+	k := &keepAlive{lm: lm, every: every, cancel: cancel, log: log, qid: qid}
+	// Under the lock: a tick may come before the timer is stored.
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	k.t = time.AfterFunc(every, k.tick)
+	return k
+}
+
+func (k *keepAlive) tick() {
+	k.lm.mu.Lock()
+	defer k.lm.mu.Unlock()
+	if k.stopped || k.failed != nil {
+		return
+	}
+	if err := k.progressLocked(); err != nil {
+		k.failed = err
+		// Stop the work: no chunk may follow, and it need not go on.
+		k.lm.endLocked(errors.New("the session gave up on the message"))
+		k.cancel()
+		return
+	}
+	k.t.Reset(k.every)
+}
+
+// progressLocked sends one progress message unless a body is being
+// replaced; a panic (not the session's goroutine: its recover does not
+// reach here) is a failure like the MTA's error.
+func (k *keepAlive) progressLocked() (failed *keepAliveFailure) {
+	defer func() {
+		if r := recover(); r != nil {
+			k.log.Error("panic at the end of a message", "queue_id", k.qid, "panic", r, "stack", string(debug.Stack()))
+			failed = &keepAliveFailure{reason: TempFailPanic, err: fmt.Errorf("panic: %v", r)}
+		}
+	}()
+	if k.lm.inBody {
+		return nil
+	}
+	if err := k.lm.Modifier.Progress(); err != nil {
+		return &keepAliveFailure{reason: TempFailMTA, err: fmt.Errorf("the MTA went away while the message was sealed: %w", err)}
+	}
+	return nil
+}
+
+// stop ends the keep-alive: once it returns, no progress message is being
+// sent or will be. It returns why the MTA could not be kept waiting, if
+// that happened.
+func (k *keepAlive) stop() *keepAliveFailure {
+	k.lm.mu.Lock()
+	defer k.lm.mu.Unlock()
+	k.stopped = true
+	k.t.Stop()
+	return k.failed
 }
 
 // lockedModifier lets two goroutines write to the MTA, the keep-alive and
 // the sealed body's chunks: go-milter writes a packet in two parts, which
-// unserialised could interleave on the connection. It also keeps the
-// keep-alive out of the body: Postfix takes any reply after a replace-body
-// chunk as the end of the new body and refuses a later chunk, which
-// temp-fails the message on every retry. Between the first chunk and the
-// last, each chunk is a reply that resets the MTA's timer instead.
+// unserialised could interleave on the connection. The keep-alive sends
+// under its lock, and stays out of the body: Postfix takes any reply after
+// a replace-body chunk as the end of the new body and refuses a later
+// chunk, which temp-fails the message on every retry. Between the first
+// chunk and the last, each chunk is a reply that resets the MTA's timer
+// instead.
 type lockedModifier struct {
 	milter.Modifier
 	mu     sync.Mutex
 	inBody bool  // a chunk went out, the body's end has not
 	ended  error // why no chunk may go out any more: the body ended, or the session gave up
-}
-
-func (l *lockedModifier) Progress() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.inBody {
-		return nil
-	}
-	return l.Modifier.Progress()
 }
 
 func (l *lockedModifier) ReplaceBodyRawChunk(chunk []byte) error {
@@ -323,6 +384,10 @@ func (l *lockedModifier) ReplaceBodyRawChunk(chunk []byte) error {
 func (l *lockedModifier) end(err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.endLocked(err)
+}
+
+func (l *lockedModifier) endLocked(err error) {
 	l.inBody = false
 	if l.ended == nil {
 		l.ended = err
