@@ -258,7 +258,8 @@ func (s *session) work(ctx context.Context, lm *lockedModifier, bodyKept bool) (
 		// The sealed body goes to the MTA as it is made. Chunks already
 		// sent are only applied with the final accept: a failure here
 		// answers 451 and the MTA drops them with the message.
-		cw := &chunkWriter{m: lm, buf: make([]byte, 0, chunkSize)}
+		cw := newChunkWriter(lm)
+		defer cw.release()
 		serr := s.f.sealKept(ctx, s.policy, c, cw, &wv)
 		if serr == nil {
 			// SealTo flushed before the record; nothing is left then,
@@ -485,6 +486,32 @@ type chunkWriter struct {
 	m   *lockedModifier
 	buf []byte
 	err error
+	// pooled is buf's array, taken from chunkBufs, when it was.
+	pooled *[chunkSize]byte
+}
+
+// chunkBufs keeps the chunk writers' buffers between messages: a new one
+// for every sealed message was the milter's largest garbage (64 KiB, a
+// large object cleared at each allocation, and more GC cycles). A chunk is
+// written out before Write or Flush returns (go-milter and packetConn
+// keep no part of it), so the array is free again once the body is out.
+var chunkBufs = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+
+func newChunkWriter(m *lockedModifier) *chunkWriter {
+	a := chunkBufs.Get().(*[chunkSize]byte)
+	return &chunkWriter{m: m, buf: a[:0], pooled: a}
+}
+
+// release gives the buffer back; the writer takes no more writes.
+func (w *chunkWriter) release() {
+	if w.pooled == nil {
+		return
+	}
+	chunkBufs.Put(w.pooled)
+	w.pooled, w.buf = nil, nil
+	if w.err == nil {
+		w.err = errors.New("replace-body chunk after the chunk writer was released")
+	}
 }
 
 func (w *chunkWriter) Write(p []byte) (int, error) {

@@ -374,6 +374,24 @@ func TestChunkWriterStopsAtMTAError(t *testing.T) {
 
 type refusingBody struct{ recorder }
 
+// A chunk writer whose buffer went back to the pool takes no more writes
+// (the array may already hold another message's body) and sends nothing.
+func TestChunkWriterReleased(t *testing.T) {
+	r := &recorder{}
+	w := newChunkWriter(&lockedModifier{Modifier: r})
+	if n, err := w.Write([]byte("first")); n != 5 || err != nil {
+		t.Fatalf("Write = %d, %v before release", n, err)
+	}
+	w.release()
+	w.release() // a second release puts nothing back twice
+	if n, err := w.Write([]byte("x")); n != 0 || err == nil {
+		t.Errorf("Write after release = %d, %v; want refused", n, err)
+	}
+	if err := w.Flush(); err == nil || r.changes != 0 {
+		t.Errorf("Flush after release: %v, %d chunks sent; want refused, none", err, r.changes)
+	}
+}
+
 // panickingBody is an MTA connection that panics on a body chunk.
 type panickingBody struct{ recorder }
 
