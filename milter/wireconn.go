@@ -35,6 +35,33 @@ const maxPacket = 4 << 20
 // out at once.
 const maxHeld = 64
 
+// The changes to a message (header fields, recipients, replace-body chunks)
+// are packets the MTA takes without answering, and the end of the message's
+// reply always follows them: packetConn holds whole change packets, up to
+// maxHeldChanges octets, until a packet that is not a change (the reply, a
+// progress message) or a read, so that a sealed message's body chunk, its
+// header changes and the accept leave in one write instead of one each
+// (each a system call here and a wake-up of the MTA). A change is only
+// applied with the final accept, so none needs to reach the MTA sooner; a
+// connection that ends without a reply drops what it holds, as the MTA
+// would drop the changes. A full body chunk (64 KiB) is not held.
+const maxHeldChanges = 64 << 10
+
+// heldChanges holds the octets of change packets past the small start
+// buffer, one array per connection while it holds them.
+var heldChanges = sync.Pool{New: func() any { return new([maxHeldChanges]byte) }}
+
+// isChange reports whether code is a milter reply that changes the message
+// (SMFIR_ADDRCPT, DELRCPT, ADDRCPT_PAR, REPLBODY, CHGFROM, ADDHEADER,
+// INSHEADER, CHGHEADER, QUARANTINE): the MTA sends nothing back for it.
+func isChange(code byte) bool {
+	switch code {
+	case '+', '-', '2', 'b', 'e', 'h', 'i', 'm', 'q':
+		return true
+	}
+	return false
+}
+
 // PacketListener returns l with its connections read and written as
 // packetConn does. The bench's do-nothing milter uses it too, so that the
 // floor it measures has the same transport as postseal.
@@ -56,8 +83,12 @@ type packetConn struct {
 	rleft uint64 // octets of the packet being read still to come
 
 	mu   sync.Mutex // guards the write side (keep-alives come from another goroutine)
-	held []byte     // the start of a packet not yet written
-	f    framer     // where the octets handed to Write stand in the packet stream
+	held []byte     // the start of a packet, or whole change packets, not yet written
+	// small is held's array while it holds at most maxHeld octets; past
+	// that held is in big, from heldChanges.
+	small []byte
+	big   *[maxHeldChanges]byte
+	f     framer // where the octets handed to Write stand in the packet stream
 	// werr is the first write error: the peer may have part of a packet,
 	// so nothing more is written or read (the session then ends and the
 	// MTA temp-fails the message).
@@ -65,7 +96,8 @@ type packetConn struct {
 }
 
 func newPacketConn(c net.Conn) *packetConn {
-	return &packetConn{Conn: c, r: bufio.NewReaderSize(c, readBufferSize), held: make([]byte, 0, maxHeld)}
+	small := make([]byte, 0, maxHeld)
+	return &packetConn{Conn: c, r: bufio.NewReaderSize(c, readBufferSize), held: small, small: small}
 }
 
 // Read flushes anything held back first: a peer is never left waiting for
@@ -108,20 +140,29 @@ func (c *packetConn) Write(p []byte) (int, error) {
 	if c.werr != nil {
 		return 0, c.werr
 	}
+	if c.hold(p) {
+		return len(p), nil
+	}
 	if len(c.held) > 0 {
 		held := len(c.held)
-		bufs := net.Buffers{c.held, p}
-		n, err := bufs.WriteTo(c.Conn)
-		c.held = c.held[:0]
+		var n int64
+		var err error
+		if held+len(p) <= cap(c.held) {
+			// The reply after held changes: one write of both. (A plain
+			// write is also what go test -race takes as ordering the
+			// peer's read after it; a writev is not.)
+			var k int
+			k, err = c.Conn.Write(append(c.held, p...))
+			n = int64(k)
+		} else {
+			bufs := net.Buffers{c.held, p}
+			n, err = bufs.WriteTo(c.Conn)
+		}
+		c.dropHeld()
 		c.werr = err
 		written := max(int(n)-held, 0)
 		c.f.advance(p[:written])
 		return written, err
-	}
-	if c.f.atBoundary() && len(p) <= maxHeld && startsPartialPacket(p) {
-		c.held = append(c.held, p...)
-		c.f.advance(p)
-		return len(p), nil
 	}
 	n, err := c.Conn.Write(p)
 	c.werr = err
@@ -137,35 +178,68 @@ func (c *packetConn) flushLocked() error {
 		return nil
 	}
 	_, err := c.Conn.Write(c.held)
-	c.held = c.held[:0]
+	c.dropHeld()
 	c.werr = err
 	return err
 }
 
-// startsPartialPacket reports whether p, written at a packet boundary, is
-// the start of a packet that p does not finish.
-func startsPartialPacket(p []byte) bool {
-	if len(p) < 4 {
-		return len(p) > 0
+// hold keeps p back, with what is held already, if nothing needs it sent
+// now: every packet p ends is a change, and p ends at a packet's end or
+// is a packet's start of at most maxHeld octets (go-milter's length and
+// code, whose data comes next), within maxHeldChanges octets in all.
+func (c *packetConn) hold(p []byte) bool {
+	if len(p) == 0 || len(c.held)+len(p) > maxHeldChanges {
+		return false
 	}
-	return 4+uint64(binary.BigEndian.Uint32(p)) > uint64(len(p))
+	start := c.f.atBoundary()
+	g := c.f
+	if !g.advance(p) || !g.atBoundary() && !(start && len(p) <= maxHeld) {
+		return false
+	}
+	if len(c.held)+len(p) > cap(c.held) {
+		c.big = heldChanges.Get().(*[maxHeldChanges]byte)
+		c.held = append(c.big[:0], c.held...)
+	}
+	c.held = append(c.held, p...)
+	c.f = g
+	return true
+}
+
+// dropHeld empties held once its octets are written (or cannot be).
+func (c *packetConn) dropHeld() {
+	c.held = c.small[:0]
+	if c.big != nil {
+		heldChanges.Put(c.big)
+		c.big = nil
+	}
 }
 
 // framer follows packet boundaries through the octets written.
 type framer struct {
-	left uint64  // octets of the current packet still to come
-	hdr  [4]byte // the next packet's length, as far as seen
-	nh   int
+	left   uint64  // octets of the current packet still to come
+	hdr    [4]byte // the next packet's length, as far as seen
+	nh     int
+	code   byte // the current packet's command code, once seen
+	atCode bool // the next octet is the current packet's code
 }
 
 func (f *framer) atBoundary() bool { return f.left == 0 && f.nh == 0 }
 
-func (f *framer) advance(p []byte) {
+// advance follows p and reports whether every packet p ends is a change
+// (isChange; true if p ends none).
+func (f *framer) advance(p []byte) (changes bool) {
+	changes = true
 	for len(p) > 0 {
 		if f.left > 0 {
+			if f.atCode {
+				f.code, f.atCode = p[0], false
+			}
 			n := min(f.left, uint64(len(p)))
 			f.left -= n
 			p = p[n:]
+			if f.left == 0 && !isChange(f.code) {
+				changes = false
+			}
 			continue
 		}
 		k := copy(f.hdr[f.nh:], p)
@@ -173,6 +247,11 @@ func (f *framer) advance(p []byte) {
 		p = p[k:]
 		if f.nh == len(f.hdr) {
 			f.left, f.nh = uint64(binary.BigEndian.Uint32(f.hdr[:])), 0
+			f.atCode = true
+			if f.left == 0 {
+				changes = false // no code: not a change
+			}
 		}
 	}
+	return changes
 }

@@ -44,7 +44,7 @@ func TestPacketConnHoldsThePacketStart(t *testing.T) {
 	pc := &pipeConn{in: bytes.NewReader(nil)}
 	c := newPacketConn(pc)
 	data := bytes.Repeat([]byte("b"), 70_000)
-	whole := packet('b', data)
+	whole := packet('y', data)
 	if n, err := c.Write(whole[:5]); n != 5 || err != nil {
 		t.Fatalf("Write(length+code) = %d, %v", n, err)
 	}
@@ -60,7 +60,7 @@ func TestPacketConnHoldsThePacketStart(t *testing.T) {
 	// And so for every packet after it: the start of each is held until
 	// its data comes.
 	for i := range 4 {
-		next := packet('b', bytes.Repeat([]byte{byte(i)}, 10+i))
+		next := packet('y', bytes.Repeat([]byte{byte(i)}, 10+i))
 		before := pc.out.Len()
 		_, _ = c.Write(next[:5])
 		if pc.out.Len() != before {
@@ -83,7 +83,8 @@ func TestPacketConnHoldsThePacketStart(t *testing.T) {
 }
 
 // Whatever way a stream of packets is cut into writes, the octets arrive
-// in order and complete, and nothing stays held at a packet's end.
+// in order and complete, and nothing stays held at the end of a packet
+// that is not a change.
 func TestPacketConnAnySplitKeepsTheStream(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for trial := range 200 {
@@ -93,8 +94,13 @@ func TestPacketConnAnySplitKeepsTheStream(t *testing.T) {
 			for i := range data {
 				data[i] = byte(r.Uint32())
 			}
-			stream = append(stream, packet(byte('A'+r.IntN(26)), data)...)
+			code := byte('A' + r.IntN(26))
+			if r.IntN(2) == 0 {
+				code = "+-2behimq"[r.IntN(9)] // a change, held to the next reply
+			}
+			stream = append(stream, packet(code, data)...)
 		}
+		stream = append(stream, packet('a', nil)...)
 		pc := &pipeConn{in: bytes.NewReader(nil)}
 		c := newPacketConn(pc)
 		for rest := stream; len(rest) > 0; {
@@ -173,7 +179,7 @@ func (c *countingReader) Read(p []byte) (int, error) { *c.reads++; return c.r.Re
 func TestPacketConnHeldWriteFails(t *testing.T) {
 	pc := &pipeConn{in: bytes.NewReader(nil), failAt: 1}
 	c := newPacketConn(pc)
-	whole := packet('b', []byte("body"))
+	whole := packet('y', []byte("451 4.3.0 body"))
 	if _, err := c.Write(whole[:5]); err != nil {
 		t.Fatalf("holding failed: %v", err)
 	}
@@ -256,7 +262,7 @@ func TestPacketConnOverTCP(t *testing.T) {
 func TestPacketConnWriteErrorSticks(t *testing.T) {
 	pc := &pipeConn{in: bytes.NewReader(packet('r', nil)), failAt: 1}
 	c := newPacketConn(pc)
-	failed := packet('h', []byte("abcde"))
+	failed := packet('y', []byte("abcde"))
 	if _, err := c.Write(failed[:5]); err != nil {
 		t.Fatal(err)
 	}
@@ -382,5 +388,93 @@ func TestPacketConnHoldEdges(t *testing.T) {
 				t.Errorf("%d of %d octets sent; want held = %v", pc.out.Len(), len(tc.write), tc.held)
 			}
 		})
+	}
+}
+
+// writePacket writes a packet as go-milter does: length and code, then the
+// data (if any) in a second write.
+func writePacket(t *testing.T, c *packetConn, code byte, data []byte) {
+	t.Helper()
+	p := packet(code, data)
+	if _, err := c.Write(p[:5]); err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 0 {
+		if _, err := c.Write(p[5:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The changes at the end of a message (a body chunk, header changes,
+// recipients) are held until the reply that follows them, and leave with
+// it in one write, in order; a packet that is not a change is never held
+// past its end.
+func TestPacketConnHoldsChangesUntilTheReply(t *testing.T) {
+	for _, reply := range []byte{'a', 't', 'y', 'c', 'p'} {
+		pc := &pipeConn{in: bytes.NewReader(nil)}
+		c := newPacketConn(pc)
+		var want []byte
+		for _, ch := range []struct {
+			code byte
+			data []byte
+		}{
+			{'b', bytes.Repeat([]byte("sealed "), 1800)}, // a chunk of a small sealed body
+			{'m', []byte("\x00\x00\x00\x01Subject\x00 [secure]\x00")},
+			{'i', []byte("\x00\x00\x00\x64MIME-Version\x00 1.0\x00")},
+			{'h', []byte("X-Postseal-Envelope\x00 e1\x00")},
+			{'-', []byte("<pat@ext.example>\x00")},
+			{'+', []byte("<x@ext.example>\x00")},
+			{'2', []byte("<x@ext.example>\x00\x00")},
+			{'e', []byte("<s@example.org>\x00")},
+			{'q', []byte("held\x00")},
+		} {
+			writePacket(t, c, ch.code, ch.data)
+			want = append(want, packet(ch.code, ch.data)...)
+		}
+		if pc.writes != 0 {
+			t.Fatalf("reply %q: %d writes before the reply; want the changes held", reply, pc.writes)
+		}
+		writePacket(t, c, reply, nil)
+		want = append(want, packet(reply, nil)...)
+		// (Held octets and the reply leave as one net.Buffers: one writev
+		// on a socket, a write each on pipeConn.)
+		if !bytes.Equal(pc.out.Bytes(), want) {
+			t.Errorf("reply %q: %d octets of %d sent (or out of order); want the changes and the reply", reply, pc.out.Len(), len(want))
+		}
+	}
+}
+
+// Holding stops at maxHeldChanges: a full body chunk (64 KiB) goes out with
+// what is held, and a change that would take the held octets past the
+// bound is not kept waiting either; a read sends what is held.
+func TestPacketConnHeldChangesBound(t *testing.T) {
+	pc := &pipeConn{in: bytes.NewReader(packet('Q', nil))}
+	c := newPacketConn(pc)
+	writePacket(t, c, 'h', []byte("A\x00b\x00"))
+	full := bytes.Repeat([]byte{'x'}, 65535)
+	writePacket(t, c, 'b', full)
+	want := append(packet('h', []byte("A\x00b\x00")), packet('b', full)...)
+	if !bytes.Equal(pc.out.Bytes(), want) {
+		t.Fatalf("%d octets sent; want the held change and the full chunk (%d)", pc.out.Len(), len(want))
+	}
+	// Exactly maxHeldChanges octets are held; one more are not.
+	for _, extra := range []int{0, 1} {
+		pc := &pipeConn{in: bytes.NewReader(packet('Q', nil))}
+		c := newPacketConn(pc)
+		first := make([]byte, maxHeldChanges-5-6+extra) // two packets, maxHeldChanges+extra octets
+		writePacket(t, c, 'b', first)
+		writePacket(t, c, 'h', []byte{0})
+		if held := pc.writes == 0; held != (extra == 0) {
+			t.Errorf("%d octets of changes: held %v; want held only up to %d", maxHeldChanges+extra, held, maxHeldChanges)
+		}
+		var got [5]byte
+		if _, err := io.ReadFull(c, got[:]); err != nil {
+			t.Fatal(err)
+		}
+		want := append(packet('b', first), packet('h', []byte{0})...)
+		if !bytes.Equal(pc.out.Bytes(), want) {
+			t.Errorf("%d octets of changes: %d sent once read; want all, in order", maxHeldChanges+extra, pc.out.Len())
+		}
 	}
 }
