@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -58,28 +59,53 @@ func jsonLines(cost func(string) int, fields ...jsonField) string {
 		case displayList:
 			writeList(&b, key, v, cost, true)
 		case jsonMap:
-			// A pair too long for one line is left out: the reader then
-			// sees the English sentence.
-			b.WriteString(key + "{")
-			n := 0
-			for _, k := range v.keys() {
-				line := jsonString(k) + ":" + jsonString(v[k])
-				if cost(line) > lineBudget-2 {
-					continue
-				}
-				if n > 0 {
-					b.WriteString(",")
-				}
-				b.WriteString("\n" + line)
-				n++
-			}
-			b.WriteString("}")
+			b.WriteString(key + mapJSON(v, cost))
+		case jsonRaw:
+			b.WriteString(key + string(v))
 		default:
 			panic(fmt.Sprintf("jsonLines: %T", v))
 		}
 	}
 	b.WriteString("}")
 	return b.String()
+}
+
+// mapJSON is a jsonMap's object, one pair per line. A pair too long for
+// one line is left out: the reader then sees the English sentence.
+func mapJSON(m jsonMap, cost func(string) int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	n := 0
+	for _, k := range m.keys() {
+		line := jsonString(k) + ":" + jsonString(m[k])
+		if cost(line) > lineBudget-2 {
+			continue
+		}
+		if n > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n" + line)
+		n++
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// jsonRaw is a value jsonLines writes as it is: one mapJSON made before.
+type jsonRaw string
+
+// browserMessages is the decryptor's sentences in a language as the page's
+// script carries them: the same for every page in that language, so made
+// once per language.
+var browserMessages sync.Map // language → jsonRaw
+
+func browserJSON(lang string) jsonRaw {
+	if v, ok := browserMessages.Load(lang); ok {
+		return v.(jsonRaw)
+	}
+	v := jsonRaw(mapJSON(jsonMap(catalog().Browser(lang)), scriptLen))
+	browserMessages.Store(lang, v)
+	return v
 }
 
 func writeList(b *strings.Builder, key string, items []string, cost func(string) int, shorten bool) {

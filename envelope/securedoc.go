@@ -421,7 +421,8 @@ func renderPage(in pageInput) (*page, error) {
 		jsonField{"mode", mode},
 		jsonField{"recipients", in.recipients},
 		jsonField{"lang", in.lang},
-		jsonField{"messages", jsonMap(cat.Browser(in.lang))},
+		// Made once per language (the catalogue's, see above).
+		jsonField{"messages", browserJSON(in.lang)},
 	))
 	if firstSteps {
 		// The first steps, before any attempt: the decryptor adds the
