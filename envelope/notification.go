@@ -106,11 +106,12 @@ func newNotification(req Request, opt Options, attachment string) (*notification
 	if tm == nil {
 		tm = builtinTemplates()
 	}
+	lt := tm.forLang(d.Lang)
 	var html, text strings.Builder
-	if err := tm.html.Execute(&html, d); err != nil {
+	if err := lt.html.Execute(&html, d); err != nil {
 		return nil, fmt.Errorf("notification html: %w", err)
 	}
-	if err := tm.text.Execute(&text, d); err != nil {
+	if err := lt.text.Execute(&text, d); err != nil {
 		return nil, fmt.Errorf("notification text: %w", err)
 	}
 	return &notification{outer: outer, inner: inner, related: related, attachment: attachment,

@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	texttemplate "text/template"
+	"text/template/parse"
 )
 
 // The notification's text and HTML parts are templates: the shipped ones
@@ -26,6 +28,86 @@ var shippedTemplates embed.FS
 type Templates struct {
 	text *texttemplate.Template
 	html *htmltemplate.Template
+	// The sources, for the copies per language (forLang).
+	textName, textSrc, htmlName, htmlSrc string
+	byLang                               sync.Map // language → *langTemplates
+}
+
+// langTemplates are a Templates' templates for one language: each call
+// {{.T "sentence"}} without arguments is the translated sentence, a
+// constant, from the parse on (see translateConst).
+type langTemplates struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+// forLang returns the templates for lang: the same output as t's own,
+// without a method call per sentence for what does not change from one
+// message to the next. html/template escapes the constants where they
+// stand as it escaped the calls' results.
+func (t *Templates) forLang(lang string) *langTemplates {
+	if v, ok := t.byLang.Load(lang); ok {
+		return v.(*langTemplates)
+	}
+	l := &langTemplates{text: t.text, html: t.html}
+	tr := func(s string) string { return catalog().Sprintf(lang, s) }
+	text, err := texttemplate.New(t.textName).Funcs(textFuncs).Parse(t.textSrc)
+	if err == nil {
+		html, err := htmltemplate.New(t.htmlName).Parse(t.htmlSrc)
+		if err == nil {
+			translateConst(text.Tree.Root, tr)
+			translateConst(html.Tree.Root, tr)
+			l = &langTemplates{text: text, html: html}
+		}
+	}
+	v, _ := t.byLang.LoadOrStore(lang, l)
+	return v.(*langTemplates)
+}
+
+// translateConst turns each {{.T "sentence"}} of the template's own tree
+// (not inside with or range, where dot is another value, nor in other
+// templates it calls) into the translated sentence.
+func translateConst(n parse.Node, tr func(string) string) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			translateConst(c, tr)
+		}
+	case *parse.ActionNode:
+		translatePipe(n.Pipe, tr)
+	case *parse.IfNode:
+		translatePipe(n.Pipe, tr)
+		translateConst(n.List, tr)
+		translateConst(n.ElseList, tr)
+	}
+}
+
+func translatePipe(p *parse.PipeNode, tr func(string) string) {
+	if p == nil {
+		return
+	}
+	for _, c := range p.Cmds {
+		if len(c.Args) == 2 {
+			f, isField := c.Args[0].(*parse.FieldNode)
+			s, isString := c.Args[1].(*parse.StringNode)
+			if isField && isString && len(f.Ident) == 1 && f.Ident[0] == "T" {
+				// The catalogue leaves a sentence without arguments as
+				// it is translated: no formatting.
+				s.Text = tr(s.Text)
+				s.Quoted = strconv.Quote(s.Text)
+				c.Args = c.Args[1:]
+				continue
+			}
+		}
+		for _, a := range c.Args {
+			if pp, ok := a.(*parse.PipeNode); ok {
+				translatePipe(pp, tr)
+			}
+		}
+	}
 }
 
 var builtinTemplates = sync.OnceValue(func() *Templates {
@@ -64,6 +146,7 @@ func LoadTemplates(dir string) (*Templates, error) {
 	if t.text, err = texttemplate.New(name).Funcs(textFuncs).Parse(string(b)); err != nil {
 		return nil, err
 	}
+	t.textName, t.textSrc = name, string(b)
 	name, b, err = read("notification.html")
 	if err != nil {
 		return nil, err
@@ -71,6 +154,7 @@ func LoadTemplates(dir string) (*Templates, error) {
 	if t.html, err = htmltemplate.New(name).Parse(string(b)); err != nil {
 		return nil, err
 	}
+	t.htmlName, t.htmlSrc = name, string(b)
 	// Execution errors (an unknown field, a wrong call) only show with
 	// data: try both with a full sample now rather than at the first
 	// message.

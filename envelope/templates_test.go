@@ -51,3 +51,60 @@ func TestTemplateErrors(t *testing.T) {
 		}
 	}
 }
+
+// The templates per language (sentences without arguments made constants
+// at parse time) write what the templates as loaded write, for the shipped
+// templates and for an operator's with sentences in every HTML context, in
+// pipelines, inside with (where dot is another value) and with arguments;
+// and the shipped ones' constant sentences are no longer calls.
+func TestTemplatesForLang(t *testing.T) {
+	dir := t.TempDir()
+	custom := map[string]string{
+		"notification.txt": `{{.T "Help:"}}|{{.T "Help:" | printf "%q"}}|{{print (.T "Register") "!"}}|{{with .Org}}{{$.T "Support:"}}{{end}}|` +
+			`{{if .Logo}}{{.T "Support:"}}{{else}}{{.T "Register"}}{{end}}|{{.T "%s logo" .Org}}|{{wrap (.T "If you have concerns about the validity of this message, contact the sender directly.")}}` + "\n",
+		"notification.html": `<a href="/x?q={{.T "Open on your phone"}}" title="{{.T "Open on your phone"}}" onclick="f({{.T "Open on your phone"}})">{{.T "You have received a secure message from %s." .Org}}</a>` +
+			`<script>var s = {{.T "Open on your phone"}};</script><style>p{content:"{{.T "Register"}}"}</style>{{with .Support}}<p>{{$.T "Help:"}} {{.}}</p>{{end}}` + "\n",
+	}
+	for name, body := range custom {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, src := range []string{"", dir} {
+		tm, err := LoadTemplates(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, lang := range []string{"en", "es"} {
+			lt := tm.forLang(lang)
+			if src == "" && (strings.Contains(lt.text.Tree.Root.String(), `.T "For best results`) || !strings.Contains(tm.text.Tree.Root.String(), `.T "For best results`)) {
+				t.Errorf("lang %s: the shipped text template's constant sentences are not constants:\n%s", lang, lt.text.Tree.Root)
+			}
+			for _, org := range hostile {
+				d := notificationData{Org: org, Attachment: "a.html", PublicURL: "https://keys.example", HelpURL: "https://help.example/?q=" + org,
+					Support: org, Logo: org == hostile[0], Lang: lang, PhoneURL: "https://keys.example/m/x", PhoneHours: 8}
+				var a, b strings.Builder
+				if err := lt.text.Execute(&a, d); err != nil {
+					t.Fatal(err)
+				}
+				if err := tm.text.Execute(&b, d); err != nil {
+					t.Fatal(err)
+				}
+				a.WriteString("\n---\n")
+				b.WriteString("\n---\n")
+				if err := lt.html.Execute(&a, d); err != nil {
+					t.Fatal(err)
+				}
+				if err := tm.html.Execute(&b, d); err != nil {
+					t.Fatal(err)
+				}
+				if a.String() != b.String() {
+					t.Errorf("templates %q, lang %s, org %q: per language\n%s\nas loaded\n%s", src, lang, org, a.String(), b.String())
+				}
+				if src == dir && lang == "es" && !strings.Contains(a.String(), "Registrarse!") {
+					t.Errorf("custom template in Spanish: %s", a.String())
+				}
+			}
+		}
+	}
+}
