@@ -73,7 +73,7 @@ func TestSpanishEnvelope(t *testing.T) {
 func TestSpanishComplete(t *testing.T) {
 	var server []string
 	tRe := regexp.MustCompile(`\.T\(?\s*"((?:[^"\\]|\\.)*)"`)
-	for _, f := range []string{"securedoc.go", "templates/notification.txt", "templates/notification.html"} {
+	for _, f := range []string{"securedoc.go", "pagestatic.go", "templates/notification.txt", "templates/notification.html"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
