@@ -31,6 +31,9 @@ type groupCommit struct {
 	stopped sync.WaitGroup
 	once    sync.Once
 	insert  func(ctx context.Context, rows []envelopeRow) error
+	// timeout bounds one commit; 0 gives the commit a context without a
+	// deadline (see sqliteCommitTimeout).
+	timeout time.Duration
 }
 
 type putRequest struct {
@@ -41,12 +44,13 @@ type putRequest struct {
 // maxBatch bounds one group commit.
 const maxBatch = 128
 
-// commitTimeout bounds one group commit; the callers' own contexts bound
-// how long they wait for it.
+// commitTimeout bounds one group commit on a database server (a network
+// that stops answering); the callers' own contexts bound how long they
+// wait for it.
 const commitTimeout = 30 * time.Second
 
-func newGroupCommit(insert func(ctx context.Context, rows []envelopeRow) error) *groupCommit {
-	g := &groupCommit{puts: make(chan putRequest), closing: make(chan struct{}), insert: insert}
+func newGroupCommit(insert func(ctx context.Context, rows []envelopeRow) error, timeout time.Duration) *groupCommit {
+	g := &groupCommit{puts: make(chan putRequest), closing: make(chan struct{}), insert: insert, timeout: timeout}
 	g.stopped.Add(1)
 	go g.writer()
 	return g
@@ -110,8 +114,12 @@ func (g *groupCommit) writer() {
 }
 
 func (g *groupCommit) commit(batch []putRequest) error {
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
-	defer cancel()
+	ctx := context.Background()
+	if g.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+		defer cancel()
+	}
 	rows := make([]envelopeRow, len(batch))
 	for i, r := range batch {
 		rows[i] = r.envelopeRow

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 )
 
 // groupCommitSizes runs a group writer over a real SQLite store on puts
@@ -75,7 +76,7 @@ func TestGroupCommitSingleFailureNotRetried(t *testing.T) {
 		calls++
 		mu.Unlock()
 		return s.insertEnvelopes(ctx, rows)
-	})
+	}, sqliteCommitTimeout)
 	row, err := s.wrapRow(Envelope{ID: "dup", Sender: "doc@example.org", Kind: KindKeyService, Created: t0}, bytes.Repeat([]byte{1}, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -102,5 +103,32 @@ func TestGroupCommitDuplicateFailsAlone(t *testing.T) {
 	}
 	if want := []int{4, 1, 1, 1, 1}; !reflect.DeepEqual(sizes, want) {
 		t.Errorf("insert sizes %v; want %v (the group, then each alone)", sizes, want)
+	}
+}
+
+// A commit's context has a deadline where one can help: on PostgreSQL (a
+// server that stops answering) but not on SQLite, where the driver would
+// pay a goroutine per statement to watch it and could not interrupt a
+// write stuck in the kernel anyway (busy_timeout bounds the locks).
+func TestGroupCommitDeadline(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		timeout time.Duration
+		want    bool
+	}{{"sqlite", sqliteCommitTimeout, false}, {"postgres", commitTimeout, true}} {
+		var gotDeadline, gotDone bool
+		g := newGroupCommit(func(ctx context.Context, rows []envelopeRow) error {
+			_, gotDeadline = ctx.Deadline()
+			gotDone = ctx.Done() != nil
+			return nil
+		}, c.timeout)
+		err := g.put(context.Background(), envelopeRow{e: Envelope{ID: "a"}})
+		g.close()
+		if err != nil {
+			t.Fatalf("%s: put: %v", c.name, err)
+		}
+		if gotDeadline != c.want || gotDone != c.want {
+			t.Errorf("%s: commit context has a deadline %v, can end %v; want %v", c.name, gotDeadline, gotDone, c.want)
+		}
 	}
 }

@@ -167,7 +167,7 @@ func OpenPostgres(ctx context.Context, dsn string, key *MasterKey) (*Postgres, e
 		db.Close()
 		return nil, fmt.Errorf("open postgres store: audit chain: %w", err)
 	}
-	s.puts = newGroupCommit(s.insertGroup)
+	s.puts = newGroupCommit(s.insertGroup, commitTimeout)
 	return s, nil
 }
 

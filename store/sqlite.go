@@ -258,9 +258,17 @@ func OpenSQLite(ctx context.Context, dsn string, key *MasterKey) (*SQLite, error
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s.puts = newGroupCommit(s.insertEnvelopes)
+	s.puts = newGroupCommit(s.insertEnvelopes, sqliteCommitTimeout)
 	return s, nil
 }
+
+// sqliteCommitTimeout is 0: a group commit on SQLite has no deadline. What
+// can hold it is a lock, which busy_timeout already bounds, or a write or
+// fsync stuck in the kernel, which SQLite cannot interrupt. A deadline
+// would buy nothing and cost the driver a goroutine and a progress handler
+// per statement (it watches a cancellable context for each): about one
+// goroutine wake-up per sealed message in the pipeline.
+const sqliteCommitTimeout = 0
 
 // openBusyWait bounds how long opening waits for another opener.
 const openBusyWait = 5 * time.Second
