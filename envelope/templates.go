@@ -57,7 +57,9 @@ func (t *Templates) forLang(lang string) *langTemplates {
 		if err == nil {
 			translateConst(text.Tree.Root, tr)
 			translateConst(html.Tree.Root, tr)
-			l = &langTemplates{text: text, html: html}
+			if c := (&langTemplates{text: text, html: html}); sameOnSamples(l, c, lang) {
+				l = c
+			}
 		}
 	}
 	v, _ := t.byLang.LoadOrStore(lang, l)
@@ -89,8 +91,11 @@ func translatePipe(p *parse.PipeNode, tr func(string) string) {
 	if p == nil {
 		return
 	}
-	for _, c := range p.Cmds {
-		if len(c.Args) == 2 {
+	for i, c := range p.Cmds {
+		// Only the first command of a pipeline: a later one is also
+		// given the value piped into it ({{.Org | .T "… %s"}}), which a
+		// constant cannot take.
+		if i == 0 && len(c.Args) == 2 {
 			f, isField := c.Args[0].(*parse.FieldNode)
 			s, isString := c.Args[1].(*parse.StringNode)
 			if isField && isString && len(f.Ident) == 1 && f.Ident[0] == "T" {
@@ -158,14 +163,7 @@ func LoadTemplates(dir string) (*Templates, error) {
 	// Execution errors (an unknown field, a wrong call) only show with
 	// data: try both with a full sample now rather than at the first
 	// message.
-	sample := notificationData{Org: "Org", Attachment: "securedoc.html", PublicURL: "https://keys.example", HelpURL: "https://help.example",
-		Support: "Support", Logo: true, Lang: "en"}
-	for _, shared := range []bool{false, true} {
-		sample.SharedPassword = shared
-		sample.PhoneURL, sample.PhoneHours = "", 0
-		if !shared {
-			sample.PhoneURL, sample.PhoneHours = "https://keys.example/m/id", 8
-		}
+	for _, sample := range templateSamples("en") {
 		var sb strings.Builder
 		if err := t.text.Execute(&sb, sample); err != nil {
 			return nil, err
@@ -175,4 +173,37 @@ func LoadTemplates(dir string) (*Templates, error) {
 		}
 	}
 	return &t, nil
+}
+
+// templateSamples are full notification data in lang, one per kind of
+// notification the templates branch on.
+func templateSamples(lang string) []notificationData {
+	var samples []notificationData
+	for _, shared := range []bool{false, true} {
+		sample := notificationData{Org: "Org", Attachment: "securedoc.html", PublicURL: "https://keys.example", HelpURL: "https://help.example",
+			Support: "Support", Logo: true, Lang: lang, SharedPassword: shared}
+		if !shared {
+			sample.PhoneURL, sample.PhoneHours = "https://keys.example/m/id", 8
+		}
+		samples = append(samples, sample)
+	}
+	return samples
+}
+
+// sameOnSamples reports whether b renders every sample in lang as a does:
+// forLang keeps its constants only then, so that a template the rewrite
+// does not foresee is used as loaded rather than failing a message.
+func sameOnSamples(a, b *langTemplates, lang string) bool {
+	for _, d := range templateSamples(lang) {
+		var x, y strings.Builder
+		if a.text.Execute(&x, d) != nil || b.text.Execute(&y, d) != nil || x.String() != y.String() {
+			return false
+		}
+		x.Reset()
+		y.Reset()
+		if a.html.Execute(&x, d) != nil || b.html.Execute(&y, d) != nil || x.String() != y.String() {
+			return false
+		}
+	}
+	return true
 }

@@ -1,10 +1,12 @@
 package envelope
 
 import (
+	htmltemplate "html/template"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	texttemplate "text/template"
 )
 
 // A template_dir file replaces the shipped template of its name; the
@@ -61,9 +63,12 @@ func TestTemplatesForLang(t *testing.T) {
 	dir := t.TempDir()
 	custom := map[string]string{
 		"notification.txt": `{{.T "Help:"}}|{{.T "Help:" | printf "%q"}}|{{print (.T "Register") "!"}}|{{with .Org}}{{$.T "Support:"}}{{end}}|` +
-			`{{if .Logo}}{{.T "Support:"}}{{else}}{{.T "Register"}}{{end}}|{{.T "%s logo" .Org}}|{{wrap (.T "If you have concerns about the validity of this message, contact the sender directly.")}}` + "\n",
+			`{{if .Logo}}{{.T "Support:"}}{{else}}{{.T "Register"}}{{end}}|{{.T "%s logo" .Org}}|{{wrap (.T "If you have concerns about the validity of this message, contact the sender directly.")}}|` +
+			// A sentence given its argument through a pipe (a later
+			// command of the pipeline) stays a call.
+			`{{.Org | .T "You have received a secure message from %s."}}|{{.T "Register" | .T "%s logo"}}` + "\n",
 		"notification.html": `<a href="/x?q={{.T "Open on your phone"}}" title="{{.T "Open on your phone"}}" onclick="f({{.T "Open on your phone"}})">{{.T "You have received a secure message from %s." .Org}}</a>` +
-			`<script>var s = {{.T "Open on your phone"}};</script><style>p{content:"{{.T "Register"}}"}</style>{{with .Support}}<p>{{$.T "Help:"}} {{.}}</p>{{end}}` + "\n",
+			`<p>{{.Org | .T "You have received a secure message from %s."}}</p><script>var s = {{.T "Open on your phone"}};</script><style>p{content:"{{.T "Register"}}"}</style>{{with .Support}}<p>{{$.T "Help:"}} {{.}}</p>{{end}}` + "\n",
 	}
 	for name, body := range custom {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
@@ -105,6 +110,30 @@ func TestTemplatesForLang(t *testing.T) {
 					t.Errorf("custom template in Spanish: %s", a.String())
 				}
 			}
+		}
+	}
+}
+
+// forLang keeps its constants only where they render the samples as the
+// templates as loaded do; anything else is used as loaded.
+func TestSameOnSamples(t *testing.T) {
+	parse := func(text, html string) *langTemplates {
+		return &langTemplates{text: texttemplate.Must(texttemplate.New("t").Parse(text)), html: htmltemplate.Must(htmltemplate.New("h").Parse(html))}
+	}
+	base := parse(`{{.Org}}`, `<p>{{.Org}}</p>`)
+	for _, c := range []struct {
+		name string
+		b    *langTemplates
+		want bool
+	}{
+		{"same", parse(`{{.Org}}`, `<p>{{.Org}}</p>`), true},
+		{"text differs", parse(`{{.Org}}!`, `<p>{{.Org}}</p>`), false},
+		{"html differs", parse(`{{.Org}}`, `<p>{{.Support}}</p>`), false},
+		{"text fails", parse(`{{.Org | printf}}{{call .Org}}`, `<p>{{.Org}}</p>`), false},
+		{"html fails", parse(`{{.Org}}`, `<p>{{call .Org}}</p>`), false},
+	} {
+		if got := sameOnSamples(base, c.b, "en"); got != c.want {
+			t.Errorf("%s: sameOnSamples %v, want %v", c.name, got, c.want)
 		}
 	}
 }
