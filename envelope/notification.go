@@ -106,7 +106,7 @@ func newNotification(req Request, opt Options, attachment string) (*notification
 	if tm == nil {
 		tm = builtinTemplates()
 	}
-	lt := tm.forLang(d.Lang)
+	lt := tm.forData(d)
 	var html, text strings.Builder
 	if err := lt.html.Execute(&html, d); err != nil {
 		return nil, fmt.Errorf("notification html: %w", err)

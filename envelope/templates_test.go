@@ -4,6 +4,7 @@ import (
 	htmltemplate "html/template"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	texttemplate "text/template"
@@ -54,21 +55,28 @@ func TestTemplateErrors(t *testing.T) {
 	}
 }
 
-// The templates per language (sentences without arguments made constants
-// at parse time) write what the templates as loaded write, for the shipped
-// templates and for an operator's with sentences in every HTML context, in
-// pipelines, inside with (where dot is another value) and with arguments;
-// and the shipped ones' constant sentences are no longer calls.
-func TestTemplatesForLang(t *testing.T) {
+// The templates per configuration and language (constants where the
+// configuration's fields and the calls on them stood) write what the
+// templates as loaded write, for the shipped templates and for an
+// operator's with sentences and configuration values in every HTML
+// context, in pipelines (also piped into a call), inside with (where dot
+// is another value), in conditions, with int and bool results and with the
+// message's own values; and the shipped ones' constant parts are no longer
+// fields or calls while the message's values still are.
+func TestTemplatesForData(t *testing.T) {
 	dir := t.TempDir()
 	custom := map[string]string{
-		"notification.txt": `{{.T "Help:"}}|{{.T "Help:" | printf "%q"}}|{{print (.T "Register") "!"}}|{{with .Org}}{{$.T "Support:"}}{{end}}|` +
+		"notification.txt": `{{.T "Help:"}}|{{.T "Help:" | printf "%q"}}|{{print (.T "Register") "!"}}|{{with .Org}}{{$.T "Support:"}}{{.}}{{end}}|` +
 			`{{if .Logo}}{{.T "Support:"}}{{else}}{{.T "Register"}}{{end}}|{{.T "%s logo" .Org}}|{{wrap (.T "If you have concerns about the validity of this message, contact the sender directly.")}}|` +
+			`{{.Org | .T "%s logo"}}|{{.Org | printf "%s/%s" .Support}}|{{or .HelpURL .Support}}|{{and .PhoneHours 3}}|{{or 0 .PhoneHours}}|{{printf "%d-%v" .PhoneHours .Logo}}|{{not .Logo}}|` +
+			`{{$x := .Org}}{{$x}}|{{if eq .PhoneHours 1}}one{{else if ne .PhoneHours 8}}other{{else}}eight{{end}}|{{.T "Open the attachment %s in a web browser to read it." .Attachment}}|{{if .SharedPassword}}{{.PhoneURL}}{{end}}|` +
 			// A sentence given its argument through a pipe (a later
 			// command of the pipeline) stays a call.
 			`{{.Org | .T "You have received a secure message from %s."}}|{{.T "Register" | .T "%s logo"}}` + "\n",
-		"notification.html": `<a href="/x?q={{.T "Open on your phone"}}" title="{{.T "Open on your phone"}}" onclick="f({{.T "Open on your phone"}})">{{.T "You have received a secure message from %s." .Org}}</a>` +
-			`<p>{{.Org | .T "You have received a secure message from %s."}}</p><script>var s = {{.T "Open on your phone"}};</script><style>p{content:"{{.T "Register"}}"}</style>{{with .Support}}<p>{{$.T "Help:"}} {{.}}</p>{{end}}` + "\n",
+		"notification.html": `<a href="/x?q={{.T "Open on your phone"}}&o={{.Org}}" title="{{.T "Open on your phone"}}" onclick="f({{.T "Open on your phone"}}, {{.Org}})">{{.T "You have received a secure message from %s." .Org}}</a>` +
+			`<script>var s = {{.T "Open on your phone"}}, o = {{.Org}}, h = {{.PhoneHours}};</script><style>p{content:"{{.T "Register"}}{{.Support}}"}</style>{{with .Support}}<p>{{$.T "Help:"}} {{.}}</p>{{end}}` +
+			`<a href="{{.PublicURL}}/register" title="{{print .PublicURL "/" .Org}}">{{.Org | .T "%s logo"}}</a><a href="{{.HelpURL}}">{{or .HelpURL .Support}}</a>{{if and .Logo (eq .PhoneHours 8)}}<img alt="{{.T "%s logo" .Org}}">{{end}}` +
+			`<p>{{.T "Open the attachment %s in a web browser to read it." .Attachment}}</p><a href="{{.PhoneURL}}">{{.Lang}}</a>` + "\n",
 	}
 	for name, body := range custom {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
@@ -81,40 +89,98 @@ func TestTemplatesForLang(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, lang := range []string{"en", "es"} {
-			lt := tm.forLang(lang)
-			if src == "" && (strings.Contains(lt.text.Tree.Root.String(), `.T "For best results`) || !strings.Contains(tm.text.Tree.Root.String(), `.T "For best results`)) {
-				t.Errorf("lang %s: the shipped text template's constant sentences are not constants:\n%s", lang, lt.text.Tree.Root)
-			}
-			for _, org := range hostile {
-				d := notificationData{Org: org, Attachment: "a.html", PublicURL: "https://keys.example", HelpURL: "https://help.example/?q=" + org,
-					Support: org, Logo: org == hostile[0], Lang: lang, PhoneURL: "https://keys.example/m/x", PhoneHours: 8}
-				var a, b strings.Builder
-				if err := lt.text.Execute(&a, d); err != nil {
-					t.Fatal(err)
-				}
-				if err := tm.text.Execute(&b, d); err != nil {
-					t.Fatal(err)
-				}
-				a.WriteString("\n---\n")
-				b.WriteString("\n---\n")
-				if err := lt.html.Execute(&a, d); err != nil {
-					t.Fatal(err)
-				}
-				if err := tm.html.Execute(&b, d); err != nil {
-					t.Fatal(err)
-				}
-				if a.String() != b.String() {
-					t.Errorf("templates %q, lang %s, org %q: per language\n%s\nas loaded\n%s", src, lang, org, a.String(), b.String())
-				}
-				if src == dir && lang == "es" && !strings.Contains(a.String(), "Registrarse!") {
-					t.Errorf("custom template in Spanish: %s", a.String())
+			for i, org := range hostile {
+				for _, hours := range []int{1, 8} {
+					for _, shared := range []bool{false, true} {
+						d := notificationData{Org: org, Attachment: "a" + org + ".html", PublicURL: []string{"https://keys.example", "javascript:alert(1)//"}[i%2], HelpURL: "https://help.example/?q=" + org,
+							Support: org, Logo: i%2 == 0, Lang: lang, SharedPassword: shared, PhoneURL: "https://keys.example/m/x?" + org, PhoneHours: hours}
+						lt := tm.forData(d)
+						if a, b := execNotification(t, lt.text, lt.html, d), execNotification(t, tm.text, tm.html, d); a != b {
+							t.Errorf("templates %q, lang %s, org %q, hours %d, shared %v: per configuration\n%s\nas loaded\n%s", src, lang, org, hours, shared, a, b)
+						} else if src == dir && lang == "es" && i == 0 && hours == 8 && !strings.Contains(a, "Registrarse!") {
+							t.Errorf("custom template in Spanish: %s", a)
+						}
+						if src != "" {
+							continue
+						}
+						for _, tree := range []string{lt.text.Tree.Root.String(), lt.html.Tree.Root.String()} {
+							if strings.Contains(tree, `.T "For best results`) || strings.Contains(tree, ".Org") || strings.Contains(tree, ".PublicURL") ||
+								strings.Contains(tree, ".PhoneHours") || !strings.Contains(tree, ".Attachment") || !strings.Contains(tree, ".PhoneURL") || !strings.Contains(tree, ".SharedPassword") {
+								t.Errorf("lang %s: the shipped template's configuration parts are not constants, or the message's values are:\n%s", lang, tree)
+							}
+						}
+					}
 				}
 			}
 		}
 	}
 }
 
-// forLang keeps its constants only where they render the samples as the
+// execNotification is what text and html write for d.
+func execNotification(t *testing.T, text *texttemplate.Template, html *htmltemplate.Template, d notificationData) string {
+	t.Helper()
+	var b strings.Builder
+	if err := text.Execute(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("\n---\n")
+	if err := html.Execute(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestNotificationKey changes each field of notificationData: templates
+// made for another configuration or language (in the cache) are never
+// used for it, and the change shows in what is written.
+func TestNotificationKey(t *testing.T) {
+	base := notificationData{Org: "Example Clinic", Attachment: "securedoc.html", PublicURL: "https://keys.example.org", HelpURL: "https://help.example.org",
+		Support: "+1 555 0100", Logo: true, Lang: "en", PhoneURL: "https://keys.example.org/m/x", PhoneHours: 8}
+	changes := map[string]func(*notificationData){
+		"Org":            func(d *notificationData) { d.Org = "Other Clinic" },
+		"Attachment":     func(d *notificationData) { d.Attachment = "other.html" },
+		"PublicURL":      func(d *notificationData) { d.PublicURL = "https://keys2.example.org/x" },
+		"HelpURL":        func(d *notificationData) { d.HelpURL = "https://help.example.org/other" },
+		"Support":        func(d *notificationData) { d.Support = "+1 555 0199" },
+		"SharedPassword": func(d *notificationData) { d.SharedPassword = true },
+		"Logo":           func(d *notificationData) { d.Logo = false },
+		"Lang":           func(d *notificationData) { d.Lang = "es" },
+		"PhoneURL":       func(d *notificationData) { d.PhoneURL = "https://keys.example.org/m/y" },
+		"PhoneHours":     func(d *notificationData) { d.PhoneHours = 1 },
+	}
+	typ := reflect.TypeOf(notificationData{})
+	for i := range typ.NumField() {
+		if changes[typ.Field(i).Name] == nil {
+			t.Errorf("notificationData.%s: no change in this test", typ.Field(i).Name)
+		}
+	}
+	tm, err := LoadTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	render := func(d notificationData) string {
+		lt := tm.forData(d)
+		return execNotification(t, lt.text, lt.html, d)
+	}
+	first := render(base)
+	for name, change := range changes {
+		d := base
+		change(&d)
+		tm.mu.Lock()
+		tm.byKey = nil
+		tm.mu.Unlock()
+		render(base) // the cache holds the first notification's templates
+		warm := render(d)
+		if want := execNotification(t, tm.text, tm.html, d); warm != want {
+			t.Errorf("%s changed: the notification differs from the templates as loaded:\n%s\nwant\n%s", name, warm, want)
+		}
+		if warm == first {
+			t.Errorf("%s changed: the notification did not", name)
+		}
+	}
+}
+
+// forData keeps its constants only where they render the samples as the
 // templates as loaded do; anything else is used as loaded.
 func TestSameOnSamples(t *testing.T) {
 	parse := func(text, html string) *langTemplates {
@@ -132,7 +198,7 @@ func TestSameOnSamples(t *testing.T) {
 		{"text fails", parse(`{{.Org | printf}}{{call .Org}}`, `<p>{{.Org}}</p>`), false},
 		{"html fails", parse(`{{.Org}}`, `<p>{{call .Org}}</p>`), false},
 	} {
-		if got := sameOnSamples(base, c.b, "en"); got != c.want {
+		if got := sameOnSamples(base, c.b, notificationData{Org: "Org", Support: "Support", Lang: "en"}); got != c.want {
 			t.Errorf("%s: sameOnSamples %v, want %v", c.name, got, c.want)
 		}
 	}
