@@ -3,17 +3,14 @@ package envelope
 import (
 	"embed"
 	"errors"
-	"fmt"
 	htmltemplate "html/template"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
-	"strconv"
 	"strings"
 	"sync"
 	texttemplate "text/template"
-	"text/template/parse"
 )
 
 // The notification's text and HTML parts are templates: the shipped ones
@@ -81,6 +78,12 @@ func (t *Templates) forData(d notificationData) *langTemplates {
 		if err == nil {
 			f.list(text.Tree.Root)
 			f.list(html.Tree.Root)
+			flattenConst(text.Tree.Root, text.Tree.Root, func(w io.Writer) error { return text.Execute(w, d) })
+			// html/template escapes at the first execution: what its
+			// escapers make of the constants is only known after it.
+			if html.Execute(io.Discard, d) == nil {
+				flattenConst(html.Tree.Root, html.Tree.Root, func(w io.Writer) error { return html.Execute(w, d) })
+			}
 			if c := (&langTemplates{text: text, html: html}); sameOnSamples(l, c, d) {
 				l = c
 			}
@@ -93,182 +96,6 @@ func (t *Templates) forData(d notificationData) *langTemplates {
 	t.byKey[k] = l
 	t.mu.Unlock()
 	return l
-}
-
-// notifyFolder evaluates, in a template's own tree (not inside with or
-// range, where dot is another value, nor in other templates it calls),
-// what takes only constants and the configuration's fields (vals): a
-// field, {{.T "sentence" args}}, print, printf, wrap, eq, ne, not, and,
-// or; a command whose value is a string or a bool becomes that constant.
-// Anything else (the message's fields, other functions, variables) stays
-// as it is and is evaluated for each message.
-type notifyFolder struct {
-	lang string
-	vals map[string]any
-}
-
-func (f *notifyFolder) list(l *parse.ListNode) {
-	if l == nil {
-		return
-	}
-	for _, n := range l.Nodes {
-		switch n := n.(type) {
-		case *parse.ActionNode:
-			f.pipe(n.Pipe)
-		case *parse.IfNode:
-			f.pipe(n.Pipe)
-			f.list(n.List)
-			f.list(n.ElseList)
-		}
-	}
-}
-
-// pipe folds p's commands' arguments and its first command, the only one
-// that does not also take the previous command's value; it returns p's
-// value when that is a constant.
-func (f *notifyFolder) pipe(p *parse.PipeNode) (any, bool) {
-	if p == nil {
-		return nil, false
-	}
-	var v any
-	ok := false
-	for i, c := range p.Cmds {
-		for j := 1; j < len(c.Args); j++ {
-			if v, ok := f.arg(c.Args[j]); ok {
-				c.Args[j] = constNode(c.Args[j], v)
-			}
-		}
-		if i == 0 {
-			if v, ok = f.cmd(c); ok {
-				if n := constNode(c, v); n != parse.Node(c) {
-					c.Args = []parse.Node{n}
-				}
-			}
-		}
-	}
-	return v, ok && len(p.Cmds) == 1 && len(p.Decl) == 0
-}
-
-// arg is n's value when it is a constant or a configuration field.
-func (f *notifyFolder) arg(n parse.Node) (any, bool) {
-	switch n := n.(type) {
-	case *parse.StringNode:
-		return n.Text, true
-	case *parse.BoolNode:
-		return n.True, true
-	case *parse.NumberNode:
-		// Only plain decimal integers: text/template makes them int.
-		if n.IsInt && strings.Trim(n.Text, "0123456789") == "" {
-			return int(n.Int64), true
-		}
-	case *parse.FieldNode:
-		if len(n.Ident) == 1 {
-			v, ok := f.vals[n.Ident[0]]
-			return v, ok
-		}
-	case *parse.PipeNode:
-		return f.pipe(n)
-	}
-	return nil, false
-}
-
-// cmd is c's value when every argument of c is a constant and c is a
-// field or a call notifyFolder knows.
-func (f *notifyFolder) cmd(c *parse.CommandNode) (any, bool) {
-	if len(c.Args) == 0 {
-		return nil, false
-	}
-	args := make([]any, len(c.Args)-1)
-	for j, a := range c.Args[1:] {
-		v, ok := f.arg(a)
-		if !ok {
-			return nil, false
-		}
-		args[j] = v
-	}
-	if len(args) == 0 {
-		switch c.Args[0].(type) {
-		case *parse.StringNode, *parse.BoolNode, *parse.FieldNode, *parse.PipeNode:
-			return f.arg(c.Args[0])
-		}
-	}
-	switch n := c.Args[0].(type) {
-	case *parse.FieldNode:
-		if len(n.Ident) == 1 && n.Ident[0] == "T" && len(args) >= 1 {
-			if format, ok := args[0].(string); ok {
-				return catalog().Sprintf(f.lang, format, args[1:]...), true
-			}
-		}
-	case *parse.IdentifierNode:
-		return foldFunc(n.Ident, args)
-	}
-	return nil, false
-}
-
-// foldFunc is what the function name returns for constant args, when it
-// is one notifyFolder knows and the call cannot fail.
-func foldFunc(name string, args []any) (any, bool) {
-	switch name {
-	case "print":
-		return fmt.Sprint(args...), true
-	case "printf":
-		if len(args) >= 1 {
-			if format, ok := args[0].(string); ok {
-				return fmt.Sprintf(format, args[1:]...), true
-			}
-		}
-	case "wrap":
-		if len(args) == 1 {
-			if s, ok := args[0].(string); ok {
-				return wrapText(s, 72), true
-			}
-		}
-	case "eq", "ne":
-		if len(args) == 2 && reflect.TypeOf(args[0]) == reflect.TypeOf(args[1]) {
-			return (args[0] == args[1]) == (name == "eq"), true
-		}
-	case "not":
-		if len(args) == 1 {
-			return !truth(args[0]), true
-		}
-	case "and", "or":
-		if len(args) == 0 {
-			return nil, false
-		}
-		// The first argument that decides, as text/template returns it.
-		for _, a := range args[:len(args)-1] {
-			if truth(a) == (name == "or") {
-				return a, true
-			}
-		}
-		return args[len(args)-1], true
-	}
-	return nil, false
-}
-
-// truth is text/template's truth of the constants notifyFolder makes.
-func truth(v any) bool {
-	switch v := v.(type) {
-	case string:
-		return v != ""
-	case bool:
-		return v
-	case int:
-		return v != 0
-	}
-	return false
-}
-
-// constNode is a node for v (a string or a bool) where n stood; any other
-// value leaves n.
-func constNode(n parse.Node, v any) parse.Node {
-	switch v := v.(type) {
-	case string:
-		return &parse.StringNode{NodeType: parse.NodeString, Pos: n.Position(), Quoted: strconv.Quote(v), Text: v}
-	case bool:
-		return &parse.BoolNode{NodeType: parse.NodeBool, Pos: n.Position(), True: v}
-	}
-	return n
 }
 
 var builtinTemplates = sync.OnceValue(func() *Templates {
