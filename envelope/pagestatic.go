@@ -2,8 +2,10 @@ package envelope
 
 import (
 	"html/template"
+	"io"
 	"strings"
 	"sync"
+	"text/template/parse"
 )
 
 // The parts of the securedoc page that depend only on the configuration and
@@ -96,6 +98,11 @@ type pageStatic struct {
 	From, To, Cc, Subject, Date, SentTo string
 	OpenTheMessage, FirstTime, Register string
 	OpenOnline                          string
+
+	// page is pageTemplate with the above, and the other values of the
+	// key (the key service's origin, the Open Online URL), written in as
+	// text where html/template escaped them (see pageForKey).
+	page *template.Template
 }
 
 // size is the length of the parts, and of the page around them but for
@@ -149,6 +156,8 @@ func staticPage(k pageKey, d pageData) (*pageStatic, error) {
 		}
 		*part.dst = template.HTML(b.String())
 	}
+	d.S = s
+	s.page = pageForKey(d)
 	pageStatics.Lock()
 	if len(pageStatics.m) >= pageStaticMax || pageStatics.m == nil {
 		pageStatics.m = map[pageKey]*pageStatic{}
@@ -156,4 +165,39 @@ func staticPage(k pageKey, d pageData) (*pageStatic, error) {
 	pageStatics.m[k] = s
 	pageStatics.Unlock()
 	return s, nil
+}
+
+// pageForKey is a copy of pageTemplate in which each action and condition
+// on the key's values (.S, .KeyService, .OpenURL) is what it writes for d,
+// escaped by html/template where it stands; the message's own values stay
+// actions, escaped for every page. pageTemplate itself if that fails.
+func pageForKey(d pageData) *template.Template {
+	t, err := template.New("securedoc").Parse(pageTemplateSrc)
+	if err != nil {
+		return pageTemplate
+	}
+	// html/template escapes at the first execution.
+	if err := t.Execute(io.Discard, d); err != nil {
+		return pageTemplate
+	}
+	flattenConst(t.Tree.Root, t.Tree.Root, keyPipe, func(w io.Writer) error { return t.Execute(w, d) })
+	return t
+}
+
+// keyPipe reports whether p is a field of the page's key, followed by
+// html/template's escapers when escapers is set.
+func keyPipe(p *parse.PipeNode, escapers bool) bool {
+	if p == nil || len(p.Decl) > 0 || p.IsAssign || len(p.Cmds) == 0 || len(p.Cmds[0].Args) != 1 {
+		return false
+	}
+	f, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
+	if !ok {
+		return false
+	}
+	switch f.Ident[0] {
+	case "S", "KeyService", "OpenURL":
+	default:
+		return false
+	}
+	return escapersOnly(p, escapers)
 }

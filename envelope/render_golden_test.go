@@ -227,3 +227,42 @@ func TestPageStaticKey(t *testing.T) {
 		}
 	}
 }
+
+// A key's copy of the page template has the key's parts written in as
+// text, and the message's own values (what a stranger can put in the
+// header) still as actions through html/template's escapers; a hostile
+// subject comes out escaped.
+func TestPageForKey(t *testing.T) {
+	for _, online := range []bool{false, true} {
+		in := pageInput{id: "abcdefghijklmnopqrstuvwxyz", profile: ProfileRFC4880, publicURL: "https://keys.example.org", org: "Org", lang: "en", linked: !online, online: online,
+			display: Display{From: hostile[0], To: "b@ext.example", Subject: hostile[2], Date: "Fri, 4 Dec 2026 01:20:00 +0000"}, recipients: []string{"b@ext.example"}}
+		pg, err := renderPage(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if html := pg.head + pg.end(); strings.Contains(html, "</script><script>alert") || strings.Contains(html, "</textarea><textarea>") {
+			t.Errorf("online %v: a hostile header value is not escaped:\n%s", online, html)
+		}
+		pageStatics.Lock()
+		var trees []string
+		for _, s := range pageStatics.m {
+			trees = append(trees, s.page.Tree.Root.String())
+		}
+		pageStatics.Unlock()
+		for _, tree := range trees {
+			for _, gone := range []string{"{{.S.", "{{.KeyService", "{{.OpenURL", "{{if .KeyService", "{{if .OpenURL"} {
+				if strings.Contains(tree, gone) {
+					t.Errorf("online %v: the key's copy still has %s", online, gone)
+				}
+			}
+			for _, kept := range []string{"{{.From | _html_template_htmlescaper}}", "{{.Subject | _html_template_htmlescaper}}", "{{.ID | _html_template_attrescaper}}", "{{.Data | _html_template_jsvalescaper}}"} {
+				if !strings.Contains(tree, kept) {
+					t.Errorf("online %v: the key's copy has no %s:\n%s", online, kept, tree)
+				}
+			}
+		}
+		if len(trees) == 0 {
+			t.Error("no page in the cache")
+		}
+	}
+}

@@ -76,8 +76,12 @@ const payloadMarker = "@@POSTSEAL-PAYLOAD@@"
 // starts and ends between elements, where pageTemplate sets it, so the
 // escaping of both is what one template over the whole page would do;
 // render.golden holds the page byte for byte. pageTemplate itself renders
-// what is the message's own.
-var pageTemplate = template.Must(template.New("securedoc").Parse(`{{.S.Head}}<style{{if .Nonce}} nonce="{{.Nonce}}"{{end}}>` + pageStyle + `</style>
+// what is the message's own; each pageKey's copy (pageStatic.page) has
+// those parts, and the others that depend on the key only, written in as
+// text.
+var pageTemplate = template.Must(template.New("securedoc").Parse(pageTemplateSrc))
+
+const pageTemplateSrc = `{{.S.Head}}<style{{if .Nonce}} nonce="{{.Nonce}}"{{end}}>` + pageStyle + `</style>
 </head>
 <body>
 <main id="securedoc" data-envelope="{{.ID}}" data-profile="{{.Profile}}"{{if .KeyService}} data-key-service="{{.KeyService}}"{{end}}>
@@ -122,7 +126,7 @@ var pageTemplate = template.Must(template.New("securedoc").Parse(`{{.S.Head}}<st
 <script type="application/json" id="postseal-data">
 {{.Data}}
 </script>
-`))
+`
 
 // pageData feeds pageTemplate and pageStaticTemplate. The template.HTML
 // fields are display values already escaped by displayHTML; Data is JSON
@@ -250,6 +254,7 @@ func renderPage(in pageInput) (*page, error) {
 			d.ForgotURL += "?lang=" + url.QueryEscape(in.lang)
 		}
 	}
+	d.KeyService = origin
 	static, err := staticPage(pageKey{lang: in.lang, org: in.org, helpURL: in.helpURL, support: in.support, publicURL: in.publicURL,
 		sharedPassword: in.sharedPassword, online: in.online, linked: in.linked}, d)
 	if err != nil {
@@ -258,7 +263,6 @@ func renderPage(in pageInput) (*page, error) {
 	d.S = static
 	d.ID = in.id
 	d.Profile = in.profile
-	d.KeyService = origin
 	d.Nonce = in.nonce
 	d.From = displayHTML(in.display.From)
 	d.To = displayHTML(in.display.To)
@@ -294,7 +298,7 @@ func renderPage(in pageInput) (*page, error) {
 	// Sized once: growing it by doubling cleared and copied more than the
 	// template's own work.
 	buf.Grow(static.size() + len(d.Data) + len(d.Meta) + 2*len(in.display.To+in.display.Cc) + 4096)
-	if err := pageTemplate.Execute(&buf, d); err != nil {
+	if err := static.page.Execute(&buf, d); err != nil {
 		return nil, fmt.Errorf("securedoc page: %w", err)
 	}
 	head, tail, ok := strings.Cut(asciiOnly(buf.String()), payloadMarker)

@@ -15,7 +15,9 @@ import (
 // them, into constants where they stood: html/template then escapes each
 // in its own context. Once escaped, flattenConst writes every action that
 // takes only constants (with its escapers) into the text it makes, and
-// keeps of each condition that is a constant only the branch taken.
+// keeps of each condition that is a constant only the branch taken. The
+// securedoc page's copy per pageKey is flattened the same way (see
+// pageForKey).
 
 // notifyFolder evaluates, in a template's own tree (not inside with or
 // range, where dot is another value, nor in other templates it calls),
@@ -194,13 +196,14 @@ func constNode(n parse.Node, v any) parse.Node {
 }
 
 // flattenConst replaces, in list (the template's own tree, not inside
-// with or range), each action whose pipeline is a constant followed only
-// by html/template's escapers with what it writes, and each if whose
-// condition is a constant with the branch it takes. exec executes the
-// template with root.Nodes for its tree: the escapers are html/template's
-// own, run once here instead of for every message. It must run after
-// html/template has escaped the tree and before the template is shared.
-func flattenConst(root, list *parse.ListNode, exec func(io.Writer) error) {
+// with or range), each action whose pipeline isConst (escapers set: its
+// value may go through html/template's escapers) with what it writes, and
+// each if whose condition isConst with the branch it takes. exec executes
+// the template, with its data, with root.Nodes for its tree: the escapers
+// are html/template's own, run once here instead of for every message. It
+// must run after html/template has escaped the tree and before the
+// template is shared.
+func flattenConst(root, list *parse.ListNode, isConst func(p *parse.PipeNode, escapers bool) bool, exec func(io.Writer) error) {
 	if list == nil {
 		return
 	}
@@ -219,23 +222,26 @@ func flattenConst(root, list *parse.ListNode, exec func(io.Writer) error) {
 	for _, n := range list.Nodes {
 		switch n := n.(type) {
 		case *parse.ActionNode:
-			if constPipe(n.Pipe, true) {
-				saved := root.Nodes
-				root.Nodes = []parse.Node{n}
-				var b strings.Builder
-				err := exec(&b)
-				root.Nodes = saved
-				if err == nil {
-					add(&parse.TextNode{NodeType: parse.NodeText, Pos: n.Pos, Text: []byte(b.String())})
+			if isConst(n.Pipe, true) {
+				if out, err := execNode(root, n, exec); err == nil {
+					add(&parse.TextNode{NodeType: parse.NodeText, Pos: n.Pos, Text: []byte(out)})
 					continue
 				}
 			}
 		case *parse.IfNode:
-			flattenConst(root, n.List, exec)
-			flattenConst(root, n.ElseList, exec)
-			if constPipe(n.Pipe, false) {
+			flattenConst(root, n.List, isConst, exec)
+			flattenConst(root, n.ElseList, isConst, exec)
+			if isConst(n.Pipe, false) {
+				// The condition's truth as the template sees it.
+				probe := &parse.IfNode{BranchNode: parse.BranchNode{NodeType: parse.NodeIf, Pos: n.Pos, Line: n.Line, Pipe: n.Pipe,
+					List: &parse.ListNode{NodeType: parse.NodeList, Pos: n.Pos, Nodes: []parse.Node{&parse.TextNode{NodeType: parse.NodeText, Pos: n.Pos, Text: []byte("1")}}}}}
+				out, err := execNode(root, probe, exec)
+				if err != nil {
+					add(n)
+					continue
+				}
 				taken := n.ElseList
-				if v, _ := (&notifyFolder{}).arg(n.Pipe.Cmds[0].Args[0]); truth(v) {
+				if out == "1" {
 					taken = n.List
 				}
 				if taken != nil {
@@ -251,6 +257,16 @@ func flattenConst(root, list *parse.ListNode, exec func(io.Writer) error) {
 	list.Nodes = out
 }
 
+// execNode is what n writes, executed alone in root's template.
+func execNode(root *parse.ListNode, n parse.Node, exec func(io.Writer) error) (string, error) {
+	saved := root.Nodes
+	root.Nodes = []parse.Node{n}
+	var b strings.Builder
+	err := exec(&b)
+	root.Nodes = saved
+	return b.String(), err
+}
+
 // constPipe reports whether p is a string or bool constant, followed by
 // html/template's escapers (pure functions of what they are given) when
 // escapers is set.
@@ -263,6 +279,13 @@ func constPipe(p *parse.PipeNode, escapers bool) bool {
 	default:
 		return false
 	}
+	return escapersOnly(p, escapers)
+}
+
+// escapersOnly reports whether p's commands after the first are
+// html/template's escapers (pure functions of what they are given), and
+// p has no such commands when escapers is not set.
+func escapersOnly(p *parse.PipeNode, escapers bool) bool {
 	if !escapers {
 		return len(p.Cmds) == 1
 	}

@@ -78,11 +78,11 @@ func (t *Templates) forData(d notificationData) *langTemplates {
 		if err == nil {
 			f.list(text.Tree.Root)
 			f.list(html.Tree.Root)
-			flattenConst(text.Tree.Root, text.Tree.Root, func(w io.Writer) error { return text.Execute(w, d) })
+			flattenConst(text.Tree.Root, text.Tree.Root, constPipe, func(w io.Writer) error { return text.Execute(w, d) })
 			// html/template escapes at the first execution: what its
 			// escapers make of the constants is only known after it.
 			if html.Execute(io.Discard, d) == nil {
-				flattenConst(html.Tree.Root, html.Tree.Root, func(w io.Writer) error { return html.Execute(w, d) })
+				flattenConst(html.Tree.Root, html.Tree.Root, constPipe, func(w io.Writer) error { return html.Execute(w, d) })
 			}
 			if c := (&langTemplates{text: text, html: html}); sameOnSamples(l, c, d) {
 				l = c
