@@ -244,6 +244,13 @@ func flattenConst(root, list *parse.ListNode, isConst func(p *parse.PipeNode, es
 				if out == "1" {
 					taken = n.List
 				}
+				if declares(taken) {
+					// A variable declared in the branch ends with it:
+					// spliced into list, it would outlive the branch
+					// and shadow an outer one of its name.
+					add(n)
+					continue
+				}
 				if taken != nil {
 					for _, c := range taken.Nodes {
 						add(c)
@@ -255,6 +262,20 @@ func flattenConst(root, list *parse.ListNode, isConst func(p *parse.PipeNode, es
 		add(n)
 	}
 	list.Nodes = out
+}
+
+// declares reports whether l declares a variable ({{$x := …}}) at its
+// own level.
+func declares(l *parse.ListNode) bool {
+	if l == nil {
+		return false
+	}
+	for _, n := range l.Nodes {
+		if a, ok := n.(*parse.ActionNode); ok && len(a.Pipe.Decl) > 0 && !a.Pipe.IsAssign {
+			return true
+		}
+	}
+	return false
 }
 
 // execNode is what n writes, executed alone in root's template.

@@ -165,7 +165,7 @@ func templateSamples(d notificationData) []notificationData {
 	var samples []notificationData
 	for _, shared := range []bool{false, true} {
 		sample := d
-		sample.Attachment, sample.SharedPassword, sample.PhoneURL = "securedoc.html", shared, ""
+		sample.Attachment, sample.SharedPassword, sample.PhoneURL = "securedoc_20260101T000000.html", shared, "" // as the attachment is named
 		if !shared {
 			sample.PhoneURL = "https://keys.example/m/id"
 		}

@@ -203,3 +203,38 @@ func TestSameOnSamples(t *testing.T) {
 		}
 	}
 }
+
+// A constant {{if}} whose branch declares a variable is not spliced into
+// the list around it: the variable would outlive the branch and shadow
+// an outer one (review finding). The loaded templates and the copy made
+// for the message's configuration write the same, with a real attachment
+// name (the samples' differs), in the text and the HTML part.
+func TestTemplatesForDataIfScope(t *testing.T) {
+	for _, c := range []struct{ name, txt, html string }{
+		{"shadowed",
+			`{{$a := .Attachment}}{{if .Logo}}{{$a := "securedoc.html"}}{{end}}open {{$a}}` + "\n",
+			`{{$a := .Attachment}}{{if .Logo}}{{$a := "securedoc.html"}}{{end}}<p>open {{$a}}</p>` + "\n"},
+		{"fails on real data",
+			`{{$a := .Attachment}}{{if .Logo}}{{$a := "securedoc.html"}}{{end}}{{if ne $a .Attachment}}{{call .Org}}{{end}}open` + "\n",
+			`{{$a := .Attachment}}{{if .Logo}}{{if true}}{{$a := "securedoc.html"}}{{end}}{{end}}<p>{{$a}}</p>` + "\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, body := range map[string]string{"notification.txt": c.txt, "notification.html": c.html} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tm, err := LoadTemplates(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := notificationData{Org: "Org", Attachment: "securedoc_20261204T024500.html", PublicURL: "https://keys.example", Lang: "en", Logo: true, PhoneHours: 8}
+			want := execNotification(t, tm.text, tm.html, d)
+			lt := tm.forData(d)
+			if got := execNotification(t, lt.text, lt.html, d); got != want {
+				t.Errorf("copy for the configuration writes\n%s\nthe loaded templates\n%s", got, want)
+			}
+		})
+	}
+}
