@@ -196,9 +196,9 @@ function restyle(frame) {
 // TEXT_BLOCK characters, each ending at a line end, that the browser lays
 // out only when they come near the screen (content-visibility: auto): as
 // one text, 10 MB took 1 s of layout in Firefox and 5 s in Chromium before
-// the message showed, though the reader sees only its first screen. Each block keeps its line end, so the <pre>'s text is
-// the part's text as before, and find in page and the accessibility tree
-// still see all of it.
+// the message showed, though the reader sees only its first screen. Each
+// block keeps its line end, so the <pre>'s text is the part's text as
+// before, and find in page and the accessibility tree still see all of it.
 export const LONG_TEXT = 256 * 1024;
 export const TEXT_BLOCK = 32 * 1024;
 
