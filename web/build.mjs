@@ -12,6 +12,7 @@
 //   node build.mjs [OUTPUT]     default OUTPUT: ../envelope/assets/decryptor.js
 
 import { patchParseLoop } from './parse-loop.mjs';
+import { patchTextPieces } from './text-pieces.mjs';
 import * as esbuild from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -104,12 +105,15 @@ export const htmlEntities = new Proxy({}, { get(_, name) {
   },
 };
 
-// postal-mime's parse loop is rewritten (see parse-loop.mjs).
+// postal-mime's parse loop is rewritten (see parse-loop.mjs), and a long
+// plain-text part is kept in pieces (see text-pieces.mjs).
 const parseLoopPlugin = {
   name: 'postseal-parse-loop',
   setup(build) {
-    build.onLoad({ filter: /postal-mime[\\/]dist[\\/]esm[\\/]postal-mime\.js$/ }, (args) =>
-      ({ contents: patchParseLoop(readFileSync(args.path, 'utf8'), args.path), loader: 'js' }));
+    build.onLoad({ filter: /postal-mime[\\/]dist[\\/]esm[\\/]postal-mime\.js$/ }, (args) => ({
+      contents: patchTextPieces(patchParseLoop(readFileSync(args.path, 'utf8'), args.path), args.path, join(here, 'src', 'long-text.js')),
+      loader: 'js',
+    }));
   },
 };
 

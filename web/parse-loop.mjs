@@ -12,11 +12,27 @@
 // indexOf (a native scan) and then drops the line's trailing CRs, which
 // gives the same line: the original's end is just past the last byte that
 // is neither CR nor LF, and a line holds no LF before its end.
+//
+// Lines of a part's body that the loop would feed one by one to a decoder
+// that can take them at once (updateRun: the pass-through decoder of
+// 7bit, 8bit and binary parts) go to it as one run: every line from the
+// current one up to the next that starts with "--" while boundaries are
+// open (it may be one), or up to the message's last line, which finishes
+// the message. A 10 MB text part was ~130,000 lines, each made into a view
+// and fed on its own, ~70 ms of Firefox's open; a run is one call, and the
+// decoder drops each line's trailing CRs itself (src/pass-through-decoder.js).
 
 const loop = `            const line = this.readLine();
             await this.processLine(line.bytes, line.done);`;
 
-const fast = `            const line = this.readLine();
+const fast = `            const node = this.currentNode;
+            const run = node.state === 'body' && node.contentDecoder && node.contentDecoder.updateRun ? this.postsealRunEnd() : this.readPos;
+            if (run > this.readPos) {
+                node.contentDecoder.updateRun(this.av.subarray(this.readPos, run));
+                this.readPos = run;
+                continue;
+            }
+            const line = this.readLine();
             const b = line.bytes;
             if (line.done || (this.boundaries.length && b.length > 2 && b[0] === 0x2d && b[1] === 0x2d)) {
                 await this.processLine(b, line.done);
@@ -45,7 +61,19 @@ const readLine = `    readLine() {
         };
     }`;
 
-const fastReadLine = `    readLine() {
+const fastReadLine = `    postsealRunEnd() {
+        const av = this.av;
+        const last = av.lastIndexOf(0x0a, av.length - 2) + 1;
+        if (!this.boundaries.length) {
+            return Math.max(last, this.readPos);
+        }
+        let p = this.readPos;
+        while (p < last && !(av[p] === 0x2d && av[p + 1] === 0x2d)) {
+            p = av.indexOf(0x0a, p) + 1;
+        }
+        return p;
+    }
+    readLine() {
         const av = this.av;
         const startPos = this.readPos;
         const nl = av.indexOf(0x0a, startPos);

@@ -375,7 +375,11 @@ async function openMessage(passphrase, sharedPassword, digest) {
   }
   lap('decrypt');
   try {
-    const parsed = await PostalMime.parse(bytes, { attachmentEncoding: 'arraybuffer' });
+    // postal-mime copies a view into a buffer of its own; the decrypted
+    // bytes are ours alone, so a view of a whole buffer goes as its buffer
+    // (10 MB: ~30 ms less in Firefox).
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const parsed = await PostalMime.parse(whole ? bytes.buffer : bytes, { attachmentEncoding: 'arraybuffer' });
     lap('parse');
     return parsed;
   } catch {

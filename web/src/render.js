@@ -9,6 +9,7 @@
 import DOMPurify from 'dompurify';
 import { encodeBase64 } from './armor.js';
 import { t } from './i18n.js';
+import { LongText } from './long-text.js';
 
 const el = (tag, props = {}, ...children) => {
   const e = document.createElement(tag);
@@ -199,30 +200,44 @@ function restyle(frame) {
 // the message showed, though the reader sees only its first screen. Each
 // block keeps its line end, so the <pre>'s text is the part's text as
 // before, and find in page and the accessibility tree still see all of it.
+// A LongText (a long part postal-mime kept in the pieces it decoded, see
+// long-text.js) gives one block per piece, never joined into one string.
 export const LONG_TEXT = 256 * 1024;
 export const TEXT_BLOCK = 32 * 1024;
 
 export function setText(pre, text) {
+  if (text instanceof LongText) {
+    setBlocks(pre, text.pieces);
+    return;
+  }
   if (text.length <= LONG_TEXT) {
     pre.textContent = text;
     return;
   }
+  const pieces = [];
+  for (let i = 0; i < text.length; ) {
+    const nl = text.indexOf('\n', i + TEXT_BLOCK);
+    const end = nl < 0 ? text.length : nl + 1;
+    pieces.push(text.slice(i, end));
+    i = end;
+  }
+  setBlocks(pre, pieces);
+}
+
+function setBlocks(pre, pieces) {
   pre.replaceChildren();
   // An unseen block is as tall as its lines (a long line wraps, which the
   // browser learns when it lays the block out: 'auto' keeps that height).
   const lh = parseFloat(getComputedStyle(pre).lineHeight) || 20;
   const blocks = [];
-  for (let i = 0; i < text.length; ) {
-    const nl = text.indexOf('\n', i + TEXT_BLOCK);
-    const end = nl < 0 ? text.length : nl + 1;
+  for (const piece of pieces) {
     let lines = 1;
-    for (let j = text.indexOf('\n', i); j >= 0 && j < end - 1; j = text.indexOf('\n', j + 1)) lines++;
+    for (let j = piece.indexOf('\n'); j >= 0 && j < piece.length - 1; j = piece.indexOf('\n', j + 1)) lines++;
     const b = document.createElement('div');
-    b.textContent = text.slice(i, end);
+    b.textContent = piece;
     b.style.contentVisibility = 'auto';
     b.style.containIntrinsicBlockSize = `auto ${Math.round(lines * lh)}px`;
     blocks.push(b);
-    i = end;
   }
   pre.append(...blocks);
 }

@@ -1,8 +1,11 @@
-// node --test web/test/: postal-mime with build.mjs's parse loop and
-// readLine (see parse-loop.mjs) gives the same result as postal-mime
-// itself, for messages with nested multiparts, boundary look-alikes, parts
-// without a final line end, empty parts, base64 and quoted-printable
-// bodies, and every kind of line end.
+// node --test web/test/: postal-mime as build.mjs changes it — its parse
+// loop and readLine (parse-loop.mjs), long plain-text parts kept in pieces
+// (text-pieces.mjs), and the replacement base64 and pass-through decoders
+// (src/) — gives the same result as postal-mime itself, for messages with
+// nested multiparts, boundary look-alikes, parts without a final line end,
+// empty parts, base64 and quoted-printable bodies, every kind of line end,
+// and long text parts in several charsets. A long part's text, kept in
+// pieces (a LongText), must join to postal-mime's string.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync, cpSync } from 'node:fs';
@@ -10,16 +13,27 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patchParseLoop } from '../parse-loop.mjs';
+import { patchTextPieces } from '../text-pieces.mjs';
+import { LongText, LONG_TEXT_BYTES } from '../src/long-text.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '..', 'node_modules', 'postal-mime', 'dist', 'esm');
 // A patched copy of the package's modules, next to the original.
 const copy = mkdtempSync(join(tmpdir(), 'postal-mime-'));
 cpSync(dist, copy, { recursive: true });
+for (const f of ['pass-through-decoder.js', 'base64-decoder.js']) cpSync(join(here, '..', 'src', f), join(copy, f));
 const main = join(copy, 'postal-mime.js');
-writeFileSync(main, patchParseLoop(readFileSync(main, 'utf8'), main));
+writeFileSync(main, patchTextPieces(patchParseLoop(readFileSync(main, 'utf8'), main), main, join(here, '..', 'src', 'long-text.js')));
 const Original = (await import(join(dist, 'postal-mime.js'))).default;
 const Patched = (await import(main)).default;
+// Runs handed to the pass-through decoder at once, counted.
+const PassThrough = (await import(join(copy, 'pass-through-decoder.js'))).default;
+let runs = 0;
+const updateRun = PassThrough.prototype.updateRun;
+PassThrough.prototype.updateRun = function (run) {
+  runs++;
+  return updateRun.call(this, run);
+};
 
 const crlf = (s) => s.replace(/\r?\n/g, '\r\n');
 const messages = {
@@ -71,14 +85,130 @@ epilogue
     Array.from({ length: 3000 }, (_, i) => `line ${i} ${'x'.repeat(i % 97)}${i % 5 ? '' : '\r'}`).join('\n')),
 };
 
-for (const [name, msg] of Object.entries(messages)) {
+// A long text: lines of words and, every so often, what a parser must not
+// take for anything else: lines starting with "--", CR runs inside and at
+// the end of lines, empty lines, non-ASCII.
+function longBody(size, seed) {
+  const words = ['patient', 'seen', 'caf\u00e9', '--', '-- ', '\r', 'na\u00efve', 'x\u20acy', '\u{1F600}', 'ok'];
+  const lines = [];
+  let n = 0;
+  for (let i = 0; n < size; i++) {
+    const k = (i * 7919 + seed) % 101;
+    let line = Array.from({ length: k % 13 }, (_, j) => words[(i + j * seed) % words.length]).join(' ');
+    if (k === 3) line = '--' + line;
+    if (k === 5) line += '\r\r';
+    if (k === 7) line = '';
+    lines.push(line);
+    n += line.length + 2;
+  }
+  return lines.join('\r\n');
+}
+const big = longBody(LONG_TEXT_BYTES + 40000, 3);
+const messages2 = {
+  'long text, one part, no final line end': crlf('Subject: long\nContent-Type: text/plain; charset=utf-8\n\n') + big,
+  'long text ending in CRs': crlf('Subject: long\nContent-Type: text/plain; charset=utf-8\n\n') + big + '\r\r',
+  'long text with a byte order mark': crlf('Subject: bom\nContent-Type: text/plain; charset=utf-8\n\n') + '\ufeff' + big + '\r\n',
+  // A single-byte charset (Node's own windows-1252 decodes 0x80-0x9f as
+  // Latin-1 in one call but not when streaming, unlike browsers).
+  'long text in iso-8859-2': crlf('Subject: 8859\nContent-Type: text/plain; charset=iso-8859-2\nContent-Transfer-Encoding: 8bit\n\n') + big + '\r\n',
+  'long text in utf-16le': crlf('Subject: 16\nContent-Type: text/plain; charset=utf-16le\nContent-Transfer-Encoding: binary\n\n') + big + '\r\n',
+  'long flowed text (stays one string)': crlf('Subject: flowed\nContent-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\n\n') + big + '\r\n',
+  'long text beside an HTML part and an attachment': crlf(`Subject: mixed
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=utf-8
+
+`) + big + crlf(`
+--b1
+Content-Type: text/html; charset=utf-8
+
+<p>and html</p>
+--b1
+Content-Type: text/plain; charset=utf-8
+
+a second short text
+--b1
+Content-Type: application/octet-stream; name="a.bin"
+Content-Disposition: attachment; filename="a.bin"
+
+raw bytes
+--b1--
+`),
+  'long text as an alternative to HTML': crlf(`Subject: alt
+Content-Type: multipart/alternative; boundary=alt
+
+--alt
+Content-Type: text/plain
+
+`) + big + crlf(`
+--alt
+Content-Type: text/html
+
+<p>short</p>
+--alt--`),
+  'long text in a forwarded message': crlf(`Subject: fwd
+Content-Type: multipart/mixed; boundary=out
+
+--out
+Content-Type: text/plain
+
+see below
+--out
+Content-Type: message/rfc822
+
+Subject: inner
+Content-Type: text/plain; charset=utf-8
+
+`) + big + crlf(`
+--out--
+`),
+  'long calendar attachment': crlf('Subject: cal\nContent-Type: text/calendar; method=request\nContent-Disposition: attachment; filename=x.ics\n\n') + big + '\r\n',
+};
+// Invalid UTF-8 where a piece may end: a lead byte before a line end.
+const invalid = new Uint8Array([...new TextEncoder().encode(crlf('Subject: bad\nContent-Type: text/plain; charset=utf-8\n\n')),
+  ...Array.from({ length: 9000 }, (_, i) => [0x61, 0x62, i % 3 ? 0x20 : 0xc3, 0xe2, 0x82, 0x0d, 0x0a]).flat()]);
+
+const bytesOf = (msg) => (msg instanceof Uint8Array ? msg : new TextEncoder().encode(msg));
+// joined is the parse result with a LongText as the string it joins to.
+const joined = (r) => (r.text instanceof LongText ? { ...r, text: String(r.text) } : r);
+
+for (const [name, msg] of Object.entries({ ...messages, ...messages2, 'invalid UTF-8 at line ends': invalid })) {
   test(`same parse: ${name}`, async () => {
-    const bytes = new TextEncoder().encode(msg);
+    const bytes = bytesOf(msg);
     const want = await Original.parse(bytes, { attachmentEncoding: 'arraybuffer' });
+    runs = 0;
     const got = await Patched.parse(bytes, { attachmentEncoding: 'arraybuffer' });
-    assert.deepEqual(got, want);
+    assert.deepEqual(joined(got), want);
+    if (bytes.length > LONG_TEXT_BYTES) {
+      // The long body went to its decoder in runs, not line by line: a run
+      // ends only before a line that starts with "--" inside a multipart
+      // (one line in six here) or before the last line.
+      const lines = bytes.filter((c) => c === 0x0a).length;
+      assert.ok(runs > 0 && runs < lines / 4, `${runs} runs for ${lines} lines`);
+    }
   });
 }
+
+test('a long plain text is kept in pieces of about 32 KB ending at line ends', async () => {
+  for (const name of ['long text, one part, no final line end', 'long text beside an HTML part and an attachment',
+    'long text as an alternative to HTML', 'long text in iso-8859-2']) {
+    const got = await Patched.parse(bytesOf(messages2[name]), { attachmentEncoding: 'arraybuffer' });
+    if (name === 'long text beside an HTML part and an attachment') {
+      // Two plain parts: joined into one string as postal-mime does.
+      assert.equal(typeof got.text, 'string', name);
+      assert.match(got.html, /patient/, name);
+      continue;
+    }
+    assert.ok(got.text instanceof LongText, name);
+    assert.ok(got.text.pieces.length >= 8, name);
+    for (const p of got.text.pieces.slice(0, -1)) assert.match(p, /\n$/, name);
+    assert.equal(got.text.length, String(got.text).length, name);
+  }
+  const flowed = await Patched.parse(bytesOf(messages2['long flowed text (stays one string)']), { attachmentEncoding: 'arraybuffer' });
+  assert.equal(typeof flowed.text, 'string');
+});
 
 test('a postal-mime without the expected loop fails the build', () => {
   assert.throws(() => patchParseLoop('while (x) { await this.processLine(a, b); }', 'x.js'), /parse loop/);
