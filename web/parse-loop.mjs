@@ -88,12 +88,18 @@ const fastReadLine = `    postsealRunEnd() {
         };
     }`;
 
-// patchParseLoop rewrites the loop and readLine in src, postal-mime's
-// dist/esm/postal-mime.js read from path; a postal-mime where either reads
-// otherwise fails the build.
+// The pass-through decoder may give a part's content as a view of the
+// message buffer (see its compactInPlace): an attachment gets a copy in an
+// ArrayBuffer of its own, as postal-mime's own decoder gives.
+const attach = `                attachment.content = content;`;
+const attachCopy = `                attachment.content = ArrayBuffer.isView(content) ? content.slice().buffer : content;`;
+
+// patchParseLoop rewrites the loop, readLine and the attachment's content
+// in src, postal-mime's dist/esm/postal-mime.js read from path; a
+// postal-mime where any reads otherwise fails the build.
 export function patchParseLoop(src, path) {
-  for (const [from, what] of [[loop, 'parse loop'], [readLine, 'readLine']]) {
+  for (const [from, what] of [[loop, 'parse loop'], [readLine, 'readLine'], [attach, 'attachment content']]) {
     if (src.split(from).length !== 2) throw new Error(`${path}: expected postal-mime's ${what} once (postal-mime changed?)`);
   }
-  return src.replace(loop, fast).replace(readLine, fastReadLine);
+  return src.replace(loop, fast).replace(readLine, fastReadLine).replace(attach, attachCopy);
 }

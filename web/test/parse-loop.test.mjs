@@ -34,6 +34,14 @@ PassThrough.prototype.updateRun = function (run) {
   runs++;
   return updateRun.call(this, run);
 };
+// Parts whose content was compacted in the message buffer, counted.
+let inPlace = 0;
+const compactInPlace = PassThrough.prototype.compactInPlace;
+PassThrough.prototype.compactInPlace = function () {
+  const c = compactInPlace.call(this);
+  if (c) inPlace++;
+  return c;
+};
 
 const crlf = (s) => s.replace(/\r?\n/g, '\r\n');
 const messages = {
@@ -179,9 +187,14 @@ for (const [name, msg] of Object.entries({ ...messages, ...messages2, 'invalid U
     const bytes = bytesOf(msg);
     const want = await Original.parse(bytes, { attachmentEncoding: 'arraybuffer' });
     runs = 0;
+    inPlace = 0;
     const got = await Patched.parse(bytes, { attachmentEncoding: 'arraybuffer' });
     assert.deepEqual(joined(got), want);
     if (bytes.length > LONG_TEXT_BYTES) {
+      // The long part's content was made where it lay, but for a message
+      // whose last line has no line end (no room for the "\n" after it).
+      const last = bytes[bytes.length - 1];
+      assert.ok(last === 0x0a ? inPlace > 0 : true, `${inPlace} parts in place`);
       // The long body went to its decoder in runs, not line by line: a run
       // ends only before a line that starts with "--" inside a multipart
       // (one line in six here) or before the last line.
@@ -220,6 +233,23 @@ test('a postal-mime without the expected readLine fails the build', () => {
   assert.notEqual(changed, src);
   assert.throws(() => patchParseLoop(changed, 'x.js'), /readLine/);
   assert.doesNotThrow(() => patchParseLoop(src, 'x.js'));
+});
+
+test('a postal-mime without the expected attachment content fails the build', () => {
+  const src = readFileSync(join(dist, 'postal-mime.js'), 'utf8');
+  const changed = src.replace('attachment.content = content;', 'attachment.content = content || null;');
+  assert.notEqual(changed, src);
+  assert.throws(() => patchParseLoop(changed, 'x.js'), /attachment content/);
+});
+
+test('an attachment compacted in place is still an ArrayBuffer of its own', async () => {
+  const msg = crlf('Subject: a\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/octet-stream\n\nraw\r\r\nbytes\n--b--\n');
+  inPlace = 0;
+  const got = await Patched.parse(new TextEncoder().encode(msg), { attachmentEncoding: 'arraybuffer' });
+  assert.equal(inPlace, 1);
+  const c = got.attachments[0].content;
+  assert.ok(c instanceof ArrayBuffer);
+  assert.equal(new TextDecoder().decode(c), 'raw\nbytes\n');
 });
 
 test('the rewritten readLine is the one that runs', () => {
