@@ -34,9 +34,30 @@ const purifyVersion = pkg('dompurify').version;
 // Twofish, Blowfish, 3DES and BZip2 are replaced by a stub that fails
 // clearly if a message ever asks for them. That halves the script.
 // Kept: argon2id (Argon2 S2K of rfc9580 shared passwords) and noble_hashes
-// (streamed SHA-1/SHA-2 for the SEIPD v1 MDC).
+// (streamed SHA-1/SHA-2 for the SEIPD v1 MDC and S2K), without the hashes
+// no securedoc uses (MD5, RIPEMD-160, SHA-3: noHashes), which saves ~2 KB
+// of every embedded page; a message asking for one fails as "Unsupported
+// hash".
 const stubbed = new Set(['./noble_curves.mjs', './nacl-fast.mjs', './legacy_ciphers.mjs', './unbzip2-stream.mjs']);
 const openpgpEntry = join(here, 'node_modules', 'openpgp', 'dist', 'lightweight', 'openpgp.mjs');
+const nobleHashes = `const nobleHashes = new Map(Object.entries({
+    md5,
+    sha1,
+    sha224,
+    sha256,
+    sha384,
+    sha512,
+    sha3_256,
+    sha3_512,
+    ripemd160
+}));`;
+const noHashes = `const nobleHashes = new Map(Object.entries({
+    sha1,
+    sha224,
+    sha256,
+    sha384,
+    sha512
+}));`;
 
 // postal-mime's html-to-text regexes hold "<!--", "<script" and
 // "</script", which an inline script must not contain (an HTML comment
@@ -126,6 +147,11 @@ const stubPlugin = {
     build.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'stub' }));
     build.onResolve({ filter: /^\.\/[a-z0-9_-]+\.mjs$/ }, (args) =>
       args.importer === openpgpEntry && stubbed.has(args.path) ? { path: args.path, namespace: 'stub' } : undefined);
+    build.onLoad({ filter: /noble_hashes\.mjs$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      if (src.split(nobleHashes).length !== 2) throw new Error(`${args.path}: expected OpenPGP.js's table of hashes once (OpenPGP.js changed?)`);
+      return { contents: src.replace(nobleHashes, noHashes), loader: 'js' };
+    });
     build.onLoad({ filter: /.*/, namespace: 'stub' }, (args) => ({
       contents: `const fail = () => { throw new Error('not supported by the securedoc decryptor: ${args.path}'); };
 export default new Proxy({}, { get: fail });
