@@ -1,6 +1,6 @@
 package scanner
 
-// The stream filters of pdf_object.go, each against bytes whose decoding is
+// The stream filters of pdf_filters.go, each against bytes whose decoding is
 // known independently: ASCII85 from Python's base64.a85encode, PNG row
 // predictors from Go's image/png encoder (the IDAT data of a PNG is exactly
 // a FlateDecode stream with /Predictor 15), run-length by hand.

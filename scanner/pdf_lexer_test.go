@@ -1,6 +1,6 @@
 package scanner
 
-// The PDF tokenizer and object parser of pdf_object.go on hand-written
+// The PDF tokenizer and object parser of pdf_lexer.go on hand-written
 // syntax: every kind of token, input that ends in the middle of one, and
 // the nesting bound.
 
