@@ -1,0 +1,150 @@
+package scanner
+
+// Outlook messages (.msg): the MAPI property streams of a compound file,
+// giving the subject, the body, and each attachment read as the document it
+// is (attached messages and embedded OLE objects included). Apart from
+// extract_office.go, which opens the compound file and tells what it holds,
+// because a message is a container that hands its attachments back to the
+// extractor rather than a document read to text.
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/richardlehane/mscfb"
+)
+
+// hasMAPI: an Outlook message keeps its properties in __substg1.0_ streams.
+func hasMAPI(streams map[string]*mscfb.File) bool {
+	for name := range streams {
+		if strings.HasPrefix(name, "__substg1.0_") {
+			return true
+		}
+	}
+	return false
+}
+
+// msgAttachment matches the storage of an attachment: the message's own,
+// or one of a message attached to it (Outlook's "forward as attachment"),
+// at any depth.
+var msgAttachment = regexp.MustCompile(`^(__attach_version1\.0_#[^/]+/__substg1\.0_3701000D/)*__attach_version1\.0_#[^/]+/$`)
+
+// msg reads an Outlook message: subject and body (plain, else HTML), then
+// each attachment as the document it is, named inside the message. An
+// attached message is read the same way, its attachments too.
+func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(string) ([]byte, bool), zips int) {
+	prop := func(dir, tag string) ([]byte, bool) {
+		for _, typ := range []string{"001F", "001E", "0102"} {
+			name := dir + "__substg1.0_" + tag + typ
+			if streams[name] == nil {
+				continue
+			}
+			b, ok := read(name)
+			if !ok {
+				return nil, false
+			}
+			switch typ {
+			case "001F":
+				return utf16LE(b), true
+			case "001E":
+				return cp1252(bytes.TrimRight(b, "\x00")), true
+			}
+			return b, true
+		}
+		return nil, false
+	}
+	// The message and any message embedded as an attachment.
+	var text []byte
+	body := func(dir string) {
+		if s, ok := prop(dir, "0037"); ok {
+			text = append(append(text, s...), '\n')
+		}
+		if b, ok := prop(dir, "1000"); ok {
+			text = append(append(text, b...), '\n')
+		} else if h, ok := prop(dir, "1013"); ok {
+			text = append(append(text, htmlText(h)...), '\n')
+		}
+	}
+	body("")
+	var attach []string
+	for name := range streams {
+		dir, _ := path.Split(name)
+		if msgAttachment.MatchString(dir) && !slices.Contains(attach, dir) {
+			attach = append(attach, dir)
+		}
+	}
+	slices.Sort(attach)
+	for _, dir := range attach {
+		body(dir + "__substg1.0_3701000D/") // an attached message
+	}
+	e.add(src, text)
+	if len(attach) > e.lim.MaxEntries {
+		e.limit(src, fmt.Sprintf("more than %d attachments; the rest was not read", e.lim.MaxEntries))
+		attach = attach[:e.lim.MaxEntries]
+	}
+	outer := e.nest
+	e.nest = outer + src + " > "
+	defer func() { e.nest = outer }()
+	for i, dir := range attach {
+		if !e.alive(src) {
+			break
+		}
+		name := ""
+		for _, tag := range []string{"3707", "3704", "3001"} {
+			if n, ok := prop(dir, tag); ok && len(n) > 0 {
+				name = string(n)
+				break
+			}
+		}
+		if name == "" {
+			name = "attachment " + strconv.Itoa(i+1)
+		}
+		// The attachment's bytes are PidTagAttachDataBinary (3701, binary)
+		// only: a string stream of the same tag is no attachment data, and
+		// reading it instead would scan a decoy beside the real file.
+		if streams[dir+"__substg1.0_37010102"] == nil {
+			obj := dir + "__substg1.0_3701000D/"
+			sub := subStorage(streams, obj)
+			if len(sub) == 0 || hasMAPI(sub) {
+				continue // no data (attached by reference), or an attached message, read above
+			}
+			// An OLE object (an embedded workbook, document, …): read as
+			// the compound file it is, or recorded as unreadable.
+			e.oleDoc("attachment "+name, sub, zips) // not a message (above): no nesting to count
+			continue
+		}
+		data, ok := read(dir + "__substg1.0_37010102")
+		if !ok {
+			continue // read recorded why
+		}
+		k := kindOf("", name)
+		if k == kNone {
+			var skip bool
+			if k, data, skip = classify(data); skip {
+				continue
+			}
+			if k == kNone {
+				e.unreadable("attachment "+name, "unsupported file type")
+				continue
+			}
+		}
+		e.doc(k, "attachment", name, data, zips+1)
+	}
+}
+
+// subStorage returns the entries under the storage dir (a path ending in
+// "/"), named relative to it.
+func subStorage(streams map[string]*mscfb.File, dir string) map[string]*mscfb.File {
+	sub := map[string]*mscfb.File{}
+	for name, f := range streams {
+		if rest, ok := strings.CutPrefix(name, dir); ok && rest != "" {
+			sub[rest] = f
+		}
+	}
+	return sub
+}
