@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -135,7 +136,10 @@ func cspHash(s string) string {
 func gzipBest(s string) []byte {
 	var z bytes.Buffer
 	w, _ := gzip.NewWriterLevel(&z, gzip.BestCompression) // a valid level cannot fail
-	_, _ = w.Write([]byte(s))                             // writes to a bytes.Buffer cannot fail
+	// Its zero ModTime would write the seconds of year 1 as MTIME (a date
+	// in 2042); the Unix epoch writes 0, "no time".
+	w.ModTime = time.Unix(0, 0)
+	_, _ = w.Write([]byte(s)) // writes to a bytes.Buffer cannot fail
 	_ = w.Close()
 	return z.Bytes()
 }
