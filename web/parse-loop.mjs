@@ -63,7 +63,8 @@ const readLine = `    readLine() {
 
 const fastReadLine = `    postsealRunEnd() {
         const av = this.av;
-        const last = av.lastIndexOf(0x0a, av.length - 2) + 1;
+        // Found once per parse: each line starting with "--" asks again.
+        const last = this.postsealLast ??= av.lastIndexOf(0x0a, av.length - 2) + 1;
         if (!this.boundaries.length) {
             return Math.max(last, this.readPos);
         }

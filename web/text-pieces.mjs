@@ -7,7 +7,7 @@
 // that is the only one is handed on as it is; and where a part's text is
 // turned into the other type (plain into HTML), it is joined first. The
 // joined pieces are the string postal-mime itself makes
-// (test/text-pieces.test.mjs compares whole parses).
+// (test/parse-loop.test.mjs compares whole parses).
 
 const collect = `                this.addTextEntry(alternative || node, textType, { type: 'text', value: node.getTextContent() });`;
 const collectPieces = `                this.addTextEntry(alternative || node, textType, { type: 'text', value: textType === 'plain' ? postsealTextOf(node, getDecoder) : node.getTextContent() });`;

@@ -131,12 +131,15 @@ function copyRun(run, out, o) {
   for (let i = 0; i < n; i++) {
     const c = run[i];
     if (c === 0x0d) {
+      // The whole run of CRs at once, dropped or kept: looking for its end
+      // from each of its CRs made a long run quadratic.
       let j = i + 1;
       while (j < n && run[j] === 0x0d) j++;
-      if (run[j] === 0x0a) {
-        i = j - 1; // the line feed comes next
-        continue;
+      if (run[j] !== 0x0a) {
+        for (; i < j; i++) out[o++] = 0x0d;
       }
+      i = j - 1; // what ends the run comes next
+      continue;
     }
     out[o++] = c;
   }

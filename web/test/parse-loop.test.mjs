@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { patchParseLoop } from '../parse-loop.mjs';
 import { patchTextPieces } from '../text-pieces.mjs';
 import { LongText, LONG_TEXT_BYTES } from '../src/long-text.js';
@@ -233,6 +234,48 @@ test('a postal-mime without the expected readLine fails the build', () => {
   assert.notEqual(changed, src);
   assert.throws(() => patchParseLoop(changed, 'x.js'), /readLine/);
   assert.doesNotThrow(() => patchParseLoop(src, 'x.js'));
+});
+
+// Work in proportion to the message (review findings): a long run of CRs
+// inside a line was copied one CR at a time, each rescanning the run, and
+// every line starting with "--" looked for the message's last line again.
+// Either took hours here. The patched parse runs in a worker, so that a
+// hang fails the test (a synchronous loop would never let a timeout fire);
+// 60 s only tells a hang from an answer (both take well under a second).
+function parseInWorker(bytes) {
+  const src = `import { workerData, parentPort } from 'node:worker_threads';
+const { default: P } = await import(workerData.main);
+const r = await P.parse(workerData.bytes, { attachmentEncoding: 'arraybuffer' });
+parentPort.postMessage({ ...r, text: r.text === undefined ? undefined : String(r.text) });`;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(src)), { workerData: { main: pathToFileURL(main).href, bytes } });
+    const timer = setTimeout(() => {
+      w.terminate();
+      reject(new Error('the parse did not finish in 60 s'));
+    }, 60_000);
+    w.once('message', (r) => {
+      clearTimeout(timer);
+      w.terminate();
+      resolve(r);
+    });
+    w.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+test('a line with a million bare CRs parses as postal-mime parses it', async () => {
+  const bytes = new TextEncoder().encode('Subject: cr\r\nContent-Type: text/plain\r\n\r\nx' + '\r'.repeat(1_000_000) + 'y\r\nend\r\n');
+  const want = await Original.parse(bytes, { attachmentEncoding: 'arraybuffer' });
+  assert.deepEqual(await parseInWorker(bytes), { ...want });
+});
+
+test('many lines starting with "--" before a long last line parse as postal-mime parses them', async () => {
+  const msg = 'Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n' + '--\n'.repeat(200_000) + '--b--\n' + 'x'.repeat(2_000_000);
+  const bytes = new TextEncoder().encode(msg);
+  const want = await Original.parse(bytes, { attachmentEncoding: 'arraybuffer' });
+  assert.deepEqual(await parseInWorker(bytes), { ...want });
 });
 
 test('a postal-mime without the expected attachment content fails the build', () => {
