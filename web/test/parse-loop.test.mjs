@@ -8,41 +8,13 @@
 // pieces (a LongText), must join to postal-mime's string.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { patchParseLoop } from '../parse-loop.mjs';
-import { patchTextPieces } from '../text-pieces.mjs';
 import { LongText, LONG_TEXT_BYTES } from '../src/long-text.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, '..', 'node_modules', 'postal-mime', 'dist', 'esm');
-// A patched copy of the package's modules, next to the original.
-const copy = mkdtempSync(join(tmpdir(), 'postal-mime-'));
-cpSync(dist, copy, { recursive: true });
-for (const f of ['pass-through-decoder.js', 'base64-decoder.js']) cpSync(join(here, '..', 'src', f), join(copy, f));
-const main = join(copy, 'postal-mime.js');
-writeFileSync(main, patchTextPieces(patchParseLoop(readFileSync(main, 'utf8'), main), main, join(here, '..', 'src', 'long-text.js')));
-const Original = (await import(join(dist, 'postal-mime.js'))).default;
-const Patched = (await import(main)).default;
-// Runs handed to the pass-through decoder at once, counted.
-const PassThrough = (await import(join(copy, 'pass-through-decoder.js'))).default;
-let runs = 0;
-const updateRun = PassThrough.prototype.updateRun;
-PassThrough.prototype.updateRun = function (run) {
-  runs++;
-  return updateRun.call(this, run);
-};
-// Parts whose content was compacted in the message buffer, counted.
-let inPlace = 0;
-const compactInPlace = PassThrough.prototype.compactInPlace;
-PassThrough.prototype.compactInPlace = function () {
-  const c = compactInPlace.call(this);
-  if (c) inPlace++;
-  return c;
-};
+import { dist, main, Original, Patched, joined, counts } from './patched-postal-mime.mjs';
 
 const crlf = (s) => s.replace(/\r?\n/g, '\r\n');
 const messages = {
@@ -181,26 +153,24 @@ const invalid = new Uint8Array([...new TextEncoder().encode(crlf('Subject: bad\n
 
 const bytesOf = (msg) => (msg instanceof Uint8Array ? msg : new TextEncoder().encode(msg));
 // joined is the parse result with a LongText as the string it joins to.
-const joined = (r) => (r.text instanceof LongText ? { ...r, text: String(r.text) } : r);
 
 for (const [name, msg] of Object.entries({ ...messages, ...messages2, 'invalid UTF-8 at line ends': invalid })) {
   test(`same parse: ${name}`, async () => {
     const bytes = bytesOf(msg);
     const want = await Original.parse(bytes, { attachmentEncoding: 'arraybuffer' });
-    runs = 0;
-    inPlace = 0;
+    counts.reset();
     const got = await Patched.parse(bytes, { attachmentEncoding: 'arraybuffer' });
     assert.deepEqual(joined(got), want);
     if (bytes.length > LONG_TEXT_BYTES) {
       // The long part's content was made where it lay, but for a message
       // whose last line has no line end (no room for the "\n" after it).
       const last = bytes[bytes.length - 1];
-      assert.ok(last === 0x0a ? inPlace > 0 : true, `${inPlace} parts in place`);
+      assert.ok(last === 0x0a ? counts.inPlace > 0 : true, `${counts.inPlace} parts in place`);
       // The long body went to its decoder in runs, not line by line: a run
       // ends only before a line that starts with "--" inside a multipart
       // (one line in six here) or before the last line.
       const lines = bytes.filter((c) => c === 0x0a).length;
-      assert.ok(runs > 0 && runs < lines / 4, `${runs} runs for ${lines} lines`);
+      assert.ok(counts.runs > 0 && counts.runs < lines / 4, `${counts.runs} runs for ${lines} lines`);
     }
   });
 }
@@ -287,9 +257,9 @@ test('a postal-mime without the expected attachment content fails the build', ()
 
 test('an attachment compacted in place is still an ArrayBuffer of its own', async () => {
   const msg = crlf('Subject: a\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: application/octet-stream\n\nraw\r\r\nbytes\n--b--\n');
-  inPlace = 0;
+  counts.reset();
   const got = await Patched.parse(new TextEncoder().encode(msg), { attachmentEncoding: 'arraybuffer' });
-  assert.equal(inPlace, 1);
+  assert.equal(counts.inPlace, 1);
   const c = got.attachments[0].content;
   assert.ok(c instanceof ArrayBuffer);
   assert.equal(new TextDecoder().decode(c), 'raw\nbytes\n');
