@@ -12,6 +12,7 @@
 //   node build.mjs [OUTPUT]     default OUTPUT: ../envelope/assets/decryptor.js
 
 import { patchParseLoop } from './parse-loop.mjs';
+import { patchOpenPGP } from './openpgp-copies.mjs';
 import { patchTextPieces } from './text-pieces.mjs';
 import * as esbuild from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -138,6 +139,16 @@ const parseLoopPlugin = {
   },
 };
 
+// OpenPGP.js's joins of the data it decrypts are rewritten (see
+// openpgp-copies.mjs).
+const openpgpPlugin = {
+  name: 'postseal-openpgp-copies',
+  setup(build) {
+    build.onLoad({ filter: /openpgp[\\/]dist[\\/]lightweight[\\/]openpgp\.mjs$/ }, (args) =>
+      ({ contents: patchOpenPGP(readFileSync(args.path, 'utf8'), args.path), loader: 'js' }));
+  },
+};
+
 const stubPlugin = {
   name: 'postseal-stubs',
   setup(build) {
@@ -189,7 +200,7 @@ const result = await esbuild.build({
   lineLimit: 200,
   legalComments: 'eof',
   treeShaking: true,
-  plugins: [stubPlugin, inlineSafePlugin, entitiesPlugin, parseLoopPlugin],
+  plugins: [stubPlugin, openpgpPlugin, inlineSafePlugin, entitiesPlugin, parseLoopPlugin],
   logLevel: 'warning',
   define: { 'process.env.NODE_ENV': '"production"' },
 });
