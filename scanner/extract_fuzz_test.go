@@ -3,6 +3,7 @@ package scanner
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"testing"
 	"time"
 )
@@ -26,6 +27,9 @@ func FuzzExtract(f *testing.F) {
 				{name: "__substg1.0_37010102", data: []byte(`{\rtf1 SSN {\b 536}-22-1234\par}`)},
 			}},
 		})),
+		attachment("h.msg", "application/octet-stream", cfb(f, []*cfbEntry{
+			{name: "__substg1.0_10090102", data: compressRTF(`{\rtf1 SSN 536-22-1234\par}`)},
+		})),
 	))
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nbody\r\n--x--\r\n"))
 	const maxTotal = 64 << 10
@@ -42,6 +46,27 @@ func FuzzExtract(f *testing.F) {
 		}
 		if n := textBytes(x); n > maxTotal {
 			t.Errorf("%d bytes of text > MaxTotal", n)
+		}
+	})
+}
+
+// FuzzDecompressRTF: compressed RTF data (the header made to fit it, CRC
+// included, so the fuzzer gets past it) decompresses or fails, never
+// panics, and never gives more than its declared size or the limit.
+func FuzzDecompressRTF(f *testing.F) {
+	for _, c := range rtfcpSpec {
+		b := unhex(f, c.hex)
+		f.Add(b[16:], uint16(binary.LittleEndian.Uint32(b[4:])))
+	}
+	f.Add(lzfu(append(lits("{\\rtf1 5"), lzTok{ref: true, off: 214, n: 17})), uint16(50))
+	f.Fuzz(func(t *testing.T, data []byte, rawSize uint16) {
+		const limit = 4096
+		if out, err := decompressRTF(data, limit); err == nil && len(out) > limit {
+			t.Errorf("%d bytes out, over the limit", len(out))
+		}
+		out, err := decompressRTF(rtfcp(rtfcpCompressed, int(rawSize), data), limit)
+		if err == nil && (len(out) > int(rawSize) || len(out) > limit) {
+			t.Errorf("%d bytes out, RAWSIZE %d", len(out), rawSize)
 		}
 	})
 }

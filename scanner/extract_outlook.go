@@ -9,7 +9,9 @@ package scanner
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"math"
 	"path"
 	"regexp"
 	"slices"
@@ -34,9 +36,10 @@ func hasMAPI(streams map[string]*mscfb.File) bool {
 // at any depth.
 var msgAttachment = regexp.MustCompile(`^(__attach_version1\.0_#[^/]+/__substg1\.0_3701000D/)*__attach_version1\.0_#[^/]+/$`)
 
-// msg reads an Outlook message: subject and body (plain, else HTML), then
-// each attachment as the document it is, named inside the message. An
-// attached message is read the same way, its attachments too.
+// msg reads an Outlook message: subject and body (plain, else HTML, else
+// the compressed RTF of a rich-text message), then each attachment as the
+// document it is, named inside the message. An attached message is read
+// the same way, its attachments too.
 func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(string) ([]byte, bool), zips int) {
 	prop := func(dir, tag string) ([]byte, bool) {
 		for _, typ := range []string{"001F", "001E", "0102"} {
@@ -68,6 +71,14 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 			text = append(append(text, b...), '\n')
 		} else if h, ok := prop(dir, "1013"); ok {
 			text = append(append(text, htmlText(h)...), '\n')
+		} else if r, ok := prop(dir, "1009"); ok {
+			of := ""
+			if dir != "" {
+				of = " of an attached message"
+			}
+			if rtf, ok := e.compressedRTF(src, of, r); ok {
+				text = append(append(text, rtfText(rtf)...), '\n')
+			}
 		}
 	}
 	body("")
@@ -147,4 +158,28 @@ func subStorage(streams map[string]*mscfb.File, dir string) map[string]*mscfb.Fi
 		}
 	}
 	return sub
+}
+
+// compressedRTF decompresses a message's PR_RTF_COMPRESSED body within
+// MaxEntry and the message's decompression budget; what it cannot
+// decompress is recorded (of says whose body it was), not taken for an
+// empty body.
+func (e *extractor) compressedRTF(src, of string, b []byte) ([]byte, bool) {
+	const what = "compressed RTF body (PR_RTF_COMPRESSED)"
+	lim := min(e.lim.MaxEntry, max(e.work, 0))
+	rtf, err := decompressRTF(b, int(min(lim, math.MaxInt32)))
+	switch {
+	case errors.Is(err, errRTFCPLimit) && lim < e.lim.MaxEntry:
+		e.stopped = true
+		e.limit(src, fmt.Sprintf("decompression budget of %d bytes for the message used up by the %s%s", workFactor*e.lim.MaxTotal, what, of))
+		return nil, false
+	case errors.Is(err, errRTFCPLimit):
+		e.limit(src, fmt.Sprintf("%s%s larger than %d bytes", what, of, e.lim.MaxEntry))
+		return nil, false
+	case err != nil:
+		e.unreadable(src, "corrupt "+what+of+": "+err.Error())
+		return nil, false
+	}
+	e.work -= int64(len(rtf))
+	return rtf, true
 }

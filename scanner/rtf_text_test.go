@@ -40,3 +40,21 @@ func TestRTFEdges(t *testing.T) {
 		t.Errorf("1,025 groups deep: %q, want A", got)
 	}
 }
+
+// HTML mail kept as RTF (\fromhtml1, as Outlook writes a message's
+// PR_RTF_COMPRESSED): the HTML's markup, character references included,
+// is in {\*\htmltagN …} groups, which are skipped; the text between them
+// and the RTF rendering of the references (\htmlrtf … \htmlrtf0) is read.
+// No tag leaks into the text and a number split by markup stays whole.
+func TestRTFFromHTML(t *testing.T) {
+	in := `{\rtf1\ansi\ansicpg1252\fromhtml1 \deff0{\fonttbl{\f0\fswiss Arial;}}` + "\r\n" +
+		`{\*\htmltag19 <html>}{\*\htmltag34 <head>}{\*\htmltag241 <style>}{\*\htmltag241 p \{ margin:0 \}}{\*\htmltag249 </style>}` + "\r\n" +
+		`{\*\htmltag41 </head>}{\*\htmltag50 <body>}\htmlrtf \lang1033 \htmlrtf0 ` + "\r\n" +
+		`{\*\htmltag64 <p>}\htmlrtf {\htmlrtf0 SSN{\*\htmltag84 &nbsp;}\htmlrtf \'a0\htmlrtf0 {\*\htmltag84 <b>}\htmlrtf {\b \htmlrtf0 536{\*\htmltag92 </b>}\htmlrtf }\htmlrtf0 -22-1234` +
+		`{\*\htmltag84 &amp;}\htmlrtf &\htmlrtf0 5{\*\htmltag84 &#51;}\htmlrtf 3\htmlrtf0 6{\*\htmltag116 <br>}\htmlrtf \line` + "\r\n" + `\htmlrtf0 end` + "\r\n" +
+		`{\*\htmltag244 <o:p>}{\*\htmltag252 </o:p>}\htmlrtf \par` + "\r\n" + `}\htmlrtf0` + "\r\n" +
+		`{\*\htmltag72 </p>}{\*\htmltag58 </body>}{\*\htmltag27 </html>}}`
+	if got, want := string(rtfText([]byte(in))), "SSN 536-22-1234&536\nend\n"; got != want {
+		t.Errorf("rtfText = %q, want %q", got, want)
+	}
+}
