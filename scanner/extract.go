@@ -246,7 +246,12 @@ func (h hinted) sizeHint() int64 { return h.n }
 // is set. over says r had more than max bytes; the first max are returned.
 func (e *extractor) read(r io.Reader, max int64, inflated bool) (b []byte, over bool, err error) {
 	if inflated && max > e.work {
+		// The budget may be overdrawn by the byte that tells a read over
+		// its limit: never a negative limit.
 		max = e.work
+		if max < 0 {
+			max = 0
+		}
 	}
 	var buf bytes.Buffer
 	if h, ok := r.(sizeHinter); ok {

@@ -59,6 +59,14 @@ func (e *extractor) oleDoc(src string, streams map[string]*mscfb.File, zips int)
 		case err == errDeadline:
 			e.alive(src)
 			return nil, false
+		case over && e.work <= 0:
+			// Streams are charged to the message's decompression budget:
+			// once it is used up, recorded once, no more is read.
+			if !e.stopped {
+				e.stopped = true
+				e.limit(src, fmt.Sprintf("decompression budget of %d bytes for the message used up", workFactor*e.lim.MaxTotal))
+			}
+			return nil, false
 		case over:
 			e.limit(src, fmt.Sprintf("stream %s larger than %d bytes", name, e.lim.MaxEntry))
 			return nil, false
