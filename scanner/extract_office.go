@@ -40,14 +40,28 @@ func (e *extractor) ole(prefix, p string, data []byte, zips int) {
 			e.limit(src, fmt.Sprintf("more than %d entries", maxOLEStreams))
 			break
 		}
-		streams[strings.Join(append(slices.Clone(f.Path), f.Name), "/")] = f
+		name := oleKey(strings.Join(append(slices.Clone(f.Path), f.Name), "/"))
+		if streams[name] != nil {
+			// Names in a storage differ in more than case; which of two
+			// a reader opens is up to the reader.
+			e.unreadable(src, "corrupt OLE compound file: two entries named "+name)
+			continue
+		}
+		streams[name] = f
 	}
 	e.oleDoc(src, streams, zips)
 }
 
-// oleDoc reads the document a compound file's streams hold, named by
-// their paths: the whole file's, or an object embedded in an Outlook
-// message (the streams under its storage, the prefix taken off).
+// oleKey is the key of an entry in a map of a compound file's streams:
+// its path, upper-cased. Names in a compound file compare without case
+// (Outlook opens __SUBSTG1.0_1000001F as __substg1.0_1000001F, Word a
+// worddocument stream), so the streams are looked up by this key, the
+// names written in upper case.
+func oleKey(path string) string { return strings.ToUpper(path) }
+
+// oleDoc reads the document a compound file's streams hold, keyed by
+// oleKey of their paths: the whole file's, or an object embedded in an
+// Outlook message (the streams under its storage, the prefix taken off).
 func (e *extractor) oleDoc(src string, streams map[string]*mscfb.File, zips int) {
 	read := func(name string) ([]byte, bool) {
 		f := streams[name]
@@ -77,14 +91,14 @@ func (e *extractor) oleDoc(src string, streams map[string]*mscfb.File, zips int)
 		return b, true
 	}
 	switch {
-	case streams["EncryptionInfo"] != nil || streams["EncryptedPackage"] != nil:
+	case streams["ENCRYPTIONINFO"] != nil || streams["ENCRYPTEDPACKAGE"] != nil:
 		e.unreadable(src, "encrypted Office document (password required)")
-	case streams["WordDocument"] != nil:
+	case streams["WORDDOCUMENT"] != nil:
 		e.word(src, read)
-	case streams["Workbook"] != nil || streams["Book"] != nil:
-		name := "Workbook"
+	case streams["WORKBOOK"] != nil || streams["BOOK"] != nil:
+		name := "WORKBOOK"
 		if streams[name] == nil {
-			name = "Book"
+			name = "BOOK"
 		}
 		if b, ok := read(name); ok {
 			text, err := biffText(b)
@@ -94,8 +108,8 @@ func (e *extractor) oleDoc(src string, streams map[string]*mscfb.File, zips int)
 			}
 			e.add(src, text)
 		}
-	case streams["PowerPoint Document"] != nil:
-		if b, ok := read("PowerPoint Document"); ok {
+	case streams["POWERPOINT DOCUMENT"] != nil:
+		if b, ok := read("POWERPOINT DOCUMENT"); ok {
 			e.add(src, pptText(b))
 		}
 	case hasMAPI(streams):
@@ -109,7 +123,7 @@ func (e *extractor) oleDoc(src string, streams map[string]*mscfb.File, zips int)
 // the piece table, whose pieces hold the text (body, headers, footers,
 // notes) as cp1252 bytes or UTF-16.
 func (e *extractor) word(src string, read func(string) ([]byte, bool)) {
-	wd, ok := read("WordDocument")
+	wd, ok := read("WORDDOCUMENT")
 	if !ok {
 		return
 	}
@@ -122,9 +136,9 @@ func (e *extractor) word(src string, read func(string) ([]byte, bool)) {
 		e.unreadable(src, "encrypted DOC (password required)")
 		return
 	}
-	table := "0Table"
+	table := "0TABLE"
 	if flags&0x0200 != 0 {
-		table = "1Table"
+		table = "1TABLE"
 	}
 	// FibRgFcLcb follows two variable arrays; fcClx is its 34th pair.
 	pos := 32

@@ -21,10 +21,15 @@ import (
 	"github.com/richardlehane/mscfb"
 )
 
-// hasMAPI: an Outlook message keeps its properties in __substg1.0_ streams.
+// substg begins the name of a property stream, upper-cased as the stream
+// map keys it (oleKey).
+const substg = "__SUBSTG1.0_"
+
+// hasMAPI: an Outlook message keeps its properties in __substg1.0_ streams
+// (the name in any case).
 func hasMAPI(streams map[string]*mscfb.File) bool {
 	for name := range streams {
-		if strings.HasPrefix(name, "__substg1.0_") {
+		if len(name) >= len(substg) && strings.EqualFold(name[:len(substg)], substg) {
 			return true
 		}
 	}
@@ -33,8 +38,8 @@ func hasMAPI(streams map[string]*mscfb.File) bool {
 
 // msgAttachment matches the storage of an attachment: the message's own,
 // or one of a message attached to it (Outlook's "forward as attachment"),
-// at any depth.
-var msgAttachment = regexp.MustCompile(`^(__attach_version1\.0_#[^/]+/__substg1\.0_3701000D/)*__attach_version1\.0_#[^/]+/$`)
+// at any depth; names in any case, as a compound file compares them.
+var msgAttachment = regexp.MustCompile(`(?i)^(__attach_version1\.0_#[^/]+/__substg1\.0_3701000D/)*__attach_version1\.0_#[^/]+/$`)
 
 // msg reads an Outlook message: subject and body (plain, else HTML, else
 // the compressed RTF of a rich-text message), then each attachment as the
@@ -43,7 +48,7 @@ var msgAttachment = regexp.MustCompile(`^(__attach_version1\.0_#[^/]+/__substg1\
 func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(string) ([]byte, bool), zips int) {
 	prop := func(dir, tag string) ([]byte, bool) {
 		for _, typ := range []string{"001F", "001E", "0102"} {
-			name := dir + "__substg1.0_" + tag + typ
+			name := dir + substg + tag + typ
 			if streams[name] == nil {
 				continue
 			}
@@ -91,7 +96,7 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 	}
 	slices.Sort(attach)
 	for _, dir := range attach {
-		body(dir + "__substg1.0_3701000D/") // an attached message
+		body(dir + substg + "3701000D/") // an attached message
 	}
 	e.add(src, text)
 	if len(attach) > e.lim.MaxEntries {
@@ -118,8 +123,8 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 		// The attachment's bytes are PidTagAttachDataBinary (3701, binary)
 		// only: a string stream of the same tag is no attachment data, and
 		// reading it instead would scan a decoy beside the real file.
-		if streams[dir+"__substg1.0_37010102"] == nil {
-			obj := dir + "__substg1.0_3701000D/"
+		if streams[dir+substg+"37010102"] == nil {
+			obj := dir + substg + "3701000D/"
 			sub := subStorage(streams, obj)
 			if len(sub) == 0 || hasMAPI(sub) {
 				continue // no data (attached by reference), or an attached message, read above
@@ -129,7 +134,7 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 			e.oleDoc("attachment "+name, sub, zips) // not a message (above): no nesting to count
 			continue
 		}
-		data, ok := read(dir + "__substg1.0_37010102")
+		data, ok := read(dir + substg + "37010102")
 		if !ok {
 			continue // read recorded why
 		}

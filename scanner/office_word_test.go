@@ -233,7 +233,7 @@ func TestWordMaxEntry(t *testing.T) {
 		e.lim.MaxEntry = c.max
 		read := func(name string) ([]byte, bool) {
 			for _, s := range w.streams() {
-				if s.name == name {
+				if oleKey(s.name) == name {
 					return s.data, true
 				}
 			}

@@ -9,14 +9,118 @@ package scanner
 // neither found nor recorded unreadable.
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
 )
 
+// msgPasses reports whether the .msg built from ents passes with neither
+// an SSN found nor anything recorded (unreadable or truncated), and the
+// message's text.
+func msgPasses(t *testing.T, ents []*cfbEntry) (bool, string) {
+	t.Helper()
+	x := extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", cfb(t, ents))), Limits{})
+	text := ""
+	if p := partBySource(x, "attachment m.msg"); p != nil {
+		text = string(p.Text)
+	}
+	for _, f := range Scan(x.Text(), Options{}) {
+		if f.Detector == "us_ssn" {
+			return false, text
+		}
+	}
+	return len(x.Unreadable) == 0 && !x.Truncated, text
+}
+
 func msgSubject() *cfbEntry { return &cfbEntry{name: "__substg1.0_0037001F", data: utf16le("Results")} }
 
+// forwardMsg is a message "Results" that forwards one: the attachment
+// storage attach holds the message storage embedded (both named as given),
+// which holds a subject and inner.
+func forwardMsg(attach, embedded string, inner ...*cfbEntry) []*cfbEntry {
+	sub := append([]*cfbEntry{{name: "__substg1.0_0037001F", data: utf16le("Results")}}, inner...)
+	return []*cfbEntry{msgSubject(), {name: "__substg1.0_1000001F", data: utf16le("Forwarding.")},
+		{name: attach, children: []*cfbEntry{{name: embedded, children: sub}}}}
+}
+
 const msgRTFSSN = `{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Calibri;}}\f0 Patient SSN ` + testSSN + `\par}`
+
+// Compound-file names compare case-insensitively, so Outlook finds a
+// property, an attachment or an attached message whatever the case of its
+// name; so does the scanner.
+func TestMsgStreamNameCase(t *testing.T) {
+	for name, c := range map[string]struct {
+		ents []*cfbEntry
+		text string
+	}{
+		"upper prefix, PR_BODY": {[]*cfbEntry{msgSubject(), {name: "__SUBSTG1.0_1000001F", data: utf16le("Patient SSN " + testSSN)}},
+			"Results\nPatient SSN " + testSSN + "\n"},
+		"lower hex, PR_BODY": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_1000001f", data: utf16le("Patient SSN " + testSSN)}},
+			"Results\nPatient SSN " + testSSN + "\n"},
+		"upper prefix, RTF": {[]*cfbEntry{msgSubject(), {name: "__SUBSTG1.0_10090102", data: compressRTF(msgRTFSSN)}},
+			"Results\nPatient SSN " + testSSN + "\n\n"},
+		"upper attachment storage, forwarded message": {forwardMsg("__ATTACH_VERSION1.0_#00000000", "__substg1.0_3701000D",
+			&cfbEntry{name: "__substg1.0_10090102", data: compressRTF(msgRTFSSN)}),
+			"Results\nForwarding.\nResults\nPatient SSN " + testSSN + "\n\n"},
+		"upper attached-message storage": {forwardMsg("__attach_version1.0_#00000000", "__SUBSTG1.0_3701000D",
+			&cfbEntry{name: "__substg1.0_1000001F", data: utf16le("Patient SSN " + testSSN)}),
+			"Results\nForwarding.\nResults\nPatient SSN " + testSSN + "\n"},
+	} {
+		if passes, text := msgPasses(t, c.ents); passes || text != c.text {
+			t.Errorf("%s: passes %v, text %q; want %q", name, passes, text, c.text)
+		}
+	}
+
+	// Two names that differ only in case: which one a reader opens is
+	// the reader's, so the message is unreadable.
+	x := extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", cfb(t, []*cfbEntry{msgSubject(),
+		{name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")},
+		{name: "__SUBSTG1.0_1000001F", data: utf16le("Patient SSN " + testSSN)}}))), Limits{})
+	if !unreadableFor(x, "attachment m.msg", "corrupt OLE compound file: two entries named __SUBSTG1.0_1000001F") {
+		t.Errorf("two names in two cases: unreadable %+v", x.Unreadable)
+	}
+
+	// An attachment's data and name in upper case.
+	x = extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", cfb(t, []*cfbEntry{msgSubject(),
+		{name: "__Attach_Version1.0_#00000000", children: []*cfbEntry{
+			{name: "__SUBSTG1.0_3707001F", data: utf16le("note.txt")},
+			{name: "__SUBSTG1.0_37010102", data: []byte("SSN " + testSSN)},
+		}}}))), Limits{})
+	if p := partBySource(x, "attachment m.msg > attachment note.txt"); p == nil || string(p.Text) != "SSN "+testSSN || len(x.Unreadable) > 0 {
+		t.Errorf("upper-case attachment: parts %+v, unreadable %+v", x.Parts, x.Unreadable)
+	}
+
+	// Word, Excel and PowerPoint files with their streams named in
+	// another case are read as well.
+	doc := wordFile{size: 1024, csw: 14, cslw: 22, tables: "1", flags: 0x0200,
+		pieces: []wordPiece{{text: "Patient SSN " + testSSN, at: 0x200, ansi: true}}}.streams()
+	for _, s := range doc {
+		s.name = strings.ToLower(s.name)
+	}
+	xls := biffRec(0x0203, u16(0, 0, 15), f64(536221234))
+	rec := pptRecord
+	ppt := rec(0x000F, 0x03E8, rec(0, 0x0FA0, utf16le("Patient SSN "+testSSN)))
+	for name, c := range map[string]struct {
+		file []byte
+		text string
+	}{
+		"a.doc": {cfb(t, doc), "Patient SSN " + testSSN},
+		"a.xls": {cfb(t, []*cfbEntry{{name: "WORKBOOK", data: bytes.Join([][]byte{biffRec(0x0809, make([]byte, 16)), xls}, nil)}}), "536221234\n"},
+		"b.xls": {cfb(t, []*cfbEntry{{name: "book", data: bytes.Join([][]byte{biffRec(0x0809, make([]byte, 16)), xls}, nil)}}), "536221234\n"},
+		"a.ppt": {cfb(t, []*cfbEntry{{name: "POWERPOINT DOCUMENT", data: ppt}}), "Patient SSN " + testSSN + "\n"},
+	} {
+		x := extract(t, multipartMsg("m", attachment(name, "application/octet-stream", c.file)), Limits{})
+		if p := partBySource(x, "attachment "+name); p == nil || string(p.Text) != c.text || len(x.Unreadable) > 0 {
+			t.Errorf("%s: parts %+v, unreadable %+v; want %q", name, x.Parts, x.Unreadable, c.text)
+		}
+	}
+	x = extract(t, multipartMsg("m", attachment("locked.docx", "application/octet-stream",
+		cfb(t, []*cfbEntry{{name: "encryptioninfo", data: []byte{4, 0, 4, 0}}, {name: "ENCRYPTEDPACKAGE", data: make([]byte, 100)}}))), Limits{})
+	if !unreadableFor(x, "attachment locked.docx", "encrypted Office document") {
+		t.Errorf("encrypted package in lower case: unreadable %+v", x.Unreadable)
+	}
+}
 
 // A stream read past the message's decompression budget overdraws it by
 // the byte that tells the read over its limit; the next read then found a
