@@ -1,8 +1,8 @@
 package scanner
 
 // Outlook messages (.msg): the MAPI property streams of a compound file,
-// giving the subject, the body, and each attachment read as the document it
-// is (attached messages and embedded OLE objects included). Apart from
+// giving the subject, the bodies, and each attachment read as the document
+// it is (attached messages and embedded OLE objects included). Apart from
 // extract_office.go, which opens the compound file and tells what it holds,
 // because a message is a container that hands its attachments back to the
 // extractor rather than a document read to text.
@@ -41,48 +41,93 @@ func hasMAPI(streams map[string]*mscfb.File) bool {
 // at any depth; names in any case, as a compound file compares them.
 var msgAttachment = regexp.MustCompile(`(?i)^(__attach_version1\.0_#[^/]+/__substg1\.0_3701000D/)*__attach_version1\.0_#[^/]+/$`)
 
-// msg reads an Outlook message: subject and body (plain, else HTML, else
+// propTypes are the types a property stream may have, in the order a
+// property is looked for: PT_UNICODE, PT_STRING8, PT_BINARY.
+var propTypes = []string{"001F", "001E", "0102"}
+
+// msg reads an Outlook message: subject and every body (plain, HTML and
 // the compressed RTF of a rich-text message), then each attachment as the
 // document it is, named inside the message. An attached message is read
 // the same way, its attachments too.
 func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(string) ([]byte, bool), zips int) {
+	// propOf reads the property tag of type typ, a string decoded.
+	propOf := func(dir, tag, typ string) ([]byte, bool) {
+		name := dir + substg + tag + typ
+		if streams[name] == nil {
+			return nil, false
+		}
+		b, ok := read(name)
+		if !ok {
+			return nil, false
+		}
+		switch typ {
+		case "001F":
+			return utf16LE(b), true
+		case "001E":
+			return cp1252(bytes.TrimRight(b, "\x00")), true
+		}
+		return b, true
+	}
+	// prop reads the property tag, of the first type present.
 	prop := func(dir, tag string) ([]byte, bool) {
-		for _, typ := range []string{"001F", "001E", "0102"} {
-			name := dir + substg + tag + typ
-			if streams[name] == nil {
-				continue
+		for _, typ := range propTypes {
+			if streams[dir+substg+tag+typ] != nil {
+				return propOf(dir, tag, typ)
 			}
-			b, ok := read(name)
-			if !ok {
-				return nil, false
-			}
-			switch typ {
-			case "001F":
-				return utf16LE(b), true
-			case "001E":
-				return cp1252(bytes.TrimRight(b, "\x00")), true
-			}
-			return b, true
 		}
 		return nil, false
 	}
-	// The message and any message embedded as an attachment.
+	// The message and any message embedded as an attachment. Which body
+	// a reader shows is the reader's choice (Outlook shows the RTF or HTML
+	// of a rich message, whatever its plain body says; some writers leave
+	// the plain body empty), and a stream of another type than the
+	// property's is still there to be read: every body is read, in every
+	// type present, in the order plain, HTML, RTF. The first is taken as
+	// it is, each further one for the lines the ones before lack
+	// (extraLines), so a message whose bodies agree counts a finding once.
 	var text []byte
 	body := func(dir string) {
 		if s, ok := prop(dir, "0037"); ok {
 			text = append(append(text, s...), '\n')
 		}
-		if b, ok := prop(dir, "1000"); ok {
-			text = append(append(text, b...), '\n')
-		} else if h, ok := prop(dir, "1013"); ok {
-			text = append(append(text, htmlText(h)...), '\n')
-		} else if r, ok := prop(dir, "1009"); ok {
+		var views []byte
+		first := true
+		view := func(v []byte) {
+			if first {
+				text = append(append(text, v...), '\n')
+				first = false
+			} else {
+				text = append(text, extraLines(views, v)...)
+			}
+			views = append(append(views, v...), '\n')
+		}
+		for _, typ := range propTypes {
+			if b, ok := propOf(dir, "1000", typ); ok {
+				view(b)
+			}
+		}
+		for _, typ := range propTypes {
+			if h, ok := propOf(dir, "1013", typ); ok {
+				view(htmlText(h))
+			}
+		}
+		// PR_RTF_COMPRESSED is binary; a stream of the tag in another type
+		// is decompressed as it is, what is not compressed RTF recorded.
+		for _, typ := range propTypes {
+			name := dir + substg + "1009" + typ
+			if streams[name] == nil {
+				continue
+			}
+			r, ok := read(name)
+			if !ok {
+				continue // read recorded why
+			}
 			of := ""
 			if dir != "" {
 				of = " of an attached message"
 			}
 			if rtf, ok := e.compressedRTF(src, of, r); ok {
-				text = append(append(text, rtfText(rtf)...), '\n')
+				view(rtfText(rtf))
 			}
 		}
 	}

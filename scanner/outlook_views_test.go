@@ -46,6 +46,83 @@ func forwardMsg(attach, embedded string, inner ...*cfbEntry) []*cfbEntry {
 
 const msgRTFSSN = `{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Calibri;}}\f0 Patient SSN ` + testSSN + `\par}`
 
+// A plain or HTML body that says something else (or nothing) beside the
+// RTF or HTML body that holds the SSN: every body is read, in the order
+// plain, HTML, RTF, each further one for the lines the ones before lack.
+func TestMsgEveryBody(t *testing.T) {
+	rtf := &cfbEntry{name: "__substg1.0_10090102", data: compressRTF(msgRTFSSN)}
+	for name, c := range map[string]struct {
+		ents []*cfbEntry
+		text string
+	}{
+		"PR_BODY decoy, RTF": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")}, rtf},
+			"Results\nSee you tomorrow.\nPatient SSN " + testSSN + "\n"},
+		"PR_BODY empty, RTF": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_1000001F", data: []byte{}}, rtf},
+			"Results\n\nPatient SSN " + testSSN + "\n"},
+		"PR_BODY 001E empty, RTF": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_1000001E", data: []byte{0}}, rtf},
+			"Results\n\nPatient SSN " + testSSN + "\n"},
+		"PR_HTML decoy, RTF": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_10130102", data: []byte("<p>See you tomorrow.</p>")}, rtf},
+			"Results\n\nSee you tomorrow.\n\nPatient SSN " + testSSN + "\n"},
+		"PR_BODY decoy, PR_HTML": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")},
+			{name: "__substg1.0_10130102", data: []byte("<p>SSN " + testSSN + "</p>")}},
+			"Results\nSee you tomorrow.\nSSN " + testSSN + "\n"},
+		"forwarded: PR_BODY decoy, RTF": {forwardMsg("__attach_version1.0_#00000000", "__substg1.0_3701000D",
+			&cfbEntry{name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")}, &cfbEntry{name: "__substg1.0_10090102", data: compressRTF(msgRTFSSN)}),
+			"Results\nForwarding.\nResults\nSee you tomorrow.\nPatient SSN " + testSSN + "\n"},
+	} {
+		if passes, text := msgPasses(t, c.ents); passes || text != c.text {
+			t.Errorf("%s: passes %v, text %q; want %q", name, passes, text, c.text)
+		}
+	}
+
+	// Bodies that agree, as Outlook writes them: the SSN is counted once,
+	// not once a body, so min_count rules are not tripped on half the data.
+	agree := cfb(t, []*cfbEntry{msgSubject(),
+		{name: "__substg1.0_1000001F", data: utf16le("Dear Dr. Roe,\r\n\r\nPatient SSN " + testSSN + "\r\n")},
+		{name: "__substg1.0_10130102", data: []byte("<html><body><p>Dear Dr. Roe,</p><p>Patient SSN&nbsp;" + testSSN + "</p></body></html>")},
+		{name: "__substg1.0_10090102", data: compressRTF(`{\rtf1\ansi Dear Dr. Roe,\par\par Patient SSN ` + testSSN + `\par}`)},
+	})
+	x := extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", agree)), Limits{})
+	if fs := Scan(x.Text(), Options{}); len(fs) != 1 || len(x.Unreadable) > 0 {
+		t.Errorf("agreeing bodies: findings %+v, unreadable %+v, text %q", fs, x.Unreadable, x.Text())
+	}
+
+	// A corrupt RTF body beside a good plain one is still unreadable.
+	bad := compressRTF(msgRTFSSN)
+	bad[len(bad)-5] ^= 1
+	x = extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", cfb(t, []*cfbEntry{msgSubject(),
+		{name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")}, {name: "__substg1.0_10090102", data: bad}}))), Limits{})
+	if !unreadableFor(x, "attachment m.msg", "corrupt compressed RTF body (PR_RTF_COMPRESSED)") {
+		t.Errorf("corrupt RTF beside a plain body: unreadable %+v", x.Unreadable)
+	}
+}
+
+// A property has one type, but a stream of the same tag and another type
+// is there to be read: a stray 001F PR_BODY does not hide the 001E one.
+func TestMsgBodyEveryType(t *testing.T) {
+	for name, c := range map[string]struct {
+		ents []*cfbEntry
+		text string
+	}{
+		"PR_BODY 001F decoy, 001E": {[]*cfbEntry{msgSubject(),
+			{name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")},
+			{name: "__substg1.0_1000001E", data: []byte("Patient SSN " + testSSN + "\x00")}},
+			"Results\nSee you tomorrow.\nPatient SSN " + testSSN + "\n"},
+		"PR_HTML 001F decoy, 0102": {[]*cfbEntry{msgSubject(),
+			{name: "__substg1.0_1013001F", data: utf16le("<p>See you tomorrow.</p>")},
+			{name: "__substg1.0_10130102", data: []byte("<p>Patient SSN " + testSSN + "</p>")}},
+			"Results\n\nSee you tomorrow.\n\nPatient SSN " + testSSN + "\n"},
+		"both types agree": {[]*cfbEntry{msgSubject(),
+			{name: "__substg1.0_1000001F", data: utf16le("Patient SSN " + testSSN)},
+			{name: "__substg1.0_1000001E", data: []byte("Patient SSN " + testSSN + "\x00")}},
+			"Results\nPatient SSN " + testSSN + "\n"},
+	} {
+		if passes, text := msgPasses(t, c.ents); passes || text != c.text {
+			t.Errorf("%s: passes %v, text %q; want %q", name, passes, text, c.text)
+		}
+	}
+}
+
 // Compound-file names compare case-insensitively, so Outlook finds a
 // property, an attachment or an attached message whatever the case of its
 // name; so does the scanner.
