@@ -141,6 +141,9 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 	}
 	slices.Sort(attach)
 	for _, dir := range attach {
+		if !e.alive(src) {
+			break // the deadline or the decompression budget, recorded
+		}
 		body(dir + substg + "3701000D/") // an attached message
 	}
 	e.add(src, text)

@@ -199,6 +199,56 @@ func TestMsgStreamNameCase(t *testing.T) {
 	}
 }
 
+// forwardedRTF is a message with n messages attached, each an RTF body.
+func forwardedRTF(t *testing.T, n int) []byte {
+	ents := []*cfbEntry{msgSubject()}
+	for i := range n {
+		ents = append(ents, &cfbEntry{name: "__attach_version1.0_#0000000" + string(rune('A'+i)), children: []*cfbEntry{
+			{name: "__substg1.0_3701000D", children: []*cfbEntry{
+				{name: "__substg1.0_0037001F", data: utf16le("Results")},
+				{name: "__substg1.0_10090102", data: compressRTF(msgRTFSSN)},
+			}},
+		}})
+	}
+	return cfb(t, ents)
+}
+
+// countingCtx counts the looks at its deadline, which passes after the
+// first `left`.
+type countingCtx struct {
+	context.Context
+	left, looks int
+}
+
+func (c *countingCtx) Err() error {
+	c.looks++
+	if c.looks > c.left {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// The attached messages' bodies stop at the deadline: once it is
+// recorded no further message is begun (each looked at the deadline
+// again, a read a stream). The decompression budget's end, in the second
+// of 20 messages, is recorded once.
+func TestMsgAttachedBodiesStop(t *testing.T) {
+	const n = 20
+	m := forwardedRTF(t, n)
+	ctx := &countingCtx{Context: context.Background(), left: 3}
+	e := textExtractor(ctx)
+	e.ole("attachment", "m.msg", m, 0)
+	if !deadlineRecorded(e.out) || len(e.out.Unreadable) != 1 || ctx.looks > ctx.left+4 {
+		t.Errorf("deadline: unreadable %+v, %d looks after the first %d; want the deadline, and the loop stopped", e.out.Unreadable, ctx.looks-ctx.left, ctx.left)
+	}
+
+	// MaxTotal 64: a budget of 256 bytes.
+	x := extract(t, multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", m)), Limits{MaxTotal: 64})
+	if len(x.Unreadable) != 1 || !strings.Contains(x.Unreadable[0].Reason, "decompression budget") || !x.Truncated {
+		t.Errorf("budget: unreadable %+v", x.Unreadable)
+	}
+}
+
 // A stream read past the message's decompression budget overdraws it by
 // the byte that tells the read over its limit; the next read then found a
 // negative limit and sliced at it (a panic). The budget's end is recorded
