@@ -59,8 +59,10 @@ func rtfText(b []byte) []byte {
 				switch c {
 				case '\'':
 					if i+2 < len(b) {
-						if v, err := strconv.ParseUint(string(b[i+1:i+3]), 16, 8); err == nil {
-							emit(winAnsi[byte(v)])
+						hi, ok1 := hexDigit(b[i+1])
+						lo, ok2 := hexDigit(b[i+2])
+						if ok1 && ok2 {
+							emit(winAnsi[hi<<4|lo])
 						}
 						i += 2
 					}
@@ -111,8 +113,12 @@ func rtfText(b []byte) []byte {
 				if arg < 0 {
 					arg += 65536
 				}
+				pending = 0 // a \uN is not a fallback character of the one before
 				emit(rune(arg))
 				pending = st.uc
+			case word == "bin":
+				// The next arg bytes are binary data, braces included.
+				i += min(max(arg, 0), len(b)-1-i)
 			case word == "emdash":
 				emit('—')
 			case word == "endash":
@@ -129,4 +135,17 @@ func rtfText(b []byte) []byte {
 		}
 	}
 	return out
+}
+
+// hexDigit is the value of the hex digit c.
+func hexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
