@@ -5,50 +5,161 @@ package scanner
 
 import "strconv"
 
-// rtfSkip are the RTF destinations that hold no document text.
+// rtfSkip are the RTF destinations known to hold no text a reader shows:
+// tables of fonts, colours, styles, lists and revisions, document
+// properties, pictures, objects and other binary or hex data, field
+// instructions, ids (bookmarks, annotation references, the date of a
+// comment), numbering decorations, protection and XML data. Every other
+// destination is read, those marked ignorable ({\*\x}) included: a reader
+// that knows one may show its text (footnotes, comments, \upr's \ud, text
+// boxes in \shpinst, a footnote separator).
 var rtfSkip = map[string]bool{
 	"fonttbl": true, "colortbl": true, "stylesheet": true, "info": true, "pict": true, "objdata": true,
 	"themedata": true, "colorschememapping": true, "latentstyles": true, "datastore": true,
 	"xmlnstbl": true, "listtable": true, "listoverridetable": true, "rsidtbl": true, "generator": true,
 	"fldinst": true, "filetbl": true, "revtbl": true, "pgdsctbl": true, "bkmkstart": true, "bkmkend": true,
+	"panose": true, "fontemb": true, "fontfile": true, "blipuid": true, "datafield": true, "listpicture": true,
+	"picprop": true, "svb": true, "objclass": true, "objname": true, "objalias": true, "objsect": true, "objtime": true,
+	"fchars": true, "lchars": true, "mmathPr": true, "wgrffmtfilter": true, "defchp": true, "defpap": true,
+	"password": true, "passwordhash": true, "protusertbl": true, "pgptbl": true, "userprops": true, "docvar": true,
+	"template": true, "mailmerge": true, "keycode": true, "pn": true, "pnseclvl": true,
+	"oldcprops": true, "oldpprops": true, "oldsprops": true, "oldtprops": true,
+	"atndate": true, "atnref": true, "atnparent": true, "atnicn": true, "atrfstart": true, "atrfend": true,
+	"ffname": true, "ffentrymcr": true, "ffexitmcr": true, "ffformat": true,
+	"xmlopen": true, "xmlclose": true, "xmlattrname": true, "xmlattrvalue": true, "factoidname": true,
 }
+
+// rtfApart are destinations a reader shows out of the flow of the text
+// around them (notes, comments and their authors, text boxes, headers and
+// footers): they are read on lines of their own. So are the ignorable
+// destinations ({\*\x}) that are read, but for \ud (in place of \upr's
+// first group).
+var rtfApart = map[string]bool{
+	"footnote": true, "annotation": true, "atnid": true, "atnauthor": true, "shptxt": true,
+	"header": true, "headerl": true, "headerr": true, "headerf": true,
+	"footer": true, "footerl": true, "footerr": true, "footerf": true,
+}
+
+// rtfShownProps are the shape properties ({\sp{\sn name}{\sv value}})
+// whose value a reader shows: a WordArt shape's text, where LibreOffice
+// also writes the text of a custom shape. The others (sizes, colours,
+// names) are not text.
+var rtfShownProps = map[string]bool{"gtextUNICODE": true}
+
+// The parts of a shape property ({\sp{\sn name}{\sv value}}).
+const (
+	spNone  = iota
+	spIn    // inside \sp: nothing is text
+	spName  // \sn: the property's name
+	spValue // \sv of a property in rtfShownProps: text
+)
 
 // rtfText reduces RTF to its text: groups of skipped destinations go,
 // control words that are layout become tabs and newlines, \'hh and \uN
-// become characters.
+// become characters, \binN data is skipped. Text out of the flow of the
+// text around it (rtfApart, shapes) is read on lines of its own.
+//
+// A reader may show other text than this RTF view, so the lines of these
+// views that the RTF view does not have follow it (extraLines): the flow
+// of the text without what is out of it (a number that a comment, or an
+// ignorable destination a reader skips, splits in the RTF view is whole
+// there), with \upr's ANSI group, which a Unicode reader replaces by the
+// \ud group; and, for HTML mail kept as RTF (\fromhtml1), the HTML that
+// Outlook rebuilds from the {\*\htmltagN} and {\*\mhtmltagN} groups and
+// the text outside \htmlrtf regions.
 func rtfText(b []byte) []byte {
 	type state struct {
-		skip bool
-		uc   int
+		skip    bool // a destination with no text (the RTF view)
+		hskip   bool // a destination with no text in the HTML view
+		tag     bool // an htmltag group: HTML markup
+		htmlrtf bool // RTF that the HTML view leaves out
+		off     bool // out of the flow of the text
+		apart   bool // this group is read on lines of its own
+		sepWas  bool // sep when this group began
+		sp      uint8
+		uc      int
+		at      int // where the text of this group began in out
+		uprAt   int // where the text of the \upr group began in out, or -1
 	}
 	out := make([]byte, 0, len(b)/2)
-	st := state{uc: 1}
+	var (
+		hout     []byte // the HTML view
+		flow     []byte // the flow view, once something is out of it
+		name     []byte // a shape property's name
+		fromHTML bool
+		flowOn   bool
+		sep      bool // the next text begins a line
+		star     bool // after \*: the next control word names a destination
+	)
+	st := state{uc: 1, uprAt: -1}
 	var stack []state
 	pending := 0 // characters still to drop after a \uN
 	emit := func(r rune) {
-		if st.skip {
+		rtf := !st.skip && st.sp != spIn
+		html := fromHTML && !st.hskip && (st.tag || !st.htmlrtf) && (st.sp == spNone || st.sp == spValue)
+		if !rtf && !html {
 			return
 		}
 		if pending > 0 {
 			pending--
 			return
 		}
-		out = appendRune(out, r)
+		switch {
+		case !rtf:
+		case st.sp == spName:
+			if len(name) < 64 {
+				name = appendRune(name, r)
+			}
+		default:
+			if sep {
+				out, sep = endLine(out), false
+			}
+			out = appendRune(out, r)
+			if flowOn && !st.off && st.sp == spNone {
+				flow = appendRune(flow, r)
+			}
+		}
+		if html {
+			hout = appendRune(hout, r)
+		}
+	}
+	// leave marks the group as out of the flow of the text; apart, it is
+	// also read on lines of its own.
+	leave := func(apart bool) {
+		if st.skip {
+			return
+		}
+		if !flowOn {
+			flow, flowOn = append(flow, out...), true
+		}
+		st.off = true
+		if apart && len(stack) < 1024 {
+			st.apart, st.at, st.sepWas, sep = true, len(out), sep, true
+		}
 	}
 	for i := 0; i < len(b); i++ {
 		c := b[i]
+		dest := star
+		star = false
 		switch c {
 		case '{':
 			if len(stack) < 1024 {
 				stack = append(stack, st)
+				st.apart = false
 			}
 			pending = 0
 		case '}':
 			if n := len(stack); n > 0 {
+				if st.apart && len(out) > st.at || st.sp == spValue && stack[n-1].sp != spValue {
+					out, sep = endLine(out), false // a note's, a shape's text ends a line
+				} else if st.apart {
+					sep = st.sepWas // nothing read: the line goes on
+				}
 				st, stack = stack[n-1], stack[:n-1]
 			}
 			pending = 0
 		case '\r', '\n':
+			star = dest
 		case '\\':
 			if i+1 >= len(b) {
 				break
@@ -67,7 +178,9 @@ func rtfText(b []byte) []byte {
 						i += 2
 					}
 				case '*':
-					st.skip = true // an ignorable destination this reader does not know
+					// An ignorable destination follows: read unless it is
+					// known to hold no text (rtfSkip).
+					star = true
 				case '~':
 					emit(' ')
 				case '_':
@@ -102,7 +215,39 @@ func rtfText(b []byte) []byte {
 			i = k - 1
 			switch {
 			case rtfSkip[word]:
-				st.skip = true
+				st.skip, st.hskip = true, true
+			case word == "htmltag" || word == "mhtmltag":
+				st.skip, st.tag = true, true
+			case word == "fromhtml":
+				fromHTML = fromHTML || !hasArg || arg != 0
+			case word == "htmlrtf":
+				st.htmlrtf = !hasArg || arg != 0
+			case word == "sp":
+				if st.sp == spNone {
+					leave(false)
+					st.sp = spIn
+				}
+			case word == "sn":
+				if st.sp == spIn {
+					st.sp, name = spName, name[:0]
+				}
+			case word == "sv":
+				if st.sp == spIn && rtfShownProps[string(name)] {
+					st.sp, sep = spValue, true
+				}
+			case word == "ud":
+				// A Unicode reader shows this group instead of \upr's
+				// first: that one's text stays in the flow view only.
+				if st.uprAt >= 0 && st.uprAt <= len(out) {
+					leave(false)
+					out, st.uprAt = out[:st.uprAt], -1
+				}
+			case dest || rtfApart[word]:
+				leave(true)
+			case word == "upr":
+				if !st.skip {
+					st.uprAt = len(out)
+				}
 			case word == "par" || word == "line" || word == "row" || word == "sect" || word == "page":
 				emit('\n')
 			case word == "tab" || word == "cell":
@@ -133,6 +278,28 @@ func rtfText(b []byte) []byte {
 		default:
 			emit(winAnsi[c])
 		}
+	}
+	if flowOn {
+		out = appendView(out, flow)
+	}
+	if fromHTML {
+		out = appendView(out, htmlText(hout))
+	}
+	return out
+}
+
+// appendView appends to out the lines of view that out does not have.
+func appendView(out, view []byte) []byte {
+	if extra := extraLines(out, view); len(extra) > 0 {
+		out = append(endLine(out), extra...)
+	}
+	return out
+}
+
+// endLine ends out's last line unless out is empty or ends with one.
+func endLine(out []byte) []byte {
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
 	}
 	return out
 }

@@ -109,3 +109,86 @@ func TestRTFBadHexNoAlloc(t *testing.T) {
 		t.Errorf("rtfText = %q, want JJ", got)
 	}
 }
+
+// Ignorable destinations ({\*\x …}) that rtfText does not know are read:
+// a reader that knows them may show their text (a Unicode reader shows
+// \upr's \ud group, Word a text box's \shptxt in \shpinst, comments and
+// footnotes). Only destinations known to hold no text are skipped, and
+// of a shape's properties only the text of a WordArt shape, which
+// LibreOffice also writes for a custom shape's text.
+func TestRTFDestinations(t *testing.T) {
+	for in, want := range map[string]string{
+		`{\rtf1\ansi{\upr{See you tomorrow.}{\*\ud{Patient SSN ` + testSSN + `}}}\par}`:                                          "Patient SSN " + testSSN + "\nSee you tomorrow.\n",
+		`{\rtf1\ansi{\upr{SSN ` + testSSN + `}{\*\ud{SSN ` + testSSN + `}}}\par}`:                                                "SSN " + testSSN + "\n",
+		`{\rtf1\ansi{\shp{\*\shpinst\shpleft0\shptop0\shpright2000\shpbottom500{\shptxt Patient SSN ` + testSSN + `\par}}}\par}`: "Patient SSN " + testSSN + "\n\n",
+		`{\rtf1 a{\*\unknowndest b}c}`:                                     "a\nb\nc\nac\n",
+		`{\rtf1 a{\*\footnote b}c{\*\annotation{\*\atndate 1203835076}d}}`: "a\nb\nc\nd\nac\n",
+		// A footnote (Word writes \footnote without \*) is read apart
+		// from a number it follows.
+		`{\rtf1 SSN ` + testSSN + `{\footnote \chftn 1 Source\par}\par}`:                                                                                  "SSN " + testSSN + "\n1 Source\n\n",
+		`{\rtf1 {\shp{\*\shpinst{\sp{\sn shapeType}{\sv 202}}{\sp{\sn gtextUNICODE}{\sv Shape SSN ` + testSSN + `}}{\sp{\sn wzName}{\sv Shape1}}}}After}`: "Shape SSN " + testSSN + "\nAfter",
+		// What is read on lines of its own splits the line it is in,
+		// which follows whole as a reader shows it.
+		`{\rtf1 SSN 536-22-{\*\x 99}1234\par}`:                                      "SSN 536-22-\n99\n1234\nSSN " + testSSN + "\n",
+		`{\rtf1 SSN 536-22-{\*\atnid J}\chatn{\*\annotation x}1234\par}`:            "SSN 536-22-\nJ\nx\n1234\nSSN " + testSSN + "\n",
+		`{\rtf1 SSN 536-22-{\*\ftnsep\chftnsep}{\*\bkmkstart b}{\*\bkmkend b}1234}`: "SSN " + testSSN,
+		`{\rtf1 a{\*\footnote {\*\x}b}c}`:                                           "a\nb\nc\nac\n",
+		`{\rtf1 536-22-{\*\x}1234}`:                                                 testSSN,
+		// Known to hold no text: font and list data, ids, hex and binary.
+		`{\rtf1 {\*\panose 02020603050405020304}{\*\blipuid 0123abcd}{\*\datafield 8001}{\*\fchars !}{\*\lchars (}{\*\mmathPr\mnaryLim1}` +
+			`{\*\wgrffmtfilter 2450}{\*\listpicture{\pict 00}}{\*\defchp \f0}{\*\defpap \ql}{\*\password 1234}{\*\passwordhash 01}{\*\protusertbl 01}` +
+			`{\*\pgptbl {\pgp\ipgp0}}{\*\xmlnstbl {\xmlns1 urn:x}}{\*\userprops {\propname p}{\staticval 5}}{\*\pnseclvl1{\pntxta .}}{\*\atrfstart 7}{\*\atrfend 7}x}`: "x",
+	} {
+		if got := string(rtfText([]byte(in))); got != want {
+			t.Errorf("rtfText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// HTML mail kept as RTF: Outlook shows the HTML rebuilt from the
+// {\*\htmltagN} and {\*\mhtmltagN} groups and the text outside \htmlrtf
+// regions, which need not be the RTF view: rtfText returns the RTF view
+// and then the lines of the HTML view that the RTF view does not have.
+func TestRTFFromHTMLView(t *testing.T) {
+	for in, want := range map[string]string{
+		`{\rtf1\ansi\ansicpg1252\fromhtml1 \deff0{\fonttbl{\f0\fswiss Arial;}}` + "\r\n" +
+			`{\*\htmltag19 <html>}{\*\htmltag50 <body>}{\*\htmltag64 <p>Patient SSN ` + testSSN + `</p>}` +
+			`\htmlrtf See you tomorrow.\par \htmlrtf0 {\*\htmltag58 </body>}{\*\htmltag27 </html>}}`: "See you tomorrow.\nPatient SSN " + testSSN + "\n",
+		`{\rtf1\ansi\fromhtml1 {\*\htmltag64 <p>}{\*\mhtmltag84 ` + testSSN + `}{\*\htmltag72 </p>}}`: testSSN + "\n",
+		`{\rtf1\ansi\fromhtml1 {\*\htmltag64 <p>a \{b\}\'e9}{\*\htmltag72 </p>}}`:                     "a {b}é\n",
+		// Without \fromhtml1 the groups are not HTML.
+		`{\rtf1\ansi {\*\htmltag64 <p>Patient SSN ` + testSSN + `</p>}}`: "",
+	} {
+		if got := string(rtfText([]byte(in))); got != want {
+			t.Errorf("rtfText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The same through an .rtf attachment and an Outlook message's compressed
+// RTF body: the SSN is found.
+func TestRTFFindingsInViews(t *testing.T) {
+	for name, rtf := range map[string]string{
+		"bin":     `{\rtf1\ansi{\*\blipuid\bin1 {}Patient SSN ` + testSSN + `\par}`,
+		"shptxt":  `{\rtf1\ansi{\shp{\*\shpinst{\shptxt Patient SSN ` + testSSN + `\par}}}\par}`,
+		"u run":   `{\rtf1\ansi\uc1 Patient SSN \u53\u51\u54?-22-1234\par}`,
+		"ud":      `{\rtf1\ansi{\upr{See you tomorrow.}{\*\ud{Patient SSN ` + testSSN + `}}}\par}`,
+		"htmltag": `{\rtf1\ansi\fromhtml1 {\*\htmltag64 <p>Patient SSN ` + testSSN + `</p>}\htmlrtf See you tomorrow.\htmlrtf0}`,
+	} {
+		for how, m := range map[string][]byte{
+			"rtf": multipartMsg("m", attachment("a.rtf", "application/rtf", []byte(rtf))),
+			"msg": multipartMsg("m", attachment("m.msg", "application/vnd.ms-outlook", cfb(t, []*cfbEntry{
+				{name: "__substg1.0_0037001F", data: utf16le("Results")},
+				{name: "__substg1.0_10090102", data: compressRTF(rtf)}}))),
+		} {
+			x := extract(t, m, Limits{})
+			found := false
+			for _, f := range Scan(x.Text(), Options{}) {
+				found = found || f.Detector == "us_ssn"
+			}
+			if !found {
+				t.Errorf("%s, %s: no SSN in %q", name, how, x.Text())
+			}
+		}
+	}
+}
