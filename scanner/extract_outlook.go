@@ -82,25 +82,15 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 	// of a rich message, whatever its plain body says; some writers leave
 	// the plain body empty), and a stream of another type than the
 	// property's is still there to be read: every body is read, in every
-	// type present, in the order plain, HTML, RTF. The first is taken as
-	// it is, each further one for the lines the ones before lack
-	// (extraLines), so a message whose bodies agree counts a finding once.
+	// type present, in the order plain, HTML, RTF, each whole unless it is
+	// the same as one before (viewSet).
 	var text []byte
 	body := func(dir string) {
 		if s, ok := prop(dir, "0037"); ok {
 			text = append(append(text, s...), '\n')
 		}
-		var views []byte
-		first := true
-		view := func(v []byte) {
-			if first {
-				text = append(append(text, v...), '\n')
-				first = false
-			} else {
-				text = append(text, extraLines(views, v)...)
-			}
-			views = append(append(views, v...), '\n')
-		}
+		var vs viewSet
+		view := func(v []byte) { text = vs.add(text, v) }
 		for _, typ := range propTypes {
 			if b, ok := propOf(dir, "1000", typ); ok {
 				view(b)

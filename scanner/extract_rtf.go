@@ -59,12 +59,13 @@ const (
 // become characters, \binN data is skipped. Text out of the flow of the
 // text around it (rtfApart, shapes) is read on lines of its own.
 //
-// A reader may show other text than this RTF view, so the lines of these
-// views that the RTF view does not have follow it (extraLines): the flow
+// A reader may show other text than this RTF view, so these views follow
+// it: the lines (extraLines) of the flow
 // of the text without what is out of it (a number that a comment, or an
 // ignorable destination a reader skips, splits in the RTF view is whole
 // there), with \upr's ANSI group, which a Unicode reader replaces by the
-// \ud group; and, for HTML mail kept as RTF (\fromhtml1), the HTML that
+// \ud group; and, for HTML mail kept as RTF (\fromhtml1), whole unless
+// it is the same (viewSet), the HTML that
 // Outlook rebuilds from the {\*\htmltagN} and {\*\mhtmltagN} groups and
 // the text outside \htmlrtf regions.
 func rtfText(b []byte) []byte {
@@ -279,19 +280,19 @@ func rtfText(b []byte) []byte {
 			emit(winAnsi[c])
 		}
 	}
+	if !flowOn && !fromHTML {
+		return out
+	}
+	// The flow view for its joins, the HTML view whole (extract_views.go).
 	if flowOn {
-		out = appendView(out, flow)
+		if extra := extraLines(out, flow); len(extra) > 0 {
+			out = append(endLine(out), extra...)
+		}
 	}
 	if fromHTML {
-		out = appendView(out, htmlText(hout))
-	}
-	return out
-}
-
-// appendView appends to out the lines of view that out does not have.
-func appendView(out, view []byte) []byte {
-	if extra := extraLines(out, view); len(extra) > 0 {
-		out = append(endLine(out), extra...)
+		var vs viewSet
+		vs.novel(out)
+		out = vs.add(endLine(out), htmlText(hout))
 	}
 	return out
 }

@@ -8,11 +8,47 @@ import (
 // Some documents hold one text in several views: an Outlook message its
 // body as plain text, HTML and compressed RTF; HTML mail kept as RTF
 // (\fromhtml1) an RTF rendering beside the HTML that Outlook rebuilds from
-// it. Which view a reader shows is up to the reader, so a view that holds
-// text another does not (a crafted decoy, or a writer that leaves a view
-// empty) must be scanned too. Reading every view whole would count each
-// finding once per view and trip rules' min_count on half the data, so a
-// further view adds only its lines that the views before it do not have.
+// it; an RTF document its flow with and without what stands apart from it.
+// Which view a reader shows is up to the reader, so every view is scanned,
+// whole: a view read only for what the others lack loses the context a
+// detector needs (the words before a number) and can be cancelled by a
+// decoy that differs from it only where a detector looks (review
+// findings). A mail's text/plain and text/html alternatives are read the
+// same way, each whole, so an admin rule's min_count counts a text shown
+// twice twice. Only a view the same as one before it (ignoring white space
+// around it) is left out.
+
+// viewSet is the views of one text read so far.
+type viewSet struct{ seen [][]byte }
+
+// add appends view and a line end to out unless view is empty or the same
+// as a view added before. out must end a line (or be empty).
+func (vs *viewSet) add(out, view []byte) []byte {
+	if !vs.novel(view) {
+		return out
+	}
+	return append(append(out, view...), '\n')
+}
+
+// novel reports whether view is neither empty nor the same as a view seen
+// before, and counts it seen.
+func (vs *viewSet) novel(view []byte) bool {
+	t := bytes.TrimSpace(view)
+	if len(t) == 0 {
+		return false
+	}
+	for _, s := range vs.seen {
+		if bytes.Equal(s, t) {
+			return false
+		}
+	}
+	vs.seen = append(vs.seen, t)
+	return true
+}
+
+// The flow view of an RTF document (rtfText) is the exception: it is the
+// same text with what stands apart taken out, so only its lines that the
+// RTF view lacks are added (the joins).
 
 // extraLines returns the lines of alt that are not among base's: each line
 // of base, compared with its runs of white space as one space, cancels one

@@ -2,6 +2,30 @@ package scanner
 
 import "testing"
 
+// Every view is added whole, on lines of its own; only an empty one or one
+// the same as an earlier one (white space around it aside) is left out.
+func TestViewSet(t *testing.T) {
+	for _, c := range []struct {
+		views []string
+		want  string
+	}{
+		{[]string{"", " \n"}, ""},
+		{[]string{"a\nb", "a\nb\n", " a\nb "}, "a\nb\n"},
+		{[]string{"a\n", "b"}, "a\n\nb\n"}, // each view as it is, then a line end
+		{[]string{"Patient SSN 536 22 1234", "Patient SSN 536\t22\t1234"}, "Patient SSN 536 22 1234\nPatient SSN 536\t22\t1234\n"},
+		{[]string{"Order number\n536-22-1234", "Patient SSN\n536-22-1234"}, "Order number\n536-22-1234\nPatient SSN\n536-22-1234\n"},
+		{[]string{"x", "y", "x"}, "x\ny\n"},
+	} {
+		var vs viewSet
+		var out []byte
+		for _, v := range c.views {
+			out = vs.add(out, []byte(v))
+		}
+		if string(out) != c.want {
+			t.Errorf("views %q: %q, want %q", c.views, out, c.want)
+		}
+	}
+}
 func TestExtraLines(t *testing.T) {
 	for _, c := range []struct{ base, alt, want string }{
 		{"", "", ""},

@@ -48,7 +48,7 @@ const msgRTFSSN = `{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0 Calibri;}}\f0 Pati
 
 // A plain or HTML body that says something else (or nothing) beside the
 // RTF or HTML body that holds the SSN: every body is read, in the order
-// plain, HTML, RTF, each further one for the lines the ones before lack.
+// plain, HTML, RTF, each whole unless it is the same as one before.
 func TestMsgEveryBody(t *testing.T) {
 	rtf := &cfbEntry{name: "__substg1.0_10090102", data: compressRTF(msgRTFSSN)}
 	for name, c := range map[string]struct {
@@ -56,19 +56,19 @@ func TestMsgEveryBody(t *testing.T) {
 		text string
 	}{
 		"PR_BODY decoy, RTF": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")}, rtf},
-			"Results\nSee you tomorrow.\nPatient SSN " + testSSN + "\n"},
+			"Results\nSee you tomorrow.\nPatient SSN " + testSSN + "\n\n"},
 		"PR_BODY empty, RTF": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_1000001F", data: []byte{}}, rtf},
-			"Results\n\nPatient SSN " + testSSN + "\n"},
+			"Results\nPatient SSN " + testSSN + "\n\n"},
 		"PR_BODY 001E empty, RTF": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_1000001E", data: []byte{0}}, rtf},
-			"Results\n\nPatient SSN " + testSSN + "\n"},
+			"Results\nPatient SSN " + testSSN + "\n\n"},
 		"PR_HTML decoy, RTF": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_10130102", data: []byte("<p>See you tomorrow.</p>")}, rtf},
-			"Results\n\nSee you tomorrow.\n\nPatient SSN " + testSSN + "\n"},
+			"Results\n\nSee you tomorrow.\n\nPatient SSN " + testSSN + "\n\n"},
 		"PR_BODY decoy, PR_HTML": {[]*cfbEntry{msgSubject(), {name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")},
 			{name: "__substg1.0_10130102", data: []byte("<p>SSN " + testSSN + "</p>")}},
-			"Results\nSee you tomorrow.\nSSN " + testSSN + "\n"},
+			"Results\nSee you tomorrow.\n\nSSN " + testSSN + "\n\n"},
 		"forwarded: PR_BODY decoy, RTF": {forwardMsg("__attach_version1.0_#00000000", "__substg1.0_3701000D",
 			&cfbEntry{name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")}, &cfbEntry{name: "__substg1.0_10090102", data: compressRTF(msgRTFSSN)}),
-			"Results\nForwarding.\nResults\nSee you tomorrow.\nPatient SSN " + testSSN + "\n"},
+			"Results\nForwarding.\nResults\nSee you tomorrow.\nPatient SSN " + testSSN + "\n\n"},
 	} {
 		if passes, text := msgPasses(t, c.ents); passes || text != c.text {
 			t.Errorf("%s: passes %v, text %q; want %q", name, passes, text, c.text)
@@ -111,7 +111,7 @@ func TestMsgBodyEveryType(t *testing.T) {
 		"PR_HTML 001F decoy, 0102": {[]*cfbEntry{msgSubject(),
 			{name: "__substg1.0_1013001F", data: utf16le("<p>See you tomorrow.</p>")},
 			{name: "__substg1.0_10130102", data: []byte("<p>Patient SSN " + testSSN + "</p>")}},
-			"Results\n\nSee you tomorrow.\n\nPatient SSN " + testSSN + "\n"},
+			"Results\n\nSee you tomorrow.\n\n\nPatient SSN " + testSSN + "\n\n"},
 		"both types agree": {[]*cfbEntry{msgSubject(),
 			{name: "__substg1.0_1000001F", data: utf16le("Patient SSN " + testSSN)},
 			{name: "__substg1.0_1000001E", data: []byte("Patient SSN " + testSSN + "\x00")}},
@@ -268,5 +268,59 @@ func TestMsgBudgetOverdrawn(t *testing.T) {
 	b, over, err := e.read(strings.NewReader("abc"), 10, true)
 	if len(b) != 0 || !over || err != nil {
 		t.Errorf("read = %q, %v, %v; want nothing, over", b, over, err)
+	}
+}
+
+// Review findings against reading a further view only for the lines the
+// views before it lack: a decoy line that differs only in white space
+// the detectors do not take as a separator cancelled the shown line, and
+// a shown line taken out of its context lost the words the detector needs.
+// Every view is read whole now.
+func TestMsgViewWhitespaceDecoy(t *testing.T) {
+	spaced := "536 22 1234"
+	for name, plain := range map[string]string{
+		"tabs":      "Patient SSN 536\t22\t1234",
+		"em spaces": "Patient SSN 536\u200322\u20031234",
+	} {
+		ents := []*cfbEntry{msgSubject(),
+			{name: "__substg1.0_1000001F", data: utf16le(plain)},
+			{name: "__substg1.0_10090102", data: compressRTF(`{\rtf1\ansi Patient SSN ` + spaced + `\par}`)}}
+		if passes, text := msgPasses(t, ents); passes {
+			t.Errorf("%s: RTF body shows %q, the scanner passes the message; text %q", name, "Patient SSN "+spaced, text)
+		}
+	}
+}
+
+// The decoy plain body puts the SSN line under a negative word; the RTF
+// body Outlook shows puts it under "SSN". The shown line is cancelled and
+// only the keyword line is added, away from the number.
+func TestMsgViewContextDecoy(t *testing.T) {
+	ents := []*cfbEntry{msgSubject(),
+		{name: "__substg1.0_1000001F", data: utf16le("Order number\r\n" + testSSN + "\r\n")},
+		{name: "__substg1.0_10090102", data: compressRTF(`{\rtf1\ansi Patient SSN\par ` + testSSN + `\par}`)}}
+	if passes, text := msgPasses(t, ents); passes {
+		t.Errorf("RTF body shows %q, the scanner passes the message; text %q", "Patient SSN\n"+testSSN, text)
+	}
+	// Undashed: the keyword must be near. Filler keeps it away.
+	filler := strings.Repeat("Kind regards from the front desk team.\r\n", 3)
+	ents = []*cfbEntry{msgSubject(),
+		{name: "__substg1.0_1000001F", data: utf16le("Patient SSN\r\n" + filler + "536221234\r\n")},
+		{name: "__substg1.0_10090102", data: compressRTF(`{\rtf1\ansi ` + strings.ReplaceAll(filler, "\r\n", `\par `) + `Patient SSN\par 536221234\par}`)}}
+	// here the plain body itself holds "SSN" far from the number; the RTF
+	// view shows them adjacent.
+	if passes, text := msgPasses(t, ents); passes {
+		t.Errorf("undashed: RTF body shows %q, the scanner passes the message; text %q", "Patient SSN\n536221234", text)
+	}
+}
+
+// One compressed RTF body, HTML kept as RTF: Outlook shows the HTML view;
+// the RTF view (inside \htmlrtf) is the decoy with the same line key.
+func TestMsgFromHTMLViewDecoy(t *testing.T) {
+	rtf := `{\rtf1\ansi\ansicpg1252\fromhtml1 \deff0{\fonttbl{\f0 Arial;}}` +
+		`{\*\htmltag64 <p>}\htmlrtf Patient SSN 536\tab 22\tab 1234\par\htmlrtf0 ` +
+		`{\*\htmltag64 <p>}{\*\htmltag84 Patient SSN 536 22 1234}{\*\htmltag72 </p>}}`
+	ents := []*cfbEntry{msgSubject(), {name: "__substg1.0_10090102", data: compressRTF(rtf)}}
+	if passes, text := msgPasses(t, ents); passes {
+		t.Errorf("HTML view shows the SSN, the scanner passes; text %q", text)
 	}
 }

@@ -148,14 +148,14 @@ func TestRTFDestinations(t *testing.T) {
 // HTML mail kept as RTF: Outlook shows the HTML rebuilt from the
 // {\*\htmltagN} and {\*\mhtmltagN} groups and the text outside \htmlrtf
 // regions, which need not be the RTF view: rtfText returns the RTF view
-// and then the lines of the HTML view that the RTF view does not have.
+// and then the HTML view, unless it is the same.
 func TestRTFFromHTMLView(t *testing.T) {
 	for in, want := range map[string]string{
 		`{\rtf1\ansi\ansicpg1252\fromhtml1 \deff0{\fonttbl{\f0\fswiss Arial;}}` + "\r\n" +
 			`{\*\htmltag19 <html>}{\*\htmltag50 <body>}{\*\htmltag64 <p>Patient SSN ` + testSSN + `</p>}` +
-			`\htmlrtf See you tomorrow.\par \htmlrtf0 {\*\htmltag58 </body>}{\*\htmltag27 </html>}}`: "See you tomorrow.\nPatient SSN " + testSSN + "\n",
-		`{\rtf1\ansi\fromhtml1 {\*\htmltag64 <p>}{\*\mhtmltag84 ` + testSSN + `}{\*\htmltag72 </p>}}`: testSSN + "\n",
-		`{\rtf1\ansi\fromhtml1 {\*\htmltag64 <p>a \{b\}\'e9}{\*\htmltag72 </p>}}`:                     "a {b}é\n",
+			`\htmlrtf See you tomorrow.\par \htmlrtf0 {\*\htmltag58 </body>}{\*\htmltag27 </html>}}`: "See you tomorrow.\n\n\n\nPatient SSN " + testSSN + "\n\n\n\n",
+		`{\rtf1\ansi\fromhtml1 {\*\htmltag64 <p>}{\*\mhtmltag84 ` + testSSN + `}{\*\htmltag72 </p>}}`: "\n" + testSSN + "\n\n",
+		`{\rtf1\ansi\fromhtml1 {\*\htmltag64 <p>a \{b\}\'e9}{\*\htmltag72 </p>}}`:                     "\na {b}é\n\n",
 		// Without \fromhtml1 the groups are not HTML.
 		`{\rtf1\ansi {\*\htmltag64 <p>Patient SSN ` + testSSN + `</p>}}`: "",
 	} {
