@@ -83,11 +83,15 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 	// the plain body empty), and a stream of another type than the
 	// property's is still there to be read: every body is read, in every
 	// type present, in the order plain, HTML, RTF, each whole unless it is
-	// the same as one before (viewSet).
+	// the same as one before (viewSet). The subject too: a reader may show
+	// the stream of any type, so a decoy of one type cannot hide another.
 	var text []byte
 	body := func(dir string) {
-		if s, ok := prop(dir, "0037"); ok {
-			text = append(append(text, s...), '\n')
+		var subj viewSet
+		for _, typ := range propTypes {
+			if s, ok := propOf(dir, "0037", typ); ok {
+				text = subj.add(text, s)
+			}
 		}
 		var vs viewSet
 		view := func(v []byte) { text = vs.add(text, v) }
