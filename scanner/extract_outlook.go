@@ -66,7 +66,13 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 		case "001E":
 			return cp1252(bytes.TrimRight(b, "\x00")), true
 		}
-		return b, true
+		// A text property in a binary stream (PR_HTML is one) is in the
+		// message's code page, which may be UTF-16.
+		t, ok := binaryText(b)
+		if !ok {
+			e.unreadable(src, "property stream "+name+" holds text in an encoding not recognised")
+		}
+		return t, true
 	}
 	// prop reads the property tag, of the first type present.
 	prop := func(dir, tag string) ([]byte, bool) {
@@ -193,6 +199,46 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 		}
 		e.doc(k, "attachment", name, data, zips+1)
 	}
+}
+
+// binaryText decodes the text of a binary property stream where its
+// encoding shows: a byte-order mark (UTF-8, UTF-16LE, UTF-16BE) or, without
+// one, UTF-16 by its NULs (markup and Latin text in UTF-16 have a NUL in
+// every other byte). Anything else is returned as it is: a single-byte or
+// ASCII-compatible code page, in which Scan finds what it looks for (every
+// value is ASCII). NULs that end it are taken off. ok is false when the bytes are not text so read: UTF-16
+// of odd length, or more than 1% control characters left.
+func binaryText(b []byte) ([]byte, bool) {
+	ok := true
+	switch {
+	case bytes.HasPrefix(b, []byte("\xFF\xFE")), bytes.HasPrefix(b, []byte("\xFE\xFF")):
+		ok, b = len(b)%2 == 0, toUTF8(b)
+	case bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")):
+		b = toUTF8(b)
+	default:
+		sample := b[:min(len(b), 1<<16)]
+		var zeros [2]int // NULs at even and odd offsets
+		for i, c := range sample {
+			if c == 0 {
+				zeros[i%2]++
+			}
+		}
+		pairs := len(sample) / 2
+		switch {
+		case zeros[1]*2 >= pairs && zeros[0]*8 <= zeros[1]:
+			ok, b = len(b)%2 == 0, utf16ToUTF8(b, false)
+		case zeros[0]*2 >= pairs && zeros[1]*8 <= zeros[0]:
+			ok, b = len(b)%2 == 0, utf16ToUTF8(b, true)
+		}
+	}
+	b = bytes.TrimRight(b, "\x00") // a terminating NUL, as string streams have
+	bad, sample := 0, b[:min(len(b), 1<<16)]
+	for _, c := range sample {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f' || c == 0x7f {
+			bad++
+		}
+	}
+	return b, ok && bad*100 <= len(sample)
 }
 
 // subStorage returns the entries under the storage dir (a path ending in

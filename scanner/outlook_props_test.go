@@ -7,6 +7,7 @@ package scanner
 // (review findings).
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -18,5 +19,43 @@ func TestMsgSubjectEveryType(t *testing.T) {
 		{name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")}}
 	if passes, text := msgPasses(t, ents); passes {
 		t.Errorf("a PT_STRING8 subject with the SSN beside a PT_UNICODE decoy passes; text %q", text)
+	}
+}
+
+// PR_HTML (binary) holds the HTML in the message's Internet code page; in
+// UTF-16 with or without a byte-order mark, as an HTML engine reads it.
+func TestMsgHTMLUTF16(t *testing.T) {
+	html := "<html><body><p>Patient SSN " + testSSN + "</p></body></html>"
+	be := func(s string) []byte {
+		b := utf16le(s)
+		for i := 0; i+1 < len(b); i += 2 {
+			b[i], b[i+1] = b[i+1], b[i]
+		}
+		return b
+	}
+	for name, data := range map[string][]byte{
+		"UTF-16LE BOM":    append([]byte{0xFF, 0xFE}, utf16le(html)...),
+		"UTF-16BE BOM":    append([]byte{0xFE, 0xFF}, be(html)...),
+		"UTF-16LE no BOM": utf16le(html),
+		"UTF-16BE no BOM": be(html),
+		"UTF-8 BOM":       append([]byte("\xEF\xBB\xBF"), html...),
+	} {
+		ents := []*cfbEntry{msgSubject(), {name: "__substg1.0_10130102", data: data}}
+		if passes, text := msgPasses(t, ents); passes {
+			t.Errorf("%s HTML body passes; text %q", name, text)
+		}
+	}
+	// UTF-16 cut in the middle of a character cannot be decoded: recorded.
+	ents := []*cfbEntry{msgSubject(), {name: "__substg1.0_10130102", data: append([]byte{0xFF, 0xFE}, append(utf16le("<p>Patient"), 'x')...)}}
+	if passes, text := msgPasses(t, ents); passes {
+		t.Errorf("an odd-length UTF-16 HTML body passes; text %q", text)
+	}
+	// Control: HTML in a single-byte code page, a NUL at its end, is read
+	// as it is, nothing recorded.
+	for _, data := range [][]byte{[]byte("<p>Caf\xe9 at noon</p>\x00"), append(utf16le("<p>Noon</p>"), 0, 0)} {
+		ents = []*cfbEntry{msgSubject(), {name: "__substg1.0_10130102", data: data}}
+		if passes, text := msgPasses(t, ents); !passes || !strings.Contains(text, "noon") && !strings.Contains(text, "Noon") {
+			t.Errorf("control: HTML body %q: passes %v, text %q", data, passes, text)
+		}
 	}
 }
