@@ -62,8 +62,25 @@ func oleKey(path string) string { return strings.ToUpper(path) }
 // oleDoc reads the document a compound file's streams hold, keyed by
 // oleKey of their paths: the whole file's, or an object embedded in an
 // Outlook message (the streams under its storage, the prefix taken off).
+// A message that also holds an Office document's stream is read as both:
+// Outlook opens it as the message and shows its bodies, another reader
+// may open the document (review finding).
 func (e *extractor) oleDoc(src string, streams map[string]*mscfb.File, zips int) {
-	read := func(name string) ([]byte, bool) {
+	read := e.oleReader(src, streams)
+	office := e.officeDoc(src, streams, read)
+	switch {
+	case hasMAPI(streams):
+		e.msg(src, streams, read, zips)
+	case !office:
+		e.unreadable(src, "unsupported OLE document")
+	}
+}
+
+// oleReader returns the reader of the streams' contents, by key: within
+// MaxEntry and the message's decompression budget, what it cannot read
+// recorded.
+func (e *extractor) oleReader(src string, streams map[string]*mscfb.File) func(string) ([]byte, bool) {
+	return func(name string) ([]byte, bool) {
 		f := streams[name]
 		if f == nil {
 			return nil, false
@@ -90,6 +107,12 @@ func (e *extractor) oleDoc(src string, streams map[string]*mscfb.File, zips int)
 		}
 		return b, true
 	}
+}
+
+// officeDoc reads the Office document whose stream the compound file
+// holds (Word, Excel, PowerPoint, or an encrypted one, recorded), and
+// reports whether it held one.
+func (e *extractor) officeDoc(src string, streams map[string]*mscfb.File, read func(string) ([]byte, bool)) bool {
 	switch {
 	case streams["ENCRYPTIONINFO"] != nil || streams["ENCRYPTEDPACKAGE"] != nil:
 		e.unreadable(src, "encrypted Office document (password required)")
@@ -104,7 +127,7 @@ func (e *extractor) oleDoc(src string, streams map[string]*mscfb.File, zips int)
 			text, err := biffText(b)
 			if err != nil {
 				e.unreadable(src, err.Error())
-				return
+				break
 			}
 			e.add(src, text)
 		}
@@ -112,11 +135,10 @@ func (e *extractor) oleDoc(src string, streams map[string]*mscfb.File, zips int)
 		if b, ok := read("POWERPOINT DOCUMENT"); ok {
 			e.add(src, pptText(b))
 		}
-	case hasMAPI(streams):
-		e.msg(src, streams, read, zips)
 	default:
-		e.unreadable(src, "unsupported OLE document")
+		return false
 	}
+	return true
 }
 
 // word reads a Word 97–2003 document: the FIB names the table stream and

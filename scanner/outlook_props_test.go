@@ -59,3 +59,22 @@ func TestMsgHTMLUTF16(t *testing.T) {
 		}
 	}
 }
+
+// A .msg that also holds a "PowerPoint Document" stream is still a
+// message: Outlook opens it and shows its bodies.
+func TestMsgWithOfficeStream(t *testing.T) {
+	ents := []*cfbEntry{msgSubject(),
+		{name: "__substg1.0_1000001F", data: utf16le("Patient SSN " + testSSN)},
+		{name: "PowerPoint Document", data: []byte("nothing here")}}
+	if passes, text := msgPasses(t, ents); passes {
+		t.Errorf("a .msg with a PowerPoint Document stream passes; text %q", text)
+	}
+	// And the document beside the bodies is read too.
+	ppt := pptRecord(0x000F, 0x03E8, pptRecord(0, 0x0FA0, utf16le("Patient SSN\r"+testSSN)))
+	ents = []*cfbEntry{msgSubject(),
+		{name: "__substg1.0_1000001F", data: utf16le("See you tomorrow.")},
+		{name: "PowerPoint Document", data: ppt}}
+	if passes, text := msgPasses(t, ents); passes {
+		t.Errorf("a .msg whose PowerPoint Document stream holds the SSN passes; text %q", text)
+	}
+}
