@@ -174,8 +174,17 @@ func (e *extractor) msg(src string, streams map[string]*mscfb.File, read func(st
 		if streams[dir+substg+"37010102"] == nil {
 			obj := dir + substg + "3701000D/"
 			sub := subStorage(streams, obj)
-			if len(sub) == 0 || hasMAPI(sub) {
-				continue // no data (attached by reference), or an attached message, read above
+			if len(sub) == 0 {
+				continue // no data (attached by reference)
+			}
+			if hasMAPI(sub) {
+				// An attached message, its bodies read above; an Office
+				// document's stream beside them is an OLE object that
+				// Outlook may open as the document: read too, so that
+				// one stray property stream cannot hide it.
+				src := "attachment " + name
+				e.officeDoc(src, sub, e.oleReader(src, sub))
+				continue
 			}
 			// An OLE object (an embedded workbook, document, …): read as
 			// the compound file it is, or recorded as unreadable.

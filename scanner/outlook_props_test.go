@@ -78,3 +78,26 @@ func TestMsgWithOfficeStream(t *testing.T) {
 		t.Errorf("a .msg whose PowerPoint Document stream holds the SSN passes; text %q", text)
 	}
 }
+
+// An attachment stored as an OLE object (PR_ATTACH_METHOD 6) whose storage
+// also holds one MAPI stream: the presentation in it is read as well.
+func TestMsgOLEAttachmentWithMAPIStream(t *testing.T) {
+	ppt := pptRecord(0x000F, 0x03E8, pptRecord(0, 0x0FA0, utf16le("Patient SSN\r"+testSSN)))
+	ents := []*cfbEntry{msgSubject(), {name: "__substg1.0_1000001F", data: utf16le("See attached.")},
+		{name: "__attach_version1.0_#00000000", children: []*cfbEntry{
+			{name: "__substg1.0_3707001F", data: utf16le("deck.ppt")},
+			{name: "__substg1.0_37050003", data: []byte{6, 0, 0, 0}},
+			{name: "__substg1.0_3701000D", children: []*cfbEntry{
+				{name: "PowerPoint Document", data: ppt},
+				{name: "__substg1.0_0037001F", data: utf16le("decoy")},
+			}},
+		}}}
+	if passes, text := msgPasses(t, ents); passes {
+		t.Errorf("an OLE attachment with a stray MAPI stream passes; text %q", text)
+	}
+	// Control: without the stray stream the presentation is read.
+	ents[2].children[2].children = ents[2].children[2].children[:1]
+	if passes, text := msgPasses(t, ents); passes {
+		t.Errorf("control: the OLE attachment passes; text %q", text)
+	}
+}
