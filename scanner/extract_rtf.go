@@ -3,25 +3,30 @@ package scanner
 // RTF documents (.rtf attachments, an Outlook message's compressed RTF
 // body once decompressed).
 
-import "strconv"
+import (
+	"bytes"
+	"math"
+	"strconv"
+)
 
 // rtfSkip are the RTF destinations known to hold no text a reader shows:
 // tables of fonts, colours, styles, lists and revisions, document
 // properties, pictures, objects and other binary or hex data, field
-// instructions, ids (bookmarks, annotation references, the date of a
-// comment), numbering decorations, protection and XML data. Every other
+// ids (bookmarks, annotation references, the date of a comment),
+// numbering decorations, protection and XML data. Every other
 // destination is read, those marked ignorable ({\*\x}) included: a reader
 // that knows one may show its text (footnotes, comments, \upr's \ud, text
-// boxes in \shpinst, a footnote separator).
+// boxes in \shpinst, a footnote separator), and so are some that rtfSkip
+// once held that a reader shows through a field or a list (rtfShown).
 var rtfSkip = map[string]bool{
-	"fonttbl": true, "colortbl": true, "stylesheet": true, "info": true, "pict": true, "objdata": true,
+	"fonttbl": true, "colortbl": true, "stylesheet": true, "pict": true, "objdata": true,
 	"themedata": true, "colorschememapping": true, "latentstyles": true, "datastore": true,
-	"xmlnstbl": true, "listtable": true, "listoverridetable": true, "rsidtbl": true, "generator": true,
-	"fldinst": true, "filetbl": true, "revtbl": true, "pgdsctbl": true, "bkmkstart": true, "bkmkend": true,
+	"xmlnstbl": true, "rsidtbl": true, "generator": true,
+	"filetbl": true, "revtbl": true, "pgdsctbl": true, "bkmkstart": true, "bkmkend": true,
 	"panose": true, "fontemb": true, "fontfile": true, "blipuid": true, "datafield": true, "listpicture": true,
 	"picprop": true, "svb": true, "objclass": true, "objname": true, "objalias": true, "objsect": true, "objtime": true,
 	"fchars": true, "lchars": true, "mmathPr": true, "wgrffmtfilter": true, "defchp": true, "defpap": true,
-	"password": true, "passwordhash": true, "protusertbl": true, "pgptbl": true, "userprops": true, "docvar": true,
+	"password": true, "passwordhash": true, "protusertbl": true, "pgptbl": true,
 	"template": true, "mailmerge": true, "keycode": true, "pn": true, "pnseclvl": true,
 	"oldcprops": true, "oldpprops": true, "oldsprops": true, "oldtprops": true,
 	"atndate": true, "atnref": true, "atnparent": true, "atnicn": true, "atrfstart": true, "atrfend": true,
@@ -39,6 +44,17 @@ var rtfApart = map[string]bool{
 	"header": true, "headerl": true, "headerr": true, "headerf": true,
 	"footer": true, "footerl": true, "footerr": true, "footerf": true,
 }
+
+// rtfShown are destinations a reader shows in other places than where
+// they are: the document's properties (\info's title, comments, author…,
+// shown by TITLE, COMMENTS… fields), its variables (\docvar, shown by a
+// DOCVARIABLE field) and custom properties (\userprops, DOCPROPERTY), a
+// field's instruction (a SYMBOL field shows a character, a QUOTE field
+// text), and a list level's text (\leveltext, shown before each item of
+// the list, even in \listtable, which is otherwise skipped). Each is read
+// on lines of its own, each group directly inside one on a line of its
+// own, but not in the HTML view.
+var rtfShown = map[string]bool{"info": true, "docvar": true, "userprops": true, "fldinst": true, "leveltext": true}
 
 // rtfShownProps are the shape properties ({\sp{\sn name}{\sv value}})
 // whose value a reader shows: a WordArt shape's text, where LibreOffice
@@ -70,17 +86,25 @@ const (
 // the text outside \htmlrtf regions.
 func rtfText(b []byte) []byte {
 	type state struct {
-		skip    bool // a destination with no text (the RTF view)
-		hskip   bool // a destination with no text in the HTML view
-		tag     bool // an htmltag group: HTML markup
-		htmlrtf bool // RTF that the HTML view leaves out
-		off     bool // out of the flow of the text
-		apart   bool // this group is read on lines of its own
-		sepWas  bool // sep when this group began
-		sp      uint8
-		uc      int
-		at      int // where the text of this group began in out
-		uprAt   int // where the text of the \upr group began in out, or -1
+		skip     bool // a destination with no text (the RTF view)
+		hskip    bool // a destination with no text in the HTML view
+		tag      bool // an htmltag group: HTML markup
+		htmlrtf  bool // RTF that the HTML view leaves out
+		off      bool // out of the flow of the text
+		apart    bool // this group is read on lines of its own
+		sepWas   bool // sep when this group began
+		sp       uint8
+		kids     bool // each group directly inside is read apart (rtfShown)
+		upr      bool // this is the \upr group
+		inst     bool // a field's instruction (\fldinst)
+		level    bool // a list level's text (\leveltext): drop its length and placeholders
+		levelLen bool // its length is dropped
+		rslt     int  // in a field's result (\fldrslt): n, the count of characters read when it began, +1
+		uc       int
+		pending  int  // characters still to drop after a \uN
+		list     bool // in \listtable or \listoverridetable
+		at       int  // where the text of this group began in out
+		uprAt    int  // where the text of the \upr group began in out, or -1
 	}
 	out := make([]byte, 0, len(b)/2)
 	var (
@@ -91,19 +115,29 @@ func rtfText(b []byte) []byte {
 		flowOn   bool
 		sep      bool // the next text begins a line
 		star     bool // after \*: the next control word names a destination
+		sym      rune // a SYMBOL field's character, shown if its result is empty
+		symDepth = -1 // the depth of the field whose character sym is
+		n        int  // the characters read in the RTF view
 	)
 	st := state{uc: 1, uprAt: -1}
 	var stack []state
-	pending := 0 // characters still to drop after a \uN
 	emit := func(r rune) {
 		rtf := !st.skip && st.sp != spIn
 		html := fromHTML && !st.hskip && (st.tag || !st.htmlrtf) && (st.sp == spNone || st.sp == spValue)
 		if !rtf && !html {
 			return
 		}
-		if pending > 0 {
-			pending--
+		if st.pending > 0 {
+			st.pending--
 			return
+		}
+		if rtf && st.level {
+			// A list level's text: its first character is its length;
+			// those below a space hold the places of level numbers.
+			if !st.levelLen || r < ' ' {
+				st.levelLen = true
+				return
+			}
 		}
 		switch {
 		case !rtf:
@@ -115,7 +149,7 @@ func rtfText(b []byte) []byte {
 			if sep {
 				out, sep = endLine(out), false
 			}
-			out = appendRune(out, r)
+			out, n = appendRune(out, r), n+1
 			if flowOn && !st.off && st.sp == spNone {
 				flow = appendRune(flow, r)
 			}
@@ -144,21 +178,41 @@ func rtfText(b []byte) []byte {
 		star = false
 		switch c {
 		case '{':
+			// A group begins with its parent's state, the \uN
+			// characters still to drop included (as LibreOffice
+			// reads it), and ends with it again.
 			if len(stack) < 1024 {
 				stack = append(stack, st)
-				st.apart = false
+				st.apart, st.upr, st.inst, st.rslt, st.kids = false, false, false, 0, false
+				if stack[len(stack)-1].kids {
+					leave(true)
+				}
 			}
-			pending = 0
 		case '}':
-			if n := len(stack); n > 0 {
-				if st.apart && len(out) > st.at || st.sp == spValue && stack[n-1].sp != spValue {
+			if d := len(stack); d > 0 {
+				if st.inst && len(out) > st.at {
+					if r, ok := symbolField(out[st.at:]); ok {
+						sym, symDepth = r, d-1
+					}
+				}
+				if sym != 0 && d == symDepth {
+					emit(sym) // a field with no result shows its symbol
+					sym = 0
+				}
+				if st.apart && len(out) > st.at || st.sp == spValue && stack[d-1].sp != spValue {
 					out, sep = endLine(out), false // a note's, a shape's text ends a line
 				} else if st.apart {
 					sep = st.sepWas // nothing read: the line goes on
 				}
-				st, stack = stack[n-1], stack[:n-1]
+				rslt := st.rslt
+				st, stack = stack[d-1], stack[:d-1]
+				if sym != 0 && rslt > 0 && d-1 == symDepth {
+					if rslt == n+1 {
+						emit(sym) // the field's result is empty: it shows its symbol
+					}
+					sym = 0
+				}
 			}
-			pending = 0
 		case '\r', '\n':
 			star = dest
 		case '\\':
@@ -217,6 +271,19 @@ func rtfText(b []byte) []byte {
 			switch {
 			case rtfSkip[word]:
 				st.skip, st.hskip = true, true
+			case word == "listtable" || word == "listoverridetable":
+				st.skip, st.hskip, st.list = true, true, true
+			case rtfShown[word]:
+				if word == "leveltext" && st.list {
+					st.skip, st.level = false, true
+				}
+				if !st.skip {
+					leave(true)
+					st.hskip, st.kids = true, word != "fldinst" && word != "leveltext"
+					st.inst = word == "fldinst"
+				}
+			case word == "fldrslt":
+				st.rslt = n + 1
 			case word == "htmltag" || word == "mhtmltag":
 				st.skip, st.tag = true, true
 			case word == "fromhtml":
@@ -239,7 +306,9 @@ func rtfText(b []byte) []byte {
 			case word == "ud":
 				// A Unicode reader shows this group instead of \upr's
 				// first: that one's text stays in the flow view only.
-				if st.uprAt >= 0 && st.uprAt <= len(out) {
+				// Only a group directly inside \upr's is \ud, and
+				// never one skipped.
+				if !st.skip && len(stack) > 0 && stack[len(stack)-1].upr && st.uprAt >= 0 && st.uprAt <= len(out) {
 					leave(false)
 					out, st.uprAt = out[:st.uprAt], -1
 				}
@@ -247,24 +316,28 @@ func rtfText(b []byte) []byte {
 				leave(true)
 			case word == "upr":
 				if !st.skip {
-					st.uprAt = len(out)
+					st.uprAt, st.upr = len(out), true
 				}
 			case word == "par" || word == "line" || word == "row" || word == "sect" || word == "page":
 				emit('\n')
 			case word == "tab" || word == "cell":
 				emit('\t')
 			case word == "uc" && hasArg:
-				st.uc = max(0, min(arg, 4))
+				st.uc, st.pending = max(0, min(arg, 4)), 0
 			case word == "u" && hasArg:
 				if arg < 0 {
 					arg += 65536
 				}
-				pending = 0 // a \uN is not a fallback character of the one before
+				st.pending = 0 // a \uN is not a fallback character of the one before
 				emit(rune(arg))
-				pending = st.uc
+				st.pending = st.uc
 			case word == "bin":
 				// The next arg bytes are binary data, braces included.
-				i += min(max(arg, 0), len(b)-1-i)
+				// A count past 32 bits or past the end is no count: what
+				// follows is read on as RTF (as LibreOffice does).
+				if arg > 0 && arg <= math.MaxInt32 && arg <= len(b)-1-i {
+					i += arg
+				}
 			case word == "emdash":
 				emit('—')
 			case word == "endash":
@@ -316,4 +389,26 @@ func hexDigit(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
+}
+
+// symbolField returns the character a SYMBOL field shows, given its
+// instruction ("SYMBOL 53", "SYMBOL 0x35 \\f Symbol"): a decimal or hex
+// character number.
+func symbolField(inst []byte) (rune, bool) {
+	f := bytes.Fields(inst)
+	if len(f) < 2 || !bytes.EqualFold(f[0], []byte("SYMBOL")) {
+		return 0, false
+	}
+	num, base := string(f[1]), 10
+	if len(num) > 2 && (num[:2] == "0x" || num[:2] == "0X") {
+		num, base = num[2:], 16
+	}
+	v, err := strconv.ParseInt(num, base, 32)
+	if err != nil || v <= 0 || v > 0x10ffff {
+		return 0, false
+	}
+	if v < 256 {
+		return winAnsi[v], true
+	}
+	return rune(v), true
 }

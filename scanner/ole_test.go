@@ -272,8 +272,8 @@ func TestRTFText(t *testing.T) {
 		`{\rtf1\ansi{\fonttbl{\f0 Arial;}}{\colortbl;\red0\green0\blue0;}\f0 SSN {\b 536}-22-1234\par Next}`: "SSN 536-22-1234\nNext",
 		`{\rtf1 Gr\'fc\'dfe\tab x\line y}`:                          "Grüße\tx\ny",
 		`{\rtf1\uc1 caf\u233?s \u-3913?}`:                           "cafés \uf0b7",
-		`{\rtf1{\*\generator Riched20;}{\*\unknown 536-22-1234}ok}`: "536-22-1234\nok", // an ignorable destination not known to hold no text is read
-		`{\rtf1{\field{\*\fldinst HYPERLINK "x"}{\fldrslt link}}}`:  "link",
+		`{\rtf1{\*\generator Riched20;}{\*\unknown 536-22-1234}ok}`: "536-22-1234\nok",       // an ignorable destination not known to hold no text is read
+		`{\rtf1{\field{\*\fldinst HYPERLINK "x"}{\fldrslt link}}}`:  "HYPERLINK \"x\"\nlink", // a field's instruction is read apart
 		`{\rtf1{\header Patient SSN 536-22-1234\par}body}`:          "Patient SSN 536-22-1234\nbody",
 		`{\rtf1 a\{b\}c\\d\~e}`:                                     `a{b}c\d e`,
 		`{\rtf1 unterminated \`:                                     "unterminated ",

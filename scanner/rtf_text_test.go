@@ -61,9 +61,10 @@ func TestRTFFromHTML(t *testing.T) {
 
 // \binN: the N bytes after it (after the space that ends the control
 // word) are data, braces and backslashes included, skipped whole and never
-// read as text or as RTF; a count past the end stops at the end. A brace
+// read as text or as RTF. A brace
 // in the data of a skipped destination must not keep the text after the
-// group skipped.
+// group skipped. A count past the end (or past 32 bits) is no count: what
+// follows is read on as RTF, as LibreOffice shows it.
 func TestRTFBin(t *testing.T) {
 	for in, want := range map[string]string{
 		`{\rtf1\ansi{\*\blipuid\bin1 {}Patient SSN ` + testSSN + `\par}`: "Patient SSN " + testSSN + "\n",
@@ -72,7 +73,7 @@ func TestRTFBin(t *testing.T) {
 		`{\rtf1 a\bin2xyb}`:                                              "ab", // no space: the data starts at once
 		`{\rtf1 a\bin0 b}`:                                               "ab",
 		`{\rtf1 a\bin-5 b}`:                                              "ab",
-		`{\rtf1 a\bin99 b}`:                                              "a",
+		`{\rtf1 a\bin99 b}`:                                              "ab", // past the end: no count, read on
 		`{\rtf1 a\bin99`:                                                 "a",
 	} {
 		if got := string(rtfText([]byte(in))); got != want {
@@ -137,7 +138,7 @@ func TestRTFDestinations(t *testing.T) {
 		// Known to hold no text: font and list data, ids, hex and binary.
 		`{\rtf1 {\*\panose 02020603050405020304}{\*\blipuid 0123abcd}{\*\datafield 8001}{\*\fchars !}{\*\lchars (}{\*\mmathPr\mnaryLim1}` +
 			`{\*\wgrffmtfilter 2450}{\*\listpicture{\pict 00}}{\*\defchp \f0}{\*\defpap \ql}{\*\password 1234}{\*\passwordhash 01}{\*\protusertbl 01}` +
-			`{\*\pgptbl {\pgp\ipgp0}}{\*\xmlnstbl {\xmlns1 urn:x}}{\*\userprops {\propname p}{\staticval 5}}{\*\pnseclvl1{\pntxta .}}{\*\atrfstart 7}{\*\atrfend 7}x}`: "x",
+			`{\*\pgptbl {\pgp\ipgp0}}{\*\xmlnstbl {\xmlns1 urn:x}}{\*\pnseclvl1{\pntxta .}}{\*\atrfstart 7}{\*\atrfend 7}x}`: "x",
 	} {
 		if got := string(rtfText([]byte(in))); got != want {
 			t.Errorf("rtfText(%q) = %q, want %q", in, got, want)
