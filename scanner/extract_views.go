@@ -2,7 +2,9 @@ package scanner
 
 import (
 	"bytes"
-	"strings"
+	"hash/maphash"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Some documents hold one text in several views: an Outlook message its
@@ -48,34 +50,118 @@ func (vs *viewSet) novel(view []byte) bool {
 
 // The flow view of an RTF document (rtfText) is the exception: it is the
 // same text with what stands apart taken out, so only its lines that the
-// RTF view lacks are added (the joins).
+// RTF view lacks are added (the joins), each with the line before it in
+// the flow view: the words before a number that the join makes whole.
 
-// extraLines returns the lines of alt that are not among base's: each line
-// of base, compared with its runs of white space as one space, cancels one
-// equal line of alt. The rest of alt is returned as it is, a line each,
-// empty lines left out.
+// extraLines returns the lines of alt that are not among base's, each after
+// the line of alt before it (unless that one is returned already): each
+// line of base, compared with its runs of white space as one space,
+// cancels one equal line of alt. The lines are returned as they are, a
+// line each, empty lines left out. Lines are compared by a 64-bit hash of
+// that form (hash/maphash, seeded afresh for each call).
 func extraLines(base, alt []byte) []byte {
-	have := map[string]int{}
+	if bytes.Equal(base, alt) {
+		return nil
+	}
+	// The lines both begin with match each other, as do those both end
+	// with: only the rest is hashed.
+	var prev []byte
+	if n := commonPrefixLines(base, alt); n > 0 {
+		prev = lastLine(alt[:n])
+		base, alt = base[n:], alt[n:]
+	}
+	n := commonSuffixLines(base, alt)
+	base, alt = base[:len(base)-n], alt[:len(alt)-n]
+	seed := maphash.MakeSeed()
+	var scratch []byte
+	have := make(map[uint64]int32, bytes.Count(base, []byte{'\n'})+1)
 	for line := range bytes.Lines(base) {
-		if k := lineKey(line); k != "" {
+		var k uint64
+		if k, scratch = lineKey(seed, scratch, line); len(scratch) > 0 {
 			have[k]++
 		}
 	}
 	var out []byte
+	prevOut := false // prev is in out already
 	for line := range bytes.Lines(alt) {
-		k := lineKey(line)
-		switch {
-		case k == "":
-		case have[k] > 0:
-			have[k]--
-		default:
-			out = append(append(out, bytes.TrimRight(line, "\r\n")...), '\n')
+		var k uint64
+		if k, scratch = lineKey(seed, scratch, line); len(scratch) == 0 {
+			continue
 		}
+		if have[k] > 0 {
+			have[k]--
+			prev, prevOut = line, false
+			continue
+		}
+		if prev != nil && !prevOut {
+			out = append(append(out, bytes.TrimRight(prev, "\r\n")...), '\n')
+		}
+		out = append(append(out, bytes.TrimRight(line, "\r\n")...), '\n')
+		prev, prevOut = line, true
 	}
 	return out
 }
 
-// lineKey is line with its runs of white space as one space, trimmed.
-func lineKey(line []byte) string {
-	return strings.Join(strings.Fields(string(line)), " ")
+// lineKey puts line into scratch with its runs of white space (as
+// unicode.IsSpace has it) as one space, trimmed, and returns its hash and
+// scratch (empty if the line is blank).
+func lineKey(seed maphash.Seed, scratch, line []byte) (uint64, []byte) {
+	scratch = scratch[:0]
+	space := false
+	for i := 0; i < len(line); {
+		r, n := rune(line[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRune(line[i:])
+		}
+		if unicode.IsSpace(r) {
+			space = true
+		} else {
+			if space && len(scratch) > 0 {
+				scratch = append(scratch, ' ')
+			}
+			scratch, space = append(scratch, line[i:i+n]...), false
+		}
+		i += n
+	}
+	return maphash.Bytes(seed, scratch), scratch
+}
+
+// commonPrefixLines is the length of the whole lines a and b begin with.
+func commonPrefixLines(a, b []byte) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	if n == len(a) && n == len(b) {
+		return n
+	}
+	return bytes.LastIndexByte(a[:n], '\n') + 1
+}
+
+// commonSuffixLines is the length of the whole lines a and b end with.
+func commonSuffixLines(a, b []byte) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[len(a)-1-n] == b[len(b)-1-n] {
+		n++
+	}
+	if (n == len(a) || a[len(a)-1-n] == '\n') && (n == len(b) || b[len(b)-1-n] == '\n') {
+		return n
+	}
+	i := bytes.IndexByte(a[len(a)-n:], '\n')
+	if i < 0 {
+		return 0
+	}
+	return n - i - 1
+}
+
+// lastLine is the last line of b that is not blank, or nil.
+func lastLine(b []byte) []byte {
+	for len(b) > 0 {
+		i := bytes.LastIndexByte(b[:len(b)-1], '\n') + 1
+		if len(bytes.TrimSpace(b[i:])) > 0 {
+			return b[i:]
+		}
+		b = b[:i]
+	}
+	return nil
 }

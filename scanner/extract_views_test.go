@@ -33,9 +33,12 @@ func TestExtraLines(t *testing.T) {
 		{"a  b\n", " a b \r\n", ""}, // white space is not a difference
 		{"hello\n", "SSN 536-22-1234\n", "SSN 536-22-1234\n"}, // a decoy view
 		{"", "x\n\ny", "x\ny\n"},                              // an empty base adds all, empty lines left out
-		{"x\n", "x\nx\n", "x\n"},                              // a line repeated in alt counts again
+		{"x\n", "x\nx\n", "x\nx\n"},                           // a line repeated in alt counts again (with the line before it)
 		{"x\nx\n", "x\n", ""},
 		{"SSN 536-22-\n1234\n", "SSN 536-22-1234\n", "SSN 536-22-1234\n"}, // split differently
+		{"Patient SSN\n536-22-\n99\n1234\n", "Patient SSN\n536-22-1234\n", "Patient SSN\n536-22-1234\n"}, // with the line before it
+		{"a\nb\n\nc\nd\ne\n", "a\nb\n\ncd\ne\nf\ng\n", "b\ncd\ne\nf\ng\n"},                               // empty lines are no line before
+		{"a\u00a0\u2003b\n", "a b\n", ""},                                                                // a no-break and an em space are white space
 	} {
 		if got := string(extraLines([]byte(c.base), []byte(c.alt))); got != c.want {
 			t.Errorf("extraLines(%q, %q) = %q, want %q", c.base, c.alt, got, c.want)

@@ -22,7 +22,7 @@ const notesFODT = `<?xml version="1.0" encoding="UTF-8"?>
 // LibreOffice's RTF of notesFODT: the footnote, comment, text box and
 // shape are read, each on lines of its own (the shape's field instruction
 // too), and nothing of the shapes' other properties or the comment's date
-// is; the line the comment splits follows whole.
+// is; the line the comment splits follows whole, after the line before it.
 func TestLibreOfficeRTFNotes(t *testing.T) {
 	data := soffice(t, "notes.fodt", []byte(notesFODT), "rtf")
 	where := "attachment notes.rtf"
@@ -30,7 +30,7 @@ func TestLibreOfficeRTFNotes(t *testing.T) {
 		{"us_ssn", "8836", where}, {"us_ssn", "7781", where}, {"us_ssn", "1234", where}, {"credit_card", "1111", where},
 	})
 	const text = "Intro paragraph\n\tFootnote SSN " + tblSSN + "\n\nCommented\nJane Roe\nComment SSN " + splitSSN + "\n word\n" +
-		"Box SSN " + hdrSSN + "\nAfter box\nSHAPE \nShape card " + tblCard + "\nAfter shape\nCommented word\n"
+		"Box SSN " + hdrSSN + "\nAfter box\nSHAPE \nShape card " + tblCard + "\nAfter shape\nIntro paragraph\nCommented word\n"
 	if p := partBySource(x, where); p == nil || string(p.Text) != text {
 		t.Errorf("text %+v, want %q", p, text)
 	}
