@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 )
 
 // The milter protocol is a stream of packets: a 4-octet length, then that
@@ -93,22 +94,37 @@ type packetConn struct {
 	// so nothing more is written or read (the session then ends and the
 	// MTA temp-fails the message).
 	werr error
+	// flushTimeout bounds the write of what is held when Read sends it:
+	// go-milter sets a write deadline around each of its own writes and
+	// clears it after, so that write would have none.
+	flushTimeout time.Duration
 }
+
+// readFlushTimeout is go-milter's own write timeout for a server.
+const readFlushTimeout = 10 * time.Second
 
 func newPacketConn(c net.Conn) *packetConn {
 	small := make([]byte, 0, maxHeld)
-	return &packetConn{Conn: c, r: bufio.NewReaderSize(c, readBufferSize), held: small, small: small}
+	return &packetConn{Conn: c, r: bufio.NewReaderSize(c, readBufferSize), held: small, small: small, flushTimeout: readFlushTimeout}
 }
 
-// Read flushes anything held back first: a peer is never left waiting for
-// octets that sit here while this side waits for its answer. It stops at
+// Read flushes anything held back first, within flushTimeout: a peer is
+// never left waiting for octets that sit here while this side waits for
+// its answer. It stops at
 // each packet's end to check the next packet's length: a packet of length
 // 0 has no command code, and go-milter indexes it and panics, which would
 // end the whole process; one past maxPacket is refused before go-milter
 // allocates it. Either is a read error, so only that connection ends.
 func (c *packetConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
-	err := c.flushLocked()
+	var err error
+	if len(c.held) > 0 && c.werr == nil {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.flushTimeout))
+		err = c.flushLocked()
+		_ = c.Conn.SetWriteDeadline(time.Time{})
+	} else {
+		err = c.werr
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return 0, err

@@ -16,12 +16,15 @@ import (
 // written to it (a stand-in for the MTA's end: a real socket cannot show
 // how many writes made its octets).
 type pipeConn struct {
-	net.Conn // nil: only Read, Write and Close are used
+	net.Conn // nil: only Read, Write, SetWriteDeadline and Close are used
 	in       *bytes.Reader
 	out      bytes.Buffer
 	writes   int
 	failAt   int // the write that fails (1-based); 0: none
 }
+
+// SetWriteDeadline does nothing: the stand-in never blocks.
+func (p *pipeConn) SetWriteDeadline(time.Time) error { return nil }
 
 func (p *pipeConn) Read(b []byte) (int, error) { return p.in.Read(b) }
 func (p *pipeConn) Write(b []byte) (int, error) {
@@ -476,5 +479,41 @@ func TestPacketConnHeldChangesBound(t *testing.T) {
 		if !bytes.Equal(pc.out.Bytes(), want) {
 			t.Errorf("%d octets of changes: %d sent once read; want all, in order", maxHeldChanges+extra, pc.out.Len())
 		}
+	}
+}
+
+// The flush before a read has a write deadline of its own: go-milter sets
+// one around each of its writes and clears it after, so octets held past
+// a write and sent from Read would otherwise wait for an MTA that no
+// longer reads for ever, and the session's goroutine with them.
+func TestPacketConnReadFlushHasDeadline(t *testing.T) {
+	mine, mta := net.Pipe() // writes block until the other end reads
+	defer mta.Close()
+	c := newPacketConn(mine)
+	c.flushTimeout = 50 * time.Millisecond
+	if _, err := c.Write(packet('h', []byte("X-Held\x00v\x00"))); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.held) == 0 {
+		t.Fatal("the change packet was not held; the test needs it held at the read")
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 8))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("Read with a held write the MTA never takes: %v; want a timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		mine.Close() // ends the Read; the test has failed
+		t.Fatal("Read still blocked on its flush after 10 s: no write deadline")
+	}
+	// The deadline was the flush's own: it is cleared again.
+	if _, err := c.Write(nil); err == nil {
+		t.Error("a write after the failed flush succeeded; want its error kept")
 	}
 }
