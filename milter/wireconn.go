@@ -98,6 +98,28 @@ type packetConn struct {
 	// go-milter sets a write deadline around each of its own writes and
 	// clears it after, so that write would have none.
 	flushTimeout time.Duration
+	// wdeadline is the write deadline last set through SetWriteDeadline
+	// (go-milter's, around each write of its own, also from the keep-alive
+	// goroutine), put back after the flush's own.
+	wdeadline time.Time
+}
+
+// SetWriteDeadline is the connection's, under the write side's lock: a
+// flush in Read cannot then clear a deadline another goroutine has just
+// set for its write.
+func (c *packetConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wdeadline = t
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline sets both deadlines, the write one as SetWriteDeadline does.
+func (c *packetConn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
 }
 
 // readFlushTimeout is go-milter's own write timeout for a server.
@@ -121,7 +143,7 @@ func (c *packetConn) Read(p []byte) (int, error) {
 	if len(c.held) > 0 && c.werr == nil {
 		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.flushTimeout))
 		err = c.flushLocked()
-		_ = c.Conn.SetWriteDeadline(time.Time{})
+		_ = c.Conn.SetWriteDeadline(c.wdeadline)
 	} else {
 		err = c.werr
 	}

@@ -21,10 +21,12 @@ type pipeConn struct {
 	out      bytes.Buffer
 	writes   int
 	failAt   int // the write that fails (1-based); 0: none
+	// wdeadline is the write deadline last set (the stand-in never
+	// blocks, so it only records it).
+	wdeadline time.Time
 }
 
-// SetWriteDeadline does nothing: the stand-in never blocks.
-func (p *pipeConn) SetWriteDeadline(time.Time) error { return nil }
+func (p *pipeConn) SetWriteDeadline(t time.Time) error { p.wdeadline = t; return nil }
 
 func (p *pipeConn) Read(b []byte) (int, error) { return p.in.Read(b) }
 func (p *pipeConn) Write(b []byte) (int, error) {
@@ -515,5 +517,29 @@ func TestPacketConnReadFlushHasDeadline(t *testing.T) {
 	// The deadline was the flush's own: it is cleared again.
 	if _, err := c.Write(nil); err == nil {
 		t.Error("a write after the failed flush succeeded; want its error kept")
+	}
+}
+
+// The flush's own deadline does not outlive it: the deadline go-milter
+// set for a write of its own (a keep-alive from another goroutine sets
+// one, then waits for the lock) is put back, not cleared.
+func TestPacketConnReadFlushKeepsWriteDeadline(t *testing.T) {
+	pc := &pipeConn{in: bytes.NewReader(packet('r', []byte("reply")))}
+	c := newPacketConn(pc)
+	if _, err := c.Write(packet('h', []byte("X-Held\x00v\x00"))); err != nil {
+		t.Fatal(err)
+	}
+	theirs := time.Now().Add(time.Hour)
+	if err := c.SetWriteDeadline(theirs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(make([]byte, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if pc.out.Len() == 0 {
+		t.Fatal("nothing flushed; the test needs the held packet sent from Read")
+	}
+	if !pc.wdeadline.Equal(theirs) {
+		t.Errorf("write deadline after the flush = %v; want the one set before it, %v", pc.wdeadline, theirs)
 	}
 }
