@@ -98,20 +98,37 @@ type packetConn struct {
 	// go-milter sets a write deadline around each of its own writes and
 	// clears it after, so that write would have none.
 	flushTimeout time.Duration
+	// dmu guards wdeadline, flushing, flushEnd and the Conn's write
+	// deadline; it is never held across I/O, so SetWriteDeadline still
+	// reaches a pending write (net.Conn: deadlines apply to pending I/O).
+	// Lock order: mu, then dmu.
+	dmu sync.Mutex
 	// wdeadline is the write deadline last set through SetWriteDeadline
 	// (go-milter's, around each write of its own, also from the keep-alive
-	// goroutine), put back after the flush's own.
+	// goroutine): the flush's own never outlasts it or outlives the flush.
 	wdeadline time.Time
+	flushing  bool      // Read is sending what is held
+	flushEnd  time.Time // the flush's own deadline
 }
 
-// SetWriteDeadline is the connection's, under the write side's lock: a
-// flush in Read cannot then clear a deadline another goroutine has just
-// set for its write.
+// writeDeadlineLocked is the deadline in force: wdeadline, or while Read
+// flushes the earlier of it and the flush's own.
+func (c *packetConn) writeDeadlineLocked() time.Time {
+	if !c.flushing || !c.wdeadline.IsZero() && c.wdeadline.Before(c.flushEnd) {
+		return c.wdeadline
+	}
+	return c.flushEnd
+}
+
+// SetWriteDeadline records t and sets it on the connection, or while Read
+// flushes, the earlier of t and the flush's own. It takes dmu, not the
+// write side's lock, which a blocked write holds: a deadline set from
+// another goroutine still ends a pending write, as net.Conn promises.
 func (c *packetConn) SetWriteDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
 	c.wdeadline = t
-	return c.Conn.SetWriteDeadline(t)
+	return c.Conn.SetWriteDeadline(c.writeDeadlineLocked())
 }
 
 // SetDeadline sets both deadlines, the write one as SetWriteDeadline does.
@@ -141,9 +158,15 @@ func (c *packetConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	var err error
 	if len(c.held) > 0 && c.werr == nil {
-		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.flushTimeout))
+		c.dmu.Lock()
+		c.flushing, c.flushEnd = true, time.Now().Add(c.flushTimeout)
+		_ = c.Conn.SetWriteDeadline(c.writeDeadlineLocked())
+		c.dmu.Unlock()
 		err = c.flushLocked()
+		c.dmu.Lock()
+		c.flushing = false
 		_ = c.Conn.SetWriteDeadline(c.wdeadline)
+		c.dmu.Unlock()
 	} else {
 		err = c.werr
 	}
