@@ -10,29 +10,49 @@ import (
 )
 
 // rtfSkip are the RTF destinations known to hold no text a reader shows:
-// tables of fonts, colours, styles, lists and revisions, document
-// properties, pictures, objects and other binary or hex data, field
-// ids (bookmarks, annotation references, the date of a comment),
-// numbering decorations, protection and XML data. Every other
+// tables of fonts and colours, pictures, objects and other binary or hex
+// data, field ids (bookmarks, annotation references, the date of a
+// comment), protection and XML data — each checked against what
+// LibreOffice shows of text put in it (TestRTFReadsWhatLibreOfficeShows:
+// it shows loose text in the tables of styles, lists, revisions and page
+// styles, in old-style numbering and picture properties, so those are
+// read, rtfTables). Every other
 // destination is read, those marked ignorable ({\*\x}) included: a reader
 // that knows one may show its text (footnotes, comments, \upr's \ud, text
 // boxes in \shpinst, a footnote separator), and so are some that rtfSkip
 // once held that a reader shows through a field or a list (rtfShown).
 var rtfSkip = map[string]bool{
-	"fonttbl": true, "colortbl": true, "stylesheet": true, "pict": true, "objdata": true,
+	"fonttbl": true, "colortbl": true, "pict": true, "objdata": true,
 	"themedata": true, "colorschememapping": true, "latentstyles": true, "datastore": true,
 	"xmlnstbl": true, "rsidtbl": true, "generator": true,
-	"filetbl": true, "revtbl": true, "pgdsctbl": true, "bkmkstart": true, "bkmkend": true,
-	"panose": true, "fontemb": true, "fontfile": true, "blipuid": true, "datafield": true, "listpicture": true,
-	"picprop": true, "svb": true, "objclass": true, "objname": true, "objalias": true, "objsect": true, "objtime": true,
+	"filetbl": true, "bkmkstart": true, "bkmkend": true,
+	"panose": true, "fontemb": true, "fontfile": true, "blipuid": true, "datafield": true,
+	"svb": true, "objclass": true, "objname": true, "objalias": true, "objsect": true, "objtime": true,
 	"fchars": true, "lchars": true, "mmathPr": true, "wgrffmtfilter": true, "defchp": true, "defpap": true,
 	"password": true, "passwordhash": true, "protusertbl": true, "pgptbl": true,
-	"template": true, "mailmerge": true, "keycode": true, "pn": true, "pnseclvl": true,
+	"template": true, "mailmerge": true, "keycode": true, "pnseclvl": true,
+	"listname": true, "levelnumbers": true,
 	"oldcprops": true, "oldpprops": true, "oldsprops": true, "oldtprops": true,
 	"atndate": true, "atnref": true, "atnparent": true, "atnicn": true, "atrfstart": true, "atrfend": true,
 	"ffname": true, "ffentrymcr": true, "ffexitmcr": true, "ffformat": true,
 	"xmlopen": true, "xmlclose": true, "xmlattrname": true, "xmlattrvalue": true, "factoidname": true,
 }
+
+// rtfTables are destinations a reader parses for their entries (styles,
+// revision authors, lists, page styles) or their parts (a picture's
+// properties, old-style numbering), and shows the rest of: LibreOffice
+// shows text put loose in any of them, and in a group inside one that is
+// not an entry. The value is the control word an entry group begins
+// with, "*" where every group inside is an entry, "" where none is. The
+// loose text is read in the RTF view (entries are skipped, but for a
+// list's \leveltext, rtfShown), and none of it in the HTML view.
+var rtfTables = map[string]string{
+	"stylesheet": "*", "revtbl": "*",
+	"pgdsctbl":  "pgdsc",
+	"listtable": "", "listoverridetable": "", "listpicture": "", "picprop": "", "pn": "",
+}
+
+func hasTable(word string) bool { _, ok := rtfTables[word]; return ok }
 
 // rtfApart are destinations a reader shows out of the flow of the text
 // around them (notes, comments and their authors, text boxes, headers and
@@ -65,7 +85,8 @@ var rtfShownProps = map[string]bool{"gtextUNICODE": true}
 // The parts of a shape property ({\sp{\sn name}{\sv value}}).
 const (
 	spNone  = iota
-	spIn    // inside \sp: nothing is text
+	spIn    // the \sp group itself: loose text in it is text (LibreOffice shows it)
+	spKid   // a group inside \sp: nothing is text
 	spName  // \sn: the property's name
 	spValue // \sv of a property in rtfShownProps: text
 )
@@ -103,8 +124,17 @@ func rtfText(b []byte) []byte {
 		uc       int
 		pending  int  // characters still to drop after a \uN
 		list     bool // in \listtable or \listoverridetable
-		at       int  // where the text of this group began in out
-		uprAt    int  // where the text of the \upr group began in out, or -1
+		table    bool // this group is one of rtfTables
+		// data: this group's loose text is a picture's data, but groups
+		// inside it are read as the group around it is (skipWas,
+		// hskipWas): LibreOffice shows their text
+		data, skipWas, hskipWas bool
+		entry                   string
+		// first: a group directly inside a table, its first control word
+		// not seen yet (it tells whether the group is an entry)
+		first bool
+		at    int // where the text of this group began in out
+		uprAt int // where the text of the \upr group began in out, or -1
 	}
 	out := make([]byte, 0, len(b)/2)
 	var (
@@ -122,7 +152,15 @@ func rtfText(b []byte) []byte {
 	st := state{uc: 1, uprAt: -1}
 	var stack []state
 	emit := func(r rune) {
-		rtf := !st.skip && st.sp != spIn
+		if st.first {
+			// A group that begins with text is no entry of a table,
+			// nor a shape property's name or value.
+			st.first = false
+			if st.sp == spKid {
+				st.sp, sep = spValue, true
+			}
+		}
+		rtf := !st.skip && st.sp != spKid
 		html := fromHTML && !st.hskip && (st.tag || !st.htmlrtf) && (st.sp == spNone || st.sp == spValue)
 		if !rtf && !html {
 			return
@@ -184,6 +222,22 @@ func rtfText(b []byte) []byte {
 			if len(stack) < 1024 {
 				stack = append(stack, st)
 				st.apart, st.upr, st.inst, st.rslt, st.kids = false, false, false, 0, false
+				if st.sp == spIn {
+					st.sp = spKid
+				}
+				if st.data {
+					st.data, st.skip, st.hskip = false, st.skipWas, st.hskipWas
+				}
+				if st.sp == spKid {
+					st.first = true // an entry if it begins with \sn or \sv
+				} else if st.table {
+					st.table, st.first = false, st.entry != ""
+					if st.entry == "*" {
+						st.skip, st.hskip, st.first = true, true, false
+					}
+				} else {
+					st.first = false
+				}
 				if stack[len(stack)-1].kids {
 					leave(true)
 				}
@@ -268,11 +322,28 @@ func rtfText(b []byte) []byte {
 				k++ // the delimiter belongs to the control word
 			}
 			i = k - 1
+			if st.first {
+				st.first = false
+				switch {
+				case st.sp == spKid:
+					if word != "sn" && word != "sv" {
+						st.sp, sep = spValue, true // not a property: text
+					}
+				case len(stack) > 0 && word == stack[len(stack)-1].entry:
+					st.skip, st.hskip = true, true
+				}
+			}
 			switch {
+			case word == "pict":
+				if !st.data {
+					st.data, st.skipWas, st.hskipWas = true, st.skip, st.hskip
+				}
+				st.skip, st.hskip = true, true
 			case rtfSkip[word]:
 				st.skip, st.hskip = true, true
-			case word == "listtable" || word == "listoverridetable":
-				st.skip, st.hskip, st.list = true, true, true
+			case hasTable(word):
+				st.hskip, st.table, st.entry = true, true, rtfTables[word]
+				st.list = st.list || word == "listtable" || word == "listoverridetable"
 			case rtfShown[word]:
 				if word == "leveltext" && st.list {
 					st.skip, st.level = false, true
@@ -296,11 +367,11 @@ func rtfText(b []byte) []byte {
 					st.sp = spIn
 				}
 			case word == "sn":
-				if st.sp == spIn {
+				if st.sp == spKid {
 					st.sp, name = spName, name[:0]
 				}
 			case word == "sv":
-				if st.sp == spIn && rtfShownProps[string(name)] {
+				if st.sp == spKid && rtfShownProps[string(name)] {
 					st.sp, sep = spValue, true
 				}
 			case word == "ud":

@@ -120,6 +120,22 @@ func soffice(t testing.TB, name string, data []byte, format string) []byte {
 
 func sofficeNow(t testing.TB, name string, data []byte, format string) []byte {
 	t.Helper()
+	profile := loProfileDir(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, name)
+	if err := os.WriteFile(in, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, 3*time.Minute, "soffice", "--headless", "--norestore", "-env:UserInstallation=file://"+profile,
+		"--convert-to", format, "--outdir", filepath.Join(dir, "out"), in)
+	ext, _, _ := strings.Cut(format, ":")
+	return readFile(t, filepath.Join(dir, "out", strings.TrimSuffix(name, filepath.Ext(name))+"."+ext))
+}
+
+// loProfileDir is the LibreOffice profile the tests share, made at the
+// first call.
+func loProfileDir(t testing.TB) string {
+	t.Helper()
 	loProfile.once.Do(func() {
 		d, err := os.MkdirTemp("", "postseal-lo-")
 		if err != nil {
@@ -127,15 +143,7 @@ func sofficeNow(t testing.TB, name string, data []byte, format string) []byte {
 		}
 		loProfile.dir = d
 	})
-	dir := t.TempDir()
-	in := filepath.Join(dir, name)
-	if err := os.WriteFile(in, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run(t, 3*time.Minute, "soffice", "--headless", "--norestore", "-env:UserInstallation=file://"+loProfile.dir,
-		"--convert-to", format, "--outdir", filepath.Join(dir, "out"), in)
-	ext, _, _ := strings.Cut(format, ":")
-	return readFile(t, filepath.Join(dir, "out", strings.TrimSuffix(name, filepath.Ext(name))+"."+ext))
+	return loProfile.dir
 }
 
 // qpdf rewrites pdf with the given options.
