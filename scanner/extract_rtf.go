@@ -38,6 +38,29 @@ var rtfSkip = map[string]bool{
 	"xmlopen": true, "xmlclose": true, "xmlattrname": true, "xmlattrvalue": true, "factoidname": true,
 }
 
+// rtfParsed are the skipped destinations that LibreOffice parses rather
+// than drops (the tables of fonts and colours, a style's or revision
+// author's entry, names and ids, object data; a picture's too), and rtfLetOut the destination words
+// that, met inside one of them, in a group of its own or not, give the
+// rest of that group a destination whose text LibreOffice shows in the
+// body (review finding: {\fonttbl{\f0 Arial;}{\pn 536-22-1234}} showed
+// the number). Both were found by asking LibreOffice
+// (TestRTFReadsWhatLibreOfficeShows checks them on every skipped word).
+var (
+	rtfParsed = map[string]bool{
+		"fonttbl": true, "colortbl": true, "listname": true, "levelnumbers": true, "objdata": true,
+		"bkmkstart": true, "bkmkend": true, "generator": true, "datafield": true, "objclass": true,
+		"atndate": true, "atnref": true, "atrfstart": true, "atrfend": true, "ffname": true,
+	}
+	rtfLetOut = map[string]bool{
+		"fldrslt": true, "field": true, "result": true, "object": true, "shp": true, "shpinst": true,
+		"shpgrp": true, "shppict": true, "sp": true, "pict": true, "pn": true, "list": true,
+		"listlevel": true, "listoverride": true, "lfolevel": true, "picprop": true, "info": true,
+		"creatim": true, "revtim": true, "printim": true, "userprops": true, "upr": true, "ud": true,
+		"do": true, "dptxbxtext": true, "nesttableprops": true, "moMath": true, "ftnsep": true, "background": true,
+	}
+)
+
 // rtfTables are destinations a reader parses for their entries (styles,
 // revision authors, lists, page styles) or their parts (a picture's
 // properties, old-style numbering), and shows the rest of: LibreOffice
@@ -125,6 +148,7 @@ func rtfText(b []byte) []byte {
 		pending  int  // characters still to drop after a \uN
 		list     bool // in \listtable or \listoverridetable
 		table    bool // this group is one of rtfTables
+		parsed   bool // skipped, but parsed by LibreOffice (rtfParsed)
 		// data: this group's loose text is a picture's data, but groups
 		// inside it are read as the group around it is (skipWas,
 		// hskipWas): LibreOffice shows their text
@@ -196,6 +220,16 @@ func rtfText(b []byte) []byte {
 			hout = appendRune(hout, r)
 		}
 	}
+	// shown emits the character a control word or symbol makes: it is no
+	// fallback character of a \uN before it, which drops the plain
+	// characters after it instead (as LibreOffice reads it; review
+	// finding: a digit there joined the number that follows).
+	shown := func(r rune) {
+		p := st.pending
+		st.pending = 0
+		emit(r)
+		st.pending = p
+	}
 	// leave marks the group as out of the flow of the text; apart, it is
 	// also read on lines of its own.
 	leave := func(apart bool) {
@@ -233,7 +267,7 @@ func rtfText(b []byte) []byte {
 				} else if st.table {
 					st.table, st.first = false, st.entry != ""
 					if st.entry == "*" {
-						st.skip, st.hskip, st.first = true, true, false
+						st.skip, st.hskip, st.first, st.parsed = true, true, false, true
 					}
 				} else {
 					st.first = false
@@ -291,14 +325,14 @@ func rtfText(b []byte) []byte {
 					// known to hold no text (rtfSkip).
 					star = true
 				case '~':
-					emit(' ')
+					shown(' ')
 				case '_':
-					emit('-')
+					shown('-')
 				case '-':
 				case '\\', '{', '}':
-					emit(rune(c))
+					shown(rune(c))
 				case '\n', '\r':
-					emit('\n')
+					shown('\n')
 				}
 				continue
 			}
@@ -330,7 +364,15 @@ func rtfText(b []byte) []byte {
 						st.sp, sep = spValue, true // not a property: text
 					}
 				case len(stack) > 0 && word == stack[len(stack)-1].entry:
-					st.skip, st.hskip = true, true
+					st.skip, st.hskip, st.parsed = true, true, true
+				}
+			}
+			if rtfLetOut[word] {
+				if st.skip && st.parsed {
+					st.skip, st.parsed = false, false
+				}
+				if st.sp == spName || st.sp == spKid {
+					st.sp, sep = spValue, true // in a property's name: text
 				}
 			}
 			switch {
@@ -338,8 +380,10 @@ func rtfText(b []byte) []byte {
 				if !st.data {
 					st.data, st.skipWas, st.hskipWas = true, st.skip, st.hskip
 				}
+				st.parsed = st.parsed || !st.skip
 				st.skip, st.hskip = true, true
 			case rtfSkip[word]:
+				st.parsed = rtfParsed[word] && (st.parsed || !st.skip)
 				st.skip, st.hskip = true, true
 			case hasTable(word):
 				st.hskip, st.table, st.entry = true, true, rtfTables[word]
@@ -375,12 +419,16 @@ func rtfText(b []byte) []byte {
 					st.sp, sep = spValue, true
 				}
 			case word == "ud":
-				// A Unicode reader shows this group instead of \upr's
-				// first: that one's text stays in the flow view only.
-				// Only a group directly inside \upr's is \ud, and
-				// never one skipped.
+				// Word shows this group instead of \upr's first, so the
+				// RTF view drops that one's text; LibreOffice shows both,
+				// one after the other, so the flow view keeps both
+				// (review finding: a number split between them was whole
+				// in neither). Only a group directly inside \upr's is
+				// \ud, and never one skipped.
 				if !st.skip && len(stack) > 0 && stack[len(stack)-1].upr && st.uprAt >= 0 && st.uprAt <= len(out) {
-					leave(false)
+					if !flowOn {
+						flow, flowOn = append(flow, out...), true
+					}
 					out, st.uprAt = out[:st.uprAt], -1
 				}
 			case dest || rtfApart[word]:
@@ -390,11 +438,12 @@ func rtfText(b []byte) []byte {
 					st.uprAt, st.upr = len(out), true
 				}
 			case word == "par" || word == "line" || word == "row" || word == "sect" || word == "page":
-				emit('\n')
+				shown('\n')
 			case word == "tab" || word == "cell":
-				emit('\t')
+				shown('\t')
 			case word == "uc" && hasArg:
-				st.uc, st.pending = max(0, min(arg, 4)), 0
+				// LibreOffice drops as many as N says (past 300 checked).
+				st.uc, st.pending = max(0, min(arg, 1<<16)), 0
 			case word == "u" && hasArg:
 				if arg < 0 {
 					arg += 65536
@@ -410,15 +459,15 @@ func rtfText(b []byte) []byte {
 					i += arg
 				}
 			case word == "emdash":
-				emit('—')
+				shown('—')
 			case word == "endash":
-				emit('–')
+				shown('–')
 			case word == "lquote" || word == "rquote":
-				emit('\'')
+				shown('\'')
 			case word == "ldblquote" || word == "rdblquote":
-				emit('"')
+				shown('"')
 			case word == "bullet":
-				emit('•')
+				shown('•')
 			}
 		default:
 			emit(winAnsi[c])
@@ -465,7 +514,15 @@ func hexDigit(c byte) (byte, bool) {
 // symbolField returns the character a SYMBOL field shows, given its
 // instruction ("SYMBOL 53", "SYMBOL 0x35 \\f Symbol"): a decimal or hex
 // character number.
+// maxSymbolInst is how much of a field instruction symbolField reads: a
+// SYMBOL field's name and number, with room for spaces and switches.
+const maxSymbolInst = 256
+
 func symbolField(inst []byte) (rune, bool) {
+	// Only the start can hold "SYMBOL n": nested field instructions call
+	// this on text that holds theirs, and reading all of it each time
+	// made nested \fldinst groups quadratic (review finding).
+	inst = inst[:min(len(inst), maxSymbolInst)]
 	f := bytes.Fields(inst)
 	if len(f) < 2 || !bytes.EqualFold(f[0], []byte("SYMBOL")) {
 		return 0, false

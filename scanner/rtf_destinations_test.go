@@ -44,9 +44,9 @@ func rtfProbe(word string) string {
 	if entry == "" || entry == "*" {
 		entry = "s0"
 	}
-	return `{\rtf1\ansi{\fonttbl{\f0 Arial;}}\f0\pard One {\b Alpha \` + word + ` Midx` + word + `} Two {\` + word + ` Startx` + word +
-		`} Three {\*\` + word + ` Starx` + word + `} Four {\` + word + `{Kidx` + word + `}} Five {\` + word + `{\s0 Kedx` + word +
-		`;}} Six {\*\` + word + ` Loosex` + word + `{\b Kodx` + word + `}} Seven {\*\` + word + `{\` + entry + ` Kenx` + word + `}} Eight\par}`
+	return `{\rtf1\ansi{\fonttbl{\f0 Arial;}}\f0\pard One {\b Alpha \` + word + ` Midx` + word + `9} Two {\` + word + ` Startx` + word +
+		`9} Three {\*\` + word + ` Starx` + word + `9} Four {\` + word + `{Kidx` + word + `9}} Five {\` + word + `{\s0 Kedx` + word +
+		`9;}} Six {\*\` + word + ` Loosex` + word + `9{\b Kodx` + word + `9}} Seven {\*\` + word + `{\` + entry + ` Kenx` + word + `9}} Eight\par}`
 }
 
 // sofficeTexts converts every document (name → RTF) to plain text with one
@@ -101,24 +101,39 @@ func TestRTFReadsWhatLibreOfficeShows(t *testing.T) {
 		// A list table as Word writes one, with text loose in its groups:
 		// LibreOffice shows all but the list's name (and the level
 		// numbers' places).
-		"list-table": `{\rtf1\ansi{\fonttbl{\f0 Arial;}}{\*\listtable{\list\listtemplateid1 Midxa{\listlevel\levelnfc0 Midxb` +
-			`{\leveltext\'02\'00.;}{\levelnumbers\'01;}Midxc}{\listname Midxd;}\listid1 Midxe}}` +
-			`{\*\listoverridetable{\listoverride\listid1 Midxf\ls1}}\f0\pard One Eight\par}`,
+		"list-table": `{\rtf1\ansi{\fonttbl{\f0 Arial;}}{\*\listtable{\list\listtemplateid1 Midxa9{\listlevel\levelnfc0 Midxb9` +
+			`{\leveltext\'02\'00.;}{\levelnumbers\'01;}Midxc9}{\listname Midxd9;}\listid1 Midxe9}}` +
+			`{\*\listoverridetable{\listoverride\listid1 Midxf9\ls1}}\f0\pard One Eight\par}`,
 	}
 	for _, w := range rtfProbeWords() {
 		docs[w] = rtfProbe(w)
+		// A destination inside the destination, in a group and not
+		// (rtfParsed, rtfLetOut).
+		for _, in := range []string{"fldrslt", "pict", "shp", "upr"} {
+			docs[w+"-"+in] = `{\rtf1\ansi{\fonttbl{\f0 Arial;}}\f0\pard One {\*\` + w + ` a{\` + in + ` Nestx` + w + in +
+				`9}} Two {\` + w + ` b\` + in + ` Inlx` + w + in + `9} Eight\par}`
+		}
+	}
+	for w := range rtfLetOut {
+		docs["fonttbl-"+w] = `{\rtf1\ansi{\fonttbl{\f0 Arial;}{\` + w + ` Nestxfonttbl` + w + `9}\` + w + ` Inlxfonttbl` + w +
+			`9}\f0\pard One Eight\par}`
 	}
 	texts := sofficeTexts(t, docs)
-	token := regexp.MustCompile(`(?:Midx|Startx|Starx|Kidx|Kedx|Loosex|Kodx|Kenx)[a-z]+`)
-	shown := 0
+	token := regexp.MustCompile(`(?:Midx|Startx|Starx|Kidx|Kedx|Loosex|Kodx|Kenx|Nestx|Inlx)[A-Za-z]+9`)
+	shown, whole := 0, 0
 	for _, w := range slices.Sorted(maps.Keys(docs)) {
 		lo, ok := texts[w]
 		if !ok {
 			t.Logf("%s: LibreOffice could not load the document", w)
 			continue
 		}
-		if !strings.Contains(lo, "One") || !strings.Contains(lo, "Eight") {
-			t.Fatalf("%s: LibreOffice's text %q lacks the text around the probes", w, lo)
+		if strings.Contains(lo, "One") && strings.Contains(lo, "Eight") {
+			whole++
+		} else {
+			// LibreOffice read the document otherwise than as written
+			// (a destination that takes the rest of it): what it shows
+			// is compared all the same.
+			t.Logf("%s: LibreOffice's text %q lacks the text around the probes", w, lo)
 		}
 		ours := string(rtfText([]byte(docs[w])))
 		for _, tok := range token.FindAllString(lo, -1) {
@@ -128,8 +143,8 @@ func TestRTFReadsWhatLibreOfficeShows(t *testing.T) {
 			}
 		}
 	}
-	if shown == 0 {
-		t.Fatal("LibreOffice showed none of the probes: the test compares nothing")
+	if shown < 100 || whole < 100 {
+		t.Fatalf("LibreOffice showed %d probe texts and read %d of %d documents whole: the test compares little", shown, whole, len(docs))
 	}
 	t.Logf("%d probe texts shown by LibreOffice, over %d words", shown, len(rtfProbeWords()))
 }
