@@ -58,6 +58,14 @@ var (
 		"listlevel": true, "listoverride": true, "lfolevel": true, "picprop": true, "info": true,
 		"creatim": true, "revtim": true, "printim": true, "userprops": true, "upr": true, "ud": true,
 		"do": true, "dptxbxtext": true, "nesttableprops": true, "moMath": true, "ftnsep": true, "background": true,
+		// The tables (rtfTables), and the math elements (a second review
+		// found \mf, \me, \mnum, \mden; the others are the same kind).
+		"stylesheet": true, "revtbl": true, "listtable": true, "listoverridetable": true, "listpicture": true,
+		"moMathPara": true, "mr": true, "mf": true, "me": true, "mnum": true, "mden": true, "msub": true, "msup": true,
+		"mdeg": true, "mlim": true, "mfName": true, "mrad": true, "mnary": true, "md": true, "mfunc": true,
+		"msSub": true, "msSup": true, "msSubSup": true, "msPre": true, "mbox": true, "mbar": true, "macc": true,
+		"mborderBox": true, "mgroupChr": true, "meqArr": true, "mm": true, "mmr": true, "mphant": true,
+		"mlimLow": true, "mlimUpp": true,
 	}
 )
 
@@ -171,7 +179,11 @@ func rtfText(b []byte) []byte {
 		star     bool // after \*: the next control word names a destination
 		sym      rune // a SYMBOL field's character, shown if its result is empty
 		symDepth = -1 // the depth of the field whose character sym is
-		n        int  // the characters read in the RTF view
+		// uprKept holds \upr first groups' text that the RTF view drops
+		// and the flow view does not hold (out of the flow: a note, a
+		// header; or broken by text apart).
+		uprKept []byte
+		n       int // the characters read in the RTF view
 	)
 	st := state{uc: 1, uprAt: -1}
 	var stack []state
@@ -429,6 +441,9 @@ func rtfText(b []byte) []byte {
 					if !flowOn {
 						flow, flowOn = append(flow, out...), true
 					}
+					if first := out[st.uprAt:]; st.off || bytes.IndexByte(first, '\n') >= 0 {
+						uprKept = append(endLine(uprKept), first...)
+					}
 					out, st.uprAt = out[:st.uprAt], -1
 				}
 			case dest || rtfApart[word]:
@@ -437,13 +452,15 @@ func rtfText(b []byte) []byte {
 				if !st.skip {
 					st.uprAt, st.upr = len(out), true
 				}
-			case word == "par" || word == "line" || word == "row" || word == "sect" || word == "page":
+			case word == "par" || word == "line" || word == "row" || word == "sect" || word == "page" || word == "column":
 				shown('\n')
 			case word == "tab" || word == "cell":
 				shown('\t')
 			case word == "uc" && hasArg:
 				// LibreOffice drops as many as N says (past 300 checked).
-				st.uc, st.pending = max(0, min(arg, 1<<16)), 0
+				// The fallback characters still to drop stay so (as
+				// LibreOffice reads it; review finding).
+				st.uc = max(0, min(arg, 1<<16))
 			case word == "u" && hasArg:
 				if arg < 0 {
 					arg += 65536
@@ -472,6 +489,9 @@ func rtfText(b []byte) []byte {
 		default:
 			emit(winAnsi[c])
 		}
+	}
+	if len(uprKept) > 0 {
+		out = append(endLine(out), endLine(uprKept)...)
 	}
 	if !flowOn && !fromHTML {
 		return out

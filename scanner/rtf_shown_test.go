@@ -56,11 +56,12 @@ func TestRTFShownText(t *testing.T) {
 		`{\rtf1 a\bin4294967297 b}`: "ab",
 		`{\rtf1 a\bin2147483647 b}`: "ab",
 		`{\rtf1 a\bin3 {}}b}`:       "ab",
-		// The \uN characters still to drop are group state (LibreOffice
-		// shows these as "P 56-22-1234", "P 5?36-22-1234", "P 536-22-1234").
+		// The \uN characters still to drop are group state, and \ucN
+		// does not cancel them (LibreOffice shows these as
+		// "P 56-22-1234", "P 5?36-22-1234", "P 536-22-1234").
 		`{\rtf1\uc1 P \u53{3}36-22-1234}`:       "P 56-22-1234",
 		`{\rtf1\uc1 P {\u53}?36-22-1234}`:       "P 5?36-22-1234",
-		`{\rtf1\uc1 P \u53{\uc0 x}?36-22-1234}`: "P 5x36-22-1234",
+		`{\rtf1\uc1 P \u53{\uc0 x}?36-22-1234}`: "P 536-22-1234",
 	} {
 		if got := string(rtfText([]byte(in))); got != want {
 			t.Errorf("rtfText(%q) = %q, want %q", in, got, want)
