@@ -40,12 +40,14 @@ var rtfSkip = map[string]bool{
 
 // rtfParsed are the skipped destinations that LibreOffice parses rather
 // than drops (the tables of fonts and colours, a style's or revision
-// author's entry, names and ids, object data; a picture's too), and rtfLetOut the destination words
-// that, met inside one of them, in a group of its own or not, give the
-// rest of that group a destination whose text LibreOffice shows in the
-// body (review finding: {\fonttbl{\f0 Arial;}{\pn 536-22-1234}} showed
-// the number). Both were found by asking LibreOffice
-// (TestRTFReadsWhatLibreOfficeShows checks them on every skipped word).
+// author's entry, names and ids, object data; a picture's too), and
+// rtfLetOut the destination words that, met inside one of them, in a
+// group of its own or not, give the rest of that group a destination
+// whose text LibreOffice shows in the body (review finding:
+// {\fonttbl{\f0 Arial;}{\pn 536-22-1234}} showed the number). Both were
+// found by asking LibreOffice; TestRTFReadsWhatLibreOfficeShows puts four
+// of the words inside every destination word rtfText knows, and all of
+// them inside a font table.
 var (
 	rtfParsed = map[string]bool{
 		"fonttbl": true, "colortbl": true, "listname": true, "levelnumbers": true, "objdata": true,
@@ -531,13 +533,13 @@ func hexDigit(c byte) (byte, bool) {
 	return 0, false
 }
 
-// symbolField returns the character a SYMBOL field shows, given its
-// instruction ("SYMBOL 53", "SYMBOL 0x35 \\f Symbol"): a decimal or hex
-// character number.
 // maxSymbolInst is how much of a field instruction symbolField reads: a
 // SYMBOL field's name and number, with room for spaces and switches.
 const maxSymbolInst = 256
 
+// symbolField returns the character a SYMBOL field shows, given its
+// instruction ("SYMBOL 53", "SYMBOL 0x35 \\f Symbol"): a decimal or hex
+// character number.
 func symbolField(inst []byte) (rune, bool) {
 	// Only the start can hold "SYMBOL n": nested field instructions call
 	// this on text that holds theirs, and reading all of it each time
